@@ -1,0 +1,116 @@
+/**
+ * Merkle trees exactly as python-opentimestamps builds them (`cat_sha256`, `make_merkle_tree`). The
+ * reference guarantees this algorithm never changes: each level pairs items left to right, and an odd
+ * last item is carried up unhashed (a merkle-mountain-range shape, without committing leaf counts).
+ * Bitcoin's block tree is different (it duplicates the odd item) and is not built here.
+ * @module
+ */
+import { concatBytes } from './bytes.js';
+import { OtsValueError } from './errors.js';
+import { sha256 } from './hash.js';
+import { type CryptOp, type Op, OpAppend, OpPrepend, OpSHA256 } from './op.js';
+import { Timestamp } from './timestamp.js';
+
+const SHA256 = new OpSHA256();
+
+/**
+ * Timestamps `left ‖ right` then applies `op`: left gets `append(right.msg)`, right gets
+ * `prepend(left.msg)`, both leading to one shared node. Returns the timestamp of the op's result.
+ */
+export function catThenUnaryOp(
+  op: CryptOp,
+  left: Timestamp | Uint8Array,
+  right: Timestamp | Uint8Array,
+): Timestamp {
+  const l = left instanceof Timestamp ? left : new Timestamp(left);
+  const r = right instanceof Timestamp ? right : new Timestamp(right);
+  const append = new OpAppend(r.msg);
+  l.ops.add(append);
+  const joined = r.ops.add(new OpPrepend(l.msg));
+  l.ops.set(append, joined);
+  return joined.ops.add(op);
+}
+
+/** sha256(left ‖ right), recorded in both timestamps. */
+export function catSha256(left: Timestamp | Uint8Array, right: Timestamp | Uint8Array): Timestamp {
+  return catThenUnaryOp(SHA256, left, right);
+}
+
+/** sha256(sha256(left ‖ right)), recorded in both timestamps. */
+export function catSha256d(left: Timestamp | Uint8Array, right: Timestamp | Uint8Array): Timestamp {
+  return catSha256(left, right).ops.add(SHA256);
+}
+
+/**
+ * Builds the merkle tree over `timestamps` in place (each gets the ops of its path) and returns the
+ * timestamp of the tip. One timestamp is its own tip.
+ */
+export function makeMerkleTree(
+  timestamps: readonly Timestamp[],
+  binop: (left: Timestamp, right: Timestamp) => Timestamp = catSha256,
+): Timestamp {
+  if (timestamps.length === 0) throw new OtsValueError('makeMerkleTree: need at least one timestamp');
+  let level = timestamps;
+  while (level.length > 1) {
+    const next: Timestamp[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2)
+      next.push(binop(level[i] as Timestamp, level[i + 1] as Timestamp));
+    if (level.length % 2 === 1) next.push(level[level.length - 1] as Timestamp);
+    level = next;
+  }
+  return level[0] as Timestamp;
+}
+
+/**
+ * The same tree as `makeMerkleTree`, over raw 32-byte-or-any leaves, kept as hash levels so that the
+ * path of any leaf can be produced on demand without building timestamp objects for all of them.
+ */
+export class MerkleTree {
+  /** levels[0] are the leaves; the last level holds only the tip. */
+  private readonly levels: Uint8Array[][];
+
+  constructor(leaves: readonly Uint8Array[]) {
+    if (leaves.length === 0) throw new OtsValueError('MerkleTree: need at least one leaf');
+    this.levels = [leaves.slice()];
+    let level = this.levels[0] as Uint8Array[];
+    while (level.length > 1) {
+      const next: Uint8Array[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) {
+        next.push(sha256(concatBytes(level[i] as Uint8Array, level[i + 1] as Uint8Array)));
+      }
+      if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array);
+      this.levels.push(next);
+      level = next;
+    }
+  }
+
+  get size(): number {
+    return (this.levels[0] as Uint8Array[]).length;
+  }
+
+  get root(): Uint8Array {
+    return (this.levels[this.levels.length - 1] as Uint8Array[])[0] as Uint8Array;
+  }
+
+  /** The ops that lead from leaf `index` to the root: (append|prepend sibling, sha256) per level. */
+  path(index: number): Op[] {
+    if (!Number.isInteger(index) || index < 0 || index >= this.size) {
+      throw new RangeError(`MerkleTree.path: index ${index} out of range 0..${this.size - 1}`);
+    }
+    const ops: Op[] = [];
+    let i = index;
+    for (const level of this.levels.slice(0, -1)) {
+      const sibling = i ^ 1;
+      if (sibling < level.length) {
+        ops.push(
+          i % 2 === 0
+            ? new OpAppend(level[sibling] as Uint8Array)
+            : new OpPrepend(level[sibling] as Uint8Array),
+        );
+        ops.push(SHA256);
+      }
+      i >>= 1;
+    }
+    return ops;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Timestamp proof operations: the edges of the timestamp tree (python-opentimestamps `core/op.py`).
+ * Tags, argument limits and message/result limits are the reference's; tags follow RFC 4880 for the
+ * hash functions.
+ * @module
+ */
+import { compareBytes, concatBytes, equalBytes, reverseBytes, toHex } from './bytes.js';
+import { DeserializationError, MsgValueError, OpArgValueError } from './errors.js';
+import { keccak256, ripemd160, sha1, sha256 } from './hash.js';
+import type { Reader, Writer } from './serialize.js';
+
+/** Largest message an op may be applied to, and largest result it may give (reference: 4096). */
+export const MAX_MSG_LENGTH = 4096;
+export const MAX_RESULT_LENGTH = 4096;
+
+export abstract class Op {
+  /** The one-byte tag that introduces this op in a serialization. */
+  abstract readonly tag: number;
+  /** The reference's TAG_NAME, as `ots info` prints it. */
+  abstract readonly name: string;
+  /** Largest message this op accepts. */
+  get maxMsgLength(): number {
+    return MAX_MSG_LENGTH;
+  }
+
+  protected abstract apply(msg: Uint8Array): Uint8Array;
+
+  /** The op's result on `msg`; MsgValueError when the message or the result breaks a limit. */
+  call(msg: Uint8Array): Uint8Array {
+    if (msg.byteLength > this.maxMsgLength) {
+      throw new MsgValueError(`${this.name}: message too long; ${msg.byteLength} > ${this.maxMsgLength}`);
+    }
+    const result = this.apply(msg);
+    if (result.byteLength === 0) throw new MsgValueError(`${this.name}: empty result`);
+    if (result.byteLength > MAX_RESULT_LENGTH) {
+      throw new MsgValueError(`${this.name}: result too long; ${result.byteLength} > ${MAX_RESULT_LENGTH}`);
+    }
+    return result;
+  }
+
+  write(w: Writer): void {
+    w.writeByte(this.tag);
+  }
+
+  /** A string that is equal for equal ops: the map key of an op among a node's children. */
+  abstract get key(): string;
+
+  /** The reference's order: by tag, then by argument bytes. */
+  compare(other: Op): number {
+    return this.tag - other.tag || compareBytes(opArg(this), opArg(other));
+  }
+
+  equals(other: Op): boolean {
+    return this.tag === other.tag && equalBytes(opArg(this), opArg(other));
+  }
+
+  toString(): string {
+    return this.name;
+  }
+
+  /** Reads one op, tag included. */
+  static read(r: Reader): Op {
+    return Op.readWithTag(r, r.readByte());
+  }
+
+  /** Reads the rest of an op whose tag byte has been read already. */
+  static readWithTag(r: Reader, tag: number): Op {
+    const unary = UNARY_OPS.get(tag);
+    if (unary) return unary;
+    const binary = BINARY_OPS.get(tag);
+    if (binary) return binary(r.readVarBytes(MAX_RESULT_LENGTH, 1));
+    throw new DeserializationError(
+      `Unknown operation tag 0x${tag.toString(16).padStart(2, '0')}`,
+      r.offset - 1,
+    );
+  }
+}
+
+const NO_ARG = new Uint8Array(0);
+const opArg = (op: Op): Uint8Array => (op instanceof BinaryOp ? op.arg : NO_ARG);
+
+/** Operations that act on the message alone. Stateless, so each has one shared instance. */
+export abstract class UnaryOp extends Op {
+  get key(): string {
+    return String.fromCharCode(this.tag);
+  }
+}
+
+/** Operations that act on the message and one argument (1..4096 bytes). */
+export abstract class BinaryOp extends Op {
+  readonly arg: Uint8Array;
+  private cachedKey: string | undefined;
+
+  constructor(arg: Uint8Array) {
+    super();
+    if (arg.byteLength === 0) throw new OpArgValueError(`${new.target.name} arg can't be empty`);
+    if (arg.byteLength > MAX_RESULT_LENGTH) {
+      throw new OpArgValueError(`${new.target.name} arg too long: ${arg.byteLength} > ${MAX_RESULT_LENGTH}`);
+    }
+    this.arg = arg;
+  }
+
+  get key(): string {
+    this.cachedKey ??= String.fromCharCode(this.tag) + toHex(this.arg);
+    return this.cachedKey;
+  }
+
+  override write(w: Writer): void {
+    w.writeByte(this.tag);
+    w.writeVarBytes(this.arg);
+  }
+
+  override toString(): string {
+    return `${this.name} ${toHex(this.arg)}`;
+  }
+}
+
+/** Hash functions: fixed-length results, and the only ops allowed as a detached file's hash op. */
+export abstract class CryptOp extends UnaryOp {
+  abstract readonly digestLength: number;
+  protected abstract hash(data: Uint8Array): Uint8Array;
+  protected apply(msg: Uint8Array): Uint8Array {
+    return this.hash(msg);
+  }
+  /** The digest of data of any length (a whole file), without the message-length limit. */
+  hashData(data: Uint8Array): Uint8Array {
+    return this.hash(data);
+  }
+}
+
+export class OpSHA1 extends CryptOp {
+  readonly tag = 0x02;
+  readonly name = 'sha1';
+  readonly digestLength = 20;
+  protected hash(data: Uint8Array): Uint8Array {
+    return sha1(data);
+  }
+}
+
+export class OpRIPEMD160 extends CryptOp {
+  readonly tag = 0x03;
+  readonly name = 'ripemd160';
+  readonly digestLength = 20;
+  protected hash(data: Uint8Array): Uint8Array {
+    return ripemd160(data);
+  }
+}
+
+export class OpSHA256 extends CryptOp {
+  readonly tag = 0x08;
+  readonly name = 'sha256';
+  readonly digestLength = 32;
+  protected hash(data: Uint8Array): Uint8Array {
+    return sha256(data);
+  }
+}
+
+/** Keccak-256 as Ethereum uses it (not SHA3-256). The JS client cannot compute it; the reference can. */
+export class OpKECCAK256 extends CryptOp {
+  readonly tag = 0x67;
+  readonly name = 'keccak256';
+  readonly digestLength = 32;
+  protected hash(data: Uint8Array): Uint8Array {
+    return keccak256(data);
+  }
+}
+
+export class OpAppend extends BinaryOp {
+  readonly tag = 0xf0;
+  readonly name = 'append';
+  protected apply(msg: Uint8Array): Uint8Array {
+    return concatBytes(msg, this.arg);
+  }
+}
+
+export class OpPrepend extends BinaryOp {
+  readonly tag = 0xf1;
+  readonly name = 'prepend';
+  protected apply(msg: Uint8Array): Uint8Array {
+    return concatBytes(this.arg, msg);
+  }
+}
+
+/** Reverses the message. The reference marks it as possibly going away; it still reads and writes it. */
+export class OpReverse extends UnaryOp {
+  readonly tag = 0xf2;
+  readonly name = 'reverse';
+  protected apply(msg: Uint8Array): Uint8Array {
+    if (msg.byteLength === 0) throw new MsgValueError("reverse: can't reverse an empty message");
+    return reverseBytes(msg);
+  }
+}
+
+/** Lower-case hex of the message; the message is limited to half the result limit. */
+export class OpHexlify extends UnaryOp {
+  readonly tag = 0xf3;
+  readonly name = 'hexlify';
+  override get maxMsgLength(): number {
+    return MAX_RESULT_LENGTH / 2;
+  }
+  protected apply(msg: Uint8Array): Uint8Array {
+    if (msg.byteLength === 0) throw new MsgValueError("hexlify: can't hexlify an empty message");
+    return new TextEncoder().encode(toHex(msg));
+  }
+}
+
+const UNARY_OPS: ReadonlyMap<number, UnaryOp> = new Map(
+  [new OpSHA1(), new OpRIPEMD160(), new OpSHA256(), new OpKECCAK256(), new OpReverse(), new OpHexlify()].map(
+    (op) => [op.tag, op],
+  ),
+);
+
+const BINARY_OPS: ReadonlyMap<number, (arg: Uint8Array) => BinaryOp> = new Map<
+  number,
+  (arg: Uint8Array) => BinaryOp
+>([
+  [0xf0, (arg: Uint8Array) => new OpAppend(arg)],
+  [0xf1, (arg: Uint8Array) => new OpPrepend(arg)],
+]);
+
+/** The crypto op with this tag, or undefined: the ops a detached file may name as its file hash. */
+export function cryptOpByTag(tag: number): CryptOp | undefined {
+  const op = UNARY_OPS.get(tag);
+  return op instanceof CryptOp ? op : undefined;
+}
