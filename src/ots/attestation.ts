@@ -56,8 +56,8 @@ export abstract class Attestation {
 
   static read(r: Reader): Attestation {
     const tag = r.readBytes(ATTESTATION_TAG_LENGTH);
-    const payloadStart = r.offset;
     const payload = r.readVarBytes(MAX_ATTESTATION_PAYLOAD);
+    const payloadStart = r.offset - payload.byteLength;
     const parse = KNOWN_KINDS.get(toHex(tag));
     if (!parse) return new UnknownAttestation(tag, payload);
     const payloadReader = new Reader(payload);

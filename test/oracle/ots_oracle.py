@@ -1,0 +1,140 @@
+"""python-opentimestamps as a test oracle for otsd.
+
+Reads one JSON request per line on stdin, writes one JSON answer per line on stdout. Byte strings
+travel as hex. Every answer is {"ok": true, ...} or {"ok": false, "error": <class name>, "message": ...}.
+"""
+import json
+import random
+import sys
+import time
+import warnings
+
+from opentimestamps.core.dubious.notary import EthereumBlockHeaderAttestation
+from opentimestamps.core.notary import (BitcoinBlockHeaderAttestation, LitecoinBlockHeaderAttestation,
+                                        PendingAttestation, UnknownAttestation)
+from opentimestamps.core.op import (OpAppend, OpHexlify, OpKECCAK256, OpPrepend, OpReverse, OpRIPEMD160,
+                                    OpSHA1, OpSHA256, MsgValueError)
+from opentimestamps.core.serialize import BytesDeserializationContext, BytesSerializationContext
+from opentimestamps.core.timestamp import DetachedTimestampFile, Timestamp, make_merkle_tree
+
+warnings.simplefilter('ignore')  # OpReverse warns on every use
+
+
+def ser(obj):
+    ctx = BytesSerializationContext()
+    obj.serialize(ctx)
+    return ctx.getbytes()
+
+
+def parse_tree(msg, data):
+    ctx = BytesDeserializationContext(data)
+    ts = Timestamp.deserialize(ctx, msg)
+    ctx.assert_eof()
+    return ts
+
+
+def parse_file(data):
+    return DetachedTimestampFile.deserialize(BytesDeserializationContext(data))
+
+
+URI_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._/:'
+KNOWN_TAGS = {PendingAttestation.TAG, BitcoinBlockHeaderAttestation.TAG, LitecoinBlockHeaderAttestation.TAG,
+              EthereumBlockHeaderAttestation.TAG}
+
+
+def random_attestation(rng):
+    kind = rng.randrange(5)
+    if kind == 0:
+        return PendingAttestation(''.join(rng.choice(URI_CHARS) for _ in range(rng.randrange(40))))
+    if kind in (1, 2, 3):
+        cls = (BitcoinBlockHeaderAttestation, LitecoinBlockHeaderAttestation, EthereumBlockHeaderAttestation)[kind - 1]
+        return cls(rng.randrange(2 ** rng.choice((7, 14, 21, 32, 40))))
+    while True:
+        tag = bytes(rng.randrange(256) for _ in range(8))
+        if tag not in KNOWN_TAGS:
+            return UnknownAttestation(tag, bytes(rng.randrange(256) for _ in range(rng.randrange(60))))
+
+
+def random_op(rng):
+    kind = rng.randrange(8)
+    if kind < 6:
+        return (OpSHA1, OpRIPEMD160, OpSHA256, OpKECCAK256, OpReverse, OpHexlify)[kind]()
+    arg = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 48)))
+    return (OpAppend, OpPrepend)[kind - 6](arg)
+
+
+def grow(rng, ts, depth):
+    for _ in range(rng.randrange(3) if depth < 6 else 0):
+        ts.attestations.add(random_attestation(rng))
+    for _ in range(rng.randrange(4) if depth < 6 else 0):
+        op = random_op(rng)
+        try:
+            child = ts.ops.add(op)
+        except MsgValueError:
+            continue
+        grow(rng, child, depth + 1)
+    if not ts.attestations and not ts.ops:
+        ts.attestations.add(random_attestation(rng))
+
+
+def random_trees(seed, count):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        ts = Timestamp(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64))))
+        grow(rng, ts, 0)
+        out.append({'msg': ts.msg.hex(), 'data': ser(ts).hex()})
+    return out
+
+
+def bench(req):
+    """Times the same work bench/ots.ts times, in this process."""
+    msg, data = bytes.fromhex(req['msg']), bytes.fromhex(req['data'])
+    leaves = [bytes.fromhex(h) for h in req['leaves']]
+    n = req['iterations']
+    t = time.perf_counter()
+    for _ in range(n):
+        parse_tree(msg, data)
+    parse_s = time.perf_counter() - t
+    ts = parse_tree(msg, data)
+    t = time.perf_counter()
+    for _ in range(n):
+        ser(ts)
+    ser_s = time.perf_counter() - t
+    t = time.perf_counter()
+    tip = make_merkle_tree([Timestamp(leaf) for leaf in leaves])
+    merkle_s = time.perf_counter() - t
+    return {'parse_s': parse_s, 'serialize_s': ser_s, 'merkle_s': merkle_s, 'tip': tip.msg.hex()}
+
+
+def handle(req):
+    cmd = req['cmd']
+    if cmd == 'tree':
+        ts = parse_tree(bytes.fromhex(req['msg']), bytes.fromhex(req['data']))
+        return {'out': ser(ts).hex(), 'info': ts.str_tree()}
+    if cmd == 'file':
+        return {'out': ser(parse_file(bytes.fromhex(req['data']))).hex()}
+    if cmd == 'random_trees':
+        return {'trees': random_trees(req['seed'], req['count'])}
+    if cmd == 'merkle':
+        leaves = [Timestamp(bytes.fromhex(h)) for h in req['leaves']]
+        tip = make_merkle_tree(leaves)
+        tip.attestations.add(PendingAttestation('merkle'))
+        return {'tip': tip.msg.hex(), 'paths': [ser(leaf).hex() for leaf in leaves]}
+    if cmd == 'bench':
+        return bench(req)
+    raise ValueError('unknown command %r' % cmd)
+
+
+def main():
+    for line in sys.stdin:
+        try:
+            answer = dict(ok=True, **handle(json.loads(line)))
+        except Exception as e:  # the error class is the answer
+            answer = {'ok': False, 'error': e.__class__.__name__, 'message': str(e)}
+        sys.stdout.write(json.dumps(answer) + '\n')
+        sys.stdout.flush()
+
+
+if __name__ == '__main__':
+    main()

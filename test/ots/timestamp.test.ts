@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  BitcoinBlockHeaderAttestation,
+  DeserializationError,
+  fromHex,
+  OpAppend,
+  OpSHA256,
+  OtsValueError,
+  PendingAttestation,
+  RecursionLimitError,
+  Timestamp,
+  TrailingGarbageError,
+  TruncationError,
+  toHex,
+} from 'otsd/ots';
+
+const EMPTY = new Uint8Array();
+
+// Exact bytes from python-opentimestamps' test_timestamp.py, checked against this machine's reference.
+describe('timestamp serialization', () => {
+  it('one attestation', () => {
+    const t = new Timestamp(EMPTY);
+    t.attestations.add(new PendingAttestation('foobar'));
+    assert.equal(toHex(t.toBytes()), '0083dfe30d2ef90c8e0706666f6f626172');
+  });
+  it('several attestations: sorted, all but the last behind a fork marker', () => {
+    const t = new Timestamp(EMPTY);
+    t.attestations.add(new PendingAttestation('foobar'));
+    t.attestations.add(new PendingAttestation('barfoo'));
+    assert.equal(
+      toHex(t.toBytes()),
+      'ff0083dfe30d2ef90c8e0706626172666f6f0083dfe30d2ef90c8e0706666f6f626172',
+    );
+    t.ops.add(new OpSHA256()).attestations.add(new BitcoinBlockHeaderAttestation(0));
+    const hex =
+      'ff0083dfe30d2ef90c8e0706626172666f6fff0083dfe30d2ef90c8e0706666f6f62617208000588960d73d719010100';
+    assert.equal(toHex(t.toBytes()), hex);
+    assert.ok(Timestamp.fromBytes(EMPTY, fromHex(hex)).equals(t));
+  });
+  it('refuses to write an empty timestamp', () => {
+    assert.throws(() => new Timestamp(EMPTY).toBytes(), OtsValueError);
+  });
+  it('reads children in any order and writes them canonically', () => {
+    const bytesOut = 'ff0083dfe30d2ef90c8e0706626172666f6f0083dfe30d2ef90c8e0706666f6f626172';
+    const bytesIn = 'ff0083dfe30d2ef90c8e0706666f6f6261720083dfe30d2ef90c8e0706626172666f6f';
+    assert.equal(toHex(Timestamp.fromBytes(EMPTY, fromHex(bytesIn)).toBytes()), bytesOut);
+  });
+  it('a repeated op replaces the earlier subtree, as the reference does', () => {
+    const t = Timestamp.fromBytes(EMPTY, fromHex('ff08000588960d73d7190101010800' + '0588960d73d719010102'));
+    const child = t.ops.get(new OpSHA256());
+    assert.deepEqual([...(child?.attestations ?? [])].map(String), ['BitcoinBlockHeaderAttestation(2)']);
+  });
+  it('refuses trailing bytes in fromBytes', () => {
+    assert.throws(
+      () => Timestamp.fromBytes(EMPTY, fromHex('0083dfe30d2ef90c8e0706666f6f62617200')),
+      TrailingGarbageError,
+    );
+  });
+  it('refuses a message over 4096 bytes', () => {
+    assert.throws(() => new Timestamp(new Uint8Array(4097)), OtsValueError);
+  });
+});
+
+describe('recursion limit', () => {
+  const chain = (n: number) => fromHex(`${'08'.repeat(n)}000588960d73d719010100`);
+  it('a path of 255 ops parses', () => {
+    assert.doesNotThrow(() => Timestamp.fromBytes(EMPTY, chain(255)));
+  });
+  it('a path of 256 ops is refused', () => {
+    assert.throws(() => Timestamp.fromBytes(EMPTY, chain(256)), RecursionLimitError);
+  });
+});
+
+describe('parse errors are typed and placed', () => {
+  it('truncation', () => {
+    assert.throws(() => Timestamp.fromBytes(EMPTY, EMPTY), TruncationError);
+    assert.throws(
+      () => Timestamp.fromBytes(EMPTY, fromHex('08')),
+      (e) => e instanceof TruncationError && e.offset === 1,
+    );
+  });
+  it('an op that cannot apply to its message', () => {
+    assert.throws(
+      () => Timestamp.fromBytes(EMPTY, fromHex('f2000588960d73d719010100')),
+      (e) =>
+        e instanceof DeserializationError &&
+        /message invalid for op reverse/.test(e.message) &&
+        e.offset === 0,
+    );
+  });
+  it('a parse that would materialize too many message bytes', () => {
+    // 64 forks of "append 4000 bytes": 64 * 4000 bytes of messages from 256 kB of input
+    const branch = (i: number) =>
+      `f0a01f${i.toString(16).padStart(2, '0').repeat(4000)}000588960d73d719010100`;
+    const hex = Array.from({ length: 64 }, (_, i) => (i < 63 ? `ff${branch(i)}` : branch(i))).join('');
+    assert.doesNotThrow(() => Timestamp.fromBytes(EMPTY, fromHex(hex)));
+    assert.throws(
+      () => Timestamp.fromBytes(EMPTY, fromHex(hex), { maxMessageBytes: 100_000 }),
+      /size budget/,
+    );
+  });
+});
+
+describe('tree operations', () => {
+  const msg = fromHex('01');
+  const build = (height: number, uri: string) => {
+    const t = new Timestamp(msg);
+    t.ops.add(new OpSHA256()).attestations.add(new PendingAttestation(uri));
+    t.ops
+      .add(new OpAppend(fromHex('02')))
+      .ops.add(new OpSHA256())
+      .attestations.add(new BitcoinBlockHeaderAttestation(height));
+    return t;
+  };
+
+  it('merge forms the union and keeps what both have once', () => {
+    const a = build(10, 'a');
+    const b = build(11, 'b');
+    a.merge(b);
+    assert.deepEqual([...a.allAttestations()].map(([, att]) => String(att)).sort(), [
+      'BitcoinBlockHeaderAttestation(10)',
+      'BitcoinBlockHeaderAttestation(11)',
+      "PendingAttestation('a')",
+      "PendingAttestation('b')",
+    ]);
+    assert.equal(a.ops.size, 2);
+    a.merge(build(10, 'a'));
+    assert.equal([...a.allAttestations()].length, 4);
+  });
+
+  it('merge refuses another message', () => {
+    assert.throws(() => new Timestamp(msg).merge(new Timestamp(fromHex('02'))), OtsValueError);
+  });
+
+  it('allAttestations gives each with the message it attests', () => {
+    for (const [attested, attestation] of build(1, 'a').allAttestations()) {
+      const expected =
+        attestation instanceof PendingAttestation
+          ? new OpSHA256().call(msg)
+          : new OpSHA256().call(new OpAppend(fromHex('02')).call(msg));
+      assert.equal(toHex(attested), toHex(expected));
+    }
+  });
+
+  it('shortestPathTo finds the path with the fewest ops to a kind', () => {
+    const t = build(7, 'a');
+    const btc = t.shortestPathTo((a) => a instanceof BitcoinBlockHeaderAttestation);
+    assert.deepEqual(btc?.ops.map(String), ['append 02', 'sha256']);
+    assert.equal(String(btc?.attestation), 'BitcoinBlockHeaderAttestation(7)');
+    const pending = t.shortestPathTo((a) => a instanceof PendingAttestation);
+    assert.deepEqual(pending?.ops.map(String), ['sha256']);
+    assert.equal(
+      new Timestamp(msg).shortestPathTo(() => true),
+      undefined,
+    );
+  });
+
+  it('ops.set refuses a child of another message', () => {
+    const t = new Timestamp(msg);
+    assert.throws(() => t.ops.set(new OpSHA256(), new Timestamp(msg)), OtsValueError);
+  });
+});

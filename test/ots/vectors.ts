@@ -1,0 +1,16 @@
+/** Where the shared test vectors live, and the block headers the tests build for them. */
+import { fileURLToPath } from 'node:url';
+
+// From dist/test/ots/ back to the checkout, then to ../shared beside it.
+export const VECTORS_DIR = fileURLToPath(new URL('../../../../shared/vectors', import.meta.url));
+
+/**
+ * An 80-byte header whose merkle root (bytes 36..68, internal order) is `root` and whose nTime is
+ * `time`: all a Bitcoin attestation is checked against. No real headers ship with the vectors.
+ */
+export function headerWithRoot(root: Uint8Array, time: number): Uint8Array {
+  const header = new Uint8Array(80);
+  header.set(root, 36);
+  new DataView(header.buffer).setUint32(68, time, true);
+  return header;
+}
