@@ -66,22 +66,23 @@ export function makeMerkleTree(
  * path of any leaf can be produced on demand without building timestamp objects for all of them.
  */
 export class MerkleTree {
-  /** levels[0] are the leaves; the last level holds only the tip. */
-  private readonly levels: Uint8Array[][];
+  /** Every level: the leaves first, the tip alone last. */
+  readonly levels: readonly (readonly Uint8Array[])[];
 
   constructor(leaves: readonly Uint8Array[]) {
     if (leaves.length === 0) throw new OtsValueError('MerkleTree: need at least one leaf');
-    this.levels = [leaves.slice()];
-    let level = this.levels[0] as Uint8Array[];
+    const levels = [leaves.slice()];
+    let level = leaves;
     while (level.length > 1) {
       const next: Uint8Array[] = [];
       for (let i = 0; i + 1 < level.length; i += 2) {
         next.push(sha256(concatBytes(level[i] as Uint8Array, level[i + 1] as Uint8Array)));
       }
       if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array);
-      this.levels.push(next);
+      levels.push(next);
       level = next;
     }
+    this.levels = levels;
   }
 
   get size(): number {

@@ -1,0 +1,154 @@
+/**
+ * The calendar: accepts commitments (round tips) into the journal, records proofs for them, and
+ * answers timestamp lookups from the index. The journal is the truth; the index follows it through
+ * the journal's append hook and catches up on open.
+ * @module
+ */
+import { join } from 'node:path';
+import { CalendarIndex } from '../index/calendar-index.js';
+import { Journal, type JournalLogger, type StoredRecord } from '../journal/journal.js';
+import { decodeProofPayload, encodeProofPayload } from '../journal/proof-payload.js';
+import { RecordKind } from '../journal/record.js';
+import { equalBytes, MerkleTree, OpSHA256, PendingAttestation, sha256, Timestamp } from '../ots/index.js';
+
+export interface CalendarOptions {
+  dataDir: string;
+  /** Public URI written into every PendingAttestation; clients fetch `<uri>/timestamp/<hex>`. */
+  uri: string;
+  create?: boolean;
+  maxSegmentBytes?: number;
+  log?: JournalLogger;
+  /** Called every 100,000 records while the index catches up. */
+  onCatchUpProgress?: (applied: number, total: number) => void;
+}
+
+export type Lookup = { state: 'found'; timestamp: Timestamp } | { state: 'pending' } | { state: 'unknown' };
+
+/** Longest commitment the calendar stores or looks up. */
+export const MAX_COMMITMENT_BYTES = 64;
+
+const SHA256 = new OpSHA256();
+const PROOF_CACHE_ENTRIES = 256;
+
+export class Calendar {
+  readonly uri: string;
+  readonly journal: Journal;
+  readonly index: CalendarIndex;
+  /** Parsed tip timestamps of recent proof records: every lookup of a commitment in them needs one. */
+  private readonly proofTips = new Map<number, Timestamp>();
+
+  private constructor(uri: string, journal: Journal, index: CalendarIndex) {
+    this.uri = uri;
+    this.journal = journal;
+    this.index = index;
+  }
+
+  static async open(options: CalendarOptions): Promise<Calendar> {
+    PendingAttestation.checkUri(options.uri);
+    const journal = await Journal.open({
+      dir: join(options.dataDir, 'journal'),
+      ...(options.create !== undefined && { create: options.create }),
+      ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
+      ...(options.log !== undefined && { log: options.log }),
+    });
+    const index = CalendarIndex.open(join(options.dataDir, 'index'));
+    const calendar = new Calendar(options.uri, journal, index);
+    await calendar.catchUp(options.onCatchUpProgress);
+    journal.onAppend((records) => index.apply(records));
+    return calendar;
+  }
+
+  /** Applies the journal records the index has not seen yet. */
+  private async catchUp(onProgress?: (applied: number, total: number) => void): Promise<void> {
+    if (this.index.applied.number > this.journal.head.records) {
+      // The index is ahead of the journal (a journal restored from an older backup): start over.
+      this.index.clear();
+    }
+    const total = this.journal.head.records;
+    let batch: StoredRecord[] = [];
+    const from = this.index.applied.number === 0 ? 0 : this.index.applied;
+    for await (const record of this.journal.read(from)) {
+      batch.push(record);
+      if (batch.length === 10_000) {
+        this.index.apply(batch);
+        batch = [];
+        if (onProgress && record.number % 100_000 < 10_000) onProgress(record.number + 1, total);
+      }
+    }
+    this.index.apply(batch);
+  }
+
+  /** Rebuilds the index from the journal alone. */
+  async reindex(onProgress?: (applied: number, total: number) => void): Promise<void> {
+    this.index.clear();
+    this.proofTips.clear();
+    await this.catchUp(onProgress);
+  }
+
+  /**
+   * Commits a round tip: durable (fsync) and indexed when this resolves. Returns the timestamp of the
+   * tip that each client of the round gets: a PendingAttestation with this calendar's URI.
+   */
+  async commit(tip: Uint8Array): Promise<Timestamp> {
+    if (tip.byteLength === 0 || tip.byteLength > MAX_COMMITMENT_BYTES) {
+      throw new RangeError(`calendar: commitment of ${tip.byteLength} bytes (1..${MAX_COMMITMENT_BYTES})`);
+    }
+    await this.journal.append(RecordKind.Commitment, tip);
+    const timestamp = new Timestamp(tip);
+    timestamp.attestations.add(new PendingAttestation(this.uri));
+    return timestamp;
+  }
+
+  /**
+   * Records a proof for the commitments in records `commitments` (ascending): `tip` is the timestamp of
+   * the root of makeMerkleTree over sha256 of each. The index refuses a tip that is not that root.
+   */
+  async addProof(commitments: number[], tip: Timestamp): Promise<StoredRecord> {
+    const leaves = commitments.map((n) => {
+      const commitment = this.index.commitmentAt(n);
+      if (!commitment) throw new RangeError(`calendar: record ${n} is not a commitment`);
+      return sha256(commitment);
+    });
+    if (leaves.length === 0 || !equalBytes(new MerkleTree(leaves).root, tip.msg)) {
+      throw new RangeError('calendar: proof tip is not the merkle root of its commitments');
+    }
+    return this.journal.append(RecordKind.Proof, encodeProofPayload({ commitments, tip }));
+  }
+
+  /** The timestamp of `commitment` from every proof that covers it, or why there is none. */
+  async lookup(commitment: Uint8Array): Promise<Lookup> {
+    const found = this.index.lookup(commitment);
+    if (found.state !== 'proved') return { state: found.state };
+    const timestamp = new Timestamp(commitment);
+    const leaf = timestamp.ops.add(SHA256);
+    for (const { proof, leaf: position } of found.proofs) {
+      let node = leaf;
+      for (const op of this.index.merklePath(proof, position)) node = node.ops.add(op);
+      node.merge(await this.proofTip(proof));
+    }
+    return { state: 'found', timestamp };
+  }
+
+  private async proofTip(proof: number): Promise<Timestamp> {
+    const cached = this.proofTips.get(proof);
+    if (cached) return cached;
+    const location = this.index.proofLocation(proof);
+    if (!location) throw new Error(`calendar: proof record ${proof} is not indexed`);
+    const record = await this.journal.readAt({
+      number: proof,
+      segment: location.segment,
+      offset: location.offset,
+    });
+    const { tip } = decodeProofPayload(record.payload);
+    if (this.proofTips.size >= PROOF_CACHE_ENTRIES) {
+      this.proofTips.delete(this.proofTips.keys().next().value as number);
+    }
+    this.proofTips.set(proof, tip);
+    return tip;
+  }
+
+  async close(): Promise<void> {
+    await this.journal.close();
+    await this.index.close();
+  }
+}

@@ -1,0 +1,431 @@
+/**
+ * The journal: the calendar's source of truth. An append-only, hash-chained sequence of records in
+ * segment files, written with group commit (one fsync for every record that arrives while the
+ * previous write is in flight). See docs/journal-format.md.
+ * @module
+ */
+
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toHex } from '../ots/index.js';
+import {
+  CHAIN_HASH_BYTES,
+  chainHash,
+  frameRecord,
+  GENESIS_CHAIN_HASH,
+  type JournalRecord,
+  LENGTH_BYTES,
+  MAX_RECORD_LENGTH,
+  type RecordPosition,
+} from './record.js';
+import { type ScanEnd, type ScannedRecord, scanRecords } from './scan.js';
+import {
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  parseSegmentFileName,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+} from './segment.js';
+
+/** pino-compatible: the journal logs recovery only. */
+export interface JournalLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface JournalOptions {
+  /** Directory holding the segment files. */
+  dir: string;
+  /** Create the directory and the first segment when there is no journal yet. */
+  create?: boolean;
+  /** A segment is closed and a new one started once it would grow past this. Default 64 MiB. */
+  maxSegmentBytes?: number;
+  log?: JournalLogger;
+}
+
+/** The journal cannot be opened as it is; the message names the file and record. */
+export class JournalCorruptError extends Error {
+  override name = 'JournalCorruptError';
+}
+
+export interface JournalHead {
+  /** Number of durable records: the next record gets this number. */
+  records: number;
+  /** Chain hash of the last record (zeros when there is none). */
+  chainHash: Uint8Array;
+}
+
+/** A record in the journal with where it is stored. */
+export interface StoredRecord extends ScannedRecord {
+  segment: number;
+}
+
+/** Where to resume reading: the record number, its position and the chain hash before it. */
+export interface ReadCursor extends RecordPosition {
+  previousChainHash: Uint8Array;
+}
+
+interface Segment {
+  first: number;
+  previousChainHash: Uint8Array;
+  size: number;
+}
+
+interface PendingAppend {
+  kind: number;
+  framed: Uint8Array;
+  resolve: (record: StoredRecord) => void;
+  reject: (error: Error) => void;
+}
+
+const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+const quietLog: JournalLogger = { info() {}, warn() {} };
+
+export class Journal {
+  readonly dir: string;
+  private readonly maxSegmentBytes: number;
+  private readonly segments: Segment[];
+  private file: FileHandle;
+  private currentHead: JournalHead;
+  private readonly queue: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+  private readonly listeners: ((records: StoredRecord[]) => void)[] = [];
+
+  private constructor(
+    dir: string,
+    maxSegmentBytes: number,
+    segments: Segment[],
+    file: FileHandle,
+    head: JournalHead,
+  ) {
+    this.dir = dir;
+    this.maxSegmentBytes = maxSegmentBytes;
+    this.segments = segments;
+    this.file = file;
+    this.currentHead = head;
+  }
+
+  /** Opens the journal, truncating a torn last record; throws JournalCorruptError on anything else wrong. */
+  static async open(options: JournalOptions): Promise<Journal> {
+    const { dir } = options;
+    const log = options.log ?? quietLog;
+    if (options.create) await mkdir(dir, { recursive: true });
+    const names = (await readdir(dir)).filter((n) => parseSegmentFileName(n) !== undefined).sort();
+    if (names.length === 0) {
+      if (!options.create) throw new JournalCorruptError(`no journal segments in ${dir}`);
+      await createSegment(dir, { first: 0, previousChainHash: GENESIS_CHAIN_HASH });
+      names.push(segmentFileName(0));
+    }
+    const segments = await readSegmentChain(dir, names);
+    const last = segments[segments.length - 1] as Segment;
+    const path = join(dir, segmentFileName(last.first));
+    const bytes = new Uint8Array(await readFile(path));
+    const scan = scanRecords(bytes, {
+      offset: SEGMENT_HEADER_BYTES,
+      number: last.first,
+      previousChainHash: last.previousChainHash,
+    });
+    let head: JournalHead = { records: last.first, chainHash: last.previousChainHash };
+    let end: ScanEnd;
+    for (;;) {
+      const step = scan.next();
+      if (step.done) {
+        end = step.value;
+        break;
+      }
+      head = { records: step.value.number + 1, chainHash: step.value.chainHash };
+    }
+    let size = bytes.byteLength;
+    const tornTail =
+      end.kind === 'incomplete' || (end.kind === 'mismatch' && end.offset + end.size === bytes.byteLength);
+    if (end.kind !== 'end' && !tornTail) {
+      throw new JournalCorruptError(
+        `journal ${path}: record ${end.number} at offset ${end.offset}: ${end.reason}; refusing to start (run otsd verify-journal)`,
+      );
+    }
+    if (end.kind !== 'end') {
+      log.warn(
+        {
+          segment: path,
+          record: end.number,
+          offset: end.offset,
+          bytes: bytes.byteLength - end.offset,
+          reason: end.reason,
+        },
+        'journal: truncating a torn last record',
+      );
+      const handle = await open(path, 'r+');
+      await handle.truncate(end.offset);
+      await handle.sync();
+      await handle.close();
+      size = end.offset;
+    }
+    last.size = size;
+    log.info(
+      { records: head.records, chainHash: toHex(head.chainHash), segments: segments.length },
+      'journal: opened',
+    );
+    const file = await open(path, 'a');
+    return new Journal(dir, options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES, segments, file, head);
+  }
+
+  /** The durable head: what every reader may see. */
+  get head(): JournalHead {
+    return this.currentHead;
+  }
+
+  /** Called, in journal order, with each batch of records once it is durable (before appends resolve). */
+  onAppend(listener: (records: StoredRecord[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Appends one record; resolves once it is on disk (fsync), with its number and position. */
+  append(kind: number, payload: Uint8Array): Promise<StoredRecord> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('journal: closed'));
+    const framed = frameRecord(kind, payload);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind, framed, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /**
+   * Writes batches until the queue is empty. `flushing` is cleared in the same tick as the last
+   * append resolves, so an append made in reaction to it starts a new flush.
+   */
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      let written: StoredRecord[];
+      try {
+        written = await this.writeBatch(batch);
+      } catch (e) {
+        // The file may now end in a partial record: refuse further writes; a restart truncates it.
+        this.failure = new Error(`journal: write failed: ${(e as Error).message}`);
+        for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(this.failure);
+        break;
+      }
+      try {
+        for (const listener of this.listeners) listener(written);
+        batch.forEach((entry, i) => entry.resolve(written[i] as StoredRecord));
+      } catch (e) {
+        // The records are durable, but what follows the journal (the index) could not take them.
+        for (const entry of batch) entry.reject(e as Error);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private async writeBatch(batch: PendingAppend[]): Promise<StoredRecord[]> {
+    let total = 0;
+    for (const entry of batch) total += entry.framed.byteLength + CHAIN_HASH_BYTES;
+    let segment = this.segments[this.segments.length - 1] as Segment;
+    if (segment.size + total > this.maxSegmentBytes && segment.size > SEGMENT_HEADER_BYTES) {
+      segment = await this.startSegment();
+    }
+    const buffer = new Uint8Array(total);
+    const records: StoredRecord[] = [];
+    let previous = this.currentHead.chainHash;
+    let number = this.currentHead.records;
+    let at = 0;
+    for (const entry of batch) {
+      const hash = chainHash(previous, entry.framed);
+      buffer.set(entry.framed, at);
+      buffer.set(hash, at + entry.framed.byteLength);
+      const size = entry.framed.byteLength + CHAIN_HASH_BYTES;
+      records.push({
+        number,
+        kind: entry.kind,
+        payload: entry.framed.subarray(LENGTH_BYTES + 1),
+        chainHash: hash,
+        segment: segment.first,
+        offset: segment.size + at,
+        size,
+      });
+      previous = hash;
+      number++;
+      at += size;
+    }
+    let done = 0;
+    while (done < buffer.byteLength) {
+      const { bytesWritten } = await this.file.write(buffer, done);
+      done += bytesWritten;
+    }
+    await this.file.datasync();
+    segment.size += total;
+    this.currentHead = { records: number, chainHash: previous };
+    return records;
+  }
+
+  private async startSegment(): Promise<Segment> {
+    await this.file.close();
+    const segment: Segment = {
+      first: this.currentHead.records,
+      previousChainHash: this.currentHead.chainHash,
+      size: 0,
+    };
+    await createSegment(this.dir, segment);
+    segment.size = SEGMENT_HEADER_BYTES;
+    this.segments.push(segment);
+    this.file = await open(join(this.dir, segmentFileName(segment.first)), 'a');
+    return segment;
+  }
+
+  /**
+   * The durable records from `from` (a record number, or a cursor to resume without scanning) up to
+   * the head as it is when reading starts. Every chain hash is checked on the way.
+   */
+  async *read(from: number | ReadCursor = 0): AsyncGenerator<StoredRecord> {
+    const limit = this.currentHead.records;
+    const startNumber = typeof from === 'number' ? from : from.number;
+    if (startNumber >= limit) return;
+    let index = this.segments.findLastIndex((s) => s.first <= startNumber);
+    let cursor: ReadCursor | undefined = typeof from === 'number' ? undefined : from;
+    for (; index < this.segments.length; index++) {
+      const segment = this.segments[index] as Segment;
+      const path = join(this.dir, segmentFileName(segment.first));
+      const startOffset = cursor?.segment === segment.first ? cursor.offset : SEGMENT_HEADER_BYTES;
+      const bytes = await readFrom(path, startOffset, segment.size);
+      const start =
+        cursor?.segment === segment.first
+          ? { offset: startOffset, number: cursor.number, previousChainHash: cursor.previousChainHash }
+          : {
+              offset: SEGMENT_HEADER_BYTES,
+              number: segment.first,
+              previousChainHash: segment.previousChainHash,
+            };
+      cursor = undefined;
+      const scan = scanRecords(bytes, start, startOffset);
+      for (;;) {
+        const step = scan.next();
+        if (step.done) {
+          if (step.value.kind !== 'end') {
+            throw new JournalCorruptError(
+              `journal ${path}: record ${step.value.number} at offset ${step.value.offset}: ${step.value.reason}`,
+            );
+          }
+          break;
+        }
+        if (step.value.number >= limit) return;
+        if (step.value.number >= startNumber) yield { ...step.value, segment: segment.first };
+      }
+    }
+  }
+
+  /** The record stored at `position` (as the index recorded it), without checking its chain hash. */
+  async readAt(position: RecordPosition): Promise<JournalRecord> {
+    const handle = await open(join(this.dir, segmentFileName(position.segment)), 'r');
+    try {
+      const lengthBytes = new Uint8Array(LENGTH_BYTES);
+      await handle.read(lengthBytes, 0, LENGTH_BYTES, position.offset);
+      const length = new DataView(lengthBytes.buffer).getUint32(0);
+      if (length === 0 || length > MAX_RECORD_LENGTH) {
+        throw new JournalCorruptError(`journal: record ${position.number}: invalid length ${length}`);
+      }
+      const body = new Uint8Array(length + CHAIN_HASH_BYTES);
+      const { bytesRead } = await handle.read(body, 0, body.byteLength, position.offset + LENGTH_BYTES);
+      if (bytesRead !== body.byteLength)
+        throw new JournalCorruptError(`journal: record ${position.number} cut short`);
+      return {
+        number: position.number,
+        kind: body[0] as number,
+        payload: body.subarray(1, length),
+        chainHash: body.subarray(length),
+      };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Waits for writes in flight, then closes the file. Later appends are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushing;
+    await this.file.close();
+  }
+}
+
+async function createSegment(
+  dir: string,
+  header: { first: number; previousChainHash: Uint8Array },
+): Promise<void> {
+  const handle = await open(join(dir, segmentFileName(header.first)), 'wx');
+  try {
+    await handle.write(encodeSegmentHeader(header));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  const directory = await open(dir, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
+
+async function readFrom(path: string, offset: number, end: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = new Uint8Array(Math.max(0, end - offset));
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesRead } = await handle.read(bytes, done, bytes.byteLength - done, offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return bytes.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads every segment header and checks that they link: names match headers, first numbers increase,
+ * and each segment's previous chain hash is the last chain hash stored in the segment before it.
+ */
+async function readSegmentChain(dir: string, names: string[]): Promise<Segment[]> {
+  const segments: Segment[] = [];
+  let beforeLastHash: Uint8Array | undefined;
+  for (const name of names) {
+    const path = join(dir, name);
+    const handle = await open(path, 'r');
+    let header: ReturnType<typeof decodeSegmentHeader>;
+    let size: number;
+    let lastHash: Uint8Array | undefined;
+    try {
+      size = (await stat(path)).size;
+      const bytes = new Uint8Array(SEGMENT_HEADER_BYTES);
+      await handle.read(bytes, 0, SEGMENT_HEADER_BYTES, 0);
+      header = decodeSegmentHeader(bytes.subarray(0, Math.min(size, SEGMENT_HEADER_BYTES)));
+      if (size >= SEGMENT_HEADER_BYTES + CHAIN_HASH_BYTES) {
+        lastHash = new Uint8Array(CHAIN_HASH_BYTES);
+        await handle.read(lastHash, 0, CHAIN_HASH_BYTES, size - CHAIN_HASH_BYTES);
+      }
+    } finally {
+      await handle.close();
+    }
+    if (typeof header === 'string') throw new JournalCorruptError(`journal ${path}: ${header}`);
+    if (header.first !== parseSegmentFileName(name)) {
+      throw new JournalCorruptError(`journal ${path}: header says the first record is ${header.first}`);
+    }
+    const before = segments[segments.length - 1];
+    if (before) {
+      const beforeLast = before.size > SEGMENT_HEADER_BYTES ? beforeLastHash : before.previousChainHash;
+      if (header.first <= before.first)
+        throw new JournalCorruptError(`journal ${path}: segments out of order`);
+      if (!beforeLast || toHex(beforeLast) !== toHex(header.previousChainHash)) {
+        throw new JournalCorruptError(
+          `journal ${path}: record ${header.first - 1} (the last before this segment) does not chain to it`,
+        );
+      }
+    }
+    segments.push({ first: header.first, previousChainHash: header.previousChainHash, size });
+    beforeLastHash = lastHash;
+  }
+  return segments;
+}

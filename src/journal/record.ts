@@ -1,0 +1,64 @@
+/**
+ * Journal records: framing, kinds and the chain hash. See docs/journal-format.md.
+ *
+ * ```
+ * length  u32 BE   bytes of kind + payload
+ * kind    u8
+ * payload length-1 bytes
+ * chain   32 bytes  H[n] = sha256(H[n-1] || length || kind || payload), H[-1] = 32 zero bytes
+ * ```
+ * @module
+ */
+import { sha256 } from '../ots/index.js';
+
+export const RecordKind = {
+  /** A round tip (or any commitment) accepted by this calendar. */
+  Commitment: 0x01,
+  /** A proof for a list of commitments: their merkle tree, and the timestamp of its tip. */
+  Proof: 0x02,
+} as const;
+
+export const LENGTH_BYTES = 4;
+export const CHAIN_HASH_BYTES = 32;
+/** Framing around a payload: length, kind and chain hash. */
+export const RECORD_OVERHEAD = LENGTH_BYTES + 1 + CHAIN_HASH_BYTES;
+/** Largest kind + payload a record may hold. */
+export const MAX_RECORD_LENGTH = 16 * 1024 * 1024;
+
+export const GENESIS_CHAIN_HASH = new Uint8Array(CHAIN_HASH_BYTES);
+
+export interface JournalRecord {
+  /** Record number, from 0. */
+  number: number;
+  kind: number;
+  payload: Uint8Array;
+  /** H[number]. */
+  chainHash: Uint8Array;
+}
+
+/** Where a record starts: its segment (by first record number) and byte offset in that segment. */
+export interface RecordPosition {
+  number: number;
+  segment: number;
+  offset: number;
+}
+
+/** The framed record bytes without the chain hash: what the chain hash covers after H[n-1]. */
+export function frameRecord(kind: number, payload: Uint8Array): Uint8Array {
+  const length = 1 + payload.byteLength;
+  if (length > MAX_RECORD_LENGTH) {
+    throw new RangeError(`journal record: ${length} bytes exceeds the ${MAX_RECORD_LENGTH}-byte limit`);
+  }
+  const framed = new Uint8Array(LENGTH_BYTES + length);
+  new DataView(framed.buffer).setUint32(0, length);
+  framed[LENGTH_BYTES] = kind;
+  framed.set(payload, LENGTH_BYTES + 1);
+  return framed;
+}
+
+export function chainHash(previous: Uint8Array, framed: Uint8Array): Uint8Array {
+  const input = new Uint8Array(previous.byteLength + framed.byteLength);
+  input.set(previous);
+  input.set(framed, previous.byteLength);
+  return sha256(input);
+}

@@ -1,0 +1,96 @@
+/**
+ * Walks the records of one segment's bytes, checking each chain hash. Pure: callers read the file.
+ * @module
+ */
+import { equalBytes, toHex } from '../ots/index.js';
+import {
+  CHAIN_HASH_BYTES,
+  chainHash,
+  type JournalRecord,
+  LENGTH_BYTES,
+  MAX_RECORD_LENGTH,
+} from './record.js';
+
+export interface ScannedRecord extends JournalRecord {
+  /** Byte offset of the record in its segment. */
+  offset: number;
+  /** Byte length of the whole record, framing and chain hash included. */
+  size: number;
+}
+
+/** How a scan ended: at the end of the bytes, at an incomplete record, or at a record that is wrong. */
+export type ScanEnd =
+  | { kind: 'end'; offset: number }
+  | { kind: 'incomplete'; offset: number; number: number; reason: string }
+  | { kind: 'mismatch'; offset: number; number: number; size: number; reason: string };
+
+export interface ScanStart {
+  /** Offset of the first record to read in `bytes` (bytes[0] is segment offset `base`). */
+  offset: number;
+  number: number;
+  previousChainHash: Uint8Array;
+}
+
+/**
+ * Yields the records of `bytes` from `start`, and returns how the scan ended. `base` is the segment
+ * offset of bytes[0], so reported offsets are segment offsets.
+ */
+export function* scanRecords(
+  bytes: Uint8Array,
+  start: ScanStart,
+  base = 0,
+): Generator<ScannedRecord, ScanEnd> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = start.offset - base;
+  let number = start.number;
+  let previous = start.previousChainHash;
+  while (at < bytes.byteLength) {
+    const offset = base + at;
+    if (bytes.byteLength - at < LENGTH_BYTES) {
+      return { kind: 'incomplete', offset, number, reason: 'length field cut short' };
+    }
+    const length = view.getUint32(at);
+    if (length === 0 || length > MAX_RECORD_LENGTH) {
+      return {
+        kind: 'mismatch',
+        offset,
+        number,
+        size: bytes.byteLength - at,
+        reason: `invalid record length ${length}`,
+      };
+    }
+    const size = LENGTH_BYTES + length + CHAIN_HASH_BYTES;
+    if (bytes.byteLength - at < size) {
+      return {
+        kind: 'incomplete',
+        offset,
+        number,
+        reason: `record of ${size} bytes cut short at ${bytes.byteLength - at}`,
+      };
+    }
+    const framed = bytes.subarray(at, at + LENGTH_BYTES + length);
+    const stored = bytes.subarray(at + LENGTH_BYTES + length, at + size);
+    const expected = chainHash(previous, framed);
+    if (!equalBytes(stored, expected)) {
+      return {
+        kind: 'mismatch',
+        offset,
+        number,
+        size,
+        reason: `chain hash ${toHex(stored)} does not match the computed ${toHex(expected)}`,
+      };
+    }
+    yield {
+      number,
+      kind: framed[LENGTH_BYTES] as number,
+      payload: framed.subarray(LENGTH_BYTES + 1),
+      chainHash: stored,
+      offset,
+      size,
+    };
+    previous = stored;
+    number++;
+    at += size;
+  }
+  return { kind: 'end', offset: base + at };
+}

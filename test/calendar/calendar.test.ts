@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Calendar } from '../../src/calendar/calendar.js';
+import { Journal } from '../../src/journal/journal.js';
+import { encodeProofPayload } from '../../src/journal/proof-payload.js';
+import { RecordKind } from '../../src/journal/record.js';
+import {
+  BitcoinBlockHeaderAttestation,
+  MerkleTree,
+  OpAppend,
+  PendingAttestation,
+  sha256,
+  Timestamp,
+  toHex,
+} from '../../src/ots/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const URI = 'http://127.0.0.1:14788';
+const tipOf = (i: number) => sha256(new Uint8Array([i, i, i]));
+
+/** A proof tip as the stamper would write it: the merkle root, then a fake tx wrapper and an attestation. */
+function proofTip(commitments: Uint8Array[], height: number): Timestamp {
+  const tip = new Timestamp(new MerkleTree(commitments.map((c) => sha256(c))).root);
+  tip.ops
+    .add(new OpAppend(new Uint8Array([0xaa, height & 0xff])))
+    .ops.add(new OpAppend(new Uint8Array([1])))
+    .attestations.add(new BitcoinBlockHeaderAttestation(height));
+  return tip;
+}
+
+/** Follows a lookup answer down to every Bitcoin attestation and checks it reached the proof's tip. */
+function bitcoinHeights(timestamp: Timestamp): number[] {
+  return [...timestamp.allAttestations()]
+    .filter(([, a]) => a instanceof BitcoinBlockHeaderAttestation)
+    .map(([, a]) => (a as BitcoinBlockHeaderAttestation).height)
+    .sort((a, b) => a - b);
+}
+
+describe('calendar', () => {
+  it('commits tips durably and answers pending until a proof covers them', async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    const answer = await calendar.commit(tipOf(1));
+    assert.deepEqual([...answer.attestations].map(String), [`PendingAttestation('${URI}')`]);
+    assert.deepEqual(await calendar.lookup(tipOf(1)), { state: 'pending' });
+    assert.deepEqual(await calendar.lookup(tipOf(2)), { state: 'unknown' });
+    assert.equal(calendar.index.pendingCount, 1);
+    await calendar.close();
+  });
+
+  it('serves the proof path from a commitment to the attestation of its proof record', async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    const tips = [1, 2, 3, 4, 5].map(tipOf);
+    for (const tip of tips) await calendar.commit(tip);
+    await calendar.addProof([0, 1, 2, 3, 4], proofTip(tips, 100));
+    assert.equal(calendar.index.pendingCount, 0);
+    for (const tip of tips) {
+      const found = await calendar.lookup(tip);
+      assert.equal(found.state, 'found');
+      if (found.state !== 'found') continue;
+      assert.deepEqual(bitcoinHeights(found.timestamp), [100]);
+      // parses back and recomputes from the commitment
+      const bytes = found.timestamp.toBytes();
+      assert.ok(Timestamp.fromBytes(tip, bytes).equals(found.timestamp));
+      assert.equal(
+        [...found.timestamp.allAttestations()].filter(([, a]) => a instanceof PendingAttestation).length,
+        0,
+      );
+    }
+    await calendar.close();
+  });
+
+  it('merges several proofs of one commitment and keeps others pending', async (t) => {
+    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: URI, create: true });
+    const tips = [1, 2, 3].map(tipOf);
+    for (const tip of tips) await calendar.commit(tip);
+    await calendar.addProof([0, 1], proofTip(tips.slice(0, 2), 100));
+    await calendar.addProof([1], proofTip(tips.slice(1, 2), 200));
+    const found = await calendar.lookup(tips[1] as Uint8Array);
+    assert.equal(found.state, 'found');
+    if (found.state === 'found') assert.deepEqual(bitcoinHeights(found.timestamp), [100, 200]);
+    assert.deepEqual(await calendar.lookup(tips[2] as Uint8Array), { state: 'pending' });
+    assert.deepEqual([...calendar.index.pendingRecords()], [2]);
+    await calendar.close();
+  });
+
+  it('refuses a proof whose tip is not the root of its commitments, before writing it', async (t) => {
+    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: URI, create: true });
+    await calendar.commit(tipOf(1));
+    await calendar.commit(tipOf(2));
+    await assert.rejects(calendar.addProof([0, 1], proofTip([tipOf(2), tipOf(1)], 1)), /not the merkle root/);
+    await assert.rejects(calendar.addProof([0, 5], proofTip([tipOf(1)], 1)), /record 5 is not a commitment/);
+    assert.equal(calendar.journal.head.records, 2);
+    await calendar.close();
+  });
+
+  it('catches the index up after records it missed, and reindexes to identical answers', async (t) => {
+    const dataDir = tempDir(t);
+    let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    const tips = Array.from({ length: 20 }, (_, i) => tipOf(i));
+    for (const tip of tips.slice(0, 10)) await calendar.commit(tip);
+    await calendar.addProof([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], proofTip(tips.slice(0, 10), 300));
+    await calendar.close();
+
+    // records written while no index followed (as after a crash between journal and index)
+    const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+    for (const tip of tips.slice(10)) await journal.append(RecordKind.Commitment, tip);
+    await journal.append(
+      RecordKind.Proof,
+      encodeProofPayload({ commitments: [11, 12, 13], tip: proofTip(tips.slice(10, 13), 301) }),
+    );
+    await journal.close();
+
+    calendar = await Calendar.open({ dataDir, uri: URI });
+    assert.equal(calendar.index.applied.number, 22);
+    const before = await Promise.all(tips.map(async (tip) => answerBytes(await calendar.lookup(tip))));
+    assert.equal(before.filter((b) => b.startsWith('found')).length, 13);
+    await calendar.close();
+
+    rmSync(join(dataDir, 'index'), { recursive: true });
+    calendar = await Calendar.open({ dataDir, uri: URI });
+    const after = await Promise.all(tips.map(async (tip) => answerBytes(await calendar.lookup(tip))));
+    assert.deepEqual(after, before);
+    let progress = 0;
+    await calendar.reindex(() => progress++);
+    assert.deepEqual(
+      await Promise.all(tips.map(async (tip) => answerBytes(await calendar.lookup(tip)))),
+      before,
+    );
+    await calendar.close();
+  });
+});
+
+function answerBytes(lookup: Awaited<ReturnType<Calendar['lookup']>>): string {
+  return lookup.state === 'found' ? `found ${toHex(lookup.timestamp.toBytes())}` : lookup.state;
+}

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Journal, JournalCorruptError, type StoredRecord } from '../../src/journal/journal.js';
+import { chainHash, frameRecord, GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
+import { SEGMENT_HEADER_BYTES } from '../../src/journal/segment.js';
+import { verifyJournal } from '../../src/journal/verify.js';
+import { toHex } from '../../src/ots/index.js';
+import { memoryLog, tempDir } from '../helpers/temp-dir.js';
+
+const payload = (i: number) => new Uint8Array(32).fill(i % 256);
+
+async function collect(journal: Journal, from = 0): Promise<StoredRecord[]> {
+  const out: StoredRecord[] = [];
+  for await (const r of journal.read(from)) out.push(r);
+  return out;
+}
+
+async function filled(dir: string, n: number, maxSegmentBytes?: number): Promise<Journal> {
+  const journal = await Journal.open({ dir, create: true, ...(maxSegmentBytes && { maxSegmentBytes }) });
+  for (let i = 0; i < n; i++) await journal.append(RecordKind.Commitment, payload(i));
+  return journal;
+}
+
+describe('journal append and read', () => {
+  it('numbers records from 0 and chains them as documented', async (t) => {
+    const dir = tempDir(t);
+    const journal = await filled(dir, 3);
+    const records = await collect(journal);
+    assert.deepEqual(
+      records.map((r) => r.number),
+      [0, 1, 2],
+    );
+    let previous: Uint8Array = GENESIS_CHAIN_HASH;
+    for (const [i, r] of records.entries()) {
+      previous = chainHash(previous, frameRecord(RecordKind.Commitment, payload(i)));
+      assert.equal(toHex(r.chainHash), toHex(previous));
+      assert.equal(toHex(r.payload), toHex(payload(i)));
+    }
+    assert.equal(journal.head.records, 3);
+    assert.equal(toHex(journal.head.chainHash), toHex(previous));
+    assert.deepEqual(
+      (await collect(journal, 2)).map((r) => r.number),
+      [2],
+    );
+    const third = records[2] as StoredRecord;
+    const again = await journal.readAt(third);
+    assert.equal(toHex(again.payload), toHex(third.payload));
+    await journal.close();
+  });
+
+  it('group-commits concurrent appends into few writes, in order', async (t) => {
+    const journal = await Journal.open({ dir: tempDir(t), create: true });
+    const batches: number[][] = [];
+    journal.onAppend((records) => batches.push(records.map((r) => r.number)));
+    const written = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => journal.append(RecordKind.Commitment, payload(i))),
+    );
+    assert.deepEqual(
+      written.map((r) => r.number),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      batches.flat(),
+      written.map((r) => r.number),
+    );
+    assert.ok(batches.length <= 3, `expected group commit, got ${batches.length} batches`);
+    await journal.close();
+  });
+
+  it('reopens at the same head and continues the chain', async (t) => {
+    const dir = tempDir(t);
+    const first = await filled(dir, 5);
+    const head = first.head;
+    await first.close();
+    const second = await Journal.open({ dir });
+    assert.equal(second.head.records, 5);
+    assert.equal(toHex(second.head.chainHash), toHex(head.chainHash));
+    await second.append(RecordKind.Commitment, payload(5));
+    assert.equal((await collect(second)).length, 6);
+    await second.close();
+    assert.equal((await verifyJournal(dir)).records, 6);
+  });
+
+  it('refuses appends after close, and opening a missing journal without create', async (t) => {
+    const dir = tempDir(t);
+    const journal = await filled(dir, 1);
+    await journal.close();
+    await assert.rejects(journal.append(RecordKind.Commitment, payload(1)), /closed/);
+    await assert.rejects(Journal.open({ dir: join(dir, 'nothing-here'), create: false }));
+  });
+});
+
+describe('journal recovery', () => {
+  const segmentPath = (dir: string) =>
+    join(
+      dir,
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.seg'))
+        .sort()
+        .at(-1) as string,
+    );
+
+  it('truncates a torn last record (cut mid-write) with a log line', async (t) => {
+    const dir = tempDir(t);
+    await (await filled(dir, 3)).close();
+    const path = segmentPath(dir);
+    const size = statSync(path).size;
+    appendFileSync(path, frameRecord(RecordKind.Commitment, payload(9)).subarray(0, 20));
+    const log = memoryLog();
+    const journal = await Journal.open({ dir, log });
+    assert.equal(journal.head.records, 3);
+    assert.equal(statSync(path).size, size);
+    const warning = log.lines.find((l) => l.level === 'warn');
+    assert.match(warning?.msg ?? '', /torn last record/);
+    assert.equal((warning?.obj as { record: number }).record, 3);
+    await journal.append(RecordKind.Commitment, payload(3));
+    await journal.close();
+    assert.equal((await verifyJournal(dir)).ok, true);
+  });
+
+  it('truncates a zero-filled or wrongly hashed last record', async (t) => {
+    const dir = tempDir(t);
+    await (await filled(dir, 2)).close();
+    const path = segmentPath(dir);
+    appendFileSync(path, new Uint8Array(100));
+    let journal = await Journal.open({ dir });
+    assert.equal(journal.head.records, 2);
+    await journal.close();
+    // a complete last record whose hash is wrong (the disk wrote the length, not the data)
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+    writeFileSync(path, bytes);
+    journal = await Journal.open({ dir });
+    assert.equal(journal.head.records, 1);
+    await journal.close();
+  });
+
+  it('refuses to start on a bad record before the last, naming it', async (t) => {
+    const dir = tempDir(t);
+    await (await filled(dir, 3)).close();
+    const path = segmentPath(dir);
+    const bytes = readFileSync(path);
+    const recordSize = 4 + 1 + 32 + 32;
+    bytes[SEGMENT_HEADER_BYTES + recordSize + 10] =
+      (bytes[SEGMENT_HEADER_BYTES + recordSize + 10] as number) ^ 0xff; // inside record 1's payload
+    writeFileSync(path, bytes);
+    await assert.rejects(
+      Journal.open({ dir }),
+      (e) => e instanceof JournalCorruptError && /record 1 at offset 133/.test(e.message),
+    );
+    const verified = await verifyJournal(dir);
+    assert.equal(verified.ok, false);
+    assert.match(verified.errors[0] ?? '', /record 1 at offset 133: chain hash/);
+  });
+});
+
+describe('journal segments', () => {
+  it('rolls over to new segments, reads across them, and verifies', async (t) => {
+    const dir = tempDir(t);
+    const journal = await filled(dir, 50, 1000);
+    const names = readdirSync(dir)
+      .filter((n) => n.endsWith('.seg'))
+      .sort();
+    assert.ok(names.length > 3, `expected several segments, got ${names.length}`);
+    assert.equal(names[0], '00000000000000000000.seg');
+    const records = await collect(journal);
+    assert.deepEqual(
+      records.map((r) => r.number),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.deepEqual((await collect(journal, 37)).map((r) => r.number)[0], 37);
+    // resume from a cursor in another segment
+    const at = records[20] as StoredRecord;
+    const resumed: number[] = [];
+    for await (const r of journal.read({ ...at, previousChainHash: (records[19] as StoredRecord).chainHash }))
+      resumed.push(r.number);
+    assert.equal(resumed.length, 30);
+    await journal.close();
+    const reopened = await Journal.open({ dir, maxSegmentBytes: 1000 });
+    assert.equal(reopened.head.records, 50);
+    await reopened.close();
+    const verified = await verifyJournal(dir);
+    assert.deepEqual([verified.ok, verified.records, verified.segments], [true, 50, names.length]);
+  });
+
+  it('refuses segments that do not link, and verify-journal finds a missing segment', async (t) => {
+    const dir = tempDir(t);
+    await (await filled(dir, 60, 1000)).close();
+    const names = readdirSync(dir)
+      .filter((n) => n.endsWith('.seg'))
+      .sort();
+    const second = join(dir, names[1] as string);
+    const original = readFileSync(second);
+    const bytes = Buffer.from(original);
+    bytes[30] = (bytes[30] as number) ^ 1; // previous chain hash in the header
+    writeFileSync(second, bytes);
+    await assert.rejects(Journal.open({ dir }), /does not chain to it/);
+    writeFileSync(second, original);
+    // remove a middle segment: the chain breaks at the next one
+    const { rmSync } = await import('node:fs');
+    rmSync(join(dir, names[2] as string));
+    const verified = await verifyJournal(dir);
+    assert.equal(verified.ok, false);
+    assert.match(verified.errors[0] ?? '', /starts at record \d+, but \d+ records come before it/);
+  });
+});
