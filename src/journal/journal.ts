@@ -211,7 +211,7 @@ export class Journal {
       }
       try {
         for (const listener of this.listeners) listener(written);
-        batch.forEach((entry, i) => entry.resolve(written[i] as StoredRecord));
+        for (const [i, entry] of batch.entries()) entry.resolve(written[i] as StoredRecord);
       } catch (e) {
         // The records are durable, but what follows the journal (the index) could not take them.
         for (const entry of batch) entry.reject(e as Error);

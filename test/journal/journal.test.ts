@@ -114,7 +114,7 @@ describe('journal recovery', () => {
     assert.equal(statSync(path).size, size);
     const warning = log.lines.find((l) => l.level === 'warn');
     assert.match(warning?.msg ?? '', /torn last record/);
-    assert.equal((warning?.obj as { record: number }).record, 3);
+    assert.equal((warning?.obj as { record?: number } | undefined)?.record, 3);
     await journal.append(RecordKind.Commitment, payload(3));
     await journal.close();
     assert.equal((await verifyJournal(dir)).ok, true);
