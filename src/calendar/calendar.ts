@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { CalendarIndex } from '../index/calendar-index.js';
+import { catchUpIndex } from '../index/catch-up.js';
 import { Journal, type JournalLogger, type StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload, encodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
@@ -18,7 +19,7 @@ export interface CalendarOptions {
   create?: boolean;
   maxSegmentBytes?: number;
   log?: JournalLogger;
-  /** Called every 100,000 records while the index catches up. */
+  /** Called every 10,000 records while the index catches up, and at the end. */
   onCatchUpProgress?: (applied: number, total: number) => void;
 }
 
@@ -53,36 +54,16 @@ export class Calendar {
     });
     const index = CalendarIndex.open(join(options.dataDir, 'index'));
     const calendar = new Calendar(options.uri, journal, index);
-    await calendar.catchUp(options.onCatchUpProgress);
+    await catchUpIndex(index, journal, options.onCatchUpProgress);
     journal.onAppend((records) => index.apply(records));
     return calendar;
-  }
-
-  /** Applies the journal records the index has not seen yet. */
-  private async catchUp(onProgress?: (applied: number, total: number) => void): Promise<void> {
-    if (this.index.applied.number > this.journal.head.records) {
-      // The index is ahead of the journal (a journal restored from an older backup): start over.
-      this.index.clear();
-    }
-    const total = this.journal.head.records;
-    let batch: StoredRecord[] = [];
-    const from = this.index.applied.number === 0 ? 0 : this.index.applied;
-    for await (const record of this.journal.read(from)) {
-      batch.push(record);
-      if (batch.length === 10_000) {
-        this.index.apply(batch);
-        batch = [];
-        if (onProgress && record.number % 100_000 < 10_000) onProgress(record.number + 1, total);
-      }
-    }
-    this.index.apply(batch);
   }
 
   /** Rebuilds the index from the journal alone. */
   async reindex(onProgress?: (applied: number, total: number) => void): Promise<void> {
     this.index.clear();
     this.proofTips.clear();
-    await this.catchUp(onProgress);
+    await catchUpIndex(this.index, this.journal, onProgress);
   }
 
   /**

@@ -1,19 +1,17 @@
 #!/usr/bin/env node
 /** The `otsd` command. */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../daemon/version.js';
 import { CliError } from './cli-error.js';
 import { infoCommand } from './info-command.js';
+import { reindexCommand, verifyJournalCommand } from './journal-commands.js';
+import { runCommand } from './run-command.js';
 import { verifyCommand } from './verify-command.js';
-
-const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
 
 export function buildProgram(out: (text: string) => void): Command {
   const program = new Command('otsd')
     .description('OpenTimestamps calendar server and tools')
-    .version(version)
+    .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
 
@@ -47,6 +45,9 @@ export function buildProgram(out: (text: string) => void): Command {
       if (!result.ok) process.exitCode = 1;
     });
 
+  program.addCommand(runCommand());
+  program.addCommand(verifyJournalCommand(out));
+  program.addCommand(reindexCommand(out));
   return program;
 }
 
@@ -59,12 +60,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    if (e instanceof CliError) {
-      process.stderr.write(`otsd: ${e.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    throw e;
+    // one line for the user; a CliError is an expected failure, anything else is reported by its message
+    process.stderr.write(`otsd: ${e instanceof CliError ? '' : 'error: '}${(e as Error).message}\n`);
+    process.exitCode = 1;
   }
 }
 

@@ -1,0 +1,153 @@
+/**
+ * Aggregation rounds, as the reference calendar runs them: every interval, the digests that arrived
+ * are each given a fresh 16-byte random nonce (leaf = sha256(digest ‖ nonce)), a merkle tree is built
+ * over the leaves, its tip goes to the sink, and each client gets its path from digest to tip followed
+ * by the sink's timestamp of the tip.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { MerkleTree, type Op, OpAppend, OpSHA256, Writer } from '../ots/index.js';
+import type { RoundSink } from './round-sink.js';
+
+/** Reference limit: a digest is 0..64 bytes (the nonce makes every leaf 32 bytes). */
+export const MAX_DIGEST_BYTES = 64;
+export const NONCE_BYTES = 16;
+
+export interface AggregatorOptions {
+  sink: RoundSink;
+  /** Time between rounds; the reference's is one second. */
+  intervalMs?: number;
+  /** Most digests in one round; the rest wait for the next. */
+  maxDigestsPerRound?: number;
+  /** Most digests waiting at once; past it, submit refuses with AggregatorOverloadedError. */
+  maxWaiting?: number;
+  /** pino-compatible */
+  log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/** Too many digests are waiting: the caller should answer 503 with Retry-After. */
+export class AggregatorOverloadedError extends Error {
+  override name = 'AggregatorOverloadedError';
+}
+
+/** The aggregator is stopping or stopped and takes no more digests. */
+export class AggregatorClosedError extends Error {
+  override name = 'AggregatorClosedError';
+}
+
+interface Waiting {
+  digest: Uint8Array;
+  resolve: (timestamp: Uint8Array) => void;
+  reject: (error: Error) => void;
+}
+
+export interface RoundStats {
+  rounds: number;
+  digests: number;
+}
+
+const SHA256 = new OpSHA256();
+
+export class Aggregator {
+  private readonly sink: RoundSink;
+  readonly intervalMs: number;
+  private readonly maxDigestsPerRound: number;
+  private readonly maxWaiting: number;
+  private readonly log: NonNullable<AggregatorOptions['log']> | undefined;
+  private queue: Waiting[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+  private stopping = false;
+  /** Totals since start, for the status page and metrics. */
+  readonly stats: RoundStats = { rounds: 0, digests: 0 };
+  private readonly listeners: ((digests: number) => void)[] = [];
+
+  constructor(options: AggregatorOptions) {
+    this.sink = options.sink;
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.maxDigestsPerRound = options.maxDigestsPerRound ?? 100_000;
+    this.maxWaiting = options.maxWaiting ?? 200_000;
+    this.log = options.log;
+  }
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Called after each committed round with its digest count. */
+  onRound(listener: (digests: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  /**
+   * Resolves, after the round that takes `digest` is durable, with the serialized timestamp from the
+   * digest to the sink's attestation (a bare tree whose root message is the digest).
+   */
+  submit(digest: Uint8Array): Promise<Uint8Array> {
+    if (digest.byteLength > MAX_DIGEST_BYTES)
+      throw new RangeError(`digest too long: ${digest.byteLength} > ${MAX_DIGEST_BYTES}`);
+    if (this.stopping) return Promise.reject(new AggregatorClosedError('aggregator is shutting down'));
+    if (this.queue.length >= this.maxWaiting) {
+      return Promise.reject(new AggregatorOverloadedError(`${this.queue.length} digests already waiting`));
+    }
+    return new Promise((resolve, reject) => this.queue.push({ digest, resolve, reject }));
+  }
+
+  private schedule(): void {
+    if (this.stopping) return;
+    this.timer = setTimeout(() => {
+      this.round = this.runRound().finally(() => {
+        this.round = undefined;
+        this.schedule();
+      });
+    }, this.intervalMs);
+  }
+
+  private async runRound(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const round = this.queue.splice(0, this.maxDigestsPerRound);
+    const nonces = randomBytes(NONCE_BYTES * round.length);
+    const appends = round.map(
+      (_, i) => new OpAppend(new Uint8Array(nonces.buffer, nonces.byteOffset + i * NONCE_BYTES, NONCE_BYTES)),
+    );
+    const leaves = round.map((w, i) => SHA256.call((appends[i] as OpAppend).call(w.digest)));
+    const tree = new MerkleTree(leaves);
+    let tipBytes: Uint8Array;
+    try {
+      tipBytes = (await this.sink.commit(tree.root)).toBytes();
+    } catch (e) {
+      this.log?.error({ err: e, digests: round.length }, 'aggregator: round could not be committed');
+      for (const w of round) w.reject(e as Error);
+      return;
+    }
+    this.stats.rounds++;
+    this.stats.digests += round.length;
+    round.forEach((w, i) => {
+      w.resolve(serializePath([appends[i] as OpAppend, SHA256, ...tree.path(i)], tipBytes));
+    });
+    for (const listener of this.listeners) listener(round.length);
+  }
+
+  /**
+   * Stops taking digests, commits every digest already waiting (in as many rounds as it takes) and
+   * answers them, then resolves.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await this.round;
+    while (this.queue.length > 0) await this.runRound();
+  }
+}
+
+/** A bare timestamp: one op per node down the path, then the tip's own serialization. */
+function serializePath(path: Op[], tip: Uint8Array): Uint8Array {
+  const w = new Writer();
+  for (const op of path) op.write(w);
+  w.writeBytes(tip);
+  return w.toBytes();
+}

@@ -1,0 +1,143 @@
+/**
+ * The calendar's HTTP API (fastify): the reference's routes with its statuses, texts and caching,
+ * CORS for browser clients, hard limits on URLs, headers, bodies and slow requests, and one log line
+ * per error.
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerFactory,
+  LogController,
+} from 'fastify';
+import type { Aggregator } from '../aggregator/aggregator.js';
+import type { Calendar } from '../calendar/calendar.js';
+import { digestRoute } from './digest-route.js';
+import { HttpError, HttpErrors, sendHttpError } from './errors.js';
+import { type NodeStatus, statusRoute } from './status-route.js';
+import { timestampRoute } from './timestamp-route.js';
+import { type TipSource, tipRoute } from './tip-route.js';
+
+export interface HttpLimits {
+  /** Longest request URL. */
+  maxUrlLength: number;
+  /** Largest request line plus headers (Node answers 431 beyond it). */
+  maxHeaderBytes: number;
+  /** Most headers read from one request; the rest are ignored. */
+  maxHeaders: number;
+  /** Time to receive the headers. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (slow clients get 408). */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxUrlLength: 2048,
+  maxHeaderBytes: 8192,
+  maxHeaders: 64,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+export interface CalendarAppOptions {
+  calendar: Calendar;
+  aggregator: Aggregator;
+  status: () => NodeStatus;
+  tip?: TipSource;
+  /** pino logger; request lines go to it at debug. */
+  logger: FastifyBaseLogger;
+  limits?: Partial<HttpLimits>;
+}
+
+const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
+
+export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const serverFactory: FastifyServerFactory = (handler) => {
+    const server: Server = createServer(
+      {
+        maxHeaderSize: limits.maxHeaderBytes,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      },
+      handler as (req: IncomingMessage, res: ServerResponse) => void,
+    );
+    server.maxHeadersCount = limits.maxHeaders;
+    return server;
+  };
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // one debug line per request comes from the onResponse hook below, with the status and duration
+    logController: new LogController({ disableRequestLogging: true }),
+    serverFactory,
+    routerOptions: { maxParamLength: limits.maxUrlLength },
+    return503OnClosing: true,
+    // errors the router raises before any hook runs (an over-long parameter, a malformed URL)
+    frameworkErrors: (error, request, reply) => {
+      reply.header('access-control-allow-origin', '*');
+      const definition =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? HttpErrors.URL_TOO_LONG : HttpErrors.BAD_REQUEST;
+      void sendHttpError(request, reply, definition);
+    },
+    forceCloseConnections: 'idle',
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+    if (!ALLOWED_METHODS.has(request.method)) throw new HttpError(HttpErrors.UNSUPPORTED_METHOD);
+    if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      {
+        method: request.method,
+        url: request.url.slice(0, 200),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  // CORS preflight for every path: browser clients can POST digests without a proxy adding headers
+  app.options('*', async (_request, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+      .header('access-control-allow-headers', 'Content-Type, Accept')
+      .header('access-control-max-age', '86400')
+      .send(),
+  );
+
+  digestRoute(app, options.aggregator);
+  timestampRoute(app, options.calendar);
+  tipRoute(app, options.tip ?? (() => undefined));
+  statusRoute(app, options.status);
+
+  app.setNotFoundHandler(async (request, reply) =>
+    sendHttpError(
+      request,
+      reply,
+      request.method === 'POST' ? HttpErrors.POST_ROUTE_NOT_FOUND : HttpErrors.ROUTE_NOT_FOUND,
+    ),
+  );
+  app.setErrorHandler(async (error, request, reply) => {
+    if (error instanceof HttpError) return sendHttpError(request, reply, error.definition, error.cause);
+    const code = (error as { code?: string }).code;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendHttpError(request, reply, HttpErrors.DIGEST_TOO_LONG);
+    if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
+      return sendHttpError(request, reply, HttpErrors.INVALID_CONTENT_LENGTH);
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 408) return sendHttpError(request, reply, HttpErrors.REQUEST_TIMEOUT);
+    if (status !== undefined && status >= 400 && status < 500)
+      return sendHttpError(request, reply, HttpErrors.BAD_REQUEST, error);
+    return sendHttpError(request, reply, HttpErrors.INTERNAL, error);
+  });
+  return app;
+}

@@ -1,0 +1,34 @@
+/** `POST /digest`: the raw body, whatever its Content-Type, is a digest of at most 64 bytes. */
+import type { FastifyInstance } from 'fastify';
+import {
+  type Aggregator,
+  AggregatorClosedError,
+  AggregatorOverloadedError,
+  MAX_DIGEST_BYTES,
+} from '../aggregator/aggregator.js';
+import { HttpError, HttpErrors } from './errors.js';
+
+export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void {
+  // Clients send form, text, octet-stream or no Content-Type at all: the body is taken as raw bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: MAX_DIGEST_BYTES },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
+
+  app.post('/digest', async (request, reply) => {
+    const digest = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    let timestamp: Uint8Array;
+    try {
+      timestamp = await aggregator.submit(digest);
+    } catch (e) {
+      if (e instanceof AggregatorOverloadedError) throw new HttpError(HttpErrors.OVERLOADED, e);
+      if (e instanceof AggregatorClosedError) throw new HttpError(HttpErrors.SHUTTING_DOWN);
+      throw new HttpError(HttpErrors.COMMIT_FAILED, e);
+    }
+    return reply.header('content-type', 'application/octet-stream').send(Buffer.from(timestamp));
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Every HTTP error otsd answers: one catalogue with a stable code, the status, the short text/plain
+ * body clients print (the reference's wording where it has one), caching, and the log level.
+ * @module
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export interface HttpErrorDefinition {
+  code: string;
+  status: number;
+  text: string;
+  cacheControl?: string;
+  /** Expected answers (lookups of unknown commitments) log at debug; client mistakes at info; ours at error. */
+  level: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const define = <T extends Record<string, Omit<HttpErrorDefinition, 'code'>>>(defs: T) =>
+  Object.fromEntries(Object.entries(defs).map(([code, def]) => [code, { ...def, code: `OTSD_${code}` }])) as {
+    [K in keyof T]: HttpErrorDefinition;
+  };
+
+const YEAR = 'public, max-age=31536000';
+const MINUTE = 'public, max-age=60';
+const HOUR = 'public, max-age=3600';
+
+export const HttpErrors = define({
+  DIGEST_TOO_LONG: { status: 400, text: 'digest too long', level: 'info' },
+  INVALID_CONTENT_LENGTH: { status: 400, text: 'invalid Content-Length', level: 'info' },
+  BAD_REQUEST: { status: 400, text: 'bad request', level: 'info' },
+  COMMITMENT_NOT_HEX: {
+    status: 400,
+    text: 'commitment must be hex-encoded bytes',
+    cacheControl: YEAR,
+    level: 'info',
+  },
+  COMMITMENT_PENDING: {
+    status: 404,
+    text: 'Pending confirmation in Bitcoin blockchain',
+    cacheControl: MINUTE,
+    level: 'debug',
+  },
+  COMMITMENT_NOT_FOUND: { status: 404, text: 'Not found', cacheControl: MINUTE, level: 'debug' },
+  NO_TIP: { status: 404, text: '', level: 'debug' },
+  ROUTE_NOT_FOUND: { status: 404, text: 'Not found', cacheControl: HOUR, level: 'info' },
+  POST_ROUTE_NOT_FOUND: { status: 404, text: 'not found', cacheControl: HOUR, level: 'info' },
+  REQUEST_TIMEOUT: { status: 408, text: 'request timeout', level: 'info' },
+  URL_TOO_LONG: { status: 414, text: 'URL too long', level: 'info' },
+  UNSUPPORTED_METHOD: { status: 501, text: 'Unsupported method', level: 'info' },
+  OVERLOADED: { status: 503, text: 'calendar busy, retry later', level: 'warn' },
+  SHUTTING_DOWN: { status: 503, text: 'calendar shutting down, retry later', level: 'info' },
+  COMMIT_FAILED: { status: 503, text: 'could not commit the digest, retry later', level: 'error' },
+  INTERNAL: { status: 500, text: 'internal error', level: 'error' },
+});
+
+/** Seconds a client should wait after a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Thrown by handlers; the app's error handler answers it. */
+export class HttpError extends Error {
+  readonly definition: HttpErrorDefinition;
+  constructor(definition: HttpErrorDefinition, cause?: unknown) {
+    super(definition.text || definition.code, cause === undefined ? undefined : { cause });
+    this.name = 'HttpError';
+    this.definition = definition;
+  }
+}
+
+/** Answers `definition` and logs one line with the request's context. */
+export function sendHttpError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  definition: HttpErrorDefinition,
+  cause?: unknown,
+) {
+  request.log[definition.level](
+    {
+      code: definition.code,
+      status: definition.status,
+      method: request.method,
+      url: request.url.slice(0, 200),
+      ...(cause ? { err: cause } : {}),
+    },
+    definition.text || definition.code,
+  );
+  reply.code(definition.status).header('content-type', 'text/plain');
+  if (definition.cacheControl) reply.header('cache-control', definition.cacheControl);
+  if (definition.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.send(definition.text);
+}

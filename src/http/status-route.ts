@@ -1,0 +1,87 @@
+/**
+ * `GET /`: the status page. HTML for people; JSON for `Accept: application/json` (the reference's
+ * switch), with `Vary: Accept` so caches keep both.
+ */
+import type { FastifyInstance } from 'fastify';
+
+export interface NodeStatus {
+  version: string;
+  uri: string;
+  uptimeSeconds: number;
+  journal: { records: number; chainHash: string };
+  pendingCommitments: number;
+  waitingDigests: number;
+  roundIntervalMs: number;
+  lastMinute: { rounds: number; digests: number };
+  totals: { rounds: number; digests: number };
+}
+
+export function statusRoute(app: FastifyInstance, status: () => NodeStatus): void {
+  app.get('/', async (request, reply) => {
+    const current = status();
+    reply.header('cache-control', 'public, max-age=5').header('vary', 'Accept');
+    if ((request.headers.accept ?? '').includes('application/json')) {
+      return reply.header('content-type', 'application/json').send(statusJson(current));
+    }
+    return reply.header('content-type', 'text/html; charset=utf-8').send(statusHtml(current));
+  });
+}
+
+/** Field names in the reference's snake_case; `pending_commitments` is a number here, not a string. */
+export function statusJson(s: NodeStatus): string {
+  return JSON.stringify({
+    version: s.version,
+    uri: s.uri,
+    uptime_seconds: s.uptimeSeconds,
+    pending_commitments: s.pendingCommitments,
+    waiting_digests: s.waitingDigests,
+    journal: { records: s.journal.records, chain_hash: s.journal.chainHash },
+    round_interval_ms: s.roundIntervalMs,
+    last_minute: s.lastMinute,
+    totals: s.totals,
+  });
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
+
+function duration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return d > 0 ? `${d}d ${h}h ${m}m` : h > 0 ? `${h}h ${m}m` : `${m}m ${Math.floor(seconds % 60)}s`;
+}
+
+export function statusHtml(s: NodeStatus): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const rows: [string, string][] = [
+    ['Calendar URI', `<code>${escapeHtml(s.uri)}</code>`],
+    ['Pending commitments', n(s.pendingCommitments)],
+    ['Digests waiting for the next round', n(s.waitingDigests)],
+    ['Last minute', `${n(s.lastMinute.digests)} digests in ${n(s.lastMinute.rounds)} rounds`],
+    ['Since start', `${n(s.totals.digests)} digests in ${n(s.totals.rounds)} rounds`],
+    ['Round interval', `${n(s.roundIntervalMs)} ms`],
+    ['Journal', `${n(s.journal.records)} records, head <code>${s.journal.chainHash}</code>`],
+    ['Uptime', duration(s.uptimeSeconds)],
+    ['Version', `otsd ${escapeHtml(s.version)}`],
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>OpenTimestamps calendar ${escapeHtml(s.uri)}</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
+th{width:18rem;font-weight:600}code{font-size:.85em;word-break:break-all}p{color:#555}
+</style></head><body>
+<h1>OpenTimestamps calendar</h1>
+<p>This server timestamps digests for OpenTimestamps clients: <code>ots stamp -c ${escapeHtml(s.uri)} FILE</code>.</p>
+<table>
+${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('\n')}
+</table>
+<p><a href="https://opentimestamps.org">opentimestamps.org</a></p>
+</body></html>
+`;
+}

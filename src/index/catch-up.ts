@@ -1,0 +1,29 @@
+/** Bringing an index up to the journal's head: from where it left off, or from nothing. */
+import type { Journal, StoredRecord } from '../journal/journal.js';
+import type { CalendarIndex } from './calendar-index.js';
+
+const BATCH = 10_000;
+
+/** Applies the journal records the index has not applied yet, in batches of one transaction each. */
+export async function catchUpIndex(
+  index: CalendarIndex,
+  journal: Journal,
+  onProgress?: (applied: number, total: number) => void,
+): Promise<void> {
+  if (index.applied.number > journal.head.records) {
+    // The index is ahead of the journal (a journal restored from an older backup): start over.
+    index.clear();
+  }
+  const total = journal.head.records;
+  let batch: StoredRecord[] = [];
+  for await (const record of journal.read(index.applied.number === 0 ? 0 : index.applied)) {
+    batch.push(record);
+    if (batch.length === BATCH) {
+      index.apply(batch);
+      batch = [];
+      onProgress?.(record.number + 1, total);
+    }
+  }
+  index.apply(batch);
+  onProgress?.(index.applied.number, total);
+}

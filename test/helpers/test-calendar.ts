@@ -1,0 +1,65 @@
+/** An in-process calendar (journal, index, aggregator, HTTP app) in a temporary directory. */
+import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Aggregator, type AggregatorOptions } from '../../src/aggregator/aggregator.js';
+import { Calendar } from '../../src/calendar/calendar.js';
+import { buildCalendarApp, type HttpLimits } from '../../src/http/app.js';
+import type { NodeStatus } from '../../src/http/status-route.js';
+import { toHex } from '../../src/ots/index.js';
+import { tempDir } from './temp-dir.js';
+
+export const TEST_URI = 'http://127.0.0.1:14788';
+
+export interface TestCalendar {
+  dataDir: string;
+  calendar: Calendar;
+  aggregator: Aggregator;
+  app: FastifyInstance;
+  /** Every log line, parsed. */
+  logs: Record<string, unknown>[];
+}
+
+export async function startTestCalendar(
+  t: TestContext,
+  options: { aggregator?: Partial<AggregatorOptions>; limits?: Partial<HttpLimits>; dataDir?: string } = {},
+): Promise<TestCalendar> {
+  const dataDir = options.dataDir ?? tempDir(t);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean))
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  const calendar = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
+  const aggregator = new Aggregator({ sink: calendar, intervalMs: 10, log: logger, ...options.aggregator });
+  const status = (): NodeStatus => ({
+    version: 'test',
+    uri: TEST_URI,
+    uptimeSeconds: 1,
+    journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
+    pendingCommitments: calendar.index.pendingCount,
+    waitingDigests: aggregator.waiting,
+    roundIntervalMs: aggregator.intervalMs,
+    lastMinute: { rounds: 0, digests: 0 },
+    totals: aggregator.stats,
+  });
+  const app = buildCalendarApp({
+    calendar,
+    aggregator,
+    status,
+    logger,
+    ...(options.limits && { limits: options.limits }),
+  });
+  aggregator.start();
+  t.after(async () => {
+    await app.close();
+    await aggregator.stop();
+    await calendar.close();
+  });
+  return { dataDir, calendar, aggregator, app, logs };
+}
