@@ -1,0 +1,150 @@
+/**
+ * The calendar as real OpenTimestamps clients use it, over real HTTP on loopback:
+ * python-opentimestamps' RemoteCalendar (Debian) and the npm `opentimestamps` client library.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import {
+  BitcoinBlockHeaderAttestation,
+  DetachedTimestampFile,
+  fromHex,
+  MerkleTree,
+  OpAppend,
+  sha256,
+  Timestamp,
+  toHex,
+} from '../../src/ots/index.js';
+import { freePort } from '../helpers/free-port.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { oracleUnavailable } from '../oracle/python-oracle.js';
+
+const CLIENTS = fileURLToPath(new URL('../../../test/clients/', import.meta.url));
+const JS_CLIENT = `${CLIENTS}js/stamp-and-upgrade.cjs`;
+
+function requireOrSkip(t: TestContext, missing: string | undefined): boolean {
+  if (!missing) return true;
+  if (process.env.CI) throw new Error(missing);
+  t.skip(missing);
+  return false;
+}
+
+async function startNode(t: TestContext): Promise<CalendarNode> {
+  const port = await freePort();
+  const node = await startCalendarNode({
+    dataDir: tempDir(t),
+    uri: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    roundIntervalMs: 50,
+    logger: pino({ level: 'silent' }),
+  });
+  t.after(() => node.close());
+  return node;
+}
+
+/** Writes a proof record covering `commitments`, as the stamper will, ending in a Bitcoin attestation. */
+async function prove(node: CalendarNode, commitments: Uint8Array[], height: number): Promise<void> {
+  const records = commitments.map((c) => {
+    const found = node.calendar.index.lookup(c);
+    assert.notEqual(found.state, 'unknown');
+    return (found as { record: number }).record;
+  });
+  const order = records.map((r, i) => [r, i] as const).sort((a, b) => a[0] - b[0]);
+  const tip = new Timestamp(new MerkleTree(order.map(([, i]) => sha256(commitments[i] as Uint8Array))).root);
+  tip.ops.add(new OpAppend(fromHex('0badc0de'))).attestations.add(new BitcoinBlockHeaderAttestation(height));
+  await node.calendar.addProof(
+    order.map(([r]) => r),
+    tip,
+  );
+}
+
+// asynchronous: the calendar under test runs in this process and must keep answering
+const run = promisify(execFile);
+
+const python = async (args: string[]) =>
+  (
+    await run('/usr/bin/python3', [`${CLIENTS}python_client.py`, ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+  ).stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('python-opentimestamps RemoteCalendar', () => {
+  it('submits digests, gets pending answers, then the Bitcoin proofs', async (t) => {
+    if (!requireOrSkip(t, oracleUnavailable())) return;
+    const node = await startNode(t);
+    const submitted = await python([node.url, 'submit', '5']);
+    assert.equal(submitted.length, 5);
+    for (const s of submitted) {
+      // the answer parses with our library too, from the digest to the commitment the journal holds
+      const timestamp = Timestamp.fromBytes(fromHex(s.digest as string), fromHex(s.timestamp as string));
+      assert.ok([...timestamp.allAttestations()].some(([msg]) => toHex(msg) === s.commitment));
+      assert.equal(node.calendar.index.lookup(fromHex(s.commitment as string)).state, 'pending');
+    }
+    const commitments = submitted.map((s) => s.commitment as string);
+    for (const answer of await python([node.url, 'get', ...commitments])) {
+      assert.equal(answer.not_found, 'Pending confirmation in Bitcoin blockchain');
+    }
+    assert.equal((await python([node.url, 'get', 'ab'.repeat(32)]))[0]?.not_found, 'Not found');
+
+    await prove(node, commitments.map(fromHex), 4242);
+    for (const answer of await python([node.url, 'get', ...commitments])) {
+      assert.deepEqual(answer.heights, [4242]);
+      const served = await node.calendar.lookup(fromHex(answer.commitment as string));
+      assert.equal(served.state, 'found');
+      if (served.state === 'found') assert.equal(answer.timestamp, toHex(served.timestamp.toBytes()));
+    }
+  });
+});
+
+describe('npm opentimestamps client', () => {
+  it('stamps against the calendar, gets the pending answer on upgrade, then upgrades to Bitcoin', async (t) => {
+    if (
+      !requireOrSkip(
+        t,
+        existsSync(`${CLIENTS}js/node_modules/opentimestamps`)
+          ? undefined
+          : 'npm ci --prefix test/clients/js first (.ci/run does)',
+      )
+    )
+      return;
+    const node = await startNode(t);
+    const client = async (args: string[]) => {
+      const { stdout } = await run(process.execPath, [JS_CLIENT, node.url, ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      return JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
+        stamped: string;
+        upgraded: boolean;
+        after: string;
+      };
+    };
+    const first = await client([]);
+    assert.equal(first.upgraded, false);
+    assert.equal(first.after, first.stamped);
+    const file = DetachedTimestampFile.fromBytes(fromHex(first.stamped));
+    const pending = [...file.timestamp.allAttestations()];
+    assert.equal(pending.length, 1);
+    assert.equal(String(pending[0]?.[1]), `PendingAttestation('${node.url}')`);
+
+    await prove(node, [pending[0]?.[0] as Uint8Array], 99);
+    const second = await client([first.stamped]);
+    assert.equal(second.upgraded, true);
+    const upgraded = DetachedTimestampFile.fromBytes(fromHex(second.after));
+    assert.ok(
+      [...upgraded.timestamp.allAttestations()].some(
+        ([, a]) => String(a) === 'BitcoinBlockHeaderAttestation(99)',
+      ),
+    );
+  });
+});
