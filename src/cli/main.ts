@@ -7,6 +7,7 @@ import { infoCommand } from './info-command.js';
 import { reindexCommand, verifyJournalCommand } from './journal-commands.js';
 import { runCommand } from './run-command.js';
 import { verifyCommand } from './verify-command.js';
+import { walletCommand } from './wallet-command.js';
 
 export function buildProgram(out: (text: string) => void): Command {
   const program = new Command('otsd')
@@ -48,6 +49,7 @@ export function buildProgram(out: (text: string) => void): Command {
   program.addCommand(runCommand());
   program.addCommand(verifyJournalCommand(out));
   program.addCommand(reindexCommand(out));
+  program.addCommand(walletCommand(out));
   return program;
 }
 

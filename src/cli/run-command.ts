@@ -1,6 +1,7 @@
 /** `otsd run`: a calendar node in the foreground until SIGINT or SIGTERM. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startCalendarNode } from '../daemon/calendar-node.js';
+import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
+import { type BitcoinOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 
 /** Bound on a graceful stop: past it the process exits anyway, with status 1. */
@@ -12,6 +13,49 @@ export interface RunOptions {
   uri?: string;
   roundInterval: number;
   logLevel: LogLevel;
+  embeddedRegtest?: boolean;
+  blockInterval: number;
+  bitcoinRpc?: string;
+  bitcoinRpcCookie?: string;
+  bitcoinNetwork: NetworkName;
+  minConfirmations?: number;
+  stampInterval?: number;
+  bitcoinScanFrom?: number;
+  feeRate?: number;
+  maxFeeRate?: number;
+  maxFeePerTx?: number;
+  maxSpendPerDay?: number;
+}
+
+/** Stamping settings from the flags; undefined when neither a node nor the embedded one is asked for. */
+export function bitcoinOptions(o: RunOptions): BitcoinOptions | undefined {
+  if (!o.embeddedRegtest && !o.bitcoinRpc) return undefined;
+  const embedded = o.embeddedRegtest === true;
+  const fees = {
+    ...(o.feeRate !== undefined && { feeRate: o.feeRate }),
+    ...(o.maxFeeRate !== undefined && { maxFeeRate: o.maxFeeRate }),
+    ...(o.maxFeePerTx !== undefined && { maxFeePerTx: o.maxFeePerTx }),
+    ...(o.maxSpendPerDay !== undefined && { maxSpendPerDay: o.maxSpendPerDay }),
+  };
+  return {
+    network: embedded ? 'bcoin-regtest' : o.bitcoinNetwork,
+    ...(o.bitcoinRpc && {
+      rpc: { url: o.bitcoinRpc, ...(o.bitcoinRpcCookie && { cookieFile: o.bitcoinRpcCookie }) },
+    }),
+    ...(embedded && { embedded: { blockIntervalMs: o.blockInterval * 1000 } }),
+    // the demo chain mines every few seconds: a proof within about a minute
+    minConfirmations: o.minConfirmations ?? (embedded ? 2 : 6),
+    stampIntervalMs: (o.stampInterval ?? (embedded ? 5 : 3600)) * 1000,
+    lagWarningMs: embedded ? 120_000 : 24 * 3600_000,
+    ...(o.bitcoinScanFrom !== undefined && { scanFromHeight: o.bitcoinScanFrom }),
+    fees,
+  };
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
+  return n;
 }
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -58,12 +102,80 @@ export function runCommand(): Command {
         .default('info')
         .choices(LOG_LEVELS),
     )
+    .addOption(
+      new Option(
+        '--embedded-regtest',
+        'stamp on an embedded bcoin regtest node that mines on a timer (a demo)',
+      ).env('OTSD_EMBEDDED_REGTEST'),
+    )
+    .addOption(
+      new Option('--block-interval <seconds>', 'embedded regtest: seconds between mined blocks')
+        .env('OTSD_BLOCK_INTERVAL')
+        .default(10)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--bitcoin-rpc <url>', 'node JSON-RPC, http://user:pass@host:port').env('OTSD_BITCOIN_RPC'),
+    )
+    .addOption(
+      new Option('--bitcoin-rpc-cookie <file>', "node's cookie file, instead of credentials in the URL").env(
+        'OTSD_BITCOIN_RPC_COOKIE',
+      ),
+    )
+    .addOption(
+      new Option('--bitcoin-network <name>', 'network of the node')
+        .env('OTSD_BITCOIN_NETWORK')
+        .default('main')
+        .choices(NETWORK_NAMES),
+    )
+    .addOption(
+      new Option('--min-confirmations <n>', 'confirmations before a proof is written (default 6; 2 embedded)')
+        .env('OTSD_MIN_CONFIRMATIONS')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--stamp-interval <seconds>', 'mean time between transactions (default 3600; 5 embedded)')
+        .env('OTSD_STAMP_INTERVAL')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--bitcoin-scan-from <height>',
+        'first block scanned for outputs paying the calendar (default: tip - 1000; 0 on test networks)',
+      )
+        .env('OTSD_BITCOIN_SCAN_FROM')
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option(
+        '--fee-rate <sat/vB>',
+        'fee rate of a first version when the node has no estimate (default 2)',
+      )
+        .env('OTSD_FEE_RATE')
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option('--max-fee-rate <sat/vB>', 'highest fee rate a replacement may pay (default 200)')
+        .env('OTSD_MAX_FEE_RATE')
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option('--max-fee-per-tx <sat>', 'highest fee of one transaction (default 100000)')
+        .env('OTSD_MAX_FEE_PER_TX')
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option('--max-spend-per-day <sat>', 'most fees committed to in 24 hours (default 1000000)')
+        .env('OTSD_MAX_SPEND_PER_DAY')
+        .argParser(nonNegativeNumber),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  otsd run --data-dir /var/lib/otsd --listen 127.0.0.1:14788 --uri https://calendar.example.org',
     )
     .action(async (options: RunOptions) => {
       const logger = createLogger(options.logLevel);
+      const bitcoin = bitcoinOptions(options);
       const { host, port } = options.listen;
       const node = await startCalendarNode({
         dataDir: options.dataDir,
@@ -71,6 +183,7 @@ export function runCommand(): Command {
         host,
         port,
         roundIntervalMs: options.roundInterval,
+        ...(bitcoin && { bitcoin }),
         logger,
       });
       process.stderr.write(

@@ -8,6 +8,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
 import { Aggregator } from '../aggregator/aggregator.js';
+import {
+  bcoinChainDir,
+  type EmbeddedBcoin,
+  fundOnRegtest,
+  startEmbeddedBcoin,
+} from '../bitcoin/embedded-bcoin.js';
+import { NETWORKS, type NetworkName } from '../bitcoin/network.js';
+import { NodeClient } from '../bitcoin/node-client.js';
+import { type FeePolicy, Stamper } from '../bitcoin/stamper.js';
+import { loadWalletKey } from '../bitcoin/wallet-key.js';
 import { Calendar } from '../calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { NodeStatus } from '../http/status-route.js';
@@ -25,7 +35,25 @@ export interface CalendarNodeOptions {
   maxDigestsPerRound?: number;
   maxWaitingDigests?: number;
   httpLimits?: Partial<HttpLimits>;
+  /** Bitcoin stamping; without it the calendar only collects commitments. */
+  bitcoin?: BitcoinOptions;
   logger: Logger;
+}
+
+export interface BitcoinOptions {
+  network: NetworkName;
+  /** The node's JSON-RPC; not used with `embedded`. */
+  rpc?: { url: string; cookieFile?: string };
+  /** Run bcoin on regtest inside the data dir and mine a block every `blockIntervalMs`. */
+  embedded?: { blockIntervalMs: number };
+  minConfirmations: number;
+  stampIntervalMs: number;
+  /** First block scanned for outputs paying the calendar's key (default: 0 on test networks, else tip - 1000). */
+  scanFromHeight?: number;
+  fees?: Partial<FeePolicy>;
+  pollMs?: number;
+  /** Warn when pending commitments wait longer than this for an anchor. */
+  lagWarningMs?: number;
 }
 
 export interface CalendarNode {
@@ -33,6 +61,7 @@ export interface CalendarNode {
   url: string;
   calendar: Calendar;
   aggregator: Aggregator;
+  stamper: Stamper | undefined;
   app: FastifyInstance;
   /** Stops taking requests, commits and answers every waiting digest, closes journal and index. */
   close(): Promise<void>;
@@ -55,6 +84,13 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     ...(options.maxDigestsPerRound !== undefined && { maxDigestsPerRound: options.maxDigestsPerRound }),
     ...(options.maxWaitingDigests !== undefined && { maxWaiting: options.maxWaitingDigests }),
   });
+  let bitcoin: Awaited<ReturnType<typeof startBitcoin>> | undefined;
+  try {
+    bitcoin = options.bitcoin && (await startBitcoin(options.dataDir, options.bitcoin, calendar, log));
+  } catch (e) {
+    await calendar.close();
+    throw e;
+  }
   const activity = new RecentActivity();
   aggregator.onRound((digests) => activity.record(digests));
   const startedAt = Date.now();
@@ -68,21 +104,32 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     roundIntervalMs: aggregator.intervalMs,
     lastMinute: activity.lastMinute(),
     totals: { ...aggregator.stats },
+    ...(bitcoin && {
+      anchoring: {
+        ...bitcoin.stamper.status(),
+        network: bitcoin.network,
+        demo: bitcoin.embedded !== undefined,
+        minConfirmations: bitcoin.minConfirmations,
+      },
+    }),
   });
   const app = buildCalendarApp({
     calendar,
     aggregator,
     status,
+    ...(bitcoin && { tip: () => bitcoin?.stamper.currentTip() }),
     logger: log,
     ...(options.httpLimits && { limits: options.httpLimits }),
   });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (e) {
+    await bitcoin?.stop();
     await calendar.close();
     throw e;
   }
   aggregator.start();
+  await bitcoin?.stamper.start();
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -98,10 +145,64 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       const httpClosed = app.close();
       await aggregator.stop();
       await httpClosed;
+      await bitcoin?.stamper.stop();
       await calendar.close();
+      await bitcoin?.stop();
       log.info({ records: calendar.journal.head.records }, 'calendar: stopped');
     })();
     return closing;
   };
-  return { url, calendar, aggregator, app, close };
+  return { url, calendar, aggregator, stamper: bitcoin?.stamper, app, close };
+}
+
+/** The key, the node (an RPC endpoint, or the embedded bcoin funded by mining) and the stamper. */
+async function startBitcoin(dataDir: string, options: BitcoinOptions, calendar: Calendar, log: Logger) {
+  const embeddedOptions = options.embedded;
+  const network = NETWORKS[embeddedOptions ? 'bcoin-regtest' : options.network];
+  const key = loadWalletKey(dataDir, network, true);
+  let embedded: EmbeddedBcoin | undefined;
+  let miner: NodeJS.Timeout | undefined;
+  let node: NodeClient;
+  if (embeddedOptions) {
+    embedded = await startEmbeddedBcoin({ chainDir: bcoinChainDir(dataDir), log });
+    await fundOnRegtest(embedded, key.address);
+    const bcoin = embedded;
+    miner = setInterval(() => {
+      bcoin
+        .mine(1, key.address)
+        .catch((e: unknown) => log.warn({ err: e }, 'embedded regtest: mining failed'));
+    }, embeddedOptions.blockIntervalMs);
+    node = embedded.node;
+  } else {
+    if (!options.rpc) throw new Error('bitcoin: --bitcoin-rpc is required unless --embedded-regtest');
+    node = new NodeClient(options.rpc);
+  }
+  const scanFromHeight =
+    options.scanFromHeight ?? (network.test ? 0 : Math.max(0, (await node.blockCount()) - 1000));
+  const stamper = new Stamper({
+    calendar,
+    node,
+    key,
+    minConfirmations: options.minConfirmations,
+    stampIntervalMs: options.stampIntervalMs,
+    scanFromHeight,
+    log,
+    ...(options.fees && { fees: options.fees }),
+    ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
+    ...(options.lagWarningMs !== undefined && { lagWarningMs: options.lagWarningMs }),
+  });
+  log.info(
+    { network: network.name, address: key.address, rpc: embedded ? 'embedded bcoin' : node.rpc.displayUrl },
+    'bitcoin: stamping',
+  );
+  return {
+    stamper,
+    network: network.name,
+    embedded,
+    minConfirmations: options.minConfirmations,
+    stop: async () => {
+      clearInterval(miner);
+      await embedded?.stop();
+    },
+  };
 }

@@ -3,6 +3,7 @@
  * switch), with `Vary: Accept` so caches keep both.
  */
 import type { FastifyInstance } from 'fastify';
+import type { AnchoringStatus } from '../bitcoin/stamper.js';
 
 export interface NodeStatus {
   version: string;
@@ -14,6 +15,7 @@ export interface NodeStatus {
   roundIntervalMs: number;
   lastMinute: { rounds: number; digests: number };
   totals: { rounds: number; digests: number };
+  anchoring?: AnchoringStatus & { network: string; demo: boolean; minConfirmations: number };
 }
 
 export function statusRoute(app: FastifyInstance, status: () => NodeStatus): void {
@@ -39,6 +41,20 @@ export function statusJson(s: NodeStatus): string {
     round_interval_ms: s.roundIntervalMs,
     last_minute: s.lastMinute,
     totals: s.totals,
+    ...(s.anchoring && {
+      anchoring: {
+        network: s.anchoring.network,
+        regtest_demo: s.anchoring.demo,
+        address: s.anchoring.address,
+        last_anchor_age_seconds: s.anchoring.lastAnchorAgeSeconds ?? null,
+        in_flight: s.anchoring.inFlight ?? null,
+        fees_spent_sats: s.anchoring.feesSpentSats,
+        balance_sats: s.anchoring.balanceSats,
+        chain_height: s.anchoring.chainHeight,
+        min_confirmations: s.anchoring.minConfirmations,
+        last_error: s.anchoring.lastError ?? null,
+      },
+    }),
   });
 }
 
@@ -68,6 +84,29 @@ export function statusHtml(s: NodeStatus): string {
     ['Uptime', duration(s.uptimeSeconds)],
     ['Version', `otsd ${escapeHtml(s.version)}`],
   ];
+  const a = s.anchoring;
+  if (a) {
+    const inFlight = a.inFlight
+      ? `<code>${a.inFlight.txid}</code>: ${n(a.inFlight.commitments)} commitments, ${a.inFlight.versions} version(s), ${a.inFlight.feeRate.toFixed(1)} sat/vB, ${a.inFlight.confirmations}/${a.minConfirmations} confirmations`
+      : 'none';
+    rows.splice(
+      3,
+      0,
+      [
+        'Bitcoin network',
+        `${escapeHtml(a.network)}${a.demo ? ' <strong>(regtest demo: these proofs are not on the real Bitcoin chain)</strong>' : ''}`,
+      ],
+      [
+        'Last anchor',
+        a.lastAnchorAgeSeconds === undefined ? 'none since start' : `${duration(a.lastAnchorAgeSeconds)} ago`,
+      ],
+      ['Transaction in flight', inFlight],
+      ['Chain height', n(a.chainHeight)],
+      ['Fees spent since start', `${n(a.feesSpentSats)} sat`],
+      ['Balance', `${n(a.balanceSats)} sat at <code>${escapeHtml(a.address)}</code>`],
+      ...(a.lastError ? [['Last stamping problem', escapeHtml(a.lastError)] as [string, string]] : []),
+    );
+  }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>OpenTimestamps calendar ${escapeHtml(s.uri)}</title>

@@ -8,7 +8,9 @@
 import { type Database, open, type RootDatabase } from 'lmdb';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
+import { writeRanges } from '../journal/ranges.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
+import { decodeStampPayload } from '../journal/stamp-payload.js';
 import {
   equalBytes,
   MerkleTree,
@@ -18,6 +20,7 @@ import {
   OpSHA256,
   sha256,
   toHex,
+  Writer,
 } from '../ots/index.js';
 import { readU64, u64 } from './keys.js';
 
@@ -60,6 +63,7 @@ export class CalendarIndex {
   private readonly pendingSet: Database<Buffer, Buffer>;
   private readonly proofs: Database<Buffer, Buffer>;
   private readonly tree: Database<Buffer, Buffer>;
+  private readonly stamps: Database<Buffer, Buffer>;
   private cursor: ReadCursor;
 
   private constructor(path: string) {
@@ -72,6 +76,7 @@ export class CalendarIndex {
     this.pendingSet = sub('pending');
     this.proofs = sub('proofs');
     this.tree = sub('tree');
+    this.stamps = sub('stamps');
     this.cursor = this.readCursor();
   }
 
@@ -126,6 +131,7 @@ export class CalendarIndex {
         }
         if (record.kind === RecordKind.Commitment) this.applyCommitment(record);
         else if (record.kind === RecordKind.Proof) this.applyProof(record);
+        else if (record.kind === RecordKind.Stamp) this.applyStamp(record);
         cursor = {
           number: record.number + 1,
           segment: record.segment,
@@ -185,6 +191,29 @@ export class CalendarIndex {
       proofKey,
       Buffer.concat([u64(record.segment), u64(record.offset), u32(commitments.length)]),
     );
+    // the proof of a stamping transaction's commitments closes every version of that transaction
+    const covered = rangesDigest(proof.commitments);
+    const open = [...this.stamps.getRange()];
+    if (open.some(({ value }) => equalBytes(value.subarray(16, 48), covered))) {
+      for (const { key } of open) this.stamps.remove(key);
+    }
+  }
+
+  private applyStamp(record: StoredRecord): void {
+    const stamp = decodeStampPayload(record.payload);
+    this.stamps.put(
+      u64(record.number),
+      Buffer.concat([u64(record.segment), u64(record.offset), rangesDigest(stamp.commitments)]),
+    );
+  }
+
+  /** Stamp records written since the last proof of a stamping transaction: the versions in flight. */
+  openStamps(): { number: number; segment: number; offset: number }[] {
+    return [...this.stamps.getRange()].map(({ key, value }) => ({
+      number: readU64(key),
+      segment: readU64(value, 0),
+      offset: readU64(value, 8),
+    }));
   }
 
   lookup(commitment: Uint8Array): CommitmentState {
@@ -250,6 +279,12 @@ export class CalendarIndex {
   async close(): Promise<void> {
     await this.root.close();
   }
+}
+
+function rangesDigest(records: readonly number[]): Buffer {
+  const w = new Writer();
+  writeRanges(w, records);
+  return Buffer.from(sha256(w.toBytes()));
 }
 
 function u32(n: number): Buffer {

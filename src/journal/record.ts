@@ -16,6 +16,8 @@ export const RecordKind = {
   Commitment: 0x01,
   /** A proof for a list of commitments: their merkle tree, and the timestamp of its tip. */
   Proof: 0x02,
+  /** A stamping transaction version, recorded before it is broadcast. */
+  Stamp: 0x03,
 } as const;
 
 export const LENGTH_BYTES = 4;

@@ -14,6 +14,14 @@ export {
   PendingAttestation,
   UnknownAttestation,
 } from './attestation.js';
+export {
+  type BitcoinTransaction,
+  parseBlock,
+  parsesAsTransaction,
+  parseTransaction,
+  type TxInput,
+  type TxOutput,
+} from './bitcoin-tx.js';
 export { BLOCK_HEADER_LENGTH, BlockHeader } from './block-header.js';
 export { compareBytes, concatBytes, equalBytes, fromHex, reverseBytes, toHex } from './bytes.js';
 export { DetachedTimestampFile, HEADER_MAGIC, MAJOR_VERSION } from './detached.js';

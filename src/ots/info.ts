@@ -4,11 +4,11 @@
  * @module
  */
 import { BitcoinBlockHeaderAttestation, LitecoinBlockHeaderAttestation } from './attestation.js';
+import { parsesAsTransaction } from './bitcoin-tx.js';
 import { reverseBytes, toHex } from './bytes.js';
 import type { DetachedTimestampFile } from './detached.js';
 import { sha256d } from './hash.js';
 import type { Timestamp } from './timestamp.js';
-import { parsesAsTransaction } from './transaction-shape.js';
 
 /** The tree below `timestamp`, one op or attestation per line; forks indent their branches by 4. */
 export function strTree(timestamp: Timestamp, indent = 0): string {

@@ -1,0 +1,126 @@
+/**
+ * The embedded regtest node for `npm start`: bcoin (a full Bitcoin node in JavaScript, installed from
+ * npm into embedded/bcoin), on loopback, with its chain in the data directory. It funds the calendar's
+ * key by mining to it and mines a block on a timer, so the whole loop runs with nothing else installed.
+ * @module
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { NodeClient } from './node-client.js';
+
+const BCOIN = fileURLToPath(new URL('../../../embedded/bcoin/node_modules/bcoin/bin/node', import.meta.url));
+/** bcoin activates segwit (BIP9 on its regtest) at this height; P2WPKH spends need it. */
+export const BCOIN_SEGWIT_HEIGHT = 432;
+/** Mined at start: segwit active, and more than 100 coinbases to the calendar matured. */
+const FUNDED_HEIGHT = BCOIN_SEGWIT_HEIGHT + 120;
+
+export interface EmbeddedBcoin {
+  node: NodeClient;
+  rpcUrl: string;
+  /** Mines `count` blocks paying `address`. */
+  mine(count: number, address: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port below 32768 (bcoin must not land in the ephemeral range, where it can self-connect). */
+async function freeLowPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('embedded bcoin: no free port below 32768');
+}
+
+export function embeddedBcoinInstalled(): boolean {
+  return existsSync(BCOIN);
+}
+
+export async function startEmbeddedBcoin(options: {
+  chainDir: string;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}): Promise<EmbeddedBcoin> {
+  if (!embeddedBcoinInstalled()) {
+    throw new Error(
+      `embedded regtest node not installed: run npm ci --prefix embedded/bcoin (missing ${BCOIN})`,
+    );
+  }
+  mkdirSync(options.chainDir, { recursive: true });
+  const port = await freeLowPort();
+  const apiKey = randomBytes(16).toString('hex');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      BCOIN,
+      '--network=regtest',
+      '--memory=false',
+      `--prefix=${options.chainDir}`,
+      '--workers=false',
+      '--listen=false',
+      '--only=127.0.0.1:1',
+      '--no-wallet',
+      '--http-host=127.0.0.1',
+      `--http-port=${port}`,
+      `--api-key=${apiKey}`,
+      '--log-console=false',
+      '--log-file=false',
+    ],
+    { env: { ...process.env, BCOIN_NETWORK: 'regtest' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const rpcUrl = `http://x:${apiKey}@127.0.0.1:${port}/`;
+  const node = new NodeClient({ url: rpcUrl, timeoutMs: 30_000 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`embedded bcoin exited at start: ${stderr}`);
+    try {
+      await node.blockCount();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGTERM');
+        throw new Error(`embedded bcoin did not answer within 60 s: ${stderr}`);
+      }
+      await sleep(100);
+    }
+  }
+  options.log.info(
+    { pid: child.pid, port, chainDir: options.chainDir },
+    'embedded regtest node (bcoin) started',
+  );
+  const mine = async (count: number, address: string) => {
+    for (let left = count; left > 0; left -= 100) {
+      await node.rpc.call('generatetoaddress', Math.min(100, left), address);
+    }
+  };
+  return {
+    node,
+    rpcUrl,
+    mine,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Mines until segwit is active and the calendar's coinbases have matured, if the chain is younger. */
+export async function fundOnRegtest(bcoin: EmbeddedBcoin, address: string): Promise<void> {
+  const height = await bcoin.node.blockCount();
+  if (height < FUNDED_HEIGHT) await bcoin.mine(FUNDED_HEIGHT - height, address);
+}
+
+export const bcoinChainDir = (dataDir: string) => join(dataDir, 'regtest-bcoin');

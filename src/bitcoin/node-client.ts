@@ -1,0 +1,75 @@
+/**
+ * What the stamper asks of a node, typed, in the forms common to Bitcoin Core, litecoind and bcoin:
+ * block data, gettxout, sendrawtransaction and the mempool.
+ * @module
+ */
+import { type BitcoinTransaction, parseBlock, reverseBytes, toHex } from '../ots/index.js';
+import { RpcClient, RpcError, type RpcOptions } from './rpc-client.js';
+
+export interface Block {
+  height: number;
+  /** Display order, as RPC prints it. */
+  hash: string;
+  header: Uint8Array;
+  transactions: BitcoinTransaction[];
+}
+
+export class NodeClient {
+  readonly rpc: RpcClient;
+
+  constructor(options: RpcOptions) {
+    this.rpc = new RpcClient(options);
+  }
+
+  blockCount(): Promise<number> {
+    return this.rpc.call<number>('getblockcount');
+  }
+
+  bestBlockHash(): Promise<string> {
+    return this.rpc.call<string>('getbestblockhash');
+  }
+
+  blockHash(height: number): Promise<string> {
+    return this.rpc.call<string>('getblockhash', height);
+  }
+
+  /** The raw block (verbosity 0 works on all three nodes), parsed. */
+  async block(height: number, hash?: string): Promise<Block> {
+    const blockHash = hash ?? (await this.blockHash(height));
+    const hex = await this.rpc.call<string>('getblock', blockHash, 0);
+    const { header, transactions } = parseBlock(Uint8Array.from(Buffer.from(hex, 'hex')));
+    return { height, hash: blockHash, header, transactions };
+  }
+
+  /** Whether the output exists and is unspent (in the chain; with `includeMempool`, not spent there either). */
+  async isUnspent(txid: Uint8Array, index: number, includeMempool: boolean): Promise<boolean> {
+    const out = await this.rpc.call<unknown>('gettxout', toHex(reverseBytes(txid)), index, includeMempool);
+    return out !== null && out !== undefined;
+  }
+
+  /** Sends a raw transaction. bcoin answers with the txid even when its mempool refuses the tx. */
+  sendRawTransaction(raw: Uint8Array): Promise<string> {
+    return this.rpc.call<string>('sendrawtransaction', toHex(raw));
+  }
+
+  async inMempool(txid: Uint8Array): Promise<boolean> {
+    try {
+      await this.rpc.call('getmempoolentry', toHex(reverseBytes(txid)));
+      return true;
+    } catch (e) {
+      if (e instanceof RpcError && e.code !== undefined) return false;
+      throw e;
+    }
+  }
+
+  /** The node's fee estimate in sat/vB, or undefined when it has none (always on regtest). */
+  async estimateFeeRate(target: number): Promise<number | undefined> {
+    try {
+      const answer = await this.rpc.call<{ feerate?: number }>('estimatesmartfee', target);
+      return answer.feerate && answer.feerate > 0 ? (answer.feerate * 1e8) / 1000 : undefined;
+    } catch (e) {
+      if (e instanceof RpcError && e.code !== undefined) return undefined;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The payload of a stamp record: one version of a stamping transaction, written (and fsynced) before
+ * it is broadcast, so that after a crash the stamper knows every version it may have sent.
+ *
+ * ```
+ * ranges  the commitment records whose merkle tip the transaction's OP_RETURN holds (see ranges.ts)
+ * varuint fee in satoshis
+ * rest    the raw transaction, witness included
+ * ```
+ * @module
+ */
+import { Reader, Writer } from '../ots/index.js';
+import { readRanges, writeRanges } from './ranges.js';
+
+export interface StampPayload {
+  commitments: number[];
+  fee: number;
+  rawTx: Uint8Array;
+}
+
+export function encodeStampPayload(stamp: StampPayload): Uint8Array {
+  const w = new Writer();
+  writeRanges(w, stamp.commitments);
+  w.writeVarUint(stamp.fee);
+  w.writeBytes(stamp.rawTx);
+  return w.toBytes();
+}
+
+export function decodeStampPayload(payload: Uint8Array): StampPayload {
+  const r = new Reader(payload);
+  const commitments = readRanges(r, 'stamp record');
+  const fee = r.readVarUint();
+  return { commitments, fee, rawTx: payload.slice(r.offset) };
+}
