@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeClient } from './node-client.js';
 
 const BCOIN = fileURLToPath(new URL('../../../embedded/bcoin/node_modules/bcoin/bin/node', import.meta.url));
+const LAUNCHER = fileURLToPath(new URL('./bcoin-launcher.js', import.meta.url));
 /** bcoin activates segwit (BIP9 on its regtest) at this height; P2WPKH spends need it. */
 export const BCOIN_SEGWIT_HEIGHT = 432;
 /** Mined at start: segwit active, and more than 100 coinbases to the calendar matured. */
@@ -57,46 +58,59 @@ export async function startEmbeddedBcoin(options: {
   mkdirSync(options.chainDir, { recursive: true });
   const port = await freeLowPort();
   const apiKey = randomBytes(16).toString('hex');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      BCOIN,
-      '--network=regtest',
-      '--memory=false',
-      `--prefix=${options.chainDir}`,
-      '--workers=false',
-      '--listen=false',
-      '--only=127.0.0.1:1',
-      '--no-wallet',
-      '--http-host=127.0.0.1',
-      `--http-port=${port}`,
-      `--api-key=${apiKey}`,
-      '--log-console=false',
-      '--log-file=false',
-    ],
-    { env: { ...process.env, BCOIN_NETWORK: 'regtest' }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const args = [
+    '--network=regtest',
+    '--memory=false',
+    `--prefix=${options.chainDir}`,
+    '--workers=false',
+    '--listen=false',
+    '--only=127.0.0.1:1',
+    '--no-wallet',
+    '--http-host=127.0.0.1',
+    `--http-port=${port}`,
+    `--api-key=${apiKey}`,
+    '--log-console=false',
+    '--log-file=false',
+  ];
   const rpcUrl = `http://x:${apiKey}@127.0.0.1:${port}/`;
   const node = new NodeClient({ url: rpcUrl, timeoutMs: 30_000 });
   const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`embedded bcoin exited at start: ${stderr}`);
-    try {
-      await node.blockCount();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGTERM');
-        throw new Error(`embedded bcoin did not answer within 60 s: ${stderr}`);
+  let stderr = '';
+  let child: ChildProcess | undefined;
+  while (!child) {
+    stderr = '';
+    const started: ChildProcess = spawn(process.execPath, [LAUNCHER, BCOIN, ...args], {
+      env: { ...process.env, BCOIN_NETWORK: 'regtest' },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    started.stderr?.on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    for (;;) {
+      if (started.exitCode !== null) {
+        // a node left by a killed otsd exits once it notices (its IPC channel closed); until then it holds the chain lock
+        if (!/LOCK/.test(stderr) || Date.now() > deadline)
+          throw new Error(`embedded bcoin exited at start: ${stderr}`);
+        await sleep(500);
+        break;
       }
-      await sleep(100);
+      try {
+        await node.blockCount();
+        child = started;
+        break;
+      } catch {
+        if (Date.now() > deadline) {
+          started.kill('SIGTERM');
+          throw new Error(`embedded bcoin did not answer within 60 s: ${stderr}`);
+        }
+        await sleep(100);
+      }
     }
   }
+  const running = child;
+  const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+  // for poking the demo chain by hand (and for tests): the URL holds the API key, so 0600
+  writeFileSync(join(options.chainDir, RPC_URL_FILE), `${rpcUrl}\n`, { mode: 0o600 });
   options.log.info(
     { pid: child.pid, port, chainDir: options.chainDir },
     'embedded regtest node (bcoin) started',
@@ -111,7 +125,7 @@ export async function startEmbeddedBcoin(options: {
     rpcUrl,
     mine,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (running.exitCode === null) running.kill('SIGTERM');
       await exited;
     },
   };
@@ -124,3 +138,5 @@ export async function fundOnRegtest(bcoin: EmbeddedBcoin, address: string): Prom
 }
 
 export const bcoinChainDir = (dataDir: string) => join(dataDir, 'regtest-bcoin');
+/** In the chain directory: the node's JSON-RPC URL, API key included. */
+export const RPC_URL_FILE = 'rpc-url';

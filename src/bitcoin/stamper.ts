@@ -27,8 +27,10 @@ import type { WalletKey } from './wallet-key.js';
 export interface FeePolicy {
   /** sat/vB for a first version when the node has no estimate (regtest never has one). */
   feeRate: number;
-  /** Each replacement pays at least this factor more per vbyte (and 1 sat/vB more). */
+  /** Each replacement pays at least this factor more per vbyte... */
   bumpFactor: number;
+  /** ...and at least this many sat/vB more (the node's incremental relay fee). */
+  minBump: number;
   maxFeeRate: number;
   /** Satoshis. */
   maxFeePerTx: number;
@@ -39,6 +41,7 @@ export interface FeePolicy {
 export const DEFAULT_FEE_POLICY: FeePolicy = {
   feeRate: 2,
   bumpFactor: 1.25,
+  minBump: 1,
   maxFeeRate: 200,
   maxFeePerTx: 100_000,
   maxSpendPerDay: 1_000_000,
@@ -331,7 +334,7 @@ export class Stamper {
   private async bump(latest: Version): Promise<void> {
     const feeRate = Math.min(
       this.fees.maxFeeRate,
-      Math.max(latest.feeRate * this.fees.bumpFactor, latest.feeRate + 1),
+      Math.max(latest.feeRate * this.fees.bumpFactor, latest.feeRate + this.fees.minBump),
     );
     if (feeRate <= latest.feeRate) {
       this.o.log.warn(
