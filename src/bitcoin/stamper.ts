@@ -361,23 +361,33 @@ export class Stamper {
     const spendable = [...this.candidates.values()].filter(
       (c) => !c.coinbase || this.tipHeight - c.height + 1 >= COINBASE_MATURITY,
     );
+    let capped = false;
     for (const candidate of spendable.sort((a, b) => Number(b.value - a.value))) {
       if (!(await this.o.node.isUnspent(candidate.txid, candidate.index, true))) {
         this.candidates.delete(outpointKey(candidate.txid, candidate.index));
         continue;
       }
-      if (await this.sendVersion(candidate, feeRate, 0)) return;
+      const outcome = await this.sendVersion(candidate, feeRate, 0);
+      if (outcome === 'sent') return;
+      capped = outcome === 'capped';
+      if (capped) break;
     }
-    this.lastError = 'no spendable output for the key; fund the calendar address';
-    this.o.log.warn(
-      { address: this.o.key.address, pending: this.o.calendar.index.pendingCount },
-      `stamper: ${this.lastError}`,
-    );
+    if (!capped) {
+      this.lastError = 'no spendable output for the key; fund the calendar address';
+      this.o.log.warn(
+        { address: this.o.key.address, pending: this.o.calendar.index.pendingCount },
+        `stamper: ${this.lastError}`,
+      );
+    }
     this.nextStampAt = this.now() + Math.min(60_000, this.o.stampIntervalMs);
   }
 
-  /** Builds, journals and broadcasts a version; false when caps or funds stop it. */
-  private async sendVersion(input: SpendableOutput, feeRate: number, previousFee: number): Promise<boolean> {
+  /** Builds, journals and broadcasts a version, unless the funds or a fee cap stop it. */
+  private async sendVersion(
+    input: SpendableOutput,
+    feeRate: number,
+    previousFee: number,
+  ): Promise<'sent' | 'capped' | 'insufficient'> {
     const commitments = this.pendingRecords();
     const tip = this.tipOf(commitments);
     let built: ReturnType<typeof buildStampTx>;
@@ -389,24 +399,21 @@ export class Stamper {
           { input: toHex(reverseBytes(input.txid)), value: String(input.value) },
           `stamper: ${e.message}`,
         );
-        return false;
+        return 'insufficient';
       }
       throw e;
     }
     const fee = Number(built.fee);
-    if (fee > this.fees.maxFeePerTx) {
-      this.o.log.warn(
-        { fee, maxFeePerTx: this.fees.maxFeePerTx },
-        'stamper: fee over the per-transaction cap; not sending',
-      );
-      return previousFee > 0;
-    }
-    if (this.spentToday() + fee - previousFee > this.fees.maxSpendPerDay) {
-      this.o.log.warn(
-        { fee, maxSpendPerDay: this.fees.maxSpendPerDay },
-        'stamper: daily spend cap reached; not sending',
-      );
-      return previousFee > 0;
+    const cap =
+      fee > this.fees.maxFeePerTx
+        ? `a fee of ${fee} sat is over the per-transaction cap of ${this.fees.maxFeePerTx} sat`
+        : this.spentToday() + fee - previousFee > this.fees.maxSpendPerDay
+          ? `a fee of ${fee} sat would pass the daily spend cap of ${this.fees.maxSpendPerDay} sat`
+          : undefined;
+    if (cap) {
+      this.lastError = cap;
+      this.o.log.warn({ fee, feeRate }, `stamper: not sending: ${cap}`);
+      return 'capped';
     }
     const record = await this.o.calendar.journal.append(
       RecordKind.Stamp,
@@ -436,7 +443,7 @@ export class Stamper {
         : 'stamper: replacing the stamping transaction',
     );
     await this.broadcast(version);
-    return true;
+    return 'sent';
   }
 
   private async broadcast(version: Version): Promise<void> {

@@ -28,6 +28,7 @@ import {
 import { runCli } from '../cli/run-cli.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
+import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
@@ -46,15 +47,12 @@ const EMBEDDED = [
   'warn',
 ];
 
-function requireNodes(t: TestContext): boolean {
-  const missing = embeddedBcoinInstalled()
-    ? oracleUnavailable()
-    : 'npm ci --prefix embedded/bcoin first (npm ci does)';
-  if (!missing) return true;
-  if (process.env.CI) throw new Error(missing);
-  t.skip(missing);
-  return false;
-}
+const requireNodes = (t: TestContext) =>
+  requireTools(
+    t,
+    embeddedBcoinInstalled() ? undefined : 'npm ci --prefix embedded/bcoin first (npm ci does)',
+    oracleUnavailable(),
+  );
 
 const python = async (script: string, args: string[]) =>
   (

@@ -18,12 +18,36 @@ export function litecoindUnavailable(): string | undefined {
 export interface Litecoind {
   rpcUrl: string;
   rpc: RpcClient;
-  child: ChildProcess;
+  /** Stops the node (RPC `stop`, then waits for the process). */
+  stop(): Promise<void>;
+  /** Starts it again on the same data directory and port. */
+  restart(): Promise<void>;
 }
 
 export async function startLitecoind(t: TestContext): Promise<Litecoind> {
   const datadir = tempDir(t, 'otsd-ltc-');
   const port = 20000 + Math.floor(Math.random() * 12000);
+  const rpcUrl = `http://otsd:test@127.0.0.1:${port}/`;
+  const rpc = new RpcClient({ url: rpcUrl, timeoutMs: 10_000 });
+  let child = await launch(datadir, port, rpc);
+  let exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  t.after(stop);
+  return {
+    rpcUrl,
+    rpc,
+    stop,
+    restart: async () => {
+      child = await launch(datadir, port, rpc);
+      exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    },
+  };
+}
+
+async function launch(datadir: string, port: number, rpc: RpcClient): Promise<ChildProcess> {
   const child = spawn(
     LITECOIND,
     [
@@ -50,17 +74,10 @@ export async function startLitecoind(t: TestContext): Promise<Litecoind> {
     ],
     { stdio: 'ignore' },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.after(async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  const rpcUrl = `http://otsd:test@127.0.0.1:${port}/`;
-  const rpc = new RpcClient({ url: rpcUrl, timeoutMs: 10_000 });
   for (let i = 0; ; i++) {
     try {
       await rpc.call('getblockcount');
-      return { rpcUrl, rpc, child };
+      return child;
     } catch {
       if (child.exitCode !== null || i > 300) throw new Error('litecoind did not start');
       await sleep(100);

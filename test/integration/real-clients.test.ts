@@ -21,18 +21,12 @@ import {
   toHex,
 } from '../../src/ots/index.js';
 import { freePort } from '../helpers/free-port.js';
+import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
 const CLIENTS = fileURLToPath(new URL('../../../test/clients/', import.meta.url));
 const JS_CLIENT = `${CLIENTS}js/stamp-and-upgrade.cjs`;
-
-function requireOrSkip(t: TestContext, missing: string | undefined): boolean {
-  if (!missing) return true;
-  if (process.env.CI) throw new Error(missing);
-  t.skip(missing);
-  return false;
-}
 
 async function startNode(t: TestContext): Promise<CalendarNode> {
   const port = await freePort();
@@ -80,7 +74,7 @@ const python = async (args: string[]) =>
 
 describe('python-opentimestamps RemoteCalendar', () => {
   it('submits digests, gets pending answers, then the Bitcoin proofs', async (t) => {
-    if (!requireOrSkip(t, oracleUnavailable())) return;
+    if (!requireTools(t, oracleUnavailable())) return;
     const node = await startNode(t);
     const submitted = await python([node.url, 'submit', '5']);
     assert.equal(submitted.length, 5);
@@ -109,7 +103,7 @@ describe('python-opentimestamps RemoteCalendar', () => {
 describe('npm opentimestamps client', () => {
   it('stamps against the calendar, gets the pending answer on upgrade, then upgrades to Bitcoin', async (t) => {
     if (
-      !requireOrSkip(
+      !requireTools(
         t,
         existsSync(`${CLIENTS}js/node_modules/opentimestamps`)
           ? undefined

@@ -1,20 +1,13 @@
-/**
- * Runs a test body with the python-opentimestamps oracle. Where the oracle is missing, a local run
- * skips with the reason; a CI run (CI=true) fails, since .ci/run installs it.
- */
+/** Runs a test body with the python-opentimestamps oracle (skipped locally, failed in CI, without it). */
 import type { TestContext } from 'node:test';
+import { requireTools } from '../helpers/require-tools.js';
 import { oracleUnavailable, PythonOracle } from './python-oracle.js';
 
 export async function withOracle(
   t: TestContext,
   body: (oracle: PythonOracle) => Promise<void>,
 ): Promise<void> {
-  const missing = oracleUnavailable();
-  if (missing) {
-    if (process.env.CI) throw new Error(missing);
-    t.skip(missing);
-    return;
-  }
+  if (!requireTools(t, oracleUnavailable())) return;
   const oracle = new PythonOracle();
   try {
     await body(oracle);

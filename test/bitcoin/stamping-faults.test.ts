@@ -1,0 +1,93 @@
+/**
+ * Stamping when things go wrong, on a real litecoind: a reorg that removes the block holding our
+ * transaction, the node going away and coming back, a broadcast refused for its fee, and fee caps.
+ * No commitment is lost and no cap is passed.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NETWORKS } from '../../src/bitcoin/network.js';
+import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
+import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
+import { litecoindUnavailable } from '../helpers/litecoind.js';
+import { requireTools } from '../helpers/require-tools.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+describe('stamping faults on litecoind', () => {
+  it('a reorg that removes the mined block: the proof comes from the block that replaces it', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    const { ltc, node, miner, mempool, postDigest } = await startLitecoinCalendar(t, { minConfirmations: 3 });
+    const commitments = [await postDigest(), await postDigest()];
+    const txid = await waitFor('a stamping transaction', async () => (await mempool())[0]);
+    const [orphaned] = await ltc.rpc.call<string[]>('generatetoaddress', 1, miner);
+    await waitFor('the stamper to see it mined', () =>
+      node.stamper?.status().inFlight?.confirmations === 1 ? true : undefined,
+    );
+    await ltc.rpc.call('invalidateblock', orphaned);
+    // mine the replacement chain to another address, or the new block would be the invalidated one again
+    const otherMiner = walletKeyFromPrivate(new Uint8Array(32).fill(8), NETWORKS['litecoin-regtest']).address;
+    await waitFor('the stamper to see the reorg', () =>
+      node.stamper?.status().inFlight?.confirmations === 0 ? true : undefined,
+    );
+    assert.equal((await allProved(node, commitments)) ?? false, false);
+    await ltc.rpc.call('generatetoaddress', 3, otherMiner);
+    await waitFor('proofs from the new chain', () => allProved(node, commitments));
+    const found = await node.calendar.lookup(Buffer.from(commitments[0] as string, 'hex'));
+    assert.equal(found.state, 'found');
+    const replacement = await ltc.rpc.call<string>('getblockhash', 102);
+    assert.notEqual(replacement, orphaned);
+    const block = await ltc.rpc.call<{ tx: string[] }>('getblock', replacement, 1);
+    assert.ok(block.tx.includes(txid), 'the stamping transaction is in the replacing block');
+    if (found.state === 'found') {
+      const heights = [...found.timestamp.allAttestations()].map(([, a]) => String(a));
+      assert.deepEqual(heights, ['BitcoinBlockHeaderAttestation(102)']);
+    }
+  });
+
+  it('keeps taking digests while the node is down, and stamps them once it is back', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    const { ltc, node, miner, postDigest } = await startLitecoinCalendar(t, { minConfirmations: 1 });
+    await ltc.stop();
+    const commitments = [await postDigest(), await postDigest()];
+    await waitFor('the stamper to report the node', () =>
+      node.stamper?.status().lastError ? true : undefined,
+    );
+    commitments.push(await postDigest());
+    await ltc.restart();
+    await waitFor('a stamping transaction', async () => (await ltc.rpc.call<string[]>('getrawmempool'))[0]);
+    await ltc.rpc.call('generatetoaddress', 1, miner);
+    await waitFor('every commitment proved', () => allProved(node, commitments));
+  });
+
+  it('a broadcast refused for its fee is replaced on the next block, within the caps', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    // 0.5 sat/vB is under litecoind's 1 sat/vB relay minimum: the first version is refused
+    const { ltc, node, miner, mempool, postDigest } = await startLitecoinCalendar(t, {
+      minConfirmations: 1,
+      fees: { feeRate: 0.5, bumpFactor: 1.25, minBump: 1 },
+    });
+    const commitments = [await postDigest()];
+    await waitFor('the refusal', () =>
+      node.stamper?.status().lastError?.includes('min relay fee') ? true : undefined,
+    );
+    assert.deepEqual(await mempool(), []);
+    await ltc.rpc.call('generateblock', miner, []);
+    await waitFor('an accepted replacement', async () => (await mempool())[0]);
+    await ltc.rpc.call('generatetoaddress', 1, miner);
+    await waitFor('the proof', () => allProved(node, commitments));
+    assert.ok((node.stamper?.status().feesSpentSats ?? 0) < 100_000);
+  });
+
+  it('sends nothing past the per-transaction fee cap, and says so', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    const { node, mempool, postDigest } = await startLitecoinCalendar(t, { fees: { maxFeePerTx: 1000 } });
+    await postDigest();
+    await waitFor('the cap to be reported', () =>
+      node.stamper?.status().lastError?.includes('per-transaction cap') ? true : undefined,
+    );
+    await sleep(500);
+    assert.deepEqual(await mempool(), []);
+    assert.equal(node.calendar.index.pendingCount, 1);
+    assert.equal(node.calendar.index.openStamps().length, 0, 'nothing journaled for broadcast');
+  });
+});

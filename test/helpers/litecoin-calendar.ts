@@ -1,0 +1,76 @@
+/** A calendar stamping on a fresh litecoind regtest chain, its key funded by one mature coinbase. */
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { pino } from 'pino';
+import { NETWORKS } from '../../src/bitcoin/network.js';
+import type { FeePolicy } from '../../src/bitcoin/stamper.js';
+import { loadWalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
+import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
+import { freePort } from './free-port.js';
+import { type Litecoind, startLitecoind } from './litecoind.js';
+import { tempDir } from './temp-dir.js';
+
+export interface LitecoinCalendar {
+  ltc: Litecoind;
+  node: CalendarNode;
+  /** An address that is not the calendar's, for mining. */
+  miner: string;
+  /** Posts a random digest; returns the commitment of the answer. */
+  postDigest(): Promise<string>;
+  mempool(): Promise<string[]>;
+}
+
+export async function startLitecoinCalendar(
+  t: TestContext,
+  options: { minConfirmations?: number; fees?: Partial<FeePolicy> } = {},
+): Promise<LitecoinCalendar> {
+  const ltc = await startLitecoind(t);
+  const network = NETWORKS['litecoin-regtest'];
+  const dataDir = tempDir(t);
+  const key = loadWalletKey(dataDir, network, true);
+  const miner = walletKeyFromPrivate(new Uint8Array(32).fill(7), network).address;
+  await ltc.rpc.call('generatetoaddress', 1, key.address);
+  await ltc.rpc.call('generatetoaddress', 100, miner);
+  const port = await freePort();
+  const node = await startCalendarNode({
+    dataDir,
+    uri: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    roundIntervalMs: 20,
+    bitcoin: {
+      network: 'litecoin-regtest',
+      rpc: { url: ltc.rpcUrl },
+      minConfirmations: options.minConfirmations ?? 2,
+      stampIntervalMs: 100,
+      pollMs: 100,
+      scanFromHeight: 0,
+      // litecoind relays from 1 sat/vB, and a replacement must pay 1 sat/vB more (incremental relay fee)
+      fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
+    },
+    logger: pino({ level: 'silent' }),
+  });
+  t.after(() => node.close());
+  return {
+    ltc,
+    node,
+    miner,
+    mempool: () => ltc.rpc.call<string[]>('getrawmempool'),
+    postDigest: async () => {
+      const digest = crypto.getRandomValues(new Uint8Array(32));
+      const res = await fetch(`${node.url}/digest`, { method: 'POST', body: digest });
+      assert.equal(res.status, 200);
+      const found = Timestamp.fromBytes(digest, new Uint8Array(await res.arrayBuffer())).shortestPathTo(
+        (a) => a instanceof PendingAttestation,
+      );
+      return toHex(found?.msg as Uint8Array);
+    },
+  };
+}
+
+/** Resolves once every commitment has a complete proof. */
+export async function allProved(node: CalendarNode, commitments: string[]): Promise<true | undefined> {
+  const states = await Promise.all(commitments.map((c) => node.calendar.lookup(Buffer.from(c, 'hex'))));
+  return states.every((s) => s.state === 'found') ? true : undefined;
+}
