@@ -34,7 +34,7 @@ export interface FeePolicy {
   maxFeeRate: number;
   /** Satoshis. */
   maxFeePerTx: number;
-  /** Satoshis of fees committed to in any 24 hours. */
+  /** Satoshis of fees committed to by transactions built in the last 144 blocks (a day of blocks). */
   maxSpendPerDay: number;
 }
 
@@ -104,6 +104,8 @@ export interface AnchoringStatus {
   lastError: string | undefined;
 }
 
+/** The window of the daily spend cap. */
+const BLOCKS_PER_DAY = 144;
 /** A coinbase output can be spent once it has this many confirmations. */
 const COINBASE_MATURITY = 100;
 /** A version missing from the mempool is sent again at most this often. */
@@ -120,7 +122,6 @@ export class Stamper {
   private tipHeight = -1;
   private readonly candidates = new Map<string, SpendableOutput & { height: number; coinbase: boolean }>();
   private versions: Version[] = [];
-  private spends: { time: number; fee: number }[] = [];
   private nextStampAt: number;
   private lastAnchorAt: number | undefined;
   private feesSpent = 0;
@@ -163,6 +164,13 @@ export class Stamper {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** The reference's 404 text for a commitment in a mined transaction that is not final yet. */
+  describePending(record: number): string | undefined {
+    const mined = this.versions.find((v) => v.minedAt);
+    if (!mined?.commitments.includes(record)) return undefined;
+    return `Timestamped by transaction ${toHex(reverseBytes(mined.tx.txid))}; waiting for ${this.o.minConfirmations} confirmations`;
   }
 
   /** The tip of the newest version in flight (GET /tip). */
@@ -324,10 +332,9 @@ export class Stamper {
     return [...this.o.calendar.index.pendingRecords()];
   }
 
+  /** From the journal (through the index), so a restart does not reset it. */
   private spentToday(): number {
-    const dayAgo = this.now() - 86_400_000;
-    this.spends = this.spends.filter((s) => s.time > dayAgo);
-    return this.spends.reduce((sum, s) => sum + s.fee, 0);
+    return this.o.calendar.index.stampFeesSince(this.tipHeight - BLOCKS_PER_DAY + 1);
   }
 
   /** A new version covering everything pending at a higher fee rate, if every cap allows it. */
@@ -429,7 +436,6 @@ export class Stamper {
       feeRate,
     };
     this.versions.push(version);
-    this.spends.push({ time: this.now(), fee: fee - previousFee });
     this.o.log.info(
       {
         txid: toHex(reverseBytes(built.txid)),

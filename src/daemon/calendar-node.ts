@@ -117,7 +117,10 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     calendar,
     aggregator,
     status,
-    ...(bitcoin && { tip: () => bitcoin?.stamper.currentTip() }),
+    ...(bitcoin && {
+      tip: () => bitcoin?.stamper.currentTip(),
+      describePending: (record: number) => bitcoin?.stamper.describePending(record),
+    }),
     logger: log,
     ...(options.httpLimits && { limits: options.httpLimits }),
   });

@@ -16,7 +16,7 @@ import type { Calendar } from '../calendar/calendar.js';
 import { digestRoute } from './digest-route.js';
 import { HttpError, HttpErrors, sendHttpError } from './errors.js';
 import { type NodeStatus, statusRoute } from './status-route.js';
-import { timestampRoute } from './timestamp-route.js';
+import { type PendingDescriber, timestampRoute } from './timestamp-route.js';
 import { type TipSource, tipRoute } from './tip-route.js';
 
 export interface HttpLimits {
@@ -47,6 +47,7 @@ export interface CalendarAppOptions {
   aggregator: Aggregator;
   status: () => NodeStatus;
   tip?: TipSource;
+  describePending?: PendingDescriber;
   /** pino logger; request lines go to it at debug. */
   logger: FastifyBaseLogger;
   limits?: Partial<HttpLimits>;
@@ -115,7 +116,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   );
 
   digestRoute(app, options.aggregator);
-  timestampRoute(app, options.calendar);
+  timestampRoute(app, options.calendar, options.describePending);
   tipRoute(app, options.tip ?? (() => undefined));
   statusRoute(app, options.status);
 

@@ -5,13 +5,25 @@ import { HttpError, HttpErrors } from './errors.js';
 
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 
-export function timestampRoute(app: FastifyInstance, calendar: Calendar): void {
+/** Says more about a pending commitment (by its record number): e.g. the transaction it waits in. */
+export type PendingDescriber = (record: number) => string | undefined;
+
+export function timestampRoute(
+  app: FastifyInstance,
+  calendar: Calendar,
+  describePending?: PendingDescriber,
+): void {
   const handler = async (hex: string) => {
     if (!HEX_RE.test(hex)) throw new HttpError(HttpErrors.COMMITMENT_NOT_HEX);
     if (hex.length === 0 || hex.length > 2 * MAX_COMMITMENT_BYTES)
       throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
-    const found = await calendar.lookup(Buffer.from(hex, 'hex'));
-    if (found.state === 'pending') throw new HttpError(HttpErrors.COMMITMENT_PENDING);
+    const commitment = Buffer.from(hex, 'hex');
+    const found = await calendar.lookup(commitment);
+    if (found.state === 'pending') {
+      const state = calendar.index.lookup(commitment);
+      const text = state.state === 'pending' ? describePending?.(state.record) : undefined;
+      throw new HttpError(text ? { ...HttpErrors.COMMITMENT_PENDING, text } : HttpErrors.COMMITMENT_PENDING);
+    }
     if (found.state === 'unknown') throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
     return Buffer.from(found.timestamp.toBytes());
   };

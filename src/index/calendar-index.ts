@@ -18,6 +18,7 @@ import {
   OpAppend,
   OpPrepend,
   OpSHA256,
+  parseTransaction,
   sha256,
   toHex,
   Writer,
@@ -64,6 +65,7 @@ export class CalendarIndex {
   private readonly proofs: Database<Buffer, Buffer>;
   private readonly tree: Database<Buffer, Buffer>;
   private readonly stamps: Database<Buffer, Buffer>;
+  private readonly stampFees: Database<Buffer, Buffer>;
   private cursor: ReadCursor;
 
   private constructor(path: string) {
@@ -77,6 +79,7 @@ export class CalendarIndex {
     this.proofs = sub('proofs');
     this.tree = sub('tree');
     this.stamps = sub('stamps');
+    this.stampFees = sub('stamp-fees');
     this.cursor = this.readCursor();
   }
 
@@ -205,6 +208,28 @@ export class CalendarIndex {
       u64(record.number),
       Buffer.concat([u64(record.segment), u64(record.offset), rangesDigest(stamp.commitments)]),
     );
+    // by the height the transaction was built at (its nLockTime), for fees spent per window of blocks
+    const tx = parseTransaction(stamp.rawTx);
+    const input = tx.inputs[0];
+    if (input) {
+      this.stampFees.put(
+        Buffer.concat([u32(tx.lockTime), u64(record.number)]),
+        Buffer.concat([u64(stamp.fee), Buffer.from(input.prevTxid), u32(input.prevIndex)]),
+      );
+    }
+  }
+
+  /**
+   * Fees committed to by stamping transactions built at `fromHeight` or later: for each spent input
+   * (one transaction and its replacements), the largest fee among its versions.
+   */
+  stampFeesSince(fromHeight: number): number {
+    const byInput = new Map<string, number>();
+    for (const { value } of this.stampFees.getRange({ start: u32(Math.max(0, fromHeight)) })) {
+      const input = value.subarray(8).toString('hex');
+      byInput.set(input, Math.max(byInput.get(input) ?? 0, readU64(value, 0)));
+    }
+    return [...byInput.values()].reduce((sum, fee) => sum + fee, 0);
   }
 
   /** Stamp records written since the last proof of a stamping transaction: the versions in flight. */

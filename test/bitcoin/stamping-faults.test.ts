@@ -14,6 +14,26 @@ import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe('stamping faults on litecoind', () => {
+  it('keeps to the daily spend cap, across a restart', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    // one transaction at 20 sat/vB costs about 3,100 sat: the cap allows one a day, not two
+    const calendar = await startLitecoinCalendar(t, { minConfirmations: 1, fees: { maxSpendPerDay: 5000 } });
+    const first = [await calendar.postDigest()];
+    await waitFor('a stamping transaction', async () => (await calendar.mempool())[0]);
+    await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
+    await waitFor('the first proof', () => allProved(calendar.node, first));
+    await calendar.postDigest();
+    await waitFor('the cap', () =>
+      calendar.node.stamper?.status().lastError?.includes('daily spend cap') ? true : undefined,
+    );
+    const node = await calendar.restart();
+    await waitFor('the cap after the restart', () =>
+      node.stamper?.status().lastError?.includes('daily spend cap') ? true : undefined,
+    );
+    assert.deepEqual(await calendar.mempool(), []);
+    assert.equal(node.calendar.index.pendingCount, 1);
+  });
+
   it('a reorg that removes the mined block: the proof comes from the block that replaces it', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
     const { ltc, node, miner, mempool, postDigest } = await startLitecoinCalendar(t, { minConfirmations: 3 });

@@ -14,6 +14,8 @@ import { tempDir } from './temp-dir.js';
 export interface LitecoinCalendar {
   ltc: Litecoind;
   node: CalendarNode;
+  /** Stops the calendar and starts it again on the same data directory (the node returned is new). */
+  restart(): Promise<CalendarNode>;
   /** An address that is not the calendar's, for mining. */
   miner: string;
   /** Posts a random digest; returns the commitment of the answer. */
@@ -33,33 +35,41 @@ export async function startLitecoinCalendar(
   await ltc.rpc.call('generatetoaddress', 1, key.address);
   await ltc.rpc.call('generatetoaddress', 100, miner);
   const port = await freePort();
-  const node = await startCalendarNode({
-    dataDir,
-    uri: `http://127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    roundIntervalMs: 20,
-    bitcoin: {
-      network: 'litecoin-regtest',
-      rpc: { url: ltc.rpcUrl },
-      minConfirmations: options.minConfirmations ?? 2,
-      stampIntervalMs: 100,
-      pollMs: 100,
-      scanFromHeight: 0,
-      // litecoind relays from 1 sat/vB, and a replacement must pay 1 sat/vB more (incremental relay fee)
-      fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
-    },
-    logger: pino({ level: 'silent' }),
-  });
+  const start = () =>
+    startCalendarNode({
+      dataDir,
+      uri: `http://127.0.0.1:${port}`,
+      host: '127.0.0.1',
+      port,
+      roundIntervalMs: 20,
+      bitcoin: {
+        network: 'litecoin-regtest',
+        rpc: { url: ltc.rpcUrl },
+        minConfirmations: options.minConfirmations ?? 2,
+        stampIntervalMs: 100,
+        pollMs: 100,
+        scanFromHeight: 0,
+        // litecoind relays from 1 sat/vB, and a replacement must pay 1 sat/vB more (incremental relay fee)
+        fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
+      },
+      logger: pino({ level: 'silent' }),
+    });
+  let node = await start();
   t.after(() => node.close());
-  return {
+  const calendar: LitecoinCalendar = {
     ltc,
     node,
+    restart: async () => {
+      await node.close();
+      node = await start();
+      calendar.node = node;
+      return node;
+    },
     miner,
     mempool: () => ltc.rpc.call<string[]>('getrawmempool'),
     postDigest: async () => {
       const digest = crypto.getRandomValues(new Uint8Array(32));
-      const res = await fetch(`${node.url}/digest`, { method: 'POST', body: digest });
+      const res = await fetch(`${calendar.node.url}/digest`, { method: 'POST', body: digest });
       assert.equal(res.status, 200);
       const found = Timestamp.fromBytes(digest, new Uint8Array(await res.arrayBuffer())).shortestPathTo(
         (a) => a instanceof PendingAttestation,
@@ -67,6 +77,7 @@ export async function startLitecoinCalendar(
       return toHex(found?.msg as Uint8Array);
     },
   };
+  return calendar;
 }
 
 /** Resolves once every commitment has a complete proof. */
