@@ -5,13 +5,10 @@
  * SIGKILLs at random moments while stamping: every acknowledged digest still gets its proof.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { bcoinChainDir, embeddedBcoinInstalled, RPC_URL_FILE } from '../../src/bitcoin/embedded-bcoin.js';
 import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
@@ -26,6 +23,7 @@ import {
   toHex,
 } from '../../src/ots/index.js';
 import { runCli } from '../cli/run-cli.js';
+import { runPython } from '../clients/run-client.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -33,8 +31,6 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
-const run = promisify(execFile);
-const CLIENTS = fileURLToPath(new URL('../../../test/clients/', import.meta.url));
 const EMBEDDED = [
   '--embedded-regtest',
   '--block-interval',
@@ -54,13 +50,7 @@ const requireNodes = (t: TestContext) =>
     oracleUnavailable(),
   );
 
-const python = async (script: string, args: string[]) =>
-  (
-    await run('/usr/bin/python3', [`${CLIENTS}${script}`, ...args], { encoding: 'utf8', timeout: 60_000 })
-  ).stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const python = runPython;
 
 describe('stamping on the embedded bcoin regtest node', () => {
   it('a digest from the Python client upgrades to a proof that python-opentimestamps and otsd verify accept', async (t) => {

@@ -5,18 +5,13 @@
  * python-opentimestamps against the node's block header.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { runPython } from '../clients/run-client.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
-
-const run = promisify(execFile);
-const CLIENTS = fileURLToPath(new URL('../../../test/clients/', import.meta.url));
 
 describe('stamping on litecoind', () => {
   it('replaces the transaction on each block until one confirms, and proves that version', async (t) => {
@@ -59,15 +54,9 @@ describe('stamping on litecoind', () => {
     );
     assert.ok(mined.tx.includes(sent.at(-1) as string), 'the last version is the one mined');
 
-    const { stdout } = await run(
-      '/usr/bin/python3',
-      [`${CLIENTS}python_verify.py`, node.url, ltc.rpcUrl, ...commitments],
-      { timeout: 60_000 },
-    );
-    const verified = stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { verified: { height: number }[] });
+    const verified = (await runPython('python_verify.py', [node.url, ltc.rpcUrl, ...commitments])) as {
+      verified: { height: number }[];
+    }[];
     assert.deepEqual(
       verified.map((v) => v.verified.map((x) => x.height)),
       commitments.map(() => [minedHeight]),

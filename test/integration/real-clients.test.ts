@@ -3,11 +3,8 @@
  * python-opentimestamps' RemoteCalendar (Debian) and the npm `opentimestamps` client library.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
 import {
@@ -20,13 +17,11 @@ import {
   Timestamp,
   toHex,
 } from '../../src/ots/index.js';
+import { CLIENTS_DIR, runJsClient, runPython } from '../clients/run-client.js';
 import { freePort } from '../helpers/free-port.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
-
-const CLIENTS = fileURLToPath(new URL('../../../test/clients/', import.meta.url));
-const JS_CLIENT = `${CLIENTS}js/stamp-and-upgrade.cjs`;
 
 async function startNode(t: TestContext): Promise<CalendarNode> {
   const port = await freePort();
@@ -58,19 +53,7 @@ async function prove(node: CalendarNode, commitments: Uint8Array[], height: numb
   );
 }
 
-// asynchronous: the calendar under test runs in this process and must keep answering
-const run = promisify(execFile);
-
-const python = async (args: string[]) =>
-  (
-    await run('/usr/bin/python3', [`${CLIENTS}python_client.py`, ...args], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    })
-  ).stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const python = (args: string[]) => runPython('python_client.py', args);
 
 describe('python-opentimestamps RemoteCalendar', () => {
   it('submits digests, gets pending answers, then the Bitcoin proofs', async (t) => {
@@ -105,24 +88,15 @@ describe('npm opentimestamps client', () => {
     if (
       !requireTools(
         t,
-        existsSync(`${CLIENTS}js/node_modules/opentimestamps`)
+        existsSync(`${CLIENTS_DIR}js/node_modules/opentimestamps`)
           ? undefined
           : 'npm ci --prefix test/clients/js first (.ci/run does)',
       )
     )
       return;
     const node = await startNode(t);
-    const client = async (args: string[]) => {
-      const { stdout } = await run(process.execPath, [JS_CLIENT, node.url, ...args], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      return JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
-        stamped: string;
-        upgraded: boolean;
-        after: string;
-      };
-    };
+    const client = (args: string[]) =>
+      runJsClient<{ stamped: string; upgraded: boolean; after: string }>([node.url, ...args]);
     const first = await client([]);
     assert.equal(first.upgraded, false);
     assert.equal(first.after, first.stamped);
