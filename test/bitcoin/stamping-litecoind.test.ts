@@ -5,11 +5,16 @@
  * python-opentimestamps against the node's block header.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DetachedTimestampFile, fromHex, OpSHA256 } from '../../src/ots/index.js';
+import { runCli } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
@@ -55,12 +60,24 @@ describe('stamping on litecoind', () => {
     assert.ok(mined.tx.includes(sent.at(-1) as string), 'the last version is the one mined');
 
     const verified = (await runPython('python_verify.py', [node.url, ltc.rpcUrl, ...commitments])) as {
-      verified: { height: number }[];
+      verified: { height: number; header: string }[];
     }[];
     assert.deepEqual(
       verified.map((v) => v.verified.map((x) => x.height)),
       commitments.map(() => [minedHeight]),
     );
+    // and otsd verify accepts the proof of a commitment against the node's header
+    const commitment = fromHex(commitments[0] as string);
+    const found = await node.calendar.lookup(commitment);
+    assert.equal(found.state, 'found');
+    if (found.state === 'found') {
+      const path = join(tempDir(t), 'commitment.ots');
+      writeFileSync(path, new DetachedTimestampFile(new OpSHA256(), found.timestamp).toBytes());
+      const header = verified[0]?.verified[0]?.header as string;
+      const result = runCli(['verify', path, '--header', header, '--digest', commitments[0] as string]);
+      assert.equal(result.status, 0, result.stdout + result.stderr);
+      assert.match(result.stdout, new RegExp(`Success! Bitcoin block ${minedHeight} attests existence`));
+    }
     assert.equal(node.calendar.index.openStamps().length, 0);
     const status = node.stamper?.status();
     assert.equal(status?.inFlight, undefined);
