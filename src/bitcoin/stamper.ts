@@ -310,6 +310,11 @@ export class Stamper {
     const input = latest.tx.inputs[0];
     if (!input) throw new Error('stamper: version without an input');
     if (!(await this.o.node.isUnspent(input.prevTxid, input.prevIndex, false))) {
+      // a block mined since this tick read the chain may hold one of our versions: its change (output 0)
+      // then exists, and the next tick will see the block
+      for (const version of this.versions) {
+        if (await this.o.node.isUnspent(version.tx.txid, 0, false)) return;
+      }
       // the input is spent in the chain by none of our versions (a reorg, or the key used elsewhere)
       this.o.log.error(
         { input: outpointKey(reverseBytes(input.prevTxid), input.prevIndex) },

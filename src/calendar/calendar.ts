@@ -11,6 +11,7 @@ import { Journal, type JournalLogger, type StoredRecord } from '../journal/journ
 import { decodeProofPayload, encodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
 import { equalBytes, MerkleTree, OpSHA256, PendingAttestation, sha256, Timestamp } from '../ots/index.js';
+import type { PrefixEntry } from '../remote/prefix-answer.js';
 
 export interface CalendarOptions {
   dataDir: string;
@@ -108,6 +109,25 @@ export class Calendar {
       node.merge(await this.proofTip(proof));
     }
     return { state: 'found', timestamp };
+  }
+
+  /**
+   * Every commitment whose hex starts with `prefix` with its current timestamp (the proof when
+   * complete, else this calendar's PendingAttestation), in byte order; undefined when there are more
+   * than `limit`.
+   */
+  async timestampsWithPrefix(prefix: string, limit: number): Promise<PrefixEntry[] | undefined> {
+    const commitments = this.index.commitmentsWithPrefix(prefix, limit + 1);
+    if (commitments.length > limit) return undefined;
+    return Promise.all(
+      commitments.map(async (commitment) => {
+        const found = await this.lookup(commitment);
+        if (found.state === 'found') return { commitment, complete: true, timestamp: found.timestamp };
+        const timestamp = new Timestamp(commitment);
+        timestamp.attestations.add(new PendingAttestation(this.uri));
+        return { commitment, complete: false, timestamp };
+      }),
+    );
   }
 
   private async proofTip(proof: number): Promise<Timestamp> {

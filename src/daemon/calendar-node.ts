@@ -20,6 +20,7 @@ import { type FeePolicy, Stamper } from '../bitcoin/stamper.js';
 import { loadWalletKey } from '../bitcoin/wallet-key.js';
 import { Calendar } from '../calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
+import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { toHex } from '../ots/index.js';
 import { VERSION } from './version.js';
@@ -35,6 +36,7 @@ export interface CalendarNodeOptions {
   maxDigestsPerRound?: number;
   maxWaitingDigests?: number;
   httpLimits?: Partial<HttpLimits>;
+  prefixLimits?: Partial<PrefixLimits>;
   /** Bitcoin stamping; without it the calendar only collects commitments. */
   bitcoin?: BitcoinOptions;
   logger: Logger;
@@ -91,6 +93,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     await calendar.close();
     throw e;
   }
+  const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
   const activity = new RecentActivity();
   aggregator.onRound((digests) => activity.record(digests));
   const startedAt = Date.now();
@@ -100,6 +103,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
     journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
     pendingCommitments: calendar.index.pendingCount,
+    commitments: calendar.index.commitmentCount,
+    prefixQueries: prefixLimits,
     waitingDigests: aggregator.waiting,
     roundIntervalMs: aggregator.intervalMs,
     lastMinute: activity.lastMinute(),
@@ -117,6 +122,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     calendar,
     aggregator,
     status,
+    prefixLimits,
     ...(bitcoin && {
       tip: () => bitcoin?.stamper.currentTip(),
       describePending: (record: number) => bitcoin?.stamper.describePending(record),

@@ -15,6 +15,7 @@ import type { Aggregator } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
 import { digestRoute } from './digest-route.js';
 import { HttpError, HttpErrors, sendHttpError } from './errors.js';
+import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
 import { type NodeStatus, statusRoute } from './status-route.js';
 import { type PendingDescriber, timestampRoute } from './timestamp-route.js';
 import { type TipSource, tipRoute } from './tip-route.js';
@@ -47,6 +48,7 @@ export interface CalendarAppOptions {
   aggregator: Aggregator;
   status: () => NodeStatus;
   tip?: TipSource;
+  prefixLimits?: Partial<PrefixLimits>;
   describePending?: PendingDescriber;
   /** pino logger; request lines go to it at debug. */
   logger: FastifyBaseLogger;
@@ -117,6 +119,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
 
   digestRoute(app, options.aggregator);
   timestampRoute(app, options.calendar, options.describePending);
+  prefixRoute(app, options.calendar, { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits });
   tipRoute(app, options.tip ?? (() => undefined));
   statusRoute(app, options.status);
 

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AnchoringStatus } from '../bitcoin/stamper.js';
+import type { PrefixLimits } from './prefix-route.js';
 
 export interface NodeStatus {
   version: string;
@@ -11,6 +12,9 @@ export interface NodeStatus {
   uptimeSeconds: number;
   journal: { records: number; chainHash: string };
   pendingCommitments: number;
+  /** All commitments, for clients sizing the anonymity set of a prefix query. */
+  commitments: number;
+  prefixQueries: PrefixLimits;
   waitingDigests: number;
   roundIntervalMs: number;
   lastMinute: { rounds: number; digests: number };
@@ -36,6 +40,8 @@ export function statusJson(s: NodeStatus): string {
     uri: s.uri,
     uptime_seconds: s.uptimeSeconds,
     pending_commitments: s.pendingCommitments,
+    commitments: s.commitments,
+    prefix_queries: { min_nibbles: s.prefixQueries.minNibbles, max_entries: s.prefixQueries.maxEntries },
     waiting_digests: s.waitingDigests,
     journal: { records: s.journal.records, chain_hash: s.journal.chainHash },
     round_interval_ms: s.roundIntervalMs,
@@ -75,7 +81,7 @@ export function statusHtml(s: NodeStatus): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const rows: [string, string][] = [
     ['Calendar URI', `<code>${escapeHtml(s.uri)}</code>`],
-    ['Pending commitments', n(s.pendingCommitments)],
+    ['Pending commitments', `${n(s.pendingCommitments)} of ${n(s.commitments)}`],
     ['Digests waiting for the next round', n(s.waitingDigests)],
     ['Last minute', `${n(s.lastMinute.digests)} digests in ${n(s.lastMinute.rounds)} rounds`],
     ['Since start', `${n(s.totals.digests)} digests in ${n(s.totals.rounds)} rounds`],

@@ -290,6 +290,23 @@ export class CalendarIndex {
     return this.pendingSet.getCount();
   }
 
+  /** Number of distinct commitments (what a client divides by 16^nibbles to size an anonymity set). */
+  get commitmentCount(): number {
+    return this.commitments.getCount();
+  }
+
+  /**
+   * The commitments whose hex starts with `prefix` (any number of nibbles), in byte order, at most
+   * `limit` of them: a range scan, so the cost follows the answer, not the calendar.
+   */
+  commitmentsWithPrefix(prefix: string, limit: number): Uint8Array[] {
+    const { start, end } = prefixRange(prefix);
+    const out: Uint8Array[] = [];
+    for (const key of this.commitments.getKeys({ start, ...(end && { end }), limit }))
+      out.push(new Uint8Array(key));
+    return out;
+  }
+
   /** Record numbers of pending commitments, oldest first. */
   *pendingRecords(): Generator<number> {
     for (const key of this.pendingSet.getKeys()) yield readU64(key);
@@ -304,6 +321,16 @@ export class CalendarIndex {
   async close(): Promise<void> {
     await this.root.close();
   }
+}
+
+/** The byte range [start, end) of keys whose hex starts with `prefix`; no end when it runs to the last key. */
+export function prefixRange(prefix: string): { start: Buffer; end: Buffer | undefined } {
+  const bytes = (hex: string) => Buffer.from(hex.length % 2 === 1 ? `${hex}0` : hex, 'hex');
+  if (prefix.length === 0) return { start: Buffer.alloc(0), end: undefined };
+  // the first key past the prefix is the prefix plus one, as a number of prefix.length nibbles
+  const next = BigInt(`0x${prefix}`) + 1n;
+  if (next >= 16n ** BigInt(prefix.length)) return { start: bytes(prefix), end: undefined };
+  return { start: bytes(prefix), end: bytes(next.toString(16).padStart(prefix.length, '0')) };
 }
 
 function rangesDigest(records: readonly number[]): Buffer {

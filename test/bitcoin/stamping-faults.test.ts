@@ -21,7 +21,7 @@ describe('stamping faults on litecoind', () => {
     const first = [await calendar.postDigest()];
     await waitFor('a stamping transaction', async () => (await calendar.mempool())[0]);
     await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
-    await waitFor('the first proof', () => allProved(calendar.node, first));
+    await waitFor('the first proof', () => allProved(calendar.node, first), 30_000, calendar.explain);
     await calendar.postDigest();
     await waitFor('the cap', () =>
       calendar.node.stamper?.status().lastError?.includes('daily spend cap') ? true : undefined,
@@ -36,7 +36,9 @@ describe('stamping faults on litecoind', () => {
 
   it('a reorg that removes the mined block: the proof comes from the block that replaces it', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const { ltc, node, miner, mempool, postDigest } = await startLitecoinCalendar(t, { minConfirmations: 3 });
+    const { ltc, node, miner, mempool, postDigest, explain } = await startLitecoinCalendar(t, {
+      minConfirmations: 3,
+    });
     const commitments = [await postDigest(), await postDigest()];
     const txid = await waitFor('a stamping transaction', async () => (await mempool())[0]);
     const [orphaned] = await ltc.rpc.call<string[]>('generatetoaddress', 1, miner);
@@ -51,7 +53,7 @@ describe('stamping faults on litecoind', () => {
     );
     assert.equal((await allProved(node, commitments)) ?? false, false);
     await ltc.rpc.call('generatetoaddress', 3, otherMiner);
-    await waitFor('proofs from the new chain', () => allProved(node, commitments));
+    await waitFor('proofs from the new chain', () => allProved(node, commitments), 30_000, explain);
     const found = await node.calendar.lookup(Buffer.from(commitments[0] as string, 'hex'));
     assert.equal(found.state, 'found');
     const replacement = await ltc.rpc.call<string>('getblockhash', 102);
@@ -66,7 +68,7 @@ describe('stamping faults on litecoind', () => {
 
   it('keeps taking digests while the node is down, and stamps them once it is back', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const { ltc, node, miner, postDigest } = await startLitecoinCalendar(t, { minConfirmations: 1 });
+    const { ltc, node, miner, postDigest, explain } = await startLitecoinCalendar(t, { minConfirmations: 1 });
     await ltc.stop();
     const commitments = [await postDigest(), await postDigest()];
     await waitFor('the stamper to report the node', () =>
@@ -76,13 +78,13 @@ describe('stamping faults on litecoind', () => {
     await ltc.restart();
     await waitFor('a stamping transaction', async () => (await ltc.rpc.call<string[]>('getrawmempool'))[0]);
     await ltc.rpc.call('generatetoaddress', 1, miner);
-    await waitFor('every commitment proved', () => allProved(node, commitments));
+    await waitFor('every commitment proved', () => allProved(node, commitments), 30_000, explain);
   });
 
   it('a broadcast refused for its fee is replaced on the next block, within the caps', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
     // 0.5 sat/vB is under litecoind's 1 sat/vB relay minimum: the first version is refused
-    const { ltc, node, miner, mempool, postDigest } = await startLitecoinCalendar(t, {
+    const { ltc, node, miner, mempool, postDigest, explain } = await startLitecoinCalendar(t, {
       minConfirmations: 1,
       fees: { feeRate: 0.5, bumpFactor: 1.25, minBump: 1 },
     });
@@ -103,13 +105,16 @@ describe('stamping faults on litecoind', () => {
         return undefined;
       },
       60_000,
+      explain,
     );
     assert.ok((node.stamper?.status().feesSpentSats ?? 0) < 100_000);
   });
 
   it('sends nothing past the per-transaction fee cap, and says so', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const { node, mempool, postDigest } = await startLitecoinCalendar(t, { fees: { maxFeePerTx: 1000 } });
+    const { node, mempool, postDigest } = await startLitecoinCalendar(t, {
+      fees: { maxFeePerTx: 1000 },
+    });
     await postDigest();
     await waitFor('the cap to be reported', () =>
       node.stamper?.status().lastError?.includes('per-transaction cap') ? true : undefined,

@@ -21,7 +21,7 @@ import { oracleUnavailable } from '../oracle/python-oracle.js';
 describe('stamping on litecoind', () => {
   it('replaces the transaction on each block until one confirms, and proves that version', async (t) => {
     if (!requireTools(t, litecoindUnavailable(), oracleUnavailable())) return;
-    const { ltc, node, miner, mempool, postDigest } = await startLitecoinCalendar(t);
+    const { ltc, node, miner, mempool, postDigest, explain } = await startLitecoinCalendar(t);
     const commitments = [await postDigest(), await postDigest()];
     const sent: string[] = [
       await waitFor('the first version in the mempool', async () => (await mempool())[0]),
@@ -51,7 +51,7 @@ describe('stamping on litecoind', () => {
 
     const minedHeight = (await ltc.rpc.call<number>('getblockcount')) + 1;
     await ltc.rpc.call('generatetoaddress', 2, miner);
-    await waitFor('every commitment proved', () => allProved(node, commitments));
+    await waitFor('every commitment proved', () => allProved(node, commitments), 30_000, explain);
     const mined = await ltc.rpc.call<{ tx: string[] }>(
       'getblock',
       await ltc.rpc.call('getblockhash', minedHeight),

@@ -1,5 +1,6 @@
 /** A calendar stamping on a fresh litecoind regtest chain, its key funded by one mature coinbase. */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { NETWORKS } from '../../src/bitcoin/network.js';
@@ -12,6 +13,8 @@ import { type Litecoind, startLitecoind } from './litecoind.js';
 import { tempDir } from './temp-dir.js';
 
 export interface LitecoinCalendar {
+  /** The stamper's status and the last lines of the calendar's log, for timeout messages. */
+  explain(): string;
   ltc: Litecoind;
   node: CalendarNode;
   /** Stops the calendar and starts it again on the same data directory (the node returned is new). */
@@ -35,6 +38,15 @@ export async function startLitecoinCalendar(
   await ltc.rpc.call('generatetoaddress', 1, key.address);
   await ltc.rpc.call('generatetoaddress', 100, miner);
   const port = await freePort();
+  // the calendar's log, kept for explaining a test that times out
+  const logLines: string[] = [];
+  const logSink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean));
+      logLines.splice(0, Math.max(0, logLines.length - 200));
+      done();
+    },
+  });
   const start = () =>
     startCalendarNode({
       dataDir,
@@ -52,11 +64,16 @@ export async function startLitecoinCalendar(
         // litecoind relays from 1 sat/vB, and a replacement must pay 1 sat/vB more (incremental relay fee)
         fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
       },
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: 'debug' }, logSink),
     });
   let node = await start();
   t.after(() => node.close());
   const calendar: LitecoinCalendar = {
+    explain: () =>
+      `stamper: ${JSON.stringify(calendar.node.stamper?.status())}\nlog:\n${logLines
+        .filter((l) => !l.includes('"msg":"request"'))
+        .slice(-40)
+        .join('\n')}`,
     ltc,
     node,
     restart: async () => {

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { Aggregator, type AggregatorOptions } from '../../src/aggregator/aggregator.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../../src/http/app.js';
+import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../../src/http/prefix-route.js';
 import type { NodeStatus } from '../../src/http/status-route.js';
 import { toHex } from '../../src/ots/index.js';
 import { tempDir } from './temp-dir.js';
@@ -23,7 +24,12 @@ export interface TestCalendar {
 
 export async function startTestCalendar(
   t: TestContext,
-  options: { aggregator?: Partial<AggregatorOptions>; limits?: Partial<HttpLimits>; dataDir?: string } = {},
+  options: {
+    aggregator?: Partial<AggregatorOptions>;
+    limits?: Partial<HttpLimits>;
+    prefixLimits?: Partial<PrefixLimits>;
+    dataDir?: string;
+  } = {},
 ): Promise<TestCalendar> {
   const dataDir = options.dataDir ?? tempDir(t);
   const logs: Record<string, unknown>[] = [];
@@ -43,6 +49,8 @@ export async function startTestCalendar(
     uptimeSeconds: 1,
     journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
     pendingCommitments: calendar.index.pendingCount,
+    commitments: calendar.index.commitmentCount,
+    prefixQueries: { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits },
     waitingDigests: aggregator.waiting,
     roundIntervalMs: aggregator.intervalMs,
     lastMinute: { rounds: 0, digests: 0 },
@@ -54,6 +62,7 @@ export async function startTestCalendar(
     status,
     logger,
     ...(options.limits && { limits: options.limits }),
+    ...(options.prefixLimits && { prefixLimits: options.prefixLimits }),
   });
   aggregator.start();
   t.after(async () => {
