@@ -25,6 +25,8 @@ export interface RunOptions {
   maxFeeRate?: number;
   maxFeePerTx?: number;
   maxSpendPerDay?: number;
+  prefixMinNibbles?: number;
+  prefixMaxEntries?: number;
 }
 
 /** Stamping settings from the flags; undefined when neither a node nor the embedded one is asked for. */
@@ -169,6 +171,16 @@ export function runCommand(): Command {
         .env('OTSD_MAX_SPEND_PER_DAY')
         .argParser(nonNegativeNumber),
     )
+    .addOption(
+      new Option('--prefix-min-nibbles <n>', 'shortest prefix answered by GET /timestamps (default 2)')
+        .env('OTSD_PREFIX_MIN_NIBBLES')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--prefix-max-entries <n>', 'most commitments in one prefix answer (default 1000)')
+        .env('OTSD_PREFIX_MAX_ENTRIES')
+        .argParser(positiveInteger),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  otsd run --data-dir /var/lib/otsd --listen 127.0.0.1:14788 --uri https://calendar.example.org',
@@ -184,6 +196,10 @@ export function runCommand(): Command {
         port,
         roundIntervalMs: options.roundInterval,
         ...(bitcoin && { bitcoin }),
+        prefixLimits: {
+          ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
+          ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),
+        },
         logger,
       });
       process.stderr.write(

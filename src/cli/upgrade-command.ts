@@ -1,0 +1,98 @@
+/**
+ * `otsd upgrade FILE.ots`: fetches the Bitcoin proofs of a file's pending attestations through prefix
+ * queries, so no calendar learns which commitment is the file's.
+ */
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BitcoinBlockHeaderAttestation, PendingAttestation, type Timestamp, toHex } from '../ots/index.js';
+import { RemoteCalendar, upgradeByPrefix } from '../remote/index.js';
+import { readTimestampFile } from './read-timestamp-file.js';
+
+/** Every node carrying a pending attestation, with it. */
+function pendingNodes(root: Timestamp): { node: Timestamp; attestation: PendingAttestation }[] {
+  const found: { node: Timestamp; attestation: PendingAttestation }[] = [];
+  const walk = (node: Timestamp) => {
+    for (const a of node.attestations)
+      if (a instanceof PendingAttestation) found.push({ node, attestation: a });
+    for (const [, child] of node.ops) walk(child);
+  };
+  walk(root);
+  return found;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export interface UpgradeOptions {
+  prefixBits?: number;
+  k: number;
+  calendar?: string;
+}
+
+export async function upgradeCommand(
+  path: string,
+  options: UpgradeOptions,
+): Promise<{ complete: boolean; lines: string[] }> {
+  const file = readTimestampFile(path);
+  const lines: string[] = [];
+  let changed = false;
+  for (const { node, attestation } of pendingNodes(file.timestamp)) {
+    const url = options.calendar ?? attestation.uri;
+    const choice =
+      options.prefixBits !== undefined
+        ? { prefix: toHex(node.msg).slice(0, Math.ceil(options.prefixBits / 4)) }
+        : { k: options.k };
+    try {
+      const result = await upgradeByPrefix(new RemoteCalendar(url), node.msg, choice);
+      const among = `prefix ${result.prefix}, among ${result.anonymitySet} commitments`;
+      if (result.timestamp) {
+        node.merge(result.timestamp);
+        changed = true;
+        lines.push(`Calendar ${url}: complete (${among})`);
+      } else {
+        lines.push(`Calendar ${url}: pending (${among})`);
+      }
+    } catch (e) {
+      lines.push(`Calendar ${url}: ${(e as Error).message}`);
+    }
+  }
+  if (changed) {
+    copyFileSync(path, `${path}.bak`);
+    writeFileSync(path, file.toBytes());
+  }
+  const complete = [...file.timestamp.allAttestations()].some(
+    ([, a]) => a instanceof BitcoinBlockHeaderAttestation,
+  );
+  lines.push(complete ? 'Success! Timestamp complete' : 'Failed! Timestamp not complete');
+  return { complete, lines };
+}
+
+export function upgradeCommandDefinition(out: (text: string) => void): Command {
+  return new Command('upgrade')
+    .description("fetch a .ots file's Bitcoin proofs by prefix query, hiding which commitment is its own")
+    .argument('<file>', 'detached timestamp file (.ots); the old one is kept as FILE.bak')
+    .addOption(
+      new Option(
+        '--prefix-bits <n>',
+        'ask for the first N bits of the commitment (rounded up to hex digits)',
+      ).argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--k <n>', 'otherwise: pick the prefix for an anonymity set of about K commitments')
+        .default(20)
+        .argParser(positiveInteger),
+    )
+    .addOption(new Option('--calendar <url>', 'ask this calendar instead of the ones the attestations name'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  otsd upgrade README.md.ots --k 100\n  otsd upgrade README.md.ots --prefix-bits 12',
+    )
+    .action(async (path: string, options: UpgradeOptions) => {
+      const result = await upgradeCommand(path, options);
+      out(`${result.lines.join('\n')}\n`);
+      if (!result.complete) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,213 @@
+/**
+ * A client for OpenTimestamps calendars (otsd or the reference): submit digests, fetch timestamps one
+ * at a time or by prefix, read the status. Usable on its own by client authors.
+ * @module
+ */
+import { equalBytes, Timestamp, toHex } from '../ots/index.js';
+import { decodePrefixAnswer, type PrefixEntry } from './prefix-answer.js';
+
+/** Clients read at most this much of an answer (python-opentimestamps reads 10,000 bytes). */
+const MAX_TIMESTAMP_ANSWER = 10_000;
+
+export class CalendarError extends Error {
+  override name = 'CalendarError';
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface CalendarClientOptions {
+  timeoutMs?: number;
+  userAgent?: string;
+  /** Most entries accepted in a prefix answer. */
+  maxPrefixEntries?: number;
+}
+
+export interface CalendarStatus {
+  commitments: number;
+  prefixQueries: { minNibbles: number; maxEntries: number };
+}
+
+export class RemoteCalendar {
+  readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+  private readonly maxPrefixEntries: number;
+
+  constructor(url: string, options: CalendarClientOptions = {}) {
+    this.url = url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.headers = {
+      accept: 'application/vnd.opentimestamps.v1',
+      'user-agent': options.userAgent ?? 'otsd-remote',
+    };
+    this.maxPrefixEntries = options.maxPrefixEntries ?? 100_000;
+  }
+
+  private async get(path: string, accept?: string): Promise<Response> {
+    try {
+      return await fetch(`${this.url}${path}`, {
+        headers: { ...this.headers, ...(accept && { accept }) },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new CalendarError(`${this.url}${path}: ${(e as Error).message}`);
+    }
+  }
+
+  private static async fail(response: Response, what: string): Promise<never> {
+    const reason = (await response.text()).slice(0, 200);
+    throw new CalendarError(
+      `${what}: HTTP ${response.status}${reason ? `: ${reason}` : ''}`,
+      response.status,
+    );
+  }
+
+  /** Submits a digest; resolves with its timestamp (ending in the calendar's PendingAttestation). */
+  async submit(digest: Uint8Array): Promise<Timestamp> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}/digest`, {
+        method: 'POST',
+        headers: this.headers,
+        body: digest,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new CalendarError(`${this.url}/digest: ${(e as Error).message}`);
+    }
+    if (response.status !== 200) return RemoteCalendar.fail(response, 'submit');
+    return Timestamp.fromBytes(digest, await boundedBody(response, MAX_TIMESTAMP_ANSWER));
+  }
+
+  /** The calendar's timestamp of `commitment`, or undefined while it has none (a 404). */
+  async getTimestamp(commitment: Uint8Array): Promise<Timestamp | undefined> {
+    const response = await this.get(`/timestamp/${toHex(commitment)}`);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) return RemoteCalendar.fail(response, 'timestamp');
+    return Timestamp.fromBytes(commitment, await boundedBody(response, MAX_TIMESTAMP_ANSWER));
+  }
+
+  /** Every commitment under a hex prefix with its timestamp (otsd's `GET /timestamps?prefix=`). */
+  async getTimestampsByPrefix(prefix: string): Promise<PrefixEntry[]> {
+    const response = await this.get(`/timestamps?prefix=${encodeURIComponent(prefix)}`);
+    if (response.status !== 200) return RemoteCalendar.fail(response, `prefix ${prefix}`);
+    return decodePrefixAnswer(await boundedBody(response, 64 * 1024 * 1024), this.maxPrefixEntries);
+  }
+
+  /** The figures a client needs to size a prefix query, from the JSON status. */
+  async status(): Promise<CalendarStatus> {
+    const response = await this.get('/', 'application/json');
+    if (response.status !== 200) return RemoteCalendar.fail(response, 'status');
+    const json = (await response.json()) as {
+      commitments?: number;
+      prefix_queries?: { min_nibbles: number; max_entries: number };
+    };
+    if (typeof json.commitments !== 'number' || !json.prefix_queries) {
+      throw new CalendarError(`${this.url}: no prefix query support in its status`);
+    }
+    return {
+      commitments: json.commitments,
+      prefixQueries: {
+        minNibbles: json.prefix_queries.min_nibbles,
+        maxEntries: json.prefix_queries.max_entries,
+      },
+    };
+  }
+}
+
+async function boundedBody(response: Response, limit: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > limit)
+    throw new CalendarError(`answer of ${declared} bytes is over the ${limit}-byte limit`);
+  const body = new Uint8Array(await response.arrayBuffer());
+  if (body.byteLength > limit)
+    throw new CalendarError(`answer of ${body.byteLength} bytes is over the ${limit}-byte limit`);
+  return body;
+}
+
+/**
+ * The prefix of `commitment` to ask for: the longest whose expected number of commitments (`total` /
+ * 16^nibbles, commitments being uniform hashes) is still at least `k`, and never shorter than the
+ * calendar's minimum.
+ */
+export function anonymousPrefix(
+  commitment: Uint8Array,
+  total: number,
+  k: number,
+  minNibbles: number,
+): string {
+  const hex = toHex(commitment);
+  let nibbles = minNibbles;
+  while (nibbles < hex.length && total / 16 ** (nibbles + 1) >= k) nibbles++;
+  return hex.slice(0, nibbles);
+}
+
+/**
+ * Fetches the timestamp of `commitment` through a prefix query, so the calendar cannot tell which
+ * commitment is asked for. `prefix` fixes the prefix; otherwise it is chosen for an anonymity set of
+ * `k` from the calendar's status. Undefined while the commitment is not complete.
+ */
+export async function upgradeByPrefix(
+  calendar: RemoteCalendar,
+  commitment: Uint8Array,
+  choice: { prefix: string } | { k: number },
+): Promise<{ timestamp: Timestamp | undefined; prefix: string; anonymitySet: number }> {
+  let prefix: string;
+  if ('prefix' in choice) {
+    prefix = choice.prefix;
+  } else {
+    const status = await calendar.status();
+    prefix = anonymousPrefix(commitment, status.commitments, choice.k, status.prefixQueries.minNibbles);
+  }
+  if (!toHex(commitment).startsWith(prefix))
+    throw new RangeError(`prefix ${prefix} is not a prefix of the commitment`);
+  const entries = await calendar.getTimestampsByPrefix(prefix);
+  const own = entries.find((e) => equalBytes(e.commitment, commitment));
+  return { timestamp: own?.complete ? own.timestamp : undefined, prefix, anonymitySet: entries.length };
+}
+
+/**
+ * Cover traffic: prefix queries for random prefixes at random times (a Poisson process at
+ * `perMinute`), so that real queries hide among them. Answers are read and dropped.
+ */
+export class CoverTraffic {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly calendar: RemoteCalendar;
+  private readonly perMinute: number;
+  private readonly nibbles: number;
+  /** Queries sent and failures, for the curious. */
+  readonly counts = { sent: 0, failed: 0 };
+
+  constructor(calendar: RemoteCalendar, options: { perMinute: number; nibbles: number }) {
+    if (!(options.perMinute > 0)) throw new RangeError('cover traffic: perMinute must be positive');
+    this.calendar = calendar;
+    this.perMinute = options.perMinute;
+    this.nibbles = options.nibbles;
+  }
+
+  start(): void {
+    const next = () => {
+      const waitMs = (-Math.log(1 - Math.random()) * 60_000) / this.perMinute;
+      this.timer = setTimeout(() => {
+        const prefix = toHex(crypto.getRandomValues(new Uint8Array(Math.ceil(this.nibbles / 2)))).slice(
+          0,
+          this.nibbles,
+        );
+        this.counts.sent++;
+        this.calendar.getTimestampsByPrefix(prefix).catch(() => {
+          this.counts.failed++;
+        });
+        next();
+      }, waitMs);
+      this.timer.unref();
+    };
+    next();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}

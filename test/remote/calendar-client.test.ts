@@ -1,0 +1,145 @@
+/** The calendar client library and `otsd upgrade` against a calendar on loopback filled by the test. */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import {
+  BitcoinBlockHeaderAttestation,
+  DetachedTimestampFile,
+  MerkleTree,
+  OpAppend,
+  OpSHA256,
+  PendingAttestation,
+  sha256,
+  Timestamp,
+  toHex,
+} from '../../src/ots/index.js';
+import { anonymousPrefix, CoverTraffic, RemoteCalendar, upgradeByPrefix } from '../../src/remote/index.js';
+import { runCliAsync } from '../cli/run-cli.js';
+import { freePort } from '../helpers/free-port.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+async function startNode(t: TestContext): Promise<CalendarNode> {
+  const port = await freePort();
+  const node = await startCalendarNode({
+    dataDir: tempDir(t),
+    uri: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    roundIntervalMs: 20,
+    prefixLimits: { minNibbles: 1, maxEntries: 5000 },
+    logger: pino({ level: 'silent' }),
+  });
+  t.after(() => node.close());
+  return node;
+}
+
+/** Proves the commitments in records `records` with a made-up Bitcoin attestation. */
+async function prove(node: CalendarNode, records: number[]): Promise<void> {
+  const leaves = records.map((n) => sha256(node.calendar.index.commitmentAt(n) as Uint8Array));
+  const tip = new Timestamp(new MerkleTree(leaves).root);
+  tip.ops.add(new OpAppend(new Uint8Array([1]))).attestations.add(new BitcoinBlockHeaderAttestation(500));
+  await node.calendar.addProof(records, tip);
+}
+
+describe('RemoteCalendar', () => {
+  it('submits, fetches one timestamp, and fetches by prefix', async (t) => {
+    const node = await startNode(t);
+    const calendar = new RemoteCalendar(`${node.url}/`);
+    const digest = crypto.getRandomValues(new Uint8Array(32));
+    const submitted = await calendar.submit(digest);
+    const pending = submitted.shortestPathTo((a) => a instanceof PendingAttestation);
+    assert.ok(pending);
+    assert.equal(await calendar.getTimestamp(pending.msg), undefined);
+    await prove(node, [0]);
+    const proof = await calendar.getTimestamp(pending.msg);
+    assert.ok(
+      proof && [...proof.allAttestations()].some(([, a]) => a instanceof BitcoinBlockHeaderAttestation),
+    );
+    const entries = await calendar.getTimestampsByPrefix(toHex(pending.msg).slice(0, 1));
+    const own = entries.find((e) => toHex(e.commitment) === toHex(pending.msg));
+    assert.equal(own?.complete, true);
+    assert.equal(toHex(own?.timestamp.toBytes() as Uint8Array), toHex(proof.toBytes()));
+    await assert.rejects(calendar.getTimestampsByPrefix('zz'), /HTTP 400: prefix must be hex digits/);
+  });
+
+  it('chooses a prefix with an anonymity set of at least k, and finds its own proof in the answer', async (t) => {
+    const node = await startNode(t);
+    const commitments = Array.from({ length: 2000 }, () => crypto.getRandomValues(new Uint8Array(32)));
+    await Promise.all(commitments.map((c) => node.calendar.commit(c)));
+    await prove(
+      node,
+      Array.from({ length: 2000 }, (_, i) => i),
+    );
+    const calendar = new RemoteCalendar(node.url);
+    assert.equal((await calendar.status()).commitments, 2000);
+    for (const k of [20, 100]) {
+      const target = commitments[k] as Uint8Array;
+      const result = await upgradeByPrefix(calendar, target, { k });
+      assert.equal(result.prefix.length, 1, `2000 / 16 = 125 commitments per hex digit suits k = ${k}`);
+      assert.ok(result.anonymitySet >= k, `anonymity set ${result.anonymitySet} < ${k}`);
+      assert.ok(result.timestamp);
+      assert.equal(toHex((result.timestamp as Timestamp).msg), toHex(target));
+    }
+    assert.equal(anonymousPrefix(new Uint8Array(32).fill(0xab), 1_000_000, 10, 2), 'abab');
+    assert.equal(anonymousPrefix(new Uint8Array(32).fill(0xab), 10, 10, 2), 'ab');
+    await assert.rejects(
+      upgradeByPrefix(calendar, commitments[0] as Uint8Array, { prefix: 'x' }),
+      /not a prefix/,
+    );
+  });
+
+  it('sends cover traffic at about the asked rate, and stops', async (t) => {
+    const node = await startNode(t);
+    await node.calendar.commit(new Uint8Array(32).fill(1));
+    const cover = new CoverTraffic(new RemoteCalendar(node.url), { perMinute: 3000, nibbles: 2 });
+    cover.start();
+    await sleep(1000);
+    cover.stop();
+    const sent = cover.counts.sent;
+    assert.ok(sent >= 20 && sent <= 120, `sent ${sent} in a second at 50/s`);
+    await sleep(200);
+    assert.equal(cover.counts.sent, sent, 'stopped');
+    assert.equal(cover.counts.failed, 0);
+  });
+});
+
+describe('otsd upgrade', () => {
+  it('upgrades a file through a prefix query, keeping a backup, and says when it is still pending', async (t) => {
+    const node = await startNode(t);
+    await Promise.all(
+      Array.from({ length: 300 }, () => node.calendar.commit(crypto.getRandomValues(new Uint8Array(32)))),
+    );
+    const digest = crypto.getRandomValues(new Uint8Array(32));
+    const submitted = await new RemoteCalendar(node.url).submit(digest);
+    const path = join(tempDir(t), 'file.ots');
+    writeFileSync(path, new DetachedTimestampFile(new OpSHA256(), submitted).toBytes());
+
+    const before = await runCliAsync(['upgrade', path, '--prefix-bits', '4']);
+    assert.equal(before.status, 1);
+    assert.match(
+      before.stdout,
+      new RegExp(
+        `Calendar ${node.url}: pending \\(prefix [0-9a-f], among \\d+ commitments\\)\\nFailed! Timestamp not complete`,
+      ),
+    );
+    assert.equal(existsSync(`${path}.bak`), false);
+
+    const record = node.calendar.journal.head.records - 1;
+    await prove(node, [record]);
+    const after = await runCliAsync(['upgrade', path, '--k', '10']);
+    assert.equal(after.status, 0, after.stdout + after.stderr);
+    assert.match(
+      after.stdout,
+      /: complete \(prefix [0-9a-f]+, among \d+ commitments\)\nSuccess! Timestamp complete\n$/,
+    );
+    assert.ok(existsSync(`${path}.bak`));
+    const upgraded = DetachedTimestampFile.fromBytes(readFileSync(path));
+    assert.ok(
+      [...upgraded.timestamp.allAttestations()].some(([, a]) => a instanceof BitcoinBlockHeaderAttestation),
+    );
+  });
+});
