@@ -172,7 +172,7 @@ describe('other routes', () => {
     assert.match(String(html.headers['content-type']), /^text\/html/);
     assert.equal(html.headers.vary, 'Accept');
     assert.equal(html.headers['cache-control'], 'public, max-age=5');
-    assert.match(html.body, /Pending commitments<\/th><td>1</);
+    assert.match(html.body, /Pending commitments<\/th><td>1 of 1</);
     assert.match(html.body, /<code>http:\/\/127\.0\.0\.1:14788<\/code>/);
     const json = await app.inject({ url: '/', headers: { accept: 'application/json' } });
     assert.match(String(json.headers['content-type']), /^application\/json/);
