@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { type BitcoinOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
+import { CliError } from './cli-error.js';
 
 /** Bound on a graceful stop: past it the process exits anyway, with status 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -27,6 +28,8 @@ export interface RunOptions {
   maxSpendPerDay?: number;
   prefixMinNibbles?: number;
   prefixMaxEntries?: number;
+  role: 'calendar' | 'mirror';
+  upstream?: string;
 }
 
 /** Stamping settings from the flags; undefined when neither a node nor the embedded one is asked for. */
@@ -181,11 +184,20 @@ export function runCommand(): Command {
         .env('OTSD_PREFIX_MAX_ENTRIES')
         .argParser(positiveInteger),
     )
+    .addOption(
+      new Option('--role <role>', 'calendar, or mirror of --upstream')
+        .env('OTSD_ROLE')
+        .default('calendar')
+        .choices(['calendar', 'mirror']),
+    )
+    .addOption(new Option('--upstream <url>', 'the calendar a mirror follows').env('OTSD_UPSTREAM'))
     .addHelpText(
       'after',
       '\nExample:\n  otsd run --data-dir /var/lib/otsd --listen 127.0.0.1:14788 --uri https://calendar.example.org',
     )
     .action(async (options: RunOptions) => {
+      if (options.role === 'mirror' && !options.upstream)
+        throw new CliError('--role mirror needs --upstream URL');
       const logger = createLogger(options.logLevel);
       const bitcoin = bitcoinOptions(options);
       const { host, port } = options.listen;
@@ -196,6 +208,7 @@ export function runCommand(): Command {
         port,
         roundIntervalMs: options.roundInterval,
         ...(bitcoin && { bitcoin }),
+        ...(options.role === 'mirror' && options.upstream && { mirrorOf: options.upstream }),
         prefixLimits: {
           ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
           ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),

@@ -22,6 +22,7 @@ import { Calendar } from '../calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
 import type { NodeStatus } from '../http/status-route.js';
+import { Mirror } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
 import { VERSION } from './version.js';
 
@@ -39,6 +40,8 @@ export interface CalendarNodeOptions {
   prefixLimits?: Partial<PrefixLimits>;
   /** Bitcoin stamping; without it the calendar only collects commitments. */
   bitcoin?: BitcoinOptions;
+  /** Run as a mirror of this calendar instead: follow its journal, take no digests, stamp nothing. */
+  mirrorOf?: string;
   logger: Logger;
 }
 
@@ -62,8 +65,9 @@ export interface CalendarNode {
   /** Where the node listens, e.g. http://127.0.0.1:14788 */
   url: string;
   calendar: Calendar;
-  aggregator: Aggregator;
+  aggregator: Aggregator | undefined;
   stamper: Stamper | undefined;
+  mirror: Mirror | undefined;
   app: FastifyInstance;
   /** Stops taking requests, commits and answers every waiting digest, closes journal and index. */
   close(): Promise<void>;
@@ -79,23 +83,29 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     onCatchUpProgress: (applied, total) =>
       log.info({ applied, total }, 'index: catching up with the journal'),
   });
-  const aggregator = new Aggregator({
-    sink: calendar,
-    log,
-    ...(options.roundIntervalMs !== undefined && { intervalMs: options.roundIntervalMs }),
-    ...(options.maxDigestsPerRound !== undefined && { maxDigestsPerRound: options.maxDigestsPerRound }),
-    ...(options.maxWaitingDigests !== undefined && { maxWaiting: options.maxWaitingDigests }),
-  });
+  const mirror = options.mirrorOf ? new Mirror({ upstream: options.mirrorOf, calendar, log }) : undefined;
+  const aggregator = mirror
+    ? undefined
+    : new Aggregator({
+        sink: calendar,
+        log,
+        ...(options.roundIntervalMs !== undefined && { intervalMs: options.roundIntervalMs }),
+        ...(options.maxDigestsPerRound !== undefined && { maxDigestsPerRound: options.maxDigestsPerRound }),
+        ...(options.maxWaitingDigests !== undefined && { maxWaiting: options.maxWaitingDigests }),
+      });
   let bitcoin: Awaited<ReturnType<typeof startBitcoin>> | undefined;
   try {
-    bitcoin = options.bitcoin && (await startBitcoin(options.dataDir, options.bitcoin, calendar, log));
+    bitcoin =
+      options.bitcoin && !options.mirrorOf
+        ? await startBitcoin(options.dataDir, options.bitcoin, calendar, log)
+        : undefined;
   } catch (e) {
     await calendar.close();
     throw e;
   }
   const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
   const activity = new RecentActivity();
-  aggregator.onRound((digests) => activity.record(digests));
+  aggregator?.onRound((digests) => activity.record(digests));
   const startedAt = Date.now();
   const status = (): NodeStatus => ({
     version: VERSION,
@@ -105,10 +115,11 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     pendingCommitments: calendar.index.pendingCount,
     commitments: calendar.index.commitmentCount,
     prefixQueries: prefixLimits,
-    waitingDigests: aggregator.waiting,
-    roundIntervalMs: aggregator.intervalMs,
+    waitingDigests: aggregator?.waiting ?? 0,
+    roundIntervalMs: aggregator?.intervalMs ?? 0,
     lastMinute: activity.lastMinute(),
-    totals: { ...aggregator.stats },
+    totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
+    ...(mirror && { mirror: mirror.status() }),
     ...(bitcoin && {
       anchoring: {
         ...bitcoin.stamper.status(),
@@ -120,7 +131,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
   });
   const app = buildCalendarApp({
     calendar,
-    aggregator,
+    ...(aggregator && { aggregator }),
     status,
     prefixLimits,
     ...(bitcoin && {
@@ -137,7 +148,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     await calendar.close();
     throw e;
   }
-  aggregator.start();
+  aggregator?.start();
+  mirror?.start();
   await bitcoin?.stamper.start();
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -152,7 +164,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     closing ??= (async () => {
       log.info({}, 'calendar: shutting down');
       const httpClosed = app.close();
-      await aggregator.stop();
+      await aggregator?.stop();
+      await mirror?.stop();
       await httpClosed;
       await bitcoin?.stamper.stop();
       await calendar.close();
@@ -161,7 +174,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     })();
     return closing;
   };
-  return { url, calendar, aggregator, stamper: bitcoin?.stamper, app, close };
+  return { url, calendar, aggregator, stamper: bitcoin?.stamper, mirror, app, close };
 }
 
 /** The key, the node (an RPC endpoint, or the embedded bcoin funded by mining) and the stamper. */

@@ -11,10 +11,11 @@ import Fastify, {
   type FastifyServerFactory,
   LogController,
 } from 'fastify';
-import type { Aggregator } from '../aggregator/aggregator.js';
+import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
 import { digestRoute } from './digest-route.js';
 import { HttpError, HttpErrors, sendHttpError } from './errors.js';
+import { journalRoute } from './journal-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
 import { type NodeStatus, statusRoute } from './status-route.js';
 import { type PendingDescriber, timestampRoute } from './timestamp-route.js';
@@ -45,7 +46,8 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
 
 export interface CalendarAppOptions {
   calendar: Calendar;
-  aggregator: Aggregator;
+  /** Takes digests; a mirror without one answers POST /digest with 404. */
+  aggregator?: Aggregator;
   status: () => NodeStatus;
   tip?: TipSource;
   prefixLimits?: Partial<PrefixLimits>;
@@ -117,7 +119,19 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       .send(),
   );
 
-  digestRoute(app, options.aggregator);
+  // Clients send form, text, octet-stream or no Content-Type at all: a body is taken as raw bytes, and
+  // the only body otsd takes is a digest
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: MAX_DIGEST_BYTES },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
+  if (options.aggregator) digestRoute(app, options.aggregator);
+  else app.post('/digest', async () => Promise.reject(new HttpError(HttpErrors.NOT_AGGREGATING)));
+  journalRoute(app, options.calendar);
   timestampRoute(app, options.calendar, options.describePending);
   prefixRoute(app, options.calendar, { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits });
   tipRoute(app, options.tip ?? (() => undefined));

@@ -4,21 +4,10 @@ import {
   type Aggregator,
   AggregatorClosedError,
   AggregatorOverloadedError,
-  MAX_DIGEST_BYTES,
 } from '../aggregator/aggregator.js';
 import { HttpError, HttpErrors } from './errors.js';
 
 export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void {
-  // Clients send form, text, octet-stream or no Content-Type at all: the body is taken as raw bytes.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: MAX_DIGEST_BYTES },
-    (_request, body, done) => {
-      done(null, body);
-    },
-  );
-
   app.post('/digest', async (request, reply) => {
     const digest = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     let timestamp: Uint8Array;

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AnchoringStatus } from '../bitcoin/stamper.js';
+import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
 
 export interface NodeStatus {
@@ -20,6 +21,7 @@ export interface NodeStatus {
   lastMinute: { rounds: number; digests: number };
   totals: { rounds: number; digests: number };
   anchoring?: AnchoringStatus & { network: string; demo: boolean; minConfirmations: number };
+  mirror?: MirrorStatus;
 }
 
 export function statusRoute(app: FastifyInstance, status: () => NodeStatus): void {
@@ -47,6 +49,16 @@ export function statusJson(s: NodeStatus): string {
     round_interval_ms: s.roundIntervalMs,
     last_minute: s.lastMinute,
     totals: s.totals,
+    ...(s.mirror && {
+      mirror: {
+        upstream: s.mirror.upstream,
+        local_records: s.mirror.localRecords,
+        upstream_records: s.mirror.upstreamRecords ?? null,
+        lag_records: s.mirror.lagRecords ?? null,
+        last_sync_age_seconds: s.mirror.lastSyncAgeSeconds ?? null,
+        integrity_error: s.mirror.integrityError ?? null,
+      },
+    }),
     ...(s.anchoring && {
       anchoring: {
         network: s.anchoring.network,
@@ -90,6 +102,16 @@ export function statusHtml(s: NodeStatus): string {
     ['Uptime', duration(s.uptimeSeconds)],
     ['Version', `otsd ${escapeHtml(s.version)}`],
   ];
+  const m = s.mirror;
+  if (m) {
+    rows.splice(
+      1,
+      0,
+      ['Mirror of', `<code>${escapeHtml(m.upstream)}</code>`],
+      ['Mirror lag', m.lagRecords === undefined ? 'not synced yet' : `${n(m.lagRecords)} records`],
+      ...(m.integrityError ? [['Stopped following', escapeHtml(m.integrityError)] as [string, string]] : []),
+    );
+  }
   const a = s.anchoring;
   if (a) {
     const inFlight = a.inFlight

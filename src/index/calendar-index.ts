@@ -6,6 +6,7 @@
  * @module
  */
 import { type Database, open, type RootDatabase } from 'lmdb';
+import { CHUNK_RECORDS } from '../journal/chunk.js';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { writeRanges } from '../journal/ranges.js';
@@ -26,7 +27,7 @@ import {
 import { readU64, u64 } from './keys.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
 
 /** The journal and the index disagree in a way catch-up cannot mend: reindex, or the journal is bad. */
 export class IndexConsistencyError extends Error {
@@ -66,10 +67,11 @@ export class CalendarIndex {
   private readonly tree: Database<Buffer, Buffer>;
   private readonly stamps: Database<Buffer, Buffer>;
   private readonly stampFees: Database<Buffer, Buffer>;
+  private readonly chunks: Database<Buffer, Buffer>;
   private cursor: ReadCursor;
 
   private constructor(path: string) {
-    this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 8 });
+    this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 16 });
     const sub = (name: string) =>
       this.root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
     this.meta = sub('meta');
@@ -80,6 +82,7 @@ export class CalendarIndex {
     this.tree = sub('tree');
     this.stamps = sub('stamps');
     this.stampFees = sub('stamp-fees');
+    this.chunks = sub('chunks');
     this.cursor = this.readCursor();
   }
 
@@ -130,6 +133,12 @@ export class CalendarIndex {
         if (record.number !== cursor.number) {
           throw new IndexConsistencyError(
             `index: expected journal record ${cursor.number}, got ${record.number}`,
+          );
+        }
+        if (record.number % CHUNK_RECORDS === 0) {
+          this.chunks.put(
+            u64(record.number / CHUNK_RECORDS),
+            Buffer.concat([u64(record.segment), u64(record.offset)]),
           );
         }
         if (record.kind === RecordKind.Commitment) this.applyCommitment(record);
@@ -288,6 +297,12 @@ export class CalendarIndex {
   /** Number of commitments not yet covered by a proof. */
   get pendingCount(): number {
     return this.pendingSet.getCount();
+  }
+
+  /** Where chunk `chunk` (records chunk*CHUNK_RECORDS onward) starts in the journal, once it has begun. */
+  chunkStart(chunk: number): { segment: number; offset: number } | undefined {
+    const value = this.chunks.get(u64(chunk));
+    return value && { segment: readU64(value, 0), offset: readU64(value, 8) };
   }
 
   /** Number of distinct commitments (what a client divides by 16^nibbles to size an anonymity set). */

@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toHex } from '../ots/index.js';
+import { concatBytes, toHex } from '../ots/index.js';
 import {
   CHAIN_HASH_BYTES,
   chainHash,
@@ -175,6 +175,42 @@ export class Journal {
   /** The durable head: what every reader may see. */
   get head(): JournalHead {
     return this.currentHead;
+  }
+
+  /** Where the next record will start: the end of the durable records. */
+  get headPosition(): { segment: number; offset: number } {
+    const last = this.segments[this.segments.length - 1] as Segment;
+    return { segment: last.first, offset: last.size };
+  }
+
+  /** The chain hash of the record that ends where `position` starts (the segment header's, at its start). */
+  async chainHashBefore(position: { segment: number; offset: number }): Promise<Uint8Array> {
+    const segment = this.segments.find((s) => s.first === position.segment);
+    if (!segment) throw new Error(`journal: no segment ${position.segment}`);
+    if (position.offset <= SEGMENT_HEADER_BYTES) return segment.previousChainHash;
+    return readFrom(
+      join(this.dir, segmentFileName(segment.first)),
+      position.offset - CHAIN_HASH_BYTES,
+      position.offset,
+    );
+  }
+
+  /**
+   * The stored bytes of the records from position `from` up to (not including) position `to`, across
+   * segment files (their headers left out): whole records, exactly as written, for mirrors.
+   */
+  async readRecordBytes(
+    from: { segment: number; offset: number },
+    to: { segment: number; offset: number },
+  ): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for (const segment of this.segments) {
+      if (segment.first < from.segment || segment.first > to.segment) continue;
+      const start = segment.first === from.segment ? from.offset : SEGMENT_HEADER_BYTES;
+      const end = segment.first === to.segment ? to.offset : segment.size;
+      if (end > start) parts.push(await readFrom(join(this.dir, segmentFileName(segment.first)), start, end));
+    }
+    return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
   }
 
   /** Called, in journal order, with each batch of records once it is durable (before appends resolve). */

@@ -1,0 +1,214 @@
+/**
+ * Mirrors on loopback: a calendar and two mirrors, one following the other, serve the same proofs
+ * byte for byte and stay within a second or two of the calendar; a fork or a modified record stops a
+ * mirror without touching what it verified; a mirror killed mid-sync resumes where its journal ends.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import { verifyJournal } from '../../src/journal/verify.js';
+import {
+  BitcoinBlockHeaderAttestation,
+  MerkleTree,
+  OpAppend,
+  sha256,
+  Timestamp,
+  toHex,
+} from '../../src/ots/index.js';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { freePort } from '../helpers/free-port.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+async function startNode(
+  t: TestContext,
+  options: { mirrorOf?: string; dataDir?: string } = {},
+): Promise<CalendarNode> {
+  const port = await freePort();
+  const node = await startCalendarNode({
+    dataDir: options.dataDir ?? tempDir(t),
+    uri: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    roundIntervalMs: 20,
+    ...(options.mirrorOf && { mirrorOf: options.mirrorOf }),
+    logger: pino({ level: 'silent' }),
+  });
+  t.after(() => node.close());
+  return node;
+}
+
+/** Commits `n` random tips and proves the first half of them. */
+async function fill(node: CalendarNode, n: number): Promise<string[]> {
+  const tips = Array.from({ length: n }, () => crypto.getRandomValues(new Uint8Array(32)));
+  const first = node.calendar.journal.head.records;
+  await Promise.all(tips.map((tip) => node.calendar.commit(tip)));
+  const proved = Array.from({ length: Math.ceil(n / 2) }, (_, i) => first + i);
+  const root = new Timestamp(
+    new MerkleTree(proved.map((r) => sha256(node.calendar.index.commitmentAt(r) as Uint8Array))).root,
+  );
+  root.ops
+    .add(new OpAppend(new Uint8Array([first % 256])))
+    .attestations.add(new BitcoinBlockHeaderAttestation(1000 + first));
+  await node.calendar.addProof(proved, root);
+  return tips.map(toHex);
+}
+
+const answers = (url: string, commitments: string[]) =>
+  Promise.all(
+    commitments.map(async (c) => {
+      const res = await fetch(`${url}/timestamp/${c}`);
+      return `${res.status} ${toHex(new Uint8Array(await res.arrayBuffer()))}`;
+    }),
+  );
+
+const caughtUp = (mirror: CalendarNode, upstream: CalendarNode) =>
+  mirror.calendar.journal.head.records === upstream.calendar.journal.head.records ? true : undefined;
+
+describe('mirroring', () => {
+  it('two mirrors in a chain serve the calendar proofs byte for byte, within seconds', async (t) => {
+    const calendar = await startNode(t);
+    const commitments = await fill(calendar, 600);
+    const first = await startNode(t, { mirrorOf: calendar.url });
+    const second = await startNode(t, { mirrorOf: first.url });
+    await waitFor(
+      'the mirrors to catch up',
+      () => caughtUp(second, calendar) && caughtUp(first, calendar),
+      30_000,
+    );
+    const expected = await answers(calendar.url, commitments);
+    assert.equal(expected.filter((a) => a.startsWith('200')).length, 300);
+    assert.deepEqual(await answers(first.url, commitments), expected);
+    assert.deepEqual(await answers(second.url, commitments), expected);
+
+    // new records reach both mirrors through the long poll
+    const started = Date.now();
+    const more = await fill(calendar, 5);
+    await waitFor('the new records on both mirrors', () => caughtUp(second, calendar), 10_000);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(await answers(second.url, more), await answers(calendar.url, more));
+
+    const status = (await (await fetch(second.url, { headers: { accept: 'application/json' } })).json()) as {
+      mirror: { upstream: string; lag_records: number };
+    };
+    assert.equal(status.mirror.upstream, first.url);
+    assert.equal(status.mirror.lag_records, 0);
+    const post = await fetch(`${first.url}/digest`, { method: 'POST', body: new Uint8Array(32) });
+    assert.equal(post.status, 404);
+  });
+
+  it('serves immutable full chunks and a short-lived last one', async (t) => {
+    const calendar = await startNode(t);
+    await fill(calendar, 300);
+    const full = await fetch(`${calendar.url}/journal/chunk/0`);
+    assert.equal(full.status, 200);
+    assert.equal(full.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    const etag = full.headers.get('etag') as string;
+    assert.equal(
+      (await fetch(`${calendar.url}/journal/chunk/0`, { headers: { 'if-none-match': etag } })).status,
+      304,
+    );
+    const last = await fetch(`${calendar.url}/journal/chunk/1`);
+    assert.equal(last.headers.get('cache-control'), 'no-cache');
+    assert.equal((await fetch(`${calendar.url}/journal/chunk/2`)).status, 404);
+    const head = (await (await fetch(`${calendar.url}/journal/head`)).json()) as {
+      records: number;
+      chain_hash: string;
+    };
+    assert.equal(head.records, 301);
+    assert.equal(head.chain_hash, toHex(calendar.calendar.journal.head.chainHash));
+  });
+
+  it('stops at a modified record and keeps what it verified', async (t) => {
+    const calendar = await startNode(t);
+    await fill(calendar, 10);
+    const mirror = await startNode(t, { mirrorOf: calendar.url });
+    await waitFor('the mirror to catch up', () => caughtUp(mirror, calendar));
+    const before = mirror.calendar.journal.head;
+    await fill(calendar, 10);
+    // a fault no real calendar produces: a proxy that flips one byte of the last record it serves
+    const proxy = createServer(async (req, res) => {
+      const upstream = await fetch(`${calendar.url}${req.url}`);
+      const body = Buffer.from(await upstream.arrayBuffer());
+      if (req.url?.startsWith('/journal/chunk/'))
+        body[body.length - 40] = (body[body.length - 40] as number) ^ 1;
+      res
+        .writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
+        })
+        .end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    t.after(() => proxy.close());
+    const tampered = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const victim = await startNode(t, { mirrorOf: tampered, dataDir: tempDir(t) });
+    await waitFor('the integrity error', () => victim.mirror?.status().integrityError);
+    assert.match(
+      victim.mirror?.status().integrityError ?? '',
+      /record \d+: chain hash [0-9a-f]+ does not match the computed/,
+    );
+    assert.equal(victim.calendar.journal.head.records, 0, 'nothing from the bad chunk was kept');
+    assert.equal(mirror.calendar.journal.head.records >= before.records, true);
+  });
+
+  it('stops when the upstream journal forks from its copy', async (t) => {
+    const calendar = await startNode(t);
+    await fill(calendar, 4);
+    const dataDir = tempDir(t);
+    let mirror = await startNode(t, { mirrorOf: calendar.url, dataDir });
+    await waitFor('the mirror to catch up', () => caughtUp(mirror, calendar));
+    await mirror.close();
+    const other = await startNode(t);
+    await fill(other, 8);
+    mirror = await startNode(t, { mirrorOf: other.url, dataDir });
+    await waitFor('the fork to be found', () => mirror.mirror?.status().integrityError);
+    assert.match(
+      mirror.mirror?.status().integrityError ?? '',
+      /record \d+ differs from ours: a fork or a modified record|chain hash/,
+    );
+    assert.equal(mirror.calendar.journal.head.records, 5);
+  });
+
+  it('resumes after a SIGKILL mid-sync with no missing or duplicate record', async (t) => {
+    const calendar = await startNode(t);
+    for (let i = 0; i < 6; i++) await fill(calendar, 1000);
+    const dataDir = tempDir(t);
+    const port = await freePort();
+    for (let kill = 0; kill < 2; kill++) {
+      const mirror = await startCalendarProcess(
+        dataDir,
+        ['--role', 'mirror', '--upstream', calendar.url, '--log-level', 'warn'],
+        port,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 150 + kill * 150));
+      mirror.child.kill('SIGKILL');
+      await mirror.stop();
+    }
+    const mirror = await startCalendarProcess(
+      dataDir,
+      ['--role', 'mirror', '--upstream', calendar.url, '--log-level', 'warn'],
+      port,
+    );
+    t.after(() => mirror.stop());
+    await waitFor(
+      'the mirror to catch up',
+      async () => {
+        const head = (await (await fetch(`${mirror.url}/journal/head`)).json()) as {
+          records: number;
+          chain_hash: string;
+        };
+        return head.records === calendar.calendar.journal.head.records ? head : undefined;
+      },
+      60_000,
+    );
+    const head = (await (await fetch(`${mirror.url}/journal/head`)).json()) as { chain_hash: string };
+    assert.equal(head.chain_hash, toHex(calendar.calendar.journal.head.chainHash));
+    assert.equal(await mirror.stop('SIGTERM'), 0);
+    const verified = await verifyJournal(join(dataDir, 'journal'));
+    assert.deepEqual([verified.ok, verified.records], [true, calendar.calendar.journal.head.records]);
+  });
+});
