@@ -33,6 +33,11 @@ export class NodeClient {
     return this.rpc.call<string>('getblockhash', height);
   }
 
+  /** The 80-byte header of the block at `height`, as hex (`getblockheader <hash> false`). */
+  async blockHeaderHex(height: number): Promise<string> {
+    return this.rpc.call<string>('getblockheader', await this.blockHash(height), false);
+  }
+
   /** The raw block (verbosity 0 works on all three nodes), parsed. */
   async block(height: number, hash?: string): Promise<Block> {
     const blockHash = hash ?? (await this.blockHash(height));

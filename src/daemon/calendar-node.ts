@@ -24,6 +24,7 @@ import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.j
 import type { NodeStatus } from '../http/status-route.js';
 import { Mirror } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
+import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { VERSION } from './version.js';
 
 export interface CalendarNodeOptions {
@@ -83,7 +84,17 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     onCatchUpProgress: (applied, total) =>
       log.info({ applied, total }, 'index: catching up with the journal'),
   });
-  const mirror = options.mirrorOf ? new Mirror({ upstream: options.mirrorOf, calendar, log }) : undefined;
+  // a mirror with a node checks every Bitcoin attestation it copies against the node's headers
+  const headerNode =
+    options.mirrorOf && options.bitcoin?.rpc ? new NodeClient(options.bitcoin.rpc) : undefined;
+  const mirror = options.mirrorOf
+    ? new Mirror({
+        upstream: options.mirrorOf,
+        calendar,
+        log,
+        ...(headerNode && { checkHeader: nodeHeaderCheck((height) => headerNode.blockHeaderHex(height)) }),
+      })
+    : undefined;
   const aggregator = mirror
     ? undefined
     : new Aggregator({

@@ -177,6 +177,11 @@ export class Journal {
     return this.currentHead;
   }
 
+  /** Bytes in all segment files. */
+  get storedBytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.size, 0);
+  }
+
   /** Where the next record will start: the end of the durable records. */
   get headPosition(): { segment: number; offset: number } {
     const last = this.segments[this.segments.length - 1] as Segment;

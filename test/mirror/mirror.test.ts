@@ -9,8 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
+import type { Lookup } from '../../src/calendar/calendar.js';
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
 import { verifyJournal } from '../../src/journal/verify.js';
+import { openMirror } from '../../src/mirror/index.js';
 import {
   BitcoinBlockHeaderAttestation,
   MerkleTree,
@@ -68,6 +70,28 @@ const answers = (url: string, commitments: string[]) =>
 
 const caughtUp = (mirror: CalendarNode, upstream: CalendarNode) =>
   mirror.calendar.journal.head.records === upstream.calendar.journal.head.records ? true : undefined;
+
+describe('the otsd/mirror library', () => {
+  it('copies a calendar into a directory, then answers lookups offline', async (t) => {
+    const calendar = await startNode(t);
+    const commitments = await fill(calendar, 40);
+    const expected = await Promise.all(
+      commitments.map(async (c) => lookupBytes(await calendar.calendar.lookup(Buffer.from(c, 'hex')))),
+    );
+    const mirror = await openMirror({ dir: tempDir(t), upstream: calendar.url });
+    assert.equal(await mirror.sync(), calendar.calendar.journal.head.records);
+    await calendar.close();
+    const offline = await Promise.all(
+      commitments.map(async (c) => lookupBytes(await mirror.lookup(Buffer.from(c, 'hex')))),
+    );
+    assert.deepEqual(offline, expected);
+    await mirror.close();
+  });
+});
+
+function lookupBytes(lookup: Lookup): string {
+  return lookup.state === 'found' ? toHex(lookup.timestamp.toBytes()) : lookup.state;
+}
 
 describe('mirroring', () => {
   it('two mirrors in a chain serve the calendar proofs byte for byte, within seconds', async (t) => {

@@ -1,0 +1,69 @@
+/**
+ * Initial sync of a mirror from a large journal (a million commitments and their proofs by default),
+ * over loopback HTTP, and `reindex` of the copy: records/s and MB/s of each.
+ *
+ * Run: npm run bench:mirror   (BENCH_COMMITMENTS=200000 for a quicker run)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { startCalendarNode } from '../src/daemon/calendar-node.js';
+import { openMirror } from '../src/mirror/index.js';
+import { BitcoinBlockHeaderAttestation, MerkleTree, OpAppend, sha256, Timestamp } from '../src/ots/index.js';
+
+const COMMITMENTS = Number(process.env.BENCH_COMMITMENTS ?? 1_000_000);
+const PER_PROOF = 10_000;
+
+const work = mkdtempSync(join(tmpdir(), 'otsd-bench-mirror-'));
+try {
+  const node = await startCalendarNode({
+    dataDir: join(work, 'calendar'),
+    uri: 'http://127.0.0.1:1',
+    host: '127.0.0.1',
+    port: 0,
+    logger: pino({ level: 'silent' }),
+  });
+  let t0 = performance.now();
+  for (let done = 0; done < COMMITMENTS; done += PER_PROOF) {
+    const tips = Array.from(
+      { length: Math.min(PER_PROOF, COMMITMENTS - done) },
+      () => new Uint8Array(randomBytes(32)),
+    );
+    const first = node.calendar.journal.head.records;
+    await Promise.all(tips.map((tip) => node.calendar.commit(tip)));
+    const root = new Timestamp(new MerkleTree(tips.map((c) => sha256(c))).root);
+    root.ops
+      .add(new OpAppend(new Uint8Array(randomBytes(150))))
+      .attestations.add(new BitcoinBlockHeaderAttestation(800_000 + done / PER_PROOF));
+    await node.calendar.addProof(
+      tips.map((_, i) => first + i),
+      root,
+    );
+  }
+  const records = node.calendar.journal.head.records;
+  const megabytes = node.calendar.journal.storedBytes / 1e6;
+  console.log(
+    `journal: ${records.toLocaleString('en-US')} records built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+
+  const mirror = await openMirror({ dir: join(work, 'mirror'), upstream: node.url });
+  t0 = performance.now();
+  await mirror.sync();
+  let seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `initial sync: ${(records / seconds).toFixed(0)} records/s, ${(megabytes / seconds).toFixed(1)} MB/s (${seconds.toFixed(1)} s, index included)`,
+  );
+  t0 = performance.now();
+  await mirror.calendar.reindex();
+  seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `reindex: ${(records / seconds).toFixed(0)} records/s, ${(megabytes / seconds).toFixed(1)} MB/s (${seconds.toFixed(1)} s)`,
+  );
+  await mirror.close();
+  await node.close();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
