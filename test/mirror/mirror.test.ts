@@ -197,6 +197,79 @@ describe('mirroring', () => {
     assert.equal(mirror.calendar.journal.head.records, 5);
   });
 
+  it('rides out an upstream that goes away and comes back, and connections cut mid-chunk', async (t) => {
+    const upstreamDir = tempDir(t);
+    const upstreamPort = await freePort();
+    let upstream = await startCalendarProcess(
+      upstreamDir,
+      ['--round-interval', '10', '--log-level', 'warn'],
+      upstreamPort,
+    );
+    const post = async () => {
+      for (let i = 0; i < 300; i++)
+        await fetch(`${upstream.url}/digest`, {
+          method: 'POST',
+          body: crypto.getRandomValues(new Uint8Array(32)),
+        });
+    };
+    await post();
+    // a fault no real calendar produces: a proxy that cuts every other chunk download halfway
+    let cut = 0;
+    const proxy = createServer(async (req, res) => {
+      try {
+        const answer = await fetch(`${upstream.url}${req.url}`);
+        const body = Buffer.from(await answer.arrayBuffer());
+        res.writeHead(answer.status, {
+          'content-type': answer.headers.get('content-type') ?? 'application/octet-stream',
+          'content-length': body.length,
+        });
+        if (req.url?.startsWith('/journal/chunk/') && cut++ % 2 === 0) {
+          res.write(body.subarray(0, body.length >> 1));
+          res.destroy();
+          return;
+        }
+        res.end(body);
+      } catch {
+        res.destroy();
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      proxy.closeAllConnections();
+      proxy.close();
+    });
+    const mirror = await startNode(t, {
+      mirrorOf: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    });
+    const upstreamRecords = async () =>
+      ((await (await fetch(`${upstream.url}/journal/head`)).json()) as { records: number }).records;
+    const target = await upstreamRecords();
+    await waitFor(
+      'the mirror through cut connections',
+      () => (mirror.calendar.journal.head.records === target ? true : undefined),
+      30_000,
+    );
+    assert.ok(cut > 1, 'chunks were cut');
+
+    assert.equal(await upstream.stop('SIGTERM'), 0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(mirror.mirror?.status().integrityError, undefined);
+    upstream = await startCalendarProcess(
+      upstreamDir,
+      ['--round-interval', '10', '--log-level', 'warn'],
+      upstreamPort,
+    );
+    t.after(() => upstream.stop());
+    await post();
+    const after = await upstreamRecords();
+    await waitFor(
+      'the mirror after the restart',
+      () => (mirror.calendar.journal.head.records === after ? true : undefined),
+      60_000,
+    );
+    assert.equal(mirror.mirror?.status().integrityError, undefined);
+  });
+
   it('resumes after a SIGKILL mid-sync with no missing or duplicate record', async (t) => {
     const calendar = await startNode(t);
     for (let i = 0; i < 6; i++) await fill(calendar, 1000);
