@@ -2,6 +2,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { lockDataDir } from '../daemon/data-dir-lock.js';
 import { CalendarIndex } from '../index/calendar-index.js';
 import { catchUpIndex } from '../index/catch-up.js';
 import { Journal, JournalCorruptError } from '../journal/journal.js';
@@ -37,10 +38,17 @@ export function reindexCommand(out: (text: string) => void): Command {
     .addHelpText('after', '\nExample:\n  otsd reindex /var/lib/otsd')
     .action(async (dir: string) => {
       if (!existsSync(join(dir, 'journal'))) throw new CliError(`${dir} has no journal/ directory`);
+      let unlock: () => void;
+      try {
+        unlock = lockDataDir(dir);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
       let journal: Journal;
       try {
         journal = await Journal.open({ dir: join(dir, 'journal') });
       } catch (e) {
+        unlock();
         if (e instanceof JournalCorruptError) throw new CliError(e.message);
         throw e;
       }
@@ -60,6 +68,7 @@ export function reindexCommand(out: (text: string) => void): Command {
       } finally {
         await index.close();
         await journal.close();
+        unlock();
       }
     });
 }

@@ -25,6 +25,7 @@ import type { NodeStatus } from '../http/status-route.js';
 import { Mirror } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
 import { nodeHeaderCheck } from '../remote/journal-follower.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { VERSION } from './version.js';
 
 export interface CalendarNodeOptions {
@@ -76,6 +77,7 @@ export interface CalendarNode {
 
 export async function startCalendarNode(options: CalendarNodeOptions): Promise<CalendarNode> {
   const log = options.logger;
+  const unlock = lockDataDir(options.dataDir);
   const calendar = await Calendar.open({
     dataDir: options.dataDir,
     uri: options.uri,
@@ -83,6 +85,9 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     log,
     onCatchUpProgress: (applied, total) =>
       log.info({ applied, total }, 'index: catching up with the journal'),
+  }).catch((e: unknown) => {
+    unlock();
+    throw e;
   });
   // a mirror with a node checks every Bitcoin attestation it copies against the node's headers
   const headerNode =
@@ -112,6 +117,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         : undefined;
   } catch (e) {
     await calendar.close();
+    unlock();
     throw e;
   }
   const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
@@ -157,6 +163,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
   } catch (e) {
     await bitcoin?.stop();
     await calendar.close();
+    unlock();
     throw e;
   }
   aggregator?.start();
@@ -181,6 +188,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       await bitcoin?.stamper.stop();
       await calendar.close();
       await bitcoin?.stop();
+      unlock();
       log.info({ records: calendar.journal.head.records }, 'calendar: stopped');
     })();
     return closing;
