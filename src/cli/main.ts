@@ -6,6 +6,7 @@ import { CliError } from './cli-error.js';
 import { infoCommand } from './info-command.js';
 import { reindexCommand, verifyJournalCommand } from './journal-commands.js';
 import { runCommand } from './run-command.js';
+import { statusCommand } from './status-command.js';
 import { upgradeCommandDefinition } from './upgrade-command.js';
 import { verifyCommand } from './verify-command.js';
 import { walletCommand } from './wallet-command.js';
@@ -52,6 +53,7 @@ export function buildProgram(out: (text: string) => void): Command {
   program.addCommand(reindexCommand(out));
   program.addCommand(walletCommand(out));
   program.addCommand(upgradeCommandDefinition(out));
+  program.addCommand(statusCommand(out));
   return program;
 }
 

@@ -29,6 +29,7 @@ export interface RunOptions {
   prefixMinNibbles?: number;
   prefixMaxEntries?: number;
   role: 'calendar' | 'mirror';
+  metricsListen?: { host: string; port: number };
   upstream?: string;
 }
 
@@ -191,6 +192,14 @@ export function runCommand(): Command {
         .choices(['calendar', 'mirror']),
     )
     .addOption(new Option('--upstream <url>', 'the calendar a mirror follows').env('OTSD_UPSTREAM'))
+    .addOption(
+      new Option(
+        '--metrics-listen <host:port>',
+        'serve Prometheus /metrics here (e.g. 127.0.0.1:14789; keep it private)',
+      )
+        .env('OTSD_METRICS_LISTEN')
+        .argParser(parseListen),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  otsd run --data-dir /var/lib/otsd --listen 127.0.0.1:14788 --uri https://calendar.example.org',
@@ -209,6 +218,7 @@ export function runCommand(): Command {
         roundIntervalMs: options.roundInterval,
         ...(bitcoin && { bitcoin }),
         ...(options.role === 'mirror' && options.upstream && { mirrorOf: options.upstream }),
+        ...(options.metricsListen && { metrics: options.metricsListen }),
         prefixLimits: {
           ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
           ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),

@@ -26,6 +26,7 @@ import { Mirror } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
 import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { createMetrics, serveMetrics } from './metrics.js';
 import { VERSION } from './version.js';
 
 export interface CalendarNodeOptions {
@@ -42,6 +43,8 @@ export interface CalendarNodeOptions {
   prefixLimits?: Partial<PrefixLimits>;
   /** Bitcoin stamping; without it the calendar only collects commitments. */
   bitcoin?: BitcoinOptions;
+  /** Prometheus /metrics listener (keep it on loopback). */
+  metrics?: { host: string; port: number };
   /** Run as a mirror of this calendar instead: follow its journal, take no digests, stamp nothing. */
   mirrorOf?: string;
   logger: Logger;
@@ -70,6 +73,8 @@ export interface CalendarNode {
   aggregator: Aggregator | undefined;
   stamper: Stamper | undefined;
   mirror: Mirror | undefined;
+  /** Where Prometheus scrapes, when metrics are on. */
+  metricsUrl: string | undefined;
   app: FastifyInstance;
   /** Stops taking requests, commits and answers every waiting digest, closes journal and index. */
   close(): Promise<void>;
@@ -123,6 +128,11 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
   const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
   const activity = new RecentActivity();
   aggregator?.onRound((digests) => activity.record(digests));
+  const metrics = createMetrics(
+    () => status(),
+    () => calendar.index.applied.number,
+  );
+  aggregator?.onRound((digests) => metrics.round(digests));
   const startedAt = Date.now();
   const status = (): NodeStatus => ({
     version: VERSION,
@@ -151,6 +161,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     ...(aggregator && { aggregator }),
     status,
     prefixLimits,
+    observe: metrics.request,
     ...(bitcoin && {
       tip: () => bitcoin?.stamper.currentTip(),
       describePending: (record: number) => bitcoin?.stamper.describePending(record),
@@ -161,6 +172,17 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (e) {
+    await bitcoin?.stop();
+    await calendar.close();
+    unlock();
+    throw e;
+  }
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  try {
+    metricsServer =
+      options.metrics && (await serveMetrics(metrics, options.metrics.host, options.metrics.port));
+  } catch (e) {
+    await app.close();
     await bitcoin?.stop();
     await calendar.close();
     unlock();
@@ -182,6 +204,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     closing ??= (async () => {
       log.info({}, 'calendar: shutting down');
       const httpClosed = app.close();
+      await metricsServer?.close();
       await aggregator?.stop();
       await mirror?.stop();
       await httpClosed;
@@ -193,7 +216,17 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     })();
     return closing;
   };
-  return { url, calendar, aggregator, stamper: bitcoin?.stamper, mirror, app, close };
+  if (metricsServer) log.info({ url: metricsServer.url }, 'metrics: listening');
+  return {
+    url,
+    metricsUrl: metricsServer?.url,
+    calendar,
+    aggregator,
+    stamper: bitcoin?.stamper,
+    mirror,
+    app,
+    close,
+  };
 }
 
 /** The key, the node (an RPC endpoint, or the embedded bcoin funded by mining) and the stamper. */

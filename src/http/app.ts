@@ -55,6 +55,8 @@ export interface CalendarAppOptions {
   /** pino logger; request lines go to it at debug. */
   logger: FastifyBaseLogger;
   limits?: Partial<HttpLimits>;
+  /** Told of every finished request: its route pattern, method, status and duration in seconds. */
+  observe?: (route: string, method: string, status: number, seconds: number) => void;
 }
 
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
@@ -98,6 +100,12 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
   });
   app.addHook('onResponse', async (request, reply) => {
+    options.observe?.(
+      request.routeOptions.url ?? 'unmatched',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     request.log.debug(
       {
         method: request.method,

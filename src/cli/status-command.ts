@@ -1,0 +1,81 @@
+/** `otsd status`: a one-screen summary of a running node, from its JSON status. */
+import { Command, Option } from 'commander';
+import { CliError } from './cli-error.js';
+
+interface StatusJson {
+  version: string;
+  uri: string;
+  uptime_seconds: number;
+  pending_commitments: number;
+  commitments?: number;
+  waiting_digests: number;
+  journal: { records: number; chain_hash: string };
+  last_minute: { rounds: number; digests: number };
+  anchoring?: {
+    network: string;
+    regtest_demo: boolean;
+    address: string;
+    last_anchor_age_seconds: number | null;
+    in_flight: {
+      txid: string;
+      versions: number;
+      fee_rate?: number;
+      feeRate?: number;
+      confirmations: number;
+    } | null;
+    balance_sats: number;
+    last_error: string | null;
+  };
+  mirror?: { upstream: string; lag_records: number | null; integrity_error: string | null };
+}
+
+export function formatStatus(s: StatusJson): string {
+  const lines = [
+    `otsd ${s.version}  ${s.uri}  up ${s.uptime_seconds} s`,
+    `journal      ${s.journal.records} records, head ${s.journal.chain_hash.slice(0, 16)}...`,
+    `commitments  ${s.pending_commitments} pending${s.commitments === undefined ? '' : ` of ${s.commitments}`}, ${s.waiting_digests} digests waiting`,
+    `last minute  ${s.last_minute.digests} digests in ${s.last_minute.rounds} rounds`,
+  ];
+  const a = s.anchoring;
+  if (a) {
+    lines.push(
+      `bitcoin      ${a.network}${a.regtest_demo ? ' (regtest demo)' : ''}, ${a.balance_sats} sat at ${a.address}`,
+    );
+    lines.push(
+      `last anchor  ${a.last_anchor_age_seconds === null ? 'none since start' : `${a.last_anchor_age_seconds} s ago`}`,
+    );
+    if (a.in_flight)
+      lines.push(
+        `in flight    ${a.in_flight.txid}, ${a.in_flight.versions} version(s), ${a.in_flight.confirmations} confirmations`,
+      );
+    if (a.last_error) lines.push(`problem      ${a.last_error}`);
+  }
+  const m = s.mirror;
+  if (m) {
+    lines.push(`mirror of    ${m.upstream}, ${m.lag_records ?? '?'} records behind`);
+    if (m.integrity_error) lines.push(`STOPPED      ${m.integrity_error}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function statusCommand(out: (text: string) => void): Command {
+  return new Command('status')
+    .description('print a one-screen summary of a running otsd')
+    .addOption(new Option('--url <url>', 'the node').env('OTSD_STATUS_URL').default('http://127.0.0.1:14788'))
+    .addHelpText('after', '\nExample:\n  otsd status --url http://127.0.0.1:14788')
+    .action(async (options: { url: string }) => {
+      let response: Response;
+      try {
+        response = await fetch(options.url, {
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (e) {
+        throw new CliError(
+          `cannot reach ${options.url}: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`,
+        );
+      }
+      if (response.status !== 200) throw new CliError(`${options.url} answered HTTP ${response.status}`);
+      out(formatStatus((await response.json()) as StatusJson));
+    });
+}

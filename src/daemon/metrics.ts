@@ -1,0 +1,128 @@
+/**
+ * Prometheus metrics, served on their own listener (loopback by default) so they are never public by
+ * accident. Counters are fed by events; gauges read the node's status when scraped.
+ * @module
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { NodeStatus } from '../http/status-route.js';
+
+export interface NodeMetrics {
+  registry: Registry;
+  /** One finished HTTP request. */
+  request(route: string, method: string, status: number, seconds: number): void;
+  /** One committed round. */
+  round(digests: number): void;
+}
+
+export function createMetrics(status: () => NodeStatus, indexApplied: () => number): NodeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'otsd_' });
+  const requests = new Histogram({
+    name: 'otsd_http_request_duration_seconds',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 1, 2, 5, 15],
+    registers: [registry],
+  });
+  const digests = new Counter({
+    name: 'otsd_digests_total',
+    help: 'Digests committed in rounds',
+    registers: [registry],
+  });
+  const rounds = new Counter({
+    name: 'otsd_rounds_total',
+    help: 'Aggregation rounds committed',
+    registers: [registry],
+  });
+  const roundSize = new Histogram({
+    name: 'otsd_round_digests',
+    help: 'Digests per round',
+    buckets: [1, 10, 100, 1000, 10_000, 100_000],
+    registers: [registry],
+  });
+  const gauge = (name: string, help: string, read: (s: NodeStatus) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read(status());
+        if (value !== undefined) this.set(value);
+      },
+    });
+  gauge('otsd_journal_records', 'Records in the journal', (s) => s.journal.records);
+  gauge(
+    'otsd_index_lag_records',
+    'Journal records the index has not applied yet',
+    (s) => s.journal.records - indexApplied(),
+  );
+  gauge('otsd_pending_commitments', 'Commitments waiting for a Bitcoin proof', (s) => s.pendingCommitments);
+  gauge('otsd_commitments', 'Commitments in the calendar', (s) => s.commitments);
+  gauge('otsd_waiting_digests', 'Digests waiting for the next round', (s) => s.waitingDigests);
+  gauge(
+    'otsd_anchor_age_seconds',
+    'Seconds since the last Bitcoin proof was written',
+    (s) => s.anchoring?.lastAnchorAgeSeconds,
+  );
+  gauge(
+    'otsd_anchor_fees_spent_sats',
+    'Fees of transactions proved since start',
+    (s) => s.anchoring?.feesSpentSats,
+  );
+  gauge(
+    'otsd_wallet_balance_sats',
+    "Value of the calendar key's known outputs",
+    (s) => s.anchoring?.balanceSats,
+  );
+  gauge(
+    'otsd_anchor_in_flight_fee_rate',
+    'Fee rate of the stamping transaction in flight, sat/vB',
+    (s) => s.anchoring?.inFlight?.feeRate ?? 0,
+  );
+  gauge('otsd_mirror_lag_records', 'Records a mirror is behind its upstream', (s) => s.mirror?.lagRecords);
+  return {
+    registry,
+    request: (route, method, status, seconds) =>
+      requests.observe({ route, method, status: String(status) }, seconds),
+    round: (count) => {
+      rounds.inc();
+      digests.inc(count);
+      roundSize.observe(count);
+    },
+  };
+}
+
+/** Serves `GET /metrics` on its own listener. */
+export async function serveMetrics(
+  metrics: NodeMetrics,
+  host: string,
+  port: number,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer(async (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+      return;
+    }
+    try {
+      const body = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(e as Error).message}`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
