@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../daemon/version.js';
 import { CliError } from './cli-error.js';
+import { configCommand } from './config-command.js';
 import { infoCommand } from './info-command.js';
 import { reindexCommand, verifyJournalCommand } from './journal-commands.js';
 import { runCommand } from './run-command.js';
@@ -48,12 +49,13 @@ export function buildProgram(out: (text: string) => void): Command {
       if (!result.ok) process.exitCode = 1;
     });
 
-  program.addCommand(runCommand());
+  program.addCommand(runCommand(out));
   program.addCommand(verifyJournalCommand(out));
   program.addCommand(reindexCommand(out));
   program.addCommand(walletCommand(out));
   program.addCommand(upgradeCommandDefinition(out));
   program.addCommand(statusCommand(out));
+  program.addCommand(configCommand(out));
   return program;
 }
 

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { type BitcoinOptions, startCalendarNode } from '../daemon/calendar-node.js';
+import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 import { CliError } from './cli-error.js';
 
@@ -29,6 +30,8 @@ export interface RunOptions {
   prefixMinNibbles?: number;
   prefixMaxEntries?: number;
   role: 'calendar' | 'mirror';
+  config?: string;
+  showConfig?: boolean;
   metricsListen?: { host: string; port: number };
   upstream?: string;
 }
@@ -77,7 +80,46 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-export function runCommand(): Command {
+/** Fills every option still at its default from the --config file; returns the resulting options. */
+function applyConfigFile(command: Command): RunOptions {
+  const path = command.getOptionValue('config') as string | undefined;
+  if (path) {
+    let values: Record<string, unknown>;
+    try {
+      values = loadConfigFile(path);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    for (const [option, value] of Object.entries(values)) {
+      const source = command.getOptionValueSource(option);
+      if (source === undefined || source === 'default')
+        command.setOptionValueWithSource(option, value, 'config');
+    }
+  }
+  return command.opts() as RunOptions;
+}
+
+/** The effective configuration as TOML-ish `key = value` lines, with the node's credentials masked. */
+function showConfig(options: RunOptions): string {
+  const byOption = new Map(
+    Object.entries(CONFIG_KEYS).map(([key, spec]) => [spec.option, { key, secret: spec.secret }]),
+  );
+  return Object.entries(options)
+    .filter(([option]) => byOption.has(option))
+    .map(([option, value]) => {
+      const { key, secret } = byOption.get(option) as { key: string; secret?: boolean };
+      const shown = secret ? maskSecret(value) : value;
+      const rendered =
+        typeof shown === 'object' && shown !== null
+          ? `"${(shown as { host: string }).host}:${(shown as { port: number }).port}"`
+          : JSON.stringify(shown);
+      return `${key} = ${rendered}`;
+    })
+    .sort()
+    .join('\n');
+}
+
+export function runCommand(out: (text: string) => void = (text) => process.stdout.write(text)): Command {
   return new Command('run')
     .description('run a calendar: take digests, commit rounds to the journal, serve proofs')
     .addOption(
@@ -200,11 +242,22 @@ export function runCommand(): Command {
         .env('OTSD_METRICS_LISTEN')
         .argParser(parseListen),
     )
+    .addOption(
+      new Option('--config <file>', 'TOML configuration (flags, then OTSD_* variables, override it)').env(
+        'OTSD_CONFIG',
+      ),
+    )
+    .addOption(new Option('--show-config', 'print the effective configuration (secrets masked) and exit'))
     .addHelpText(
       'after',
       '\nExample:\n  otsd run --data-dir /var/lib/otsd --listen 127.0.0.1:14788 --uri https://calendar.example.org',
     )
-    .action(async (options: RunOptions) => {
+    .action(async (_options: RunOptions, command: Command) => {
+      const options = applyConfigFile(command);
+      if (options.showConfig) {
+        out(`${showConfig(options)}\n`);
+        return;
+      }
       if (options.role === 'mirror' && !options.upstream)
         throw new CliError('--role mirror needs --upstream URL');
       const logger = createLogger(options.logLevel);

@@ -1,0 +1,65 @@
+/** The configuration file: checked with one line per problem; flags and OTSD_* variables override it. */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { runCli } from './run-cli.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../deploy/otsd.example.toml', import.meta.url));
+
+describe('configuration file', () => {
+  it('the example documents valid keys only', () => {
+    const result = runCli(['config', 'check', EXAMPLE]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^config .*otsd\.example\.toml ok: \d+ settings\n$/);
+  });
+
+  it('names every problem, with key, value and what was expected', (t) => {
+    const path = join(tempDir(t), 'bad.toml');
+    writeFileSync(path, 'listen = "nope"\nround_interval_ms = 0\n[bitcoin]\nnetwork = "moon"\nextra = 1\n');
+    const result = runCli(['config', 'check', path]);
+    assert.equal(result.status, 1);
+    assert.equal(
+      result.stderr,
+      `otsd: config ${path}:\n  listen: expected HOST:PORT, got "nope"\n  round_interval_ms: expected a positive integer, got 0\n` +
+        '  bitcoin.network: expected one of main, test, signet, regtest, bcoin-regtest, litecoin-regtest, got "moon"\n' +
+        '  bitcoin.extra: unknown key\n',
+    );
+    const syntax = join(tempDir(t), 'syntax.toml');
+    writeFileSync(syntax, 'listen = \n');
+    assert.match(runCli(['config', 'check', syntax]).stderr, /^otsd: config .*syntax\.toml: /);
+  });
+
+  it('flags override variables, which override the file; secrets are masked', (t) => {
+    const path = join(tempDir(t), 'otsd.toml');
+    writeFileSync(
+      path,
+      'listen = "127.0.0.1:1111"\nround_interval_ms = 250\n[bitcoin]\nrpc = "http://u:hunter2@127.0.0.1:8332"\n',
+    );
+    const shown = runCli(['config', 'show', '--config', path, '--round-interval', '500']);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /^listen = "127\.0\.0\.1:1111"$/m);
+    assert.match(shown.stdout, /^round_interval_ms = 500$/m);
+    assert.match(shown.stdout, /^bitcoin\.rpc = "http:\/\/u:\*\*\*\*@127\.0\.0\.1:8332\/"$/m);
+    assert.doesNotMatch(shown.stdout, /hunter2/);
+  });
+
+  it('otsd run takes its settings from the file', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'otsd.toml');
+    writeFileSync(path, `round_interval_ms = 123\n[prefix]\nmin_nibbles = 5\n`);
+    const calendar = await startCalendarProcess(join(dir, 'data'), ['--config', path]);
+    t.after(() => calendar.stop());
+    const status = (await (
+      await fetch(calendar.url, { headers: { accept: 'application/json' } })
+    ).json()) as {
+      round_interval_ms: number;
+      prefix_queries: { min_nibbles: number };
+    };
+    assert.equal(status.round_interval_ms, 123);
+    assert.equal(status.prefix_queries.min_nibbles, 5);
+  });
+});
