@@ -4,6 +4,7 @@ import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { type BitcoinOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
+import { systemdNotifier } from '../daemon/systemd-notify.js';
 import { CliError } from './cli-error.js';
 
 /** Bound on a graceful stop: past it the process exits anyway, with status 1. */
@@ -281,9 +282,15 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       process.stderr.write(
         `otsd: calendar ${node.calendar.uri} listening on ${node.url} (data dir ${options.dataDir})\n`,
       );
+      // journal recovered, index caught up, listening: ready for systemd
+      const notifier = systemdNotifier(process.env, (e) => logger.warn({ error: e.message }, 'systemd-notify failed'));
+      notifier.ready(`serving ${node.url}, ${node.calendar.journal.head.records} journal records`);
+      notifier.startWatchdog();
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'otsd: stopping');
+          notifier.stopWatchdog();
+          notifier.stopping();
           const timer = setTimeout(() => {
             logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'otsd: graceful stop timed out');
             process.exit(1);
