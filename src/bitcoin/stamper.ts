@@ -115,7 +115,7 @@ const outpointKey = (txid: Uint8Array, index: number) => `${toHex(txid)}:${index
 
 export class Stamper {
   private readonly o: StamperOptions;
-  private readonly fees: FeePolicy;
+  private fees: FeePolicy;
   private readonly now: () => number;
   private readonly blockHashes = new Map<number, string>();
   private scannedHeight: number;
@@ -164,6 +164,11 @@ export class Stamper {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** Changes fee caps while running (SIGHUP); the next version built follows them. */
+  updateFees(fees: Partial<FeePolicy>): void {
+    this.fees = { ...this.fees, ...fees };
   }
 
   /** The reference's 404 text for a commitment in a mined transaction that is not final yet. */

@@ -81,16 +81,33 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+/**
+ * The settings as they would be now: the file read again under the flags given at start (flags still
+ * win over the file; environment variables do not change in a running process).
+ */
+function reloadSettings(command: Command, started: RunOptions): RunOptions {
+  const fromFile = started.config ? loadConfigFileOrFail(started.config) : {};
+  const current = { ...started } as Record<string, unknown>;
+  for (const [option, value] of Object.entries(fromFile)) {
+    const source = command.getOptionValueSource(option);
+    if (source === 'config' || source === 'default' || source === undefined) current[option] = value;
+  }
+  return current as unknown as RunOptions;
+}
+
+function loadConfigFileOrFail(path: string): Record<string, unknown> {
+  try {
+    return loadConfigFile(path);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
 /** Fills every option still at its default from the --config file; returns the resulting options. */
 function applyConfigFile(command: Command): RunOptions {
   const path = command.getOptionValue('config') as string | undefined;
   if (path) {
-    let values: Record<string, unknown>;
-    try {
-      values = loadConfigFile(path);
-    } catch (e) {
-      throw new CliError((e as Error).message);
-    }
+    const values = loadConfigFileOrFail(path);
     for (const [option, value] of Object.entries(values)) {
       const source = command.getOptionValueSource(option);
       if (source === undefined || source === 'default')
@@ -283,7 +300,9 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         `otsd: calendar ${node.calendar.uri} listening on ${node.url} (data dir ${options.dataDir})\n`,
       );
       // journal recovered, index caught up, listening: ready for systemd
-      const notifier = systemdNotifier(process.env, (e) => logger.warn({ error: e.message }, 'systemd-notify failed'));
+      const notifier = systemdNotifier(process.env, (e) =>
+        logger.warn({ error: e.message }, 'systemd-notify failed'),
+      );
       notifier.ready(`serving ${node.url}, ${node.calendar.journal.head.records} journal records`);
       notifier.startWatchdog();
       await new Promise<void>((resolve) => {
@@ -304,6 +323,17 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
+        // SIGHUP: re-read the reloadable settings (log level, fee caps) from the same sources
+        process.on('SIGHUP', () => {
+          try {
+            const reloaded = reloadSettings(command, options);
+            logger.level = reloaded.logLevel;
+            node.stamper?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
+            logger.info({ logLevel: reloaded.logLevel }, 'otsd: configuration reloaded');
+          } catch (e) {
+            logger.error({ error: (e as Error).message }, 'otsd: configuration not reloaded');
+          }
+        });
       });
     });
 }

@@ -15,14 +15,22 @@ export interface Notifier {
   stopWatchdog(): void;
 }
 
-export function systemdNotifier(env: NodeJS.ProcessEnv = process.env, onError: (e: Error) => void = () => {}): Notifier {
+export function systemdNotifier(
+  env: NodeJS.ProcessEnv = process.env,
+  onError: (e: Error) => void = () => {},
+): Notifier {
   const socket = env.NOTIFY_SOCKET;
   let watchdog: NodeJS.Timeout | undefined;
   const send = (...assignments: string[]) => {
     if (!socket) return;
-    execFile('systemd-notify', [`--pid=${process.pid}`, ...assignments], { env: { ...env, NOTIFY_SOCKET: socket }, timeout: 5000 }, (e) => {
-      if (e) onError(e);
-    });
+    execFile(
+      'systemd-notify',
+      [`--pid=${process.pid}`, ...assignments],
+      { env: { ...env, NOTIFY_SOCKET: socket }, timeout: 5000 },
+      (e) => {
+        if (e) onError(e);
+      },
+    );
   };
   return {
     ready: (status) => send('READY=1', `STATUS=${status}`),

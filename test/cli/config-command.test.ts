@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { runCli } from './run-cli.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../deploy/otsd.example.toml', import.meta.url));
@@ -61,5 +62,32 @@ describe('configuration file', () => {
     };
     assert.equal(status.round_interval_ms, 123);
     assert.equal(status.prefix_queries.min_nibbles, 5);
+  });
+});
+
+describe('SIGHUP', () => {
+  it('reloads the log level from the file without a restart', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'otsd.toml');
+    writeFileSync(path, 'log_level = "warn"\n');
+    const calendar = await startCalendarProcess(join(dir, 'data'), ['--config', path]);
+    t.after(() => calendar.stop());
+    await fetch(`${calendar.url}/tip`);
+    assert.doesNotMatch(calendar.output(), /"msg":"request"/);
+    writeFileSync(path, 'log_level = "debug"\n');
+    calendar.child.kill('SIGHUP');
+    await waitFor('the reload', () =>
+      calendar.output().includes('configuration reloaded') ? true : undefined,
+    );
+    await fetch(`${calendar.url}/tip`);
+    await waitFor('a debug request line', () =>
+      /"url":"\/tip","status":404.*"msg":"request"/.test(calendar.output()) ? true : undefined,
+    );
+    writeFileSync(path, 'log_level = "loud"\n');
+    calendar.child.kill('SIGHUP');
+    await waitFor('the refusal', () =>
+      calendar.output().includes('configuration not reloaded') ? true : undefined,
+    );
+    assert.equal(await calendar.stop('SIGTERM'), 0);
   });
 });

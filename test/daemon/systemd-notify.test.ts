@@ -23,10 +23,18 @@ while True:
 describe('systemd notify', () => {
   it('says READY=1 when serving, pings the watchdog, and STOPPING=1 on SIGTERM', async (t) => {
     const { existsSync } = await import('node:fs');
-    if (!requireTools(t, existsSync('/usr/bin/systemd-notify') ? undefined : 'systemd-notify missing (Debian package systemd)')) return;
+    if (
+      !requireTools(
+        t,
+        existsSync('/usr/bin/systemd-notify') ? undefined : 'systemd-notify missing (Debian package systemd)',
+      )
+    )
+      return;
     const dir = tempDir(t);
     const socketPath = join(dir, 'notify.sock');
-    const receiver = spawn('/usr/bin/python3', ['-c', RECEIVER, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const receiver = spawn('/usr/bin/python3', ['-c', RECEIVER, socketPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     t.after(() => receiver.kill());
     let messages = '';
     receiver.stdout.on('data', (chunk) => {
@@ -44,8 +52,12 @@ describe('systemd notify', () => {
       delete process.env.WATCHDOG_USEC;
     }
     t.after(() => calendar.stop());
-    await waitFor('READY=1', () => (/READY=1 STATUS=serving http:\/\/127\.0\.0\.1:\d+, 0 journal records/.test(messages) ? true : undefined));
-    await waitFor('watchdog pings', () => ((messages.match(/WATCHDOG=1/g) ?? []).length >= 2 ? true : undefined));
+    await waitFor('READY=1', () =>
+      /READY=1 STATUS=serving http:\/\/127\.0\.0\.1:\d+, 0 journal records/.test(messages) ? true : undefined,
+    );
+    await waitFor('watchdog pings', () =>
+      (messages.match(/WATCHDOG=1/g) ?? []).length >= 2 ? true : undefined,
+    );
     assert.equal(await calendar.stop('SIGTERM'), 0);
     await waitFor('STOPPING=1', () => (messages.includes('STOPPING=1') ? true : undefined));
     assert.match(messages, new RegExp(`MAINPID=${calendar.child.pid}`));
