@@ -5,6 +5,7 @@ import { VERSION } from '../daemon/version.js';
 import { CliError } from './cli-error.js';
 import { configCommand } from './config-command.js';
 import { infoCommand } from './info-command.js';
+import { initCommand } from './init-command.js';
 import { reindexCommand, verifyJournalCommand } from './journal-commands.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
@@ -50,6 +51,7 @@ export function buildProgram(out: (text: string) => void): Command {
     });
 
   program.addCommand(runCommand(out));
+  program.addCommand(initCommand(out));
   program.addCommand(verifyJournalCommand(out));
   program.addCommand(reindexCommand(out));
   program.addCommand(walletCommand(out));
