@@ -8,10 +8,15 @@ const run = promisify(execFile);
 export const CLIENTS_DIR = fileURLToPath(new URL('../../../test/clients/', import.meta.url));
 
 /** Runs `script` (python_client.py, python_verify.py) with Debian's python3; one JSON object per output line. */
-export async function runPython(script: string, args: string[]): Promise<Record<string, unknown>[]> {
+export async function runPython(
+  script: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<Record<string, unknown>[]> {
   const { stdout } = await run('/usr/bin/python3', [`${CLIENTS_DIR}${script}`, ...args], {
     encoding: 'utf8',
     timeout: 60_000,
+    ...(env && { env: { ...process.env, ...env } }),
   });
   return stdout
     .trim()
