@@ -3,9 +3,11 @@
  * read by Python since Node has none): READY=1 once serving, WATCHDOG=1 pings, STOPPING=1 on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -20,9 +22,38 @@ while True:
     print(s.recv(4096).decode().replace('\\n', ' '), flush=True)
 `;
 
+describe('deploy/otsd.service', () => {
+  it('passes systemd-analyze verify without a warning, and keeps the settings otsd relies on', (t) => {
+    if (
+      !requireTools(
+        t,
+        existsSync('/usr/bin/systemd-analyze')
+          ? undefined
+          : 'systemd-analyze missing (Debian package systemd)',
+      )
+    )
+      return;
+    const unit = fileURLToPath(new URL('../../../deploy/otsd.service', import.meta.url));
+    const result = spawnSync('/usr/bin/systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    assert.equal(result.status, 0);
+    assert.equal(`${result.stdout}${result.stderr}`.trim(), '');
+    const text = readFileSync(unit, 'utf8');
+    for (const line of [
+      'Type=notify',
+      'NotifyAccess=all',
+      'WatchdogSec=',
+      'Restart=on-failure',
+      'StateDirectory=otsd',
+      'User=otsd',
+    ]) {
+      assert.ok(text.includes(line), line);
+    }
+    assert.doesNotMatch(text, /^MemoryDenyWriteExecute/m, 'V8 needs writable executable memory');
+  });
+});
+
 describe('systemd notify', () => {
   it('says READY=1 when serving, pings the watchdog, and STOPPING=1 on SIGTERM', async (t) => {
-    const { existsSync } = await import('node:fs');
     if (
       !requireTools(
         t,
