@@ -51,8 +51,8 @@ const SHA256 = new OpSHA256();
 export class Aggregator {
   private readonly sink: RoundSink;
   readonly intervalMs: number;
-  private readonly maxDigestsPerRound: number;
-  private readonly maxWaiting: number;
+  private maxDigestsPerRound: number;
+  private maxWaiting: number;
   private readonly log: NonNullable<AggregatorOptions['log']> | undefined;
   private queue: Waiting[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -68,6 +68,12 @@ export class Aggregator {
     this.maxDigestsPerRound = options.maxDigestsPerRound ?? 100_000;
     this.maxWaiting = options.maxWaiting ?? 200_000;
     this.log = options.log;
+  }
+
+  /** Changes the caps while running (SIGHUP); digests already waiting stay. */
+  setLimits(limits: { maxDigestsPerRound?: number; maxWaiting?: number }): void {
+    this.maxDigestsPerRound = limits.maxDigestsPerRound ?? this.maxDigestsPerRound;
+    this.maxWaiting = limits.maxWaiting ?? this.maxWaiting;
   }
 
   get waiting(): number {

@@ -15,6 +15,8 @@ export interface RunOptions {
   listen: { host: string; port: number };
   uri?: string;
   roundInterval: number;
+  maxRoundDigests?: number;
+  maxWaitingDigests?: number;
   logLevel: LogLevel;
   embeddedRegtest?: boolean;
   blockInterval: number;
@@ -266,6 +268,19 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       ),
     )
     .addOption(new Option('--show-config', 'print the effective configuration (secrets masked) and exit'))
+    .addOption(
+      new Option('--max-round-digests <n>', 'most digests in one round; the rest wait (default 100000)')
+        .env('OTSD_MAX_ROUND_DIGESTS')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--max-waiting-digests <n>',
+        'most digests waiting; past it, 503 with Retry-After (default 200000)',
+      )
+        .env('OTSD_MAX_WAITING_DIGESTS')
+        .argParser(positiveInteger),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  otsd run --data-dir /var/lib/otsd --listen 127.0.0.1:14788 --uri https://calendar.example.org',
@@ -287,6 +302,8 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         host,
         port,
         roundIntervalMs: options.roundInterval,
+        ...(options.maxRoundDigests !== undefined && { maxDigestsPerRound: options.maxRoundDigests }),
+        ...(options.maxWaitingDigests !== undefined && { maxWaitingDigests: options.maxWaitingDigests }),
         ...(bitcoin && { bitcoin }),
         ...(options.role === 'mirror' && options.upstream && { mirrorOf: options.upstream }),
         ...(options.metricsListen && { metrics: options.metricsListen }),
@@ -323,12 +340,16 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
-        // SIGHUP: re-read the reloadable settings (log level, fee caps) from the same sources
+        // SIGHUP: re-read the reloadable settings (log level, fee caps, digest limits) from the same sources
         process.on('SIGHUP', () => {
           try {
             const reloaded = reloadSettings(command, options);
             logger.level = reloaded.logLevel;
             node.stamper?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
+            node.aggregator?.setLimits({
+              ...(reloaded.maxRoundDigests !== undefined && { maxDigestsPerRound: reloaded.maxRoundDigests }),
+              ...(reloaded.maxWaitingDigests !== undefined && { maxWaiting: reloaded.maxWaitingDigests }),
+            });
             logger.info({ logLevel: reloaded.logLevel }, 'otsd: configuration reloaded');
           } catch (e) {
             logger.error({ error: (e as Error).message }, 'otsd: configuration not reloaded');

@@ -35,6 +35,8 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   listen: { option: 'listen', check: listen },
   uri: { option: 'uri', check: text },
   round_interval_ms: { option: 'roundInterval', check: positiveInteger },
+  max_round_digests: { option: 'maxRoundDigests', check: positiveInteger },
+  max_waiting_digests: { option: 'maxWaitingDigests', check: positiveInteger },
   log_level: {
     option: 'logLevel',
     check: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),

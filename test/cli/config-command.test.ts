@@ -66,7 +66,7 @@ describe('configuration file', () => {
 });
 
 describe('SIGHUP', () => {
-  it('reloads the log level from the file without a restart', async (t) => {
+  it('reloads the log level and digest limits from the file without a restart', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'otsd.toml');
     writeFileSync(path, 'log_level = "warn"\n');
@@ -83,6 +83,19 @@ describe('SIGHUP', () => {
     await waitFor('a debug request line', () =>
       /"url":"\/tip","status":404.*"msg":"request"/.test(calendar.output()) ? true : undefined,
     );
+    // digest limits too: one digest may wait, so of three posted together at least one gets 503
+    writeFileSync(path, 'log_level = "debug"\nmax_waiting_digests = 1\n');
+    calendar.child.kill('SIGHUP');
+    await waitFor('the second reload', () =>
+      (calendar.output().match(/configuration reloaded/g) ?? []).length >= 2 ? true : undefined,
+    );
+    const statuses = await Promise.all(
+      [1, 2, 3].map(
+        async (i) =>
+          (await fetch(`${calendar.url}/digest`, { method: 'POST', body: new Uint8Array([i]) })).status,
+      ),
+    );
+    assert.ok(statuses.includes(503), JSON.stringify(statuses));
     writeFileSync(path, 'log_level = "loud"\n');
     calendar.child.kill('SIGHUP');
     await waitFor('the refusal', () =>
