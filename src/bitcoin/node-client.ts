@@ -38,6 +38,15 @@ export class NodeClient {
     return this.rpc.call<string>('getblockheader', await this.blockHash(height), false);
   }
 
+  /** Up to `count` 80-byte headers from height `from`, stopping at the tip. */
+  async headers(from: number, count: number): Promise<Uint8Array[]> {
+    const tip = await this.blockCount();
+    const out: Uint8Array[] = [];
+    for (let h = from; h <= Math.min(tip, from + count - 1); h++)
+      out.push(Uint8Array.from(Buffer.from(await this.blockHeaderHex(h), 'hex')));
+    return out;
+  }
+
   /** The raw block (verbosity 0 works on all three nodes), parsed. */
   async block(height: number, hash?: string): Promise<Block> {
     const blockHash = hash ?? (await this.blockHash(height));

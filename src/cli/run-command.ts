@@ -5,7 +5,20 @@ import { type BitcoinOptions, startCalendarNode } from '../daemon/calendar-node.
 import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 import { systemdNotifier } from '../daemon/systemd-notify.js';
+import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
+
+/** A one-line progress bar on the terminal while a mirror catches up. */
+export function progressBar(p: MirrorProgress): string {
+  const share = p.upstream === 0 ? 1 : Math.min(1, p.local / p.upstream);
+  const filled = Math.round(share * 30);
+  const eta = p.etaSeconds === undefined ? '' : `, ETA ${p.etaSeconds} s`;
+  return `[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.floor(share * 100)}% ${p.local}/${p.upstream} records, ${p.recordsPerSecond}/s${eta}`;
+}
+
+function drawProgress(p: MirrorProgress): void {
+  process.stderr.write(`\r${progressBar(p)}${p.local >= p.upstream ? '\n' : ''}`);
+}
 
 /** Bound on a graceful stop: past it the process exits anyway, with status 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -33,6 +46,7 @@ export interface RunOptions {
   prefixMinNibbles?: number;
   prefixMaxEntries?: number;
   role: 'calendar' | 'mirror';
+  mirrorHeaders: 'upstream' | 'none';
   config?: string;
   showConfig?: boolean;
   metricsListen?: { host: string; port: number };
@@ -281,6 +295,15 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         .env('OTSD_MAX_WAITING_DIGESTS')
         .argParser(positiveInteger),
     )
+    .addOption(
+      new Option(
+        '--mirror-headers <how>',
+        'a mirror without --bitcoin-rpc checks attestations against headers from its upstream, or not at all',
+      )
+        .env('OTSD_MIRROR_HEADERS')
+        .default('upstream')
+        .choices(['upstream', 'none']),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  otsd run --data-dir /var/lib/otsd --listen 127.0.0.1:14788 --uri https://calendar.example.org',
@@ -305,7 +328,12 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         ...(options.maxRoundDigests !== undefined && { maxDigestsPerRound: options.maxRoundDigests }),
         ...(options.maxWaitingDigests !== undefined && { maxWaitingDigests: options.maxWaitingDigests }),
         ...(bitcoin && { bitcoin }),
-        ...(options.role === 'mirror' && options.upstream && { mirrorOf: options.upstream }),
+        ...(options.role === 'mirror' &&
+          options.upstream && {
+            mirrorOf: options.upstream,
+            mirrorHeaders: options.mirrorHeaders,
+            ...(process.stderr.isTTY && { mirrorProgress: drawProgress }),
+          }),
         ...(options.metricsListen && { metrics: options.metricsListen }),
         prefixLimits: {
           ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),

@@ -20,10 +20,12 @@ import { type FeePolicy, Stamper } from '../bitcoin/stamper.js';
 import { loadWalletKey } from '../bitcoin/wallet-key.js';
 import { Calendar } from '../calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
+import type { HeaderSource } from '../http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
 import type { NodeStatus } from '../http/status-route.js';
-import { Mirror } from '../mirror/mirror.js';
+import { Mirror, type MirrorProgress } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
+import { upstreamHeaderCheck, upstreamHeaders } from '../remote/header-chain.js';
 import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createMetrics, serveMetrics } from './metrics.js';
@@ -47,6 +49,14 @@ export interface CalendarNodeOptions {
   metrics?: { host: string; port: number };
   /** Run as a mirror of this calendar instead: follow its journal, take no digests, stamp nothing. */
   mirrorOf?: string;
+  /**
+   * How a mirror checks Bitcoin attestations: against its node (with bitcoin.rpc, the default then),
+   * against headers from the upstream checked for proof of work and continuity (the default without a
+   * node), or not at all ('none': for proofs that reach no real chain, as in tests).
+   */
+  mirrorHeaders?: 'upstream' | 'none';
+  /** Told of a mirror's download progress (the CLI draws a bar on a terminal). */
+  mirrorProgress?: (progress: MirrorProgress) => void;
   logger: Logger;
 }
 
@@ -102,7 +112,10 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         upstream: options.mirrorOf,
         calendar,
         log,
-        ...(headerNode && { checkHeader: nodeHeaderCheck((height) => headerNode.blockHeaderHex(height)) }),
+        ...(options.mirrorProgress && { onProgress: options.mirrorProgress }),
+        ...(headerNode
+          ? { checkHeader: nodeHeaderCheck((height) => headerNode.blockHeaderHex(height)) }
+          : options.mirrorHeaders !== 'none' && { checkHeader: upstreamHeaderCheck(options.mirrorOf) }),
       })
     : undefined;
   const aggregator = mirror
@@ -126,6 +139,14 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     throw e;
   }
   const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
+  // headers for mirrors that have no node: from ours, or (a mirror without one) from upstream
+  const headerNetwork = bitcoin?.network ?? options.bitcoin?.network ?? 'main';
+  const ownNode = bitcoin?.node ?? headerNode;
+  const headerSource: HeaderSource | undefined = ownNode
+    ? async (from, count) => ({ network: headerNetwork, headers: await ownNode.headers(from, count) })
+    : options.mirrorOf
+      ? upstreamHeaders(options.mirrorOf)
+      : undefined;
   const activity = new RecentActivity();
   aggregator?.onRound((digests) => activity.record(digests));
   const metrics = createMetrics(
@@ -161,6 +182,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     ...(aggregator && { aggregator }),
     status,
     prefixLimits,
+    ...(headerSource && { headers: headerSource }),
     observe: metrics.request,
     ...(bitcoin && {
       tip: () => bitcoin?.stamper.currentTip(),
@@ -271,6 +293,7 @@ async function startBitcoin(dataDir: string, options: BitcoinOptions, calendar: 
   );
   return {
     stamper,
+    node,
     network: network.name,
     embedded,
     minConfirmations: options.minConfirmations,

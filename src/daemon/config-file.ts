@@ -43,6 +43,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   },
   role: { option: 'role', check: oneOf('calendar', 'mirror') },
   upstream: { option: 'upstream', check: text },
+  mirror_headers: { option: 'mirrorHeaders', check: oneOf('upstream', 'none') },
   metrics_listen: { option: 'metricsListen', check: listen },
   'bitcoin.rpc': { option: 'bitcoinRpc', check: text, secret: true },
   'bitcoin.rpc_cookie': { option: 'bitcoinRpcCookie', check: text },

@@ -15,6 +15,7 @@ import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
 import { digestRoute } from './digest-route.js';
 import { HttpError, HttpErrors, sendHttpError } from './errors.js';
+import { type HeaderSource, headersRoute } from './headers-route.js';
 import { journalRoute } from './journal-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
 import { type NodeStatus, statusRoute } from './status-route.js';
@@ -51,6 +52,8 @@ export interface CalendarAppOptions {
   status: () => NodeStatus;
   tip?: TipSource;
   prefixLimits?: Partial<PrefixLimits>;
+  /** Block headers for mirrors without a node (GET /bitcoin/headers). */
+  headers?: HeaderSource;
   describePending?: PendingDescriber;
   /** pino logger; request lines go to it at debug. */
   logger: FastifyBaseLogger;
@@ -140,6 +143,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   if (options.aggregator) digestRoute(app, options.aggregator);
   else app.post('/digest', async () => Promise.reject(new HttpError(HttpErrors.NOT_AGGREGATING)));
   journalRoute(app, options.calendar);
+  if (options.headers) headersRoute(app, options.headers);
   timestampRoute(app, options.calendar, options.describePending);
   prefixRoute(app, options.calendar, { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits });
   tipRoute(app, options.tip ?? (() => undefined));

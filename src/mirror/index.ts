@@ -14,6 +14,7 @@
 import { Calendar, type Lookup } from '../calendar/calendar.js';
 import { type HeaderCheck, JournalFollower } from '../remote/journal-follower.js';
 
+export { upstreamHeaderCheck } from '../remote/header-chain.js';
 export {
   type HeaderCheck,
   JournalFollower,

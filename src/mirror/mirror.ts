@@ -17,6 +17,15 @@ export interface MirrorOptions {
     error(obj: object, msg: string): void;
   };
   waitSeconds?: number;
+  /** Called as the download goes, e.g. to draw a progress bar on a terminal. */
+  onProgress?: (progress: MirrorProgress) => void;
+}
+
+export interface MirrorProgress {
+  local: number;
+  upstream: number;
+  recordsPerSecond: number;
+  etaSeconds: number | undefined;
 }
 
 export interface MirrorStatus {
@@ -48,10 +57,11 @@ export class Mirror {
       ...(options.checkHeader && { checkHeader: options.checkHeader }),
       ...(options.waitSeconds !== undefined && { waitSeconds: options.waitSeconds }),
       onProgress: ({ local, upstream }) => {
-        if (Date.now() - this.lastProgressLog < 5000 && local < upstream) return;
-        this.lastProgressLog = Date.now();
         const rate = (local - firstLocal) / Math.max(0.001, (Date.now() - started) / 1000);
         const eta = rate > 0 ? Math.round((upstream - local) / rate) : undefined;
+        options.onProgress?.({ local, upstream, recordsPerSecond: Math.round(rate), etaSeconds: eta });
+        if (Date.now() - this.lastProgressLog < 5000 && local < upstream) return;
+        this.lastProgressLog = Date.now();
         options.log.info(
           { local, upstream, recordsPerSecond: Math.round(rate), etaSeconds: eta },
           'mirror: syncing',
