@@ -1,9 +1,13 @@
 /** `otsd run`: a calendar node in the foreground until SIGINT or SIGTERM. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Aggregator } from '../aggregator/aggregator.js';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
-import { type BitcoinOptions, startCalendarNode } from '../daemon/calendar-node.js';
+import type { Stamper } from '../bitcoin/stamper.js';
+import { startAggregatorNode } from '../daemon/aggregator-node.js';
+import { type BitcoinOptions, type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
+import type { RoundOptions } from '../daemon/rounds.js';
 import { systemdNotifier } from '../daemon/systemd-notify.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
@@ -45,12 +49,23 @@ export interface RunOptions {
   maxSpendPerDay?: number;
   prefixMinNibbles?: number;
   prefixMaxEntries?: number;
-  role: 'calendar' | 'mirror';
+  role: 'calendar' | 'mirror' | 'aggregator';
   mirrorHeaders: 'upstream' | 'none';
   config?: string;
   showConfig?: boolean;
   metricsListen?: { host: string; port: number };
-  upstream?: string;
+  /** The calendar a mirror follows, or the calendars an aggregator submits to. */
+  upstream?: string[];
+  upstreamTimeout: number;
+  aggregate?: boolean;
+}
+
+/** What `otsd run` starts: a calendar or mirror, or a stand-alone aggregator. */
+interface RunningNode {
+  url: string;
+  aggregator: Aggregator | undefined;
+  stamper?: Stamper | undefined;
+  close(): Promise<void>;
 }
 
 /** Stamping settings from the flags; undefined when neither a node nor the embedded one is asked for. */
@@ -89,6 +104,11 @@ export function parseListen(value: string): { host: string; port: number } {
   const port = Number(match?.[3]);
   if (!match || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:14788');
   return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/** `--upstream` may be given several times, and OTSD_UPSTREAM may list URLs separated by commas. */
+function collectUrls(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(/[\s,]+/).filter(Boolean)];
 }
 
 function positiveInteger(value: string): number {
@@ -151,6 +171,43 @@ function showConfig(options: RunOptions): string {
     })
     .sort()
     .join('\n');
+}
+
+function roundOptions(options: RunOptions): RoundOptions {
+  return {
+    roundIntervalMs: options.roundInterval,
+    ...(options.maxRoundDigests !== undefined && { maxDigestsPerRound: options.maxRoundDigests }),
+    ...(options.maxWaitingDigests !== undefined && { maxWaitingDigests: options.maxWaitingDigests }),
+  };
+}
+
+function calendarNodeOptions(
+  options: RunOptions,
+  upstream: string | undefined,
+  logger: CalendarNodeOptions['logger'],
+): CalendarNodeOptions {
+  const bitcoin = bitcoinOptions(options);
+  const { host, port } = options.listen;
+  return {
+    dataDir: options.dataDir,
+    uri: options.uri ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    host,
+    port,
+    ...roundOptions(options),
+    ...(bitcoin && { bitcoin }),
+    ...(upstream && {
+      mirrorOf: upstream,
+      mirrorHeaders: options.mirrorHeaders,
+      ...(options.aggregate && { mirrorAggregates: { upstreamTimeoutMs: options.upstreamTimeout } }),
+      ...(process.stderr.isTTY && { mirrorProgress: drawProgress }),
+    }),
+    ...(options.metricsListen && { metrics: options.metricsListen }),
+    prefixLimits: {
+      ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
+      ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),
+    },
+    logger,
+  };
 }
 
 export function runCommand(out: (text: string) => void = (text) => process.stdout.write(text)): Command {
@@ -262,12 +319,33 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         .argParser(positiveInteger),
     )
     .addOption(
-      new Option('--role <role>', 'calendar, or mirror of --upstream')
+      new Option(
+        '--role <role>',
+        'calendar; mirror of --upstream; or aggregator for the --upstream calendars',
+      )
         .env('OTSD_ROLE')
         .default('calendar')
-        .choices(['calendar', 'mirror']),
+        .choices(['calendar', 'mirror', 'aggregator']),
     )
-    .addOption(new Option('--upstream <url>', 'the calendar a mirror follows').env('OTSD_UPSTREAM'))
+    .addOption(
+      new Option(
+        '--upstream <url>',
+        'the calendar a mirror follows; for an aggregator, a calendar it submits to (repeat for several)',
+      )
+        .env('OTSD_UPSTREAM')
+        .argParser(collectUrls),
+    )
+    .addOption(
+      new Option('--upstream-timeout <ms>', 'longest wait for an upstream calendar to take a round')
+        .env('OTSD_UPSTREAM_TIMEOUT_MS')
+        .default(5000)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--aggregate', 'a mirror also takes digests, and submits its rounds to its upstream').env(
+        'OTSD_AGGREGATE',
+      ),
+    )
     .addOption(
       new Option(
         '--metrics-listen <host:port>',
@@ -314,41 +392,47 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         out(`${showConfig(options)}\n`);
         return;
       }
-      if (options.role === 'mirror' && !options.upstream)
-        throw new CliError('--role mirror needs --upstream URL');
+      const upstreams = options.upstream ?? [];
+      if (options.role !== 'calendar' && upstreams.length === 0)
+        throw new CliError(`--role ${options.role} needs --upstream URL`);
+      if (options.role === 'mirror' && upstreams.length > 1)
+        throw new CliError('a mirror follows one calendar: give --upstream once');
+      if (options.role === 'calendar' && upstreams.length > 0)
+        throw new CliError('--upstream is for --role mirror or aggregator');
+      if (options.aggregate && options.role !== 'mirror')
+        throw new CliError(
+          '--aggregate is for --role mirror (a calendar and an aggregator always aggregate)',
+        );
       const logger = createLogger(options.logLevel);
-      const bitcoin = bitcoinOptions(options);
-      const { host, port } = options.listen;
-      const node = await startCalendarNode({
-        dataDir: options.dataDir,
-        uri: options.uri ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-        host,
-        port,
-        roundIntervalMs: options.roundInterval,
-        ...(options.maxRoundDigests !== undefined && { maxDigestsPerRound: options.maxRoundDigests }),
-        ...(options.maxWaitingDigests !== undefined && { maxWaitingDigests: options.maxWaitingDigests }),
-        ...(bitcoin && { bitcoin }),
-        ...(options.role === 'mirror' &&
-          options.upstream && {
-            mirrorOf: options.upstream,
-            mirrorHeaders: options.mirrorHeaders,
-            ...(process.stderr.isTTY && { mirrorProgress: drawProgress }),
-          }),
-        ...(options.metricsListen && { metrics: options.metricsListen }),
-        prefixLimits: {
-          ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
-          ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),
-        },
-        logger,
-      });
-      process.stderr.write(
-        `otsd: calendar ${node.calendar.uri} listening on ${node.url} (data dir ${options.dataDir})\n`,
-      );
-      // journal recovered, index caught up, listening: ready for systemd
+      let node: RunningNode;
+      let ready: string;
+      if (options.role === 'aggregator') {
+        const aggregatorNode = await startAggregatorNode({
+          upstreams,
+          upstreamTimeoutMs: options.upstreamTimeout,
+          ...options.listen,
+          ...roundOptions(options),
+          ...(options.metricsListen && { metrics: options.metricsListen }),
+          logger,
+        });
+        node = aggregatorNode;
+        process.stderr.write(
+          `otsd: aggregator for ${upstreams.join(', ')} listening on ${aggregatorNode.url}\n`,
+        );
+        ready = `aggregating on ${aggregatorNode.url} for ${upstreams.length} calendar(s)`;
+      } else {
+        const calendarNode = await startCalendarNode(calendarNodeOptions(options, upstreams[0], logger));
+        node = calendarNode;
+        process.stderr.write(
+          `otsd: calendar ${calendarNode.calendar.uri} listening on ${calendarNode.url} (data dir ${options.dataDir})\n`,
+        );
+        // journal recovered, index caught up, listening
+        ready = `serving ${calendarNode.url}, ${calendarNode.calendar.journal.head.records} journal records`;
+      }
       const notifier = systemdNotifier(process.env, (e) =>
         logger.warn({ error: e.message }, 'systemd-notify failed'),
       );
-      notifier.ready(`serving ${node.url}, ${node.calendar.journal.head.records} journal records`);
+      notifier.ready(ready);
       notifier.startWatchdog();
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
-import { Aggregator } from '../aggregator/aggregator.js';
+import type { Aggregator } from '../aggregator/aggregator.js';
+import { UpstreamSink } from '../aggregator/upstream-sink.js';
 import {
   bcoinChainDir,
   type EmbeddedBcoin,
@@ -29,18 +30,16 @@ import { upstreamHeaderCheck, upstreamHeaders } from '../remote/header-chain.js'
 import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createMetrics, serveMetrics } from './metrics.js';
+import { createAggregator, type RoundOptions } from './rounds.js';
 import { VERSION } from './version.js';
 
-export interface CalendarNodeOptions {
+export interface CalendarNodeOptions extends RoundOptions {
   dataDir: string;
   /** Public URI of this calendar, written into every PendingAttestation. */
   uri: string;
   host: string;
   /** 0 lets the OS choose. */
   port: number;
-  roundIntervalMs?: number;
-  maxDigestsPerRound?: number;
-  maxWaitingDigests?: number;
   httpLimits?: Partial<HttpLimits>;
   prefixLimits?: Partial<PrefixLimits>;
   /** Bitcoin stamping; without it the calendar only collects commitments. */
@@ -55,6 +54,11 @@ export interface CalendarNodeOptions {
    * node), or not at all ('none': for proofs that reach no real chain, as in tests).
    */
   mirrorHeaders?: 'upstream' | 'none';
+  /**
+   * A mirror that aggregates: it takes digests and submits each round's tip to the calendar it mirrors,
+   * waiting at most `upstreamTimeoutMs` for its answer.
+   */
+  mirrorAggregates?: { upstreamTimeoutMs: number };
   /** Told of a mirror's download progress (the CLI draws a bar on a terminal). */
   mirrorProgress?: (progress: MirrorProgress) => void;
   logger: Logger;
@@ -118,15 +122,19 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
           : options.mirrorHeaders !== 'none' && { checkHeader: upstreamHeaderCheck(options.mirrorOf) }),
       })
     : undefined;
-  const aggregator = mirror
-    ? undefined
-    : new Aggregator({
-        sink: calendar,
-        log,
-        ...(options.roundIntervalMs !== undefined && { intervalMs: options.roundIntervalMs }),
-        ...(options.maxDigestsPerRound !== undefined && { maxDigestsPerRound: options.maxDigestsPerRound }),
-        ...(options.maxWaitingDigests !== undefined && { maxWaiting: options.maxWaitingDigests }),
-      });
+  // a mirror's rounds go to the calendar it mirrors, whose pending attestation its clients then carry
+  const upstreamSink =
+    options.mirrorOf && options.mirrorAggregates
+      ? new UpstreamSink({
+          upstreams: [options.mirrorOf],
+          timeoutMs: options.mirrorAggregates.upstreamTimeoutMs,
+          userAgent: `otsd/${VERSION} mirror`,
+          onExchange: (url, outcome, seconds) => metrics.upstreamExchange(url, outcome, seconds),
+          log,
+        })
+      : undefined;
+  const sink = mirror ? upstreamSink : calendar;
+  const aggregator = sink && createAggregator(sink, options, log);
   let bitcoin: Awaited<ReturnType<typeof startBitcoin>> | undefined;
   try {
     bitcoin =
@@ -156,18 +164,22 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
   aggregator?.onRound((digests) => metrics.round(digests));
   const startedAt = Date.now();
   const status = (): NodeStatus => ({
+    role: mirror ? 'mirror' : 'calendar',
     version: VERSION,
-    uri: calendar.uri,
     uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-    journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
-    pendingCommitments: calendar.index.pendingCount,
-    commitments: calendar.index.commitmentCount,
-    prefixQueries: prefixLimits,
+    calendar: {
+      uri: calendar.uri,
+      journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
+      pendingCommitments: calendar.index.pendingCount,
+      commitments: calendar.index.commitmentCount,
+      prefixQueries: prefixLimits,
+    },
     waitingDigests: aggregator?.waiting ?? 0,
     roundIntervalMs: aggregator?.intervalMs ?? 0,
     lastMinute: activity.lastMinute(),
     totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
     ...(mirror && { mirror: mirror.status() }),
+    ...(upstreamSink && { upstreams: upstreamSink.health() }),
     ...(bitcoin && {
       anchoring: {
         ...bitcoin.stamper.status(),

@@ -22,6 +22,12 @@ const oneOf =
   (...choices: string[]): Check =>
   (v) =>
     typeof v === 'string' && choices.includes(v) ? v : `one of ${choices.join(', ')}`;
+const urls: Check = (v) => {
+  const list = typeof v === 'string' ? [v] : v;
+  return Array.isArray(list) && list.length > 0 && list.every((u) => typeof u === 'string' && u.length > 0)
+    ? list
+    : 'a URL or a list of URLs';
+};
 const listen: Check = (v) => {
   const match = typeof v === 'string' ? /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v) : null;
   return match && Number(match[3]) <= 65535
@@ -41,8 +47,10 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
     option: 'logLevel',
     check: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
-  role: { option: 'role', check: oneOf('calendar', 'mirror') },
-  upstream: { option: 'upstream', check: text },
+  role: { option: 'role', check: oneOf('calendar', 'mirror', 'aggregator') },
+  upstream: { option: 'upstream', check: urls },
+  upstream_timeout_ms: { option: 'upstreamTimeout', check: positiveInteger },
+  aggregate: { option: 'aggregate', check: boolean },
   mirror_headers: { option: 'mirrorHeaders', check: oneOf('upstream', 'none') },
   metrics_listen: { option: 'metricsListen', check: listen },
   'bitcoin.rpc': { option: 'bitcoinRpc', check: text, secret: true },

@@ -14,9 +14,12 @@ export interface NodeMetrics {
   request(route: string, method: string, status: number, seconds: number): void;
   /** One committed round. */
   round(digests: number): void;
+  /** One round offered to an upstream calendar, with its outcome. */
+  upstreamExchange(url: string, outcome: 'ok' | 'failed', seconds: number): void;
 }
 
-export function createMetrics(status: () => NodeStatus, indexApplied: () => number): NodeMetrics {
+/** `indexApplied` is for nodes that keep a calendar: the journal records their index has applied. */
+export function createMetrics(status: () => NodeStatus, indexApplied?: () => number): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'otsd_' });
   const requests = new Histogram({
@@ -52,14 +55,16 @@ export function createMetrics(status: () => NodeStatus, indexApplied: () => numb
         if (value !== undefined) this.set(value);
       },
     });
-  gauge('otsd_journal_records', 'Records in the journal', (s) => s.journal.records);
-  gauge(
-    'otsd_index_lag_records',
-    'Journal records the index has not applied yet',
-    (s) => s.journal.records - indexApplied(),
+  gauge('otsd_journal_records', 'Records in the journal', (s) => s.calendar?.journal.records);
+  gauge('otsd_index_lag_records', 'Journal records the index has not applied yet', (s) =>
+    s.calendar && indexApplied ? s.calendar.journal.records - indexApplied() : undefined,
   );
-  gauge('otsd_pending_commitments', 'Commitments waiting for a Bitcoin proof', (s) => s.pendingCommitments);
-  gauge('otsd_commitments', 'Commitments in the calendar', (s) => s.commitments);
+  gauge(
+    'otsd_pending_commitments',
+    'Commitments waiting for a Bitcoin proof',
+    (s) => s.calendar?.pendingCommitments,
+  );
+  gauge('otsd_commitments', 'Commitments in the calendar', (s) => s.calendar?.commitments);
   gauge('otsd_waiting_digests', 'Digests waiting for the next round', (s) => s.waitingDigests);
   gauge(
     'otsd_anchor_age_seconds',
@@ -82,7 +87,36 @@ export function createMetrics(status: () => NodeStatus, indexApplied: () => numb
     (s) => s.anchoring?.inFlight?.feeRate ?? 0,
   );
   gauge('otsd_mirror_lag_records', 'Records a mirror is behind its upstream', (s) => s.mirror?.lagRecords);
+  const upstreamRounds = new Histogram({
+    name: 'otsd_upstream_round_seconds',
+    help: 'Rounds offered to upstream calendars: time to answer (and check the answer), by outcome',
+    labelNames: ['upstream', 'outcome'] as const,
+    buckets: [0.005, 0.02, 0.1, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'otsd_upstream_last_success_age_seconds',
+    help: 'Seconds since each upstream calendar last took a round (absent before its first)',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+    collect() {
+      const now = Date.now();
+      for (const u of status().upstreams ?? []) {
+        if (u.lastSuccessAt !== undefined) this.set({ upstream: u.url }, (now - u.lastSuccessAt) / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'otsd_upstream_consecutive_failures',
+    help: 'Rounds each upstream calendar failed since it last took one',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+    collect() {
+      for (const u of status().upstreams ?? []) this.set({ upstream: u.url }, u.consecutiveFailures);
+    },
+  });
   return {
+    upstreamExchange: (url, outcome, seconds) => upstreamRounds.observe({ upstream: url, outcome }, seconds),
     registry,
     request: (route, method, status, seconds) =>
       requests.observe({ route, method, status: String(status) }, seconds),

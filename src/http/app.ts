@@ -46,7 +46,8 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
 };
 
 export interface CalendarAppOptions {
-  calendar: Calendar;
+  /** The proofs and journal served; a stand-alone aggregator has none. */
+  calendar?: Calendar;
   /** Takes digests; a mirror without one answers POST /digest with 404. */
   aggregator?: Aggregator;
   status: () => NodeStatus;
@@ -102,6 +103,15 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     if (!ALLOWED_METHODS.has(request.method)) throw new HttpError(HttpErrors.UNSUPPORTED_METHOD);
     if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
   });
+  // answers given while closing (digests of the last rounds) end their connection: an idle keep-alive
+  // connection would hold the close until the client drops it
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (request, reply) => {
     options.observe?.(
       request.routeOptions.url ?? 'unmatched',
@@ -142,11 +152,18 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   );
   if (options.aggregator) digestRoute(app, options.aggregator);
   else app.post('/digest', async () => Promise.reject(new HttpError(HttpErrors.NOT_AGGREGATING)));
-  journalRoute(app, options.calendar);
+  if (options.calendar) {
+    journalRoute(app, options.calendar);
+    timestampRoute(app, options.calendar, options.describePending);
+    prefixRoute(app, options.calendar, { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits });
+    tipRoute(app, options.tip ?? (() => undefined));
+  } else {
+    // a client that asks an aggregator for a proof is told where proofs are
+    const notACalendar = async () => Promise.reject(new HttpError(HttpErrors.NOT_A_CALENDAR));
+    app.get('/timestamp/*', notACalendar);
+    app.get('/timestamps', notACalendar);
+  }
   if (options.headers) headersRoute(app, options.headers);
-  timestampRoute(app, options.calendar, options.describePending);
-  prefixRoute(app, options.calendar, { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits });
-  tipRoute(app, options.tip ?? (() => undefined));
   statusRoute(app, options.status);
 
   app.setNotFoundHandler(async (request, reply) =>

@@ -5,6 +5,7 @@ import {
   AggregatorClosedError,
   AggregatorOverloadedError,
 } from '../aggregator/aggregator.js';
+import { NoUpstreamAnsweredError } from '../aggregator/upstream-sink.js';
 import { HttpError, HttpErrors } from './errors.js';
 
 export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void {
@@ -16,6 +17,7 @@ export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void 
     } catch (e) {
       if (e instanceof AggregatorOverloadedError) throw new HttpError(HttpErrors.OVERLOADED, e);
       if (e instanceof AggregatorClosedError) throw new HttpError(HttpErrors.SHUTTING_DOWN);
+      if (e instanceof NoUpstreamAnsweredError) throw new HttpError(HttpErrors.NO_UPSTREAM, e);
       throw new HttpError(HttpErrors.COMMIT_FAILED, e);
     }
     return reply.header('content-type', 'application/octet-stream').send(Buffer.from(timestamp));

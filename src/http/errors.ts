@@ -57,11 +57,22 @@ export const HttpErrors = define({
     text: 'this mirror does not take digests; submit to its upstream calendar',
     level: 'info',
   },
+  NOT_A_CALENDAR: {
+    status: 404,
+    text: 'this aggregator keeps no proofs; ask the calendar named in your timestamp',
+    cacheControl: HOUR,
+    level: 'info',
+  },
   REQUEST_TIMEOUT: { status: 408, text: 'request timeout', level: 'info' },
   URL_TOO_LONG: { status: 414, text: 'URL too long', level: 'info' },
   UNSUPPORTED_METHOD: { status: 501, text: 'Unsupported method', level: 'info' },
   OVERLOADED: { status: 503, text: 'calendar busy, retry later', level: 'warn' },
   SHUTTING_DOWN: { status: 503, text: 'calendar shutting down, retry later', level: 'info' },
+  NO_UPSTREAM: {
+    status: 503,
+    text: 'no upstream calendar took the digest, retry later',
+    level: 'warn',
+  },
   COMMIT_FAILED: { status: 503, text: 'could not commit the digest, retry later', level: 'error' },
   INTERNAL: { status: 500, text: 'internal error', level: 'error' },
 });

@@ -3,25 +3,35 @@
  * switch), with `Vary: Accept` so caches keep both.
  */
 import type { FastifyInstance } from 'fastify';
+import type { UpstreamHealth } from '../aggregator/upstream-sink.js';
 import type { AnchoringStatus } from '../bitcoin/stamper.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
 
-export interface NodeStatus {
-  version: string;
+/** What a node that keeps a calendar (its own or a mirrored one) reports. */
+export interface CalendarStatus {
   uri: string;
-  uptimeSeconds: number;
   journal: { records: number; chainHash: string };
   pendingCommitments: number;
   /** All commitments, for clients sizing the anonymity set of a prefix query. */
   commitments: number;
   prefixQueries: PrefixLimits;
+}
+
+export interface NodeStatus {
+  role: 'calendar' | 'mirror' | 'aggregator';
+  version: string;
+  uptimeSeconds: number;
+  /** Absent on a stand-alone aggregator, which keeps no calendar. */
+  calendar?: CalendarStatus;
   waitingDigests: number;
   roundIntervalMs: number;
   lastMinute: { rounds: number; digests: number };
   totals: { rounds: number; digests: number };
   anchoring?: AnchoringStatus & { network: string; demo: boolean; minConfirmations: number };
   mirror?: MirrorStatus;
+  /** Where rounds go, on an aggregator or a mirror that aggregates. */
+  upstreams?: UpstreamHealth[];
 }
 
 export function statusRoute(app: FastifyInstance, status: () => NodeStatus): void {
@@ -37,18 +47,35 @@ export function statusRoute(app: FastifyInstance, status: () => NodeStatus): voi
 
 /** Field names in the reference's snake_case; `pending_commitments` is a number here, not a string. */
 export function statusJson(s: NodeStatus): string {
+  const c = s.calendar;
+  const now = Date.now();
   return JSON.stringify({
+    role: s.role,
     version: s.version,
-    uri: s.uri,
+    ...(c && { uri: c.uri }),
     uptime_seconds: s.uptimeSeconds,
-    pending_commitments: s.pendingCommitments,
-    commitments: s.commitments,
-    prefix_queries: { min_nibbles: s.prefixQueries.minNibbles, max_entries: s.prefixQueries.maxEntries },
+    ...(c && {
+      pending_commitments: c.pendingCommitments,
+      commitments: c.commitments,
+      prefix_queries: { min_nibbles: c.prefixQueries.minNibbles, max_entries: c.prefixQueries.maxEntries },
+    }),
     waiting_digests: s.waitingDigests,
-    journal: { records: s.journal.records, chain_hash: s.journal.chainHash },
+    ...(c && { journal: { records: c.journal.records, chain_hash: c.journal.chainHash } }),
     round_interval_ms: s.roundIntervalMs,
     last_minute: s.lastMinute,
     totals: s.totals,
+    ...(s.upstreams && {
+      upstreams: s.upstreams.map((u) => ({
+        url: u.url,
+        rounds: u.rounds,
+        failures: u.failures,
+        consecutive_failures: u.consecutiveFailures,
+        last_latency_ms: u.lastLatencyMs ?? null,
+        last_success_age_seconds:
+          u.lastSuccessAt === undefined ? null : Math.floor((now - u.lastSuccessAt) / 1000),
+        last_error: u.lastError ?? null,
+      })),
+    }),
     ...(s.mirror && {
       mirror: {
         upstream: s.mirror.upstream,
@@ -91,14 +118,34 @@ function duration(seconds: number): string {
 
 export function statusHtml(s: NodeStatus): string {
   const n = (x: number) => x.toLocaleString('en-US');
+  const c = s.calendar;
   const rows: [string, string][] = [
-    ['Calendar URI', `<code>${escapeHtml(s.uri)}</code>`],
-    ['Pending commitments', `${n(s.pendingCommitments)} of ${n(s.commitments)}`],
+    ...(c
+      ? ([
+          ['Calendar URI', `<code>${escapeHtml(c.uri)}</code>`],
+          ['Pending commitments', `${n(c.pendingCommitments)} of ${n(c.commitments)}`],
+        ] as [string, string][])
+      : [
+          ['Role', 'aggregator: rounds go to the calendars below, which keep the proofs'] as [string, string],
+        ]),
     ['Digests waiting for the next round', n(s.waitingDigests)],
     ['Last minute', `${n(s.lastMinute.digests)} digests in ${n(s.lastMinute.rounds)} rounds`],
     ['Since start', `${n(s.totals.digests)} digests in ${n(s.totals.rounds)} rounds`],
     ['Round interval', `${n(s.roundIntervalMs)} ms`],
-    ['Journal', `${n(s.journal.records)} records, head <code>${s.journal.chainHash}</code>`],
+    ...(c
+      ? [
+          ['Journal', `${n(c.journal.records)} records, head <code>${c.journal.chainHash}</code>`] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
+    ...(s.upstreams ?? []).map((u): [string, string] => [
+      `Upstream <code>${escapeHtml(u.url)}</code>`,
+      u.consecutiveFailures === 0 && u.lastSuccessAt !== undefined
+        ? `answering, ${n(u.lastLatencyMs ?? 0)} ms; ${n(u.failures)} of ${n(u.rounds)} rounds failed`
+        : `${u.lastSuccessAt === undefined ? 'no answer yet' : `failing; last answer ${duration((Date.now() - u.lastSuccessAt) / 1000)} ago`}${u.lastError ? `: ${escapeHtml(u.lastError)}` : ''}`,
+    ]),
     ['Uptime', duration(s.uptimeSeconds)],
     ['Version', `otsd ${escapeHtml(s.version)}`],
   ];
@@ -137,14 +184,14 @@ export function statusHtml(s: NodeStatus): string {
   }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>OpenTimestamps calendar ${escapeHtml(s.uri)}</title>
+<title>OpenTimestamps ${c ? `calendar ${escapeHtml(c.uri)}` : 'aggregator'}</title>
 <style>
 body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
 th{width:18rem;font-weight:600}code{font-size:.85em;word-break:break-all}p{color:#555}
 </style></head><body>
-<h1>OpenTimestamps calendar</h1>
-<p>This server timestamps digests for OpenTimestamps clients: <code>ots stamp -c ${escapeHtml(s.uri)} FILE</code>.</p>
+<h1>OpenTimestamps ${c ? 'calendar' : 'aggregator'}</h1>
+${c ? `<p>This server timestamps digests for OpenTimestamps clients: <code>ots stamp -c ${escapeHtml(c.uri)} FILE</code>.</p>` : '<p>This server aggregates digests for OpenTimestamps clients and passes them on to the calendars below.</p>'}
 <table>
 ${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('\n')}
 </table>

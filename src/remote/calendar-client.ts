@@ -25,6 +25,11 @@ export interface CalendarClientOptions {
   maxPrefixEntries?: number;
 }
 
+/** Per-call options: `signal` ends the call early (it also ends on the client's own timeout). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 export interface CalendarStatus {
   commitments: number;
   prefixQueries: { minNibbles: number; maxEntries: number };
@@ -46,14 +51,19 @@ export class RemoteCalendar {
     this.maxPrefixEntries = options.maxPrefixEntries ?? 100_000;
   }
 
-  private async get(path: string, accept?: string): Promise<Response> {
+  private signal(options: CallOptions): AbortSignal {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  }
+
+  private async get(path: string, accept?: string, options: CallOptions = {}): Promise<Response> {
     try {
       return await fetch(`${this.url}${path}`, {
         headers: { ...this.headers, ...(accept && { accept }) },
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: this.signal(options),
       });
     } catch (e) {
-      throw new CalendarError(`${this.url}${path}: ${(e as Error).message}`);
+      throw new CalendarError(`${this.url}${path}: ${fetchFailure(e)}`);
     }
   }
 
@@ -66,20 +76,20 @@ export class RemoteCalendar {
   }
 
   /** Submits a digest; resolves with its timestamp (ending in the calendar's PendingAttestation). */
-  async submit(digest: Uint8Array): Promise<Timestamp> {
+  async submit(digest: Uint8Array, options: CallOptions = {}): Promise<Timestamp> {
     let response: Response;
     try {
       response = await fetch(`${this.url}/digest`, {
         method: 'POST',
         headers: this.headers,
         body: digest,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: this.signal(options),
       });
     } catch (e) {
-      throw new CalendarError(`${this.url}/digest: ${(e as Error).message}`);
+      throw new CalendarError(`${this.url}/digest: ${fetchFailure(e)}`);
     }
     if (response.status !== 200) return RemoteCalendar.fail(response, 'submit');
-    return Timestamp.fromBytes(digest, await boundedBody(response, MAX_TIMESTAMP_ANSWER));
+    return parseAnswer(digest, await boundedBody(response, MAX_TIMESTAMP_ANSWER), `${this.url}/digest`);
   }
 
   /** The calendar's timestamp of `commitment`, or undefined while it has none (a 404). */
@@ -87,7 +97,30 @@ export class RemoteCalendar {
     const response = await this.get(`/timestamp/${toHex(commitment)}`);
     if (response.status === 404) return undefined;
     if (response.status !== 200) return RemoteCalendar.fail(response, 'timestamp');
-    return Timestamp.fromBytes(commitment, await boundedBody(response, MAX_TIMESTAMP_ANSWER));
+    return parseAnswer(
+      commitment,
+      await boundedBody(response, MAX_TIMESTAMP_ANSWER),
+      `${this.url}/timestamp/${toHex(commitment)}`,
+    );
+  }
+
+  /**
+   * Whether the calendar holds `commitment`: complete (it has a Bitcoin proof), pending (its 404 says
+   * why it has none yet) or unknown (its 404 is `Not found`, the reference's text for a commitment it
+   * never saw).
+   */
+  async commitmentState(
+    commitment: Uint8Array,
+    options: CallOptions = {},
+  ): Promise<'complete' | 'pending' | 'unknown'> {
+    const response = await this.get(`/timestamp/${toHex(commitment)}`, undefined, options);
+    if (response.status === 200) {
+      await response.body?.cancel();
+      return 'complete';
+    }
+    if (response.status !== 404) return RemoteCalendar.fail(response, 'timestamp');
+    const text = new TextDecoder().decode(await boundedBody(response, 1000));
+    return text === 'Not found' ? 'unknown' : 'pending';
   }
 
   /** Every commitment under a hex prefix with its timestamp (otsd's `GET /timestamps?prefix=`). */
@@ -118,14 +151,42 @@ export class RemoteCalendar {
   }
 }
 
+function parseAnswer(msg: Uint8Array, body: Uint8Array, where: string): Timestamp {
+  try {
+    return Timestamp.fromBytes(msg, body);
+  } catch (e) {
+    throw new CalendarError(`${where}: the answer is not a timestamp: ${(e as Error).message}`);
+  }
+}
+
+/** Why a fetch failed: undici's "fetch failed" hides the reason (ECONNREFUSED, ...) in its cause. */
+function fetchFailure(e: unknown): string {
+  const error = e as Error & { cause?: { code?: string; message?: string } };
+  const cause = error.cause?.code ?? error.cause?.message;
+  return cause ? `${error.message} (${cause})` : error.message;
+}
+
+/** Reads the body, giving up as soon as it passes `limit` bytes (an endless answer costs nothing). */
 async function boundedBody(response: Response, limit: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > limit)
+  if (declared > limit) {
+    await response.body?.cancel();
     throw new CalendarError(`answer of ${declared} bytes is over the ${limit}-byte limit`);
-  const body = new Uint8Array(await response.arrayBuffer());
-  if (body.byteLength > limit)
-    throw new CalendarError(`answer of ${body.byteLength} bytes is over the ${limit}-byte limit`);
-  return body;
+  }
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of response.body ?? []) {
+      length += chunk.byteLength;
+      if (length > limit) throw new CalendarError(`answer of over ${limit} bytes is over the limit`);
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    await response.body?.cancel().catch(() => undefined);
+    if (e instanceof CalendarError) throw e;
+    throw new CalendarError(`${response.url}: ${(e as Error).message}`);
+  }
+  return Buffer.concat(chunks, length);
 }
 
 /**

@@ -44,13 +44,16 @@ export async function startTestCalendar(
   const calendar = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
   const aggregator = new Aggregator({ sink: calendar, intervalMs: 10, log: logger, ...options.aggregator });
   const status = (): NodeStatus => ({
+    role: 'calendar',
     version: 'test',
-    uri: TEST_URI,
     uptimeSeconds: 1,
-    journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
-    pendingCommitments: calendar.index.pendingCount,
-    commitments: calendar.index.commitmentCount,
-    prefixQueries: { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits },
+    calendar: {
+      uri: TEST_URI,
+      journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
+      pendingCommitments: calendar.index.pendingCount,
+      commitments: calendar.index.commitmentCount,
+      prefixQueries: { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits },
+    },
     waitingDigests: aggregator.waiting,
     roundIntervalMs: aggregator.intervalMs,
     lastMinute: { rounds: 0, digests: 0 },

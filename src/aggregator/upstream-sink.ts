@@ -1,0 +1,174 @@
+/**
+ * The round sink of a stand-alone aggregator (and of a mirror that aggregates): each round's tip is
+ * POSTed to every upstream calendar in parallel, each answer is checked, and the good ones are merged
+ * into one timestamp of the tip, as a client stamping against several calendars would merge them.
+ * @module
+ */
+import { type Attestation, PendingAttestation, Timestamp, toHex } from '../ots/index.js';
+import { RemoteCalendar } from '../remote/calendar-client.js';
+import type { RoundSink } from './round-sink.js';
+
+/**
+ * Most bytes of the merged timestamp of a tip. Clients read at most 10,000 bytes of an answer; the
+ * rest is left for the path from a digest to the tip (35 bytes per tree level).
+ */
+export const MAX_TIP_TIMESTAMP_BYTES = 8000;
+
+/** No upstream took the round: its clients must be told to retry (their digests are in no proof). */
+export class NoUpstreamAnsweredError extends Error {
+  override name = 'NoUpstreamAnsweredError';
+}
+
+/** An upstream answered, but not with a timestamp we can pass on. */
+export class BadUpstreamAnswerError extends Error {
+  override name = 'BadUpstreamAnswerError';
+}
+
+export interface UpstreamHealth {
+  url: string;
+  /** Rounds offered to this upstream since start, and how many it did not take. */
+  rounds: number;
+  failures: number;
+  /** Failures since the last success. */
+  consecutiveFailures: number;
+  /** Time of the last exchange (POST and check), successful or not. */
+  lastLatencyMs?: number;
+  lastSuccessAt?: number;
+  lastError?: string;
+}
+
+export interface UpstreamSinkOptions {
+  upstreams: string[];
+  /** Longest wait for one upstream's answer and its check; past it the upstream is left out. */
+  timeoutMs: number;
+  userAgent?: string;
+  /** Told of each exchange, for metrics. */
+  onExchange?: (url: string, outcome: 'ok' | 'failed', seconds: number) => void;
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+interface Upstream {
+  client: RemoteCalendar;
+  health: UpstreamHealth;
+}
+
+export class UpstreamSink implements RoundSink {
+  private readonly upstreams: Upstream[];
+  private readonly timeoutMs: number;
+  private readonly options: UpstreamSinkOptions;
+
+  constructor(options: UpstreamSinkOptions) {
+    if (options.upstreams.length === 0) throw new RangeError('an aggregator needs at least one upstream');
+    this.options = options;
+    this.timeoutMs = options.timeoutMs;
+    this.upstreams = options.upstreams.map((url) => {
+      const client = new RemoteCalendar(url, {
+        timeoutMs: options.timeoutMs,
+        userAgent: options.userAgent ?? 'otsd-aggregator',
+      });
+      return { client, health: { url: client.url, rounds: 0, failures: 0, consecutiveFailures: 0 } };
+    });
+  }
+
+  health(): UpstreamHealth[] {
+    return this.upstreams.map((u) => ({ ...u.health }));
+  }
+
+  async commit(tip: Uint8Array): Promise<Timestamp> {
+    const answers = await Promise.all(this.upstreams.map((u) => this.exchange(u, tip)));
+    const merged = new Timestamp(tip);
+    const reasons: string[] = [];
+    let taken = 0;
+    answers.forEach((answer, i) => {
+      const upstream = this.upstreams[i] as Upstream;
+      if (typeof answer === 'string') {
+        reasons.push(`${upstream.health.url}: ${answer}`);
+        return;
+      }
+      const candidate = new Timestamp(tip);
+      candidate.merge(merged);
+      candidate.merge(answer);
+      if (candidate.toBytes().byteLength > MAX_TIP_TIMESTAMP_BYTES) {
+        reasons.push(`${upstream.health.url}: answer does not fit in the client's read limit`);
+        this.options.log?.warn(
+          { upstream: upstream.health.url, tip: toHex(tip) },
+          'aggregator: answer left out, the merged timestamp would be too large',
+        );
+        return;
+      }
+      merged.merge(answer);
+      taken++;
+    });
+    if (taken === 0) throw new NoUpstreamAnsweredError(`no upstream took the round: ${reasons.join('; ')}`);
+    return merged;
+  }
+
+  /** The upstream's checked answer, or why there is none; never throws and never outlives the timeout. */
+  private async exchange(upstream: Upstream, tip: Uint8Array): Promise<Timestamp | string> {
+    const started = performance.now();
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const health = upstream.health;
+    health.rounds++;
+    try {
+      const answer = await upstream.client.submit(tip, { signal });
+      const commitment = pendingCommitment(answer);
+      // the answer's ops lead from our tip to a commitment the upstream must have recorded; an answer
+      // made for another tip leads to one it never saw, and its clients could never upgrade
+      const state = await upstream.client.commitmentState(commitment, { signal });
+      if (state === 'unknown') {
+        throw new BadUpstreamAnswerError(
+          `its answer leads to commitment ${toHex(commitment)}, which it does not know (an answer for another tip?)`,
+        );
+      }
+      const seconds = (performance.now() - started) / 1000;
+      if (health.consecutiveFailures > 0) {
+        this.options.log?.info(
+          { upstream: health.url, failedRounds: health.consecutiveFailures },
+          'aggregator: upstream takes rounds again',
+        );
+      }
+      health.lastLatencyMs = Math.round(seconds * 1000);
+      health.lastSuccessAt = Date.now();
+      health.consecutiveFailures = 0;
+      this.options.onExchange?.(health.url, 'ok', seconds);
+      return answer;
+    } catch (e) {
+      const seconds = (performance.now() - started) / 1000;
+      const reason = signal.aborted ? `no answer within ${this.timeoutMs} ms` : (e as Error).message;
+      health.lastLatencyMs = Math.round(seconds * 1000);
+      health.failures++;
+      health.consecutiveFailures++;
+      // one line when an upstream starts failing or fails differently, then one a minute of rounds
+      if (reason !== health.lastError || health.consecutiveFailures % 60 === 1) {
+        this.options.log?.warn(
+          {
+            upstream: health.url,
+            tip: toHex(tip),
+            reason,
+            ms: health.lastLatencyMs,
+            failedRounds: health.consecutiveFailures,
+          },
+          'aggregator: upstream left out of the round',
+        );
+      }
+      health.lastError = reason;
+      this.options.onExchange?.(health.url, 'failed', seconds);
+      return reason;
+    }
+  }
+}
+
+/**
+ * The commitment an upstream's answer leads to. A calendar answers a fresh digest with ops ending in
+ * exactly one PendingAttestation (its own); anything else is not an answer we pass on.
+ */
+function pendingCommitment(answer: Timestamp): Uint8Array {
+  const attestations: [Uint8Array, Attestation][] = [...answer.allAttestations()];
+  const [only] = attestations;
+  if (attestations.length !== 1 || !only || !(only[1] instanceof PendingAttestation)) {
+    throw new BadUpstreamAnswerError(
+      `its answer has ${attestations.length} attestations (${attestations.map(([, a]) => a.toString()).join(', ')}); a calendar's has one PendingAttestation`,
+    );
+  }
+  return only[0];
+}

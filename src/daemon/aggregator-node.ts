@@ -1,0 +1,106 @@
+/**
+ * A running stand-alone aggregator: rounds whose tips go to upstream calendars, and the HTTP API that
+ * takes digests. It keeps nothing on disk: a restart loses only the digests of the round in progress,
+ * which were not acknowledged yet.
+ * @module
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { RecentActivity } from '../aggregator/activity.js';
+import type { Aggregator } from '../aggregator/aggregator.js';
+import { UpstreamSink } from '../aggregator/upstream-sink.js';
+import { buildCalendarApp, type HttpLimits } from '../http/app.js';
+import type { NodeStatus } from '../http/status-route.js';
+import { createMetrics, serveMetrics } from './metrics.js';
+import { createAggregator, type RoundOptions } from './rounds.js';
+import { VERSION } from './version.js';
+
+export interface AggregatorNodeOptions extends RoundOptions {
+  /** Calendars every round's tip is submitted to. */
+  upstreams: string[];
+  /** Longest wait for one upstream's answer; the round's clients never wait longer than this. */
+  upstreamTimeoutMs: number;
+  host: string;
+  /** 0 lets the OS choose. */
+  port: number;
+  httpLimits?: Partial<HttpLimits>;
+  metrics?: { host: string; port: number };
+  logger: Logger;
+}
+
+export interface AggregatorNode {
+  /** Where the node listens, e.g. http://127.0.0.1:14790 */
+  url: string;
+  aggregator: Aggregator;
+  sink: UpstreamSink;
+  metricsUrl: string | undefined;
+  app: FastifyInstance;
+  /** Stops taking requests, submits every waiting digest upstream and answers it. */
+  close(): Promise<void>;
+}
+
+export async function startAggregatorNode(options: AggregatorNodeOptions): Promise<AggregatorNode> {
+  const log = options.logger;
+  const startedAt = Date.now();
+  const activity = new RecentActivity();
+  const status = (): NodeStatus => ({
+    role: 'aggregator',
+    version: VERSION,
+    uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+    waitingDigests: aggregator.waiting,
+    roundIntervalMs: aggregator.intervalMs,
+    lastMinute: activity.lastMinute(),
+    totals: { ...aggregator.stats },
+    upstreams: sink.health(),
+  });
+  const metrics = createMetrics(status);
+  const sink = new UpstreamSink({
+    upstreams: options.upstreams,
+    timeoutMs: options.upstreamTimeoutMs,
+    userAgent: `otsd/${VERSION} aggregator`,
+    onExchange: metrics.upstreamExchange,
+    log,
+  });
+  const aggregator = createAggregator(sink, options, log);
+  aggregator.onRound((digests) => {
+    activity.record(digests);
+    metrics.round(digests);
+  });
+  const app = buildCalendarApp({
+    aggregator,
+    status,
+    observe: metrics.request,
+    logger: log,
+    ...(options.httpLimits && { limits: options.httpLimits }),
+  });
+  await app.listen({ host: options.host, port: options.port });
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  try {
+    metricsServer =
+      options.metrics && (await serveMetrics(metrics, options.metrics.host, options.metrics.port));
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  aggregator.start();
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url, upstreams: options.upstreams }, 'aggregator: listening');
+  if (metricsServer) log.info({ url: metricsServer.url }, 'metrics: listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      log.info({}, 'aggregator: shutting down');
+      const httpClosed = app.close();
+      await metricsServer?.close();
+      await aggregator.stop();
+      await httpClosed;
+      log.info({ totals: aggregator.stats }, 'aggregator: stopped');
+    })();
+    return closing;
+  };
+  return { url, aggregator, sink, metricsUrl: metricsServer?.url, app, close };
+}

@@ -1,0 +1,198 @@
+/**
+ * The aggregator role on loopback, in front of real otsd calendars: each round goes to every upstream
+ * and clients get the merged answers; a bad, hanging or absent upstream is left out within the
+ * timeout; with no upstream, 503; memory stays bounded; a stop answers every waiting client.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import { type AggregatorNode, startAggregatorNode } from '../../src/daemon/aggregator-node.js';
+import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import { PendingAttestation, Timestamp } from '../../src/ots/index.js';
+import { RemoteCalendar } from '../../src/remote/calendar-client.js';
+import { freePort } from '../helpers/free-port.js';
+import { type Misbehaviour, startMisbehavingCalendar } from '../helpers/misbehaving-calendar.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+async function startCalendar(t: TestContext): Promise<CalendarNode> {
+  const port = await freePort();
+  const node = await startCalendarNode({
+    dataDir: tempDir(t),
+    uri: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    roundIntervalMs: 20,
+    logger: pino({ level: 'silent' }),
+  });
+  t.after(() => node.close());
+  return node;
+}
+
+async function startAggregator(
+  t: TestContext,
+  upstreams: string[],
+  options: { timeoutMs?: number; maxWaitingDigests?: number; roundIntervalMs?: number } = {},
+): Promise<AggregatorNode> {
+  const node = await startAggregatorNode({
+    upstreams,
+    upstreamTimeoutMs: options.timeoutMs ?? 1000,
+    host: '127.0.0.1',
+    port: 0,
+    roundIntervalMs: options.roundIntervalMs ?? 50,
+    ...(options.maxWaitingDigests !== undefined && { maxWaitingDigests: options.maxWaitingDigests }),
+    metrics: { host: '127.0.0.1', port: 0 },
+    logger: pino({ level: 'silent' }),
+  });
+  t.after(() => node.close());
+  return node;
+}
+
+const randomDigest = () => crypto.getRandomValues(new Uint8Array(32));
+
+async function post(url: string, digest: Uint8Array) {
+  const started = performance.now();
+  const response = await fetch(`${url}/digest`, { method: 'POST', body: digest });
+  const body = new Uint8Array(await response.arrayBuffer());
+  return { response, body, ms: performance.now() - started };
+}
+
+/** The pending attestations of an answer, by calendar URI, with the commitment each leads to. */
+function pendings(digest: Uint8Array, body: Uint8Array): Map<string, Uint8Array> {
+  const found = new Map<string, Uint8Array>();
+  for (const [msg, attestation] of Timestamp.fromBytes(digest, body).allAttestations()) {
+    assert.ok(attestation instanceof PendingAttestation, `unexpected ${attestation}`);
+    found.set(attestation.uri, msg);
+  }
+  return found;
+}
+
+type StatusJson = {
+  role: string;
+  upstreams: { url: string; rounds: number; failures: number; last_error: string | null }[];
+};
+const status = async (url: string) =>
+  (await (await fetch(url, { headers: { accept: 'application/json' } })).json()) as StatusJson;
+
+describe('the aggregator role', () => {
+  it('submits each round to every upstream and gives clients the merged answers', async (t) => {
+    const [alice, bob] = [await startCalendar(t), await startCalendar(t)];
+    const aggregator = await startAggregator(t, [alice.url, bob.url]);
+    const digests = Array.from({ length: 20 }, randomDigest);
+    const answers = await Promise.all(digests.map((d) => post(aggregator.url, d)));
+    for (const [i, { response, body }] of answers.entries()) {
+      assert.equal(response.status, 200);
+      const found = pendings(digests[i] as Uint8Array, body);
+      assert.deepEqual([...found.keys()].sort(), [alice.calendar.uri, bob.calendar.uri].sort());
+      // each calendar holds the commitment the client will ask it for
+      for (const calendar of [alice, bob]) {
+        const commitment = found.get(calendar.calendar.uri) as Uint8Array;
+        assert.equal(await new RemoteCalendar(calendar.url).commitmentState(commitment), 'pending');
+      }
+    }
+    // one commitment per round on each calendar, however many clients
+    const rounds = aggregator.aggregator.stats.rounds;
+    assert.ok(rounds >= 1 && rounds < digests.length, `${rounds} rounds`);
+    assert.equal(alice.calendar.index.commitmentCount, rounds);
+    assert.equal(bob.calendar.index.commitmentCount, rounds);
+    const s = await status(aggregator.url);
+    assert.equal(s.role, 'aggregator');
+    assert.deepEqual(
+      s.upstreams.map((u) => [u.url, u.rounds, u.failures]),
+      [
+        [alice.url, rounds, 0],
+        [bob.url, rounds, 0],
+      ],
+    );
+    const metrics = await (await fetch(aggregator.metricsUrl as string)).text();
+    assert.match(metrics, /otsd_upstream_round_seconds_count\{upstream="[^"]+",outcome="ok"\} \d+/);
+    assert.match(metrics, /otsd_upstream_consecutive_failures\{upstream="[^"]+"\} 0/);
+  });
+
+  const faults: [Misbehaviour | 'down', RegExp][] = [
+    ['garbage', /the answer is not a timestamp: Tried to read/],
+    ['other-tip', /which it does not know \(an answer for another tip\?\)/],
+    ['endless', /answer of over 10000 bytes is over the limit/],
+    ['error', /HTTP 500: upstream broke/],
+    ['hang', /no answer within 500 ms/],
+    ['down', /ECONNREFUSED/],
+  ];
+  for (const [fault, reason] of faults) {
+    it(`leaves out an upstream that ${fault === 'down' ? 'is down' : `answers: ${fault}`}, within the timeout`, async (t) => {
+      const good = await startCalendar(t);
+      const bad =
+        fault === 'down'
+          ? `http://127.0.0.1:${await freePort()}`
+          : (await startMisbehavingCalendar(t, good.url, fault)).url;
+      const aggregator = await startAggregator(t, [good.url, bad], { timeoutMs: 500 });
+      const digest = randomDigest();
+      const { response, body, ms } = await post(aggregator.url, digest);
+      assert.equal(response.status, 200);
+      assert.deepEqual([...pendings(digest, body).keys()], [good.calendar.uri]);
+      // the round interval, the timeout, and slack for a loaded machine: never the hang itself
+      assert.ok(ms < 50 + 500 + 2000, `answered after ${ms} ms`);
+      const health = (await status(aggregator.url)).upstreams[1];
+      assert.equal(health?.failures, 1);
+      assert.match(health?.last_error ?? '', reason);
+    });
+  }
+
+  it('answers 503 while no upstream takes the round, and takes digests again once one does', async (t) => {
+    const real = await startCalendar(t);
+    const upstream = await startMisbehavingCalendar(t, real.url, 'error');
+    const aggregator = await startAggregator(t, [upstream.url]);
+    const refused = await post(aggregator.url, randomDigest());
+    assert.equal(refused.response.status, 503);
+    assert.equal(refused.response.headers.get('retry-after'), '1');
+    assert.equal(new TextDecoder().decode(refused.body), 'no upstream calendar took the digest, retry later');
+    upstream.mode = 'honest';
+    const digest = randomDigest();
+    const accepted = await post(aggregator.url, digest);
+    assert.equal(accepted.response.status, 200);
+    assert.deepEqual([...pendings(digest, accepted.body).keys()], [real.calendar.uri]);
+  });
+
+  it('refuses digests past its waiting cap while an upstream hangs, instead of growing', async (t) => {
+    const real = await startCalendar(t);
+    const upstream = await startMisbehavingCalendar(t, real.url, 'hang');
+    const aggregator = await startAggregator(t, [upstream.url], {
+      timeoutMs: 1500,
+      maxWaitingDigests: 3,
+      roundIntervalMs: 20,
+    });
+    const first = post(aggregator.url, randomDigest());
+    while (upstream.posts === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // the round in flight hangs; three more wait for the next, and the fifth is refused at once
+    const waiting = [1, 2, 3].map(() => post(aggregator.url, randomDigest()));
+    while (aggregator.aggregator.waiting < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    const refused = await post(aggregator.url, randomDigest());
+    assert.equal(refused.response.status, 503);
+    assert.equal(new TextDecoder().decode(refused.body), 'calendar busy, retry later');
+    upstream.mode = 'honest';
+    assert.equal((await first).response.status, 503);
+    assert.deepEqual(
+      (await Promise.all(waiting)).map((a) => a.response.status),
+      [200, 200, 200],
+    );
+  });
+
+  it('on stop, submits and answers every waiting digest', async (t) => {
+    const real = await startCalendar(t);
+    const aggregator = await startAggregator(t, [real.url], { roundIntervalMs: 5000 });
+    const digests = Array.from({ length: 5 }, randomDigest);
+    const answers = digests.map((d) => post(aggregator.url, d));
+    while (aggregator.aggregator.waiting < digests.length)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await aggregator.close();
+    for (const [i, answer] of (await Promise.all(answers)).entries()) {
+      assert.equal(answer.response.status, 200);
+      assert.ok(pendings(digests[i] as Uint8Array, answer.body).has(real.calendar.uri));
+    }
+  });
+
+  it('tells a client asking it for a proof where proofs are', async (t) => {
+    const aggregator = await startAggregator(t, [`http://127.0.0.1:${await freePort()}`]);
+    const response = await fetch(`${aggregator.url}/timestamp/${'00'.repeat(32)}`);
+    assert.equal(response.status, 404);
+    assert.match(await response.text(), /keeps no proofs; ask the calendar named in your timestamp/);
+  });
+});

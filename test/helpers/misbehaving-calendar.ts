@@ -1,0 +1,79 @@
+/**
+ * A FAKE upstream calendar, for faults a real one does not produce: it answers POST /digest with
+ * garbage, with a real calendar's answer for another digest, with an endless body, or not at all.
+ * Everything else (and mode 'honest') is passed through to the real calendar behind it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TestContext } from 'node:test';
+
+export type Misbehaviour = 'honest' | 'garbage' | 'other-tip' | 'endless' | 'hang' | 'error';
+
+export interface MisbehavingCalendar {
+  url: string;
+  mode: Misbehaviour;
+  /** POST /digest requests received. */
+  posts: number;
+}
+
+export async function startMisbehavingCalendar(
+  t: TestContext,
+  realCalendar: string,
+  mode: Misbehaviour,
+): Promise<MisbehavingCalendar> {
+  const sockets = new Set<Socket>();
+  const forward = async (req: IncomingMessage, res: ServerResponse, body?: Uint8Array) => {
+    const answer = await fetch(`${realCalendar}${req.url}`, {
+      method: req.method ?? 'GET',
+      ...(body && { body }),
+    });
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
+    res.end(Buffer.from(await answer.arrayBuffer()));
+  };
+  const state: MisbehavingCalendar = { url: '', mode, posts: 0 };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method !== 'POST' || req.url !== '/digest') return forward(req, res);
+    state.posts++;
+    switch (state.mode) {
+      case 'honest':
+        return forward(req, res, Buffer.concat(chunks));
+      case 'garbage':
+        res.writeHead(200).end(Buffer.from('f0ff00ffee', 'hex'));
+        return;
+      case 'other-tip':
+        // a well-formed answer from the real calendar, but for a digest we were not sent
+        return forward(req, res, crypto.getRandomValues(new Uint8Array(32)));
+      case 'endless': {
+        res.writeHead(200);
+        const block = new Uint8Array(64 * 1024);
+        // bounded, so a broken client cannot make the test run forever
+        for (let sent = 0; sent < 1024 && !res.destroyed; sent++) {
+          if (!res.write(block)) await new Promise((resolve) => res.once('drain', resolve));
+        }
+        res.end();
+        return;
+      }
+      case 'hang':
+        return; // never answered; the socket is destroyed when the test ends
+      case 'error':
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('upstream broke');
+        return;
+    }
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return state;
+}
