@@ -164,7 +164,7 @@ function showConfig(options: RunOptions): string {
       const { key, secret } = byOption.get(option) as { key: string; secret?: boolean };
       const shown = secret ? maskSecret(value) : value;
       const rendered =
-        typeof shown === 'object' && shown !== null
+        typeof shown === 'object' && shown !== null && !Array.isArray(shown)
           ? `"${(shown as { host: string }).host}:${(shown as { port: number }).port}"`
           : JSON.stringify(shown);
       return `${key} = ${rendered}`;

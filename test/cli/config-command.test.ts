@@ -48,6 +48,39 @@ describe('configuration file', () => {
     assert.doesNotMatch(shown.stdout, /hunter2/);
   });
 
+  it('an aggregator takes its upstreams from repeated flags, a list in OTSD_UPSTREAM, or the file', (t) => {
+    const path = join(tempDir(t), 'aggregator.toml');
+    writeFileSync(
+      path,
+      'role = "aggregator"\nupstream = ["http://127.0.0.1:1", "http://127.0.0.1:2"]\nupstream_timeout_ms = 800\n',
+    );
+    assert.equal(runCli(['config', 'check', path]).status, 0);
+    const fromFile = runCli(['config', 'show', '--config', path]);
+    assert.match(fromFile.stdout, /^upstream = \["http:\/\/127\.0\.0\.1:1","http:\/\/127\.0\.0\.1:2"\]$/m);
+    assert.match(fromFile.stdout, /^upstream_timeout_ms = 800$/m);
+    const fromFlags = runCli(['config', 'show', '--upstream', 'http://a', '--upstream', 'http://b']);
+    assert.match(fromFlags.stdout, /^upstream = \["http:\/\/a","http:\/\/b"\]$/m);
+    const fromEnv = runCli(['config', 'show'], { OTSD_UPSTREAM: 'http://a, http://b' });
+    assert.match(fromEnv.stdout, /^upstream = \["http:\/\/a","http:\/\/b"\]$/m);
+  });
+
+  it('refuses roles and upstreams that do not fit, in one line', () => {
+    const cases: [string[], string][] = [
+      [['--role', 'aggregator'], '--role aggregator needs --upstream URL'],
+      [
+        ['--role', 'mirror', '--upstream', 'http://a', '--upstream', 'http://b'],
+        'a mirror follows one calendar',
+      ],
+      [['--upstream', 'http://a'], '--upstream is for --role mirror or aggregator'],
+      [['--aggregate'], '--aggregate is for --role mirror'],
+    ];
+    for (const [args, message] of cases) {
+      const result = runCli(['run', ...args]);
+      assert.equal(result.status, 1, args.join(' '));
+      assert.ok(result.stderr.startsWith(`otsd: ${message}`), result.stderr);
+    }
+  });
+
   it('otsd run takes its settings from the file', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'otsd.toml');

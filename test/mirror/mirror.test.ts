@@ -17,6 +17,7 @@ import {
   BitcoinBlockHeaderAttestation,
   MerkleTree,
   OpAppend,
+  type PendingAttestation,
   sha256,
   Timestamp,
   toHex,
@@ -28,7 +29,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 async function startNode(
   t: TestContext,
-  options: { mirrorOf?: string; dataDir?: string } = {},
+  options: { mirrorOf?: string; dataDir?: string; aggregate?: boolean } = {},
 ): Promise<CalendarNode> {
   const port = await freePort();
   const node = await startCalendarNode({
@@ -39,6 +40,7 @@ async function startNode(
     roundIntervalMs: 20,
     // the proofs these tests write reach no real chain: their attestations are not checked
     ...(options.mirrorOf && { mirrorOf: options.mirrorOf, mirrorHeaders: 'none' as const }),
+    ...(options.aggregate && { mirrorAggregates: { upstreamTimeoutMs: 1000 } }),
     logger: pino({ level: 'silent' }),
   });
   t.after(() => node.close());
@@ -50,15 +52,23 @@ async function fill(node: CalendarNode, n: number): Promise<string[]> {
   const tips = Array.from({ length: n }, () => crypto.getRandomValues(new Uint8Array(32)));
   const first = node.calendar.journal.head.records;
   await Promise.all(tips.map((tip) => node.calendar.commit(tip)));
-  const proved = Array.from({ length: Math.ceil(n / 2) }, (_, i) => first + i);
+  await prove(
+    node,
+    Array.from({ length: Math.ceil(n / 2) }, (_, i) => first + i),
+  );
+  return tips.map(toHex);
+}
+
+/** Writes a proof of the commitment records `records` (a made-up attestation, on no real chain). */
+async function prove(node: CalendarNode, records: number[]): Promise<void> {
+  const first = records[0] as number;
   const root = new Timestamp(
-    new MerkleTree(proved.map((r) => sha256(node.calendar.index.commitmentAt(r) as Uint8Array))).root,
+    new MerkleTree(records.map((r) => sha256(node.calendar.index.commitmentAt(r) as Uint8Array))).root,
   );
   root.ops
     .add(new OpAppend(new Uint8Array([first % 256])))
     .attestations.add(new BitcoinBlockHeaderAttestation(1000 + first));
-  await node.calendar.addProof(proved, root);
-  return tips.map(toHex);
+  await node.calendar.addProof(records, root);
 }
 
 const answers = (url: string, commitments: string[]) =>
@@ -308,5 +318,50 @@ describe('mirroring', () => {
     assert.equal(await mirror.stop('SIGTERM'), 0);
     const verified = await verifyJournal(join(dataDir, 'journal'));
     assert.deepEqual([verified.ok, verified.records], [true, calendar.calendar.journal.head.records]);
+  });
+});
+
+describe('a mirror that aggregates', () => {
+  it('submits its rounds to its calendar; clients upgrade from the mirror or the calendar alike', async (t) => {
+    const calendar = await startNode(t);
+    const mirror = await startNode(t, { mirrorOf: calendar.url, aggregate: true });
+    const digests = Array.from({ length: 3 }, () => crypto.getRandomValues(new Uint8Array(32)));
+    const commitments = await Promise.all(
+      digests.map(async (digest) => {
+        const res = await fetch(`${mirror.url}/digest`, { method: 'POST', body: digest });
+        assert.equal(res.status, 200);
+        const attestations = [
+          ...Timestamp.fromBytes(digest, new Uint8Array(await res.arrayBuffer())).allAttestations(),
+        ];
+        assert.equal(attestations.length, 1);
+        const [commitment, attestation] = attestations[0] as [Uint8Array, PendingAttestation];
+        assert.equal(attestation.uri, calendar.calendar.uri);
+        return toHex(commitment);
+      }),
+    );
+    // the calendar proves what it holds, and the mirror copies it: the same answers from both
+    const records = calendar.calendar.journal.head.records;
+    await prove(
+      calendar,
+      Array.from({ length: records }, (_, i) => i),
+    );
+    await waitFor('the mirror', () => caughtUp(mirror, calendar));
+    const fromCalendar = await answers(calendar.url, commitments);
+    assert.ok(fromCalendar.every((a) => a.startsWith('200 ')));
+    assert.deepEqual(await answers(mirror.url, commitments), fromCalendar);
+    const status = (await (await fetch(mirror.url, { headers: { accept: 'application/json' } })).json()) as {
+      role: string;
+      upstreams: { url: string; failures: number }[];
+    };
+    assert.equal(status.role, 'mirror');
+    assert.deepEqual(
+      status.upstreams.map((u) => [u.url, u.failures]),
+      [[calendar.url, 0]],
+    );
+    // the calendar gone, the mirror still serves proofs but takes no digest it could not pass on
+    await calendar.close();
+    const refused = await fetch(`${mirror.url}/digest`, { method: 'POST', body: digests[0] as Uint8Array });
+    assert.equal(refused.status, 503);
+    assert.equal((await answers(mirror.url, commitments.slice(0, 1)))[0], fromCalendar[0]);
   });
 });
