@@ -6,7 +6,7 @@
  *
  * Run: npm run bench:http   (about a minute)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,56 +25,21 @@ import {
   toHex,
 } from '../src/ots/index.js';
 import { type LoadResult, load } from './load.js';
+import { startOtsd, stopProcess, waitForLine } from './processes.js';
 
 const CONNECTIONS = [1, 16, 256];
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
 
-function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk;
-      const match = pattern.exec(text);
-      if (match) resolve(match);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', () => reject(new Error(`process exited: ${text}`)));
-  });
-}
-
-async function startCalendar(
-  dataDir: string,
-  roundMs: number,
-): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'run',
-      '--data-dir',
-      dataDir,
-      '--listen',
-      '127.0.0.1:0',
-      '--uri',
-      'http://127.0.0.1:1',
-      '--round-interval',
-      String(roundMs),
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const match = await waitForLine(child, /listening on (http:\/\/\S+)/);
-  return { url: match[1] as string, child };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+function startCalendar(dataDir: string, roundMs: number) {
+  return startOtsd([
+    '--data-dir',
+    dataDir,
+    '--uri',
+    'http://127.0.0.1:1',
+    '--round-interval',
+    String(roundMs),
+  ]);
 }
 
 /** Writes `n` commitments and a proof covering them, so GET /timestamp answers 200. */
@@ -182,7 +147,7 @@ async function main(): Promise<void> {
         console.log(`            bare ${fmt(base)}`);
         console.log(`          ${ratio(ours, base)}`);
       }
-      await stop(calendar.child);
+      await stopProcess(calendar.child);
     }
     baselineChild.kill('SIGTERM');
   } finally {

@@ -19,8 +19,17 @@ export interface AggregatorOptions {
   intervalMs?: number;
   /** Most digests in one round; the rest wait for the next. */
   maxDigestsPerRound?: number;
-  /** Most digests waiting at once; past it, submit refuses with AggregatorOverloadedError. */
+  /**
+   * Most digests not answered yet (waiting for a round, or in one); past it, submit refuses with
+   * AggregatorOverloadedError.
+   */
   maxWaiting?: number;
+  /**
+   * Rounds committing at once. 1 suits a local calendar (a round takes a millisecond); a sink whose
+   * commit waits on a remote calendar's own round does better with more, so that rounds keep their
+   * interval instead of adding the remote's latency to it.
+   */
+  maxRoundsInFlight?: number;
   /** pino-compatible */
   log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
@@ -56,7 +65,10 @@ export class Aggregator {
   private readonly log: NonNullable<AggregatorOptions['log']> | undefined;
   private queue: Waiting[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private round: Promise<void> | undefined;
+  private readonly rounds = new Set<Promise<void>>();
+  private readonly maxRoundsInFlight: number;
+  /** Digests taken out of the queue by rounds still committing. */
+  private inRounds = 0;
   private stopping = false;
   /** Totals since start, for the status page and metrics. */
   readonly stats: RoundStats = { rounds: 0, digests: 0 };
@@ -67,6 +79,7 @@ export class Aggregator {
     this.intervalMs = options.intervalMs ?? 1000;
     this.maxDigestsPerRound = options.maxDigestsPerRound ?? 100_000;
     this.maxWaiting = options.maxWaiting ?? 200_000;
+    this.maxRoundsInFlight = options.maxRoundsInFlight ?? 1;
     this.log = options.log;
   }
 
@@ -76,8 +89,14 @@ export class Aggregator {
     this.maxWaiting = limits.maxWaiting ?? this.maxWaiting;
   }
 
+  /** Digests waiting for the next round. */
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** Digests not answered yet: waiting, or in rounds still committing. */
+  get unanswered(): number {
+    return this.queue.length + this.inRounds;
   }
 
   /** Called after each committed round with its digest count. */
@@ -97,8 +116,8 @@ export class Aggregator {
     if (digest.byteLength > MAX_DIGEST_BYTES)
       throw new RangeError(`digest too long: ${digest.byteLength} > ${MAX_DIGEST_BYTES}`);
     if (this.stopping) return Promise.reject(new AggregatorClosedError('aggregator is shutting down'));
-    if (this.queue.length >= this.maxWaiting) {
-      return Promise.reject(new AggregatorOverloadedError(`${this.queue.length} digests already waiting`));
+    if (this.unanswered >= this.maxWaiting) {
+      return Promise.reject(new AggregatorOverloadedError(`${this.unanswered} digests already unanswered`));
     }
     return new Promise((resolve, reject) => this.queue.push({ digest, resolve, reject }));
   }
@@ -106,16 +125,27 @@ export class Aggregator {
   private schedule(): void {
     if (this.stopping) return;
     this.timer = setTimeout(() => {
-      this.round = this.runRound().finally(() => {
-        this.round = undefined;
-        this.schedule();
-      });
+      // a tick with every round slot taken is skipped: its digests go in the next round
+      if (this.rounds.size < this.maxRoundsInFlight) {
+        const round: Promise<void> = this.runRound().finally(() => this.rounds.delete(round));
+        this.rounds.add(round);
+      }
+      this.schedule();
     }, this.intervalMs);
   }
 
   private async runRound(): Promise<void> {
     if (this.queue.length === 0) return;
     const round = this.queue.splice(0, this.maxDigestsPerRound);
+    this.inRounds += round.length;
+    try {
+      await this.commitRound(round);
+    } finally {
+      this.inRounds -= round.length;
+    }
+  }
+
+  private async commitRound(round: Waiting[]): Promise<void> {
     const nonces = randomBytes(NONCE_BYTES * round.length);
     const appends = round.map(
       (_, i) => new OpAppend(new Uint8Array(nonces.buffer, nonces.byteOffset + i * NONCE_BYTES, NONCE_BYTES)),
@@ -145,7 +175,7 @@ export class Aggregator {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
-    await this.round;
+    await Promise.all(this.rounds);
     while (this.queue.length > 0) await this.runRound();
   }
 }

@@ -13,7 +13,7 @@ import { UpstreamSink } from '../aggregator/upstream-sink.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { createMetrics, serveMetrics } from './metrics.js';
-import { createAggregator, type RoundOptions } from './rounds.js';
+import { createAggregator, type RoundOptions, upstreamRounds } from './rounds.js';
 import { VERSION } from './version.js';
 
 export interface AggregatorNodeOptions extends RoundOptions {
@@ -62,7 +62,7 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
     onExchange: metrics.upstreamExchange,
     log,
   });
-  const aggregator = createAggregator(sink, options, log);
+  const aggregator = createAggregator(sink, options, log, upstreamRounds(options.upstreamTimeoutMs, options));
   aggregator.onRound((digests) => {
     activity.record(digests);
     metrics.round(digests);

@@ -30,7 +30,7 @@ import { upstreamHeaderCheck, upstreamHeaders } from '../remote/header-chain.js'
 import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createMetrics, serveMetrics } from './metrics.js';
-import { createAggregator, type RoundOptions } from './rounds.js';
+import { createAggregator, type RoundOptions, upstreamRounds } from './rounds.js';
 import { VERSION } from './version.js';
 
 export interface CalendarNodeOptions extends RoundOptions {
@@ -133,8 +133,15 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
           log,
         })
       : undefined;
-  const sink = mirror ? upstreamSink : calendar;
-  const aggregator = sink && createAggregator(sink, options, log);
+  const aggregator = mirror
+    ? upstreamSink &&
+      createAggregator(
+        upstreamSink,
+        options,
+        log,
+        upstreamRounds(options.mirrorAggregates?.upstreamTimeoutMs ?? 0, options),
+      )
+    : createAggregator(calendar, options, log);
   let bitcoin: Awaited<ReturnType<typeof startBitcoin>> | undefined;
   try {
     bitcoin =

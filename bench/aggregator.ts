@@ -1,0 +1,132 @@
+/**
+ * Digests through stand-alone aggregators into one calendar (each `otsd run` in its own process):
+ * the clients' throughput straight to the calendar, then through 1 and 2 aggregators, measured in the
+ * same run at the same round interval; and the calendar's own request rate, which through aggregators
+ * stays at about one POST /digest (plus one GET /timestamp, the answer check) per aggregator round,
+ * whatever the client load.
+ *
+ * Run: npm run bench:aggregator   (about a minute)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LoadResult, load } from './load.js';
+import { freePort, startOtsd, stopProcess } from './processes.js';
+
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
+const ROUND_MS = 100;
+const CONNECTIONS = [16, 256];
+
+type Counts = { posts: number; gets: number };
+
+/** POST /digest and GET /timestamp requests the calendar has answered, from its Prometheus metrics. */
+async function calendarRequests(metricsUrl: string): Promise<Counts> {
+  const text = await (await fetch(metricsUrl)).text();
+  const sum = (route: string, method: string) =>
+    text
+      .split('\n')
+      .filter(
+        (line) =>
+          line.startsWith('otsd_http_request_duration_seconds_count{') &&
+          line.includes(`route="${route}"`) &&
+          line.includes(`method="${method}"`),
+      )
+      .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  return { posts: sum('/digest', 'POST'), gets: sum('/timestamp/:hex', 'GET') };
+}
+
+async function rounds(url: string): Promise<number> {
+  const status = (await (await fetch(url, { headers: { accept: 'application/json' } })).json()) as {
+    totals: { rounds: number };
+  };
+  return status.totals.rounds;
+}
+
+/** Closed-loop clients spread evenly over `targets`, for DURATION_MS. */
+async function loadOver(targets: string[], connections: number): Promise<LoadResult> {
+  const results = await Promise.all(
+    targets.map((url) =>
+      load({
+        url,
+        method: 'POST',
+        path: () => '/digest',
+        body: () => new Uint8Array(randomBytes(32)),
+        connections: Math.max(1, Math.round(connections / targets.length)),
+        durationMs: DURATION_MS,
+      }),
+    ),
+  );
+  const statuses: Record<number, number> = {};
+  for (const r of results)
+    for (const [s, n] of Object.entries(r.statuses)) statuses[Number(s)] = (statuses[Number(s)] ?? 0) + n;
+  return {
+    requests: results.reduce((t, r) => t + r.requests, 0),
+    perSecond: results.reduce((t, r) => t + r.perSecond, 0),
+    p50ms: Math.max(...results.map((r) => r.p50ms)),
+    p99ms: Math.max(...results.map((r) => r.p99ms)),
+    statuses,
+  };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'otsd-bench-aggregator-'));
+  const metricsPort = await freePort();
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const calendar = await startOtsd([
+    '--data-dir',
+    join(work, 'calendar'),
+    '--uri',
+    'http://127.0.0.1:1',
+    '--round-interval',
+    String(ROUND_MS),
+    '--metrics-listen',
+    `127.0.0.1:${metricsPort}`,
+  ]);
+  const aggregators = await Promise.all(
+    [1, 2].map(() =>
+      startOtsd(['--role', 'aggregator', '--upstream', calendar.url, '--round-interval', String(ROUND_MS)]),
+    ),
+  );
+  try {
+    console.log(
+      `digests into one calendar, ${ROUND_MS} ms rounds everywhere, ${DURATION_MS / 1000} s per measurement`,
+    );
+    for (const connections of CONNECTIONS) {
+      console.log(`${connections} client connections`);
+      let direct: LoadResult | undefined;
+      for (const through of [0, 1, 2]) {
+        const targets = through === 0 ? [calendar.url] : aggregators.slice(0, through).map((a) => a.url);
+        const before = await calendarRequests(metricsUrl);
+        const roundsBefore = await Promise.all(targets.map(rounds));
+        const result = await loadOver(targets, connections);
+        const after = await calendarRequests(metricsUrl);
+        const roundsAfter = await Promise.all(targets.map(rounds));
+        const seconds = DURATION_MS / 1000;
+        const posts = (after.posts - before.posts) / seconds;
+        const gets = (after.gets - before.gets) / seconds;
+        const bad = Object.entries(result.statuses).filter(([s]) => s !== '200');
+        const name = through === 0 ? 'straight to the calendar' : `through ${through} aggregator(s)`;
+        console.log(
+          `  ${name.padEnd(26)} ${Math.round(result.perSecond).toString().padStart(6)} digests/s  p50 ${result.p50ms.toFixed(0).padStart(4)} ms  p99 ${result.p99ms.toFixed(0).padStart(4)} ms${bad.length ? `  non-200: ${JSON.stringify(Object.fromEntries(bad))}` : ''}`,
+        );
+        if (through === 0) {
+          direct = result;
+          console.log(`    calendar requests: ${posts.toFixed(0)} POST/s (one per digest)`);
+          continue;
+        }
+        const aggregatorRounds = roundsAfter.reduce((t, r, i) => t + r - (roundsBefore[i] as number), 0);
+        const perRound = (n: number) => (n / Math.max(1, aggregatorRounds)).toFixed(2);
+        console.log(
+          `    = ${(result.perSecond / (direct as LoadResult).perSecond).toFixed(2)}x the direct throughput; calendar requests: ${posts.toFixed(1)} POST/s + ${gets.toFixed(1)} GET/s = ${perRound(after.posts - before.posts)} POST + ${perRound(after.gets - before.gets)} GET per aggregator round (${aggregatorRounds} rounds)`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all(aggregators.map((a) => stopProcess(a.child)));
+    await stopProcess(calendar.child);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
