@@ -3,13 +3,15 @@ import { Command, Option } from 'commander';
 import { CliError } from './cli-error.js';
 
 interface StatusJson {
+  role?: 'calendar' | 'mirror' | 'aggregator';
   version: string;
-  uri: string;
+  /** The rest of the calendar fields are absent on an aggregator. */
+  uri?: string;
   uptime_seconds: number;
-  pending_commitments: number;
+  pending_commitments?: number;
   commitments?: number;
   waiting_digests: number;
-  journal: { records: number; chain_hash: string };
+  journal?: { records: number; chain_hash: string };
   last_minute: { rounds: number; digests: number };
   anchoring?: {
     network: string;
@@ -19,23 +21,38 @@ interface StatusJson {
     in_flight: {
       txid: string;
       versions: number;
-      fee_rate?: number;
-      feeRate?: number;
       confirmations: number;
     } | null;
     balance_sats: number;
     last_error: string | null;
   };
   mirror?: { upstream: string; lag_records: number | null; integrity_error: string | null };
+  upstreams?: {
+    url: string;
+    failures: number;
+    rounds: number;
+    consecutive_failures: number;
+    last_latency_ms: number | null;
+    last_error: string | null;
+  }[];
 }
 
 export function formatStatus(s: StatusJson): string {
-  const lines = [
-    `otsd ${s.version}  ${s.uri}  up ${s.uptime_seconds} s`,
-    `journal      ${s.journal.records} records, head ${s.journal.chain_hash.slice(0, 16)}...`,
-    `commitments  ${s.pending_commitments} pending${s.commitments === undefined ? '' : ` of ${s.commitments}`}, ${s.waiting_digests} digests waiting`,
-    `last minute  ${s.last_minute.digests} digests in ${s.last_minute.rounds} rounds`,
-  ];
+  const lines = [`otsd ${s.version}  ${s.uri ?? s.role ?? ''}  up ${s.uptime_seconds} s`];
+  if (s.journal) {
+    lines.push(
+      `journal      ${s.journal.records} records, head ${s.journal.chain_hash.slice(0, 16)}...`,
+      `commitments  ${s.pending_commitments} pending${s.commitments === undefined ? '' : ` of ${s.commitments}`}, ${s.waiting_digests} digests waiting`,
+    );
+  } else {
+    lines.push(`digests      ${s.waiting_digests} waiting`);
+  }
+  lines.push(`last minute  ${s.last_minute.digests} digests in ${s.last_minute.rounds} rounds`);
+  for (const u of s.upstreams ?? []) {
+    lines.push(
+      `upstream     ${u.url}: ${u.rounds === 0 ? 'no rounds yet' : u.consecutive_failures === 0 ? `ok, ${u.last_latency_ms} ms` : `FAILING ${u.consecutive_failures} rounds: ${u.last_error}`} (${u.failures} of ${u.rounds} rounds failed)`,
+    );
+  }
   const a = s.anchoring;
   if (a) {
     lines.push(

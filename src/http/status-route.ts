@@ -92,7 +92,16 @@ export function statusJson(s: NodeStatus): string {
         regtest_demo: s.anchoring.demo,
         address: s.anchoring.address,
         last_anchor_age_seconds: s.anchoring.lastAnchorAgeSeconds ?? null,
-        in_flight: s.anchoring.inFlight ?? null,
+        in_flight: s.anchoring.inFlight
+          ? {
+              txid: s.anchoring.inFlight.txid,
+              versions: s.anchoring.inFlight.versions,
+              fee_rate: s.anchoring.inFlight.feeRate,
+              fee_sats: s.anchoring.inFlight.fee,
+              commitments: s.anchoring.inFlight.commitments,
+              confirmations: s.anchoring.inFlight.confirmations,
+            }
+          : null,
         fees_spent_sats: s.anchoring.feesSpentSats,
         balance_sats: s.anchoring.balanceSats,
         chain_height: s.anchoring.chainHeight,

@@ -10,6 +10,7 @@ import { type AggregatorNode, startAggregatorNode } from '../../src/daemon/aggre
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
 import { PendingAttestation, Timestamp } from '../../src/ots/index.js';
 import { RemoteCalendar } from '../../src/remote/calendar-client.js';
+import { runCliAsync } from '../cli/run-cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { type Misbehaviour, startMisbehavingCalendar } from '../helpers/misbehaving-calendar.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -102,6 +103,15 @@ describe('the aggregator role', () => {
         [alice.url, rounds, 0],
         [bob.url, rounds, 0],
       ],
+    );
+    const html = await (await fetch(aggregator.url)).text();
+    assert.match(html, /<h1>OpenTimestamps aggregator<\/h1>/);
+    assert.ok(html.includes(`Upstream <code>${bob.url}</code></th><td>answering`), html);
+    const summary = await runCliAsync(['status', '--url', aggregator.url]);
+    assert.equal(summary.status, 0, summary.stderr);
+    assert.match(
+      summary.stdout,
+      new RegExp(`^upstream +${alice.url}: ok, \\d+ ms \\(0 of ${rounds} rounds failed\\)$`, 'm'),
     );
     const metrics = await (await fetch(aggregator.metricsUrl as string)).text();
     assert.match(metrics, /otsd_upstream_round_seconds_count\{upstream="[^"]+",outcome="ok"\} \d+/);

@@ -57,22 +57,16 @@ describe('scale-out: nginx, two aggregators, a calendar and a mirror', () => {
       'warn',
     ]);
     t.after(() => mirror.stop());
-    const aggregators = await Promise.all(
-      [1, 2].map(async (n) => {
-        const aggregator = await startCalendarProcess(join(dir, `aggregator-${n}`), [
-          '--role',
-          'aggregator',
-          '--upstream',
-          calendar.url,
-          '--round-interval',
-          '50',
-          '--log-level',
-          'warn',
-        ]);
-        t.after(() => aggregator.stop());
-        return aggregator;
-      }),
-    );
+    const startAggregator = async (n: number, port?: number) => {
+      const aggregator = await startCalendarProcess(
+        join(dir, `aggregator-${n}`),
+        ['--role', 'aggregator', '--upstream', calendar.url, '--round-interval', '50', '--log-level', 'warn'],
+        port,
+      );
+      t.after(() => aggregator.stop());
+      return aggregator;
+    };
+    const aggregators = [await startAggregator(1), await startAggregator(2)];
     const nginx = await startNginx(t, dir, {
       file: 'nginx-scale-out.conf',
       replace: [
@@ -96,6 +90,18 @@ describe('scale-out: nginx, two aggregators, a calendar and a mirror', () => {
     // one commitment per aggregator round reached the calendar, not one per client
     const rounds = taken.reduce((sum, totals) => sum + totals.rounds, 0);
     assert.equal((await status(calendar.url)).commitments, rounds);
+
+    // an aggregator killed at any moment loses nothing acknowledged: nginx passes its clients to the
+    // other, and restarted (it keeps no state) it takes digests again
+    const killed = aggregators[0] as (typeof aggregators)[0];
+    await killed.stop('SIGKILL');
+    const duringOutage = await runPython('python_client.py', [publicUrl, 'submit', '4'], env);
+    const restarted = await startAggregator(1, Number(new URL(killed.url).port));
+    await waitFor('the restarted aggregator to take digests', async () => {
+      await runPython('python_client.py', [publicUrl, 'submit', '1'], env);
+      return (await status(restarted.url)).totals.digests > 0 ? true : undefined;
+    });
+    commitments.push(...duringOutage.map((s) => s.commitment as string));
 
     // the mirror serves the Bitcoin proofs once the calendar has them
     const fromMirror = await waitFor(
