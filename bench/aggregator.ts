@@ -11,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../test/helpers/free-port.js';
 import { type LoadResult, load } from './load.js';
-import { freePort, startOtsd, stopProcess } from './processes.js';
+import { startOtsd, stopProcess } from './processes.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const ROUND_MS = 100;

@@ -4,7 +4,6 @@
  * which were not acknowledged yet.
  * @module
  */
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
@@ -14,6 +13,7 @@ import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import { createAggregator, type RoundOptions, upstreamRounds } from './rounds.js';
+import { serverUrl } from './server-url.js';
 import { VERSION } from './version.js';
 
 export interface AggregatorNodeOptions extends RoundOptions {
@@ -84,9 +84,7 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
     throw e;
   }
   aggregator.start();
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = serverUrl(app.server);
   log.info({ url, upstreams: options.upstreams }, 'aggregator: listening');
   if (metricsServer) log.info({ url: metricsServer.url }, 'metrics: listening');
 

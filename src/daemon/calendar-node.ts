@@ -3,7 +3,6 @@
  * and the HTTP API, started and stopped together.
  * @module
  */
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
@@ -31,6 +30,7 @@ import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import { createAggregator, type RoundOptions, upstreamRounds } from './rounds.js';
+import { serverUrl } from './server-url.js';
 import { VERSION } from './version.js';
 
 export interface CalendarNodeOptions extends RoundOptions {
@@ -232,9 +232,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
   aggregator?.start();
   mirror?.start();
   await bitcoin?.stamper.start();
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = serverUrl(app.server);
   log.info(
     { url, uri: calendar.uri, dataDir: options.dataDir, records: calendar.journal.head.records },
     'calendar: listening',

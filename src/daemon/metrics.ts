@@ -4,9 +4,9 @@
  * @module
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeStatus } from '../http/status-route.js';
+import { serverUrl } from './server-url.js';
 
 export interface NodeMetrics {
   registry: Registry;
@@ -150,9 +150,8 @@ export async function serveMetrics(
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
-  const address = server.address() as AddressInfo;
   return {
-    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`,
+    url: `${serverUrl(server)}/metrics`,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

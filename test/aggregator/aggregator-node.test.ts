@@ -7,27 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { type AggregatorNode, startAggregatorNode } from '../../src/daemon/aggregator-node.js';
-import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
 import { PendingAttestation, Timestamp } from '../../src/ots/index.js';
 import { RemoteCalendar } from '../../src/remote/calendar-client.js';
 import { runCliAsync } from '../cli/run-cli.js';
+import { startTestNode } from '../helpers/calendar-node.js';
 import { freePort } from '../helpers/free-port.js';
 import { type Misbehaviour, startMisbehavingCalendar } from '../helpers/misbehaving-calendar.js';
-import { tempDir } from '../helpers/temp-dir.js';
-
-async function startCalendar(t: TestContext): Promise<CalendarNode> {
-  const port = await freePort();
-  const node = await startCalendarNode({
-    dataDir: tempDir(t),
-    uri: `http://127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    roundIntervalMs: 20,
-    logger: pino({ level: 'silent' }),
-  });
-  t.after(() => node.close());
-  return node;
-}
 
 async function startAggregator(
   t: TestContext,
@@ -76,7 +61,7 @@ const status = async (url: string) =>
 
 describe('the aggregator role', () => {
   it('submits each round to every upstream and gives clients the merged answers', async (t) => {
-    const [alice, bob] = [await startCalendar(t), await startCalendar(t)];
+    const [alice, bob] = [await startTestNode(t), await startTestNode(t)];
     const aggregator = await startAggregator(t, [alice.url, bob.url]);
     const digests = Array.from({ length: 20 }, randomDigest);
     const answers = await Promise.all(digests.map((d) => post(aggregator.url, d)));
@@ -128,7 +113,7 @@ describe('the aggregator role', () => {
   ];
   for (const [fault, reason] of faults) {
     it(`leaves out an upstream that ${fault === 'down' ? 'is down' : `answers: ${fault}`}, within the timeout`, async (t) => {
-      const good = await startCalendar(t);
+      const good = await startTestNode(t);
       const bad =
         fault === 'down'
           ? `http://127.0.0.1:${await freePort()}`
@@ -147,7 +132,7 @@ describe('the aggregator role', () => {
   }
 
   it('answers 503 while no upstream takes the round, and takes digests again once one does', async (t) => {
-    const real = await startCalendar(t);
+    const real = await startTestNode(t);
     const upstream = await startMisbehavingCalendar(t, real.url, 'error');
     const aggregator = await startAggregator(t, [upstream.url]);
     const refused = await post(aggregator.url, randomDigest());
@@ -162,7 +147,7 @@ describe('the aggregator role', () => {
   });
 
   it('refuses digests past its cap while an upstream hangs, instead of growing', async (t) => {
-    const real = await startCalendar(t);
+    const real = await startTestNode(t);
     const upstream = await startMisbehavingCalendar(t, real.url, 'hang');
     const aggregator = await startAggregator(t, [upstream.url], {
       timeoutMs: 1500,
@@ -185,7 +170,7 @@ describe('the aggregator role', () => {
   });
 
   it('on stop, submits and answers every waiting digest', async (t) => {
-    const real = await startCalendar(t);
+    const real = await startTestNode(t);
     const aggregator = await startAggregator(t, [real.url], { roundIntervalMs: 5000 });
     const digests = Array.from({ length: 5 }, randomDigest);
     const answers = digests.map((d) => post(aggregator.url, d));

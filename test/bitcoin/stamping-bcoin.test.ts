@@ -24,24 +24,12 @@ import {
 } from '../../src/ots/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
-import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
-
-const EMBEDDED = [
-  '--embedded-regtest',
-  '--block-interval',
-  '1',
-  '--stamp-interval',
-  '1',
-  '--round-interval',
-  '50',
-  '--log-level',
-  'warn',
-];
 
 const requireNodes = (t: TestContext) =>
   requireTools(
@@ -56,7 +44,7 @@ describe('stamping on the embedded bcoin regtest node', () => {
   it('a digest from the Python client upgrades to a proof that python-opentimestamps and otsd verify accept', async (t) => {
     if (!requireNodes(t)) return;
     const dataDir = tempDir(t);
-    const calendar = await startCalendarProcess(dataDir, EMBEDDED);
+    const calendar = await startCalendarProcess(dataDir, FAST_EMBEDDED_REGTEST);
     t.after(() => calendar.stop());
     const submitted = await python('python_client.py', [calendar.url, 'submit', '3']);
     const commitments = submitted.map((s) => s.commitment as string);
@@ -109,7 +97,7 @@ describe('stamping on the embedded bcoin regtest node', () => {
     const port = await freePort();
     const acked: string[] = [];
     for (let kill = 0; kill < 3; kill++) {
-      const calendar = await startCalendarProcess(dataDir, EMBEDDED, port);
+      const calendar = await startCalendarProcess(dataDir, FAST_EMBEDDED_REGTEST, port);
       let stop = false;
       const posting = (async () => {
         while (!stop) {
@@ -139,7 +127,7 @@ describe('stamping on the embedded bcoin regtest node', () => {
       stop = true;
       await posting;
     }
-    const calendar = await startCalendarProcess(dataDir, EMBEDDED, port);
+    const calendar = await startCalendarProcess(dataDir, FAST_EMBEDDED_REGTEST, port);
     t.after(() => calendar.stop());
     await waitFor(
       'proofs of every acknowledged digest',

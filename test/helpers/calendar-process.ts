@@ -5,6 +5,19 @@ import { freePort } from './free-port.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
+/** `otsd run` flags for a calendar stamping on the embedded bcoin regtest chain, a block a second. */
+export const FAST_EMBEDDED_REGTEST = [
+  '--embedded-regtest',
+  '--block-interval',
+  '1',
+  '--stamp-interval',
+  '1',
+  '--round-interval',
+  '50',
+  '--log-level',
+  'warn',
+];
+
 export interface CalendarProcess {
   url: string;
   child: ChildProcess;

@@ -1,24 +1,8 @@
 /** Hard limits on real sockets: slow clients, oversized headers, malformed framing. The server keeps serving. */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { describe, it, type TestContext } from 'node:test';
-import { pino } from 'pino';
-import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
-import { tempDir } from '../helpers/temp-dir.js';
-
-async function startNode(t: TestContext): Promise<CalendarNode> {
-  const node = await startCalendarNode({
-    dataDir: tempDir(t),
-    uri: 'http://127.0.0.1:1',
-    host: '127.0.0.1',
-    port: 0,
-    roundIntervalMs: 20,
-    httpLimits: { headersTimeoutMs: 800, requestTimeoutMs: 1200, maxHeaderBytes: 4096 },
-    logger: pino({ level: 'silent' }),
-  });
-  t.after(() => node.close());
-  return node;
-}
+import { describe, it } from 'node:test';
+import { startTestNode } from '../helpers/calendar-node.js';
 
 /** Sends raw bytes and collects everything the server answers until it closes (or `ms` passes). */
 function rawExchange(
@@ -53,7 +37,9 @@ const works = async (url: string) => {
 
 describe('HTTP limits on real sockets', () => {
   it('a body that never finishes gets 408 and the connection closed; others are served meanwhile', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, {
+      httpLimits: { headersTimeoutMs: 800, requestTimeoutMs: 1200, maxHeaderBytes: 4096 },
+    });
     const slow = rawExchange(
       node.url,
       'POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: 64\r\n\r\n0123456789',
@@ -67,7 +53,9 @@ describe('HTTP limits on real sockets', () => {
   });
 
   it('headers that never finish get the connection closed', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, {
+      httpLimits: { headersTimeoutMs: 800, requestTimeoutMs: 1200, maxHeaderBytes: 4096 },
+    });
     const { closed, elapsed } = await rawExchange(node.url, 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: yes');
     assert.ok(closed);
     assert.ok(elapsed < 4000, `closed after ${elapsed} ms`);
@@ -75,7 +63,9 @@ describe('HTTP limits on real sockets', () => {
   });
 
   it('oversized headers get 431, malformed Content-Length gets 400', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, {
+      httpLimits: { headersTimeoutMs: 800, requestTimeoutMs: 1200, maxHeaderBytes: 4096 },
+    });
     const big = await rawExchange(
       node.url,
       `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`,
@@ -92,7 +82,9 @@ describe('HTTP limits on real sockets', () => {
   });
 
   it('a chunked body over 64 bytes is refused as too long', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, {
+      httpLimits: { headersTimeoutMs: 800, requestTimeoutMs: 1200, maxHeaderBytes: 4096 },
+    });
     const chunk = 'a'.repeat(100);
     const { answer } = await rawExchange(
       node.url,
@@ -103,7 +95,9 @@ describe('HTTP limits on real sockets', () => {
   });
 
   it('many headers are tolerated up to the limit and the rest ignored', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, {
+      httpLimits: { headersTimeoutMs: 800, requestTimeoutMs: 1200, maxHeaderBytes: 4096 },
+    });
     const headers = Array.from({ length: 150 }, (_, i) => `X-H${i}: ${i}`).join('\r\n');
     const { answer } = await rawExchange(
       node.url,

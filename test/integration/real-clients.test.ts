@@ -4,61 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { describe, it, type TestContext } from 'node:test';
-import { pino } from 'pino';
-import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
-import {
-  BitcoinBlockHeaderAttestation,
-  DetachedTimestampFile,
-  fromHex,
-  MerkleTree,
-  OpAppend,
-  sha256,
-  Timestamp,
-  toHex,
-} from '../../src/ots/index.js';
+import { describe, it } from 'node:test';
+import { DetachedTimestampFile, fromHex, Timestamp, toHex } from '../../src/ots/index.js';
 import { CLIENTS_DIR, runJsClient, runPython } from '../clients/run-client.js';
-import { freePort } from '../helpers/free-port.js';
+import { proveCommitments, startTestNode } from '../helpers/calendar-node.js';
 import { requireTools } from '../helpers/require-tools.js';
-import { tempDir } from '../helpers/temp-dir.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
-
-async function startNode(t: TestContext): Promise<CalendarNode> {
-  const port = await freePort();
-  const node = await startCalendarNode({
-    dataDir: tempDir(t),
-    uri: `http://127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    roundIntervalMs: 50,
-    logger: pino({ level: 'silent' }),
-  });
-  t.after(() => node.close());
-  return node;
-}
-
-/** Writes a proof record covering `commitments`, as the stamper will, ending in a Bitcoin attestation. */
-async function prove(node: CalendarNode, commitments: Uint8Array[], height: number): Promise<void> {
-  const records = commitments.map((c) => {
-    const found = node.calendar.index.lookup(c);
-    assert.notEqual(found.state, 'unknown');
-    return (found as { record: number }).record;
-  });
-  const order = records.map((r, i) => [r, i] as const).sort((a, b) => a[0] - b[0]);
-  const tip = new Timestamp(new MerkleTree(order.map(([, i]) => sha256(commitments[i] as Uint8Array))).root);
-  tip.ops.add(new OpAppend(fromHex('0badc0de'))).attestations.add(new BitcoinBlockHeaderAttestation(height));
-  await node.calendar.addProof(
-    order.map(([r]) => r),
-    tip,
-  );
-}
 
 const python = (args: string[]) => runPython('python_client.py', args);
 
 describe('python-opentimestamps RemoteCalendar', () => {
   it('submits digests, gets pending answers, then the Bitcoin proofs', async (t) => {
     if (!requireTools(t, oracleUnavailable())) return;
-    const node = await startNode(t);
+    const node = await startTestNode(t, { roundIntervalMs: 50 });
     const submitted = await python([node.url, 'submit', '5']);
     assert.equal(submitted.length, 5);
     for (const s of submitted) {
@@ -73,7 +31,7 @@ describe('python-opentimestamps RemoteCalendar', () => {
     }
     assert.equal((await python([node.url, 'get', 'ab'.repeat(32)]))[0]?.not_found, 'Not found');
 
-    await prove(node, commitments.map(fromHex), 4242);
+    await proveCommitments(node, commitments.map(fromHex), 4242);
     for (const answer of await python([node.url, 'get', ...commitments])) {
       assert.deepEqual(answer.heights, [4242]);
       const served = await node.calendar.lookup(fromHex(answer.commitment as string));
@@ -94,7 +52,7 @@ describe('npm opentimestamps client', () => {
       )
     )
       return;
-    const node = await startNode(t);
+    const node = await startTestNode(t, { roundIntervalMs: 50 });
     const client = (args: string[]) =>
       runJsClient<{ stamped: string; upgraded: boolean; after: string }>([node.url, ...args]);
     const first = await client([]);
@@ -105,7 +63,7 @@ describe('npm opentimestamps client', () => {
     assert.equal(pending.length, 1);
     assert.equal(String(pending[0]?.[1]), `PendingAttestation('${node.url}')`);
 
-    await prove(node, [pending[0]?.[0] as Uint8Array], 99);
+    await proveCommitments(node, [pending[0]?.[0] as Uint8Array], 99);
     const second = await client([first.stamped]);
     assert.equal(second.upgraded, true);
     const upgraded = DetachedTimestampFile.fromBytes(fromHex(second.after));

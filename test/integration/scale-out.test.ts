@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { embeddedBcoinInstalled } from '../../src/bitcoin/embedded-bcoin.js';
 import { runPython } from '../clients/run-client.js';
-import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
 import { nginxPorts, nginxUnavailable, startNginx } from '../helpers/nginx.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -37,15 +37,7 @@ describe('scale-out: nginx, two aggregators, a calendar and a mirror', () => {
     const calendar = await startCalendarProcess(join(dir, 'calendar'), [
       '--uri',
       publicUrl,
-      '--embedded-regtest',
-      '--block-interval',
-      '1',
-      '--stamp-interval',
-      '1',
-      '--round-interval',
-      '50',
-      '--log-level',
-      'warn',
+      ...FAST_EMBEDDED_REGTEST,
     ]);
     t.after(() => calendar.stop());
     const mirror = await startCalendarProcess(join(dir, 'mirror'), [

@@ -5,13 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
-import { startCalendarNode } from '../../src/daemon/calendar-node.js';
-import { freePort } from '../helpers/free-port.js';
+import { startTestNode } from '../helpers/calendar-node.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable, startLitecoind } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
-import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe('mirror header checks', () => {
@@ -26,12 +23,7 @@ describe('mirror header checks', () => {
     await waitFor('the proofs', () => allProved(node, commitments), 30_000, explain);
 
     const startMirror = async (rpcUrl: string) => {
-      const port = await freePort();
-      const mirror = await startCalendarNode({
-        dataDir: tempDir(t),
-        uri: `http://127.0.0.1:${port}`,
-        host: '127.0.0.1',
-        port,
+      const mirror = await startTestNode(t, {
         mirrorOf: node.url,
         bitcoin: {
           network: 'litecoin-regtest',
@@ -39,9 +31,7 @@ describe('mirror header checks', () => {
           minConfirmations: 1,
           stampIntervalMs: 1000,
         },
-        logger: pino({ level: 'silent' }),
       });
-      t.after(() => mirror.close());
       return mirror;
     };
     const good = await startMirror(ltc.rpcUrl);

@@ -9,22 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { embeddedBcoinInstalled } from '../../src/bitcoin/embedded-bcoin.js';
 import { targetFromBits } from '../../src/remote/header-chain.js';
-import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const EMBEDDED = [
-  '--embedded-regtest',
-  '--block-interval',
-  '1',
-  '--stamp-interval',
-  '1',
-  '--round-interval',
-  '50',
-  '--log-level',
-  'warn',
-];
 
 type Status = { journal: { records: number }; mirror?: { integrity_error: string | null } };
 const status = async (url: string) =>
@@ -34,7 +22,7 @@ describe('mirrors checking headers from upstream', () => {
   it('follow a calendar stamping on regtest, through a mirror, and stop at an altered header', async (t) => {
     if (!requireTools(t, embeddedBcoinInstalled() ? undefined : 'npm ci --prefix embedded/bcoin first'))
       return;
-    const calendar = await startCalendarProcess(tempDir(t), EMBEDDED);
+    const calendar = await startCalendarProcess(tempDir(t), FAST_EMBEDDED_REGTEST);
     t.after(() => calendar.stop());
     for (let i = 0; i < 3; i++) {
       const res = await fetch(`${calendar.url}/digest`, { method: 'POST', body: new Uint8Array(32).fill(i) });

@@ -8,43 +8,27 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { pino } from 'pino';
 import type { Lookup } from '../../src/calendar/calendar.js';
-import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import type { CalendarNode } from '../../src/daemon/calendar-node.js';
 import { verifyJournal } from '../../src/journal/verify.js';
 import { openMirror } from '../../src/mirror/index.js';
-import {
-  BitcoinBlockHeaderAttestation,
-  MerkleTree,
-  OpAppend,
-  type PendingAttestation,
-  sha256,
-  Timestamp,
-  toHex,
-} from '../../src/ots/index.js';
+import { type PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
+import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-async function startNode(
+/** A calendar, or a mirror of `mirrorOf` (whose made-up proofs reach no chain: headers unchecked). */
+function startNode(
   t: TestContext,
   options: { mirrorOf?: string; dataDir?: string; aggregate?: boolean } = {},
 ): Promise<CalendarNode> {
-  const port = await freePort();
-  const node = await startCalendarNode({
-    dataDir: options.dataDir ?? tempDir(t),
-    uri: `http://127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    roundIntervalMs: 20,
-    // the proofs these tests write reach no real chain: their attestations are not checked
+  return startTestNode(t, {
+    ...(options.dataDir && { dataDir: options.dataDir }),
     ...(options.mirrorOf && { mirrorOf: options.mirrorOf, mirrorHeaders: 'none' as const }),
     ...(options.aggregate && { mirrorAggregates: { upstreamTimeoutMs: 1000 } }),
-    logger: pino({ level: 'silent' }),
   });
-  t.after(() => node.close());
-  return node;
 }
 
 /** Commits `n` random tips and proves the first half of them. */
@@ -52,23 +36,11 @@ async function fill(node: CalendarNode, n: number): Promise<string[]> {
   const tips = Array.from({ length: n }, () => crypto.getRandomValues(new Uint8Array(32)));
   const first = node.calendar.journal.head.records;
   await Promise.all(tips.map((tip) => node.calendar.commit(tip)));
-  await prove(
+  await proveRecords(
     node,
     Array.from({ length: Math.ceil(n / 2) }, (_, i) => first + i),
   );
   return tips.map(toHex);
-}
-
-/** Writes a proof of the commitment records `records` (a made-up attestation, on no real chain). */
-async function prove(node: CalendarNode, records: number[]): Promise<void> {
-  const first = records[0] as number;
-  const root = new Timestamp(
-    new MerkleTree(records.map((r) => sha256(node.calendar.index.commitmentAt(r) as Uint8Array))).root,
-  );
-  root.ops
-    .add(new OpAppend(new Uint8Array([first % 256])))
-    .attestations.add(new BitcoinBlockHeaderAttestation(1000 + first));
-  await node.calendar.addProof(records, root);
 }
 
 const answers = (url: string, commitments: string[]) =>
@@ -341,7 +313,7 @@ describe('a mirror that aggregates', () => {
     );
     // the calendar proves what it holds, and the mirror copies it: the same answers from both
     const records = calendar.calendar.journal.head.records;
-    await prove(
+    await proveRecords(
       calendar,
       Array.from({ length: records }, (_, i) => i),
     );

@@ -2,59 +2,31 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
-import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
 import {
   BitcoinBlockHeaderAttestation,
   DetachedTimestampFile,
-  MerkleTree,
-  OpAppend,
   OpSHA256,
   PendingAttestation,
-  sha256,
-  Timestamp,
+  type Timestamp,
   toHex,
 } from '../../src/ots/index.js';
 import { anonymousPrefix, CoverTraffic, RemoteCalendar, upgradeByPrefix } from '../../src/remote/index.js';
 import { runCliAsync } from '../cli/run-cli.js';
-import { freePort } from '../helpers/free-port.js';
+import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { tempDir } from '../helpers/temp-dir.js';
-
-async function startNode(t: TestContext): Promise<CalendarNode> {
-  const port = await freePort();
-  const node = await startCalendarNode({
-    dataDir: tempDir(t),
-    uri: `http://127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    roundIntervalMs: 20,
-    prefixLimits: { minNibbles: 1, maxEntries: 5000 },
-    logger: pino({ level: 'silent' }),
-  });
-  t.after(() => node.close());
-  return node;
-}
-
-/** Proves the commitments in records `records` with a made-up Bitcoin attestation. */
-async function prove(node: CalendarNode, records: number[]): Promise<void> {
-  const leaves = records.map((n) => sha256(node.calendar.index.commitmentAt(n) as Uint8Array));
-  const tip = new Timestamp(new MerkleTree(leaves).root);
-  tip.ops.add(new OpAppend(new Uint8Array([1]))).attestations.add(new BitcoinBlockHeaderAttestation(500));
-  await node.calendar.addProof(records, tip);
-}
 
 describe('RemoteCalendar', () => {
   it('submits, fetches one timestamp, and fetches by prefix', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, { prefixLimits: { minNibbles: 1, maxEntries: 5000 } });
     const calendar = new RemoteCalendar(`${node.url}/`);
     const digest = crypto.getRandomValues(new Uint8Array(32));
     const submitted = await calendar.submit(digest);
     const pending = submitted.shortestPathTo((a) => a instanceof PendingAttestation);
     assert.ok(pending);
     assert.equal(await calendar.getTimestamp(pending.msg), undefined);
-    await prove(node, [0]);
+    await proveRecords(node, [0]);
     const proof = await calendar.getTimestamp(pending.msg);
     assert.ok(
       proof && [...proof.allAttestations()].some(([, a]) => a instanceof BitcoinBlockHeaderAttestation),
@@ -67,10 +39,10 @@ describe('RemoteCalendar', () => {
   });
 
   it('chooses a prefix with an anonymity set of at least k, and finds its own proof in the answer', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, { prefixLimits: { minNibbles: 1, maxEntries: 5000 } });
     const commitments = Array.from({ length: 2000 }, () => crypto.getRandomValues(new Uint8Array(32)));
     await Promise.all(commitments.map((c) => node.calendar.commit(c)));
-    await prove(
+    await proveRecords(
       node,
       Array.from({ length: 2000 }, (_, i) => i),
     );
@@ -93,7 +65,7 @@ describe('RemoteCalendar', () => {
   });
 
   it('sends cover traffic at about the asked rate, and stops', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, { prefixLimits: { minNibbles: 1, maxEntries: 5000 } });
     await node.calendar.commit(new Uint8Array(32).fill(1));
     const cover = new CoverTraffic(new RemoteCalendar(node.url), { perMinute: 3000, nibbles: 2 });
     cover.start();
@@ -109,7 +81,7 @@ describe('RemoteCalendar', () => {
 
 describe('otsd upgrade', () => {
   it('upgrades a file through a prefix query, keeping a backup, and says when it is still pending', async (t) => {
-    const node = await startNode(t);
+    const node = await startTestNode(t, { prefixLimits: { minNibbles: 1, maxEntries: 5000 } });
     await Promise.all(
       Array.from({ length: 300 }, () => node.calendar.commit(crypto.getRandomValues(new Uint8Array(32)))),
     );
@@ -129,7 +101,7 @@ describe('otsd upgrade', () => {
     assert.equal(existsSync(`${path}.bak`), false);
 
     const record = node.calendar.journal.head.records - 1;
-    await prove(node, [record]);
+    await proveRecords(node, [record]);
     const after = await runCliAsync(['upgrade', path, '--k', '10']);
     assert.equal(after.status, 0, after.stdout + after.stderr);
     assert.match(
