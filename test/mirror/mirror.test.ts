@@ -336,4 +336,35 @@ describe('a mirror that aggregates', () => {
     assert.equal(refused.status, 503);
     assert.equal((await answers(mirror.url, commitments.slice(0, 1)))[0], fromCalendar[0]);
   });
+
+  it('otsd run --role mirror --aggregate takes digests for its calendar', async (t) => {
+    const calendar = await startCalendarProcess(tempDir(t), [
+      '--round-interval',
+      '20',
+      '--log-level',
+      'warn',
+    ]);
+    t.after(() => calendar.stop());
+    const mirror = await startCalendarProcess(tempDir(t), [
+      '--role',
+      'mirror',
+      '--upstream',
+      calendar.url,
+      '--aggregate',
+      '--round-interval',
+      '20',
+      '--mirror-headers',
+      'none',
+      '--log-level',
+      'warn',
+    ]);
+    t.after(() => mirror.stop());
+    const digest = crypto.getRandomValues(new Uint8Array(32));
+    const res = await fetch(`${mirror.url}/digest`, { method: 'POST', body: digest });
+    assert.equal(res.status, 200);
+    const [only] = [
+      ...Timestamp.fromBytes(digest, new Uint8Array(await res.arrayBuffer())).allAttestations(),
+    ];
+    assert.equal((only?.[1] as PendingAttestation).uri, calendar.url);
+  });
 });
