@@ -119,6 +119,8 @@ export class Stamper {
   private readonly now: () => number;
   private readonly blockHashes = new Map<number, string>();
   private scannedHeight: number;
+  /** The first block scanned: scanFromHeight, or earlier to find the transactions in the journal. */
+  private scanStart: number;
   private tipHeight = -1;
   private readonly candidates = new Map<string, SpendableOutput & { height: number; coinbase: boolean }>();
   private versions: Version[] = [];
@@ -138,6 +140,7 @@ export class Stamper {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     this.scannedHeight = options.scanFromHeight - 1;
+    this.scanStart = options.scanFromHeight;
     this.nextStampAt = this.now() + this.stampWait();
   }
 
@@ -223,6 +226,14 @@ export class Stamper {
       // versions may have been mined before the scan start: look from the first one's height
       this.scannedHeight = Math.min(this.scannedHeight, tx.lockTime - 1);
     }
+    // the change of the last stamping transaction funds the next one: scan from where it was built,
+    // however late scanFromHeight starts (a calendar idle for longer than its default window)
+    const lastStamp = this.o.calendar.index.lastStampHeight();
+    if (lastStamp !== undefined && lastStamp - 1 < this.scannedHeight) {
+      this.scannedHeight = lastStamp - 1;
+      this.o.log.info({ height: lastStamp }, 'stamper: scanning from the last stamping transaction');
+    }
+    this.scanStart = this.scannedHeight + 1;
     if (this.versions.length > 0) {
       this.o.log.info(
         { versions: this.versions.length, txid: toHex(reverseBytes((this.versions[0] as Version).tx.txid)) },
@@ -256,7 +267,7 @@ export class Stamper {
   private async syncChain(): Promise<number> {
     const height = await this.o.node.blockCount();
     // a reorg: walk back to the last block we saw that is still in the best chain
-    while (this.scannedHeight >= this.o.scanFromHeight && this.blockHashes.has(this.scannedHeight)) {
+    while (this.scannedHeight >= this.scanStart && this.blockHashes.has(this.scannedHeight)) {
       const hash = await this.o.node.blockHash(this.scannedHeight).catch(() => undefined);
       if (hash === this.blockHashes.get(this.scannedHeight)) break;
       this.o.log.warn({ height: this.scannedHeight }, 'stamper: block left the best chain (reorg)');

@@ -241,6 +241,12 @@ export class CalendarIndex {
     return [...byInput.values()].reduce((sum, fee) => sum + fee, 0);
   }
 
+  /** The height the newest stamping transaction was built at (its nLockTime), if there is one. */
+  lastStampHeight(): number | undefined {
+    for (const { key } of this.stampFees.getRange({ reverse: true, limit: 1 })) return key.readUInt32BE(0);
+    return undefined;
+  }
+
   /** Stamp records written since the last proof of a stamping transaction: the versions in flight. */
   openStamps(): { number: number; segment: number; offset: number }[] {
     return [...this.stamps.getRange()].map(({ key, value }) => ({

@@ -17,8 +17,11 @@ export interface LitecoinCalendar {
   explain(): string;
   ltc: Litecoind;
   node: CalendarNode;
-  /** Stops the calendar and starts it again on the same data directory (the node returned is new). */
-  restart(): Promise<CalendarNode>;
+  /**
+   * Stops the calendar and starts it again on the same data directory (the node returned is new),
+   * scanning the chain from `scanFromHeight` (default 0).
+   */
+  restart(options?: { scanFromHeight?: number }): Promise<CalendarNode>;
   /** An address that is not the calendar's, for mining. */
   miner: string;
   /** Posts a random digest; returns the commitment of the answer. */
@@ -47,7 +50,7 @@ export async function startLitecoinCalendar(
       done();
     },
   });
-  const start = () =>
+  const start = (scanFromHeight = 0) =>
     startCalendarNode({
       dataDir,
       uri: `http://127.0.0.1:${port}`,
@@ -60,7 +63,7 @@ export async function startLitecoinCalendar(
         minConfirmations: options.minConfirmations ?? 2,
         stampIntervalMs: 100,
         pollMs: 100,
-        scanFromHeight: 0,
+        scanFromHeight,
         // litecoind relays from 1 sat/vB, and a replacement must pay 1 sat/vB more (incremental relay fee)
         fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
       },
@@ -76,9 +79,9 @@ export async function startLitecoinCalendar(
         .join('\n')}`,
     ltc,
     node,
-    restart: async () => {
+    restart: async (options = {}) => {
       await node.close();
-      node = await start();
+      node = await start(options.scanFromHeight);
       calendar.node = node;
       return node;
     },
