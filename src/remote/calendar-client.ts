@@ -9,6 +9,9 @@ import { decodePrefixAnswer, type PrefixEntry } from './prefix-answer.js';
 /** Clients read at most this much of an answer (python-opentimestamps reads 10,000 bytes). */
 const MAX_TIMESTAMP_ANSWER = 10_000;
 
+/** The reference's 404 texts for a commitment it holds without a Bitcoin proof yet. */
+const PENDING_TEXT = /^(?:Pending confirmation in Bitcoin blockchain|Timestamped by transaction )/;
+
 export class CalendarError extends Error {
   override name = 'CalendarError';
   readonly status: number | undefined;
@@ -106,8 +109,8 @@ export class RemoteCalendar {
 
   /**
    * Whether the calendar holds `commitment`: complete (it has a Bitcoin proof), pending (its 404 says
-   * why it has none yet) or unknown (its 404 is `Not found`, the reference's text for a commitment it
-   * never saw).
+   * why it has none yet, in the reference's words) or unknown (its 404 is `Not found`, the reference's
+   * text for a commitment it never saw). Any other answer (not a calendar) is a CalendarError.
    */
   async commitmentState(
     commitment: Uint8Array,
@@ -120,7 +123,12 @@ export class RemoteCalendar {
     }
     if (response.status !== 404) return RemoteCalendar.fail(response, 'timestamp');
     const text = new TextDecoder().decode(await boundedBody(response, 1000));
-    return text === 'Not found' ? 'unknown' : 'pending';
+    if (text === 'Not found') return 'unknown';
+    if (PENDING_TEXT.test(text)) return 'pending';
+    throw new CalendarError(
+      `timestamp: HTTP 404 that says neither pending nor unknown: ${text.slice(0, 200)}`,
+      404,
+    );
   }
 
   /** Every commitment under a hex prefix with its timestamp (otsd's `GET /timestamps?prefix=`). */

@@ -4,6 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { startAggregatorNode } from '../../src/daemon/aggregator-node.js';
 import {
   BitcoinBlockHeaderAttestation,
   DetachedTimestampFile,
@@ -61,6 +63,31 @@ describe('RemoteCalendar', () => {
     await assert.rejects(
       upgradeByPrefix(calendar, commitments[0] as Uint8Array, { prefix: 'x' }),
       /not a prefix/,
+    );
+  });
+
+  it('tells a commitment it holds (pending, complete) from one it never saw, and a non-calendar from both', async (t) => {
+    const node = await startTestNode(t);
+    const calendar = new RemoteCalendar(node.url);
+    const digest = crypto.getRandomValues(new Uint8Array(32));
+    const pending = (await calendar.submit(digest)).shortestPathTo((a) => a instanceof PendingAttestation);
+    const commitment = pending?.msg as Uint8Array;
+    assert.equal(await calendar.commitmentState(commitment), 'pending');
+    assert.equal(await calendar.commitmentState(digest), 'unknown');
+    await proveRecords(node, [0]);
+    assert.equal(await calendar.commitmentState(commitment), 'complete');
+    // a stand-alone aggregator keeps no proofs: it cannot vouch for a commitment
+    const aggregator = await startAggregatorNode({
+      upstreams: [node.url],
+      upstreamTimeoutMs: 1000,
+      host: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }),
+    });
+    t.after(() => aggregator.close());
+    await assert.rejects(
+      new RemoteCalendar(aggregator.url).commitmentState(commitment),
+      /HTTP 404 that says neither pending nor unknown: this aggregator keeps no proofs/,
     );
   });
 
