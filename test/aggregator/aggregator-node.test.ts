@@ -6,13 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
+import { UpstreamSink } from '../../src/aggregator/upstream-sink.js';
 import { type AggregatorNode, startAggregatorNode } from '../../src/daemon/aggregator-node.js';
-import { PendingAttestation, Timestamp } from '../../src/ots/index.js';
+import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { RemoteCalendar } from '../../src/remote/calendar-client.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { freePort } from '../helpers/free-port.js';
 import { type Misbehaviour, startMisbehavingCalendar } from '../helpers/misbehaving-calendar.js';
+import { withOracle } from '../oracle/oracle-test.js';
 
 async function startAggregator(
   t: TestContext,
@@ -102,6 +104,21 @@ describe('the aggregator role', () => {
     assert.match(metrics, /otsd_upstream_round_seconds_count\{upstream="[^"]+",outcome="ok"\} \d+/);
     assert.match(metrics, /otsd_upstream_consecutive_failures\{upstream="[^"]+"\} 0/);
   });
+
+  it('merges the answers of its upstreams exactly as python-opentimestamps merges them for a client', (t) =>
+    withOracle(t, async (oracle) => {
+      const [alice, bob] = [await startTestNode(t), await startTestNode(t)];
+      const recorders = [
+        await startMisbehavingCalendar(t, alice.url, 'honest'),
+        await startMisbehavingCalendar(t, bob.url, 'honest'),
+      ];
+      const sink = new UpstreamSink({ upstreams: recorders.map((r) => r.url), timeoutMs: 2000 });
+      const tip = randomDigest();
+      const merged = await sink.commit(tip);
+      const parts = recorders.map((r) => toHex(r.answers[0] as Uint8Array));
+      const python = await oracle.call({ cmd: 'merge', msg: toHex(tip), parts });
+      assert.equal(toHex(merged.toBytes()), python.out);
+    }));
 
   const faults: [Misbehaviour | 'down', RegExp][] = [
     ['garbage', /the answer is not a timestamp: Tried to read/],

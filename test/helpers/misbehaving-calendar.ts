@@ -1,7 +1,8 @@
 /**
  * A FAKE upstream calendar, for faults a real one does not produce: it answers POST /digest with
  * garbage, with a real calendar's answer for another digest, with an endless body, or not at all.
- * Everything else (and mode 'honest') is passed through to the real calendar behind it.
+ * Everything else (and mode 'honest') is passed through to the real calendar behind it, and the real
+ * answers to POST /digest are recorded.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -14,6 +15,8 @@ export interface MisbehavingCalendar {
   mode: Misbehaviour;
   /** POST /digest requests received. */
   posts: number;
+  /** The bodies of the real calendar's answers passed on in mode 'honest'. */
+  answers: Uint8Array[];
 }
 
 export async function startMisbehavingCalendar(
@@ -22,15 +25,17 @@ export async function startMisbehavingCalendar(
   mode: Misbehaviour,
 ): Promise<MisbehavingCalendar> {
   const sockets = new Set<Socket>();
+  const state: MisbehavingCalendar = { url: '', mode, posts: 0, answers: [] };
   const forward = async (req: IncomingMessage, res: ServerResponse, body?: Uint8Array) => {
     const answer = await fetch(`${realCalendar}${req.url}`, {
       method: req.method ?? 'GET',
       ...(body && { body }),
     });
+    const bytes = new Uint8Array(await answer.arrayBuffer());
+    if (body && state.mode === 'honest') state.answers.push(bytes);
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
-    res.end(Buffer.from(await answer.arrayBuffer()));
+    res.end(bytes);
   };
-  const state: MisbehavingCalendar = { url: '', mode, posts: 0 };
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);

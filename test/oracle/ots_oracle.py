@@ -121,6 +121,12 @@ def handle(req):
         tip = make_merkle_tree(leaves)
         tip.attestations.add(PendingAttestation('merkle'))
         return {'tip': tip.msg.hex(), 'paths': [ser(leaf).hex() for leaf in leaves]}
+    if cmd == 'merge':
+        msg = bytes.fromhex(req['msg'])
+        ts = Timestamp(msg)
+        for part in req['parts']:
+            ts.merge(parse_tree(msg, bytes.fromhex(part)))
+        return {'out': ser(ts).hex()}
     if cmd == 'bench':
         return bench(req)
     raise ValueError('unknown command %r' % cmd)
