@@ -14,6 +14,9 @@ import type { RoundSink } from './round-sink.js';
  */
 export const MAX_TIP_TIMESTAMP_BYTES = 8000;
 
+/** Consecutive failed rounds after which rounds stop waiting for an upstream (while another is healthy). */
+export const FAILING_AFTER = 3;
+
 /** No upstream took the round: its clients must be told to retry (their digests are in no proof). */
 export class NoUpstreamAnsweredError extends Error {
   override name = 'NoUpstreamAnsweredError';
@@ -75,12 +78,16 @@ export class UpstreamSink implements RoundSink {
   }
 
   async commit(tip: Uint8Array): Promise<Timestamp> {
-    const answers = await Promise.all(this.upstreams.map((u) => this.exchange(u, tip)));
+    const answers = await this.collect(tip);
     const merged = new Timestamp(tip);
     const reasons: string[] = [];
     let taken = 0;
     answers.forEach((answer, i) => {
       const upstream = this.upstreams[i] as Upstream;
+      if (answer === undefined) {
+        reasons.push(`${upstream.health.url}: failing, and no answer before the others`);
+        return;
+      }
       if (typeof answer === 'string') {
         reasons.push(`${upstream.health.url}: ${answer}`);
         return;
@@ -101,6 +108,27 @@ export class UpstreamSink implements RoundSink {
     });
     if (taken === 0) throw new NoUpstreamAnsweredError(`no upstream took the round: ${reasons.join('; ')}`);
     return merged;
+  }
+
+  /**
+   * Every upstream's answer, or why there is none, or undefined for a failing upstream that had not
+   * answered yet. The round waits for the upstreams that took the last rounds (at most the timeout);
+   * one that failed its last FAILING_AFTER rounds is still asked, but not waited for while another is
+   * healthy, so a dead upstream does not add its timeout to every round. Its answer, once one comes in
+   * time, makes it healthy again.
+   */
+  private async collect(tip: Uint8Array): Promise<(Timestamp | string | undefined)[]> {
+    const results: (Timestamp | string | undefined)[] = this.upstreams.map(() => undefined);
+    const exchanges = this.upstreams.map((u, i) =>
+      this.exchange(u, tip).then((answer) => {
+        results[i] = answer;
+      }),
+    );
+    const healthy = exchanges.filter(
+      (_, i) => (this.upstreams[i] as Upstream).health.consecutiveFailures < FAILING_AFTER,
+    );
+    await Promise.all(healthy.length > 0 ? healthy : exchanges);
+    return results;
   }
 
   /** The upstream's checked answer, or why there is none; never throws and never outlives the timeout. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { UpstreamSink } from '../../src/aggregator/upstream-sink.js';
+import { FAILING_AFTER, UpstreamSink } from '../../src/aggregator/upstream-sink.js';
 import { type AggregatorNode, startAggregatorNode } from '../../src/daemon/aggregator-node.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { RemoteCalendar } from '../../src/remote/calendar-client.js';
@@ -14,6 +14,7 @@ import { runCliAsync } from '../cli/run-cli.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { freePort } from '../helpers/free-port.js';
 import { type Misbehaviour, startMisbehavingCalendar } from '../helpers/misbehaving-calendar.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { withOracle } from '../oracle/oracle-test.js';
 
 async function startAggregator(
@@ -147,6 +148,27 @@ describe('the aggregator role', () => {
       assert.match(health?.last_error ?? '', reason);
     });
   }
+
+  it('stops waiting for an upstream that keeps failing, and waits for it again once it answers', async (t) => {
+    const [good, behindFlaky] = [await startTestNode(t), await startTestNode(t)];
+    const flaky = await startMisbehavingCalendar(t, behindFlaky.url, 'hang');
+    const aggregator = await startAggregator(t, [good.url, flaky.url], { timeoutMs: 800 });
+    for (let i = 0; i < FAILING_AFTER; i++) {
+      const { response, ms } = await post(aggregator.url, randomDigest());
+      assert.equal(response.status, 200);
+      assert.ok(ms >= 800, `round ${i} waited ${ms} ms for the hanging upstream`);
+    }
+    // failing now: still asked every round, but clients no longer wait for it
+    const digest = randomDigest();
+    const quick = await post(aggregator.url, digest);
+    assert.ok(quick.ms < 600, `answered after ${quick.ms} ms`);
+    assert.deepEqual([...pendings(digest, quick.body).keys()], [good.calendar.uri]);
+    flaky.mode = 'honest';
+    await waitFor('its attestation back in the answers', async () => {
+      const next = randomDigest();
+      return pendings(next, (await post(aggregator.url, next)).body).size === 2 ? true : undefined;
+    });
+  });
 
   it('answers 503 while no upstream takes the round, and takes digests again once one does', async (t) => {
     const real = await startTestNode(t);
