@@ -20,6 +20,9 @@ import {
   toHex,
 } from '../ots/index.js';
 
+/** Chunks downloaded at once while catching up: their records are appended in one group. */
+const PREFETCH_CHUNKS = 8;
+
 /** The upstream's journal is not a continuation of ours, or holds a record that does not check out. */
 export class MirrorIntegrityError extends Error {
   override name = 'MirrorIntegrityError';
@@ -97,21 +100,70 @@ export class JournalFollower {
       );
     }
     while (journal.head.records < upstream.records) {
-      await this.syncChunk(Math.floor(journal.head.records / CHUNK_RECORDS));
+      await this.syncChunks(upstream.records);
       this.o.onProgress?.({ local: journal.head.records, upstream: upstream.records });
     }
     this.lastSyncAt = Date.now();
     return journal.head.records - startRecords;
   }
 
-  private async syncChunk(chunk: number): Promise<void> {
+  /**
+   * Downloads up to PREFETCH_CHUNKS chunks at once, verifies them in order and appends every record
+   * that verified in one group (one fsync, one index transaction). A chunk that fails to download or
+   * verify ends the batch: what verified before it is kept, then the error is thrown.
+   */
+  private async syncChunks(upstreamRecords: number): Promise<void> {
     const { journal, index } = this.o.calendar;
-    const first = chunk * CHUNK_RECORDS;
     const local = journal.head.records;
-    const start = index.chunkStart(chunk);
-    const previous =
-      first === local || !start ? journal.head.chainHash : await journal.chainHashBefore(start);
-    const bytes = new Uint8Array(await (await this.fetch(`/journal/chunk/${chunk}`)).arrayBuffer());
+    const firstChunk = Math.floor(local / CHUNK_RECORDS);
+    const count = Math.min(PREFETCH_CHUNKS, Math.ceil(upstreamRecords / CHUNK_RECORDS) - firstChunk);
+    const downloads = Array.from({ length: count }, (_, i) => this.download(firstChunk + i));
+    for (const download of downloads) download.catch(() => undefined);
+    const start = index.chunkStart(firstChunk);
+    let previous =
+      firstChunk * CHUNK_RECORDS === local || !start
+        ? journal.head.chainHash
+        : await journal.chainHashBefore(start);
+    const verified: ScannedRecord[] = [];
+    const commitments = new Map<number, Uint8Array>();
+    let failure: unknown;
+    for (const [i, download] of downloads.entries()) {
+      try {
+        const fresh = await this.verifyChunk(firstChunk + i, await download, previous, commitments);
+        verified.push(...fresh);
+        previous = (verified.at(-1) as ScannedRecord | undefined)?.chainHash ?? previous;
+      } catch (e) {
+        failure = e;
+        break;
+      }
+    }
+    const written = await Promise.all(verified.map((r) => journal.append(r.kind, r.payload)));
+    written.forEach((w, i) => {
+      if (!equalBytes(w.chainHash, (verified[i] as ScannedRecord).chainHash)) {
+        throw new MirrorIntegrityError(`record ${w.number}: appended with another chain hash`);
+      }
+    });
+    if (failure !== undefined) throw failure;
+  }
+
+  private async download(chunk: number): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.fetch(`/journal/chunk/${chunk}`)).arrayBuffer());
+  }
+
+  /**
+   * The records of `chunk` past what we hold (or will hold, once the records verified before it in
+   * this batch are appended), each checked. `previous` is the chain hash before the chunk's first
+   * record; `commitments` gathers the batch's commitments, not indexed yet.
+   */
+  private async verifyChunk(
+    chunk: number,
+    bytes: Uint8Array,
+    previous: Uint8Array,
+    commitments: Map<number, Uint8Array>,
+  ): Promise<ScannedRecord[]> {
+    const { journal } = this.o.calendar;
+    const first = chunk * CHUNK_RECORDS;
+    const local = Math.max(journal.head.records, first);
     let records: ScannedRecord[];
     try {
       records = parseChunk(bytes, first, previous);
@@ -126,17 +178,11 @@ export class JournalFollower {
       );
     }
     const fresh = records.filter((r) => r.number >= local);
-    const batch = new Map<number, Uint8Array>();
     for (const record of fresh) {
-      await this.check(record, batch);
-      if (record.kind === RecordKind.Commitment) batch.set(record.number, record.payload);
+      await this.check(record, commitments);
+      if (record.kind === RecordKind.Commitment) commitments.set(record.number, record.payload);
     }
-    const written = await Promise.all(fresh.map((r) => journal.append(r.kind, r.payload)));
-    written.forEach((w, i) => {
-      if (!equalBytes(w.chainHash, (fresh[i] as ScannedRecord).chainHash)) {
-        throw new MirrorIntegrityError(`record ${w.number}: appended with another chain hash`);
-      }
-    });
+    return fresh;
   }
 
   /** The checks a record must pass before it is appended; `batch` holds commitments not yet indexed. */

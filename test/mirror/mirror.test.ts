@@ -162,6 +162,32 @@ describe('mirroring', () => {
     assert.equal(mirror.calendar.journal.head.records >= before.records, true);
   });
 
+  it('downloading chunks ahead, keeps the chunks that verified before a modified one', async (t) => {
+    const calendar = await startNode(t);
+    await fill(calendar, 600);
+    // a fault no real calendar produces: chunk 1 of 3 comes back with one byte flipped
+    const proxy = createServer(async (req, res) => {
+      const upstream = await fetch(`${calendar.url}${req.url}`);
+      const body = Buffer.from(await upstream.arrayBuffer());
+      if (req.url === '/journal/chunk/1') body[100] = (body[100] as number) ^ 1;
+      res.writeHead(upstream.status, { 'content-type': 'application/octet-stream' }).end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    t.after(() => proxy.close());
+    const victim = await startNode(t, {
+      mirrorOf: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    });
+    await waitFor('the integrity error', () => victim.mirror?.status().integrityError);
+    assert.match(victim.mirror?.status().integrityError ?? '', /record 2(5[6-9]|[6-9]\d)\b|chunk 1\b/);
+    assert.equal(victim.calendar.journal.head.records, 256, 'chunk 0 kept, nothing of chunk 1 or after');
+    const chunk1 = calendar.calendar.index.chunkStart(1);
+    assert.ok(chunk1);
+    assert.equal(
+      toHex(victim.calendar.journal.head.chainHash),
+      toHex(await calendar.calendar.journal.chainHashBefore(chunk1)),
+    );
+  });
+
   it('stops when the upstream journal forks from its copy', async (t) => {
     const calendar = await startNode(t);
     await fill(calendar, 4);
