@@ -65,6 +65,8 @@ export class UpstreamSink implements RoundSink {
     this.options = options;
     this.timeoutMs = options.timeoutMs;
     this.upstreams = options.upstreams.map((url) => {
+      if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url))
+        throw new RangeError(`upstream ${JSON.stringify(url)} is not an http(s) URL`);
       const client = new RemoteCalendar(url, {
         timeoutMs: options.timeoutMs,
         userAgent: options.userAgent ?? 'otsd-aggregator',

@@ -368,7 +368,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
     .addOption(
       new Option(
         '--max-waiting-digests <n>',
-        'most digests waiting; past it, 503 with Retry-After (default 200000)',
+        'most digests not answered yet (waiting or in a round); past it, 503 with Retry-After (default 200000)',
       )
         .env('OTSD_MAX_WAITING_DIGESTS')
         .argParser(positiveInteger),
