@@ -116,8 +116,8 @@ export class UpstreamSink implements RoundSink {
    * Every upstream's answer, or why there is none, or undefined for a failing upstream that had not
    * answered yet. The round waits for the upstreams that took the last rounds (at most the timeout);
    * one that failed its last FAILING_AFTER rounds is still asked, but not waited for while another is
-   * healthy, so a dead upstream does not add its timeout to every round. Its answer, once one comes in
-   * time, makes it healthy again.
+   * healthy, so a dead upstream does not add its timeout to every round. Once it answers again (even
+   * too late for its round), rounds wait for it again.
    */
   private async collect(tip: Uint8Array): Promise<(Timestamp | string | undefined)[]> {
     const results: (Timestamp | string | undefined)[] = this.upstreams.map(() => undefined);
