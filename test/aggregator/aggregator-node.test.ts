@@ -152,16 +152,16 @@ describe('the aggregator role', () => {
   it('stops waiting for an upstream that keeps failing, and waits for it again once it answers', async (t) => {
     const [good, behindFlaky] = [await startTestNode(t), await startTestNode(t)];
     const flaky = await startMisbehavingCalendar(t, behindFlaky.url, 'hang');
-    const aggregator = await startAggregator(t, [good.url, flaky.url], { timeoutMs: 800 });
+    const aggregator = await startAggregator(t, [good.url, flaky.url], { timeoutMs: 1000 });
     for (let i = 0; i < FAILING_AFTER; i++) {
       const { response, ms } = await post(aggregator.url, randomDigest());
       assert.equal(response.status, 200);
-      assert.ok(ms >= 800, `round ${i} waited ${ms} ms for the hanging upstream`);
+      assert.ok(ms >= 1000, `round ${i} waited ${ms} ms for the hanging upstream`);
     }
-    // failing now: still asked every round, but clients no longer wait for it
+    // failing now: still asked every round, but clients no longer wait for it (nor its timeout)
     const digest = randomDigest();
     const quick = await post(aggregator.url, digest);
-    assert.ok(quick.ms < 600, `answered after ${quick.ms} ms`);
+    assert.ok(quick.ms < 1000, `answered after ${quick.ms} ms`);
     assert.deepEqual([...pendings(digest, quick.body).keys()], [good.calendar.uri]);
     flaky.mode = 'honest';
     await waitFor('its attestation back in the answers', async () => {
