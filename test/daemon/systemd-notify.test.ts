@@ -52,45 +52,59 @@ describe('deploy/otsd.service', () => {
   });
 });
 
-describe('systemd notify', () => {
-  it('says READY=1 when serving, pings the watchdog, and STOPPING=1 on SIGTERM', async (t) => {
-    if (
-      !requireTools(
-        t,
-        existsSync('/usr/bin/systemd-notify') ? undefined : 'systemd-notify missing (Debian package systemd)',
-      )
-    )
-      return;
-    const dir = tempDir(t);
-    const socketPath = join(dir, 'notify.sock');
-    const receiver = spawn('/usr/bin/python3', ['-c', RECEIVER, socketPath], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    t.after(() => receiver.kill());
-    let messages = '';
-    receiver.stdout.on('data', (chunk) => {
-      messages += chunk;
-    });
-    await waitFor('the socket', () => (messages.includes('bound') ? true : undefined));
+const ROLES: { role: string; args: string[]; ready: RegExp }[] = [
+  {
+    role: 'a calendar',
+    args: [],
+    ready: /READY=1 STATUS=serving http:\/\/127\.0\.0\.1:\d+, 0 journal records/,
+  },
+  {
+    role: 'an aggregator',
+    args: ['--role', 'aggregator', '--upstream', 'http://127.0.0.1:9'],
+    ready: /READY=1 STATUS=aggregating on http:\/\/127\.0\.0\.1:\d+ for 1 calendar\(s\)/,
+  },
+];
 
-    process.env.NOTIFY_SOCKET = socketPath;
-    process.env.WATCHDOG_USEC = '400000';
-    let calendar: Awaited<ReturnType<typeof startCalendarProcess>>;
-    try {
-      calendar = await startCalendarProcess(join(dir, 'data'));
-    } finally {
-      delete process.env.NOTIFY_SOCKET;
-      delete process.env.WATCHDOG_USEC;
-    }
-    t.after(() => calendar.stop());
-    await waitFor('READY=1', () =>
-      /READY=1 STATUS=serving http:\/\/127\.0\.0\.1:\d+, 0 journal records/.test(messages) ? true : undefined,
-    );
-    await waitFor('watchdog pings', () =>
-      (messages.match(/WATCHDOG=1/g) ?? []).length >= 2 ? true : undefined,
-    );
-    assert.equal(await calendar.stop('SIGTERM'), 0);
-    await waitFor('STOPPING=1', () => (messages.includes('STOPPING=1') ? true : undefined));
-    assert.match(messages, new RegExp(`MAINPID=${calendar.child.pid}`));
-  });
+describe('systemd notify', () => {
+  for (const { role, args, ready } of ROLES)
+    it(`${role} says READY=1 when serving, pings the watchdog, and STOPPING=1 on SIGTERM`, async (t) => {
+      if (
+        !requireTools(
+          t,
+          existsSync('/usr/bin/systemd-notify')
+            ? undefined
+            : 'systemd-notify missing (Debian package systemd)',
+        )
+      )
+        return;
+      const dir = tempDir(t);
+      const socketPath = join(dir, 'notify.sock');
+      const receiver = spawn('/usr/bin/python3', ['-c', RECEIVER, socketPath], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      t.after(() => receiver.kill());
+      let messages = '';
+      receiver.stdout.on('data', (chunk) => {
+        messages += chunk;
+      });
+      await waitFor('the socket', () => (messages.includes('bound') ? true : undefined));
+
+      process.env.NOTIFY_SOCKET = socketPath;
+      process.env.WATCHDOG_USEC = '400000';
+      let calendar: Awaited<ReturnType<typeof startCalendarProcess>>;
+      try {
+        calendar = await startCalendarProcess(join(dir, 'data'), args);
+      } finally {
+        delete process.env.NOTIFY_SOCKET;
+        delete process.env.WATCHDOG_USEC;
+      }
+      t.after(() => calendar.stop());
+      await waitFor('READY=1', () => (ready.test(messages) ? true : undefined));
+      await waitFor('watchdog pings', () =>
+        (messages.match(/WATCHDOG=1/g) ?? []).length >= 2 ? true : undefined,
+      );
+      assert.equal(await calendar.stop('SIGTERM'), 0);
+      await waitFor('STOPPING=1', () => (messages.includes('STOPPING=1') ? true : undefined));
+      assert.match(messages, new RegExp(`MAINPID=${calendar.child.pid}`));
+    });
 });
