@@ -57,13 +57,11 @@ interface Upstream {
 
 export class UpstreamSink implements RoundSink {
   private readonly upstreams: Upstream[];
-  private readonly timeoutMs: number;
   private readonly options: UpstreamSinkOptions;
 
   constructor(options: UpstreamSinkOptions) {
     if (options.upstreams.length === 0) throw new RangeError('an aggregator needs at least one upstream');
     this.options = options;
-    this.timeoutMs = options.timeoutMs;
     this.upstreams = options.upstreams.map((url) => {
       if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url))
         throw new RangeError(`upstream ${JSON.stringify(url)} is not an http(s) URL`);
@@ -81,34 +79,32 @@ export class UpstreamSink implements RoundSink {
 
   async commit(tip: Uint8Array): Promise<Timestamp> {
     const answers = await this.collect(tip);
-    const merged = new Timestamp(tip);
+    let merged: Timestamp | undefined;
     const reasons: string[] = [];
-    let taken = 0;
-    answers.forEach((answer, i) => {
-      const upstream = this.upstreams[i] as Upstream;
+    for (const [i, answer] of answers.entries()) {
+      const url = (this.upstreams[i] as Upstream).health.url;
       if (answer === undefined) {
-        reasons.push(`${upstream.health.url}: failing, and no answer before the others`);
-        return;
+        reasons.push(`${url}: failing, and no answer before the others`);
+        continue;
       }
       if (typeof answer === 'string') {
-        reasons.push(`${upstream.health.url}: ${answer}`);
-        return;
+        reasons.push(`${url}: ${answer}`);
+        continue;
       }
       const candidate = new Timestamp(tip);
-      candidate.merge(merged);
+      if (merged) candidate.merge(merged);
       candidate.merge(answer);
       if (candidate.toBytes().byteLength > MAX_TIP_TIMESTAMP_BYTES) {
-        reasons.push(`${upstream.health.url}: answer does not fit in the client's read limit`);
+        reasons.push(`${url}: answer does not fit in the client's read limit`);
         this.options.log?.warn(
-          { upstream: upstream.health.url, tip: toHex(tip) },
+          { upstream: url, tip: toHex(tip) },
           'aggregator: answer left out, the merged timestamp would be too large',
         );
-        return;
+        continue;
       }
-      merged.merge(answer);
-      taken++;
-    });
-    if (taken === 0) throw new NoUpstreamAnsweredError(`no upstream took the round: ${reasons.join('; ')}`);
+      merged = candidate;
+    }
+    if (!merged) throw new NoUpstreamAnsweredError(`no upstream took the round: ${reasons.join('; ')}`);
     return merged;
   }
 
@@ -136,7 +132,7 @@ export class UpstreamSink implements RoundSink {
   /** The upstream's checked answer, or why there is none; never throws and never outlives the timeout. */
   private async exchange(upstream: Upstream, tip: Uint8Array): Promise<Timestamp | string> {
     const started = performance.now();
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
     const health = upstream.health;
     health.rounds++;
     try {
@@ -164,7 +160,7 @@ export class UpstreamSink implements RoundSink {
       return answer;
     } catch (e) {
       const seconds = (performance.now() - started) / 1000;
-      const reason = signal.aborted ? `no answer within ${this.timeoutMs} ms` : (e as Error).message;
+      const reason = signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : (e as Error).message;
       health.lastLatencyMs = Math.round(seconds * 1000);
       health.failures++;
       health.consecutiveFailures++;

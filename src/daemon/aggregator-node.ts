@@ -8,11 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import { UpstreamSink } from '../aggregator/upstream-sink.js';
+import type { UpstreamSink } from '../aggregator/upstream-sink.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { createMetrics, serveMetrics } from './metrics.js';
-import { createAggregator, type RoundOptions, upstreamRounds } from './rounds.js';
+import { createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
 import { VERSION } from './version.js';
 
@@ -55,14 +55,16 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
     upstreams: sink.health(),
   });
   const metrics = createMetrics(status);
-  const sink = new UpstreamSink({
-    upstreams: options.upstreams,
-    timeoutMs: options.upstreamTimeoutMs,
-    userAgent: `otsd/${VERSION} aggregator`,
-    onExchange: metrics.upstreamExchange,
+  const { sink, aggregator } = createUpstreamAggregator(
+    {
+      upstreams: options.upstreams,
+      timeoutMs: options.upstreamTimeoutMs,
+      userAgent: `otsd/${VERSION} aggregator`,
+      onExchange: metrics.upstreamExchange,
+    },
+    options,
     log,
-  });
-  const aggregator = createAggregator(sink, options, log, upstreamRounds(options.upstreamTimeoutMs, options));
+  );
   aggregator.onRound((digests) => {
     activity.record(digests);
     metrics.round(digests);

@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import { UpstreamSink } from '../aggregator/upstream-sink.js';
 import {
   bcoinChainDir,
   type EmbeddedBcoin,
@@ -29,7 +28,7 @@ import { upstreamHeaderCheck, upstreamHeaders } from '../remote/header-chain.js'
 import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createMetrics, serveMetrics } from './metrics.js';
-import { createAggregator, type RoundOptions, upstreamRounds } from './rounds.js';
+import { createAggregator, createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
 import { VERSION } from './version.js';
 
@@ -123,25 +122,20 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       })
     : undefined;
   // a mirror's rounds go to the calendar it mirrors, whose pending attestation its clients then carry
-  const upstreamSink =
+  const mirrorAggregation =
     options.mirrorOf && options.mirrorAggregates
-      ? new UpstreamSink({
-          upstreams: [options.mirrorOf],
-          timeoutMs: options.mirrorAggregates.upstreamTimeoutMs,
-          userAgent: `otsd/${VERSION} mirror`,
-          onExchange: (url, outcome, seconds) => metrics.upstreamExchange(url, outcome, seconds),
+      ? createUpstreamAggregator(
+          {
+            upstreams: [options.mirrorOf],
+            timeoutMs: options.mirrorAggregates.upstreamTimeoutMs,
+            userAgent: `otsd/${VERSION} mirror`,
+            onExchange: (url, outcome, seconds) => metrics.upstreamExchange(url, outcome, seconds),
+          },
+          options,
           log,
-        })
+        )
       : undefined;
-  const aggregator = mirror
-    ? upstreamSink &&
-      createAggregator(
-        upstreamSink,
-        options,
-        log,
-        upstreamRounds(options.mirrorAggregates?.upstreamTimeoutMs ?? 0, options),
-      )
-    : createAggregator(calendar, options, log);
+  const aggregator = mirror ? mirrorAggregation?.aggregator : createAggregator(calendar, options, log);
   let bitcoin: Awaited<ReturnType<typeof startBitcoin>> | undefined;
   try {
     bitcoin =
@@ -186,7 +180,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     lastMinute: activity.lastMinute(),
     totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
     ...(mirror && { mirror: mirror.status() }),
-    ...(upstreamSink && { upstreams: upstreamSink.health() }),
+    ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
     ...(bitcoin && {
       anchoring: {
         ...bitcoin.stamper.status(),

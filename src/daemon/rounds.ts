@@ -1,7 +1,8 @@
-/** The round settings every node that aggregates shares, and the aggregator made from them. */
+/** The round settings every node that aggregates shares, and the aggregators made from them. */
 import type { Logger } from 'pino';
 import { Aggregator } from '../aggregator/aggregator.js';
 import type { RoundSink } from '../aggregator/round-sink.js';
+import { UpstreamSink, type UpstreamSinkOptions } from '../aggregator/upstream-sink.js';
 
 export interface RoundOptions {
   roundIntervalMs?: number;
@@ -10,11 +11,18 @@ export interface RoundOptions {
 }
 
 /**
- * Aggregation in front of remote calendars: enough rounds in flight that a new one starts every
- * interval even while earlier ones wait (at most the timeout) for the upstreams.
+ * Aggregation in front of remote calendars (a stand-alone aggregator, a mirror that aggregates), with
+ * enough rounds in flight that a new one starts every interval even while earlier ones wait (at most
+ * the timeout) for the upstreams.
  */
-export function upstreamRounds(upstreamTimeoutMs: number, options: RoundOptions): number {
-  return Math.min(64, Math.ceil(upstreamTimeoutMs / (options.roundIntervalMs ?? 1000)) + 1);
+export function createUpstreamAggregator(
+  upstreams: Omit<UpstreamSinkOptions, 'log'>,
+  options: RoundOptions,
+  log: Logger,
+): { sink: UpstreamSink; aggregator: Aggregator } {
+  const sink = new UpstreamSink({ ...upstreams, log });
+  const roundsInFlight = Math.ceil(upstreams.timeoutMs / (options.roundIntervalMs ?? 1000)) + 1;
+  return { sink, aggregator: createAggregator(sink, options, log, Math.min(64, roundsInFlight)) };
 }
 
 export function createAggregator(
