@@ -8,6 +8,8 @@ import { decodePrefixAnswer, type PrefixEntry } from './prefix-answer.js';
 
 /** Clients read at most this much of an answer (python-opentimestamps reads 10,000 bytes). */
 const MAX_TIMESTAMP_ANSWER = 10_000;
+/** Error texts are short (the reference's longest is about 100 bytes); more is not read. */
+const MAX_ERROR_TEXT = 1000;
 
 /** The reference's 404 texts for a commitment it holds without a Bitcoin proof yet. */
 const PENDING_TEXT = /^(?:Pending confirmation in Bitcoin blockchain|Timestamped by transaction )/;
@@ -54,24 +56,27 @@ export class RemoteCalendar {
     this.maxPrefixEntries = options.maxPrefixEntries ?? 100_000;
   }
 
-  private signal(options: CallOptions): AbortSignal {
+  /** One request, ended by the client's timeout or `options.signal`; a transport failure is a CalendarError. */
+  private async request(path: string, init: RequestInit, options: CallOptions = {}): Promise<Response> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    return options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  }
-
-  private async get(path: string, accept?: string, options: CallOptions = {}): Promise<Response> {
     try {
       return await fetch(`${this.url}${path}`, {
-        headers: { ...this.headers, ...(accept && { accept }) },
-        signal: this.signal(options),
+        ...init,
+        headers: { ...this.headers, ...init.headers },
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
       });
     } catch (e) {
       throw new CalendarError(`${this.url}${path}: ${fetchFailure(e)}`);
     }
   }
 
+  private get(path: string, accept?: string, options: CallOptions = {}): Promise<Response> {
+    return this.request(path, accept ? { headers: { accept } } : {}, options);
+  }
+
   private static async fail(response: Response, what: string): Promise<never> {
-    const reason = (await response.text()).slice(0, 200);
+    const body = await boundedBody(response, MAX_ERROR_TEXT).catch(() => new Uint8Array());
+    const reason = new TextDecoder().decode(body).slice(0, 200);
     throw new CalendarError(
       `${what}: HTTP ${response.status}${reason ? `: ${reason}` : ''}`,
       response.status,
@@ -80,17 +85,7 @@ export class RemoteCalendar {
 
   /** Submits a digest; resolves with its timestamp (ending in the calendar's PendingAttestation). */
   async submit(digest: Uint8Array, options: CallOptions = {}): Promise<Timestamp> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.url}/digest`, {
-        method: 'POST',
-        headers: this.headers,
-        body: digest,
-        signal: this.signal(options),
-      });
-    } catch (e) {
-      throw new CalendarError(`${this.url}/digest: ${fetchFailure(e)}`);
-    }
+    const response = await this.request('/digest', { method: 'POST', body: digest }, options);
     if (response.status !== 200) return RemoteCalendar.fail(response, 'submit');
     return parseAnswer(digest, await boundedBody(response, MAX_TIMESTAMP_ANSWER), `${this.url}/digest`);
   }
@@ -122,7 +117,7 @@ export class RemoteCalendar {
       return 'complete';
     }
     if (response.status !== 404) return RemoteCalendar.fail(response, 'timestamp');
-    const text = new TextDecoder().decode(await boundedBody(response, 1000));
+    const text = new TextDecoder().decode(await boundedBody(response, MAX_ERROR_TEXT));
     if (text === 'Not found') return 'unknown';
     if (PENDING_TEXT.test(text)) return 'pending';
     throw new CalendarError(

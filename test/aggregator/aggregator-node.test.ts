@@ -125,6 +125,7 @@ describe('the aggregator role', () => {
     ['garbage', /the answer is not a timestamp: Tried to read/],
     ['other-tip', /which it does not know \(an answer for another tip\?\)/],
     ['endless', /answer of over 10000 bytes is over the limit/],
+    ['endless-error', /: HTTP 500$/],
     ['error', /HTTP 500: upstream broke/],
     ['hang', /no answer within 500 ms/],
     ['down', /ECONNREFUSED/],

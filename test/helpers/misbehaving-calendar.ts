@@ -1,6 +1,7 @@
 /**
  * A FAKE upstream calendar, for faults a real one does not produce: it answers POST /digest with
- * garbage, with a real calendar's answer for another digest, with an endless body, or not at all.
+ * garbage, with a real calendar's answer for another digest, with an endless body (as an answer or
+ * as an error), or not at all.
  * Everything else (and mode 'honest') is passed through to the real calendar behind it, and the real
  * answers to POST /digest are recorded.
  */
@@ -8,7 +9,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 
-export type Misbehaviour = 'honest' | 'garbage' | 'other-tip' | 'endless' | 'hang' | 'error';
+export type Misbehaviour =
+  | 'honest'
+  | 'garbage'
+  | 'other-tip'
+  | 'endless'
+  | 'endless-error'
+  | 'hang'
+  | 'error';
 
 export interface MisbehavingCalendar {
   url: string;
@@ -50,8 +58,9 @@ export async function startMisbehavingCalendar(
       case 'other-tip':
         // a well-formed answer from the real calendar, but for a digest we were not sent
         return forward(req, res, crypto.getRandomValues(new Uint8Array(32)));
-      case 'endless': {
-        res.writeHead(200);
+      case 'endless':
+      case 'endless-error': {
+        res.writeHead(state.mode === 'endless' ? 200 : 500);
         const block = new Uint8Array(64 * 1024);
         // bounded, so a broken client cannot make the test run forever
         for (let sent = 0; sent < 1024 && !res.destroyed; sent++) {
