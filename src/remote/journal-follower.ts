@@ -131,7 +131,7 @@ export class JournalFollower {
       try {
         const fresh = await this.verifyChunk(firstChunk + i, await download, previous, commitments);
         verified.push(...fresh);
-        previous = (verified.at(-1) as ScannedRecord | undefined)?.chainHash ?? previous;
+        previous = verified.at(-1)?.chainHash ?? previous;
       } catch (e) {
         failure = e;
         break;
