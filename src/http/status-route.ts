@@ -128,36 +128,30 @@ function duration(seconds: number): string {
 export function statusHtml(s: NodeStatus): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const c = s.calendar;
-  const rows: [string, string][] = [
-    ...(c
-      ? ([
-          ['Calendar URI', `<code>${escapeHtml(c.uri)}</code>`],
-          ['Pending commitments', `${n(c.pendingCommitments)} of ${n(c.commitments)}`],
-        ] as [string, string][])
-      : [
-          ['Role', 'aggregator: rounds go to the calendars below, which keep the proofs'] as [string, string],
-        ]),
+  const rows: [string, string][] = [];
+  if (c) {
+    rows.push(
+      ['Calendar URI', `<code>${escapeHtml(c.uri)}</code>`],
+      ['Pending commitments', `${n(c.pendingCommitments)} of ${n(c.commitments)}`],
+    );
+  } else {
+    rows.push(['Role', 'aggregator: rounds go to the calendars below, which keep the proofs']);
+  }
+  rows.push(
     ['Digests waiting for the next round', n(s.waitingDigests)],
     ['Last minute', `${n(s.lastMinute.digests)} digests in ${n(s.lastMinute.rounds)} rounds`],
     ['Since start', `${n(s.totals.digests)} digests in ${n(s.totals.rounds)} rounds`],
     ['Round interval', `${n(s.roundIntervalMs)} ms`],
-    ...(c
-      ? [
-          ['Journal', `${n(c.journal.records)} records, head <code>${c.journal.chainHash}</code>`] as [
-            string,
-            string,
-          ],
-        ]
-      : []),
-    ...(s.upstreams ?? []).map((u): [string, string] => [
-      `Upstream <code>${escapeHtml(u.url)}</code>`,
+  );
+  if (c) rows.push(['Journal', `${n(c.journal.records)} records, head <code>${c.journal.chainHash}</code>`]);
+  for (const u of s.upstreams ?? []) {
+    const state =
       u.consecutiveFailures === 0 && u.lastSuccessAt !== undefined
         ? `answering, ${n(u.lastLatencyMs ?? 0)} ms; ${n(u.failures)} of ${n(u.rounds)} rounds failed`
-        : `${u.lastSuccessAt === undefined ? 'no answer yet' : `failing; last answer ${duration((Date.now() - u.lastSuccessAt) / 1000)} ago`}${u.lastError ? `: ${escapeHtml(u.lastError)}` : ''}`,
-    ]),
-    ['Uptime', duration(s.uptimeSeconds)],
-    ['Version', `otsd ${escapeHtml(s.version)}`],
-  ];
+        : `${u.lastSuccessAt === undefined ? 'no answer yet' : `failing; last answer ${duration((Date.now() - u.lastSuccessAt) / 1000)} ago`}${u.lastError ? `: ${escapeHtml(u.lastError)}` : ''}`;
+    rows.push([`Upstream <code>${escapeHtml(u.url)}</code>`, state]);
+  }
+  rows.push(['Uptime', duration(s.uptimeSeconds)], ['Version', `otsd ${escapeHtml(s.version)}`]);
   const m = s.mirror;
   if (m) {
     rows.splice(
