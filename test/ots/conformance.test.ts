@@ -49,7 +49,7 @@ describe('conformance with python-opentimestamps', () => {
     });
   });
 
-  it('the shared vectors re-serialize as the reference does', async (t) => {
+  it('the vectors re-serialize as the reference does', async (t) => {
     await withOracle(t, async (oracle) => {
       for (const file of readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.ots'))) {
         const bytes = readFileSync(`${VECTORS_DIR}/${file}`);

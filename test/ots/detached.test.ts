@@ -18,7 +18,7 @@ import { headerWithRoot, VECTORS_DIR } from './vectors.js';
 const vector = (name: string) => new Uint8Array(readFileSync(`${VECTORS_DIR}/${name}`));
 
 /**
- * The real proofs in shared/vectors: the Bitcoin attestation each reaches (height, merkle root as
+ * The real proofs in test/fixtures/vectors: the Bitcoin attestation each reaches (height, merkle root as
  * explorers print it; some roots are known only by their ends) and the digest it covers.
  */
 const GOOD = [
@@ -44,7 +44,7 @@ const GOOD = [
   { file: 'gdp2q25-2nd.pdf.ots', height: 912095, root: /^93613199.*0039ae$/ },
 ];
 
-describe('real proofs (shared/vectors)', () => {
+describe('real proofs (test/fixtures/vectors)', () => {
   for (const { file, height, root, digest } of GOOD) {
     it(`${file} round-trips and its Bitcoin attestation verifies`, () => {
       const bytes = vector(file);

@@ -1,8 +1,8 @@
-/** Where the shared test vectors live, and the block headers the tests build for them. */
+/** Where the test vectors live (test/fixtures/vectors), and the block headers the tests build for them. */
 import { fileURLToPath } from 'node:url';
 
-// From dist/test/ots/ back to the checkout, then to ../shared beside it.
-export const VECTORS_DIR = fileURLToPath(new URL('../../../../shared/vectors', import.meta.url));
+// From dist/test/ots/ back to the checkout's test/fixtures (fixtures are not copied into dist).
+export const VECTORS_DIR = fileURLToPath(new URL('../../../test/fixtures/vectors', import.meta.url));
 
 /**
  * An 80-byte header whose merkle root (bytes 36..68, internal order) is `root` and whose nTime is
