@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/free-port.js';
 import { type LoadResult, load } from './load.js';
-import { startOtsd, stopProcess } from './processes.js';
+import { startOtsd } from './processes.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const ROUND_MS = 100;
@@ -124,8 +124,8 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await Promise.all(aggregators.map((a) => stopProcess(a.child)));
-    await stopProcess(calendar.child);
+    await Promise.all(aggregators.map((a) => a.process.stop()));
+    await calendar.process.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

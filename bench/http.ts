@@ -6,7 +6,6 @@
  *
  * Run: npm run bench:http   (about a minute)
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,8 +23,9 @@ import {
   Timestamp,
   toHex,
 } from '../src/ots/index.js';
+import { spawnTracked } from '../test/helpers/child-process.js';
 import { type LoadResult, load } from './load.js';
-import { startOtsd, stopProcess, waitForLine } from './processes.js';
+import { startOtsd } from './processes.js';
 
 const CONNECTIONS = [1, 16, 256];
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
@@ -90,10 +90,8 @@ async function main(): Promise<void> {
       `journal group commit: ${fsync.concurrent.records} concurrent appends in ${fsync.concurrent.ms.toFixed(0)} ms\n`,
     );
 
-    const baselineChild = spawn(process.execPath, [BASELINE, '150'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const baseUrl = `http://127.0.0.1:${(await waitForLine(baselineChild, /(\d+)\n/))[1]}`;
+    const baseline = spawnTracked(process.execPath, [BASELINE, '150']);
+    const baseUrl = `http://127.0.0.1:${(await baseline.waitForOutput(/(\d+)\n/, 'the baseline server'))[1]}`;
     const commitments = await provedCalendar(join(work, 'proved'), 10_000);
     const digest = () => new Uint8Array(randomBytes(32));
     const scenarios: {
@@ -147,9 +145,9 @@ async function main(): Promise<void> {
         console.log(`            bare ${fmt(base)}`);
         console.log(`          ${ratio(ours, base)}`);
       }
-      await stopProcess(calendar.child);
+      await calendar.process.stop();
     }
-    baselineChild.kill('SIGTERM');
+    await baseline.stop();
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -7,10 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freeLoopbackPort } from './free-port.js';
 import { NodeClient } from './node-client.js';
 
 const BCOIN = fileURLToPath(new URL('../../../embedded/bcoin/node_modules/bcoin/bin/node', import.meta.url));
@@ -28,20 +28,6 @@ export interface EmbeddedBcoin {
   stop(): Promise<void>;
 }
 
-/** A free loopback port below 32768 (bcoin must not land in the ephemeral range, where it can self-connect). */
-async function freeLowPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('embedded bcoin: no free port below 32768');
-}
-
 export function embeddedBcoinInstalled(): boolean {
   return existsSync(BCOIN);
 }
@@ -56,7 +42,7 @@ export async function startEmbeddedBcoin(options: {
     );
   }
   mkdirSync(options.chainDir, { recursive: true });
-  const port = await freeLowPort();
+  const port = await freeLoopbackPort();
   const apiKey = randomBytes(16).toString('hex');
   const args = [
     '--network=regtest',

@@ -1,6 +1,7 @@
 /** Runs `otsd run` as a child process, as an operator would, and waits until it listens. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnTracked } from './child-process.js';
 import { freePort } from './free-port.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -26,6 +27,10 @@ export interface CalendarProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/**
+ * Starts `otsd run` on `dataDir` and resolves once it listens; if it exits or does not listen within
+ * the start-up timeout, it is killed and the error shows its output.
+ */
 export async function startCalendarProcess(
   dataDir: string,
   extraArgs: string[] = [],
@@ -33,45 +38,17 @@ export async function startCalendarProcess(
 ): Promise<CalendarProcess> {
   const listenPort = port ?? (await freePort());
   const url = `http://127.0.0.1:${listenPort}`;
-  const child = spawn(
-    process.execPath,
-    [MAIN, 'run', '--data-dir', dataDir, '--listen', `127.0.0.1:${listenPort}`, '--uri', url, ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`calendar did not start within 15 s:\n${output}`)),
-      15_000,
-    );
-    const check = () => {
-      if (output.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stderr?.on('data', check);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`calendar exited during start:\n${output}`));
-    });
-  });
-  return {
+  const tracked = spawnTracked(process.execPath, [
+    MAIN,
+    'run',
+    '--data-dir',
+    dataDir,
+    '--listen',
+    `127.0.0.1:${listenPort}`,
+    '--uri',
     url,
-    child,
-    output: () => output,
-    stop: (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+    ...extraArgs,
+  ]);
+  await tracked.waitForOutput(/listening on/, `otsd run --data-dir ${dataDir}`);
+  return { url, child: tracked.child, output: tracked.output, stop: (signal) => tracked.stop(signal) };
 }

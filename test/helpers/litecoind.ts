@@ -2,12 +2,13 @@
  * A real litecoind regtest node (Debian's litecoind: Bitcoin Core 0.21's RPC, with real BIP125
  * replacement) on loopback, in a temporary data directory, stopped when the test ends.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RpcClient } from '../../src/bitcoin/rpc-client.js';
+import { STARTUP_TIMEOUT_MS, spawnTracked, type TrackedChild } from './child-process.js';
+import { freePort } from './free-port.js';
 import { tempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
 
 const LITECOIND = '/usr/lib/litecoin/litecoind';
 
@@ -26,14 +27,12 @@ export interface Litecoind {
 
 export async function startLitecoind(t: TestContext): Promise<Litecoind> {
   const datadir = tempDir(t, 'otsd-ltc-');
-  const port = 20000 + Math.floor(Math.random() * 12000);
+  const port = await freePort();
   const rpcUrl = `http://otsd:test@127.0.0.1:${port}/`;
   const rpc = new RpcClient({ url: rpcUrl, timeoutMs: 10_000 });
-  let child = await launch(datadir, port, rpc);
-  let exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let node = await launch(datadir, port, rpc);
   const stop = async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
+    await node.stop();
   };
   t.after(stop);
   return {
@@ -41,46 +40,48 @@ export async function startLitecoind(t: TestContext): Promise<Litecoind> {
     rpc,
     stop,
     restart: async () => {
-      child = await launch(datadir, port, rpc);
-      exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      node = await launch(datadir, port, rpc);
     },
   };
 }
 
-async function launch(datadir: string, port: number, rpc: RpcClient): Promise<ChildProcess> {
-  const child = spawn(
-    LITECOIND,
-    [
-      '-regtest',
-      `-datadir=${datadir}`,
-      '-server',
-      '-printtoconsole=0',
-      '-listen=0',
-      '-dnsseed=0',
-      '-connect=0',
-      '-discover=0',
-      '-upnp=0',
-      '-rpcbind=127.0.0.1',
-      '-rpcallowip=127.0.0.1',
-      `-rpcport=${port}`,
-      '-rpcuser=otsd',
-      '-rpcpassword=test',
-      '-fallbackfee=0.0001',
-      '-txindex=1',
-      '-mempoolreplacement=1',
-      '-acceptnonstdtxn=0',
-      '-vbparams=mweb:4102444800:4102444801',
-      '-disablewallet',
-    ],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; ; i++) {
-    try {
-      await rpc.call('getblockcount');
-      return child;
-    } catch {
-      if (child.exitCode !== null || i > 300) throw new Error('litecoind did not start');
-      await sleep(100);
-    }
+/** Starts litecoind and waits for its RPC; if it does not answer in time it is killed, its log shown. */
+async function launch(datadir: string, port: number, rpc: RpcClient): Promise<TrackedChild> {
+  const node = spawnTracked(LITECOIND, [
+    '-regtest',
+    `-datadir=${datadir}`,
+    '-server',
+    '-printtoconsole=1',
+    '-listen=0',
+    '-dnsseed=0',
+    '-connect=0',
+    '-discover=0',
+    '-upnp=0',
+    '-rpcbind=127.0.0.1',
+    '-rpcallowip=127.0.0.1',
+    `-rpcport=${port}`,
+    '-rpcuser=otsd',
+    '-rpcpassword=test',
+    '-fallbackfee=0.0001',
+    '-txindex=1',
+    '-mempoolreplacement=1',
+    '-acceptnonstdtxn=0',
+    '-vbparams=mweb:4102444800:4102444801',
+    '-disablewallet',
+  ]);
+  try {
+    await waitFor(
+      'litecoind RPC',
+      () => {
+        node.assertRunning('litecoind');
+        return rpc.call('getblockcount').catch(() => undefined);
+      },
+      STARTUP_TIMEOUT_MS,
+      node.output,
+    );
+  } catch (e) {
+    await node.stop('SIGKILL');
+    throw e;
   }
+  return node;
 }

@@ -2,13 +2,14 @@
  * Debian's nginx on loopback with one of the deploy/ site files, its names, ports and paths replaced by
  * local ones, and a self-signed certificate for 127.0.0.1.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { STARTUP_TIMEOUT_MS, spawnTracked } from './child-process.js';
 import { freePort } from './free-port.js';
 import { waitFor } from './wait-for.js';
 
@@ -82,18 +83,8 @@ export async function startNginx(t: TestContext, dir: string, site: NginxSite): 
       `access_log ${dir}/access.log;\nclient_body_temp_path ${dir}/body;\nproxy_temp_path ${dir}/proxy;\n` +
       `fastcgi_temp_path ${dir}/fastcgi;\nuwsgi_temp_path ${dir}/uwsgi;\nscgi_temp_path ${dir}/scgi;\n${text}\n}\n`,
   );
-  const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let errors = '';
-  nginx.stderr.on('data', (c) => {
-    errors += c;
-  });
-  const exited = new Promise((resolve) => nginx.once('exit', resolve));
-  t.after(async () => {
-    nginx.kill('SIGQUIT');
-    await exited;
-  });
+  const nginx = spawnTracked(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+  t.after(() => nginx.stop('SIGQUIT'));
   const https = `https://127.0.0.1:${ports.https}`;
   const ca = readFileSync(certFile);
   const get: Nginx['get'] = (path, method = 'GET') =>
@@ -109,15 +100,19 @@ export async function startNginx(t: TestContext, dir: string, site: NginxSite): 
       req.on('error', reject);
       req.end();
     });
+  const errorLog = () =>
+    existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
   await waitFor(
     'nginx',
-    () =>
-      get('/').then(
+    () => {
+      nginx.assertRunning(`nginx (error.log: ${errorLog()})`);
+      return get('/').then(
         (r) => r.status,
         () => undefined,
-      ),
-    10_000,
-    () => errors,
+      );
+    },
+    STARTUP_TIMEOUT_MS,
+    () => `${nginx.output()}${errorLog()}`,
   );
   return { https, certFile, get };
 }

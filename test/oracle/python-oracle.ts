@@ -2,9 +2,10 @@
  * Drives python-opentimestamps (Debian's python3-opentimestamps) through `ots_oracle.py`, one JSON
  * line per request, so tests can compare our bytes with the reference implementation's.
  */
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnTracked } from '../helpers/child-process.js';
 
 /** Debian's interpreter: the one python3-opentimestamps is installed for (PATH may hold another). */
 const PYTHON = '/usr/bin/python3';
@@ -27,7 +28,8 @@ export class PythonOracle {
   private readonly waiting: ((answer: OracleAnswer) => void)[] = [];
 
   constructor() {
-    this.child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // tracked: killed if this test process exits before close()
+    this.child = spawnTracked(PYTHON, [SCRIPT], { stdio: 'pipe' }).child as ChildProcessWithoutNullStreams;
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text: string) => process.stderr.write(`[oracle] ${text}`));
     createInterface({ input: this.child.stdout }).on('line', (line) => {
