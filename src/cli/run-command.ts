@@ -11,6 +11,7 @@ import type { RoundOptions } from '../daemon/rounds.js';
 import { systemdNotifier } from '../daemon/systemd-notify.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
+import { nextSteps } from './next-steps.js';
 
 /** A one-line progress bar on the terminal while a mirror catches up. */
 export function progressBar(p: MirrorProgress): string {
@@ -426,6 +427,18 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         process.stderr.write(
           `otsd: calendar ${calendarNode.calendar.uri} listening on ${calendarNode.url} (data dir ${options.dataDir})\n`,
         );
+        // for the person at a terminal, and always in the demo (which is run from one)
+        if (options.role === 'calendar' && (process.stderr.isTTY || options.embeddedRegtest)) {
+          process.stderr.write(
+            nextSteps({
+              uri: calendarNode.calendar.uri,
+              url: calendarNode.url,
+              dataDir: options.dataDir,
+              bitcoin: options.embeddedRegtest ? 'embedded' : options.bitcoinRpc ? 'node' : 'none',
+              blockIntervalSeconds: options.blockInterval,
+            }),
+          );
+        }
         // journal recovered, index caught up, listening
         ready = `serving ${calendarNode.url}, ${calendarNode.calendar.journal.head.records} journal records`;
       }

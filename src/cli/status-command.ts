@@ -5,6 +5,8 @@ import { CliError } from './cli-error.js';
 interface StatusJson {
   role?: 'calendar' | 'mirror' | 'aggregator';
   version: string;
+  /** Absent from otsd before 0.1.1. */
+  warnings?: string[];
   /** The rest of the calendar fields are absent on an aggregator. */
   uri?: string;
   uptime_seconds: number;
@@ -39,6 +41,7 @@ interface StatusJson {
 
 export function formatStatus(s: StatusJson): string {
   const lines = [`otsd ${s.version}  ${s.uri ?? s.role ?? ''}  up ${s.uptime_seconds} s`];
+  for (const warning of s.warnings ?? []) lines.push(`WARNING      ${warning}`);
   if (s.journal) {
     lines.push(
       `journal      ${s.journal.records} records, head ${s.journal.chain_hash.slice(0, 16)}...`,

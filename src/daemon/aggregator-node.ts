@@ -53,6 +53,7 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
     lastMinute: activity.lastMinute(),
     totals: { ...aggregator.stats },
     upstreams: sink.health(),
+    warnings: [],
   });
   const metrics = createMetrics(status);
   const { sink, aggregator } = createUpstreamAggregator(

@@ -32,6 +32,10 @@ import { createAggregator, createUpstreamAggregator, type RoundOptions } from '.
 import { serverUrl } from './server-url.js';
 import { VERSION } from './version.js';
 
+/** Said at start and on the status page of a calendar started with no Bitcoin node. */
+export const NO_BITCOIN_WARNING =
+  'no Bitcoin node (neither --bitcoin-rpc nor --embedded-regtest): nothing this calendar accepts will be anchored in Bitcoin';
+
 export interface CalendarNodeOptions extends RoundOptions {
   dataDir: string;
   /** Public URI of this calendar, written into every PendingAttestation. */
@@ -156,6 +160,11 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     : options.mirrorOf
       ? upstreamHeaders(options.mirrorOf)
       : undefined;
+  const warnings: string[] = [];
+  if (!mirror && !bitcoin) {
+    warnings.push(NO_BITCOIN_WARNING);
+    log.warn({}, `bitcoin: ${NO_BITCOIN_WARNING}`);
+  }
   const activity = new RecentActivity();
   aggregator?.onRound((digests) => activity.record(digests));
   const metrics = createMetrics(
@@ -179,6 +188,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     roundIntervalMs: aggregator?.intervalMs ?? 0,
     lastMinute: activity.lastMinute(),
     totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
+    warnings,
     ...(mirror && { mirror: mirror.status() }),
     ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
     ...(bitcoin && {

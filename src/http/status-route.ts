@@ -32,6 +32,8 @@ export interface NodeStatus {
   mirror?: MirrorStatus;
   /** Where rounds go, on an aggregator or a mirror that aggregates. */
   upstreams?: UpstreamHealth[];
+  /** What an operator must know: the node works, but not as they would expect (one sentence each). */
+  warnings: string[];
 }
 
 export function statusRoute(app: FastifyInstance, status: () => NodeStatus): void {
@@ -52,6 +54,7 @@ export function statusJson(s: NodeStatus): string {
   return JSON.stringify({
     role: s.role,
     version: s.version,
+    warnings: s.warnings,
     ...(c && { uri: c.uri }),
     uptime_seconds: s.uptimeSeconds,
     ...(c && {
@@ -192,9 +195,11 @@ export function statusHtml(s: NodeStatus): string {
 body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
 th{width:18rem;font-weight:600}code{font-size:.85em;word-break:break-all}p{color:#555}
+.warning{color:#222;background:#fff3cd;border:1px solid #e0c36a;padding:.5rem .75rem}
 </style></head><body>
 <h1>OpenTimestamps ${c ? 'calendar' : 'aggregator'}</h1>
 ${c ? `<p>This server timestamps digests for OpenTimestamps clients: <code>ots stamp -c ${escapeHtml(c.uri)} FILE</code>.</p>` : '<p>This server aggregates digests for OpenTimestamps clients and passes them on to the calendars below.</p>'}
+${s.warnings.map((w) => `<p class="warning"><strong>Warning:</strong> ${escapeHtml(w)}</p>`).join('\n')}
 <table>
 ${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('\n')}
 </table>

@@ -41,6 +41,18 @@ describe('metrics and status', () => {
     assert.equal(status.status, 0, status.stderr);
     assert.match(status.stdout, /^otsd \d+\.\d+\.\d+ {2}http:\/\/127\.0\.0\.1:\d+ {2}up \d+ s\n/);
     assert.match(status.stdout, /^commitments {2}[1-5] pending of [1-5], 0 digests waiting$/m);
+    // started with no Bitcoin node: said in the log at start, on the status page, and by otsd status
+    assert.match(calendar.output(), /no Bitcoin node \(neither --bitcoin-rpc nor --embedded-regtest\)/);
+    assert.match(
+      status.stdout,
+      /^WARNING {6}no Bitcoin node .*nothing this calendar accepts will be anchored/m,
+    );
+    const page = await (await fetch(calendar.url)).text();
+    assert.match(page, /<p class="warning"><strong>Warning:<\/strong> no Bitcoin node/);
+    const json = (await (await fetch(calendar.url, { headers: { accept: 'application/json' } })).json()) as {
+      warnings: string[];
+    };
+    assert.equal(json.warnings.length, 1);
 
     const down = await runCliAsync(['status', '--url', 'http://127.0.0.1:1']);
     assert.equal(down.status, 1);

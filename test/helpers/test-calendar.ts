@@ -58,6 +58,7 @@ export async function startTestCalendar(
     roundIntervalMs: aggregator.intervalMs,
     lastMinute: { rounds: 0, digests: 0 },
     totals: aggregator.stats,
+    warnings: [],
   });
   const app = buildCalendarApp({
     calendar,
