@@ -1,11 +1,17 @@
 /**
  * `otsd upgrade FILE.ots`: fetches the Bitcoin proofs of a file's pending attestations through prefix
- * queries, so no calendar learns which commitment is the file's.
+ * queries, so no calendar learns which commitment is the file's. Like the reference client, it contacts
+ * only calendars on a whitelist (the public calendars the reference trusts, plus `--calendar URL`).
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BitcoinBlockHeaderAttestation, PendingAttestation, type Timestamp, toHex } from '../ots/index.js';
-import { RemoteCalendar, upgradeByPrefix } from '../remote/index.js';
+import {
+  DEFAULT_CALENDAR_WHITELIST,
+  RemoteCalendar,
+  UrlWhitelist,
+  upgradeByPrefix,
+} from '../remote/index.js';
 import { readTimestampFile } from './read-timestamp-file.js';
 
 /** Every node carrying a pending attestation, with it. */
@@ -29,7 +35,10 @@ function positiveInteger(value: string): number {
 export interface UpgradeOptions {
   prefixBits?: number;
   k: number;
-  calendar?: string;
+  /** Calendars added to the whitelist. */
+  calendar?: string[];
+  /** Whether the reference's public calendars are on the whitelist (`--no-default-whitelist`: no). */
+  defaultWhitelist?: boolean;
 }
 
 export async function upgradeCommand(
@@ -38,9 +47,17 @@ export async function upgradeCommand(
 ): Promise<{ complete: boolean; lines: string[] }> {
   const file = readTimestampFile(path);
   const lines: string[] = [];
+  const whitelist = new UrlWhitelist([
+    ...(options.defaultWhitelist === false ? [] : DEFAULT_CALENDAR_WHITELIST),
+    ...(options.calendar ?? []),
+  ]);
   let changed = false;
   for (const { node, attestation } of pendingNodes(file.timestamp)) {
-    const url = options.calendar ?? attestation.uri;
+    const url = attestation.uri;
+    if (!whitelist.has(url)) {
+      lines.push(`Calendar ${url}: not asked, it is not in the whitelist (add it with --calendar ${url})`);
+      continue;
+    }
     const choice =
       options.prefixBits !== undefined
         ? { prefix: toHex(node.msg).slice(0, Math.ceil(options.prefixBits / 4)) }
@@ -48,6 +65,12 @@ export async function upgradeCommand(
     try {
       const result = await upgradeByPrefix(new RemoteCalendar(url), node.msg, choice);
       const among = `prefix ${result.prefix}, among ${result.anonymitySet} commitments`;
+      // the calendar's own count sized the prefix: a calendar that overstates it narrows the set
+      if ('k' in choice && result.anonymitySet < choice.k) {
+        lines.push(
+          `Calendar ${url}: warning: only ${result.anonymitySet} commitments under prefix ${result.prefix}, fewer than --k ${choice.k}: the calendar can tell this file's commitment from fewer others than asked`,
+        );
+      }
       if (result.timestamp) {
         node.merge(result.timestamp);
         changed = true;
@@ -85,10 +108,21 @@ export function upgradeCommandDefinition(out: (text: string) => void): Command {
         .default(20)
         .argParser(positiveInteger),
     )
-    .addOption(new Option('--calendar <url>', 'ask this calendar instead of the ones the attestations name'))
+    .addOption(
+      new Option(
+        '--calendar <url>',
+        'add a calendar to the whitelist (a glob for the host, as the ots client; repeatable)',
+      ).argParser((url: string, previous: string[] = []) => [...previous, url]),
+    )
+    .addOption(
+      new Option(
+        '--no-default-whitelist',
+        `ask only the --calendar calendars, not the public ones (${DEFAULT_CALENDAR_WHITELIST.join(', ')})`,
+      ),
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  otsd upgrade README.md.ots --k 100\n  otsd upgrade README.md.ots --prefix-bits 12',
+      '\nExamples:\n  otsd upgrade README.md.ots --k 100\n  otsd upgrade README.md.ots --prefix-bits 12\n  otsd upgrade README.md.ots --calendar https://calendar.example.org',
     )
     .action(async (path: string, options: UpgradeOptions) => {
       const result = await upgradeCommand(path, options);

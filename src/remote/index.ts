@@ -18,3 +18,4 @@ export {
   PREFIX_ANSWER_VERSION,
   type PrefixEntry,
 } from './prefix-answer.js';
+export { DEFAULT_CALENDAR_WHITELIST, UrlWhitelist } from './url-whitelist.js';

@@ -107,6 +107,21 @@ describe('RemoteCalendar', () => {
 });
 
 describe('otsd upgrade', () => {
+  it('warns when the prefix answer holds fewer commitments than --k asked for', async (t) => {
+    const node = await startTestNode(t, { prefixLimits: { minNibbles: 1, maxEntries: 5000 } });
+    const submitted = await new RemoteCalendar(node.url).submit(crypto.getRandomValues(new Uint8Array(32)));
+    const path = join(tempDir(t), 'file.ots');
+    writeFileSync(path, new DetachedTimestampFile(new OpSHA256(), submitted).toBytes());
+    // one commitment in the calendar: no prefix can hide it among 50
+    const result = await runCliAsync(['upgrade', path, '--k', '50', '--calendar', node.url]);
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `^Calendar ${node.url}: warning: only 1 commitments under prefix [0-9a-f], fewer than --k 50: the calendar can tell this file's commitment from fewer others than asked\n`,
+      ),
+    );
+  });
+
   it('upgrades a file through a prefix query, keeping a backup, and says when it is still pending', async (t) => {
     const node = await startTestNode(t, { prefixLimits: { minNibbles: 1, maxEntries: 5000 } });
     await Promise.all(
@@ -117,7 +132,14 @@ describe('otsd upgrade', () => {
     const path = join(tempDir(t), 'file.ots');
     writeFileSync(path, new DetachedTimestampFile(new OpSHA256(), submitted).toBytes());
 
-    const before = await runCliAsync(['upgrade', path, '--prefix-bits', '4']);
+    // like the ots client, only calendars on the whitelist are asked: not this one until it is added
+    const refused = await runCliAsync(['upgrade', path, '--prefix-bits', '4']);
+    assert.equal(refused.status, 1);
+    assert.equal(
+      refused.stdout,
+      `Calendar ${node.url}: not asked, it is not in the whitelist (add it with --calendar ${node.url})\nFailed! Timestamp not complete\n`,
+    );
+    const before = await runCliAsync(['upgrade', path, '--prefix-bits', '4', '--calendar', node.url]);
     assert.equal(before.status, 1);
     assert.match(
       before.stdout,
@@ -129,12 +151,13 @@ describe('otsd upgrade', () => {
 
     const record = node.calendar.journal.head.records - 1;
     await proveRecords(node, [record]);
-    const after = await runCliAsync(['upgrade', path, '--k', '10']);
+    const after = await runCliAsync(['upgrade', path, '--k', '10', '--calendar', 'http://127.0.0.1:*']);
     assert.equal(after.status, 0, after.stdout + after.stderr);
     assert.match(
       after.stdout,
       /: complete \(prefix [0-9a-f]+, among \d+ commitments\)\nSuccess! Timestamp complete\n$/,
     );
+    assert.doesNotMatch(after.stdout, /warning/);
     assert.ok(existsSync(`${path}.bak`));
     const upgraded = DetachedTimestampFile.fromBytes(readFileSync(path));
     assert.ok(
