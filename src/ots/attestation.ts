@@ -153,7 +153,7 @@ export class PendingAttestation extends Attestation {
     const at = r.offset;
     const bytes = r.readVarBytes(MAX_URI_LENGTH);
     // Every allowed character is ASCII, so a latin1 decode is exact and shows any bad byte as-is.
-    const uri = Buffer.from(bytes).toString('latin1');
+    const uri = String.fromCharCode(...bytes);
     try {
       return new PendingAttestation(uri);
     } catch (e) {
@@ -165,11 +165,18 @@ export class PendingAttestation extends Attestation {
 /** Attestations by the block header at a height: the message is the header's merkle root. */
 abstract class BlockHeightAttestation extends Attestation {
   readonly height: number;
+  /**
+   * The reference's class name, which `ots info` prints. A getter on the prototype, not the class's
+   * own name: bundlers and minifiers rename classes, and the base constructor can already read it.
+   */
+  protected get pythonName(): string {
+    return 'BlockHeightAttestation';
+  }
 
   constructor(height: number) {
     super();
     if (!Number.isSafeInteger(height) || height < 0) {
-      throw new OtsValueError(`${new.target.name}: height must be a non-negative integer, got ${height}`);
+      throw new OtsValueError(`${this.pythonName}: height must be a non-negative integer, got ${height}`);
     }
     this.height = height;
   }
@@ -183,7 +190,7 @@ abstract class BlockHeightAttestation extends Attestation {
   }
 
   toString(): string {
-    return `${this.constructor.name}(${this.height})`;
+    return `${this.pythonName}(${this.height})`;
   }
 }
 
@@ -194,6 +201,9 @@ abstract class BlockHeightAttestation extends Attestation {
 export class BitcoinBlockHeaderAttestation extends BlockHeightAttestation {
   static readonly TAG = fromHex('0588960d73d71901');
   readonly tag = BitcoinBlockHeaderAttestation.TAG;
+  protected override get pythonName(): string {
+    return 'BitcoinBlockHeaderAttestation';
+  }
 
   /**
    * Checks that `digest` (the message this attestation is attached to) is the merkle root of `header`
@@ -214,12 +224,18 @@ export class BitcoinBlockHeaderAttestation extends BlockHeightAttestation {
 export class LitecoinBlockHeaderAttestation extends BlockHeightAttestation {
   static readonly TAG = fromHex('06869a0d73d71b45');
   readonly tag = LitecoinBlockHeaderAttestation.TAG;
+  protected override get pythonName(): string {
+    return 'LitecoinBlockHeaderAttestation';
+  }
 }
 
 /** Ethereum block at `height` (the reference keeps it in its "dubious" module); read and written only. */
 export class EthereumBlockHeaderAttestation extends BlockHeightAttestation {
   static readonly TAG = fromHex('30fe8087b5c7ead7');
   readonly tag = EthereumBlockHeaderAttestation.TAG;
+  protected override get pythonName(): string {
+    return 'EthereumBlockHeaderAttestation';
+  }
 }
 
 const KNOWN_KINDS: ReadonlyMap<string, (r: Reader) => Attestation> = new Map<

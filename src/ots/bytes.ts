@@ -1,15 +1,16 @@
 /**
- * Byte helpers shared by the format code. Values are plain `Uint8Array`s; node's Buffer is used only
- * where it is faster, never exposed as a requirement.
+ * Byte helpers shared by the format code, on plain `Uint8Array`s: no Buffer, so they run in browsers.
  * @module
  */
 import { OtsValueError } from './errors.js';
 
-const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const HEX_OF_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Lower-case hex of `b`. */
 export function toHex(b: Uint8Array): string {
-  return asBuffer(b).toString('hex');
+  let hex = '';
+  for (let i = 0; i < b.length; i++) hex += HEX_OF_BYTE[b[i] as number];
+  return hex;
 }
 
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
@@ -18,17 +19,25 @@ const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 export function fromHex(hex: string): Uint8Array {
   if (!HEX_RE.test(hex))
     throw new OtsValueError(`fromHex: not an even-length hex string (length ${hex.length})`);
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 /** True when `a` and `b` hold the same bytes. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && asBuffer(a).equals(b);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Lexicographic order of byte strings, a shorter prefix first (Python's `bytes` order). */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return asBuffer(a).compare(b);
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number) ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 /** One new array holding all parts in order. */

@@ -91,11 +91,16 @@ export abstract class BinaryOp extends Op {
   readonly arg: Uint8Array;
   private cachedKey: string | undefined;
 
+  /** The reference's class name, for its error texts (a prototype getter: bundlers rename classes). */
+  protected get pythonName(): string {
+    return 'BinaryOp';
+  }
+
   constructor(arg: Uint8Array) {
     super();
-    if (arg.byteLength === 0) throw new OpArgValueError(`${new.target.name} arg can't be empty`);
+    if (arg.byteLength === 0) throw new OpArgValueError(`${this.pythonName} arg can't be empty`);
     if (arg.byteLength > MAX_RESULT_LENGTH) {
-      throw new OpArgValueError(`${new.target.name} arg too long: ${arg.byteLength} > ${MAX_RESULT_LENGTH}`);
+      throw new OpArgValueError(`${this.pythonName} arg too long: ${arg.byteLength} > ${MAX_RESULT_LENGTH}`);
     }
     this.arg = arg;
   }
@@ -168,6 +173,9 @@ export class OpKECCAK256 extends CryptOp {
 export class OpAppend extends BinaryOp {
   readonly tag = 0xf0;
   readonly name = 'append';
+  protected override get pythonName(): string {
+    return 'OpAppend';
+  }
   protected apply(msg: Uint8Array): Uint8Array {
     return concatBytes(msg, this.arg);
   }
@@ -176,6 +184,9 @@ export class OpAppend extends BinaryOp {
 export class OpPrepend extends BinaryOp {
   readonly tag = 0xf1;
   readonly name = 'prepend';
+  protected override get pythonName(): string {
+    return 'OpPrepend';
+  }
   protected apply(msg: Uint8Array): Uint8Array {
     return concatBytes(this.arg, msg);
   }
