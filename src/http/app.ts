@@ -155,7 +155,12 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   if (options.calendar) {
     journalRoute(app, options.calendar);
     timestampRoute(app, options.calendar, options.describePending);
-    prefixRoute(app, options.calendar, { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits });
+    prefixRoute(
+      app,
+      options.calendar,
+      { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits },
+      options.aggregator?.intervalMs,
+    );
     tipRoute(app, options.tip ?? (() => undefined));
   } else {
     // a client that asks an aggregator for a proof is told where proofs are
