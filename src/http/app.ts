@@ -8,13 +8,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerFactory,
   LogController,
 } from 'fastify';
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
 import { digestRoute } from './digest-route.js';
-import { HttpError, HttpErrors, sendHttpError } from './errors.js';
+import { HttpErrorLog } from './error-log.js';
+import { HttpError, type HttpErrorDefinition, HttpErrors, sendHttpError } from './errors.js';
 import { type HeaderSource, headersRoute } from './headers-route.js';
 import { journalRoute } from './journal-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
@@ -61,6 +64,10 @@ export interface CalendarAppOptions {
   limits?: Partial<HttpLimits>;
   /** Told of every finished request: its route pattern, method, status and duration in seconds. */
   observe?: (route: string, method: string, status: number, seconds: number) => void;
+  /** Told the code of every error answered. */
+  countError?: (code: string) => void;
+  /** Expected errors of one code are logged at most once in this time (see error-log.ts). */
+  errorLogIntervalMs?: number;
 }
 
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
@@ -81,6 +88,16 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     server.maxHeadersCount = limits.maxHeaders;
     return server;
   };
+  const errorLog = new HttpErrorLog(options.logger, {
+    ...(options.countError && { count: options.countError }),
+    ...(options.errorLogIntervalMs !== undefined && { intervalMs: options.errorLogIntervalMs }),
+  });
+  const sendError = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    definition: HttpErrorDefinition,
+    cause?: unknown,
+  ) => sendHttpError(request, reply, definition, errorLog, cause);
   const app = Fastify({
     loggerInstance: options.logger,
     // one debug line per request comes from the onResponse hook below, with the status and duration
@@ -93,10 +110,11 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       reply.header('access-control-allow-origin', '*');
       const definition =
         error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? HttpErrors.URL_TOO_LONG : HttpErrors.BAD_REQUEST;
-      void sendHttpError(request, reply, definition);
+      void sendError(request, reply, definition);
     },
     forceCloseConnections: 'idle',
   });
+  app.addHook('onClose', async () => errorLog.flush());
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('access-control-allow-origin', '*');
@@ -172,24 +190,23 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   statusRoute(app, options.status);
 
   app.setNotFoundHandler(async (request, reply) =>
-    sendHttpError(
+    sendError(
       request,
       reply,
       request.method === 'POST' ? HttpErrors.POST_ROUTE_NOT_FOUND : HttpErrors.ROUTE_NOT_FOUND,
     ),
   );
   app.setErrorHandler(async (error, request, reply) => {
-    if (error instanceof HttpError) return sendHttpError(request, reply, error.definition, error.cause);
+    if (error instanceof HttpError) return sendError(request, reply, error.definition, error.cause);
     const code = (error as { code?: string }).code;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return sendHttpError(request, reply, HttpErrors.DIGEST_TOO_LONG);
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(request, reply, HttpErrors.DIGEST_TOO_LONG);
     if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
-      return sendHttpError(request, reply, HttpErrors.INVALID_CONTENT_LENGTH);
+      return sendError(request, reply, HttpErrors.INVALID_CONTENT_LENGTH);
     const status = (error as { statusCode?: number }).statusCode;
-    if (status === 408) return sendHttpError(request, reply, HttpErrors.REQUEST_TIMEOUT);
+    if (status === 408) return sendError(request, reply, HttpErrors.REQUEST_TIMEOUT);
     if (status !== undefined && status >= 400 && status < 500)
-      return sendHttpError(request, reply, HttpErrors.BAD_REQUEST, error);
-    return sendHttpError(request, reply, HttpErrors.INTERNAL, error);
+      return sendError(request, reply, HttpErrors.BAD_REQUEST, error);
+    return sendError(request, reply, HttpErrors.INTERNAL, error);
   });
   return app;
 }

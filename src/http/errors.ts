@@ -1,9 +1,11 @@
 /**
  * Every HTTP error otsd answers: one catalogue with a stable code, the status, the short text/plain
- * body clients print (the reference's wording where it has one), caching, and the log level.
+ * body clients print (the reference's wording where it has one), caching, and the log level; and the
+ * one way they are answered.
  * @module
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpErrorLog } from './error-log.js';
 
 export interface HttpErrorDefinition {
   code: string;
@@ -12,6 +14,11 @@ export interface HttpErrorDefinition {
   cacheControl?: string;
   /** Expected answers (lookups of unknown commitments) log at debug; client mistakes at info; ours at error. */
   level: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * An error otsd did not foresee (a bug): logged every time with its stack. Every other answer is
+   * expected, and its log lines are summarized (see error-log.ts).
+   */
+  unexpected?: true;
 }
 
 const define = <T extends Record<string, Omit<HttpErrorDefinition, 'code'>>>(defs: T) =>
@@ -73,8 +80,10 @@ export const HttpErrors = define({
     text: 'no upstream calendar took the digest, retry later',
     level: 'warn',
   },
+  // the aggregator logs why a round failed (with the stack) once per round; every digest of the round
+  // gets this answer
   COMMIT_FAILED: { status: 503, text: 'could not commit the digest, retry later', level: 'error' },
-  INTERNAL: { status: 500, text: 'internal error', level: 'error' },
+  INTERNAL: { status: 500, text: 'internal error', level: 'error', unexpected: true },
 });
 
 /** Seconds a client should wait after a 503. */
@@ -90,25 +99,23 @@ export class HttpError extends Error {
   }
 }
 
-/** Answers `definition` and logs one line with the request's context. */
+/** The headers of every error answer. */
+function errorHeaders(definition: HttpErrorDefinition): Record<string, string> {
+  return {
+    'content-type': 'text/plain',
+    ...(definition.cacheControl && { 'cache-control': definition.cacheControl }),
+    ...(definition.status === 503 && { 'retry-after': String(RETRY_AFTER_SECONDS) }),
+  };
+}
+
+/** Answers `definition` and has it logged. */
 export function sendHttpError(
   request: FastifyRequest,
   reply: FastifyReply,
   definition: HttpErrorDefinition,
+  log: HttpErrorLog,
   cause?: unknown,
 ) {
-  request.log[definition.level](
-    {
-      code: definition.code,
-      status: definition.status,
-      method: request.method,
-      url: request.url.slice(0, 200),
-      ...(cause ? { err: cause } : {}),
-    },
-    definition.text || definition.code,
-  );
-  reply.code(definition.status).header('content-type', 'text/plain');
-  if (definition.cacheControl) reply.header('cache-control', definition.cacheControl);
-  if (definition.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  return reply.send(definition.text);
+  log.record(definition, { method: request.method, url: request.url }, cause);
+  return reply.code(definition.status).headers(errorHeaders(definition)).send(definition.text);
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { startTestNode } from '../helpers/calendar-node.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
 /** Sends raw bytes and collects everything the server answers until it closes (or `ms` passes). */
 function rawExchange(
@@ -34,6 +35,8 @@ const works = async (url: string) => {
   const res = await fetch(`${url}/digest`, { method: 'POST', body: new Uint8Array(32) });
   assert.equal(res.status, 200);
 };
+
+const metricsText = async (url: string | undefined) => (await fetch(String(url))).text();
 
 describe('HTTP limits on real sockets', () => {
   it('a body that never finishes gets 408 and the connection closed; others are served meanwhile', async (t) => {
@@ -104,5 +107,42 @@ describe('HTTP limits on real sockets', () => {
       `GET /tip HTTP/1.1\r\nHost: x\r\n${headers}\r\nConnection: close\r\n\r\n`,
     );
     assert.match(answer, /^HTTP\/1\.1 404/);
+  });
+});
+
+describe('refusals in the log', () => {
+  it('1,000 overload refusals cost a couple of log lines without stacks, and are counted', async (t) => {
+    const { logger, lines } = captureLogs('warn');
+    const node = await startTestNode(t, {
+      maxWaitingDigests: 0,
+      logger,
+      metrics: { host: '127.0.0.1', port: 0 },
+    });
+    for (let sent = 0; sent < 1000; sent += 50) {
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const res = await fetch(`${node.url}/digest`, { method: 'POST', body: new Uint8Array(32) });
+          await res.arrayBuffer();
+          return res.status;
+        }),
+      );
+      assert.deepEqual(new Set(statuses), new Set([503]));
+    }
+    assert.match(
+      await metricsText(node.metricsUrl),
+      /^otsd_http_errors_total\{code="OTSD_OVERLOADED"\} 1000$/m,
+    );
+    await node.close(); // logs the count not logged yet
+    const overloaded = lines.filter((l) => l.code === 'OTSD_OVERLOADED');
+    assert.ok(overloaded.length <= 3, `${overloaded.length} lines`);
+    assert.equal(
+      overloaded.reduce((sum, l) => sum + Number(l.count), 0),
+      1000,
+      JSON.stringify(overloaded),
+    );
+    assert.ok(
+      overloaded.every((l) => l.err === undefined && !JSON.stringify(l).includes('    at ')),
+      'no stack trace',
+    );
   });
 });
