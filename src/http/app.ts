@@ -5,6 +5,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -15,9 +16,10 @@ import Fastify, {
 } from 'fastify';
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
+import { clientErrorDefinition } from './client-error.js';
 import { digestRoute } from './digest-route.js';
 import { HttpErrorLog } from './error-log.js';
-import { HttpError, type HttpErrorDefinition, HttpErrors, sendHttpError } from './errors.js';
+import { HttpError, type HttpErrorDefinition, HttpErrors, sendClientError, sendHttpError } from './errors.js';
 import { type HeaderSource, headersRoute } from './headers-route.js';
 import { journalRoute } from './journal-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
@@ -64,7 +66,7 @@ export interface CalendarAppOptions {
   limits?: Partial<HttpLimits>;
   /** Told of every finished request: its route pattern, method, status and duration in seconds. */
   observe?: (route: string, method: string, status: number, seconds: number) => void;
-  /** Told the code of every error answered. */
+  /** Told the code of every error answered, those Node's parser answered included. */
   countError?: (code: string) => void;
   /** Expected errors of one code are logged at most once in this time (see error-log.ts). */
   errorLogIntervalMs?: number;
@@ -82,10 +84,16 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
         requestTimeout: limits.requestTimeoutMs,
         keepAliveTimeout: limits.keepAliveTimeoutMs,
         connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+        // a request without Host is refused in onRequest below, in the same form as every other error
+        requireHostHeader: false,
       },
       handler as (req: IncomingMessage, res: ServerResponse) => void,
     );
     server.maxHeadersCount = limits.maxHeaders;
+    // CONNECT is no method of ours: refused like any other (Node would drop the connection unanswered)
+    server.on('connect', (_request: IncomingMessage, socket: Duplex) =>
+      sendClientError(socket, HttpErrors.UNSUPPORTED_METHOD, errorLog, undefined),
+    );
     return server;
   };
   const errorLog = new HttpErrorLog(options.logger, {
@@ -104,7 +112,8 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     serverFactory,
     routerOptions: { maxParamLength: limits.maxUrlLength },
-    return503OnClosing: true,
+    // requests that arrive while closing get SHUTTING_DOWN from onRequest below (fastify's own 503 is JSON)
+    return503OnClosing: false,
     // errors the router raises before any hook runs (an over-long parameter, a malformed URL)
     frameworkErrors: (error, request, reply) => {
       reply.header('access-control-allow-origin', '*');
@@ -112,15 +121,15 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
         error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? HttpErrors.URL_TOO_LONG : HttpErrors.BAD_REQUEST;
       void sendError(request, reply, definition);
     },
+    // requests Node's parser refuses (malformed, headers too large, too slow) never reach a route
+    clientErrorHandler: (error, socket) => {
+      const definition = clientErrorDefinition(error);
+      if (definition && !socket.destroyed) sendClientError(socket, definition, errorLog, error);
+    },
     forceCloseConnections: 'idle',
   });
   app.addHook('onClose', async () => errorLog.flush());
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('access-control-allow-origin', '*');
-    if (!ALLOWED_METHODS.has(request.method)) throw new HttpError(HttpErrors.UNSUPPORTED_METHOD);
-    if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
-  });
   // answers given while closing (digests of the last rounds) end their connection: an idle keep-alive
   // connection would hold the close until the client drops it
   let closing = false;
@@ -129,6 +138,16 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+    if (closing) throw new HttpError(HttpErrors.SHUTTING_DOWN);
+    if (!ALLOWED_METHODS.has(request.method)) throw new HttpError(HttpErrors.UNSUPPORTED_METHOD);
+    if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      reply.header('connection', 'close');
+      throw new HttpError(HttpErrors.NO_HOST);
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     options.observe?.(

@@ -1,9 +1,11 @@
 /**
  * Every HTTP error otsd answers: one catalogue with a stable code, the status, the short text/plain
  * body clients print (the reference's wording where it has one), caching, and the log level; and the
- * one way they are answered.
+ * one way they are answered, whether fastify routed the request or Node's parser refused it first.
  * @module
  */
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpErrorLog } from './error-log.js';
 
@@ -34,6 +36,7 @@ export const HttpErrors = define({
   DIGEST_TOO_LONG: { status: 400, text: 'digest too long', level: 'info' },
   INVALID_CONTENT_LENGTH: { status: 400, text: 'invalid Content-Length', level: 'info' },
   BAD_REQUEST: { status: 400, text: 'bad request', level: 'info' },
+  NO_HOST: { status: 400, text: 'an HTTP/1.1 request needs a Host header', level: 'info' },
   COMMITMENT_NOT_HEX: {
     status: 400,
     text: 'commitment must be hex-encoded bytes',
@@ -72,6 +75,7 @@ export const HttpErrors = define({
   },
   REQUEST_TIMEOUT: { status: 408, text: 'request timeout', level: 'info' },
   URL_TOO_LONG: { status: 414, text: 'URL too long', level: 'info' },
+  HEADERS_TOO_LARGE: { status: 431, text: 'request headers too large', level: 'info' },
   UNSUPPORTED_METHOD: { status: 501, text: 'Unsupported method', level: 'info' },
   OVERLOADED: { status: 503, text: 'calendar busy, retry later', level: 'warn' },
   SHUTTING_DOWN: { status: 503, text: 'calendar shutting down, retry later', level: 'info' },
@@ -99,7 +103,7 @@ export class HttpError extends Error {
   }
 }
 
-/** The headers of every error answer. */
+/** The headers of every error answer, besides its length. */
 function errorHeaders(definition: HttpErrorDefinition): Record<string, string> {
   return {
     'content-type': 'text/plain',
@@ -108,7 +112,7 @@ function errorHeaders(definition: HttpErrorDefinition): Record<string, string> {
   };
 }
 
-/** Answers `definition` and has it logged. */
+/** Answers `definition` to a request fastify routed, and has it logged. */
 export function sendHttpError(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -118,4 +122,31 @@ export function sendHttpError(
 ) {
   log.record(definition, { method: request.method, url: request.url }, cause);
   return reply.code(definition.status).headers(errorHeaders(definition)).send(definition.text);
+}
+
+/**
+ * Answers `definition` on a connection whose request Node's parser refused before fastify saw it (it
+ * cannot be parsed, its headers are too large, it came too slowly), has it logged, and closes the
+ * connection.
+ */
+export function sendClientError(
+  socket: Duplex,
+  definition: HttpErrorDefinition,
+  log: HttpErrorLog,
+  cause: unknown,
+): void {
+  log.record(definition, {}, cause);
+  // as Node does: no answer when one is already on its way for an earlier request, it would be corrupted
+  const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const headers = Object.entries({
+      ...errorHeaders(definition),
+      'content-length': String(Buffer.byteLength(definition.text)),
+      connection: 'close',
+    }).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(
+      `HTTP/1.1 ${definition.status} ${STATUS_CODES[definition.status]}\r\n${headers.join('')}\r\n${definition.text}`,
+    );
+  }
+  socket.destroy();
 }
