@@ -90,6 +90,12 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       handler as (req: IncomingMessage, res: ServerResponse) => void,
     );
     server.maxHeadersCount = limits.maxHeaders;
+    // A client that shuts its sending side after its request (`nc -N`, some HTTP/1.0 clients) still
+    // reads the answer, and the reference gives it. Node ends the connection as soon as the client's
+    // side ends, before the digest's round closes, unless this switch (Node's own since 0.x, read by its
+    // socket 'end' handler, though not in its typings) is on: then the answers in progress are written
+    // and the connection ends after the last, and a connection with none ends at once as before.
+    (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     // CONNECT is no method of ours: refused like any other (Node would drop the connection unanswered)
     server.on('connect', (_request: IncomingMessage, socket: Duplex) =>
       sendClientError(socket, HttpErrors.UNSUPPORTED_METHOD, errorLog, undefined),

@@ -1,10 +1,12 @@
 /**
  * Hard limits and edge cases on real sockets: slow clients, oversized headers, malformed framing,
- * closing, refusal floods. The server keeps serving, and every error is plain text.
+ * closing, half-closed connections, refusal floods. The server keeps serving; every error is plain text.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
+import { Timestamp } from '../../src/ots/index.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -183,6 +185,46 @@ describe('closing', () => {
     const { headers } = assertPlainError(answer, 503, 'calendar shutting down, retry later');
     assert.equal(headers['retry-after'], '1');
     assert.equal(headers.connection, 'close');
+  });
+});
+
+describe('half-closed connections', () => {
+  it('a client that half-closes after POST /digest gets its answer, then the connection closes', async (t) => {
+    const node = await startTestNode(t, { roundIntervalMs: 200 });
+    for (const head of [
+      'POST /digest HTTP/1.0\r\nContent-Length: 32\r\n\r\n',
+      'POST /digest HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 32\r\n\r\n',
+      'POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: 32\r\n\r\n',
+    ]) {
+      const digest = randomBytes(32);
+      const { answer, closed } = await rawExchange(node.url, Buffer.concat([Buffer.from(head), digest]), {
+        halfClose: true,
+      });
+      assert.ok(closed, head);
+      const { status, headers, body } = parseAnswer(answer);
+      assert.equal(status, 200, head);
+      assert.equal(headers['content-type'], 'application/octet-stream');
+      Timestamp.fromBytes(digest, body);
+    }
+  });
+
+  it('clients that leave before their answer leave no connection or waiting digest behind', async (t) => {
+    const node = await startTestNode(t, { roundIntervalMs: 500 });
+    const request = `POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: 32\r\n\r\n${'a'.repeat(32)}`;
+    // gone (a full close) before the round ends, after a half-close or without one
+    const gone = await Promise.all([
+      rawExchange(node.url, request, { ms: 100 }),
+      rawExchange(node.url, request, { ms: 100, halfClose: true }),
+    ]);
+    assert.deepEqual(
+      gone.map((g) => g.answer),
+      ['', ''],
+    );
+    await waitFor('the digests answered and the connections closed', async () =>
+      node.aggregator?.unanswered === 0 && (await openConnections(node)) === 0 ? true : undefined,
+    );
+    assert.equal(node.aggregator?.stats.digests, 2);
+    await works(node.url);
   });
 });
 
