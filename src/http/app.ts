@@ -96,6 +96,8 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     // socket 'end' handler, though not in its typings) is on: then the answers in progress are written
     // and the connection ends after the last, and a connection with none ends at once as before.
     (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    // an Expect other than 100-continue is ignored, as the reference does (Node would answer 417)
+    server.on('checkExpectation', handler);
     // CONNECT is no method of ours: refused like any other (Node would drop the connection unanswered)
     server.on('connect', (_request: IncomingMessage, socket: Duplex) =>
       sendClientError(socket, HttpErrors.UNSUPPORTED_METHOD, errorLog, undefined),
@@ -154,6 +156,9 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       reply.header('connection', 'close');
       throw new HttpError(HttpErrors.NO_HOST);
     }
+    // the only body otsd takes is a digest, raw bytes whatever the Content-Type says (as the reference):
+    // not reading the header spares clients fastify's 415 for one that does not parse
+    request.raw.headers['content-type'] = undefined;
   });
   app.addHook('onResponse', async (request, reply) => {
     options.observe?.(

@@ -162,6 +162,30 @@ describe('HTTP limits on real sockets', () => {
     );
     assert.match(answer, /^HTTP\/1\.1 404/);
   });
+
+  it('POST /digest ignores Content-Type (even one that does not parse) and Expect, as the reference', async (t) => {
+    const node = await startTestNode(t);
+    for (const header of [
+      'Content-Type: ;;;;/////',
+      'Content-Type: application/json',
+      'Content-Type: ',
+      'Expect: something',
+    ]) {
+      const digest = randomBytes(32);
+      const { answer } = await rawExchange(
+        node.url,
+        Buffer.concat([
+          Buffer.from(
+            `POST /digest HTTP/1.1\r\nHost: x\r\n${header}\r\nContent-Length: 32\r\nConnection: close\r\n\r\n`,
+          ),
+          digest,
+        ]),
+      );
+      const { status, body } = parseAnswer(answer);
+      assert.equal(status, 200, header);
+      Timestamp.fromBytes(digest, body);
+    }
+  });
 });
 
 describe('closing', () => {
