@@ -68,8 +68,6 @@ export interface CalendarAppOptions {
   observe?: (route: string, method: string, status: number, seconds: number) => void;
   /** Told the code of every error answered, those Node's parser answered included. */
   countError?: (code: string) => void;
-  /** Expected errors of one code are logged at most once in this time (see error-log.ts). */
-  errorLogIntervalMs?: number;
 }
 
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
@@ -104,10 +102,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     );
     return server;
   };
-  const errorLog = new HttpErrorLog(options.logger, {
-    ...(options.countError && { count: options.countError }),
-    ...(options.errorLogIntervalMs !== undefined && { intervalMs: options.errorLogIntervalMs }),
-  });
+  const errorLog = new HttpErrorLog(options.logger, options.countError && { count: options.countError });
   const sendError = (
     request: FastifyRequest,
     reply: FastifyReply,

@@ -3,7 +3,7 @@
  * unexpected one (a bug) is logged every time, with its stack. The expected ones (refusals under load,
  * bad input, lookups of unknown commitments) are logged at most once per interval per code, with how
  * many there were since the last line and no stack: a flood of refusals costs a few lines a minute,
- * not a line each (one line with a stack per refusal once filled a disk at 3.6 MB/s).
+ * not a line each (a line with a stack per refusal wrote 3.6 MB/s of log under a flood).
  * @module
  */
 import type { HttpErrorDefinition } from './errors.js';
@@ -18,7 +18,7 @@ type LogMethod = (obj: object, msg: string) => void;
 export type ErrorLogger = Record<HttpErrorDefinition['level'], LogMethod>;
 
 /** Short enough to follow an incident as it happens, long enough that a flood costs a few lines. */
-export const DEFAULT_ERROR_LOG_INTERVAL_MS = 10_000;
+const DEFAULT_INTERVAL_MS = 10_000;
 
 interface CodeState {
   definition: HttpErrorDefinition;
@@ -37,7 +37,7 @@ export class HttpErrorLog {
   /** `count` is told the code of every error. */
   constructor(log: ErrorLogger, options: { intervalMs?: number; count?: (code: string) => void } = {}) {
     this.log = log;
-    this.intervalMs = options.intervalMs ?? DEFAULT_ERROR_LOG_INTERVAL_MS;
+    this.intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.count = options.count;
   }
 
