@@ -74,6 +74,7 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
     aggregator,
     status,
     observe: metrics.request,
+    countError: metrics.httpError,
     logger: log,
     ...(options.httpLimits && { limits: options.httpLimits }),
   });

@@ -207,6 +207,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     prefixLimits,
     ...(headerSource && { headers: headerSource }),
     observe: metrics.request,
+    countError: metrics.httpError,
     ...(bitcoin && {
       tip: () => bitcoin?.stamper.currentTip(),
       describePending: (record: number) => bitcoin?.stamper.describePending(record),

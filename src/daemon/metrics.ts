@@ -12,6 +12,8 @@ export interface NodeMetrics {
   registry: Registry;
   /** One finished HTTP request. */
   request(route: string, method: string, status: number, seconds: number): void;
+  /** One HTTP error answered (src/http/errors.ts), by its code. */
+  httpError(code: string): void;
   /** One committed round. */
   round(digests: number): void;
   /** One round offered to an upstream calendar, with its outcome. */
@@ -27,6 +29,12 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     help: 'HTTP requests by route, method and status',
     labelNames: ['route', 'method', 'status'] as const,
     buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 1, 2, 5, 15],
+    registers: [registry],
+  });
+  const httpErrors = new Counter({
+    name: 'otsd_http_errors_total',
+    help: 'HTTP errors answered, by code (OTSD_...), those for requests Node refused before routing included',
+    labelNames: ['code'] as const,
     registers: [registry],
   });
   const digests = new Counter({
@@ -120,6 +128,7 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     registry,
     request: (route, method, status, seconds) =>
       requests.observe({ route, method, status: String(status) }, seconds),
+    httpError: (code) => httpErrors.inc({ code }),
     round: (count) => {
       rounds.inc();
       digests.inc(count);

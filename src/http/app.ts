@@ -5,16 +5,21 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerFactory,
   LogController,
 } from 'fastify';
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
+import { clientErrorDefinition } from './client-error.js';
 import { digestRoute } from './digest-route.js';
-import { HttpError, HttpErrors, sendHttpError } from './errors.js';
+import { HttpErrorLog } from './error-log.js';
+import { HttpError, type HttpErrorDefinition, HttpErrors, sendClientError, sendHttpError } from './errors.js';
 import { type HeaderSource, headersRoute } from './headers-route.js';
 import { journalRoute } from './journal-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
@@ -61,6 +66,8 @@ export interface CalendarAppOptions {
   limits?: Partial<HttpLimits>;
   /** Told of every finished request: its route pattern, method, status and duration in seconds. */
   observe?: (route: string, method: string, status: number, seconds: number) => void;
+  /** Told the code of every error answered, those Node's parser answered included. */
+  countError?: (code: string) => void;
 }
 
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
@@ -75,34 +82,57 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
         requestTimeout: limits.requestTimeoutMs,
         keepAliveTimeout: limits.keepAliveTimeoutMs,
         connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+        // a request without Host is refused in onRequest below, in the same form as every other error
+        requireHostHeader: false,
       },
       handler as (req: IncomingMessage, res: ServerResponse) => void,
     );
     server.maxHeadersCount = limits.maxHeaders;
+    // A client that shuts its sending side after its request (`nc -N`, some HTTP/1.0 clients) still
+    // reads the answer, and the reference gives it. Node ends the connection as soon as the client's
+    // side ends, before the digest's round closes, unless this switch (Node's own since 0.x, read by its
+    // socket 'end' handler, though not in its typings) is on: then the answers in progress are written
+    // and the connection ends after the last, and a connection with none ends at once as before.
+    (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    // an Expect other than 100-continue is ignored, as the reference does (Node would answer 417)
+    server.on('checkExpectation', handler);
+    // CONNECT is no method of ours: refused like any other (Node would drop the connection unanswered)
+    server.on('connect', (_request: IncomingMessage, socket: Duplex) =>
+      sendClientError(socket, HttpErrors.UNSUPPORTED_METHOD, errorLog, undefined),
+    );
     return server;
   };
+  const errorLog = new HttpErrorLog(options.logger, options.countError && { count: options.countError });
+  const sendError = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    definition: HttpErrorDefinition,
+    cause?: unknown,
+  ) => sendHttpError(request, reply, definition, errorLog, cause);
   const app = Fastify({
     loggerInstance: options.logger,
     // one debug line per request comes from the onResponse hook below, with the status and duration
     logController: new LogController({ disableRequestLogging: true }),
     serverFactory,
     routerOptions: { maxParamLength: limits.maxUrlLength },
-    return503OnClosing: true,
+    // requests that arrive while closing get SHUTTING_DOWN from onRequest below (fastify's own 503 is JSON)
+    return503OnClosing: false,
     // errors the router raises before any hook runs (an over-long parameter, a malformed URL)
     frameworkErrors: (error, request, reply) => {
       reply.header('access-control-allow-origin', '*');
       const definition =
         error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? HttpErrors.URL_TOO_LONG : HttpErrors.BAD_REQUEST;
-      void sendHttpError(request, reply, definition);
+      void sendError(request, reply, definition);
+    },
+    // requests Node's parser refuses (malformed, headers too large, too slow) never reach a route
+    clientErrorHandler: (error, socket) => {
+      const definition = clientErrorDefinition(error);
+      if (definition && !socket.destroyed) sendClientError(socket, definition, errorLog, error);
     },
     forceCloseConnections: 'idle',
   });
+  app.addHook('onClose', async () => errorLog.flush());
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('access-control-allow-origin', '*');
-    if (!ALLOWED_METHODS.has(request.method)) throw new HttpError(HttpErrors.UNSUPPORTED_METHOD);
-    if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
-  });
   // answers given while closing (digests of the last rounds) end their connection: an idle keep-alive
   // connection would hold the close until the client drops it
   let closing = false;
@@ -111,6 +141,19 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+    if (closing) throw new HttpError(HttpErrors.SHUTTING_DOWN);
+    if (!ALLOWED_METHODS.has(request.method)) throw new HttpError(HttpErrors.UNSUPPORTED_METHOD);
+    if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      reply.header('connection', 'close');
+      throw new HttpError(HttpErrors.NO_HOST);
+    }
+    // the only body otsd takes is a digest, raw bytes whatever the Content-Type says (as the reference):
+    // not reading the header spares clients fastify's 415 for one that does not parse
+    request.raw.headers['content-type'] = undefined;
   });
   app.addHook('onResponse', async (request, reply) => {
     options.observe?.(
@@ -155,7 +198,12 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   if (options.calendar) {
     journalRoute(app, options.calendar);
     timestampRoute(app, options.calendar, options.describePending);
-    prefixRoute(app, options.calendar, { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits });
+    prefixRoute(
+      app,
+      options.calendar,
+      { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits },
+      options.aggregator?.intervalMs,
+    );
     tipRoute(app, options.tip ?? (() => undefined));
   } else {
     // a client that asks an aggregator for a proof is told where proofs are
@@ -167,24 +215,23 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   statusRoute(app, options.status);
 
   app.setNotFoundHandler(async (request, reply) =>
-    sendHttpError(
+    sendError(
       request,
       reply,
       request.method === 'POST' ? HttpErrors.POST_ROUTE_NOT_FOUND : HttpErrors.ROUTE_NOT_FOUND,
     ),
   );
   app.setErrorHandler(async (error, request, reply) => {
-    if (error instanceof HttpError) return sendHttpError(request, reply, error.definition, error.cause);
+    if (error instanceof HttpError) return sendError(request, reply, error.definition, error.cause);
     const code = (error as { code?: string }).code;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return sendHttpError(request, reply, HttpErrors.DIGEST_TOO_LONG);
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(request, reply, HttpErrors.DIGEST_TOO_LONG);
     if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
-      return sendHttpError(request, reply, HttpErrors.INVALID_CONTENT_LENGTH);
+      return sendError(request, reply, HttpErrors.INVALID_CONTENT_LENGTH);
     const status = (error as { statusCode?: number }).statusCode;
-    if (status === 408) return sendHttpError(request, reply, HttpErrors.REQUEST_TIMEOUT);
+    if (status === 408) return sendError(request, reply, HttpErrors.REQUEST_TIMEOUT);
     if (status !== undefined && status >= 400 && status < 500)
-      return sendHttpError(request, reply, HttpErrors.BAD_REQUEST, error);
-    return sendHttpError(request, reply, HttpErrors.INTERNAL, error);
+      return sendError(request, reply, HttpErrors.BAD_REQUEST, error);
+    return sendError(request, reply, HttpErrors.INTERNAL, error);
   });
   return app;
 }

@@ -1,9 +1,13 @@
 /**
  * Every HTTP error otsd answers: one catalogue with a stable code, the status, the short text/plain
- * body clients print (the reference's wording where it has one), caching, and the log level.
+ * body clients print (the reference's wording where it has one), caching, and the log level; and the
+ * one way they are answered, whether fastify routed the request or Node's parser refused it first.
  * @module
  */
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpErrorLog } from './error-log.js';
 
 export interface HttpErrorDefinition {
   code: string;
@@ -12,6 +16,11 @@ export interface HttpErrorDefinition {
   cacheControl?: string;
   /** Expected answers (lookups of unknown commitments) log at debug; client mistakes at info; ours at error. */
   level: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * An error otsd did not foresee (a bug): logged every time with its stack. Every other answer is
+   * expected, and its log lines are summarized (see error-log.ts).
+   */
+  unexpected?: true;
 }
 
 const define = <T extends Record<string, Omit<HttpErrorDefinition, 'code'>>>(defs: T) =>
@@ -27,6 +36,7 @@ export const HttpErrors = define({
   DIGEST_TOO_LONG: { status: 400, text: 'digest too long', level: 'info' },
   INVALID_CONTENT_LENGTH: { status: 400, text: 'invalid Content-Length', level: 'info' },
   BAD_REQUEST: { status: 400, text: 'bad request', level: 'info' },
+  NO_HOST: { status: 400, text: 'an HTTP/1.1 request needs a Host header', level: 'info' },
   COMMITMENT_NOT_HEX: {
     status: 400,
     text: 'commitment must be hex-encoded bytes',
@@ -65,6 +75,7 @@ export const HttpErrors = define({
   },
   REQUEST_TIMEOUT: { status: 408, text: 'request timeout', level: 'info' },
   URL_TOO_LONG: { status: 414, text: 'URL too long', level: 'info' },
+  HEADERS_TOO_LARGE: { status: 431, text: 'request headers too large', level: 'info' },
   UNSUPPORTED_METHOD: { status: 501, text: 'Unsupported method', level: 'info' },
   OVERLOADED: { status: 503, text: 'calendar busy, retry later', level: 'warn' },
   SHUTTING_DOWN: { status: 503, text: 'calendar shutting down, retry later', level: 'info' },
@@ -73,8 +84,10 @@ export const HttpErrors = define({
     text: 'no upstream calendar took the digest, retry later',
     level: 'warn',
   },
+  // the aggregator logs why a round failed (with the stack) once per round; every digest of the round
+  // gets this answer
   COMMIT_FAILED: { status: 503, text: 'could not commit the digest, retry later', level: 'error' },
-  INTERNAL: { status: 500, text: 'internal error', level: 'error' },
+  INTERNAL: { status: 500, text: 'internal error', level: 'error', unexpected: true },
 });
 
 /** Seconds a client should wait after a 503. */
@@ -90,25 +103,50 @@ export class HttpError extends Error {
   }
 }
 
-/** Answers `definition` and logs one line with the request's context. */
+/** The headers of every error answer, besides its length. */
+function errorHeaders(definition: HttpErrorDefinition): Record<string, string> {
+  return {
+    'content-type': 'text/plain',
+    ...(definition.cacheControl && { 'cache-control': definition.cacheControl }),
+    ...(definition.status === 503 && { 'retry-after': String(RETRY_AFTER_SECONDS) }),
+  };
+}
+
+/** Answers `definition` to a request fastify routed, and has it logged. */
 export function sendHttpError(
   request: FastifyRequest,
   reply: FastifyReply,
   definition: HttpErrorDefinition,
+  log: HttpErrorLog,
   cause?: unknown,
 ) {
-  request.log[definition.level](
-    {
-      code: definition.code,
-      status: definition.status,
-      method: request.method,
-      url: request.url.slice(0, 200),
-      ...(cause ? { err: cause } : {}),
-    },
-    definition.text || definition.code,
-  );
-  reply.code(definition.status).header('content-type', 'text/plain');
-  if (definition.cacheControl) reply.header('cache-control', definition.cacheControl);
-  if (definition.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  return reply.send(definition.text);
+  log.record(definition, { method: request.method, url: request.url }, cause);
+  return reply.code(definition.status).headers(errorHeaders(definition)).send(definition.text);
+}
+
+/**
+ * Answers `definition` on a connection whose request Node's parser refused before fastify saw it (it
+ * cannot be parsed, its headers are too large, it came too slowly), has it logged, and closes the
+ * connection.
+ */
+export function sendClientError(
+  socket: Duplex,
+  definition: HttpErrorDefinition,
+  log: HttpErrorLog,
+  cause: unknown,
+): void {
+  log.record(definition, {}, cause);
+  // as Node does: no answer when one is already on its way for an earlier request, it would be corrupted
+  const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const headers = Object.entries({
+      ...errorHeaders(definition),
+      'content-length': String(Buffer.byteLength(definition.text)),
+      connection: 'close',
+    }).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(
+      `HTTP/1.1 ${definition.status} ${STATUS_CODES[definition.status]}\r\n${headers.join('')}\r\n${definition.text}`,
+    );
+  }
+  socket.destroy();
 }

@@ -18,7 +18,19 @@ export const DEFAULT_PREFIX_LIMITS: PrefixLimits = { minNibbles: 2, maxEntries: 
 
 const NIBBLES_RE = /^[0-9a-fA-F]*$/;
 
-export function prefixRoute(app: FastifyInstance, calendar: Calendar, limits: PrefixLimits): void {
+/**
+ * `roundIntervalMs`: the node's round interval, if it takes digests. An empty answer is wrong once a
+ * commitment under the prefix is journaled, which can be one round after its digest arrives: it is
+ * cached no longer than a round (whole seconds, rounded down), and not at all by a mirror that takes
+ * no digests (its commitments arrive whenever it follows its upstream).
+ */
+export function prefixRoute(
+  app: FastifyInstance,
+  calendar: Calendar,
+  limits: PrefixLimits,
+  roundIntervalMs?: number,
+): void {
+  const emptyMaxAge = Math.floor((roundIntervalMs ?? 0) / 1000);
   app.get<{ Querystring: { prefix?: string } }>('/timestamps', async (request, reply) => {
     const prefix = request.query.prefix;
     if (typeof prefix !== 'string' || !NIBBLES_RE.test(prefix) || prefix.length > 2 * MAX_COMMITMENT_BYTES) {
@@ -38,10 +50,10 @@ export function prefixRoute(app: FastifyInstance, calendar: Calendar, limits: Pr
       });
     }
     // final entries never change, but new commitments may join the prefix: cache briefly either way
-    const final = entries.every((e) => e.complete);
+    const maxAge = entries.length === 0 ? emptyMaxAge : entries.every((e) => e.complete) ? 600 : 60;
     return reply
       .header('content-type', PREFIX_ANSWER_CONTENT_TYPE)
-      .header('cache-control', final ? 'public, max-age=600' : 'public, max-age=60')
+      .header('cache-control', `public, max-age=${maxAge}`)
       .header('x-otsd-commitments', String(calendar.index.commitmentCount))
       .send(Buffer.from(encodePrefixAnswer(entries)));
   });

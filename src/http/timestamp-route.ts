@@ -1,8 +1,9 @@
 /** `GET /timestamp/<hex>`: the Bitcoin proof of a commitment, or why there is none yet. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Calendar, MAX_COMMITMENT_BYTES } from '../calendar/calendar.js';
 import { HttpError, HttpErrors } from './errors.js';
 
+const PATH = '/timestamp/';
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Says more about a pending commitment (by its record number): e.g. the transaction it waits in. */
@@ -27,13 +28,16 @@ export function timestampRoute(
     if (found.state === 'unknown') throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
     return Buffer.from(found.timestamp.toBytes());
   };
-  app.get<{ Params: { hex: string } }>('/timestamp/:hex', async (request, reply) => {
-    const body = await handler(request.params.hex);
+  // As in the reference, the commitment is the raw path after /timestamp/, neither cut at a query nor
+  // percent-decoded: `/timestamp/abcd?x=1` and `/timestamp/%61%62` are not hex (400, cached for a year)
+  const route = async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = await handler(request.url.slice(PATH.length));
     return reply
       .header('content-type', 'application/octet-stream')
       .header('cache-control', 'public, max-age=31536000')
       .send(body);
-  });
+  };
+  app.get('/timestamp/:hex', route);
   // `/timestamp/` with nothing after it: the reference answers as for an unknown commitment
-  app.get('/timestamp/', async () => handler(''));
+  app.get(PATH, route);
 }

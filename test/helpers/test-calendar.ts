@@ -1,14 +1,13 @@
 /** An in-process calendar (journal, index, aggregator, HTTP app) in a temporary directory. */
-import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { Aggregator, type AggregatorOptions } from '../../src/aggregator/aggregator.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../../src/http/app.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../../src/http/prefix-route.js';
 import type { NodeStatus } from '../../src/http/status-route.js';
 import { toHex } from '../../src/ots/index.js';
+import { captureLogs } from './log-capture.js';
 import { tempDir } from './temp-dir.js';
 
 export const TEST_URI = 'http://127.0.0.1:14788';
@@ -32,15 +31,7 @@ export async function startTestCalendar(
   } = {},
 ): Promise<TestCalendar> {
   const dataDir = options.dataDir ?? tempDir(t);
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean))
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug' }, sink);
+  const { logger, lines: logs } = captureLogs('debug');
   const calendar = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
   const aggregator = new Aggregator({ sink: calendar, intervalMs: 10, log: logger, ...options.aggregator });
   const status = (): NodeStatus => ({

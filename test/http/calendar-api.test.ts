@@ -94,7 +94,9 @@ describe('POST /digest', () => {
 describe('GET /timestamp/<hex>', () => {
   it('answers 400 for bad or odd-length hex, cached for a year', async (t) => {
     const { app } = await startTestCalendar(t);
-    for (const hex of ['zz', 'abc', '0g', 'ab%20cd']) {
+    // as the reference, the hex is what follows /timestamp/ in the raw path: a query or a percent-escape
+    // is not hex
+    for (const hex of ['zz', 'abc', '0g', 'ab%20cd', 'abcd?x=1', '%61%62', '?x=1']) {
       const res = await app.inject(`/timestamp/${hex}`);
       assert.equal(res.statusCode, 400, hex);
       assert.equal(res.body, 'commitment must be hex-encoded bytes');

@@ -127,6 +127,18 @@ describe('GET /timestamps?prefix=', () => {
     );
     assert.equal(Number(proved.headers['x-otsd-commitments']), 14);
   });
+
+  it('caches an empty answer no longer than a round: a new commitment may appear under it by then', async (t) => {
+    for (const [intervalMs, cacheControl] of [
+      [10, 'public, max-age=0'],
+      [3000, 'public, max-age=3'],
+    ] as const) {
+      const { app } = await startTestCalendar(t, { aggregator: { intervalMs } });
+      const res = await app.inject('/timestamps?prefix=abcd');
+      assert.deepEqual(decodePrefixAnswer(res.rawPayload), []);
+      assert.equal(res.headers['cache-control'], cacheControl, `round of ${intervalMs} ms`);
+    }
+  });
 });
 
 describe('prefix ranges', () => {
