@@ -159,7 +159,7 @@ export class CheckpointedChain {
       const headers = await this.source(from, count);
       if (headers.length !== count) {
         throw new MirrorIntegrityError(
-          `the upstream serves ${headers.length} headers from ${from} where the chain to block ${anchor.height} has ${count}`,
+          `the upstream serves ${headers.length} headers from ${from} where the chain to block ${anchor.height} has ${anchor.height - from + 1}`,
         );
       }
       for (const raw of headers) verified.push(walk.push(raw));

@@ -74,5 +74,11 @@ export async function verifyRecord(record: JournalRecord, context: RecordContext
   }
   // a check that cannot run yet (headers unreachable, too few confirmations) throws a plain Error:
   // the follower retries it
-  for (const [height, msg] of attested) await context.checkHeader(height, msg);
+  for (const [height, msg] of attested) {
+    await context.checkHeader(height, msg).catch((e: unknown) => {
+      throw e instanceof MirrorIntegrityError
+        ? new MirrorIntegrityError(`upstream record ${record.number}: ${e.message}`)
+        : e;
+    });
+  }
 }
