@@ -30,7 +30,9 @@ export function upstreamHeaders(upstream: string, network: string, timeoutMs = 3
         `${where}: the upstream says its headers are of ${named === null ? 'no network' : `network ${JSON.stringify(named.slice(0, 40))}`}; this mirror checks ${network} (--bitcoin-network)`,
       );
     }
-    const bytes = await boundedBody(response, count * BLOCK_HEADER_LENGTH);
+    const bytes = await boundedBody(response, count * BLOCK_HEADER_LENGTH).catch((e: unknown) => {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    });
     if (bytes.byteLength % BLOCK_HEADER_LENGTH !== 0) {
       throw new MirrorIntegrityError(`${where}: ${bytes.byteLength} bytes is not whole headers`);
     }

@@ -1,7 +1,8 @@
 /**
  * A FAKE upstream, for what no honest calendar does: in front of a real calendar (whose journal the
  * test fills with forged proofs), it serves GET /bitcoin/headers from the test's own headers under a
- * network name of the test's choosing, and can send endless bodies for the head, chunks or headers.
+ * network name of the test's choosing, and can send endless bodies, or bodies of its own (a made-up
+ * journal), for the head, chunks or headers.
  * Everything else passes through to the real calendar.
  */
 import { createServer, type ServerResponse } from 'node:http';
@@ -17,10 +18,15 @@ export interface ForgingUpstream {
   headers: (from: number, count: number) => Uint8Array[];
   /** Paths (prefixes) answered with an endless body instead. */
   endless: string[];
+  /** Paths answered with these bodies instead (e.g. a made-up journal head and chunk). */
+  bodies: Map<string, Uint8Array | string>;
 }
 
-async function sendEndless(res: ServerResponse): Promise<void> {
-  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+async function sendEndless(res: ServerResponse, network: string | null): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    ...(network !== null && { 'x-otsd-network': network }),
+  });
   const block = new Uint8Array(64 * 1024);
   // bounded, so that a reader without a bound cannot make the test run forever
   for (let sent = 0; sent < 4096 && !res.destroyed; sent++) {
@@ -31,10 +37,21 @@ async function sendEndless(res: ServerResponse): Promise<void> {
 
 export async function startForgingUpstream(t: TestContext, realCalendar: string): Promise<ForgingUpstream> {
   const sockets = new Set<Socket>();
-  const state: ForgingUpstream = { url: '', network: 'main', headers: () => [], endless: [] };
+  const state: ForgingUpstream = {
+    url: '',
+    network: 'main',
+    headers: () => [],
+    endless: [],
+    bodies: new Map(),
+  };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (state.endless.some((p) => url.pathname.startsWith(p))) return sendEndless(res);
+    if (state.endless.some((p) => url.pathname.startsWith(p))) return sendEndless(res, state.network);
+    const body = state.bodies.get(url.pathname);
+    if (body !== undefined) {
+      res.writeHead(200).end(body);
+      return;
+    }
     if (url.pathname === '/bitcoin/headers') {
       const headers = state.headers(
         Number(url.searchParams.get('from')),
