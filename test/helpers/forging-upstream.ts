@@ -6,9 +6,9 @@
  * Everything else passes through to the real calendar.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { BLOCK_HEADER_LENGTH, sha256d } from '../../src/ots/index.js';
+import { listenOnLoopback } from './loopback-server.js';
 
 export interface ForgingUpstream {
   url: string;
@@ -36,7 +36,6 @@ async function sendEndless(res: ServerResponse, network: string | null): Promise
 }
 
 export async function startForgingUpstream(t: TestContext, realCalendar: string): Promise<ForgingUpstream> {
-  const sockets = new Set<Socket>();
   const state: ForgingUpstream = {
     url: '',
     network: 'main',
@@ -75,19 +74,7 @@ export async function startForgingUpstream(t: TestContext, realCalendar: string)
       res.destroy();
     }
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
+  state.url = await listenOnLoopback(t, server);
   return state;
 }
 
