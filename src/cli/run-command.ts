@@ -7,6 +7,7 @@ import { startAggregatorNode } from '../daemon/aggregator-node.js';
 import { type BitcoinOptions, type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
+import { MIRROR_HEADERS, type MirrorHeaders } from '../daemon/mirror-role.js';
 import type { RoundOptions } from '../daemon/rounds.js';
 import { systemdNotifier } from '../daemon/systemd-notify.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
@@ -51,7 +52,7 @@ export interface RunOptions {
   prefixMinNibbles?: number;
   prefixMaxEntries?: number;
   role: 'calendar' | 'mirror' | 'aggregator';
-  mirrorHeaders: 'upstream' | 'none';
+  mirrorHeaders: MirrorHeaders;
   config?: string;
   showConfig?: boolean;
   metricsListen?: { host: string; port: number };
@@ -191,7 +192,11 @@ function calendarNodeOptions(
   const { host, port } = options.listen;
   return {
     dataDir: options.dataDir,
-    uri: options.uri ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    // a mirror serves its calendar's proofs: by default under the URI it follows
+    uri:
+      options.uri ??
+      upstream?.replace(/\/+$/, '') ??
+      `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     host,
     port,
     ...roundOptions(options),
@@ -199,6 +204,7 @@ function calendarNodeOptions(
     ...(upstream && {
       mirrorOf: upstream,
       mirrorHeaders: options.mirrorHeaders,
+      mirrorNetwork: options.bitcoinNetwork,
       ...(options.aggregate && { mirrorAggregates: { upstreamTimeoutMs: options.upstreamTimeout } }),
       ...(process.stderr.isTTY && { mirrorProgress: drawProgress }),
     }),
@@ -226,9 +232,10 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         .argParser(parseListen),
     )
     .addOption(
-      new Option('--uri <url>', 'public URI for PendingAttestations (default: http://LISTEN)').env(
-        'OTSD_URI',
-      ),
+      new Option(
+        '--uri <url>',
+        'public URI for PendingAttestations (default: http://LISTEN; a mirror: its calendar, --upstream)',
+      ).env('OTSD_URI'),
     )
     .addOption(
       new Option('--round-interval <ms>', 'time between aggregation rounds')
@@ -263,7 +270,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       ),
     )
     .addOption(
-      new Option('--bitcoin-network <name>', 'network of the node')
+      new Option('--bitcoin-network <name>', 'network of the node, or the one a mirror without a node checks')
         .env('OTSD_BITCOIN_NETWORK')
         .default('main')
         .choices(NETWORK_NAMES),
@@ -377,11 +384,11 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
     .addOption(
       new Option(
         '--mirror-headers <how>',
-        'a mirror without --bitcoin-rpc checks attestations against headers from its upstream, or not at all',
+        'a mirror without --bitcoin-rpc checks attestations against headers from its upstream linked to checkpoints, or (insecure-none) not at all',
       )
         .env('OTSD_MIRROR_HEADERS')
         .default('upstream')
-        .choices(['upstream', 'none']),
+        .choices(MIRROR_HEADERS),
     )
     .addHelpText(
       'after',

@@ -24,10 +24,15 @@ import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.j
 import type { NodeStatus } from '../http/status-route.js';
 import { Mirror, type MirrorProgress } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
-import { upstreamHeaderCheck, upstreamHeaders } from '../remote/header-chain.js';
-import { nodeHeaderCheck } from '../remote/journal-follower.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createMetrics, serveMetrics } from './metrics.js';
+import {
+  checkMirrorSettings,
+  type MirrorChecks,
+  type MirrorHeaders,
+  mirrorHeaderCheck,
+  mirrorHeaderSource,
+} from './mirror-role.js';
 import { createAggregator, createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
 import { VERSION } from './version.js';
@@ -52,11 +57,13 @@ export interface CalendarNodeOptions extends RoundOptions {
   /** Run as a mirror of this calendar instead: follow its journal, take no digests, stamp nothing. */
   mirrorOf?: string;
   /**
-   * How a mirror checks Bitcoin attestations: against its node (with bitcoin.rpc, the default then),
-   * against headers from the upstream checked for proof of work and continuity (the default without a
-   * node), or not at all ('none': for proofs that reach no real chain, as in tests).
+   * How a mirror checks Bitcoin attestations: against its node (with bitcoin.rpc, always then),
+   * against headers from the upstream linked to the compiled-in checkpoints (the default without a
+   * node), or not at all ('insecure-none': for proofs that reach no real chain, as in tests).
    */
-  mirrorHeaders?: 'upstream' | 'none';
+  mirrorHeaders?: MirrorHeaders;
+  /** The network of a mirror without a node (--bitcoin-network; default main). */
+  mirrorNetwork?: NetworkName;
   /**
    * A mirror that aggregates: it takes digests and submits each round's tip to the calendar it mirrors,
    * waiting at most `upstreamTimeoutMs` for its answer.
@@ -99,6 +106,16 @@ export interface CalendarNode {
 
 export async function startCalendarNode(options: CalendarNodeOptions): Promise<CalendarNode> {
   const log = options.logger;
+  // a mirror with a node checks every Bitcoin attestation it copies against the node's headers
+  const mirrorChecks: MirrorChecks | undefined = options.mirrorOf
+    ? {
+        upstream: options.mirrorOf,
+        headers: options.mirrorHeaders ?? 'upstream',
+        network: options.bitcoin?.network ?? options.mirrorNetwork ?? 'main',
+        node: options.bitcoin?.rpc ? new NodeClient(options.bitcoin.rpc) : undefined,
+      }
+    : undefined;
+  if (mirrorChecks) checkMirrorSettings(mirrorChecks);
   const unlock = lockDataDir(options.dataDir);
   const calendar = await Calendar.open({
     dataDir: options.dataDir,
@@ -111,18 +128,13 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     unlock();
     throw e;
   });
-  // a mirror with a node checks every Bitcoin attestation it copies against the node's headers
-  const headerNode =
-    options.mirrorOf && options.bitcoin?.rpc ? new NodeClient(options.bitcoin.rpc) : undefined;
-  const mirror = options.mirrorOf
+  const mirror = mirrorChecks
     ? new Mirror({
-        upstream: options.mirrorOf,
+        upstream: mirrorChecks.upstream,
         calendar,
         log,
+        checkHeader: mirrorHeaderCheck(mirrorChecks),
         ...(options.mirrorProgress && { onProgress: options.mirrorProgress }),
-        ...(headerNode
-          ? { checkHeader: nodeHeaderCheck((height) => headerNode.blockHeaderHex(height)) }
-          : options.mirrorHeaders !== 'none' && { checkHeader: upstreamHeaderCheck(options.mirrorOf) }),
       })
     : undefined;
   // a mirror's rounds go to the calendar it mirrors, whose pending attestation its clients then carry
@@ -152,14 +164,10 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     throw e;
   }
   const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
-  // headers for mirrors that have no node: from ours, or (a mirror without one) from upstream
-  const headerNetwork = bitcoin?.network ?? options.bitcoin?.network ?? 'main';
-  const ownNode = bitcoin?.node ?? headerNode;
-  const headerSource: HeaderSource | undefined = ownNode
-    ? async (from, count) => ({ network: headerNetwork, headers: await ownNode.headers(from, count) })
-    : options.mirrorOf
-      ? upstreamHeaders(options.mirrorOf)
-      : undefined;
+  // headers for mirrors that have no node: from our node, or a mirror's (see mirror-role.ts)
+  const headerSource: HeaderSource | undefined = bitcoin
+    ? async (from, count) => ({ network: bitcoin.network, headers: await bitcoin.node.headers(from, count) })
+    : mirrorChecks && mirrorHeaderSource(mirrorChecks);
   const warnings: string[] = [];
   if (!mirror && !bitcoin) {
     warnings.push(NO_BITCOIN_WARNING);

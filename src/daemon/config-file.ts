@@ -6,6 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
+import { NETWORK_NAMES } from '../bitcoin/network.js';
+import { MIRROR_HEADERS } from './mirror-role.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -51,14 +53,11 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   upstream: { option: 'upstream', check: urls },
   upstream_timeout_ms: { option: 'upstreamTimeout', check: positiveInteger },
   aggregate: { option: 'aggregate', check: boolean },
-  mirror_headers: { option: 'mirrorHeaders', check: oneOf('upstream', 'none') },
+  mirror_headers: { option: 'mirrorHeaders', check: oneOf(...MIRROR_HEADERS) },
   metrics_listen: { option: 'metricsListen', check: listen },
   'bitcoin.rpc': { option: 'bitcoinRpc', check: text, secret: true },
   'bitcoin.rpc_cookie': { option: 'bitcoinRpcCookie', check: text },
-  'bitcoin.network': {
-    option: 'bitcoinNetwork',
-    check: oneOf('main', 'test', 'signet', 'regtest', 'bcoin-regtest', 'litecoin-regtest'),
-  },
+  'bitcoin.network': { option: 'bitcoinNetwork', check: oneOf(...NETWORK_NAMES) },
   'bitcoin.embedded_regtest': { option: 'embeddedRegtest', check: boolean },
   'bitcoin.block_interval': { option: 'blockInterval', check: positiveInteger },
   'bitcoin.min_confirmations': { option: 'minConfirmations', check: positiveInteger },

@@ -9,7 +9,7 @@
  * @module
  */
 import { Reader, Timestamp, Writer } from '../ots/index.js';
-import { readRanges, writeRanges } from './ranges.js';
+import { type RangeBounds, readRanges, writeRanges } from './ranges.js';
 
 export const TIP_BYTES = 32;
 
@@ -29,10 +29,13 @@ export function encodeProofPayload(proof: ProofPayload): Uint8Array {
   return w.toBytes();
 }
 
-/** Throws DeserializationError (with the offset in the payload) when the payload is malformed. */
-export function decodeProofPayload(payload: Uint8Array): ProofPayload {
+/**
+ * Throws DeserializationError (with the offset in the payload) when the payload is malformed, or its
+ * ranges pass `bounds` (for records from another server).
+ */
+export function decodeProofPayload(payload: Uint8Array, bounds?: RangeBounds): ProofPayload {
   const r = new Reader(payload);
-  const commitments = readRanges(r, 'proof record');
+  const commitments = readRanges(r, 'proof record', bounds);
   const tip = r.readBytes(TIP_BYTES);
   return { commitments, tip: Timestamp.fromBytes(tip, payload.subarray(r.offset)) };
 }

@@ -22,8 +22,20 @@ export function writeRanges(w: Writer, numbers: readonly number[]): void {
   }
 }
 
-/** Reads ranges; `context` names the record kind in errors. Bounded by the bytes left in the payload. */
-export function readRanges(r: Reader, context: string): number[] {
+/**
+ * What ranges from another server may name, checked before any range is expanded: only records
+ * before `below` (the record holding them), and at most `most` numbers (the commitments that exist).
+ */
+export interface RangeBounds {
+  below: number;
+  most: number;
+}
+
+/**
+ * Reads ranges; `context` names the record kind in errors. Bounded by the bytes left in the payload,
+ * and by `bounds` when given.
+ */
+export function readRanges(r: Reader, context: string, bounds?: RangeBounds): number[] {
   const count = r.readVarUint();
   if (count === 0) throw new DeserializationError(`${context}: no record ranges`, r.offset);
   // every range takes at least two bytes, so a larger count is a lie, found before allocating
@@ -40,6 +52,18 @@ export function readRanges(r: Reader, context: string): number[] {
     }
     if (numbers.length + length > r.bytes.byteLength * 64) {
       throw new DeserializationError(`${context}: implausibly many records`, at);
+    }
+    if (bounds && first + length > bounds.below) {
+      throw new DeserializationError(
+        `${context}: a range reaches record ${first + length - 1}, not before it`,
+        at,
+      );
+    }
+    if (bounds && numbers.length + length > bounds.most) {
+      throw new DeserializationError(
+        `${context}: ranges cover more than the ${bounds.most} commitments that exist`,
+        at,
+      );
     }
     for (let n = first; n < first + length; n++) numbers.push(n);
     next = first + length;

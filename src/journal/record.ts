@@ -24,8 +24,26 @@ export const LENGTH_BYTES = 4;
 export const CHAIN_HASH_BYTES = 32;
 /** Framing around a payload: length, kind and chain hash. */
 export const RECORD_OVERHEAD = LENGTH_BYTES + 1 + CHAIN_HASH_BYTES;
-/** Largest kind + payload a record may hold. */
+/** Largest kind + payload a record may hold (a kind this version does not know included). */
 export const MAX_RECORD_LENGTH = 16 * 1024 * 1024;
+
+/**
+ * Largest payload of each known kind, as tight as the kind allows, so that a record from another
+ * server cannot make a reader allocate much. A commitment is at most 64 bytes. A proof or a stamp is
+ * its commitment ranges (a few bytes per run of consecutive commitment records: runs are broken only by
+ * the proof and stamp records between them) plus a tree or a transaction of a few kB: 256 KiB holds
+ * tens of thousands of runs.
+ */
+export const MAX_PAYLOAD_BYTES: Readonly<Record<number, number>> = {
+  [RecordKind.Commitment]: 64,
+  [RecordKind.Proof]: 256 * 1024,
+  [RecordKind.Stamp]: 256 * 1024,
+};
+
+/** The largest payload a record of `kind` may have. */
+export function maxPayloadBytes(kind: number): number {
+  return MAX_PAYLOAD_BYTES[kind] ?? MAX_RECORD_LENGTH - 1;
+}
 
 export const GENESIS_CHAIN_HASH = new Uint8Array(CHAIN_HASH_BYTES);
 
@@ -48,8 +66,10 @@ export interface RecordPosition {
 /** The framed record bytes without the chain hash: what the chain hash covers after H[n-1]. */
 export function frameRecord(kind: number, payload: Uint8Array): Uint8Array {
   const length = 1 + payload.byteLength;
-  if (length > MAX_RECORD_LENGTH) {
-    throw new RangeError(`journal record: ${length} bytes exceeds the ${MAX_RECORD_LENGTH}-byte limit`);
+  if (payload.byteLength > maxPayloadBytes(kind)) {
+    throw new RangeError(
+      `journal record: a payload of ${payload.byteLength} bytes exceeds the ${maxPayloadBytes(kind)}-byte limit of kind ${kind}`,
+    );
   }
   const framed = new Uint8Array(LENGTH_BYTES + length);
   new DataView(framed.buffer).setUint32(0, length);

@@ -10,7 +10,7 @@
  * @module
  */
 import { Reader, Writer } from '../ots/index.js';
-import { readRanges, writeRanges } from './ranges.js';
+import { type RangeBounds, readRanges, writeRanges } from './ranges.js';
 
 export interface StampPayload {
   commitments: number[];
@@ -26,9 +26,10 @@ export function encodeStampPayload(stamp: StampPayload): Uint8Array {
   return w.toBytes();
 }
 
-export function decodeStampPayload(payload: Uint8Array): StampPayload {
+/** `bounds`: see decodeProofPayload. */
+export function decodeStampPayload(payload: Uint8Array, bounds?: RangeBounds): StampPayload {
   const r = new Reader(payload);
-  const commitments = readRanges(r, 'stamp record');
+  const commitments = readRanges(r, 'stamp record', bounds);
   const fee = r.readVarUint();
   return { commitments, fee, rawTx: payload.slice(r.offset) };
 }

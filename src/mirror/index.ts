@@ -1,10 +1,16 @@
 /**
  * `otsd/mirror`: keep a verified copy of a calendar in a local directory and look up timestamps in it
- * offline.
+ * offline. Every Bitcoin attestation it copies is checked: against headers from the upstream linked to
+ * the checkpoints compiled into otsd (upstreamHeaderCheck), or against your own node (nodeHeaderCheck).
  *
  * ```ts
- * import { openMirror } from 'otsd/mirror';
- * const mirror = await openMirror({ dir: './alice-copy', upstream: 'https://calendar.example.org' });
+ * import { openMirror, upstreamHeaderCheck } from 'otsd/mirror';
+ * const upstream = 'https://calendar.example.org';
+ * const mirror = await openMirror({
+ *   dir: './alice-copy',
+ *   upstream,
+ *   checkHeader: upstreamHeaderCheck(upstream, 'main'),
+ * });
  * await mirror.sync();                       // download and verify up to the calendar's head
  * const answer = await mirror.lookup(commitment); // { state: 'found', timestamp } | pending | unknown
  * await mirror.close();
@@ -12,16 +18,15 @@
  * @module
  */
 import { Calendar, type Lookup } from '../calendar/calendar.js';
-import { type HeaderCheck, JournalFollower } from '../remote/journal-follower.js';
+import { type HeaderCheck, insecureNoHeaderCheck } from './header-check.js';
+import { JournalFollower } from './journal-follower.js';
 
-export { upstreamHeaderCheck } from '../remote/header-chain.js';
-export {
-  type HeaderCheck,
-  JournalFollower,
-  MirrorIntegrityError,
-  nodeHeaderCheck,
-} from '../remote/journal-follower.js';
+export { CONFIRMATIONS } from './header-chain.js';
+export { type HeaderCheck, nodeHeaderCheck } from './header-check.js';
+export { MirrorIntegrityError } from './integrity-error.js';
+export { JournalFollower } from './journal-follower.js';
 export { Mirror, type MirrorStatus } from './mirror.js';
+export { upstreamHeaderCheck } from './upstream-headers.js';
 
 export interface LocalMirror {
   /** Downloads and verifies everything up to the upstream's head; returns how many records came. */
@@ -33,18 +38,33 @@ export interface LocalMirror {
   close(): Promise<void>;
 }
 
-export async function openMirror(options: {
-  dir: string;
-  upstream: string;
-  checkHeader?: HeaderCheck;
-}): Promise<LocalMirror> {
-  // the URI is only used when committing, which a mirror never does
-  const calendar = await Calendar.open({ dataDir: options.dir, uri: 'mirror', create: true });
-  const follower = new JournalFollower({
-    upstream: options.upstream,
-    calendar,
-    ...(options.checkHeader && { checkHeader: options.checkHeader }),
-  });
+/** How Bitcoin attestations are checked: required, or skipped only by a name that says it is insecure. */
+export type AttestationCheck =
+  | { checkHeader: HeaderCheck; insecureSkipAttestationCheck?: never }
+  | {
+      /** Copies proofs whose Bitcoin attestations nobody checked: an upstream can forge any proof. */
+      insecureSkipAttestationCheck: true;
+      checkHeader?: never;
+    };
+
+export async function openMirror(
+  options: {
+    dir: string;
+    upstream: string;
+    /** The calendar's URI, the only one a PendingAttestation in a proof may name (default: upstream). */
+    calendarUri?: string;
+  } & AttestationCheck,
+): Promise<LocalMirror> {
+  const checkHeader =
+    options.insecureSkipAttestationCheck === true ? insecureNoHeaderCheck : options.checkHeader;
+  if (typeof checkHeader !== 'function') {
+    throw new TypeError(
+      'openMirror: checkHeader is required (upstreamHeaderCheck or nodeHeaderCheck), or insecureSkipAttestationCheck: true',
+    );
+  }
+  const uri = options.calendarUri ?? options.upstream.replace(/\/+$/, '');
+  const calendar = await Calendar.open({ dataDir: options.dir, uri, create: true });
+  const follower = new JournalFollower({ upstream: options.upstream, calendar, checkHeader });
   return {
     calendar,
     sync: () => follower.syncOnce(),

@@ -5,12 +5,15 @@
  * @module
  */
 import type { Calendar } from '../calendar/calendar.js';
-import { type HeaderCheck, JournalFollower, MirrorIntegrityError } from '../remote/journal-follower.js';
+import type { HeaderCheck } from './header-check.js';
+import { MirrorIntegrityError } from './integrity-error.js';
+import { JournalFollower } from './journal-follower.js';
 
 export interface MirrorOptions {
   upstream: string;
   calendar: Calendar;
-  checkHeader?: HeaderCheck;
+  /** How Bitcoin attestations are checked (insecureNoHeaderCheck skips them). */
+  checkHeader: HeaderCheck;
   log: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -54,7 +57,7 @@ export class Mirror {
     this.follower = new JournalFollower({
       upstream: options.upstream,
       calendar: options.calendar,
-      ...(options.checkHeader && { checkHeader: options.checkHeader }),
+      checkHeader: options.checkHeader,
       ...(options.waitSeconds !== undefined && { waitSeconds: options.waitSeconds }),
       onProgress: ({ local, upstream }) => {
         const rate = (local - firstLocal) / Math.max(0.001, (Date.now() - started) / 1000);

@@ -4,6 +4,7 @@
  * @module
  */
 import { equalBytes, Timestamp, toHex } from '../ots/index.js';
+import { boundedBody } from './bounded-body.js';
 import { decodePrefixAnswer, type PrefixEntry } from './prefix-answer.js';
 
 /** Clients read at most this much of an answer (python-opentimestamps reads 10,000 bytes). */
@@ -75,7 +76,7 @@ export class RemoteCalendar {
   }
 
   private static async fail(response: Response, what: string): Promise<never> {
-    const body = await boundedBody(response, MAX_ERROR_TEXT).catch(() => new Uint8Array());
+    const body = await boundedAnswer(response, MAX_ERROR_TEXT).catch(() => new Uint8Array());
     const reason = new TextDecoder().decode(body).slice(0, 200);
     throw new CalendarError(
       `${what}: HTTP ${response.status}${reason ? `: ${reason}` : ''}`,
@@ -87,7 +88,7 @@ export class RemoteCalendar {
   async submit(digest: Uint8Array, options: CallOptions = {}): Promise<Timestamp> {
     const response = await this.request('/digest', { method: 'POST', body: digest }, options);
     if (response.status !== 200) return RemoteCalendar.fail(response, 'submit');
-    return parseAnswer(digest, await boundedBody(response, MAX_TIMESTAMP_ANSWER), `${this.url}/digest`);
+    return parseAnswer(digest, await boundedAnswer(response, MAX_TIMESTAMP_ANSWER), `${this.url}/digest`);
   }
 
   /** The calendar's timestamp of `commitment`, or undefined while it has none (a 404). */
@@ -97,7 +98,7 @@ export class RemoteCalendar {
     if (response.status !== 200) return RemoteCalendar.fail(response, 'timestamp');
     return parseAnswer(
       commitment,
-      await boundedBody(response, MAX_TIMESTAMP_ANSWER),
+      await boundedAnswer(response, MAX_TIMESTAMP_ANSWER),
       `${this.url}/timestamp/${toHex(commitment)}`,
     );
   }
@@ -117,7 +118,7 @@ export class RemoteCalendar {
       return 'complete';
     }
     if (response.status !== 404) return RemoteCalendar.fail(response, 'timestamp');
-    const text = new TextDecoder().decode(await boundedBody(response, MAX_ERROR_TEXT));
+    const text = new TextDecoder().decode(await boundedAnswer(response, MAX_ERROR_TEXT));
     if (text === 'Not found') return 'unknown';
     if (PENDING_TEXT.test(text)) return 'pending';
     throw new CalendarError(
@@ -130,7 +131,7 @@ export class RemoteCalendar {
   async getTimestampsByPrefix(prefix: string): Promise<PrefixEntry[]> {
     const response = await this.get(`/timestamps?prefix=${encodeURIComponent(prefix)}`);
     if (response.status !== 200) return RemoteCalendar.fail(response, `prefix ${prefix}`);
-    return decodePrefixAnswer(await boundedBody(response, 64 * 1024 * 1024), this.maxPrefixEntries);
+    return decodePrefixAnswer(await boundedAnswer(response, 64 * 1024 * 1024), this.maxPrefixEntries);
   }
 
   /** The figures a client needs to size a prefix query, from the JSON status. */
@@ -169,27 +170,13 @@ function fetchFailure(e: unknown): string {
   return cause ? `${error.message} (${cause})` : error.message;
 }
 
-/** Reads the body, giving up as soon as it passes `limit` bytes (an endless answer costs nothing). */
-async function boundedBody(response: Response, limit: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > limit) {
-    await response.body?.cancel();
-    throw new CalendarError(`answer of ${declared} bytes is over the ${limit}-byte limit`);
-  }
-  const chunks: Uint8Array[] = [];
-  let length = 0;
+/** boundedBody, its failures as CalendarErrors. */
+async function boundedAnswer(response: Response, limit: number): Promise<Uint8Array> {
   try {
-    for await (const chunk of response.body ?? []) {
-      length += chunk.byteLength;
-      if (length > limit) throw new CalendarError(`answer of over ${limit} bytes is over the limit`);
-      chunks.push(chunk);
-    }
+    return await boundedBody(response, limit);
   } catch (e) {
-    await response.body?.cancel().catch(() => undefined);
-    if (e instanceof CalendarError) throw e;
-    throw new CalendarError(`${response.url}: ${(e as Error).message}`);
+    throw new CalendarError((e as Error).message);
   }
-  return Buffer.concat(chunks, length);
 }
 
 /**

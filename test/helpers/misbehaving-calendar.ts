@@ -6,8 +6,8 @@
  * answers to POST /digest are recorded.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import type { TestContext } from 'node:test';
+import { listenOnLoopback } from './loopback-server.js';
 
 export type Misbehaviour =
   | 'honest'
@@ -32,7 +32,6 @@ export async function startMisbehavingCalendar(
   realCalendar: string,
   mode: Misbehaviour,
 ): Promise<MisbehavingCalendar> {
-  const sockets = new Set<Socket>();
   const state: MisbehavingCalendar = { url: '', mode, posts: 0, answers: [] };
   const forward = async (req: IncomingMessage, res: ServerResponse, body?: Uint8Array) => {
     const answer = await fetch(`${realCalendar}${req.url}`, {
@@ -76,18 +75,6 @@ export async function startMisbehavingCalendar(
         return;
     }
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
+  state.url = await listenOnLoopback(t, server);
   return state;
 }

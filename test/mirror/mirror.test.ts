@@ -26,7 +26,7 @@ function startNode(
 ): Promise<CalendarNode> {
   return startTestNode(t, {
     ...(options.dataDir && { dataDir: options.dataDir }),
-    ...(options.mirrorOf && { mirrorOf: options.mirrorOf, mirrorHeaders: 'none' as const }),
+    ...(options.mirrorOf && { mirrorOf: options.mirrorOf, mirrorHeaders: 'insecure-none' as const }),
     ...(options.aggregate && { mirrorAggregates: { upstreamTimeoutMs: 1000 } }),
   });
 }
@@ -61,7 +61,11 @@ describe('the otsd/mirror library', () => {
     const expected = await Promise.all(
       commitments.map(async (c) => lookupBytes(await calendar.calendar.lookup(Buffer.from(c, 'hex')))),
     );
-    const mirror = await openMirror({ dir: tempDir(t), upstream: calendar.url });
+    const mirror = await openMirror({
+      dir: tempDir(t),
+      upstream: calendar.url,
+      insecureSkipAttestationCheck: true,
+    });
     assert.equal(await mirror.sync(), calendar.calendar.journal.head.records);
     await calendar.close();
     const offline = await Promise.all(
@@ -291,7 +295,16 @@ describe('mirroring', () => {
     for (let kill = 0; kill < 2; kill++) {
       const mirror = await startCalendarProcess(
         dataDir,
-        ['--role', 'mirror', '--upstream', calendar.url, '--mirror-headers', 'none', '--log-level', 'warn'],
+        [
+          '--role',
+          'mirror',
+          '--upstream',
+          calendar.url,
+          '--mirror-headers',
+          'insecure-none',
+          '--log-level',
+          'warn',
+        ],
         port,
       );
       await new Promise((resolve) => setTimeout(resolve, 150 + kill * 150));
@@ -300,7 +313,16 @@ describe('mirroring', () => {
     }
     const mirror = await startCalendarProcess(
       dataDir,
-      ['--role', 'mirror', '--upstream', calendar.url, '--mirror-headers', 'none', '--log-level', 'warn'],
+      [
+        '--role',
+        'mirror',
+        '--upstream',
+        calendar.url,
+        '--mirror-headers',
+        'insecure-none',
+        '--log-level',
+        'warn',
+      ],
       port,
     );
     t.after(() => mirror.stop());
@@ -384,7 +406,7 @@ describe('a mirror that aggregates', () => {
       '--round-interval',
       '20',
       '--mirror-headers',
-      'none',
+      'insecure-none',
       '--log-level',
       'warn',
     ]);

@@ -1,0 +1,47 @@
+/**
+ * How a mirror checks the Bitcoin attestations it copies, from its settings: against its own node
+ * (--bitcoin-rpc); without one, against headers from its upstream linked to the compiled-in
+ * checkpoints of its own network (--bitcoin-network), refused at start for a network that has none;
+ * or, named so, not at all (--mirror-headers insecure-none). Also the headers it serves its own
+ * followers.
+ * @module
+ */
+import type { NetworkName } from '../bitcoin/network.js';
+import type { NodeClient } from '../bitcoin/node-client.js';
+import type { HeaderSource } from '../http/headers-route.js';
+import { type HeaderCheck, insecureNoHeaderCheck, nodeHeaderCheck } from '../mirror/header-check.js';
+import { nodeLessCheckRefusal, upstreamHeaderCheck, upstreamHeaders } from '../mirror/upstream-headers.js';
+
+export type MirrorHeaders = 'upstream' | 'insecure-none';
+export const MIRROR_HEADERS: readonly MirrorHeaders[] = ['upstream', 'insecure-none'];
+
+export interface MirrorChecks {
+  upstream: string;
+  headers: MirrorHeaders;
+  /** The network the mirror's attestations belong to: its own setting, never the upstream's word. */
+  network: NetworkName;
+  /** The mirror's own node, the authority when given. */
+  node: NodeClient | undefined;
+}
+
+/** Throws, naming the way out, when the settings leave the mirror unable to check what it copies. */
+export function checkMirrorSettings(o: MirrorChecks): void {
+  const refusal = !o.node && o.headers === 'upstream' ? nodeLessCheckRefusal(o.network) : undefined;
+  if (refusal) throw new Error(refusal);
+}
+
+export function mirrorHeaderCheck(o: MirrorChecks): HeaderCheck {
+  if (o.node) {
+    const node = o.node;
+    return nodeHeaderCheck((height) => node.blockHeaderHex(height));
+  }
+  return o.headers === 'insecure-none' ? insecureNoHeaderCheck : upstreamHeaderCheck(o.upstream, o.network);
+}
+
+/** GET /bitcoin/headers of a mirror: its node's, or its upstream's (of its own network only). */
+export function mirrorHeaderSource(o: MirrorChecks): HeaderSource {
+  const fetchHeaders = o.node
+    ? (from: number, count: number) => (o.node as NodeClient).headers(from, count)
+    : upstreamHeaders(o.upstream, o.network);
+  return async (from, count) => ({ network: o.network, headers: await fetchHeaders(from, count) });
+}

@@ -1,0 +1,70 @@
+/**
+ * Block headers from the upstream (GET /bitcoin/headers), for a mirror without a node: read with a
+ * bound, and refused unless the upstream names the mirror's own network. What network the headers
+ * belong to is the mirror's setting, never the upstream's word.
+ * @module
+ */
+import { BLOCK_HEADER_LENGTH } from '../ots/index.js';
+import { boundedBody } from '../remote/bounded-body.js';
+import { type ChainRules, chainRules } from './checkpoints/index.js';
+import { CheckpointedChain, checkpointedHeaderCheck, type HeaderSource } from './header-chain.js';
+import type { HeaderCheck } from './header-check.js';
+import { MirrorIntegrityError } from './integrity-error.js';
+
+/** Headers of `network` from `upstream`; an upstream that names another network is refused. */
+export function upstreamHeaders(upstream: string, network: string, timeoutMs = 30_000): HeaderSource {
+  const base = upstream.replace(/\/+$/, '');
+  return async (from, count) => {
+    const where = `headers ${from}+${count} from ${base}`;
+    const response = await fetch(`${base}/bitcoin/headers?from=${from}&count=${count}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new Error(`${where}: HTTP ${response.status}`);
+    }
+    const named = response.headers.get('x-otsd-network');
+    if (named !== network) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new MirrorIntegrityError(
+        `${where}: the upstream says its headers are of ${named === null ? 'no network' : `network ${JSON.stringify(named.slice(0, 40))}`}; this mirror checks ${network} (--bitcoin-network)`,
+      );
+    }
+    const bytes = await boundedBody(response, count * BLOCK_HEADER_LENGTH).catch((e: unknown) => {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    });
+    if (bytes.byteLength % BLOCK_HEADER_LENGTH !== 0) {
+      throw new MirrorIntegrityError(`${where}: ${bytes.byteLength} bytes is not whole headers`);
+    }
+    return Array.from({ length: bytes.byteLength / BLOCK_HEADER_LENGTH }, (_, i) =>
+      bytes.subarray(i * BLOCK_HEADER_LENGTH, (i + 1) * BLOCK_HEADER_LENGTH),
+    );
+  };
+}
+
+/** Why a mirror without a node cannot check `network`, or undefined when it can. */
+export function nodeLessCheckRefusal(network: string): string | undefined {
+  return chainRules(network)
+    ? undefined
+    : `a mirror without a node cannot check Bitcoin attestations on ${network}: its headers carry no proof of work otsd can check (regtest's is trivial, Litecoin's is scrypt). Give the mirror its own node (--bitcoin-rpc), or skip the check with --mirror-headers insecure-none (anyone upstream can then forge proofs)`;
+}
+
+/**
+ * Checks attestations against headers of `network` from `upstream`, linked to the compiled-in
+ * checkpoints (header-chain.ts). Throws for a network without them (see nodeLessCheckRefusal).
+ * `rules` and `confirmations` replace the compiled-in ones (for tests).
+ */
+export function upstreamHeaderCheck(
+  upstream: string,
+  network: string,
+  options: { timeoutMs?: number; rules?: ChainRules; confirmations?: number } = {},
+): HeaderCheck {
+  const rules = options.rules ?? chainRules(network);
+  if (!rules) throw new Error(nodeLessCheckRefusal(network));
+  const chain = new CheckpointedChain(
+    rules,
+    upstreamHeaders(upstream, network, options.timeoutMs),
+    options.confirmations,
+  );
+  return checkpointedHeaderCheck(chain);
+}

@@ -1,0 +1,118 @@
+/**
+ * A mirror's memory is bounded whatever its upstream sends: endless bodies for the head, a chunk or
+ * headers are cut off at their bound; a head with fields that are not a journal's is refused; a
+ * record over its kind's limit, or whose ranges would expand past the records before it, is refused
+ * before anything is expanded.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { chainHash, frameRecord, GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
+import { openMirror } from '../../src/mirror/index.js';
+import { upstreamHeaderCheck } from '../../src/mirror/upstream-headers.js';
+import { toHex, Writer } from '../../src/ots/index.js';
+import { startTestNode } from '../helpers/calendar-node.js';
+import { startForgingUpstream } from '../helpers/forging-upstream.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+async function upstreamAndMirror(t: TestContext) {
+  const calendar = await startTestNode(t);
+  await calendar.calendar.commit(crypto.getRandomValues(new Uint8Array(32)));
+  const upstream = await startForgingUpstream(t, calendar.url);
+  const mirror = await openMirror({
+    dir: tempDir(t),
+    upstream: upstream.url,
+    insecureSkipAttestationCheck: true,
+  });
+  t.after(() => mirror.close());
+  return { upstream, mirror };
+}
+
+/** A made-up journal of a commitment and a record of `kind` with `payload`, served as chunk 0. */
+function serveJournal(
+  upstream: { bodies: Map<string, Uint8Array | string> },
+  kind: number,
+  payload: Uint8Array,
+) {
+  const records: [number, Uint8Array][] = [
+    [RecordKind.Commitment, new Uint8Array(32).fill(7)],
+    [kind, payload],
+  ];
+  let previous: Uint8Array = GENESIS_CHAIN_HASH;
+  const chunk = Buffer.concat(
+    records.map(([k, p]) => {
+      const framed = new Uint8Array(5 + p.byteLength);
+      new DataView(framed.buffer).setUint32(0, 1 + p.byteLength);
+      framed[4] = k;
+      framed.set(p, 5);
+      previous = chainHash(previous, framed);
+      return Buffer.concat([framed, previous]);
+    }),
+  );
+  upstream.bodies.set('/journal/head', JSON.stringify({ records: 2, chain_hash: toHex(previous) }));
+  upstream.bodies.set('/journal/chunk/0', chunk);
+}
+
+describe('a mirror against an upstream that sends too much', () => {
+  it('cuts off an endless chunk, head or headers at its bound', async (t) => {
+    const { upstream, mirror } = await upstreamAndMirror(t);
+    upstream.endless = ['/journal/chunk/'];
+    await assert.rejects(mirror.sync(), /journal\/chunk\/0: answer of over 16777216 bytes is over the limit/);
+    upstream.endless = ['/journal/head'];
+    await assert.rejects(mirror.sync(), /journal\/head: answer of over 4096 bytes is over the limit/);
+    upstream.endless = ['/bitcoin/headers'];
+    await assert.rejects(
+      upstreamHeaderCheck(upstream.url, 'main')(2015, new Uint8Array(32)),
+      /headers 2015\+1 from http:\/\/127\.0\.0\.1:\d+: answer of over 80 bytes is over the limit/,
+    );
+    assert.equal(mirror.calendar.journal.head.records, 0);
+  });
+
+  it('refuses a head that is not a journal head', async (t) => {
+    const { upstream, mirror } = await upstreamAndMirror(t);
+    for (const head of [
+      { records: 1.5, chain_hash: '00'.repeat(32) },
+      { records: '2', chain_hash: '00'.repeat(32) },
+      { records: 2, chain_hash: 'zz' },
+    ]) {
+      upstream.bodies.set('/journal/head', JSON.stringify(head));
+      await assert.rejects(mirror.sync(), /journal\/head: not a journal head \(records, chain_hash\)/);
+    }
+  });
+
+  it('refuses a proof whose ranges would expand to millions of records, before expanding them', async (t) => {
+    const { upstream, mirror } = await upstreamAndMirror(t);
+    const w = new Writer();
+    w.writeVarUint(1);
+    w.writeVarUint(0);
+    w.writeVarUint(10_000_000);
+    // padded so that the old bound (64 numbers a byte) would have let it expand
+    serveJournal(upstream, RecordKind.Proof, Buffer.concat([w.toBytes(), new Uint8Array(200_000)]));
+    await assert.rejects(
+      mirror.sync(),
+      /upstream record 1: proof record: a range reaches record 9999999, not before it/,
+    );
+    const stamp = new Writer();
+    stamp.writeVarUint(1);
+    stamp.writeVarUint(0);
+    stamp.writeVarUint(5);
+    serveJournal(upstream, RecordKind.Stamp, Buffer.concat([stamp.toBytes(), new Uint8Array(10)]));
+    await assert.rejects(
+      mirror.sync(),
+      /upstream record 1: stamp record: a range reaches record 4, not before it/,
+    );
+    assert.equal(mirror.calendar.journal.head.records, 0);
+  });
+
+  it('refuses a record over its kind limit', async (t) => {
+    const { upstream, mirror } = await upstreamAndMirror(t);
+    serveJournal(upstream, RecordKind.Proof, new Uint8Array(300 * 1024));
+    await assert.rejects(
+      mirror.sync(),
+      /upstream record 1: a payload of 307200 bytes is over the 262144-byte limit of its kind/,
+    );
+    assert.throws(
+      () => frameRecord(RecordKind.Commitment, new Uint8Array(65)),
+      /exceeds the 64-byte limit of kind 1/,
+    );
+  });
+});
