@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Calendar } from '../../src/calendar/calendar.js';
-import { Journal } from '../../src/journal/journal.js';
+import { Journal, type StoredRecord } from '../../src/journal/journal.js';
 import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import {
@@ -15,7 +15,7 @@ import {
   Timestamp,
   toHex,
 } from '../../src/ots/index.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
 const URI = 'http://127.0.0.1:14788';
 const tipOf = (i: number) => sha256(new Uint8Array([i, i, i]));
@@ -131,6 +131,35 @@ describe('calendar', () => {
       before,
     );
     await calendar.close();
+  });
+
+  it("opens with the index's position: cuts off a group commit a power cut damaged, refuses without the index", async (t) => {
+    const dataDir = tempDir(t);
+    let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    for (const i of [0, 1, 2]) await calendar.commit(tipOf(i));
+    await calendar.close();
+    /** A group commit the index never applied, whose first record a power cut left as zeros. */
+    const damagedBatch = async () => {
+      const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+      const batch = await Promise.all([3, 4, 5].map((i) => journal.append(RecordKind.Commitment, tipOf(i))));
+      await journal.close();
+      const path = join(dataDir, 'journal', '00000000000000000000.seg');
+      const bytes = readFileSync(path);
+      const first = batch[0] as StoredRecord;
+      bytes.fill(0, first.offset + 4, first.offset + first.size);
+      writeFileSync(path, bytes);
+    };
+    await damagedBatch();
+    const log = memoryLog();
+    calendar = await Calendar.open({ dataDir, uri: URI, log });
+    assert.equal(calendar.journal.head.records, 3);
+    assert.match(log.lines.find((l) => l.level === 'error')?.msg ?? '', /never acknowledged/);
+    assert.deepEqual(await calendar.lookup(tipOf(2)), { state: 'pending' });
+    await calendar.close();
+
+    await damagedBatch();
+    rmSync(join(dataDir, 'index'), { recursive: true });
+    await assert.rejects(Calendar.open({ dataDir, uri: URI }), /record 3 at offset \d+: .*refusing to start/);
   });
 });
 
