@@ -68,7 +68,12 @@ export class Calendar {
     const index = existing ?? CalendarIndex.open(indexPath);
     const calendar = new Calendar(options.uri, journal, index);
     await catchUpIndex(index, journal, options.onCatchUpProgress);
-    journal.onAppend((records) => index.apply(records));
+    // an index that fails to take a batch (map full, I/O error) catches up from the journal before the
+    // batch is acknowledged and the next one written; if it cannot, the journal stops and otsd exits
+    journal.onAppend(
+      (records) => index.apply(records),
+      () => catchUpIndex(index, journal),
+    );
     return calendar;
   }
 

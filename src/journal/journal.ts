@@ -59,6 +59,11 @@ export interface ReadCursor extends RecordPosition {
   previousChainHash: Uint8Array;
 }
 
+interface AppendListener {
+  take: (records: StoredRecord[]) => void;
+  catchUp: (() => Promise<void>) | undefined;
+}
+
 interface PendingAppend {
   kind: number;
   framed: Uint8Array;
@@ -81,7 +86,15 @@ export class Journal {
   private flushing: Promise<void> | undefined;
   private failure: Error | undefined;
   private closed = false;
-  private readonly listeners: ((records: StoredRecord[]) => void)[] = [];
+  private readonly listeners: AppendListener[] = [];
+  private reportFailure: (error: Error) => void = () => {};
+  /**
+   * Resolves with the reason once the journal takes no more appends: a write failed, or a listener
+   * could not take durable records and did not catch up. A restart recovers; the daemon exits for it.
+   */
+  readonly failed = new Promise<Error>((resolve) => {
+    this.reportFailure = resolve;
+  });
 
   private constructor(
     options: JournalOptions,
@@ -173,9 +186,15 @@ export class Journal {
     return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
   }
 
-  /** Called, in journal order, with each batch of records once it is durable (before appends resolve). */
-  onAppend(listener: (records: StoredRecord[]) => void): void {
-    this.listeners.push(listener);
+  /**
+   * Calls `listener`, in journal order, with each batch of records once it is durable, before the
+   * batch's appends resolve. When it throws, the journal awaits `catchUp` (which brings the listener
+   * up to the journal's head, reading the records back) before it resolves the batch or writes the next
+   * one; without `catchUp`, or when that fails too, the journal stops (see `failed`). The other
+   * listeners are told of the batch either way.
+   */
+  onAppend(listener: (records: StoredRecord[]) => void, catchUp?: () => Promise<void>): void {
+    this.listeners.push({ take: listener, catchUp });
   }
 
   /** Appends one record; resolves once it is on disk (fsync), with its number and position. */
@@ -200,20 +219,62 @@ export class Journal {
       try {
         written = await this.writeBatch(batch);
       } catch (e) {
-        // The file may now end in a partial record: refuse further writes; a restart truncates it.
-        this.failure = new Error(`journal: write failed: ${(e as Error).message}`);
-        for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(this.failure);
+        // the file may now end in a partial record, never acknowledged: a restart cuts it off
+        this.stop(new Error(`journal: write failed: ${(e as Error).message}`), batch);
         break;
       }
-      try {
-        for (const listener of this.listeners) listener(written);
-        for (const [i, entry] of batch.entries()) entry.resolve(written[i] as StoredRecord);
-      } catch (e) {
-        // The records are durable, but what follows the journal (the index) could not take them.
-        for (const entry of batch) entry.reject(e as Error);
+      const behind = this.notify(written);
+      const failure = behind.length > 0 ? await this.catchUp(behind, written) : undefined;
+      if (failure) {
+        this.stop(failure, batch);
+        break;
       }
+      for (const [i, entry] of batch.entries()) entry.resolve(written[i] as StoredRecord);
     }
     this.flushing = undefined;
+  }
+
+  /** Tells every listener of a durable batch; returns those that threw, with what they threw. */
+  private notify(records: StoredRecord[]): { listener: AppendListener; error: unknown }[] {
+    const behind: { listener: AppendListener; error: unknown }[] = [];
+    for (const listener of this.listeners) {
+      try {
+        listener.take(records);
+      } catch (error) {
+        behind.push({ listener, error });
+      }
+    }
+    return behind;
+  }
+
+  /** Lets each listener that threw catch up from the journal; returns why the journal must stop, if one cannot. */
+  private async catchUp(
+    behind: { listener: AppendListener; error: unknown }[],
+    records: StoredRecord[],
+  ): Promise<Error | undefined> {
+    const range = `records ${records[0]?.number}..${records.at(-1)?.number}`;
+    for (const { listener, error } of behind) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.log.error({ records: range, error: reason }, 'journal: a listener could not take durable records');
+      try {
+        if (!listener.catchUp) throw new Error('it has no way to catch up');
+        await listener.catchUp();
+      } catch (e) {
+        return new Error(
+          `journal: ${range} are durable, but a listener could not take them (${reason}) nor catch up (${(e as Error).message})`,
+        );
+      }
+      this.log.info({ records: range }, 'journal: the listener caught up from the journal');
+    }
+    return undefined;
+  }
+
+  /** Refuses this batch, the appends waiting and every later one: only a restart mends what failed. */
+  private stop(failure: Error, batch: PendingAppend[]): void {
+    this.failure = failure;
+    for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(failure);
+    this.log.error({ error: failure.message }, 'journal: stopped taking appends; restart otsd');
+    this.reportFailure(failure);
   }
 
   private async writeBatch(batch: PendingAppend[]): Promise<StoredRecord[]> {

@@ -3,6 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Calendar } from '../../src/calendar/calendar.js';
+import type { CalendarIndex } from '../../src/index/calendar-index.js';
 import { Journal, type StoredRecord } from '../../src/journal/journal.js';
 import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
@@ -161,7 +162,57 @@ describe('calendar', () => {
     rmSync(join(dataDir, 'index'), { recursive: true });
     await assert.rejects(Calendar.open({ dataDir, uri: URI }), /record 3 at offset \d+: .*refusing to start/);
   });
+
+  it('an index that fails to take a batch catches up from the journal before the next append', async (t) => {
+    const dataDir = tempDir(t);
+    const log = memoryLog();
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true, log });
+    await calendar.commit(tipOf(0));
+    injectIndexFault(calendar.index, 1);
+    await calendar.commit(tipOf(1));
+    await Promise.all([2, 3, 4].map((i) => calendar.commit(tipOf(i))));
+    for (const i of [0, 1, 2, 3, 4])
+      assert.deepEqual(await calendar.lookup(tipOf(i)), { state: 'pending' }, `tip ${i}`);
+    assert.equal(calendar.index.applied.number, 5);
+    assert.match(
+      log.lines.find((l) => l.level === 'error')?.msg ?? '',
+      /a listener could not take durable records/,
+    );
+    await calendar.close();
+  });
+
+  it('stops the journal when the index cannot catch up either, and a restart loses nothing', async (t) => {
+    const dataDir = tempDir(t);
+    let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    await calendar.commit(tipOf(0));
+    injectIndexFault(calendar.index, 2);
+    const reason =
+      /records 1\.\.1 are durable, but a listener could not take them \(injected fault: MDB_MAP_FULL\) nor catch up/;
+    await assert.rejects(calendar.commit(tipOf(1)), reason);
+    assert.match((await calendar.journal.failed).message, reason);
+    await assert.rejects(calendar.commit(tipOf(2)), reason);
+    await calendar.close();
+    calendar = await Calendar.open({ dataDir, uri: URI });
+    assert.equal(calendar.journal.head.records, 2);
+    // record 1 was never acknowledged, but it is durable: kept, and indexed on open
+    for (const i of [0, 1]) assert.deepEqual(await calendar.lookup(tipOf(i)), { state: 'pending' });
+    await calendar.commit(tipOf(2));
+    await calendar.close();
+  });
 });
+
+/**
+ * A fault the real index cannot be made to produce on demand: its next `times` updates throw, as LMDB
+ * does when its map is full.
+ */
+function injectIndexFault(index: CalendarIndex, times: number): void {
+  const apply = index.apply.bind(index);
+  let left = times;
+  index.apply = (batch) => {
+    if (left-- > 0) throw new Error('injected fault: MDB_MAP_FULL');
+    apply(batch);
+  };
+}
 
 function answerBytes(lookup: Awaited<ReturnType<Calendar['lookup']>>): string {
   return lookup.state === 'found' ? `found ${toHex(lookup.timestamp.toBytes())}` : lookup.state;

@@ -92,6 +92,55 @@ describe('journal append and read', () => {
   });
 });
 
+describe('journal listeners', () => {
+  it('tells every listener of every batch, and lets one that threw catch up before the appends resolve', async (t) => {
+    const log = memoryLog();
+    const journal = await Journal.open({ dir: tempDir(t), create: true, log });
+    let faults = 1;
+    let caughtUp = 0;
+    journal.onAppend(
+      () => {
+        if (faults-- > 0) throw new Error('injected fault');
+      },
+      async () => {
+        caughtUp++;
+      },
+    );
+    const seenLater: number[] = [];
+    journal.onAppend((records) => seenLater.push(...records.map((r) => r.number)));
+    assert.equal((await journal.append(RecordKind.Commitment, payload(0))).number, 0);
+    assert.equal((await journal.append(RecordKind.Commitment, payload(1))).number, 1);
+    assert.deepEqual(seenLater, [0, 1]);
+    assert.equal(caughtUp, 1);
+    const error = log.lines.find((l) => l.level === 'error');
+    assert.match(error?.msg ?? '', /a listener could not take durable records/);
+    assert.deepEqual(error?.obj, { records: 'records 0..0', error: 'injected fault' });
+    await journal.close();
+  });
+
+  it('stops taking appends when a listener cannot catch up; the records stay durable', async (t) => {
+    const dir = tempDir(t);
+    const journal = await Journal.open({ dir, create: true });
+    journal.onAppend(
+      () => {
+        throw new Error('injected fault');
+      },
+      async () => {
+        throw new Error('still failing');
+      },
+    );
+    const reason =
+      /records 0\.\.0 are durable, but a listener could not take them \(injected fault\) nor catch up \(still failing\)/;
+    await assert.rejects(journal.append(RecordKind.Commitment, payload(0)), reason);
+    assert.match((await journal.failed).message, reason);
+    await assert.rejects(journal.append(RecordKind.Commitment, payload(1)), reason);
+    await journal.close();
+    const reopened = await Journal.open({ dir });
+    assert.equal(reopened.head.records, 1);
+    await reopened.close();
+  });
+});
+
 describe('journal recovery', () => {
   const segmentPath = (dir: string) =>
     join(
