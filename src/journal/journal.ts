@@ -64,6 +64,12 @@ interface AppendListener {
   catchUp: (() => Promise<void>) | undefined;
 }
 
+/** A listener that threw while taking a batch, and what it threw. */
+interface Behind {
+  listener: AppendListener;
+  error: unknown;
+}
+
 interface PendingAppend {
   kind: number;
   framed: Uint8Array;
@@ -235,8 +241,8 @@ export class Journal {
   }
 
   /** Tells every listener of a durable batch; returns those that threw, with what they threw. */
-  private notify(records: StoredRecord[]): { listener: AppendListener; error: unknown }[] {
-    const behind: { listener: AppendListener; error: unknown }[] = [];
+  private notify(records: StoredRecord[]): Behind[] {
+    const behind: Behind[] = [];
     for (const listener of this.listeners) {
       try {
         listener.take(records);
@@ -248,10 +254,7 @@ export class Journal {
   }
 
   /** Lets each listener that threw catch up from the journal; returns why the journal must stop, if one cannot. */
-  private async catchUp(
-    behind: { listener: AppendListener; error: unknown }[],
-    records: StoredRecord[],
-  ): Promise<Error | undefined> {
+  private async catchUp(behind: Behind[], records: StoredRecord[]): Promise<Error | undefined> {
     const range = `records ${records[0]?.number}..${records.at(-1)?.number}`;
     for (const { listener, error } of behind) {
       const reason = error instanceof Error ? error.message : String(error);

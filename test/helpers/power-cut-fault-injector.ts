@@ -133,6 +133,7 @@ export class PowerCutFaultInjector implements JournalFiles {
     }
   }
 
+  /** Throws unless the power is on and `generation` is the current one: a handle from before a cut is dead. */
   checkGeneration(generation: number, path: string): void {
     if (!this.on || generation !== this.generation) throw fsError('EIO', `${path} (the power was cut)`);
   }
