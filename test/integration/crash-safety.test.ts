@@ -130,7 +130,8 @@ describe('a journal that cannot write', () => {
     )
       return;
     const dataDir = tempDir(t);
-    // a journal much larger than the index: the file size limit set below stops journal writes, not LMDB's
+    // a journal much larger than the index (records of a kind the index skips): the file size limit
+    // set below stops journal writes, not LMDB's
     const filler = await Journal.open({ dir: join(dataDir, 'journal'), create: true });
     for (let i = 0; i < 32; i++) await filler.append(0x7f, new Uint8Array(64 * 1024));
     await filler.close();

@@ -11,17 +11,18 @@ import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import fc from 'fast-check';
 import { Journal, JournalCorruptError } from '../../src/journal/journal.js';
-import { RecordKind } from '../../src/journal/record.js';
 import { verifyJournal } from '../../src/journal/verify.js';
 import { toHex } from '../../src/ots/index.js';
 import { PowerCutFaultInjector, seededRandom } from '../helpers/power-cut-fault-injector.js';
 
 const DIR = '/data/journal';
+/** A kind this version does not know: its payload may be kilobytes, so a batch spans several pages. */
+const OPAQUE_KIND = 0x7f;
 
-/** How often each recovery message was logged over all runs. */
-const recoveries = new Map<string, number>();
+/** How often each warning and error was logged over all runs: what the runs went through. */
+const logged = new Map<string, number>();
 const count = (_obj: object, msg: string) => {
-  recoveries.set(msg, (recoveries.get(msg) ?? 0) + 1);
+  logged.set(msg, (logged.get(msg) ?? 0) + 1);
 };
 const seen = { info() {}, warn: count, error: count };
 
@@ -81,7 +82,7 @@ async function runScenario({ seed, maxSegmentBytes, cycles }: Scenario): Promise
       for (const size of batch.sizes) {
         const payload = Uint8Array.from({ length: size }, () => Math.floor(random() * 256));
         appends.push(
-          journal.append(RecordKind.Commitment, payload).then(
+          journal.append(OPAQUE_KIND, payload).then(
             (record) => {
               acknowledged.set(record.number, toHex(payload));
             },
@@ -140,6 +141,6 @@ async function runScenario({ seed, maxSegmentBytes, cycles }: Scenario): Promise
 describe('journal under power cuts', () => {
   it('keeps every acknowledged record, opens and verifies after a cut at any point', async (t) => {
     await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: 200 });
-    t.diagnostic(`recoveries: ${JSON.stringify(Object.fromEntries(recoveries))}`);
+    t.diagnostic(`logged: ${JSON.stringify(Object.fromEntries(logged))}`);
   });
 });
