@@ -4,8 +4,17 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { p2wpkh, WIF } from '@scure/btc-signer';
 import { pubECDSA } from '@scure/btc-signer/utils.js';
 import type { BitcoinNetwork } from './network.js';
@@ -26,18 +35,52 @@ export function walletKeyFromPrivate(privateKey: Uint8Array, network: BitcoinNet
   return { privateKey, publicKey, script: payment.script, address: payment.address as string };
 }
 
-/** Loads the key file, creating it (0600) when `create` and it is missing. */
-export function loadWalletKey(dataDir: string, network: BitcoinNetwork, create: boolean): WalletKey {
+/**
+ * Loads the key file, creating it (0600, fsynced with its directory) when `create` and it is missing.
+ * A key file readable by others is made 0600, with a warning.
+ */
+export function loadWalletKey(
+  dataDir: string,
+  network: BitcoinNetwork,
+  create: boolean,
+  log?: { warn(obj: object, msg: string): void },
+): WalletKey {
   const path = join(dataDir, KEY_FILE);
   if (!existsSync(path)) {
     if (!create) throw new Error(`no Bitcoin key at ${path} (otsd run creates one)`);
-    writeFileSync(path, `${Buffer.from(randomBytes(32)).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    createKeyFile(path, `${Buffer.from(randomBytes(32)).toString('hex')}\n`);
   }
   const mode = statSync(path).mode & 0o777;
-  if (mode & 0o077) chmodSync(path, 0o600);
+  if (mode & 0o077) {
+    chmodSync(path, 0o600);
+    log?.warn(
+      { path, mode: mode.toString(8) },
+      'bitcoin: the key file was readable by others; it is 0600 now',
+    );
+  }
   const hex = readFileSync(path, 'utf8').trim();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${path}: expected 64 hex digits`);
   return walletKeyFromPrivate(Uint8Array.from(Buffer.from(hex, 'hex')), network);
+}
+
+/**
+ * Writes a new key file that survives a power cut: the operator funds the address printed right after
+ * the first start, and an empty or missing key after a crash would strand those funds.
+ */
+function createKeyFile(path: string, text: string): void {
+  const file = openSync(path, 'wx', 0o600);
+  try {
+    writeFileSync(file, text);
+    fsyncSync(file);
+  } finally {
+    closeSync(file);
+  }
+  const directory = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
 }
 
 /** The key in wallet import format, for moving funds out with another wallet. */

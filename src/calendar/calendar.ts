@@ -4,6 +4,7 @@
  * the journal's append hook and catches up on open.
  * @module
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CalendarIndex } from '../index/calendar-index.js';
 import { catchUpIndex } from '../index/catch-up.js';
@@ -47,16 +48,32 @@ export class Calendar {
 
   static async open(options: CalendarOptions): Promise<Calendar> {
     PendingAttestation.checkUri(options.uri);
-    const journal = await Journal.open({
-      dir: join(options.dataDir, 'journal'),
-      ...(options.create !== undefined && { create: options.create }),
-      ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
-      ...(options.log !== undefined && { log: options.log }),
-    });
-    const index = CalendarIndex.open(join(options.dataDir, 'index'));
+    // an existing index knows how far records may have been acknowledged: the journal cuts off damage
+    // past that (a power cut during a group commit), and refuses damage before it
+    const indexPath = join(options.dataDir, 'index');
+    const existing = existsSync(join(indexPath, 'data.mdb')) ? CalendarIndex.open(indexPath) : undefined;
+    let journal: Journal;
+    try {
+      journal = await Journal.open({
+        dir: join(options.dataDir, 'journal'),
+        ...(options.create !== undefined && { create: options.create }),
+        ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
+        ...(options.log !== undefined && { log: options.log }),
+        ...(existing && { acknowledgedRecords: existing.applied.number }),
+      });
+    } catch (e) {
+      await existing?.close();
+      throw e;
+    }
+    const index = existing ?? CalendarIndex.open(indexPath);
     const calendar = new Calendar(options.uri, journal, index);
     await catchUpIndex(index, journal, options.onCatchUpProgress);
-    journal.onAppend((records) => index.apply(records));
+    // an index that fails to take a batch (map full, I/O error) catches up from the journal before the
+    // batch is acknowledged and the next one written; if it cannot, the journal stops and otsd exits
+    journal.onAppend(
+      (records) => index.apply(records),
+      () => catchUpIndex(index, journal),
+    );
     return calendar;
   }
 

@@ -414,6 +414,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       const logger = createLogger(options.logLevel);
       let node: RunningNode;
       let ready: string;
+      let journalFailed: Promise<Error> | undefined;
       if (options.role === 'aggregator') {
         const aggregatorNode = await startAggregatorNode({
           upstreams,
@@ -431,6 +432,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       } else {
         const calendarNode = await startCalendarNode(calendarNodeOptions(options, upstreams[0], logger));
         node = calendarNode;
+        journalFailed = calendarNode.calendar.journal.failed;
         process.stderr.write(
           `otsd: calendar ${calendarNode.calendar.uri} listening on ${calendarNode.url} (data dir ${options.dataDir})\n`,
         );
@@ -455,8 +457,8 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       notifier.ready(ready);
       notifier.startWatchdog();
       await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'otsd: stopping');
+        const stop = (reason: string) => {
+          logger.info({ reason }, 'otsd: stopping');
           notifier.stopWatchdog();
           notifier.stopping();
           const timer = setTimeout(() => {
@@ -472,6 +474,16 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
+        // a journal that stopped taking appends needs a restart (opening it recovers): stop with status 1,
+        // and systemd starts otsd again
+        journalFailed?.then((error) => {
+          logger.fatal(
+            { error: error.message },
+            'otsd: the journal stopped taking appends; exiting for a restart',
+          );
+          process.exitCode = 1;
+          stop('journal failure');
+        });
         // SIGHUP: re-read the reloadable settings (log level, fee caps, digest limits) from the same sources
         process.on('SIGHUP', () => {
           try {

@@ -19,7 +19,8 @@ export function walletCommand(out: (text: string) => void): Command {
     .addHelpText('after', '\nExample:\n  otsd wallet address --data-dir /var/lib/otsd --bitcoin-network main')
     .action((options: { dataDir: string; bitcoinNetwork: NetworkName }) => {
       try {
-        out(`${loadWalletKey(options.dataDir, NETWORKS[options.bitcoinNetwork], false).address}\n`);
+        const stderr = { warn: (_: object, msg: string) => process.stderr.write(`otsd: ${msg}\n`) };
+        out(`${loadWalletKey(options.dataDir, NETWORKS[options.bitcoinNetwork], false, stderr).address}\n`);
       } catch (e) {
         throw new CliError((e as Error).message);
       }

@@ -285,7 +285,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
 async function startBitcoin(dataDir: string, options: BitcoinOptions, calendar: Calendar, log: Logger) {
   const embeddedOptions = options.embedded;
   const network = NETWORKS[embeddedOptions ? 'bcoin-regtest' : options.network];
-  const key = loadWalletKey(dataDir, network, true);
+  const key = loadWalletKey(dataDir, network, true, log);
   let embedded: EmbeddedBcoin | undefined;
   let miner: NodeJS.Timeout | undefined;
   let node: NodeClient;

@@ -5,34 +5,24 @@
  * @module
  */
 
-import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { concatBytes, toHex } from '../ots/index.js';
+import { type JournalFile, type JournalFiles, nodeFiles, readFileRange, writeAll } from './files.js';
 import {
   CHAIN_HASH_BYTES,
   chainHash,
   frameRecord,
-  GENESIS_CHAIN_HASH,
   type JournalRecord,
   LENGTH_BYTES,
   MAX_RECORD_LENGTH,
   type RecordPosition,
 } from './record.js';
-import { type ScanEnd, type ScannedRecord, scanRecords } from './scan.js';
-import {
-  decodeSegmentHeader,
-  encodeSegmentHeader,
-  parseSegmentFileName,
-  SEGMENT_HEADER_BYTES,
-  segmentFileName,
-} from './segment.js';
+import { JournalCorruptError, type JournalLogger, recoverJournal } from './recovery.js';
+import { type ScannedRecord, scanRecords } from './scan.js';
+import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
+import { createSegment, type SegmentState } from './segment-files.js';
 
-/** pino-compatible: the journal logs recovery only. */
-export interface JournalLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+export { JournalCorruptError, type JournalLogger } from './recovery.js';
 
 export interface JournalOptions {
   /** Directory holding the segment files. */
@@ -42,11 +32,14 @@ export interface JournalOptions {
   /** A segment is closed and a new one started once it would grow past this. Default 64 MiB. */
   maxSegmentBytes?: number;
   log?: JournalLogger;
-}
-
-/** The journal cannot be opened as it is; the message names the file and record. */
-export class JournalCorruptError extends Error {
-  override name = 'JournalCorruptError';
+  /**
+   * How many records may have been acknowledged: the index's applied position. On open, damage in a
+   * later record of the last segment (a power cut during a group commit) is cut off, and damage in one
+   * of these refuses to start. Without it only a torn last record is cut off.
+   */
+  acknowledgedRecords?: number;
+  /** The file operations; node:fs unless a test simulates power cuts. */
+  files?: JournalFiles;
 }
 
 export interface JournalHead {
@@ -66,10 +59,15 @@ export interface ReadCursor extends RecordPosition {
   previousChainHash: Uint8Array;
 }
 
-interface Segment {
-  first: number;
-  previousChainHash: Uint8Array;
-  size: number;
+interface AppendListener {
+  take: (records: StoredRecord[]) => void;
+  catchUp: (() => Promise<void>) | undefined;
+}
+
+/** A listener that threw while taking a batch, and what it threw. */
+interface Behind {
+  listener: AppendListener;
+  error: unknown;
 }
 
 interface PendingAppend {
@@ -80,96 +78,68 @@ interface PendingAppend {
 }
 
 const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
-const quietLog: JournalLogger = { info() {}, warn() {} };
+const quietLog: JournalLogger = { info() {}, warn() {}, error() {} };
 
 export class Journal {
   readonly dir: string;
   private readonly maxSegmentBytes: number;
-  private readonly segments: Segment[];
-  private file: FileHandle;
+  private readonly files: JournalFiles;
+  private readonly log: JournalLogger;
+  private readonly segments: SegmentState[];
+  private file: JournalFile;
   private currentHead: JournalHead;
   private readonly queue: PendingAppend[] = [];
   private flushing: Promise<void> | undefined;
   private failure: Error | undefined;
   private closed = false;
-  private readonly listeners: ((records: StoredRecord[]) => void)[] = [];
+  private readonly listeners: AppendListener[] = [];
+  private reportFailure: (error: Error) => void = () => {};
+  /**
+   * Resolves with the reason once the journal takes no more appends: a write failed, or a listener
+   * could not take durable records and did not catch up. A restart recovers; the daemon exits for it.
+   */
+  readonly failed = new Promise<Error>((resolve) => {
+    this.reportFailure = resolve;
+  });
 
   private constructor(
-    dir: string,
-    maxSegmentBytes: number,
-    segments: Segment[],
-    file: FileHandle,
+    options: JournalOptions,
+    files: JournalFiles,
+    log: JournalLogger,
+    segments: SegmentState[],
+    file: JournalFile,
     head: JournalHead,
   ) {
-    this.dir = dir;
-    this.maxSegmentBytes = maxSegmentBytes;
+    this.dir = options.dir;
+    this.maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.files = files;
+    this.log = log;
     this.segments = segments;
     this.file = file;
     this.currentHead = head;
   }
 
-  /** Opens the journal, truncating a torn last record; throws JournalCorruptError on anything else wrong. */
+  /**
+   * Opens the journal, repairing what a crash can leave (see recovery.ts); throws JournalCorruptError
+   * on anything else wrong.
+   */
   static async open(options: JournalOptions): Promise<Journal> {
-    const { dir } = options;
+    const files = options.files ?? nodeFiles;
     const log = options.log ?? quietLog;
-    if (options.create) await mkdir(dir, { recursive: true });
-    const names = (await readdir(dir)).filter((n) => parseSegmentFileName(n) !== undefined).sort();
-    if (names.length === 0) {
-      if (!options.create) throw new JournalCorruptError(`no journal segments in ${dir}`);
-      await createSegment(dir, { first: 0, previousChainHash: GENESIS_CHAIN_HASH });
-      names.push(segmentFileName(0));
-    }
-    const segments = await readSegmentChain(dir, names);
-    const last = segments[segments.length - 1] as Segment;
-    const path = join(dir, segmentFileName(last.first));
-    const bytes = new Uint8Array(await readFile(path));
-    const scan = scanRecords(bytes, {
-      offset: SEGMENT_HEADER_BYTES,
-      number: last.first,
-      previousChainHash: last.previousChainHash,
+    const { segments, head } = await recoverJournal({
+      dir: options.dir,
+      files,
+      log,
+      create: options.create ?? false,
+      acknowledgedRecords: options.acknowledgedRecords,
     });
-    let head: JournalHead = { records: last.first, chainHash: last.previousChainHash };
-    let end: ScanEnd;
-    for (;;) {
-      const step = scan.next();
-      if (step.done) {
-        end = step.value;
-        break;
-      }
-      head = { records: step.value.number + 1, chainHash: step.value.chainHash };
-    }
-    let size = bytes.byteLength;
-    const tornTail =
-      end.kind === 'incomplete' || (end.kind === 'mismatch' && end.offset + end.size === bytes.byteLength);
-    if (end.kind !== 'end' && !tornTail) {
-      throw new JournalCorruptError(
-        `journal ${path}: record ${end.number} at offset ${end.offset}: ${end.reason}; refusing to start (run otsd verify-journal)`,
-      );
-    }
-    if (end.kind !== 'end') {
-      log.warn(
-        {
-          segment: path,
-          record: end.number,
-          offset: end.offset,
-          bytes: bytes.byteLength - end.offset,
-          reason: end.reason,
-        },
-        'journal: truncating a torn last record',
-      );
-      const handle = await open(path, 'r+');
-      await handle.truncate(end.offset);
-      await handle.sync();
-      await handle.close();
-      size = end.offset;
-    }
-    last.size = size;
     log.info(
       { records: head.records, chainHash: toHex(head.chainHash), segments: segments.length },
       'journal: opened',
     );
-    const file = await open(path, 'a');
-    return new Journal(dir, options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES, segments, file, head);
+    const last = segments.at(-1) as SegmentState;
+    const file = await files.open(join(options.dir, segmentFileName(last.first)), 'a');
+    return new Journal(options, files, log, segments, file, head);
   }
 
   /** The durable head: what every reader may see. */
@@ -184,7 +154,7 @@ export class Journal {
 
   /** Where the next record will start: the end of the durable records. */
   get headPosition(): { segment: number; offset: number } {
-    const last = this.segments[this.segments.length - 1] as Segment;
+    const last = this.segments[this.segments.length - 1] as SegmentState;
     return { segment: last.first, offset: last.size };
   }
 
@@ -193,7 +163,8 @@ export class Journal {
     const segment = this.segments.find((s) => s.first === position.segment);
     if (!segment) throw new Error(`journal: no segment ${position.segment}`);
     if (position.offset <= SEGMENT_HEADER_BYTES) return segment.previousChainHash;
-    return readFrom(
+    return readFileRange(
+      this.files,
       join(this.dir, segmentFileName(segment.first)),
       position.offset - CHAIN_HASH_BYTES,
       position.offset,
@@ -213,14 +184,23 @@ export class Journal {
       if (segment.first < from.segment || segment.first > to.segment) continue;
       const start = segment.first === from.segment ? from.offset : SEGMENT_HEADER_BYTES;
       const end = segment.first === to.segment ? to.offset : segment.size;
-      if (end > start) parts.push(await readFrom(join(this.dir, segmentFileName(segment.first)), start, end));
+      if (end > start)
+        parts.push(
+          await readFileRange(this.files, join(this.dir, segmentFileName(segment.first)), start, end),
+        );
     }
     return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
   }
 
-  /** Called, in journal order, with each batch of records once it is durable (before appends resolve). */
-  onAppend(listener: (records: StoredRecord[]) => void): void {
-    this.listeners.push(listener);
+  /**
+   * Calls `listener`, in journal order, with each batch of records once it is durable, before the
+   * batch's appends resolve. When it throws, the journal awaits `catchUp` (which brings the listener
+   * up to the journal's head, reading the records back) before it resolves the batch or writes the next
+   * one; without `catchUp`, or when that fails too, the journal stops (see `failed`). The other
+   * listeners are told of the batch either way.
+   */
+  onAppend(listener: (records: StoredRecord[]) => void, catchUp?: () => Promise<void>): void {
+    this.listeners.push({ take: listener, catchUp });
   }
 
   /** Appends one record; resolves once it is on disk (fsync), with its number and position. */
@@ -245,26 +225,65 @@ export class Journal {
       try {
         written = await this.writeBatch(batch);
       } catch (e) {
-        // The file may now end in a partial record: refuse further writes; a restart truncates it.
-        this.failure = new Error(`journal: write failed: ${(e as Error).message}`);
-        for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(this.failure);
+        // the file may now end in a partial record, never acknowledged: a restart cuts it off
+        this.stop(new Error(`journal: write failed: ${(e as Error).message}`), batch);
         break;
       }
-      try {
-        for (const listener of this.listeners) listener(written);
-        for (const [i, entry] of batch.entries()) entry.resolve(written[i] as StoredRecord);
-      } catch (e) {
-        // The records are durable, but what follows the journal (the index) could not take them.
-        for (const entry of batch) entry.reject(e as Error);
+      const behind = this.notify(written);
+      const failure = behind.length > 0 ? await this.catchUp(behind, written) : undefined;
+      if (failure) {
+        this.stop(failure, batch);
+        break;
       }
+      for (const [i, entry] of batch.entries()) entry.resolve(written[i] as StoredRecord);
     }
     this.flushing = undefined;
+  }
+
+  /** Tells every listener of a durable batch; returns those that threw, with what they threw. */
+  private notify(records: StoredRecord[]): Behind[] {
+    const behind: Behind[] = [];
+    for (const listener of this.listeners) {
+      try {
+        listener.take(records);
+      } catch (error) {
+        behind.push({ listener, error });
+      }
+    }
+    return behind;
+  }
+
+  /** Lets each listener that threw catch up from the journal; returns why the journal must stop, if one cannot. */
+  private async catchUp(behind: Behind[], records: StoredRecord[]): Promise<Error | undefined> {
+    const range = `records ${records[0]?.number}..${records.at(-1)?.number}`;
+    for (const { listener, error } of behind) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.log.error({ records: range, error: reason }, 'journal: a listener could not take durable records');
+      try {
+        if (!listener.catchUp) throw new Error('it has no way to catch up');
+        await listener.catchUp();
+      } catch (e) {
+        return new Error(
+          `journal: ${range} are durable, but a listener could not take them (${reason}) nor catch up (${(e as Error).message})`,
+        );
+      }
+      this.log.info({ records: range }, 'journal: the listener caught up from the journal');
+    }
+    return undefined;
+  }
+
+  /** Refuses this batch, the appends waiting and every later one: only a restart mends what failed. */
+  private stop(failure: Error, batch: PendingAppend[]): void {
+    this.failure = failure;
+    for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(failure);
+    this.log.error({ error: failure.message }, 'journal: stopped taking appends; restart otsd');
+    this.reportFailure(failure);
   }
 
   private async writeBatch(batch: PendingAppend[]): Promise<StoredRecord[]> {
     let total = 0;
     for (const entry of batch) total += entry.framed.byteLength + CHAIN_HASH_BYTES;
-    let segment = this.segments[this.segments.length - 1] as Segment;
+    let segment = this.segments[this.segments.length - 1] as SegmentState;
     if (segment.size + total > this.maxSegmentBytes && segment.size > SEGMENT_HEADER_BYTES) {
       segment = await this.startSegment();
     }
@@ -291,28 +310,24 @@ export class Journal {
       number++;
       at += size;
     }
-    let done = 0;
-    while (done < buffer.byteLength) {
-      const { bytesWritten } = await this.file.write(buffer, done);
-      done += bytesWritten;
-    }
+    await writeAll(this.file, buffer);
     await this.file.datasync();
     segment.size += total;
     this.currentHead = { records: number, chainHash: previous };
     return records;
   }
 
-  private async startSegment(): Promise<Segment> {
+  private async startSegment(): Promise<SegmentState> {
     await this.file.close();
-    const segment: Segment = {
+    const segment: SegmentState = {
       first: this.currentHead.records,
       previousChainHash: this.currentHead.chainHash,
       size: 0,
     };
-    await createSegment(this.dir, segment);
+    await createSegment(this.files, this.dir, segment);
     segment.size = SEGMENT_HEADER_BYTES;
     this.segments.push(segment);
-    this.file = await open(join(this.dir, segmentFileName(segment.first)), 'a');
+    this.file = await this.files.open(join(this.dir, segmentFileName(segment.first)), 'a');
     return segment;
   }
 
@@ -327,10 +342,10 @@ export class Journal {
     let index = this.segments.findLastIndex((s) => s.first <= startNumber);
     let cursor: ReadCursor | undefined = typeof from === 'number' ? undefined : from;
     for (; index < this.segments.length; index++) {
-      const segment = this.segments[index] as Segment;
+      const segment = this.segments[index] as SegmentState;
       const path = join(this.dir, segmentFileName(segment.first));
       const startOffset = cursor?.segment === segment.first ? cursor.offset : SEGMENT_HEADER_BYTES;
-      const bytes = await readFrom(path, startOffset, segment.size);
+      const bytes = await readFileRange(this.files, path, startOffset, segment.size);
       const start =
         cursor?.segment === segment.first
           ? { offset: startOffset, number: cursor.number, previousChainHash: cursor.previousChainHash }
@@ -359,7 +374,7 @@ export class Journal {
 
   /** The record stored at `position` (as the index recorded it), without checking its chain hash. */
   async readAt(position: RecordPosition): Promise<JournalRecord> {
-    const handle = await open(join(this.dir, segmentFileName(position.segment)), 'r');
+    const handle = await this.files.open(join(this.dir, segmentFileName(position.segment)), 'r');
     try {
       const lengthBytes = new Uint8Array(LENGTH_BYTES);
       await handle.read(lengthBytes, 0, LENGTH_BYTES, position.offset);
@@ -388,85 +403,4 @@ export class Journal {
     await this.flushing;
     await this.file.close();
   }
-}
-
-async function createSegment(
-  dir: string,
-  header: { first: number; previousChainHash: Uint8Array },
-): Promise<void> {
-  const handle = await open(join(dir, segmentFileName(header.first)), 'wx');
-  try {
-    await handle.write(encodeSegmentHeader(header));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
-
-async function readFrom(path: string, offset: number, end: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const bytes = new Uint8Array(Math.max(0, end - offset));
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesRead } = await handle.read(bytes, done, bytes.byteLength - done, offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return bytes.subarray(0, done);
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Reads every segment header and checks that they link: names match headers, first numbers increase,
- * and each segment's previous chain hash is the last chain hash stored in the segment before it.
- */
-async function readSegmentChain(dir: string, names: string[]): Promise<Segment[]> {
-  const segments: Segment[] = [];
-  let beforeLastHash: Uint8Array | undefined;
-  for (const name of names) {
-    const path = join(dir, name);
-    const handle = await open(path, 'r');
-    let header: ReturnType<typeof decodeSegmentHeader>;
-    let size: number;
-    let lastHash: Uint8Array | undefined;
-    try {
-      size = (await stat(path)).size;
-      const bytes = new Uint8Array(SEGMENT_HEADER_BYTES);
-      await handle.read(bytes, 0, SEGMENT_HEADER_BYTES, 0);
-      header = decodeSegmentHeader(bytes.subarray(0, Math.min(size, SEGMENT_HEADER_BYTES)));
-      if (size >= SEGMENT_HEADER_BYTES + CHAIN_HASH_BYTES) {
-        lastHash = new Uint8Array(CHAIN_HASH_BYTES);
-        await handle.read(lastHash, 0, CHAIN_HASH_BYTES, size - CHAIN_HASH_BYTES);
-      }
-    } finally {
-      await handle.close();
-    }
-    if (typeof header === 'string') throw new JournalCorruptError(`journal ${path}: ${header}`);
-    if (header.first !== parseSegmentFileName(name)) {
-      throw new JournalCorruptError(`journal ${path}: header says the first record is ${header.first}`);
-    }
-    const before = segments[segments.length - 1];
-    if (before) {
-      const beforeLast = before.size > SEGMENT_HEADER_BYTES ? beforeLastHash : before.previousChainHash;
-      if (header.first <= before.first)
-        throw new JournalCorruptError(`journal ${path}: segments out of order`);
-      if (!beforeLast || toHex(beforeLast) !== toHex(header.previousChainHash)) {
-        throw new JournalCorruptError(
-          `journal ${path}: record ${header.first - 1} (the last before this segment) does not chain to it`,
-        );
-      }
-    }
-    segments.push({ first: header.first, previousChainHash: header.previousChainHash, size });
-    beforeLastHash = lastHash;
-  }
-  return segments;
 }

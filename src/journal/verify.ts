@@ -3,13 +3,14 @@
  * segments, every record's chain hash, and every proof record's structure and references.
  * @module
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeserializationError, equalBytes, toHex } from '../ots/index.js';
+import { type JournalFiles, nodeFiles, readFileRange } from './files.js';
 import { decodeProofPayload } from './proof-payload.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from './record.js';
 import { scanRecords } from './scan.js';
 import { decodeSegmentHeader, parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment.js';
+import { listSegments } from './segment-files.js';
 
 export interface JournalVerification {
   ok: boolean;
@@ -25,8 +26,9 @@ export interface JournalVerification {
 export async function verifyJournal(
   dir: string,
   onProgress?: (records: number) => void,
+  files: JournalFiles = nodeFiles,
 ): Promise<JournalVerification> {
-  const names = (await readdir(dir)).filter((n) => parseSegmentFileName(n) !== undefined).sort();
+  const names = await listSegments(files, dir);
   const result: JournalVerification = {
     ok: true,
     records: 0,
@@ -44,7 +46,7 @@ export async function verifyJournal(
   let kinds = new Uint8Array(1024);
   for (const [i, name] of names.entries()) {
     const path = join(dir, name);
-    const bytes = new Uint8Array(await readFile(path));
+    const bytes = await readFileRange(files, path);
     const header = decodeSegmentHeader(bytes);
     if (typeof header === 'string') return fail(`${path}: ${header}`);
     if (header.first !== parseSegmentFileName(name))

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Calendar } from '../../src/calendar/calendar.js';
-import { Journal } from '../../src/journal/journal.js';
+import type { CalendarIndex } from '../../src/index/calendar-index.js';
+import { Journal, type StoredRecord } from '../../src/journal/journal.js';
 import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import {
@@ -15,7 +16,7 @@ import {
   Timestamp,
   toHex,
 } from '../../src/ots/index.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
 const URI = 'http://127.0.0.1:14788';
 const tipOf = (i: number) => sha256(new Uint8Array([i, i, i]));
@@ -132,7 +133,86 @@ describe('calendar', () => {
     );
     await calendar.close();
   });
+
+  it("opens with the index's position: cuts off a group commit a power cut damaged, refuses without the index", async (t) => {
+    const dataDir = tempDir(t);
+    let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    for (const i of [0, 1, 2]) await calendar.commit(tipOf(i));
+    await calendar.close();
+    /** A group commit the index never applied, whose first record a power cut left as zeros. */
+    const damagedBatch = async () => {
+      const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+      const batch = await Promise.all([3, 4, 5].map((i) => journal.append(RecordKind.Commitment, tipOf(i))));
+      await journal.close();
+      const path = join(dataDir, 'journal', '00000000000000000000.seg');
+      const bytes = readFileSync(path);
+      const first = batch[0] as StoredRecord;
+      bytes.fill(0, first.offset + 4, first.offset + first.size);
+      writeFileSync(path, bytes);
+    };
+    await damagedBatch();
+    const log = memoryLog();
+    calendar = await Calendar.open({ dataDir, uri: URI, log });
+    assert.equal(calendar.journal.head.records, 3);
+    assert.match(log.lines.find((l) => l.level === 'error')?.msg ?? '', /never acknowledged/);
+    assert.deepEqual(await calendar.lookup(tipOf(2)), { state: 'pending' });
+    await calendar.close();
+
+    await damagedBatch();
+    rmSync(join(dataDir, 'index'), { recursive: true });
+    await assert.rejects(Calendar.open({ dataDir, uri: URI }), /record 3 at offset \d+: .*refusing to start/);
+  });
+
+  it('an index that fails to take a batch catches up from the journal before the next append', async (t) => {
+    const dataDir = tempDir(t);
+    const log = memoryLog();
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true, log });
+    await calendar.commit(tipOf(0));
+    injectIndexFault(calendar.index, 1);
+    await calendar.commit(tipOf(1));
+    await Promise.all([2, 3, 4].map((i) => calendar.commit(tipOf(i))));
+    for (const i of [0, 1, 2, 3, 4])
+      assert.deepEqual(await calendar.lookup(tipOf(i)), { state: 'pending' }, `tip ${i}`);
+    assert.equal(calendar.index.applied.number, 5);
+    assert.match(
+      log.lines.find((l) => l.level === 'error')?.msg ?? '',
+      /a listener could not take durable records/,
+    );
+    await calendar.close();
+  });
+
+  it('stops the journal when the index cannot catch up either, and a restart loses nothing', async (t) => {
+    const dataDir = tempDir(t);
+    let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    await calendar.commit(tipOf(0));
+    injectIndexFault(calendar.index, 2);
+    const reason =
+      /records 1\.\.1 are durable, but a listener could not take them \(injected fault: MDB_MAP_FULL\) nor catch up/;
+    await assert.rejects(calendar.commit(tipOf(1)), reason);
+    assert.match((await calendar.journal.failed).message, reason);
+    await assert.rejects(calendar.commit(tipOf(2)), reason);
+    await calendar.close();
+    calendar = await Calendar.open({ dataDir, uri: URI });
+    assert.equal(calendar.journal.head.records, 2);
+    // record 1 was never acknowledged, but it is durable: kept, and indexed on open
+    for (const i of [0, 1]) assert.deepEqual(await calendar.lookup(tipOf(i)), { state: 'pending' });
+    await calendar.commit(tipOf(2));
+    await calendar.close();
+  });
 });
+
+/**
+ * A fault the real index cannot be made to produce on demand: its next `times` updates throw, as LMDB
+ * does when its map is full.
+ */
+function injectIndexFault(index: CalendarIndex, times: number): void {
+  const apply = index.apply.bind(index);
+  let left = times;
+  index.apply = (batch) => {
+    if (left-- > 0) throw new Error('injected fault: MDB_MAP_FULL');
+    apply(batch);
+  };
+}
 
 function answerBytes(lookup: Awaited<ReturnType<Calendar['lookup']>>): string {
   return lookup.state === 'found' ? `found ${toHex(lookup.timestamp.toBytes())}` : lookup.state;

@@ -92,6 +92,55 @@ describe('journal append and read', () => {
   });
 });
 
+describe('journal listeners', () => {
+  it('tells every listener of every batch, and lets one that threw catch up before the appends resolve', async (t) => {
+    const log = memoryLog();
+    const journal = await Journal.open({ dir: tempDir(t), create: true, log });
+    let faults = 1;
+    let caughtUp = 0;
+    journal.onAppend(
+      () => {
+        if (faults-- > 0) throw new Error('injected fault');
+      },
+      async () => {
+        caughtUp++;
+      },
+    );
+    const seenLater: number[] = [];
+    journal.onAppend((records) => seenLater.push(...records.map((r) => r.number)));
+    assert.equal((await journal.append(RecordKind.Commitment, payload(0))).number, 0);
+    assert.equal((await journal.append(RecordKind.Commitment, payload(1))).number, 1);
+    assert.deepEqual(seenLater, [0, 1]);
+    assert.equal(caughtUp, 1);
+    const error = log.lines.find((l) => l.level === 'error');
+    assert.match(error?.msg ?? '', /a listener could not take durable records/);
+    assert.deepEqual(error?.obj, { records: 'records 0..0', error: 'injected fault' });
+    await journal.close();
+  });
+
+  it('stops taking appends when a listener cannot catch up; the records stay durable', async (t) => {
+    const dir = tempDir(t);
+    const journal = await Journal.open({ dir, create: true });
+    journal.onAppend(
+      () => {
+        throw new Error('injected fault');
+      },
+      async () => {
+        throw new Error('still failing');
+      },
+    );
+    const reason =
+      /records 0\.\.0 are durable, but a listener could not take them \(injected fault\) nor catch up \(still failing\)/;
+    await assert.rejects(journal.append(RecordKind.Commitment, payload(0)), reason);
+    assert.match((await journal.failed).message, reason);
+    await assert.rejects(journal.append(RecordKind.Commitment, payload(1)), reason);
+    await journal.close();
+    const reopened = await Journal.open({ dir });
+    assert.equal(reopened.head.records, 1);
+    await reopened.close();
+  });
+});
+
 describe('journal recovery', () => {
   const segmentPath = (dir: string) =>
     join(
@@ -153,6 +202,96 @@ describe('journal recovery', () => {
     const verified = await verifyJournal(dir);
     assert.equal(verified.ok, false);
     assert.match(verified.errors[0] ?? '', /record 1 at offset 133: chain hash/);
+  });
+});
+
+describe('journal recovery with the index position', () => {
+  /** Three records appended one by one (acknowledged), then three in one group commit (not yet). */
+  async function lastBatchOfThree(dir: string): Promise<{ batch: StoredRecord[]; size: number }> {
+    const journal = await filled(dir, 3);
+    const batch = await Promise.all([3, 4, 5].map((i) => journal.append(RecordKind.Commitment, payload(i))));
+    await journal.close();
+    const path = join(dir, readdirSync(dir).find((n) => n.endsWith('.seg')) as string);
+    // a power cut kept the later pages of the write and not the first: record 3 comes back as zeros
+    const bytes = readFileSync(path);
+    const first = batch[0] as StoredRecord;
+    bytes.fill(0, first.offset + 4, first.offset + first.size);
+    writeFileSync(path, bytes);
+    return { batch, size: bytes.byteLength };
+  }
+
+  it('cuts off damage past the records the index has applied, with an error naming where and how much', async (t) => {
+    const dir = tempDir(t);
+    const { batch, size } = await lastBatchOfThree(dir);
+    const first = batch[0] as StoredRecord;
+    const log = memoryLog();
+    const journal = await Journal.open({ dir, log, acknowledgedRecords: 3 });
+    assert.equal(journal.head.records, 3);
+    const error = log.lines.find((l) => l.level === 'error');
+    assert.match(error?.msg ?? '', /truncating records written by a crash and never acknowledged/);
+    assert.deepEqual(
+      { ...error?.obj, reason: undefined },
+      {
+        segment: join(dir, '00000000000000000000.seg'),
+        record: 3,
+        offset: first.offset,
+        bytes: size - first.offset,
+        reason: undefined,
+        acknowledgedRecords: 3,
+      },
+    );
+    await journal.append(RecordKind.Commitment, payload(3));
+    await journal.close();
+    assert.deepEqual((await verifyJournal(dir)).records, 4);
+  });
+
+  it('refuses damage in a record the index has applied, naming it and how to recover', async (t) => {
+    const dir = tempDir(t);
+    const { batch } = await lastBatchOfThree(dir);
+    const offset = (batch[0] as StoredRecord).offset;
+    await assert.rejects(
+      Journal.open({ dir, acknowledgedRecords: 4 }),
+      (e) =>
+        e instanceof JournalCorruptError &&
+        e.message.includes(`00000000000000000000.seg: record 3 at offset ${offset}`) &&
+        /the index has applied 4 records/.test(e.message) &&
+        /restore the journal from a backup or a mirror/.test(e.message),
+    );
+    // without the index, only a torn last record may go: this is not one
+    await assert.rejects(Journal.open({ dir }), /record 3 at offset \d+: .*refusing to start/);
+  });
+
+  it('removes a new last segment whose header never reached the disk', async (t) => {
+    const dir = tempDir(t);
+    await (await filled(dir, 4)).close();
+    for (const torn of [
+      new Uint8Array(0),
+      new Uint8Array(SEGMENT_HEADER_BYTES),
+      new Uint8Array(20).fill(0x4f),
+    ]) {
+      writeFileSync(join(dir, '00000000000000000004.seg'), torn);
+      const log = memoryLog();
+      const journal = await Journal.open({ dir, log, acknowledgedRecords: 4 });
+      assert.equal(journal.head.records, 4);
+      assert.match(log.lines.find((l) => l.level === 'warn')?.msg ?? '', /removing a new segment/);
+      assert.deepEqual(
+        readdirSync(dir).filter((n) => n.endsWith('.seg')),
+        ['00000000000000000000.seg'],
+      );
+      await journal.close();
+    }
+    // a segment with a bad header and bytes after it is not a crash: refuse
+    writeFileSync(join(dir, '00000000000000000004.seg'), new Uint8Array(SEGMENT_HEADER_BYTES + 1));
+    await assert.rejects(Journal.open({ dir, acknowledgedRecords: 4 }), /bad magic/);
+  });
+
+  it('refuses to start a new journal where the index has applied records', async (t) => {
+    const dir = tempDir(t);
+    await assert.rejects(
+      Journal.open({ dir, create: true, acknowledgedRecords: 5 }),
+      /no journal segments in .*, but the index has applied 5 records/,
+    );
+    assert.deepEqual(readdirSync(dir), []);
   });
 });
 

@@ -1,0 +1,199 @@
+/**
+ * Opening a journal after a crash or a power cut: what is repaired, and what refuses to start. See
+ * docs/journal-format.md, "Recovery rules".
+ *
+ * Why cutting damage off is safe: an append resolves only after its batch was fdatasynced and the
+ * index had applied it, so every record a client was told about is durable, and is below the
+ * position the index stored. A power cut can damage only what was written and not yet synced: a
+ * group commit writes many records with one write, and the disk may keep any subset of its pages, so
+ * an early record of the last batch can come back stale while a later one is intact. None of those
+ * was acknowledged. Damage below the index's position is not a crash, and otsd stops.
+ * @module
+ */
+import { dirname, join } from 'node:path';
+import { toHex } from '../ots/index.js';
+import { type JournalFiles, readFileRange } from './files.js';
+import type { JournalHead } from './journal.js';
+import { CHAIN_HASH_BYTES, GENESIS_CHAIN_HASH } from './record.js';
+import { type ScanEnd, scanRecords } from './scan.js';
+import {
+  decodeSegmentHeader,
+  parseSegmentFileName,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+} from './segment.js';
+import { createSegment, listSegments, type SegmentState } from './segment-files.js';
+
+/** pino-compatible: the journal logs recovery, and listeners that fail. */
+export interface JournalLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** The journal cannot be opened as it is; the message names the file and record. */
+export class JournalCorruptError extends Error {
+  override name = 'JournalCorruptError';
+}
+
+export interface RecoveryOptions {
+  dir: string;
+  files: JournalFiles;
+  log: JournalLogger;
+  /** Create the directory and the first segment when there is no journal yet. */
+  create: boolean;
+  /**
+   * How many records may have been acknowledged (the index's applied position); undefined when that
+   * is not known, and then only a torn last record is cut off.
+   */
+  acknowledgedRecords: number | undefined;
+}
+
+export interface RecoveredJournal {
+  /** Every segment, the last one's size cut to its last intact record. */
+  segments: SegmentState[];
+  head: JournalHead;
+}
+
+/** Checks the segments, repairs what a crash can leave, and finds the head; throws JournalCorruptError on anything else. */
+export async function recoverJournal(options: RecoveryOptions): Promise<RecoveredJournal> {
+  const { dir, files } = options;
+  if (options.create) await files.mkdir(dir);
+  const names = await listSegments(files, dir);
+  if (names.length > 0 && (await removeTornNewSegment(options, names.at(-1) as string))) names.pop();
+  if (names.length === 0) {
+    if (!options.create) throw new JournalCorruptError(`no journal segments in ${dir}`);
+    if (options.acknowledgedRecords) {
+      throw new JournalCorruptError(
+        `no journal segments in ${dir}, but the index has applied ${options.acknowledgedRecords} records: refusing to start a new journal. Restore ${dir} from a backup or a mirror; to start a new calendar, remove the index as well`,
+      );
+    }
+    await createSegment(files, dir, { first: 0, previousChainHash: GENESIS_CHAIN_HASH });
+    // the journal directory may be new too: its entry in the data directory must survive a power cut
+    await files.syncDirectory(dirname(dir));
+    names.push(segmentFileName(0));
+  }
+  const segments = await readSegmentChain(files, dir, names);
+  const head = await recoverLastSegment(options, segments.at(-1) as SegmentState);
+  return { segments, head };
+}
+
+/**
+ * A last segment whose header never reached the disk (a crash between creating the file and syncing
+ * its header) holds no records: it is removed. Returns whether it was.
+ */
+async function removeTornNewSegment(options: RecoveryOptions, name: string): Promise<boolean> {
+  const path = join(options.dir, name);
+  const bytes = await readFileRange(options.files, path, 0, SEGMENT_HEADER_BYTES + 1);
+  if (bytes.byteLength > SEGMENT_HEADER_BYTES) return false;
+  const header = decodeSegmentHeader(bytes);
+  if (typeof header !== 'string') return false;
+  options.log.warn(
+    { segment: path, bytes: bytes.byteLength, reason: header },
+    'journal: removing a new segment whose header never reached the disk (it holds no records)',
+  );
+  await options.files.unlink(path);
+  await options.files.syncDirectory(options.dir);
+  return true;
+}
+
+/** Reads the last segment record by record, and cuts off damage that was never acknowledged. */
+async function recoverLastSegment(options: RecoveryOptions, last: SegmentState): Promise<JournalHead> {
+  const path = join(options.dir, segmentFileName(last.first));
+  const bytes = await readFileRange(options.files, path);
+  const scan = scanRecords(bytes, {
+    offset: SEGMENT_HEADER_BYTES,
+    number: last.first,
+    previousChainHash: last.previousChainHash,
+  });
+  let head: JournalHead = { records: last.first, chainHash: last.previousChainHash };
+  let end: ScanEnd;
+  for (;;) {
+    const step = scan.next();
+    if (step.done) {
+      end = step.value;
+      break;
+    }
+    head = { records: step.value.number + 1, chainHash: step.value.chainHash };
+  }
+  last.size = bytes.byteLength;
+  if (end.kind === 'end') return head;
+  const acknowledged = options.acknowledgedRecords;
+  const tornLast = end.kind === 'incomplete' || end.offset + end.size === bytes.byteLength;
+  const where = `journal ${path}: record ${end.number} at offset ${end.offset}: ${end.reason}`;
+  if (acknowledged === undefined && !tornLast) {
+    throw new JournalCorruptError(
+      `${where}; refusing to start: records follow it, and without the index nothing tells whether they were acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror`,
+    );
+  }
+  if (acknowledged !== undefined && end.number < acknowledged) {
+    throw new JournalCorruptError(
+      `${where}; refusing to start: the index has applied ${acknowledged} records, so this one may have been acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror (a journal restored from a backup under a newer index: remove the index, it is rebuilt)`,
+    );
+  }
+  const damage = {
+    segment: path,
+    record: end.number,
+    offset: end.offset,
+    bytes: bytes.byteLength - end.offset,
+    reason: end.reason,
+    ...(acknowledged !== undefined && { acknowledgedRecords: acknowledged }),
+  };
+  if (tornLast) options.log.warn(damage, 'journal: truncating a torn last record');
+  else options.log.error(damage, 'journal: truncating records written by a crash and never acknowledged');
+  const handle = await options.files.open(path, 'r+');
+  try {
+    await handle.truncate(end.offset);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  last.size = end.offset;
+  return head;
+}
+
+/**
+ * Reads every segment header and checks that they link: names match headers, first numbers increase,
+ * and each segment's previous chain hash is the last chain hash stored in the segment before it.
+ */
+async function readSegmentChain(files: JournalFiles, dir: string, names: string[]): Promise<SegmentState[]> {
+  const segments: SegmentState[] = [];
+  let beforeLastHash: Uint8Array | undefined;
+  for (const name of names) {
+    const path = join(dir, name);
+    const handle = await files.open(path, 'r');
+    let header: ReturnType<typeof decodeSegmentHeader>;
+    let size: number;
+    let lastHash: Uint8Array | undefined;
+    try {
+      size = (await handle.stat()).size;
+      const bytes = new Uint8Array(SEGMENT_HEADER_BYTES);
+      await handle.read(bytes, 0, SEGMENT_HEADER_BYTES, 0);
+      header = decodeSegmentHeader(bytes.subarray(0, Math.min(size, SEGMENT_HEADER_BYTES)));
+      if (size >= SEGMENT_HEADER_BYTES + CHAIN_HASH_BYTES) {
+        lastHash = new Uint8Array(CHAIN_HASH_BYTES);
+        await handle.read(lastHash, 0, CHAIN_HASH_BYTES, size - CHAIN_HASH_BYTES);
+      }
+    } finally {
+      await handle.close();
+    }
+    if (typeof header === 'string') throw new JournalCorruptError(`journal ${path}: ${header}`);
+    if (header.first !== parseSegmentFileName(name)) {
+      throw new JournalCorruptError(`journal ${path}: header says the first record is ${header.first}`);
+    }
+    const before = segments[segments.length - 1];
+    if (before) {
+      const beforeLast = before.size > SEGMENT_HEADER_BYTES ? beforeLastHash : before.previousChainHash;
+      if (header.first <= before.first)
+        throw new JournalCorruptError(`journal ${path}: segments out of order`);
+      if (!beforeLast || toHex(beforeLast) !== toHex(header.previousChainHash)) {
+        throw new JournalCorruptError(
+          `journal ${path}: record ${header.first - 1} (the last before this segment) does not chain to it`,
+        );
+      }
+    }
+    segments.push({ first: header.first, previousChainHash: header.previousChainHash, size });
+    beforeLastHash = lastHash;
+  }
+  return segments;
+}
