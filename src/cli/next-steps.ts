@@ -3,7 +3,7 @@
  * client, so that a first `npm start` ends with commands to copy rather than a search through docs.
  * @module
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bcoinChainDir, RPC_URL_FILE } from '../bitcoin/embedded-bcoin.js';
 
 export interface NextStepsContext {
@@ -26,7 +26,8 @@ export function nextSteps(c: NextStepsContext): string {
     `  watch it           ${c.url}/ (the status page; JSON with Accept: application/json)`,
   ];
   if (c.bitcoin === 'embedded') {
-    const rpcUrlFile = join(bcoinChainDir(c.dataDir), RPC_URL_FILE);
+    // absolute, so the line works from wherever FILE.ots is; quoted for the shell
+    const rpcUrlFile = shellQuote(resolve(join(bcoinChainDir(c.dataDir), RPC_URL_FILE)));
     lines.push(
       `  upgrade the proof  ots upgrade -c ${c.uri} FILE.ots   (complete about 20 s after the stamp: a block every ${c.blockIntervalSeconds ?? 10} s, 2 confirmations)`,
       `  verify it          ots --btc-regtest --bitcoin-node "$(cat ${rpcUrlFile})" verify FILE.ots`,
@@ -43,4 +44,9 @@ export function nextSteps(c: NextStepsContext): string {
     );
   }
   return `${lines.join('\n')}\n\n`;
+}
+
+/** `text` as one POSIX shell word: bare when it is plainly safe, otherwise in single quotes. */
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }

@@ -5,7 +5,7 @@ import { CliError } from './cli-error.js';
 interface StatusJson {
   role?: 'calendar' | 'mirror' | 'aggregator';
   version: string;
-  /** Absent from otsd before 0.1.1. */
+  /** Absent from nodes running an older otsd. */
   warnings?: string[];
   /** The rest of the calendar fields are absent on an aggregator. */
   uri?: string;

@@ -68,7 +68,7 @@ export async function upgradeCommand(
       // the calendar's own count sized the prefix: a calendar that overstates it narrows the set
       if ('k' in choice && result.anonymitySet < choice.k) {
         lines.push(
-          `Calendar ${url}: warning: only ${result.anonymitySet} commitments under prefix ${result.prefix}, fewer than --k ${choice.k}: the calendar can tell this file's commitment from fewer others than asked`,
+          `Calendar ${url}: warning: only ${result.anonymitySet} ${result.anonymitySet === 1 ? 'commitment' : 'commitments'} under prefix ${result.prefix}, fewer than the ${choice.k} asked for (--k): the calendar can tell this file's commitment from fewer others than that`,
         );
       }
       if (result.timestamp) {

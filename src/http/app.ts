@@ -121,7 +121,12 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     frameworkErrors: (error, request, reply) => {
       reply.header('access-control-allow-origin', '*');
       const definition =
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? HttpErrors.URL_TOO_LONG : HttpErrors.BAD_REQUEST;
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? HttpErrors.URL_TOO_LONG
+          : // a bad percent-escape (`/timestamp/%zz`): the reference, which decodes nothing, says not hex
+            error.code === 'FST_ERR_BAD_URL' && request.url.includes('/timestamp/')
+            ? HttpErrors.COMMITMENT_NOT_HEX
+            : HttpErrors.BAD_REQUEST;
       void sendError(request, reply, definition);
     },
     // requests Node's parser refuses (malformed, headers too large, too slow) never reach a route

@@ -59,7 +59,6 @@ export class HttpErrorLog {
     // a summary whose timer is late (a busy event loop) is logged before the interval restarts
     if (state?.unlogged && now - state.lastLineAt >= this.intervalMs) this.summarize(state);
     if (state && now - state.lastLineAt < this.intervalMs) {
-      state.definition = definition;
       state.unlogged++;
       state.timer ??= setTimeout(
         () => this.summarize(state),

@@ -6,6 +6,14 @@ import { HttpError, HttpErrors } from './errors.js';
 const PATH = '/timestamp/';
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 
+/**
+ * What follows /timestamp/ in a request target, as sent: the path's own when the target is in absolute
+ * form (`GET http://host/timestamp/<hex>`), where the authority cannot hold a slash.
+ */
+export function rawCommitment(target: string): string {
+  return target.slice(target.indexOf(PATH) + PATH.length);
+}
+
 /** Says more about a pending commitment (by its record number): e.g. the transaction it waits in. */
 export type PendingDescriber = (record: number) => string | undefined;
 
@@ -31,7 +39,7 @@ export function timestampRoute(
   // As in the reference, the commitment is the raw path after /timestamp/, neither cut at a query nor
   // percent-decoded: `/timestamp/abcd?x=1` and `/timestamp/%61%62` are not hex (400, cached for a year)
   const route = async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = await handler(request.url.slice(PATH.length));
+    const body = await handler(rawCommitment(request.url));
     return reply
       .header('content-type', 'application/octet-stream')
       .header('cache-control', 'public, max-age=31536000')

@@ -188,6 +188,28 @@ describe('HTTP limits on real sockets', () => {
   });
 });
 
+describe('GET /timestamp on raw sockets', () => {
+  it('an absolute-form target and a bad percent-escape answer as the reference does', async (t) => {
+    const node = await startTestNode(t);
+    const commitment = new Uint8Array(32).fill(7);
+    await node.calendar.commit(commitment);
+    const hex = Buffer.from(commitment).toString('hex');
+    const absolute = await rawExchange(
+      node.url,
+      `GET ${node.url}/timestamp/${hex} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    assertPlainError(absolute.answer, 404, 'Pending confirmation in Bitcoin blockchain');
+    for (const target of ['/timestamp/ab%2', '/timestamp/%zz']) {
+      const bad = await rawExchange(
+        node.url,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      const parsed = assertPlainError(bad.answer, 400, 'commitment must be hex-encoded bytes');
+      assert.equal(parsed.headers['cache-control'], 'public, max-age=31536000', target);
+    }
+  });
+});
+
 describe('closing', () => {
   it('a request that arrives while the node closes gets 503 in plain text', async (t) => {
     const node = await startTestNode(t);

@@ -57,9 +57,7 @@ describe('installing otsd into another project', () => {
     assert.ok(tarball, 'npm pack wrote a tarball');
     const project = tempDir(t);
     await newProject(project);
-    const before = sourceState().split('\n').slice(2).join('\n'); // npm pack itself builds dist/
     await run('npm', ['install', ...NPM_FLAGS, join(packed, tarball)], { cwd: project, timeout: 240_000 });
-    assert.equal(sourceState().split('\n').slice(2).join('\n'), before);
     const { stdout } = await run(process.execPath, ['use.js'], { cwd: project });
     assert.equal(stdout, `${EMPTY_SHA256} function\n`);
     const version = await run(join(project, 'node_modules/.bin/otsd'), ['--version'], { cwd: project });

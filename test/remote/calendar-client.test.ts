@@ -117,7 +117,7 @@ describe('otsd upgrade', () => {
     assert.match(
       result.stdout,
       new RegExp(
-        `^Calendar ${node.url}: warning: only 1 commitments under prefix [0-9a-f], fewer than --k 50: the calendar can tell this file's commitment from fewer others than asked\n`,
+        `^Calendar ${node.url}: warning: only 1 commitment under prefix [0-9a-f], fewer than the 50 asked for \\(--k\\): the calendar can tell this file's commitment from fewer others than that\n`,
       ),
     );
   });
