@@ -9,7 +9,7 @@ import { bcoinChainDir, RPC_URL_FILE } from '../bitcoin/embedded-bcoin.js';
 export interface NextStepsContext {
   /** The calendar's public URI: what clients stamp with. */
   uri: string;
-  /** Where this node listens: its status page. */
+  /** Where this node listens: its page (and /status, its status page). */
   url: string;
   dataDir: string;
   /** Where its proofs are anchored: its own embedded regtest node, a node of the operator's, or none. */
@@ -21,9 +21,10 @@ export interface NextStepsContext {
 export function nextSteps(c: NextStepsContext): string {
   const lines = [
     '',
-    'Next steps, with the OpenTimestamps client (ots, from opentimestamps-client):',
+    'Next steps, in a browser or with the OpenTimestamps client (ots, from opentimestamps-client):',
+    `  in a browser       ${c.url}/ (this calendar's page: stamp files, then upgrade and verify them)`,
     `  stamp a file       ots stamp -c ${c.uri} -m 1 FILE`,
-    `  watch it           ${c.url}/ (the status page; JSON with Accept: application/json)`,
+    `  watch it           ${c.url}/status (the status page; JSON with Accept: application/json)`,
   ];
   if (c.bitcoin === 'embedded') {
     // absolute, so the line works from wherever FILE.ots is; quoted for the shell

@@ -5,26 +5,15 @@
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BitcoinBlockHeaderAttestation, PendingAttestation, type Timestamp, toHex } from '../ots/index.js';
+import { BitcoinBlockHeaderAttestation, toHex } from '../ots/index.js';
 import {
   DEFAULT_CALENDAR_WHITELIST,
   RemoteCalendar,
   UrlWhitelist,
   upgradeByPrefix,
 } from '../remote/index.js';
+import { pendingNodes } from '../web/pending-nodes.js';
 import { readTimestampFile } from './read-timestamp-file.js';
-
-/** Every node carrying a pending attestation, with it. */
-function pendingNodes(root: Timestamp): { node: Timestamp; attestation: PendingAttestation }[] {
-  const found: { node: Timestamp; attestation: PendingAttestation }[] = [];
-  const walk = (node: Timestamp) => {
-    for (const a of node.attestations)
-      if (a instanceof PendingAttestation) found.push({ node, attestation: a });
-    for (const [, child] of node.ops) walk(child);
-  };
-  walk(root);
-  return found;
-}
 
 function positiveInteger(value: string): number {
   const n = Number(value);

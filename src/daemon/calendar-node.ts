@@ -32,6 +32,7 @@ import {
   type MirrorHeaders,
   mirrorHeaderCheck,
   mirrorHeaderSource,
+  mirrorHeadersTrust,
 } from './mirror-role.js';
 import { createAggregator, createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
@@ -213,7 +214,10 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     ...(aggregator && { aggregator }),
     status,
     prefixLimits,
-    ...(headerSource && { headers: headerSource }),
+    ...(headerSource && {
+      headers: headerSource,
+      headersFrom: mirrorChecks ? mirrorHeadersTrust(mirrorChecks) : 'own node',
+    }),
     observe: metrics.request,
     countError: metrics.httpError,
     ...(bitcoin && {

@@ -11,6 +11,7 @@ import type { NodeClient } from '../bitcoin/node-client.js';
 import type { HeaderSource } from '../http/headers-route.js';
 import { type HeaderCheck, insecureNoHeaderCheck, nodeHeaderCheck } from '../mirror/header-check.js';
 import { nodeLessCheckRefusal, upstreamHeaderCheck, upstreamHeaders } from '../mirror/upstream-headers.js';
+import type { HeadersTrust } from '../web/facts.js';
 
 export type MirrorHeaders = 'upstream' | 'insecure-none';
 export const MIRROR_HEADERS: readonly MirrorHeaders[] = ['upstream', 'insecure-none'];
@@ -36,6 +37,12 @@ export function mirrorHeaderCheck(o: MirrorChecks): HeaderCheck {
     return nodeHeaderCheck((height) => node.blockHeaderHex(height));
   }
   return o.headers === 'insecure-none' ? insecureNoHeaderCheck : upstreamHeaderCheck(o.upstream, o.network);
+}
+
+/** Whose headers a mirror serves, and what it checked against them: the page says so. */
+export function mirrorHeadersTrust(o: MirrorChecks): Exclude<HeadersTrust, 'none'> {
+  if (o.node) return 'own node';
+  return o.headers === 'insecure-none' ? 'upstream unchecked' : 'upstream';
 }
 
 /** GET /bitcoin/headers of a mirror: its node's, or its upstream's (of its own network only). */

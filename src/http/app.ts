@@ -16,12 +16,14 @@ import Fastify, {
 } from 'fastify';
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
+import type { HeadersTrust } from '../web/facts.js';
 import { clientErrorDefinition } from './client-error.js';
 import { digestRoute } from './digest-route.js';
 import { HttpErrorLog } from './error-log.js';
 import { HttpError, type HttpErrorDefinition, HttpErrors, sendClientError, sendHttpError } from './errors.js';
 import { type HeaderSource, headersRoute } from './headers-route.js';
 import { journalRoute } from './journal-route.js';
+import { pageRoute } from './page-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
 import { type NodeStatus, statusRoute } from './status-route.js';
 import { type PendingDescriber, timestampRoute } from './timestamp-route.js';
@@ -60,6 +62,8 @@ export interface CalendarAppOptions {
   prefixLimits?: Partial<PrefixLimits>;
   /** Block headers for mirrors without a node (GET /bitcoin/headers). */
   headers?: HeaderSource;
+  /** Whose node those headers come from (the page says what its verification trusts); own by default. */
+  headersFrom?: Exclude<HeadersTrust, 'none'>;
   describePending?: PendingDescriber;
   /** pino logger; request lines go to it at debug. */
   logger: FastifyBaseLogger;
@@ -217,7 +221,14 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     app.get('/timestamps', notACalendar);
   }
   if (options.headers) headersRoute(app, options.headers);
-  statusRoute(app, options.status);
+  const page = pageRoute(app, {
+    status: options.status,
+    stamping: options.aggregator !== undefined,
+    proofs: options.calendar !== undefined,
+    headers: options.headers ? (options.headersFrom ?? 'own node') : 'none',
+    logger: options.logger,
+  });
+  statusRoute(app, options.status, page);
 
   app.setNotFoundHandler(async (request, reply) =>
     sendError(

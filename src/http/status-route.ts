@@ -1,8 +1,9 @@
 /**
- * `GET /`: the status page. HTML for people; JSON for `Accept: application/json` (the reference's
- * switch), with `Vary: Accept` so caches keep both.
+ * `GET /status`: the status page. HTML for people; JSON for `Accept: application/json` (the reference's
+ * switch), with `Vary: Accept` so caches keep both. `GET /` answers the same JSON, as the reference
+ * does, and people the page (page-route.ts).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UpstreamHealth } from '../aggregator/upstream-sink.js';
 import type { AnchoringStatus } from '../bitcoin/stamper.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
@@ -36,15 +37,25 @@ export interface NodeStatus {
   warnings: string[];
 }
 
-export function statusRoute(app: FastifyInstance, status: () => NodeStatus): void {
-  app.get('/', async (request, reply) => {
+const wantsJson = (request: FastifyRequest) => (request.headers.accept ?? '').includes('application/json');
+
+export function statusRoute(
+  app: FastifyInstance,
+  status: () => NodeStatus,
+  page: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>,
+): void {
+  const answer = async (request: FastifyRequest, reply: FastifyReply) => {
     const current = status();
     reply.header('cache-control', 'public, max-age=5').header('vary', 'Accept');
-    if ((request.headers.accept ?? '').includes('application/json')) {
+    if (wantsJson(request)) {
       return reply.header('content-type', 'application/json').send(statusJson(current));
     }
     return reply.header('content-type', 'text/html; charset=utf-8').send(statusHtml(current));
-  });
+  };
+  app.get('/status', answer);
+  app.get('/', async (request, reply) =>
+    wantsJson(request) ? answer(request, reply) : page(request, reply),
+  );
 }
 
 /** Field names in the reference's snake_case; `pending_commitments` is a number here, not a string. */
@@ -115,7 +126,7 @@ export function statusJson(s: NodeStatus): string {
   });
 }
 
-const escapeHtml = (text: string) =>
+export const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
@@ -203,7 +214,7 @@ ${s.warnings.map((w) => `<p class="warning"><strong>Warning:</strong> ${escapeHt
 <table>
 ${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('\n')}
 </table>
-<p><a href="https://opentimestamps.org">opentimestamps.org</a></p>
+<p><a href="./">Stamp and verify files</a> · <a href="https://opentimestamps.org">opentimestamps.org</a></p>
 </body></html>
 `;
 }

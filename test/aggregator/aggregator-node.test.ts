@@ -92,7 +92,7 @@ describe('the aggregator role', () => {
         [bob.url, rounds, 0],
       ],
     );
-    const html = await (await fetch(aggregator.url)).text();
+    const html = await (await fetch(`${aggregator.url}/status`)).text();
     assert.match(html, /<h1>OpenTimestamps aggregator<\/h1>/);
     assert.ok(html.includes(`Upstream <code>${bob.url}</code></th><td>answering`), html);
     const summary = await runCliAsync(['status', '--url', aggregator.url]);

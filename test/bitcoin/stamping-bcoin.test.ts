@@ -87,7 +87,7 @@ describe('stamping on the embedded bcoin regtest node', () => {
       await fetch(calendar.url, { headers: { accept: 'application/json' } })
     ).json()) as { anchoring: { regtest_demo: boolean; network: string } };
     assert.equal(status.anchoring.regtest_demo, true);
-    assert.match(await (await fetch(calendar.url)).text(), /regtest demo/);
+    assert.match(await (await fetch(`${calendar.url}/status`)).text(), /regtest demo/);
     assert.equal(await calendar.stop('SIGTERM'), 0);
   });
 

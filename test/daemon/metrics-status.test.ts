@@ -47,8 +47,12 @@ describe('metrics and status', () => {
       status.stdout,
       /^WARNING {6}no Bitcoin node .*nothing this calendar accepts will be anchored/m,
     );
-    const page = await (await fetch(calendar.url)).text();
+    const page = await (await fetch(`${calendar.url}/status`)).text();
     assert.match(page, /<p class="warning"><strong>Warning:<\/strong> no Bitcoin node/);
+    // and on the page at /, whose verification says it cannot verify here
+    const front = await (await fetch(calendar.url)).text();
+    assert.match(front, /<p class="warning"><strong>Warning:<\/strong> no Bitcoin node/);
+    assert.match(front, /This server has no Bitcoin node to take block headers from/);
     const json = (await (await fetch(calendar.url, { headers: { accept: 'application/json' } })).json()) as {
       warnings: string[];
     };

@@ -166,27 +166,31 @@ describe('other routes', () => {
     assert.equal(res.body, '');
   });
 
-  it('GET / is an HTML status page, or JSON for Accept: application/json, with Vary: Accept', async (t) => {
+  it('GET /status is an HTML status page, or JSON for Accept: application/json, with Vary: Accept; GET / gives the same JSON', async (t) => {
     const { app } = await startTestCalendar(t);
     await app.inject({ method: 'POST', url: '/digest', payload: Buffer.alloc(32) });
-    const html = await app.inject('/');
+    const html = await app.inject('/status');
     assert.equal(html.statusCode, 200);
     assert.match(String(html.headers['content-type']), /^text\/html/);
     assert.equal(html.headers.vary, 'Accept');
     assert.equal(html.headers['cache-control'], 'public, max-age=5');
     assert.match(html.body, /Pending commitments<\/th><td>1 of 1</);
     assert.match(html.body, /<code>http:\/\/127\.0\.0\.1:14788<\/code>/);
-    const json = await app.inject({ url: '/', headers: { accept: 'application/json' } });
-    assert.match(String(json.headers['content-type']), /^application\/json/);
-    assert.equal(json.headers.vary, 'Accept');
-    const status = JSON.parse(json.body) as {
-      pending_commitments: number;
-      journal: { records: number };
-      uri: string;
-    };
-    assert.equal(status.pending_commitments, 1);
-    assert.equal(status.journal.records, 1);
-    assert.equal(status.uri, TEST_URI);
+    assert.match(html.body, /<a href="\.\/">Stamp and verify files<\/a>/);
+    for (const url of ['/status', '/']) {
+      const json = await app.inject({ url, headers: { accept: 'application/json' } });
+      assert.match(String(json.headers['content-type']), /^application\/json/);
+      assert.equal(json.headers.vary, 'Accept');
+      assert.equal(json.headers['cache-control'], 'public, max-age=5');
+      const status = JSON.parse(json.body) as {
+        pending_commitments: number;
+        journal: { records: number };
+        uri: string;
+      };
+      assert.equal(status.pending_commitments, 1);
+      assert.equal(status.journal.records, 1);
+      assert.equal(status.uri, TEST_URI);
+    }
   });
 
   it('unknown routes: 404 Not found (GET) or not found (POST), cached for an hour; other methods 501', async (t) => {

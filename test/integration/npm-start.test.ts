@@ -33,8 +33,13 @@ describe('npm start', () => {
       await npm.waitForOutput(/Next steps[\s\S]*?verify it +(.*)\n/, 'npm start: next steps')
     )[0];
 
+    assert.match(steps, new RegExp(`in a browser +${url}/ \\(this calendar's page`));
     assert.match(steps, new RegExp(`stamp a file +ots stamp -c ${url} -m 1 FILE\\n`));
-    assert.match(steps, new RegExp(`watch it +${url}/ `));
+    assert.match(steps, new RegExp(`watch it +${url}/status `));
+    // the page it names is there, with its script
+    const page = await (await fetch(`${url}/`)).text();
+    assert.match(page, /<h2 id="stamp-title">Stamp files<\/h2>/);
+    assert.match(page, /<script type="module" src="assets\/page-[0-9a-f]{16}\.js"/);
     assert.match(steps, new RegExp(`upgrade the proof +ots upgrade -c ${url} FILE\\.ots `));
     const verifyLine =
       /verify it +ots --btc-regtest --bitcoin-node "\$\(cat (\/\S+)\)" verify FILE\.ots/.exec(steps);

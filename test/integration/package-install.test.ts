@@ -1,11 +1,11 @@
 /**
  * otsd as another project's dependency: installed from its folder or from the tarball `npm pack`
  * makes, it builds and installs nothing inside the source it was given, and its libraries and command
- * work from the installing project.
+ * work from the installing project (the page's bundled script included).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -62,5 +62,10 @@ describe('installing otsd into another project', () => {
     assert.equal(stdout, `${EMPTY_SHA256} function\n`);
     const version = await run(join(project, 'node_modules/.bin/otsd'), ['--version'], { cwd: project });
     assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    // the page's script, bundled by the build, travels with it
+    assert.ok(
+      existsSync(join(project, 'node_modules/otsd/dist/src/web/page.js')),
+      'the page script is packed',
+    );
   });
 });
