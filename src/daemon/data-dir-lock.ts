@@ -1,11 +1,15 @@
 /**
- * One otsd per data directory: two writers would interleave journal records. The lock is a file
- * holding the owner's PID, created exclusively; a lock whose process is gone (after a crash or
- * SIGKILL) is taken over.
+ * One otsd per data directory: two writers would interleave journal records. The lock is the
+ * kernel's: an exclusive lock on the open file `otsd.lock` (fcntl F_OFD_SETLK on Linux, flock(2)
+ * elsewhere), held for as long as the process keeps the file open, so the kernel drops it when the
+ * process ends, however it ends (SIGKILL, OOM kill, power cut). Nothing is inferred from PIDs: the
+ * holder writes its PID into the file for the refusal message only, and a file left behind by a dead
+ * process is simply locked again, even when the new process has the same PID (PID 1 in a container).
  * @module
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { tryLock } from 'fs-native-extensions';
 
 export const LOCK_FILE = 'otsd.lock';
 
@@ -13,33 +17,41 @@ export class DataDirInUseError extends Error {
   override name = 'DataDirInUseError';
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Longest PID text read back from a held lock file (PIDs are at most 7 digits on Linux). */
+const MAX_PID_CHARS = 20;
 
-/** Takes the lock of `dataDir` (creating the directory); returns the function that releases it. */
+/**
+ * Takes the lock of `dataDir` (creating the directory) or throws DataDirInUseError at once; returns
+ * the function that releases it. The file stays: removing it would let two processes lock two
+ * different files of the same name.
+ */
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
-      return () => rmSync(path, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(pid) && alive(pid)) {
-        throw new DataDirInUseError(
-          `data dir ${dataDir} is in use by another otsd (pid ${pid}); if it is not, remove ${path}`,
-        );
-      }
-      rmSync(path, { force: true });
-    }
+  // Node opens files close-on-exec, so a child (the embedded bcoin node) never inherits the lock
+  const fd = openSync(path, 'a+', 0o644);
+  let locked: boolean;
+  try {
+    locked = tryLock(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw new Error(`data dir ${dataDir}: cannot lock ${path}: ${(e as Error).message}`);
   }
-  throw new DataDirInUseError(`data dir ${dataDir}: could not take ${path}`);
+  if (!locked) {
+    const text = Buffer.alloc(MAX_PID_CHARS);
+    const pid = text.toString('utf8', 0, readSync(fd, text, 0, MAX_PID_CHARS, 0)).trim();
+    closeSync(fd);
+    throw new DataDirInUseError(
+      `data dir ${dataDir} is in use by another otsd${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''}`,
+    );
+  }
+  ftruncateSync(fd, 0);
+  writeSync(fd, `${process.pid}\n`);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    ftruncateSync(fd, 0);
+    closeSync(fd);
+  };
 }

@@ -11,3 +11,9 @@ export function readU64(b: Uint8Array, at = 0): number {
   const view = new DataView(b.buffer, b.byteOffset + at, 8);
   return view.getUint32(0) * 2 ** 32 + view.getUint32(4);
 }
+
+export function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n);
+  return b;
+}

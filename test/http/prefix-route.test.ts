@@ -1,7 +1,7 @@
 /** Prefix queries: every commitment under a prefix, byte for byte what single GETs answer. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { prefixRange } from '../../src/index/calendar-index.js';
+import { prefixRange } from '../../src/index/commitments-view.js';
 import {
   BitcoinBlockHeaderAttestation,
   MerkleTree,

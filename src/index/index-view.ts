@@ -1,0 +1,27 @@
+/**
+ * The parts the index is made of. Each view derives one kind of answer from the journal into LMDB
+ * sub-databases it opens for itself; CalendarIndex opens them all through one function, so that
+ * clearing the index clears every one, and applies each record to every view in one transaction.
+ * @module
+ */
+import type { Database } from 'lmdb';
+import type { StoredRecord } from '../journal/journal.js';
+import type { ProofPayload } from '../journal/proof-payload.js';
+import type { StampPayload } from '../journal/stamp-payload.js';
+
+export type IndexDatabase = Database<Buffer, Buffer>;
+
+/** Opens (creating if needed) the index's sub-database `name`: the only way a view gets one. */
+export type OpenDatabase = (name: string) => IndexDatabase;
+
+/** A journal record as the views read it: decoded once, and a proof's commitments looked up once. */
+export type IndexedRecord =
+  | { kind: 'commitment'; record: StoredRecord; commitment: Buffer }
+  | { kind: 'proof'; record: StoredRecord; proof: ProofPayload; commitments: Buffer[] }
+  | { kind: 'stamp'; record: StoredRecord; stamp: StampPayload }
+  | { kind: 'other'; record: StoredRecord };
+
+export interface IndexView {
+  /** Applies one record; called in journal order, inside the index's write transaction. */
+  apply(entry: IndexedRecord): void;
+}

@@ -1,0 +1,38 @@
+/** Decoding a journal record once for every view of the index. */
+import type { StoredRecord } from '../journal/journal.js';
+import { decodeProofPayload } from '../journal/proof-payload.js';
+import { RecordKind } from '../journal/record.js';
+import { decodeStampPayload } from '../journal/stamp-payload.js';
+import { IndexConsistencyError } from './errors.js';
+import type { IndexedRecord } from './index-view.js';
+
+/**
+ * The record decoded by its kind; a proof's commitments are looked up with `commitmentAt` (records
+ * applied before it, this transaction's included). A kind this version does not know is 'other'.
+ */
+export function indexedRecord(
+  record: StoredRecord,
+  commitmentAt: (record: number) => Buffer | undefined,
+): IndexedRecord {
+  switch (record.kind) {
+    case RecordKind.Commitment:
+      return { kind: 'commitment', record, commitment: Buffer.from(record.payload) };
+    case RecordKind.Proof: {
+      const proof = decodeProofPayload(record.payload);
+      const commitments = proof.commitments.map((n) => {
+        const commitment = commitmentAt(n);
+        if (!commitment) {
+          throw new IndexConsistencyError(
+            `journal record ${record.number}: proof covers record ${n}, which is not a commitment`,
+          );
+        }
+        return commitment;
+      });
+      return { kind: 'proof', record, proof, commitments };
+    }
+    case RecordKind.Stamp:
+      return { kind: 'stamp', record, stamp: decodeStampPayload(record.payload) };
+    default:
+      return { kind: 'other', record };
+  }
+}

@@ -1,0 +1,67 @@
+/** The index's databases: clear() empties every one that exists on disk, whichever view owns it. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { NETWORKS } from '../../src/bitcoin/network.js';
+import { buildStampTx } from '../../src/bitcoin/stamp-tx.js';
+import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
+import { Calendar } from '../../src/calendar/calendar.js';
+import { CalendarIndex } from '../../src/index/calendar-index.js';
+import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
+import { RecordKind } from '../../src/journal/record.js';
+import { encodeStampPayload } from '../../src/journal/stamp-payload.js';
+import { BitcoinBlockHeaderAttestation, MerkleTree, sha256, Timestamp } from '../../src/ots/index.js';
+import { indexContents } from '../helpers/index-contents.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const key = walletKeyFromPrivate(new Uint8Array(32).fill(1), NETWORKS.regtest);
+
+/** A calendar whose index has something in every database: two chunks, a proof, pending commitments, a stamp in flight. */
+async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
+  const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
+  const commitments = Array.from({ length: CHUNK_RECORDS + 10 }, (_, i) =>
+    sha256(new Uint8Array([i >> 8, i])),
+  );
+  for (const c of commitments) await calendar.commit(c);
+  const proved = commitments.slice(0, 100);
+  const tip = new Timestamp(new MerkleTree(proved.map((c) => sha256(c))).root);
+  tip.attestations.add(new BitcoinBlockHeaderAttestation(800_000));
+  await calendar.addProof(
+    proved.map((_, i) => i),
+    tip,
+  );
+  const stamped = [100, 101, 102];
+  const built = buildStampTx({
+    input: { txid: sha256(new Uint8Array([1])), index: 0, value: 100_000n },
+    tip: new MerkleTree(stamped.map((n) => sha256(commitments[n] as Uint8Array))).root,
+    feeRate: 2,
+    lockTime: 800_001,
+    key,
+  });
+  await calendar.journal.append(
+    RecordKind.Stamp,
+    encodeStampPayload({ commitments: stamped, fee: Number(built.fee), rawTx: built.raw }),
+  );
+  await calendar.close();
+}
+
+describe('calendar index', () => {
+  it('clear() leaves every database of the environment empty but the format version', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarWithEveryKindOfRecord(dataDir);
+    const path = join(dataDir, 'index');
+    const before = await indexContents(path);
+    assert.ok(before.size > 0);
+    for (const [name, entries] of before) assert.notEqual(entries.length, 0, `${name} is empty before`);
+
+    const index = CalendarIndex.open(path);
+    index.clear();
+    assert.equal(index.applied.number, 0);
+    await index.close();
+    const after = await indexContents(path);
+    assert.deepEqual([...after.keys()], [...before.keys()]);
+    for (const [name, entries] of after) {
+      assert.equal(entries.length, name === 'meta' ? 1 : 0, `${name} after clear: ${entries.join(', ')}`);
+    }
+  });
+});
