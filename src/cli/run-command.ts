@@ -1,13 +1,14 @@
 /** `otsd run`: a calendar node in the foreground until SIGINT or SIGTERM. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Aggregator } from '../aggregator/aggregator.js';
+import type { Stamper } from '../anchoring/stamper.js';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
-import type { Stamper } from '../bitcoin/stamper.js';
 import { startAggregatorNode } from '../daemon/aggregator-node.js';
-import { type BitcoinOptions, type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
+import { type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 import type { RoundOptions } from '../daemon/rounds.js';
+import type { BitcoinOptions } from '../daemon/stamping-role.js';
 import { systemdNotifier } from '../daemon/systemd-notify.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
@@ -281,7 +282,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
     .addOption(
       new Option(
         '--bitcoin-scan-from <height>',
-        'first block scanned for outputs paying the calendar (default: tip - 1000; 0 on test networks)',
+        'first block scanned for outputs paying the calendar, when no scan is saved or it began higher (default: tip - 1000)',
       )
         .env('OTSD_BITCOIN_SCAN_FROM')
         .argParser(nonNegativeNumber),

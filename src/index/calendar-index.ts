@@ -24,6 +24,7 @@ import {
   toHex,
   Writer,
 } from '../ots/index.js';
+import { ChainScanStore } from './chain-scan-store.js';
 import { readU64, u64 } from './keys.js';
 
 /** The index format; an index of another version is rebuilt. */
@@ -68,6 +69,9 @@ export class CalendarIndex {
   private readonly stamps: Database<Buffer, Buffer>;
   private readonly stampFees: Database<Buffer, Buffer>;
   private readonly chunks: Database<Buffer, Buffer>;
+  private readonly chainScanDb: Database<Buffer, Buffer>;
+  /** The chain follower's saved scan (not derived from the journal; cleared with the rest). */
+  readonly chainScan: ChainScanStore;
   private cursor: ReadCursor;
 
   private constructor(path: string) {
@@ -83,6 +87,8 @@ export class CalendarIndex {
     this.stamps = sub('stamps');
     this.stampFees = sub('stamp-fees');
     this.chunks = sub('chunks');
+    this.chainScanDb = sub('chain-scan');
+    this.chainScan = new ChainScanStore(this.chainScanDb);
     this.cursor = this.readCursor();
   }
 
@@ -108,7 +114,15 @@ export class CalendarIndex {
   /** Removes everything: the next catch-up rebuilds from record 0. */
   clear(): void {
     this.root.transactionSync(() => {
-      for (const db of [this.meta, this.commitments, this.records, this.pendingSet, this.proofs, this.tree])
+      for (const db of [
+        this.meta,
+        this.commitments,
+        this.records,
+        this.pendingSet,
+        this.proofs,
+        this.tree,
+        this.chainScanDb,
+      ])
         db.clearSync();
       this.meta.put(VERSION_KEY, u64(INDEX_VERSION));
     });

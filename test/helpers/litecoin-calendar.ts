@@ -3,25 +3,36 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
+import type { FeePolicy } from '../../src/anchoring/fee-policy.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
-import type { FeePolicy } from '../../src/bitcoin/stamper.js';
-import { loadWalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
+import { loadWalletKey, type WalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
+import { type FaultyRpcProxy, startFaultyRpcProxy } from './faulty-rpc-proxy.js';
 import { freePort } from './free-port.js';
-import { type Litecoind, startLitecoind } from './litecoind.js';
+import { type Litecoind, type LitecoindOptions, startLitecoind } from './litecoind.js';
 import { tempDir } from './temp-dir.js';
 
 export interface LitecoinCalendar {
   /** The stamper's status and the last lines of the calendar's log, for timeout messages. */
   explain(): string;
   ltc: Litecoind;
+  /** The fault injector between the calendar and the node, when asked for. */
+  proxy: FaultyRpcProxy | undefined;
   node: CalendarNode;
+  /** The calendar's log lines (the last 200), without request lines. */
+  log(): string[];
+  dataDir: string;
+  /** The calendar's key (its data dir's). */
+  key: WalletKey;
   /**
-   * Stops the calendar and starts it again on the same data directory (the node returned is new),
-   * scanning the chain from `scanFromHeight` (default 0).
+   * Stops the calendar, runs `whileStopped`, and starts it again on the same data directory (the node
+   * returned is new), scanning the chain from `scanFromHeight` (default 0).
    */
-  restart(options?: { scanFromHeight?: number }): Promise<CalendarNode>;
+  restart(options?: {
+    scanFromHeight?: number;
+    whileStopped?: () => Promise<unknown>;
+  }): Promise<CalendarNode>;
   /** An address that is not the calendar's, for mining. */
   miner: string;
   /** Posts a random digest; returns the commitment of the answer. */
@@ -31,9 +42,18 @@ export interface LitecoinCalendar {
 
 export async function startLitecoinCalendar(
   t: TestContext,
-  options: { minConfirmations?: number; fees?: Partial<FeePolicy> } = {},
+  options: {
+    minConfirmations?: number;
+    fees?: Partial<FeePolicy>;
+    /** Put a fault injector (test/helpers/faulty-rpc-proxy.ts) between the calendar and the node. */
+    proxy?: boolean;
+    node?: LitecoindOptions;
+    /** The first start's --bitcoin-scan-from (default 0). */
+    scanFromHeight?: number;
+  } = {},
 ): Promise<LitecoinCalendar> {
-  const ltc = await startLitecoind(t);
+  const ltc = await startLitecoind(t, options.node);
+  const proxy = options.proxy ? await startFaultyRpcProxy(t, ltc.rpcUrl) : undefined;
   const network = NETWORKS['litecoin-regtest'];
   const dataDir = tempDir(t);
   const key = loadWalletKey(dataDir, network, true);
@@ -59,7 +79,7 @@ export async function startLitecoinCalendar(
       roundIntervalMs: 20,
       bitcoin: {
         network: 'litecoin-regtest',
-        rpc: { url: ltc.rpcUrl },
+        rpc: { url: proxy?.url ?? ltc.rpcUrl },
         minConfirmations: options.minConfirmations ?? 2,
         stampIntervalMs: 100,
         pollMs: 100,
@@ -69,18 +89,21 @@ export async function startLitecoinCalendar(
       },
       logger: pino({ level: 'debug' }, logSink),
     });
-  let node = await start();
+  let node = await start(options.scanFromHeight);
   t.after(() => node.close());
+  const log = () => logLines.filter((l) => !l.includes('"msg":"request"'));
   const calendar: LitecoinCalendar = {
     explain: () =>
-      `stamper: ${JSON.stringify(calendar.node.stamper?.status())}\nlog:\n${logLines
-        .filter((l) => !l.includes('"msg":"request"'))
-        .slice(-40)
-        .join('\n')}`,
+      `stamper: ${JSON.stringify(calendar.node.stamper?.status())}\nlog:\n${log().slice(-40).join('\n')}`,
     ltc,
+    proxy,
     node,
+    log,
+    dataDir,
+    key,
     restart: async (options = {}) => {
       await node.close();
+      await options.whileStopped?.();
       node = await start(options.scanFromHeight);
       calendar.node = node;
       return node;
