@@ -9,7 +9,7 @@ import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.j
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 import type { RoundOptions } from '../daemon/rounds.js';
 import type { BitcoinOptions } from '../daemon/stamping-role.js';
-import { systemdNotifier } from '../daemon/systemd-notify.js';
+import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
 import { nextSteps } from './next-steps.js';
@@ -28,6 +28,24 @@ function drawProgress(p: MirrorProgress): void {
 
 /** Bound on a graceful stop: past it the process exits anyway, with status 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+/** While the index catches up at start, systemd is asked for this much more time... */
+const CATCH_UP_EXTENSION_SECONDS = 60;
+/** ...at most this often. */
+const CATCH_UP_NOTIFY_MS = 10_000;
+
+/** The index's catch-up progress, told to systemd so that a long one does not hit the start timeout. */
+function extendStartWhileCatchingUp(notifier: Notifier): (applied: number, total: number) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (applied, total) => {
+    const now = Date.now();
+    if (applied >= total || now - last < CATCH_UP_NOTIFY_MS) return;
+    last = now;
+    notifier.extendStartTimeout(
+      CATCH_UP_EXTENSION_SECONDS,
+      `index: catching up, ${applied} of ${total} journal records`,
+    );
+  };
+}
 
 export interface RunOptions {
   dataDir: string;
@@ -187,6 +205,7 @@ function calendarNodeOptions(
   options: RunOptions,
   upstream: string | undefined,
   logger: CalendarNodeOptions['logger'],
+  notifier: Notifier,
 ): CalendarNodeOptions {
   const bitcoin = bitcoinOptions(options);
   const { host, port } = options.listen;
@@ -204,6 +223,7 @@ function calendarNodeOptions(
       ...(process.stderr.isTTY && { mirrorProgress: drawProgress }),
     }),
     ...(options.metricsListen && { metrics: options.metricsListen }),
+    onCatchUpProgress: extendStartWhileCatchingUp(notifier),
     prefixLimits: {
       ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
       ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),
@@ -406,6 +426,9 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
           '--aggregate is for --role mirror (a calendar and an aggregator always aggregate)',
         );
       const logger = createLogger(options.logLevel);
+      const notifier = systemdNotifier(process.env, (e) =>
+        logger.warn({ error: e.message }, 'systemd-notify failed'),
+      );
       let node: RunningNode;
       let ready: string;
       if (options.role === 'aggregator') {
@@ -423,7 +446,9 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         );
         ready = `aggregating on ${aggregatorNode.url} for ${upstreams.length} calendar(s)`;
       } else {
-        const calendarNode = await startCalendarNode(calendarNodeOptions(options, upstreams[0], logger));
+        const calendarNode = await startCalendarNode(
+          calendarNodeOptions(options, upstreams[0], logger, notifier),
+        );
         node = calendarNode;
         process.stderr.write(
           `otsd: calendar ${calendarNode.calendar.uri} listening on ${calendarNode.url} (data dir ${options.dataDir})\n`,
@@ -443,9 +468,6 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         // journal recovered, index caught up, listening
         ready = `serving ${calendarNode.url}, ${calendarNode.calendar.journal.head.records} journal records`;
       }
-      const notifier = systemdNotifier(process.env, (e) =>
-        logger.warn({ error: e.message }, 'systemd-notify failed'),
-      );
       notifier.ready(ready);
       notifier.startWatchdog();
       await new Promise<void>((resolve) => {

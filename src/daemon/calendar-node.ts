@@ -57,6 +57,8 @@ export interface CalendarNodeOptions extends RoundOptions {
   mirrorAggregates?: { upstreamTimeoutMs: number };
   /** Told of a mirror's download progress (the CLI draws a bar on a terminal). */
   mirrorProgress?: (progress: MirrorProgress) => void;
+  /** Told of the index catching up with the journal at start (the CLI keeps systemd waiting). */
+  onCatchUpProgress?: (applied: number, total: number) => void;
   logger: Logger;
 }
 
@@ -82,8 +84,10 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     uri: options.uri,
     create: true,
     log,
-    onCatchUpProgress: (applied, total) =>
-      log.info({ applied, total }, 'index: catching up with the journal'),
+    onCatchUpProgress: (applied, total) => {
+      log.info({ applied, total }, 'index: catching up with the journal');
+      options.onCatchUpProgress?.(applied, total);
+    },
   }).catch((e: unknown) => {
     unlock();
     throw e;
