@@ -1,14 +1,17 @@
 /**
  * Following the chain on a real litecoind: a node that fails for a while is retried, not taken for a
  * reorg; a block invalidated on the node gives back exactly the outputs it had spent; a restart goes
- * on from the saved scan position; a pruned node gives the key's outputs from its UTXO set.
+ * on from the saved scan position; a pruned node gives the key's outputs from its UTXO set, also
+ * once it has deleted blocks the scan had yet to read, and one without scantxoutset is one clear error.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutScript, Transaction } from '@scure/btc-signer';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
+import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { fromHex, toHex } from '../../src/ots/index.js';
 import { blocksFetched } from '../helpers/faulty-rpc-proxy.js';
 import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
@@ -157,5 +160,77 @@ describe('chain following on litecoind', () => {
     );
     await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
     await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
+  });
+
+  it('a pruned node that deleted blocks the saved scan had yet to read: the outputs come from its UTXO set again', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    const calendar = await startLitecoinCalendar(t, {
+      proxy: true,
+      node: { pruned: true },
+      minConfirmations: 1,
+    });
+    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    const tip = await scannedToTip(calendar);
+    await calendar.restart({
+      whileStopped: async () => {
+        await calendar.ltc.rpc.call('generatetoaddress', 5, calendar.miner);
+        // what a pruned node says once it has deleted those blocks (regtest litecoind cannot prune them)
+        proxy.change('getblockchaininfo', (a) => ({
+          ...a,
+          result: { ...(a.result as object), pruneheight: tip + 5 },
+        }));
+        proxy.change('getblock', () => ({
+          result: null,
+          error: { code: -1, message: 'Block not available (pruned data)' },
+        }));
+        proxy.calls.length = 0;
+      },
+    });
+    assert.equal(await scannedToTip(calendar), tip + 5);
+    assert.equal(proxy.calls.filter((c) => c.method === 'scantxoutset').length, 1);
+    assert.equal(calendar.node.stamper?.status().lastError, undefined);
+    proxy.heal();
+    const commitments = [await calendar.postDigest()];
+    await waitFor(
+      'a stamping transaction',
+      async () => (await calendar.mempool())[0],
+      30_000,
+      calendar.explain,
+    );
+    await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
+    await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
+  });
+
+  it('a pruned node without scantxoutset: one clear error, in the log once and on the status page', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    const calendar = await startLitecoinCalendar(t, { proxy: true, node: { pruned: true } });
+    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    await scannedToTip(calendar);
+    // a restart with no saved scan, on a node that lacks scantxoutset (as bcoin does)
+    await calendar.restart({
+      whileStopped: async () => {
+        const index = CalendarIndex.open(join(calendar.dataDir, 'index'));
+        index.clear();
+        await index.close();
+        proxy.change('scantxoutset', () => ({
+          result: null,
+          error: { code: -32601, message: 'Method not found' },
+        }));
+      },
+    });
+    const error = await waitFor(
+      'the error on the status page',
+      () => calendar.node.stamper?.status().lastError,
+    );
+    assert.match(
+      error,
+      /^the node is pruned, .*scantxoutset failed .*Method not found.*use a node that is not pruned/,
+    );
+    await sleep(1500); // more polls, each failing the same way
+    assert.equal(calendar.log().filter((l) => l.includes('scantxoutset failed')).length, 1);
+    assert.equal(calendar.node.stamper?.status().chainScan.state, 'waiting');
+    proxy.heal();
+    await scannedToTip(calendar);
+    assert.equal(calendar.node.stamper?.status().lastError, undefined);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A FAULT INJECTOR in front of a real node's JSON-RPC, for what a real node does not do on demand: it
  * drops the connection of chosen calls for a while (a transport error, as from a node that is
- * restarting or a network that hiccups), or holds them until released (a node slow to answer).
+ * restarting or a network that hiccups), holds them until released (a node slow to answer), or changes
+ * their answers (a regtest node cannot prune: its blocks stay in one file it never deletes).
  * Everything else is passed through to the node unchanged, and every call is recorded, so a test can
  * count the blocks fetched.
  */
@@ -17,6 +18,11 @@ export interface RpcCall {
   params: unknown[];
 }
 
+export interface RpcAnswer {
+  result: unknown;
+  error: { code: number; message: string } | null;
+}
+
 export interface FaultyRpcProxy {
   /** The node's URL with the proxy's host and port (credentials kept). */
   url: string;
@@ -26,7 +32,9 @@ export interface FaultyRpcProxy {
   drop(methods: string[]): void;
   /** Until `release()`, calls of these methods wait without an answer. */
   hold(methods: string[]): void;
-  /** Ends every fault: dropped methods answer again, held calls go through. */
+  /** Until `heal()`, the node's answers to `method` pass through `change`. */
+  change(method: string, change: (answer: RpcAnswer) => RpcAnswer): void;
+  /** Ends every fault: dropped methods answer again, held calls go through, answers are the node's. */
   heal(): void;
 }
 
@@ -36,6 +44,7 @@ export async function startFaultyRpcProxy(t: TestContext, nodeUrl: string): Prom
   const sockets = new Set<Socket>();
   let dropped = new Set<string>();
   let held = new Set<string>();
+  let changes = new Map<string, (answer: RpcAnswer) => RpcAnswer>();
   let released: Promise<void> = Promise.resolve();
   let release = () => {};
   const calls: RpcCall[] = [];
@@ -53,8 +62,12 @@ export async function startFaultyRpcProxy(t: TestContext, nodeUrl: string): Prom
 
   const server = createServer((req, res) => {
     (async () => {
-      const body = await readBody(req);
-      const call = JSON.parse(body.toString('utf8')) as { method: string; params?: unknown[] };
+      const request = await readBody(req);
+      const call = JSON.parse(request.toString('utf8')) as {
+        method: string;
+        params?: unknown[];
+        id: unknown;
+      };
       calls.push({ method: call.method, params: call.params ?? [] });
       if (dropped.has(call.method)) {
         req.socket.destroy();
@@ -67,10 +80,14 @@ export async function startFaultyRpcProxy(t: TestContext, nodeUrl: string): Prom
           'content-type': 'application/json',
           ...(req.headers.authorization && { authorization: req.headers.authorization }),
         },
-        body,
+        body: request,
       });
+      const change = changes.get(call.method);
+      const body = change
+        ? JSON.stringify({ ...change((await answer.json()) as RpcAnswer), id: call.id })
+        : Buffer.from(await answer.arrayBuffer());
       res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(Buffer.from(await answer.arrayBuffer()));
+      res.end(body);
     })().catch(() => req.socket.destroy());
   });
   server.on('connection', (socket) => {
@@ -98,8 +115,12 @@ export async function startFaultyRpcProxy(t: TestContext, nodeUrl: string): Prom
         release = resolve;
       });
     },
+    change: (method, change) => {
+      changes.set(method, change);
+    },
     heal: () => {
       dropped = new Set();
+      changes = new Map();
       held = new Set();
       release();
     },
