@@ -5,19 +5,31 @@
  * once it has deleted blocks the scan had yet to read, and one without scantxoutset is one clear error.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutScript, Transaction } from '@scure/btc-signer';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
-import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { fromHex, toHex } from '../../src/ots/index.js';
-import { blocksFetched } from '../helpers/faulty-rpc-proxy.js';
-import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
+import { blocksFetched, type FaultyRpcProxy } from '../helpers/faulty-rpc-proxy.js';
+import {
+  allProved,
+  type LitecoinCalendar,
+  stampsOneDigest,
+  startLitecoinCalendar,
+} from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/** A calendar whose node is behind the fault injector, with the injector. */
+async function behindFaultInjector(
+  t: TestContext,
+  options: Omit<Parameters<typeof startLitecoinCalendar>[1], 'proxy'> = {},
+): Promise<[LitecoinCalendar, FaultyRpcProxy]> {
+  const calendar = await startLitecoinCalendar(t, { ...options, proxy: true });
+  return [calendar, calendar.proxy as FaultyRpcProxy];
+}
 
 /** Resolves once the stamper has read the chain up to the node's tip; returns that height. */
 async function scannedToTip(calendar: LitecoinCalendar): Promise<number> {
@@ -35,8 +47,7 @@ async function scannedToTip(calendar: LitecoinCalendar): Promise<number> {
 describe('chain following on litecoind', () => {
   it('a node that fails for a while is asked again: no walk-back, no block read twice', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const calendar = await startLitecoinCalendar(t, { proxy: true });
-    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    const [calendar, proxy] = await behindFaultInjector(t);
     const tip = await scannedToTip(calendar);
     // getblockcount still answers, so the stamper sees a new block, then cannot check its own
     proxy.drop(['getblockhash']);
@@ -115,8 +126,7 @@ describe('chain following on litecoind', () => {
 
   it('a restart goes on from the saved scan position: only the blocks mined meanwhile are read', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const calendar = await startLitecoinCalendar(t, { proxy: true });
-    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    const [calendar, proxy] = await behindFaultInjector(t);
     const tip = await scannedToTip(calendar);
     await calendar.restart({
       whileStopped: async () => {
@@ -141,35 +151,17 @@ describe('chain following on litecoind', () => {
 
   it('on a pruned node the key’s outputs come from the UTXO set, no old block is read, and stamping works', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const calendar = await startLitecoinCalendar(t, {
-      proxy: true,
-      node: { pruned: true },
-      minConfirmations: 1,
-    });
-    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    const [calendar, proxy] = await behindFaultInjector(t, { node: { pruned: true }, minConfirmations: 1 });
     await scannedToTip(calendar);
     assert.deepEqual(blocksFetched(proxy.calls), []);
     assert.ok(proxy.calls.some((c) => c.method === 'scantxoutset'));
     assert.ok((calendar.node.stamper?.status().balanceSats ?? 0) > 0);
-    const commitments = [await calendar.postDigest()];
-    await waitFor(
-      'a stamping transaction',
-      async () => (await calendar.mempool())[0],
-      30_000,
-      calendar.explain,
-    );
-    await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
-    await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
+    await stampsOneDigest(calendar);
   });
 
   it('a pruned node that deleted blocks the saved scan had yet to read: the outputs come from its UTXO set again', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const calendar = await startLitecoinCalendar(t, {
-      proxy: true,
-      node: { pruned: true },
-      minConfirmations: 1,
-    });
-    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    const [calendar, proxy] = await behindFaultInjector(t, { node: { pruned: true }, minConfirmations: 1 });
     const tip = await scannedToTip(calendar);
     await calendar.restart({
       whileStopped: async () => {
@@ -190,28 +182,17 @@ describe('chain following on litecoind', () => {
     assert.equal(proxy.calls.filter((c) => c.method === 'scantxoutset').length, 1);
     assert.equal(calendar.node.stamper?.status().lastError, undefined);
     proxy.heal();
-    const commitments = [await calendar.postDigest()];
-    await waitFor(
-      'a stamping transaction',
-      async () => (await calendar.mempool())[0],
-      30_000,
-      calendar.explain,
-    );
-    await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
-    await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
+    await stampsOneDigest(calendar);
   });
 
   it('a pruned node without scantxoutset: one clear error, in the log once and on the status page', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const calendar = await startLitecoinCalendar(t, { proxy: true, node: { pruned: true } });
-    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    const [calendar, proxy] = await behindFaultInjector(t, { node: { pruned: true } });
     await scannedToTip(calendar);
     // a restart with no saved scan, on a node that lacks scantxoutset (as bcoin does)
     await calendar.restart({
+      rebuildIndex: true,
       whileStopped: async () => {
-        const index = CalendarIndex.open(join(calendar.dataDir, 'index'));
-        index.clear();
-        await index.close();
         proxy.change('scantxoutset', () => ({
           result: null,
           error: { code: -32601, message: 'Method not found' },

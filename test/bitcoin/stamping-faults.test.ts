@@ -4,12 +4,10 @@
  * No commitment is lost and no cap is passed.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
-import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -49,11 +47,7 @@ describe('stamping faults on litecoind', () => {
     const tip = await calendar.ltc.rpc.call<number>('getblockcount');
     const node = await calendar.restart({
       scanFromHeight: tip,
-      whileStopped: async () => {
-        const index = CalendarIndex.open(join(calendar.dataDir, 'index'));
-        index.clear();
-        await index.close();
-      },
+      rebuildIndex: true,
     });
     const second = [await calendar.postDigest()];
     const next = await waitFor('a second stamping transaction', async () => (await calendar.mempool())[0]);

@@ -1,5 +1,6 @@
 /** A calendar stamping on a fresh litecoind regtest chain, its key funded by one mature coinbase. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
@@ -7,11 +8,13 @@ import type { FeePolicy } from '../../src/anchoring/fee-policy.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { loadWalletKey, type WalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { type FaultyRpcProxy, startFaultyRpcProxy } from './faulty-rpc-proxy.js';
 import { freePort } from './free-port.js';
 import { type Litecoind, type LitecoindOptions, startLitecoind } from './litecoind.js';
 import { tempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
 
 export interface LitecoinCalendar {
   /** The stamper's status and the last lines of the calendar's log, for timeout messages. */
@@ -27,10 +30,12 @@ export interface LitecoinCalendar {
   key: WalletKey;
   /**
    * Stops the calendar, runs `whileStopped`, and starts it again on the same data directory (the node
-   * returned is new), scanning the chain from `scanFromHeight` (default 0).
+   * returned is new), scanning the chain from `scanFromHeight` (default 0). With `rebuildIndex`, the
+   * index is emptied meanwhile, as `otsd reindex` does: the saved chain scan goes with it.
    */
   restart(options?: {
     scanFromHeight?: number;
+    rebuildIndex?: boolean;
     whileStopped?: () => Promise<unknown>;
   }): Promise<CalendarNode>;
   /** An address that is not the calendar's, for mining. */
@@ -103,6 +108,11 @@ export async function startLitecoinCalendar(
     key,
     restart: async (options = {}) => {
       await node.close();
+      if (options.rebuildIndex) {
+        const index = CalendarIndex.open(join(dataDir, 'index'));
+        index.clear();
+        await index.close();
+      }
       await options.whileStopped?.();
       node = await start(options.scanFromHeight);
       calendar.node = node;
@@ -121,6 +131,19 @@ export async function startLitecoinCalendar(
     },
   };
   return calendar;
+}
+
+/** Posts a digest, waits for a stamping transaction, mines it and waits for the digest's proof. */
+export async function stampsOneDigest(calendar: LitecoinCalendar): Promise<void> {
+  const commitments = [await calendar.postDigest()];
+  await waitFor(
+    'a stamping transaction',
+    async () => (await calendar.mempool())[0],
+    30_000,
+    calendar.explain,
+  );
+  await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
+  await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
 }
 
 /** Resolves once every commitment has a complete proof. */
