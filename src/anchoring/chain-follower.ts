@@ -163,13 +163,14 @@ export class ChainFollower {
       );
       this.position = await this.fromUtxoSet();
       this.catchUp = undefined;
+      await this.save();
     } finally {
       if (connected > 0 || disconnected > 0) await this.save();
     }
     return { connected, disconnected };
   }
 
-  /** The hash the next block must name as its parent ('' below genesis, which nothing checks). */
+  /** The hash the next block must name as its parent (below genesis: the zero hash genesis names). */
   private tipHash(): string {
     const tip = (this.position as Position).tip;
     return tip.height < 0 ? toHex(new Uint8Array(32)) : tip.hash;
@@ -231,7 +232,6 @@ export class ChainFollower {
   private async fromUtxoSet(): Promise<Position> {
     this.readingUtxoSet = true;
     try {
-      this.o.log.info({}, 'chain: the node is pruned; reading the watched outputs from its UTXO set');
       const snapshot = await this.o.node.unspentOutputs(this.o.scripts).catch((e: unknown) => {
         if (!(e instanceof RpcError) || e.code === undefined) throw e;
         throw new PrunedNodeError(
@@ -244,6 +244,10 @@ export class ChainFollower {
         if (this.watched.has(txid) && !mined.has(txid))
           mined.set(txid, { height: output.height, hash: await this.o.node.blockHash(output.height) });
       }
+      this.o.log.info(
+        { height: snapshot.height, outputs: snapshot.outputs.length },
+        'chain: the node is pruned; read the watched outputs from its UTXO set',
+      );
       return {
         origin: 0,
         tip: { height: snapshot.height, hash: snapshot.hash },
