@@ -1,10 +1,12 @@
 /**
  * What the stamper asks of a node, typed, in the forms common to Bitcoin Core, litecoind and bcoin:
- * block data, gettxout, sendrawtransaction and the mempool.
+ * block data, gettxout, sendrawtransaction and the mempool; and, for pruned nodes, the UTXO set
+ * (`scantxoutset`, which bcoin lacks).
  * @module
  */
-import { type BitcoinTransaction, parseBlock, reverseBytes, toHex } from '../ots/index.js';
+import { type BitcoinTransaction, fromHex, parseBlock, reverseBytes, toHex } from '../ots/index.js';
 import { RpcClient, RpcError, type RpcOptions } from './rpc-client.js';
+import type { SpendableOutput } from './stamp-tx.js';
 
 export interface Block {
   height: number;
@@ -12,6 +14,38 @@ export interface Block {
   hash: string;
   header: Uint8Array;
   transactions: BitcoinTransaction[];
+}
+
+/** An unspent output as the chain holds it. */
+export interface UnspentOutput extends SpendableOutput {
+  script: Uint8Array;
+  /** Height of the block that created it. */
+  height: number;
+  /** A coinbase output can be spent only once mature (100 confirmations). */
+  coinbase: boolean;
+}
+
+export interface ChainInfo {
+  /** Whether the node deletes old blocks. */
+  pruned: boolean;
+  /** The lowest height whose block the node still has (0 when not pruned). */
+  pruneHeight: number;
+}
+
+/** The unspent outputs paying some scripts, as of the block `hash` at `height`. */
+export interface UtxoSnapshot {
+  height: number;
+  hash: string;
+  outputs: UnspentOutput[];
+}
+
+/** scantxoutset reads the node's whole UTXO set: minutes on mainnet. */
+const UTXO_SCAN_TIMEOUT_MS = 20 * 60_000;
+
+interface ScanTxOutSetAnswer {
+  height: number;
+  bestblock: string;
+  unspents: { txid: string; vout: number; scriptPubKey: string; amount: number; height: number }[];
 }
 
 export class NodeClient {
@@ -59,6 +93,39 @@ export class NodeClient {
   async isUnspent(txid: Uint8Array, index: number, includeMempool: boolean): Promise<boolean> {
     const out = await this.rpc.call<unknown>('gettxout', toHex(reverseBytes(txid)), index, includeMempool);
     return out !== null && out !== undefined;
+  }
+
+  async chainInfo(): Promise<ChainInfo> {
+    const info = await this.rpc.call<{ pruned?: boolean; pruneheight?: number | null }>('getblockchaininfo');
+    return { pruned: info.pruned === true, pruneHeight: info.pruneheight ?? 0 };
+  }
+
+  /**
+   * The unspent outputs paying `scripts`, from the node's UTXO set at its tip (`scantxoutset`: Bitcoin
+   * Core 0.17 and later, litecoind; not bcoin). Each is looked up with `gettxout` for its coinbase flag;
+   * one spent in the meantime is left out.
+   */
+  async unspentOutputs(scripts: Uint8Array[]): Promise<UtxoSnapshot> {
+    const answer = await this.rpc.callWithin<ScanTxOutSetAnswer>(
+      UTXO_SCAN_TIMEOUT_MS,
+      'scantxoutset',
+      'start',
+      scripts.map((script) => `raw(${toHex(script)})`),
+    );
+    const outputs: UnspentOutput[] = [];
+    for (const u of answer.unspents) {
+      const out = await this.rpc.call<{ coinbase?: boolean } | null>('gettxout', u.txid, u.vout, false);
+      if (!out) continue;
+      outputs.push({
+        txid: reverseBytes(fromHex(u.txid)),
+        index: u.vout,
+        value: BigInt(Math.round(u.amount * 1e8)),
+        script: fromHex(u.scriptPubKey),
+        height: u.height,
+        coinbase: out.coinbase === true,
+      });
+    }
+    return { height: answer.height, hash: answer.bestblock, outputs };
   }
 
   /** Sends a raw transaction. bcoin answers with the txid even when its mempool refuses the tx. */

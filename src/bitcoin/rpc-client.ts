@@ -46,7 +46,12 @@ export class RpcClient {
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
-  async call<T>(method: string, ...params: unknown[]): Promise<T> {
+  call<T>(method: string, ...params: unknown[]): Promise<T> {
+    return this.callWithin<T>(this.timeoutMs, method, ...params);
+  }
+
+  /** A call that may take longer than the usual timeout (a scan of the node's UTXO set). */
+  async callWithin<T>(timeoutMs: number, method: string, ...params: unknown[]): Promise<T> {
     const id = this.nextId++;
     let response: Response;
     try {
@@ -57,12 +62,12 @@ export class RpcClient {
           ...(this.authorization && { authorization: this.authorization }),
         },
         body: JSON.stringify({ jsonrpc: '1.0', id, method, params }),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
       const reason =
         (e as Error).name === 'TimeoutError'
-          ? `timed out after ${this.timeoutMs} ms`
+          ? `timed out after ${timeoutMs} ms`
           : ((e as { cause?: Error }).cause?.message ?? (e as Error).message);
       throw new RpcError(`${method} at ${this.displayUrl}: ${reason}`);
     }

@@ -1,15 +1,16 @@
 /** `otsd run`: a calendar node in the foreground until SIGINT or SIGTERM. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Aggregator } from '../aggregator/aggregator.js';
+import type { Stamper } from '../anchoring/stamper.js';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
-import type { Stamper } from '../bitcoin/stamper.js';
 import { startAggregatorNode } from '../daemon/aggregator-node.js';
-import { type BitcoinOptions, type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
+import { type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 import { MIRROR_HEADERS, type MirrorHeaders } from '../daemon/mirror-role.js';
 import type { RoundOptions } from '../daemon/rounds.js';
-import { systemdNotifier } from '../daemon/systemd-notify.js';
+import type { BitcoinOptions } from '../daemon/stamping-role.js';
+import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
 import { nextSteps } from './next-steps.js';
@@ -28,6 +29,24 @@ function drawProgress(p: MirrorProgress): void {
 
 /** Bound on a graceful stop: past it the process exits anyway, with status 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+/** While the index catches up at start, systemd is asked for this much more time... */
+const CATCH_UP_EXTENSION_SECONDS = 60;
+/** ...at most this often. */
+const CATCH_UP_NOTIFY_MS = 10_000;
+
+/** The index's catch-up progress, told to systemd so that a long one does not hit the start timeout. */
+function extendStartWhileCatchingUp(notifier: Notifier): (applied: number, total: number) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (applied, total) => {
+    const now = Date.now();
+    if (applied >= total || now - last < CATCH_UP_NOTIFY_MS) return;
+    last = now;
+    notifier.extendStartTimeout(
+      CATCH_UP_EXTENSION_SECONDS,
+      `index: catching up, ${applied} of ${total} journal records`,
+    );
+  };
+}
 
 export interface RunOptions {
   dataDir: string;
@@ -187,6 +206,7 @@ function calendarNodeOptions(
   options: RunOptions,
   upstream: string | undefined,
   logger: CalendarNodeOptions['logger'],
+  notifier: Notifier,
 ): CalendarNodeOptions {
   const bitcoin = bitcoinOptions(options);
   const { host, port } = options.listen;
@@ -209,6 +229,7 @@ function calendarNodeOptions(
       ...(process.stderr.isTTY && { mirrorProgress: drawProgress }),
     }),
     ...(options.metricsListen && { metrics: options.metricsListen }),
+    onCatchUpProgress: extendStartWhileCatchingUp(notifier),
     prefixLimits: {
       ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
       ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),
@@ -288,7 +309,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
     .addOption(
       new Option(
         '--bitcoin-scan-from <height>',
-        'first block scanned for outputs paying the calendar (default: tip - 1000; 0 on test networks)',
+        'first block scanned for outputs paying the calendar, when no scan is saved or it began higher (default: tip - 1000)',
       )
         .env('OTSD_BITCOIN_SCAN_FROM')
         .argParser(nonNegativeNumber),
@@ -412,6 +433,9 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
           '--aggregate is for --role mirror (a calendar and an aggregator always aggregate)',
         );
       const logger = createLogger(options.logLevel);
+      const notifier = systemdNotifier(process.env, (e) =>
+        logger.warn({ error: e.message }, 'systemd-notify failed'),
+      );
       let node: RunningNode;
       let ready: string;
       let journalFailed: Promise<Error> | undefined;
@@ -430,7 +454,9 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         );
         ready = `aggregating on ${aggregatorNode.url} for ${upstreams.length} calendar(s)`;
       } else {
-        const calendarNode = await startCalendarNode(calendarNodeOptions(options, upstreams[0], logger));
+        const calendarNode = await startCalendarNode(
+          calendarNodeOptions(options, upstreams[0], logger, notifier),
+        );
         node = calendarNode;
         journalFailed = calendarNode.calendar.journal.failed;
         process.stderr.write(
@@ -451,9 +477,6 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         // journal recovered, index caught up, listening
         ready = `serving ${calendarNode.url}, ${calendarNode.calendar.journal.head.records} journal records`;
       }
-      const notifier = systemdNotifier(process.env, (e) =>
-        logger.warn({ error: e.message }, 'systemd-notify failed'),
-      );
       notifier.ready(ready);
       notifier.startWatchdog();
       await new Promise<void>((resolve) => {

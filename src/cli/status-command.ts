@@ -26,6 +26,8 @@ interface StatusJson {
       confirmations: number;
     } | null;
     balance_sats: number;
+    /** Absent from older otsd. */
+    chain_scan?: { state: string; from?: number; scanned_height?: number; blocks_to_go?: number };
     last_error: string | null;
   };
   mirror?: { upstream: string; lag_records: number | null; integrity_error: string | null };
@@ -61,6 +63,11 @@ export function formatStatus(s: StatusJson): string {
     lines.push(
       `bitcoin      ${a.network}${a.regtest_demo ? ' (regtest demo)' : ''}, ${a.balance_sats} sat at ${a.address}`,
     );
+    const scan = a.chain_scan;
+    if (scan)
+      lines.push(
+        `chain        ${scan.state === 'scanning' ? `scanning from ${scan.from}, ${scan.blocks_to_go} blocks to go` : scan.state === 'following' ? `following, at height ${scan.scanned_height}` : scan.state}`,
+      );
     lines.push(
       `last anchor  ${a.last_anchor_age_seconds === null ? 'none since start' : `${a.last_anchor_age_seconds} s ago`}`,
     );

@@ -7,16 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import {
-  bcoinChainDir,
-  type EmbeddedBcoin,
-  fundOnRegtest,
-  startEmbeddedBcoin,
-} from '../bitcoin/embedded-bcoin.js';
-import { NETWORKS, type NetworkName } from '../bitcoin/network.js';
+import type { Stamper } from '../anchoring/stamper.js';
+import type { NetworkName } from '../bitcoin/network.js';
 import { NodeClient } from '../bitcoin/node-client.js';
-import { type FeePolicy, Stamper } from '../bitcoin/stamper.js';
-import { loadWalletKey } from '../bitcoin/wallet-key.js';
 import { Calendar } from '../calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { HeaderSource } from '../http/headers-route.js';
@@ -36,6 +29,7 @@ import {
 } from './mirror-role.js';
 import { createAggregator, createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
+import { type BitcoinOptions, type StampingRole, startStampingRole } from './stamping-role.js';
 import { VERSION } from './version.js';
 
 /** Said at start and on the status page of a calendar started with no Bitcoin node. */
@@ -72,23 +66,9 @@ export interface CalendarNodeOptions extends RoundOptions {
   mirrorAggregates?: { upstreamTimeoutMs: number };
   /** Told of a mirror's download progress (the CLI draws a bar on a terminal). */
   mirrorProgress?: (progress: MirrorProgress) => void;
+  /** Told of the index catching up with the journal at start (the CLI keeps systemd waiting). */
+  onCatchUpProgress?: (applied: number, total: number) => void;
   logger: Logger;
-}
-
-export interface BitcoinOptions {
-  network: NetworkName;
-  /** The node's JSON-RPC; not used with `embedded`. */
-  rpc?: { url: string; cookieFile?: string };
-  /** Run bcoin on regtest inside the data dir and mine a block every `blockIntervalMs`. */
-  embedded?: { blockIntervalMs: number };
-  minConfirmations: number;
-  stampIntervalMs: number;
-  /** First block scanned for outputs paying the calendar's key (default: 0 on test networks, else tip - 1000). */
-  scanFromHeight?: number;
-  fees?: Partial<FeePolicy>;
-  pollMs?: number;
-  /** Warn when pending commitments wait longer than this for an anchor. */
-  lagWarningMs?: number;
 }
 
 export interface CalendarNode {
@@ -123,8 +103,10 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     uri: options.uri,
     create: true,
     log,
-    onCatchUpProgress: (applied, total) =>
-      log.info({ applied, total }, 'index: catching up with the journal'),
+    onCatchUpProgress: (applied, total) => {
+      log.info({ applied, total }, 'index: catching up with the journal');
+      options.onCatchUpProgress?.(applied, total);
+    },
   }).catch((e: unknown) => {
     unlock();
     throw e;
@@ -153,11 +135,11 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         )
       : undefined;
   const aggregator = mirror ? mirrorAggregation?.aggregator : createAggregator(calendar, options, log);
-  let bitcoin: Awaited<ReturnType<typeof startBitcoin>> | undefined;
+  let bitcoin: StampingRole | undefined;
   try {
     bitcoin =
       options.bitcoin && !options.mirrorOf
-        ? await startBitcoin(options.dataDir, options.bitcoin, calendar, log)
+        ? await startStampingRole(options.dataDir, options.bitcoin, calendar, log)
         : undefined;
   } catch (e) {
     await calendar.close();
@@ -248,6 +230,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
   }
   aggregator?.start();
   mirror?.start();
+  // reads the journal only: the chain is followed in the background
   await bitcoin?.stamper.start();
   const url = serverUrl(app.server);
   log.info(
@@ -282,58 +265,5 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     mirror,
     app,
     close,
-  };
-}
-
-/** The key, the node (an RPC endpoint, or the embedded bcoin funded by mining) and the stamper. */
-async function startBitcoin(dataDir: string, options: BitcoinOptions, calendar: Calendar, log: Logger) {
-  const embeddedOptions = options.embedded;
-  const network = NETWORKS[embeddedOptions ? 'bcoin-regtest' : options.network];
-  const key = loadWalletKey(dataDir, network, true, log);
-  let embedded: EmbeddedBcoin | undefined;
-  let miner: NodeJS.Timeout | undefined;
-  let node: NodeClient;
-  if (embeddedOptions) {
-    embedded = await startEmbeddedBcoin({ chainDir: bcoinChainDir(dataDir), log });
-    await fundOnRegtest(embedded, key.address);
-    const bcoin = embedded;
-    miner = setInterval(() => {
-      bcoin
-        .mine(1, key.address)
-        .catch((e: unknown) => log.warn({ err: e }, 'embedded regtest: mining failed'));
-    }, embeddedOptions.blockIntervalMs);
-    node = embedded.node;
-  } else {
-    if (!options.rpc) throw new Error('bitcoin: --bitcoin-rpc is required unless --embedded-regtest');
-    node = new NodeClient(options.rpc);
-  }
-  const scanFromHeight =
-    options.scanFromHeight ?? (network.test ? 0 : Math.max(0, (await node.blockCount()) - 1000));
-  const stamper = new Stamper({
-    calendar,
-    node,
-    key,
-    minConfirmations: options.minConfirmations,
-    stampIntervalMs: options.stampIntervalMs,
-    scanFromHeight,
-    log,
-    ...(options.fees && { fees: options.fees }),
-    ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
-    ...(options.lagWarningMs !== undefined && { lagWarningMs: options.lagWarningMs }),
-  });
-  log.info(
-    { network: network.name, address: key.address, rpc: embedded ? 'embedded bcoin' : node.rpc.displayUrl },
-    'bitcoin: stamping',
-  );
-  return {
-    stamper,
-    node,
-    network: network.name,
-    embedded,
-    minConfirmations: options.minConfirmations,
-    stop: async () => {
-      clearInterval(miner);
-      await embedded?.stop();
-    },
   };
 }

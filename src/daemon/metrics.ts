@@ -90,6 +90,15 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     (s) => s.anchoring?.balanceSats,
   );
   gauge(
+    'otsd_chain_scan_blocks_to_go',
+    "Blocks the stamper has yet to read to reach the node's tip (absent until the node answers)",
+    (s) => {
+      const scan = s.anchoring?.chainScan;
+      if (scan?.state === 'scanning') return scan.nodeHeight - scan.height;
+      return scan?.state === 'following' ? 0 : undefined;
+    },
+  );
+  gauge(
     'otsd_anchor_in_flight_fee_rate',
     'Fee rate of the stamping transaction in flight, sat/vB',
     (s) => s.anchoring?.inFlight?.feeRate ?? 0,

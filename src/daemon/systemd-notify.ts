@@ -1,5 +1,6 @@
 /**
- * systemd's notify protocol (Type=notify): READY=1 once the node serves, STOPPING=1 when it stops,
+ * systemd's notify protocol (Type=notify): READY=1 once the node serves, EXTEND_TIMEOUT_USEC while a
+ * long start-up (the index catching up) needs more than the start timeout, STOPPING=1 when it stops,
  * WATCHDOG=1 pings at half the watchdog period. Node cannot send on a unix datagram socket, so the
  * messages go through systemd-notify(1); the unit therefore sets NotifyAccess=all.
  * Without NOTIFY_SOCKET (not under systemd) every call does nothing.
@@ -9,6 +10,8 @@ import { execFile } from 'node:child_process';
 
 export interface Notifier {
   ready(status: string): void;
+  /** Before READY: asks systemd to wait `seconds` more from now before giving up on the start. */
+  extendStartTimeout(seconds: number, status: string): void;
   stopping(): void;
   /** Starts the watchdog pings, when systemd asked for them (WATCHDOG_USEC). */
   startWatchdog(): void;
@@ -34,6 +37,8 @@ export function systemdNotifier(
   };
   return {
     ready: (status) => send('READY=1', `STATUS=${status}`),
+    extendStartTimeout: (seconds, status) =>
+      send(`EXTEND_TIMEOUT_USEC=${Math.round(seconds * 1e6)}`, `STATUS=${status}`),
     stopping: () => send('STOPPING=1', 'STATUS=stopping'),
     startWatchdog: () => {
       const usec = Number(env.WATCHDOG_USEC);

@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UpstreamHealth } from '../aggregator/upstream-sink.js';
-import type { AnchoringStatus } from '../bitcoin/stamper.js';
+import type { ScanProgress } from '../anchoring/chain-follower.js';
+import type { AnchoringStatus } from '../anchoring/stamper.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
 
@@ -119,11 +120,43 @@ export function statusJson(s: NodeStatus): string {
         fees_spent_sats: s.anchoring.feesSpentSats,
         balance_sats: s.anchoring.balanceSats,
         chain_height: s.anchoring.chainHeight,
+        chain_scan: scanJson(s.anchoring.chainScan),
         min_confirmations: s.anchoring.minConfirmations,
         last_error: s.anchoring.lastError ?? null,
       },
     }),
   });
+}
+
+function scanJson(p: ScanProgress): object {
+  switch (p.state) {
+    case 'scanning':
+      return {
+        state: p.state,
+        from: p.from,
+        scanned_height: p.height,
+        node_height: p.nodeHeight,
+        blocks_to_go: p.nodeHeight - p.height,
+      };
+    case 'following':
+      return { state: p.state, scanned_height: p.height };
+    default:
+      return { state: p.state };
+  }
+}
+
+/** What the stamper is doing with the chain, in a few words. */
+function describeScan(p: ScanProgress): string {
+  switch (p.state) {
+    case 'waiting':
+      return 'waiting for the node';
+    case 'reading-utxo-set':
+      return "reading the key's outputs from the node's UTXO set (a pruned node)";
+    case 'scanning':
+      return `scanning the chain from ${p.from} (${p.nodeHeight - p.height} blocks to go)`;
+    case 'following':
+      return `following, at height ${p.height}`;
+  }
 }
 
 export const escapeHtml = (text: string) =>
@@ -193,7 +226,7 @@ export function statusHtml(s: NodeStatus): string {
         a.lastAnchorAgeSeconds === undefined ? 'none since start' : `${duration(a.lastAnchorAgeSeconds)} ago`,
       ],
       ['Transaction in flight', inFlight],
-      ['Chain height', n(a.chainHeight)],
+      ['Chain', describeScan(a.chainScan)],
       ['Fees spent since start', `${n(a.feesSpentSats)} sat`],
       ['Balance', `${n(a.balanceSats)} sat at <code>${escapeHtml(a.address)}</code>`],
       ...(a.lastError ? [['Last stamping problem', escapeHtml(a.lastError)] as [string, string]] : []),

@@ -10,6 +10,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
 import { GENESIS_CHAIN_HASH } from '../journal/record.js';
 import type { Op } from '../ots/index.js';
+import { ChainScanStore } from './chain-scan-store.js';
 import { ChunksView } from './chunks-view.js';
 import { type CommitmentState, CommitmentsView } from './commitments-view.js';
 import { IndexConsistencyError } from './errors.js';
@@ -37,6 +38,8 @@ export class CalendarIndex {
   private readonly commitments: CommitmentsView;
   private readonly proofTrees: ProofTreesView;
   private readonly stamps: StampsView;
+  /** The chain follower's saved scan (derived from the chain, not the journal; cleared with the rest). */
+  readonly chainScan: ChainScanStore;
   private cursor: ReadCursor;
 
   private constructor(path: string) {
@@ -55,6 +58,7 @@ export class CalendarIndex {
     this.commitments = view(new CommitmentsView(openDatabase));
     this.proofTrees = view(new ProofTreesView(openDatabase));
     this.stamps = view(new StampsView(openDatabase));
+    this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
     this.cursor = this.readCursor();
   }
 

@@ -1,26 +1,21 @@
 /**
- * The systemd notify protocol, with a real NOTIFY_SOCKET made by the test (a unix datagram socket,
- * read by Python since Node has none): READY=1 once serving, WATCHDOG=1 pings, STOPPING=1 on SIGTERM.
+ * The systemd notify protocol, with a real NOTIFY_SOCKET made by the test: READY=1 once serving,
+ * EXTEND_TIMEOUT_USEC while the index catches up, WATCHDOG=1 pings, STOPPING=1 on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Journal } from '../../src/journal/journal.js';
+import { RecordKind } from '../../src/journal/record.js';
+import { sha256 } from '../../src/ots/index.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { notifyUnavailable, startNotifySocket } from '../helpers/notify-socket.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const RECEIVER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print('bound', flush=True)
-while True:
-    print(s.recv(4096).decode().replace('\\n', ' '), flush=True)
-`;
 
 describe('deploy/otsd.service', () => {
   it('passes systemd-analyze verify without a warning, and keeps the settings otsd relies on', (t) => {
@@ -65,46 +60,64 @@ const ROLES: { role: string; args: string[]; ready: RegExp }[] = [
   },
 ];
 
+/** Starts `otsd run` with NOTIFY_SOCKET (and `env`) set for it alone. */
+async function startNotifying(
+  dataDir: string,
+  socket: string,
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  const vars = { NOTIFY_SOCKET: socket, ...env };
+  Object.assign(process.env, vars);
+  try {
+    return await startCalendarProcess(dataDir, args);
+  } finally {
+    for (const name of Object.keys(vars)) delete process.env[name];
+  }
+}
+
 describe('systemd notify', () => {
   for (const { role, args, ready } of ROLES)
     it(`${role} says READY=1 when serving, pings the watchdog, and STOPPING=1 on SIGTERM`, async (t) => {
-      if (
-        !requireTools(
-          t,
-          existsSync('/usr/bin/systemd-notify')
-            ? undefined
-            : 'systemd-notify missing (Debian package systemd)',
-        )
-      )
-        return;
+      if (!requireTools(t, notifyUnavailable())) return;
       const dir = tempDir(t);
-      const socketPath = join(dir, 'notify.sock');
-      const receiver = spawn('/usr/bin/python3', ['-c', RECEIVER, socketPath], {
-        stdio: ['ignore', 'pipe', 'inherit'],
+      const socket = await startNotifySocket(t, dir);
+      const calendar = await startNotifying(join(dir, 'data'), socket.path, args, {
+        WATCHDOG_USEC: '400000',
       });
-      t.after(() => receiver.kill());
-      let messages = '';
-      receiver.stdout.on('data', (chunk) => {
-        messages += chunk;
-      });
-      await waitFor('the socket', () => (messages.includes('bound') ? true : undefined));
-
-      process.env.NOTIFY_SOCKET = socketPath;
-      process.env.WATCHDOG_USEC = '400000';
-      let calendar: Awaited<ReturnType<typeof startCalendarProcess>>;
-      try {
-        calendar = await startCalendarProcess(join(dir, 'data'), args);
-      } finally {
-        delete process.env.NOTIFY_SOCKET;
-        delete process.env.WATCHDOG_USEC;
-      }
       t.after(() => calendar.stop());
-      await waitFor('READY=1', () => (ready.test(messages) ? true : undefined));
+      await waitFor('READY=1', () => (ready.test(socket.messages()) ? true : undefined));
       await waitFor('watchdog pings', () =>
-        (messages.match(/WATCHDOG=1/g) ?? []).length >= 2 ? true : undefined,
+        (socket.messages().match(/WATCHDOG=1/g) ?? []).length >= 2 ? true : undefined,
       );
       assert.equal(await calendar.stop('SIGTERM'), 0);
-      await waitFor('STOPPING=1', () => (messages.includes('STOPPING=1') ? true : undefined));
-      assert.match(messages, new RegExp(`MAINPID=${calendar.child.pid}`));
+      await waitFor('STOPPING=1', () => (socket.messages().includes('STOPPING=1') ? true : undefined));
+      assert.match(socket.messages(), new RegExp(`MAINPID=${calendar.child.pid}`));
     });
+
+  it('asks for more time (EXTEND_TIMEOUT_USEC) while the index catches up with a long journal, then READY=1', async (t) => {
+    if (!requireTools(t, notifyUnavailable())) return;
+    const dir = tempDir(t);
+    const dataDir = join(dir, 'data');
+    // a journal of 25,000 commitments and no index: the index catches up at start, 10,000 at a time
+    const journal = await Journal.open({ dir: join(dataDir, 'journal'), create: true });
+    await Promise.all(
+      Array.from({ length: 25_000 }, (_, i) => journal.append(RecordKind.Commitment, sha256(u32be(i)))),
+    );
+    await journal.close();
+    const socket = await startNotifySocket(t, dir);
+    const calendar = await startNotifying(dataDir, socket.path, []);
+    t.after(() => calendar.stop());
+    await waitFor('READY=1', () => (socket.messages().includes('READY=1') ? true : undefined));
+    const lines = socket.messages().split('\n');
+    const extend = lines.findIndex((l) =>
+      l.includes('EXTEND_TIMEOUT_USEC=60000000 STATUS=index: catching up, 10000 of 25000 journal records'),
+    );
+    assert.ok(extend >= 0, socket.messages());
+    assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');
+  });
 });
+
+function u32be(n: number): Uint8Array {
+  return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+}

@@ -1,27 +1,43 @@
 /** A calendar stamping on a fresh litecoind regtest chain, its key funded by one mature coinbase. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
+import type { FeePolicy } from '../../src/anchoring/fee-policy.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
-import type { FeePolicy } from '../../src/bitcoin/stamper.js';
-import { loadWalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
+import { loadWalletKey, type WalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
+import { type FaultyRpcProxy, startFaultyRpcProxy } from './faulty-rpc-proxy.js';
 import { freePort } from './free-port.js';
-import { type Litecoind, startLitecoind } from './litecoind.js';
+import { type Litecoind, type LitecoindOptions, startLitecoind } from './litecoind.js';
 import { tempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
 
 export interface LitecoinCalendar {
   /** The stamper's status and the last lines of the calendar's log, for timeout messages. */
   explain(): string;
   ltc: Litecoind;
+  /** The fault injector between the calendar and the node, when asked for. */
+  proxy: FaultyRpcProxy | undefined;
   node: CalendarNode;
+  /** The calendar's log lines (the last 200), without request lines. */
+  log(): string[];
+  dataDir: string;
+  /** The calendar's key (its data dir's). */
+  key: WalletKey;
   /**
-   * Stops the calendar and starts it again on the same data directory (the node returned is new),
-   * scanning the chain from `scanFromHeight` (default 0).
+   * Stops the calendar, runs `whileStopped`, and starts it again on the same data directory (the node
+   * returned is new), scanning the chain from `scanFromHeight` (default 0). With `rebuildIndex`, the
+   * index is emptied meanwhile, as `otsd reindex` does: the saved chain scan goes with it.
    */
-  restart(options?: { scanFromHeight?: number }): Promise<CalendarNode>;
+  restart(options?: {
+    scanFromHeight?: number;
+    rebuildIndex?: boolean;
+    whileStopped?: () => Promise<unknown>;
+  }): Promise<CalendarNode>;
   /** An address that is not the calendar's, for mining. */
   miner: string;
   /** Posts a random digest; returns the commitment of the answer. */
@@ -31,9 +47,18 @@ export interface LitecoinCalendar {
 
 export async function startLitecoinCalendar(
   t: TestContext,
-  options: { minConfirmations?: number; fees?: Partial<FeePolicy> } = {},
+  options: {
+    minConfirmations?: number;
+    fees?: Partial<FeePolicy>;
+    /** Put a fault injector (test/helpers/faulty-rpc-proxy.ts) between the calendar and the node. */
+    proxy?: boolean;
+    node?: LitecoindOptions;
+    /** The first start's --bitcoin-scan-from (default 0). */
+    scanFromHeight?: number;
+  } = {},
 ): Promise<LitecoinCalendar> {
-  const ltc = await startLitecoind(t);
+  const ltc = await startLitecoind(t, options.node);
+  const proxy = options.proxy ? await startFaultyRpcProxy(t, ltc.rpcUrl) : undefined;
   const network = NETWORKS['litecoin-regtest'];
   const dataDir = tempDir(t);
   const key = loadWalletKey(dataDir, network, true);
@@ -59,7 +84,7 @@ export async function startLitecoinCalendar(
       roundIntervalMs: 20,
       bitcoin: {
         network: 'litecoin-regtest',
-        rpc: { url: ltc.rpcUrl },
+        rpc: { url: proxy?.url ?? ltc.rpcUrl },
         minConfirmations: options.minConfirmations ?? 2,
         stampIntervalMs: 100,
         pollMs: 100,
@@ -69,18 +94,26 @@ export async function startLitecoinCalendar(
       },
       logger: pino({ level: 'debug' }, logSink),
     });
-  let node = await start();
+  let node = await start(options.scanFromHeight);
   t.after(() => node.close());
+  const log = () => logLines.filter((l) => !l.includes('"msg":"request"'));
   const calendar: LitecoinCalendar = {
     explain: () =>
-      `stamper: ${JSON.stringify(calendar.node.stamper?.status())}\nlog:\n${logLines
-        .filter((l) => !l.includes('"msg":"request"'))
-        .slice(-40)
-        .join('\n')}`,
+      `stamper: ${JSON.stringify(calendar.node.stamper?.status())}\nlog:\n${log().slice(-40).join('\n')}`,
     ltc,
+    proxy,
     node,
+    log,
+    dataDir,
+    key,
     restart: async (options = {}) => {
       await node.close();
+      if (options.rebuildIndex) {
+        const index = CalendarIndex.open(join(dataDir, 'index'));
+        index.clear();
+        await index.close();
+      }
+      await options.whileStopped?.();
       node = await start(options.scanFromHeight);
       calendar.node = node;
       return node;
@@ -98,6 +131,19 @@ export async function startLitecoinCalendar(
     },
   };
   return calendar;
+}
+
+/** Posts a digest, waits for a stamping transaction, mines it and waits for the digest's proof. */
+export async function stampsOneDigest(calendar: LitecoinCalendar): Promise<void> {
+  const commitments = [await calendar.postDigest()];
+  await waitFor(
+    'a stamping transaction',
+    async () => (await calendar.mempool())[0],
+    30_000,
+    calendar.explain,
+  );
+  await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
+  await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
 }
 
 /** Resolves once every commitment has a complete proof. */

@@ -25,12 +25,18 @@ export interface Litecoind {
   restart(): Promise<void>;
 }
 
-export async function startLitecoind(t: TestContext): Promise<Litecoind> {
+export interface LitecoindOptions {
+  /** Run as a pruned node (-prune=550, the smallest target; no -txindex, which pruning excludes). */
+  pruned?: boolean;
+}
+
+export async function startLitecoind(t: TestContext, options: LitecoindOptions = {}): Promise<Litecoind> {
   const datadir = tempDir(t, 'otsd-ltc-');
   const port = await freePort();
   const rpcUrl = `http://otsd:test@127.0.0.1:${port}/`;
   const rpc = new RpcClient({ url: rpcUrl, timeoutMs: 10_000 });
-  let node = await launch(datadir, port, rpc);
+  const launch = () => launchLitecoind(datadir, port, rpc, options);
+  let node = await launch();
   const stop = async () => {
     await node.stop();
   };
@@ -40,13 +46,18 @@ export async function startLitecoind(t: TestContext): Promise<Litecoind> {
     rpc,
     stop,
     restart: async () => {
-      node = await launch(datadir, port, rpc);
+      node = await launch();
     },
   };
 }
 
 /** Starts litecoind and waits for its RPC; if it does not answer in time it is killed, its log shown. */
-async function launch(datadir: string, port: number, rpc: RpcClient): Promise<TrackedChild> {
+async function launchLitecoind(
+  datadir: string,
+  port: number,
+  rpc: RpcClient,
+  options: LitecoindOptions,
+): Promise<TrackedChild> {
   const node = spawnTracked(LITECOIND, [
     '-regtest',
     `-datadir=${datadir}`,
@@ -63,7 +74,7 @@ async function launch(datadir: string, port: number, rpc: RpcClient): Promise<Tr
     '-rpcuser=otsd',
     '-rpcpassword=test',
     '-fallbackfee=0.0001',
-    '-txindex=1',
+    ...(options.pruned ? ['-prune=550'] : ['-txindex=1']),
     '-mempoolreplacement=1',
     '-acceptnonstdtxn=0',
     '-vbparams=mweb:4102444800:4102444801',

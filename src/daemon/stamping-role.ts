@@ -1,0 +1,115 @@
+/**
+ * The stamping part of a calendar node: the key, the node (the operator's, over JSON-RPC, or the
+ * embedded bcoin funded by mining), the chain follower saving its scan in the index, and the stamper.
+ * Nothing here waits for the chain: the follower's first scan runs in the stamper's background polls.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { ChainFollower } from '../anchoring/chain-follower.js';
+import type { FeePolicy } from '../anchoring/fee-policy.js';
+import { Stamper } from '../anchoring/stamper.js';
+import {
+  bcoinChainDir,
+  type EmbeddedBcoin,
+  fundOnRegtest,
+  startEmbeddedBcoin,
+} from '../bitcoin/embedded-bcoin.js';
+import { NETWORKS, type NetworkName } from '../bitcoin/network.js';
+import { NodeClient } from '../bitcoin/node-client.js';
+import { loadWalletKey } from '../bitcoin/wallet-key.js';
+import type { Calendar } from '../calendar/calendar.js';
+
+/** Without a saved scan, the chain is read from this many blocks below the tip (on every network). */
+export const SCAN_WINDOW_BLOCKS = 1000;
+
+export interface BitcoinOptions {
+  network: NetworkName;
+  /** The node's JSON-RPC; not used with `embedded`. */
+  rpc?: { url: string; cookieFile?: string };
+  /** Run bcoin on regtest inside the data dir and mine a block every `blockIntervalMs`. */
+  embedded?: { blockIntervalMs: number };
+  minConfirmations: number;
+  stampIntervalMs: number;
+  /**
+   * First block scanned for outputs paying the calendar's key, instead of SCAN_WINDOW_BLOCKS below the
+   * tip; a saved scan that began above it is scanned again.
+   */
+  scanFromHeight?: number;
+  fees?: Partial<FeePolicy>;
+  pollMs?: number;
+  /** Warn when pending commitments wait longer than this for an anchor. */
+  lagWarningMs?: number;
+}
+
+export interface StampingRole {
+  stamper: Stamper;
+  node: NodeClient;
+  network: NetworkName;
+  embedded: EmbeddedBcoin | undefined;
+  minConfirmations: number;
+  /** Stops the embedded node and its miner (the stamper is stopped by its own `stop`). */
+  stop(): Promise<void>;
+}
+
+export async function startStampingRole(
+  dataDir: string,
+  options: BitcoinOptions,
+  calendar: Calendar,
+  log: Logger,
+): Promise<StampingRole> {
+  const embeddedOptions = options.embedded;
+  const network = NETWORKS[embeddedOptions ? 'bcoin-regtest' : options.network];
+  const key = loadWalletKey(dataDir, network, true, log);
+  let embedded: EmbeddedBcoin | undefined;
+  let miner: NodeJS.Timeout | undefined;
+  let node: NodeClient;
+  if (embeddedOptions) {
+    embedded = await startEmbeddedBcoin({ chainDir: bcoinChainDir(dataDir), log });
+    await fundOnRegtest(embedded, key.address);
+    const bcoin = embedded;
+    miner = setInterval(() => {
+      bcoin
+        .mine(1, key.address)
+        .catch((e: unknown) => log.warn({ err: e }, 'embedded regtest: mining failed'));
+    }, embeddedOptions.blockIntervalMs);
+    node = embedded.node;
+  } else {
+    if (!options.rpc) throw new Error('bitcoin: --bitcoin-rpc is required unless --embedded-regtest');
+    node = new NodeClient(options.rpc);
+  }
+  const chain = new ChainFollower({
+    node,
+    scripts: [key.script],
+    store: calendar.index.chainScan,
+    window: SCAN_WINDOW_BLOCKS,
+    ...(options.scanFromHeight !== undefined && { from: options.scanFromHeight }),
+    log,
+  });
+  const stamper = new Stamper({
+    calendar,
+    node,
+    chain,
+    key,
+    minConfirmations: options.minConfirmations,
+    stampIntervalMs: options.stampIntervalMs,
+    log,
+    ...(options.fees && { fees: options.fees }),
+    ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
+    ...(options.lagWarningMs !== undefined && { lagWarningMs: options.lagWarningMs }),
+  });
+  log.info(
+    { network: network.name, address: key.address, rpc: embedded ? 'embedded bcoin' : node.rpc.displayUrl },
+    'bitcoin: stamping',
+  );
+  return {
+    stamper,
+    node,
+    network: network.name,
+    embedded,
+    minConfirmations: options.minConfirmations,
+    stop: async () => {
+      clearInterval(miner);
+      await embedded?.stop();
+    },
+  };
+}
