@@ -10,6 +10,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 import { MIRROR_HEADERS, type MirrorHeaders } from '../daemon/mirror-role.js';
 import type { RoundOptions } from '../daemon/rounds.js';
 import type { BitcoinOptions } from '../daemon/stamping-role.js';
+import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
@@ -433,6 +434,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
           '--aggregate is for --role mirror (a calendar and an aggregator always aggregate)',
         );
       const logger = createLogger(options.logLevel);
+      const stopRequested = stopSignal();
       const notifier = systemdNotifier(process.env, (e) =>
         logger.warn({ error: e.message }, 'systemd-notify failed'),
       );
@@ -479,49 +481,34 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       }
       notifier.ready(ready);
       notifier.startWatchdog();
-      await new Promise<void>((resolve) => {
-        const stop = (reason: string) => {
-          logger.info({ reason }, 'otsd: stopping');
-          notifier.stopWatchdog();
-          notifier.stopping();
-          const timer = setTimeout(() => {
-            logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'otsd: graceful stop timed out');
-            process.exit(1);
-          }, SHUTDOWN_TIMEOUT_MS);
-          timer.unref();
-          node.close().then(resolve, (e: unknown) => {
-            logger.error({ err: e }, 'otsd: error while stopping');
-            process.exitCode = 1;
-            resolve();
+      // SIGHUP: re-read the reloadable settings (log level, fee caps, digest limits) from the same sources
+      process.on('SIGHUP', () => {
+        try {
+          const reloaded = reloadSettings(command, options);
+          logger.level = reloaded.logLevel;
+          node.stamper?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
+          node.aggregator?.setLimits({
+            ...(reloaded.maxRoundDigests !== undefined && { maxDigestsPerRound: reloaded.maxRoundDigests }),
+            ...(reloaded.maxWaitingDigests !== undefined && { maxWaiting: reloaded.maxWaitingDigests }),
           });
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        // a journal that stopped taking appends needs a restart (opening it recovers): stop with status 1,
-        // and systemd starts otsd again
-        journalFailed?.then((error) => {
-          logger.fatal(
-            { error: error.message },
-            'otsd: the journal stopped taking appends; exiting for a restart',
-          );
-          process.exitCode = 1;
-          stop('journal failure');
-        });
-        // SIGHUP: re-read the reloadable settings (log level, fee caps, digest limits) from the same sources
-        process.on('SIGHUP', () => {
-          try {
-            const reloaded = reloadSettings(command, options);
-            logger.level = reloaded.logLevel;
-            node.stamper?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
-            node.aggregator?.setLimits({
-              ...(reloaded.maxRoundDigests !== undefined && { maxDigestsPerRound: reloaded.maxRoundDigests }),
-              ...(reloaded.maxWaitingDigests !== undefined && { maxWaiting: reloaded.maxWaitingDigests }),
-            });
-            logger.info({ logLevel: reloaded.logLevel }, 'otsd: configuration reloaded');
-          } catch (e) {
-            logger.error({ error: (e as Error).message }, 'otsd: configuration not reloaded');
-          }
-        });
+          logger.info({ logLevel: reloaded.logLevel }, 'otsd: configuration reloaded');
+        } catch (e) {
+          logger.error({ error: (e as Error).message }, 'otsd: configuration not reloaded');
+        }
       });
+      // a journal that stopped taking appends needs a restart (opening it recovers): stop with status 1,
+      // and systemd starts otsd again
+      const journalStopped = journalFailed?.then((error) => {
+        logger.fatal(
+          { error: error.message },
+          'otsd: the journal stopped taking appends; exiting for a restart',
+        );
+        process.exitCode = 1;
+        return 'journal failure';
+      });
+      const reason = await Promise.race([stopRequested, ...(journalStopped ? [journalStopped] : [])]);
+      notifier.stopWatchdog();
+      notifier.stopping();
+      await stopNode(node, reason, logger, SHUTDOWN_TIMEOUT_MS);
     });
 }

@@ -11,6 +11,7 @@ import type { Aggregator } from '../aggregator/aggregator.js';
 import type { UpstreamSink } from '../aggregator/upstream-sink.js';
 import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { NodeStatus } from '../http/status-route.js';
+import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import { createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
@@ -78,31 +79,24 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
     logger: log,
     ...(options.httpLimits && { limits: options.httpLimits }),
   });
-  await app.listen({ host: options.host, port: options.port });
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  try {
-    metricsServer =
+  const life = new Lifecycle(log);
+  const metricsServer = await life.start(async () => {
+    const http = await listen(life, app, options.host, options.port);
+    const server =
       options.metrics && (await serveMetrics(metrics, options.metrics.host, options.metrics.port));
-  } catch (e) {
-    await app.close();
-    throw e;
-  }
-  aggregator.start();
+    if (server) life.onStop('metrics listener', () => server.close());
+    aggregator.start();
+    life.onStop('aggregator', () => aggregator.stop());
+    life.onStop('HTTP intake', http.stopTakingRequests);
+    return server;
+  });
   const url = serverUrl(app.server);
   log.info({ url, upstreams: options.upstreams }, 'aggregator: listening');
   if (metricsServer) log.info({ url: metricsServer.url }, 'metrics: listening');
-
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      log.info({}, 'aggregator: shutting down');
-      const httpClosed = app.close();
-      await metricsServer?.close();
-      await aggregator.stop();
-      await httpClosed;
-      log.info({ totals: aggregator.stats }, 'aggregator: stopped');
-    })();
-    return closing;
+  const close = async () => {
+    log.info({}, 'aggregator: shutting down');
+    await life.stop();
+    log.info({ totals: aggregator.stats }, 'aggregator: stopped');
   };
   return { url, aggregator, sink, metricsUrl: metricsServer?.url, app, close };
 }

@@ -18,6 +18,7 @@ import type { NodeStatus } from '../http/status-route.js';
 import { Mirror, type MirrorProgress } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import {
   checkMirrorSettings,
@@ -29,7 +30,7 @@ import {
 } from './mirror-role.js';
 import { createAggregator, createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
-import { type BitcoinOptions, type StampingRole, startStampingRole } from './stamping-role.js';
+import { type BitcoinOptions, startStampingRole } from './stamping-role.js';
 import { VERSION } from './version.js';
 
 /** Said at start and on the status page of a calendar started with no Bitcoin node. */
@@ -97,173 +98,159 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       }
     : undefined;
   if (mirrorChecks) checkMirrorSettings(mirrorChecks);
-  const unlock = lockDataDir(options.dataDir);
-  const calendar = await Calendar.open({
-    dataDir: options.dataDir,
-    uri: options.uri,
-    create: true,
-    log,
-    onCatchUpProgress: (applied, total) => {
-      log.info({ applied, total }, 'index: catching up with the journal');
-      options.onCatchUpProgress?.(applied, total);
-    },
-  }).catch((e: unknown) => {
-    unlock();
-    throw e;
-  });
-  const mirror = mirrorChecks
-    ? new Mirror({
-        upstream: mirrorChecks.upstream,
-        calendar,
-        log,
-        checkHeader: mirrorHeaderCheck(mirrorChecks),
-        ...(options.mirrorProgress && { onProgress: options.mirrorProgress }),
-      })
-    : undefined;
-  // a mirror's rounds go to the calendar it mirrors, whose pending attestation its clients then carry
-  const mirrorAggregation =
-    options.mirrorOf && options.mirrorAggregates
-      ? createUpstreamAggregator(
-          {
-            upstreams: [options.mirrorOf],
-            timeoutMs: options.mirrorAggregates.upstreamTimeoutMs,
-            userAgent: `otsd/${VERSION} mirror`,
-            onExchange: (url, outcome, seconds) => metrics.upstreamExchange(url, outcome, seconds),
-          },
-          options,
-          log,
-        )
-      : undefined;
-  const aggregator = mirror ? mirrorAggregation?.aggregator : createAggregator(calendar, options, log);
-  let bitcoin: StampingRole | undefined;
-  try {
-    bitcoin =
+  const life = new Lifecycle(log);
+  return life.start(async () => {
+    life.onStop('data-dir lock', lockDataDir(options.dataDir));
+    const calendar = await Calendar.open({
+      dataDir: options.dataDir,
+      uri: options.uri,
+      create: true,
+      log,
+      onCatchUpProgress: (applied, total) => {
+        log.info({ applied, total }, 'index: catching up with the journal');
+        options.onCatchUpProgress?.(applied, total);
+      },
+    });
+    life.onStop('calendar', () => calendar.close());
+    const bitcoin =
       options.bitcoin && !options.mirrorOf
         ? await startStampingRole(options.dataDir, options.bitcoin, calendar, log)
         : undefined;
-  } catch (e) {
-    await calendar.close();
-    unlock();
-    throw e;
-  }
-  const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
-  // headers for mirrors that have no node: from our node, or a mirror's (see mirror-role.ts)
-  const headerSource: HeaderSource | undefined = bitcoin
-    ? async (from, count) => ({ network: bitcoin.network, headers: await bitcoin.node.headers(from, count) })
-    : mirrorChecks && mirrorHeaderSource(mirrorChecks);
-  const warnings: string[] = [];
-  if (!mirror && !bitcoin) {
-    warnings.push(NO_BITCOIN_WARNING);
-    log.warn({}, `bitcoin: ${NO_BITCOIN_WARNING}`);
-  }
-  const activity = new RecentActivity();
-  aggregator?.onRound((digests) => activity.record(digests));
-  const metrics = createMetrics(
-    () => status(),
-    () => calendar.index.applied.number,
-  );
-  aggregator?.onRound((digests) => metrics.round(digests));
-  const startedAt = Date.now();
-  const status = (): NodeStatus => ({
-    role: mirror ? 'mirror' : 'calendar',
-    version: VERSION,
-    uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-    calendar: {
-      uri: calendar.uri,
-      journal: { records: calendar.journal.head.records, chainHash: toHex(calendar.journal.head.chainHash) },
-      pendingCommitments: calendar.index.pendingCount,
-      commitments: calendar.index.commitmentCount,
-      prefixQueries: prefixLimits,
-    },
-    waitingDigests: aggregator?.waiting ?? 0,
-    roundIntervalMs: aggregator?.intervalMs ?? 0,
-    lastMinute: activity.lastMinute(),
-    totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
-    warnings,
-    ...(mirror && { mirror: mirror.status() }),
-    ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
-    ...(bitcoin && {
-      anchoring: {
-        ...bitcoin.stamper.status(),
-        network: bitcoin.network,
-        demo: bitcoin.embedded !== undefined,
-        minConfirmations: bitcoin.minConfirmations,
-      },
-    }),
-  });
-  const app = buildCalendarApp({
-    calendar,
-    ...(aggregator && { aggregator }),
-    status,
-    prefixLimits,
-    ...(headerSource && {
-      headers: headerSource,
-      headersFrom: mirrorChecks ? mirrorHeadersTrust(mirrorChecks) : 'own node',
-    }),
-    observe: metrics.request,
-    countError: metrics.httpError,
-    ...(bitcoin && {
-      tip: () => bitcoin?.stamper.currentTip(),
-      describePending: (record: number) => bitcoin?.stamper.describePending(record),
-    }),
-    logger: log,
-    ...(options.httpLimits && { limits: options.httpLimits }),
-  });
-  try {
-    await app.listen({ host: options.host, port: options.port });
-  } catch (e) {
-    await bitcoin?.stop();
-    await calendar.close();
-    unlock();
-    throw e;
-  }
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  try {
-    metricsServer =
-      options.metrics && (await serveMetrics(metrics, options.metrics.host, options.metrics.port));
-  } catch (e) {
-    await app.close();
-    await bitcoin?.stop();
-    await calendar.close();
-    unlock();
-    throw e;
-  }
-  aggregator?.start();
-  mirror?.start();
-  // reads the journal only: the chain is followed in the background
-  await bitcoin?.stamper.start();
-  const url = serverUrl(app.server);
-  log.info(
-    { url, uri: calendar.uri, dataDir: options.dataDir, records: calendar.journal.head.records },
-    'calendar: listening',
-  );
+    if (bitcoin) life.onStop('Bitcoin node', () => bitcoin.stop());
 
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
+    const metrics = createMetrics(status, () => calendar.index.applied.number);
+    const mirror = mirrorChecks
+      ? new Mirror({
+          upstream: mirrorChecks.upstream,
+          calendar,
+          log,
+          checkHeader: mirrorHeaderCheck(mirrorChecks),
+          ...(options.mirrorProgress && { onProgress: options.mirrorProgress }),
+        })
+      : undefined;
+    // a mirror's rounds go to the calendar it mirrors, whose pending attestation its clients then carry
+    const mirrorAggregation =
+      options.mirrorOf && options.mirrorAggregates
+        ? createUpstreamAggregator(
+            {
+              upstreams: [options.mirrorOf],
+              timeoutMs: options.mirrorAggregates.upstreamTimeoutMs,
+              userAgent: `otsd/${VERSION} mirror`,
+              onExchange: metrics.upstreamExchange,
+            },
+            options,
+            log,
+          )
+        : undefined;
+    const aggregator = mirror ? mirrorAggregation?.aggregator : createAggregator(calendar, options, log);
+    const activity = new RecentActivity();
+    aggregator?.onRound((digests) => {
+      activity.record(digests);
+      metrics.round(digests);
+    });
+    const warnings: string[] = [];
+    if (!mirror && !bitcoin) {
+      warnings.push(NO_BITCOIN_WARNING);
+      log.warn({}, `bitcoin: ${NO_BITCOIN_WARNING}`);
+    }
+    const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
+    const startedAt = Date.now();
+    function status(): NodeStatus {
+      return {
+        role: mirror ? 'mirror' : 'calendar',
+        version: VERSION,
+        uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+        calendar: {
+          uri: calendar.uri,
+          journal: {
+            records: calendar.journal.head.records,
+            chainHash: toHex(calendar.journal.head.chainHash),
+          },
+          pendingCommitments: calendar.index.pendingCount,
+          commitments: calendar.index.commitmentCount,
+          prefixQueries: prefixLimits,
+        },
+        waitingDigests: aggregator?.waiting ?? 0,
+        roundIntervalMs: aggregator?.intervalMs ?? 0,
+        lastMinute: activity.lastMinute(),
+        totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
+        warnings,
+        ...(mirror && { mirror: mirror.status() }),
+        ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
+        ...(bitcoin && {
+          anchoring: {
+            ...bitcoin.stamper.status(),
+            network: bitcoin.network,
+            demo: bitcoin.embedded !== undefined,
+            minConfirmations: bitcoin.minConfirmations,
+          },
+        }),
+      };
+    }
+    // headers for mirrors that have no node: from our node, or a mirror's (see mirror-role.ts)
+    const headerSource: HeaderSource | undefined = bitcoin
+      ? async (from, count) => ({
+          network: bitcoin.network,
+          headers: await bitcoin.node.headers(from, count),
+        })
+      : mirrorChecks && mirrorHeaderSource(mirrorChecks);
+    const app = buildCalendarApp({
+      calendar,
+      ...(aggregator && { aggregator }),
+      status,
+      prefixLimits,
+      ...(headerSource && {
+        headers: headerSource,
+        headersFrom: mirrorChecks ? mirrorHeadersTrust(mirrorChecks) : 'own node',
+      }),
+      observe: metrics.request,
+      countError: metrics.httpError,
+      ...(bitcoin && {
+        tip: () => bitcoin.stamper.currentTip(),
+        describePending: (record: number) => bitcoin.stamper.describePending(record),
+      }),
+      logger: log,
+      ...(options.httpLimits && { limits: options.httpLimits }),
+    });
+    const http = await listen(life, app, options.host, options.port);
+    const metricsServer =
+      options.metrics && (await serveMetrics(metrics, options.metrics.host, options.metrics.port));
+    if (metricsServer) life.onStop('metrics listener', () => metricsServer.close());
+    if (aggregator) {
+      aggregator.start();
+      // answers every waiting digest: after intake stops, before the HTTP server's close completes
+      life.onStop('aggregator', () => aggregator.stop());
+    }
+    if (mirror) {
+      mirror.start();
+      life.onStop('mirror', () => mirror.stop());
+    }
+    if (bitcoin) {
+      // reads the journal only: the chain is followed in the background
+      await bitcoin.stamper.start();
+      life.onStop('stamper', () => bitcoin.stamper.stop());
+    }
+    life.onStop('HTTP intake', http.stopTakingRequests);
+    const url = serverUrl(app.server);
+    log.info(
+      { url, uri: calendar.uri, dataDir: options.dataDir, records: calendar.journal.head.records },
+      'calendar: listening',
+    );
+    if (metricsServer) log.info({ url: metricsServer.url }, 'metrics: listening');
+    const close = async () => {
       log.info({}, 'calendar: shutting down');
-      const httpClosed = app.close();
-      await metricsServer?.close();
-      await aggregator?.stop();
-      await mirror?.stop();
-      await httpClosed;
-      await bitcoin?.stamper.stop();
-      await calendar.close();
-      await bitcoin?.stop();
-      unlock();
+      await life.stop();
       log.info({ records: calendar.journal.head.records }, 'calendar: stopped');
-    })();
-    return closing;
-  };
-  if (metricsServer) log.info({ url: metricsServer.url }, 'metrics: listening');
-  return {
-    url,
-    metricsUrl: metricsServer?.url,
-    calendar,
-    aggregator,
-    stamper: bitcoin?.stamper,
-    mirror,
-    app,
-    close,
-  };
+    };
+    return {
+      url,
+      metricsUrl: metricsServer?.url,
+      calendar,
+      aggregator,
+      stamper: bitcoin?.stamper,
+      mirror,
+      app,
+      close,
+    };
+  });
 }

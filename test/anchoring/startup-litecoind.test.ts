@@ -70,7 +70,10 @@ describe('start-up and the chain', () => {
       node_height: 150,
       blocks_to_go: 151,
     });
-    assert.match(await (await fetch(calendar.url)).text(), /scanning the chain from 0 \(151 blocks to go\)/);
+    assert.match(
+      await (await fetch(`${calendar.url}/status`)).text(),
+      /scanning the chain from 0 \(151 blocks to go\)/,
+    );
     const summary = await runCliAsync(['status', '--url', calendar.url]);
     assert.match(summary.stdout, /^chain {8}scanning from 0, 151 blocks to go$/m);
 

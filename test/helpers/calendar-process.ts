@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { spawnTracked } from './child-process.js';
 import { freePort } from './free-port.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The built otsd command. */
+export const OTSD_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** `otsd run` flags for a calendar stamping on the embedded bcoin regtest chain, a block a second. */
 export const FAST_EMBEDDED_REGTEST = [
@@ -39,7 +40,7 @@ export async function startCalendarProcess(
   const listenPort = port ?? (await freePort());
   const url = `http://127.0.0.1:${listenPort}`;
   const tracked = spawnTracked(process.execPath, [
-    MAIN,
+    OTSD_MAIN,
     'run',
     '--data-dir',
     dataDir,

@@ -29,3 +29,28 @@ export async function indexContents(path: string): Promise<Map<string, string[]>
     await root.close();
   }
 }
+
+/**
+ * Where two indexes' contents differ, in one short line (the first difference per database), or
+ * undefined when they hold the same. Short on purpose: assert's own diff of two large maps takes
+ * minutes, during which no test timeout can fire.
+ */
+export function indexDifference(
+  actual: Map<string, string[]>,
+  expected: Map<string, string[]>,
+  ignore: readonly string[] = [],
+): string | undefined {
+  const names = new Set([...actual.keys(), ...expected.keys()].filter((n) => !ignore.includes(n)));
+  const differences: string[] = [];
+  for (const name of [...names].sort()) {
+    const a = actual.get(name) ?? [];
+    const e = expected.get(name) ?? [];
+    const at = a.findIndex((entry, i) => entry !== e[i]);
+    if (at === -1 && a.length === e.length) continue;
+    const i = at === -1 ? Math.min(a.length, e.length) : at;
+    differences.push(
+      `${name}: ${a.length} entries, expected ${e.length}; entry ${i} is ${a[i]?.slice(0, 80) ?? 'missing'}, expected ${e[i]?.slice(0, 80) ?? 'missing'}`,
+    );
+  }
+  return differences.length === 0 ? undefined : differences.join('\n');
+}

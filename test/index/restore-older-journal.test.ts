@@ -16,7 +16,7 @@ import { decodePrefixAnswer } from '../../src/remote/prefix-answer.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { proveCommitments, proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
-import { indexContents } from '../helpers/index-contents.js';
+import { indexContents, indexDifference } from '../helpers/index-contents.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -156,6 +156,12 @@ describe('restoring an older journal under a newer index', () => {
     cpSync(journalDir, join(copy, 'journal'), { recursive: true });
     const reindex = await runCliAsync(['reindex', copy]);
     assert.equal(reindex.status, 0, reindex.stderr);
-    assert.deepEqual(await indexContents(join(dataDir, 'index')), await indexContents(join(copy, 'index')));
+    // entry for entry, but for the chain follower's saved scan: it comes from the chain, not the journal
+    const difference = indexDifference(
+      await indexContents(join(dataDir, 'index')),
+      await indexContents(join(copy, 'index')),
+      ['chain-scan'],
+    );
+    assert.equal(difference, undefined);
   });
 });

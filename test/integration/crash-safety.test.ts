@@ -15,7 +15,8 @@ import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { verifyJournal } from '../../src/journal/verify.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
-import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { OTSD_MAIN, startCalendarProcess } from '../helpers/calendar-process.js';
+import { spawnTracked } from '../helpers/child-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -71,6 +72,25 @@ describe('graceful stop', () => {
       acked.filter((c) => !inJournal.has(c)),
       [],
     );
+  });
+});
+
+describe('a stop during start-up', () => {
+  it('a SIGTERM that arrives while otsd starts is kept: otsd stops cleanly once it is up', async (t) => {
+    const dataDir = tempDir(t);
+    const otsd = spawnTracked(process.execPath, [
+      OTSD_MAIN,
+      'run',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      '127.0.0.1:0',
+    ]);
+    t.after(() => otsd.stop('SIGKILL'));
+    await otsd.waitForOutput(/journal: opened/, 'otsd run: the journal opened');
+    otsd.child.kill('SIGTERM');
+    assert.equal(await otsd.exited, 0, otsd.output());
+    assert.match(otsd.output(), /otsd: stopping[\s\S]*calendar: stopped/);
   });
 });
 
