@@ -5,6 +5,7 @@
  * @module
  */
 import { BLOCK_HEADER_LENGTH, BlockHeader, toHex } from '../ots/index.js';
+import { BodyReadError, boundedBody } from '../remote/bounded-body.js';
 
 /** Clients read at most this much of a timestamp (python-opentimestamps reads 10,000 bytes). */
 const MAX_TIMESTAMP_ANSWER = 10_000;
@@ -92,24 +93,15 @@ async function readText(response: Response): Promise<string> {
   return new TextDecoder().decode(body).slice(0, 200);
 }
 
-/** Reads the body, giving up as soon as it passes `limit` bytes. */
+/** Reads the body, giving up as soon as it passes `limit` bytes; failures in words for the page. */
 async function readBounded(response: Response, limit: number): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const out = new Uint8Array(limit);
-  let length = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return out.slice(0, length);
-      if (length + value.byteLength > limit)
-        throw new ServerError(`the answer is longer than ${limit} bytes: not a timestamp`);
-      out.set(value, length);
-      length += value.byteLength;
-    }
+    return await boundedBody(response, limit);
   } catch (e) {
-    await reader.cancel().catch(() => undefined);
-    if (e instanceof ServerError) throw e;
-    throw new ServerError(`the calendar's answer broke off (${(e as Error).message})`);
+    throw new ServerError(
+      e instanceof BodyReadError && e.tooLong
+        ? `the answer is longer than ${limit} bytes: not a timestamp`
+        : `the calendar's answer broke off (${(e as Error).message})`,
+    );
   }
 }
