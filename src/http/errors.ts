@@ -87,6 +87,7 @@ export const HttpErrors = define({
   // the aggregator logs why a round failed (with the stack) once per round; every digest of the round
   // gets this answer
   COMMIT_FAILED: { status: 503, text: 'could not commit the digest, retry later', level: 'error' },
+  NODE_UNAVAILABLE: { status: 503, text: 'the Bitcoin node did not answer, retry later', level: 'warn' },
   INTERNAL: { status: 500, text: 'internal error', level: 'error', unexpected: true },
 });
 

@@ -34,7 +34,7 @@ export function headersRoute(app: FastifyInstance, source: HeaderSource): void {
     try {
       ({ network, headers } = await source(from, count));
     } catch (e) {
-      throw new HttpError({ ...HttpErrors.COMMIT_FAILED, text: 'the Bitcoin node did not answer' }, e);
+      throw new HttpError(HttpErrors.NODE_UNAVAILABLE, e);
     }
     if (headers.length === 0)
       throw new HttpError({

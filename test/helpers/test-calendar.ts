@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Aggregator, type AggregatorOptions } from '../../src/aggregator/aggregator.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { buildCalendarApp, type HttpLimits } from '../../src/http/app.js';
+import type { HeaderSource } from '../../src/http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../../src/http/prefix-route.js';
 import type { NodeStatus } from '../../src/http/status-route.js';
 import { toHex } from '../../src/ots/index.js';
@@ -27,6 +28,8 @@ export async function startTestCalendar(
     aggregator?: Partial<AggregatorOptions>;
     limits?: Partial<HttpLimits>;
     prefixLimits?: Partial<PrefixLimits>;
+    /** Block headers for GET /bitcoin/headers, as a node would give them. */
+    headers?: HeaderSource;
     dataDir?: string;
   } = {},
 ): Promise<TestCalendar> {
@@ -58,6 +61,7 @@ export async function startTestCalendar(
     logger,
     ...(options.limits && { limits: options.limits }),
     ...(options.prefixLimits && { prefixLimits: options.prefixLimits }),
+    ...(options.headers && { headers: options.headers }),
   });
   aggregator.start();
   t.after(async () => {
