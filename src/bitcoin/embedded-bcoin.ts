@@ -38,7 +38,7 @@ export async function startEmbeddedBcoin(options: {
 }): Promise<EmbeddedBcoin> {
   if (!embeddedBcoinInstalled()) {
     throw new Error(
-      `embedded regtest node not installed: run npm ci --prefix embedded/bcoin (missing ${BCOIN})`,
+      `embedded regtest node not installed: run node scripts/install-apart.mjs embedded/bcoin, as npm start does (missing ${BCOIN})`,
     );
   }
   mkdirSync(options.chainDir, { recursive: true });

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bcoinChainDir, embeddedBcoinInstalled, RPC_URL_FILE } from '../../src/bitcoin/embedded-bcoin.js';
+import { bcoinChainDir, RPC_URL_FILE } from '../../src/bitcoin/embedded-bcoin.js';
 import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { decodeStampPayload } from '../../src/journal/stamp-payload.js';
@@ -26,17 +26,12 @@ import { runCli } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
 import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
-import { requireTools } from '../helpers/require-tools.js';
+import { embeddedBcoinMissing, requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
-const requireNodes = (t: TestContext) =>
-  requireTools(
-    t,
-    embeddedBcoinInstalled() ? undefined : 'npm ci --prefix embedded/bcoin first (npm ci does)',
-    oracleUnavailable(),
-  );
+const requireNodes = (t: TestContext) => requireTools(t, embeddedBcoinMissing(), oracleUnavailable());
 
 const python = runPython;
 

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { embeddedBcoinInstalled } from '../../src/bitcoin/embedded-bcoin.js';
 import { CHUNK_RECORDS, parseChunk } from '../../src/journal/chunk.js';
 import { GENESIS_CHAIN_HASH } from '../../src/journal/record.js';
 import { toHex } from '../../src/ots/index.js';
@@ -17,7 +16,7 @@ import { runCliAsync } from '../cli/run-cli.js';
 import { proveCommitments, proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
 import { indexContents, indexDifference } from '../helpers/index-contents.js';
-import { requireTools } from '../helpers/require-tools.js';
+import { embeddedBcoinMissing, requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -57,8 +56,7 @@ async function underPrefixOf(url: string, commitment: Uint8Array): Promise<strin
 
 describe('restoring an older journal under a newer index', () => {
   it('rebuilds the index whole: every route and the stamper follow the restored journal', async (t) => {
-    if (!requireTools(t, embeddedBcoinInstalled() ? undefined : 'npm ci --prefix embedded/bcoin first'))
-      return;
+    if (!requireTools(t, embeddedBcoinMissing())) return;
     const dataDir = tempDir(t);
     const journalDir = join(dataDir, 'journal');
 

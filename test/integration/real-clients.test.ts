@@ -3,12 +3,11 @@
  * python-opentimestamps' RemoteCalendar (Debian) and the npm `opentimestamps` client library.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { DetachedTimestampFile, fromHex, Timestamp, toHex } from '../../src/ots/index.js';
-import { CLIENTS_DIR, runJsClient, runPython } from '../clients/run-client.js';
+import { runJsClient, runPython } from '../clients/run-client.js';
 import { proveCommitments, startTestNode } from '../helpers/calendar-node.js';
-import { requireTools } from '../helpers/require-tools.js';
+import { jsClientMissing, requireTools } from '../helpers/require-tools.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
 const python = (args: string[]) => runPython('python_client.py', args);
@@ -43,15 +42,7 @@ describe('python-opentimestamps RemoteCalendar', () => {
 
 describe('npm opentimestamps client', () => {
   it('stamps against the calendar, gets the pending answer on upgrade, then upgrades to Bitcoin', async (t) => {
-    if (
-      !requireTools(
-        t,
-        existsSync(`${CLIENTS_DIR}js/node_modules/opentimestamps`)
-          ? undefined
-          : 'npm ci --prefix test/clients/js first (.ci/run does)',
-      )
-    )
-      return;
+    if (!requireTools(t, jsClientMissing())) return;
     const node = await startTestNode(t, { roundIntervalMs: 50 });
     const client = (args: string[]) =>
       runJsClient<{ stamped: string; upgraded: boolean; after: string }>([node.url, ...args]);

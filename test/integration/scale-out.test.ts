@@ -7,11 +7,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { embeddedBcoinInstalled } from '../../src/bitcoin/embedded-bcoin.js';
 import { runPython } from '../clients/run-client.js';
 import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
 import { nginxPorts, nginxUnavailable, startNginx } from '../helpers/nginx.js';
-import { requireTools } from '../helpers/require-tools.js';
+import { embeddedBcoinMissing, requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
@@ -22,15 +21,7 @@ const status = async (url: string) =>
 
 describe('scale-out: nginx, two aggregators, a calendar and a mirror', () => {
   it('the Python client stamps through nginx and upgrades through the mirror', async (t) => {
-    if (
-      !requireTools(
-        t,
-        nginxUnavailable(),
-        oracleUnavailable(),
-        embeddedBcoinInstalled() ? undefined : 'npm ci --prefix embedded/bcoin first',
-      )
-    )
-      return;
+    if (!requireTools(t, nginxUnavailable(), oracleUnavailable(), embeddedBcoinMissing())) return;
     const dir = tempDir(t);
     const ports = await nginxPorts();
     const publicUrl = `https://127.0.0.1:${ports.https}`;

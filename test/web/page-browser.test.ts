@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { bcoinChainDir, embeddedBcoinInstalled, RPC_URL_FILE } from '../../src/bitcoin/embedded-bcoin.js';
+import { bcoinChainDir, RPC_URL_FILE } from '../../src/bitcoin/embedded-bcoin.js';
 import { PAGE_CSP } from '../../src/http/page-route.js';
 import { DetachedTimestampFile, PendingAttestation, toHex } from '../../src/ots/index.js';
 import { utcTime } from '../../src/web/check.js';
@@ -20,7 +20,7 @@ import { runCli } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
 import { chromiumUnavailable, launchChromium } from '../helpers/browser.js';
 import { FAST_EMBEDDED_REGTEST, startCalendarProcess } from '../helpers/calendar-process.js';
-import { requireTools } from '../helpers/require-tools.js';
+import { embeddedBcoinMissing, requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
@@ -55,7 +55,7 @@ describe('the page in a real browser', () => {
         t,
         chromiumUnavailable(),
         oracleUnavailable(),
-        embeddedBcoinInstalled() ? undefined : 'npm ci --prefix embedded/bcoin first (npm test does)',
+        embeddedBcoinMissing(),
         pageBundleMissing(),
       )
     )
