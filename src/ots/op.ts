@@ -45,13 +45,14 @@ export abstract class Op {
   /** A string that is equal for equal ops: the map key of an op among a node's children. */
   abstract get key(): string;
 
-  /** The reference's order: by tag, then by argument bytes. */
+  /** The reference's order: by tag, then by argument bytes (BinaryOp). */
   compare(other: Op): number {
-    return this.tag - other.tag || compareBytes(opArg(this), opArg(other));
+    return this.tag - other.tag;
   }
 
+  /** Equal tags make equal ops, but for a BinaryOp's argument. */
   equals(other: Op): boolean {
-    return this.tag === other.tag && equalBytes(opArg(this), opArg(other));
+    return this.tag === other.tag;
   }
 
   toString(): string {
@@ -75,9 +76,6 @@ export abstract class Op {
     );
   }
 }
-
-const NO_ARG = new Uint8Array(0);
-const opArg = (op: Op): Uint8Array => (op instanceof BinaryOp ? op.arg : NO_ARG);
 
 /** Operations that act on the message alone. Stateless, so each has one shared instance. */
 export abstract class UnaryOp extends Op {
@@ -108,6 +106,15 @@ export abstract class BinaryOp extends Op {
   get key(): string {
     this.cachedKey ??= String.fromCharCode(this.tag) + toHex(this.arg);
     return this.cachedKey;
+  }
+
+  // Two ops with one tag are of one class, so the other's argument is there to compare.
+  override compare(other: Op): number {
+    return this.tag - other.tag || compareBytes(this.arg, (other as BinaryOp).arg);
+  }
+
+  override equals(other: Op): boolean {
+    return this.tag === other.tag && equalBytes(this.arg, (other as BinaryOp).arg);
   }
 
   override write(w: Writer): void {

@@ -95,14 +95,30 @@ export class Reader {
   }
 }
 
-/** Writes the format's primitives into a growing buffer. */
+/** Bytes `writeVarUint(value)` writes. */
+export function varUintLength(value: number): number {
+  let length = 1;
+  for (let v = value; v > 0x7f; v = Math.floor(v / 128)) length++;
+  return length;
+}
+
+/**
+ * Writes the format's primitives into a growing buffer. Given the exact final length, it allocates
+ * once and hands that buffer out without a copy: a typed array's allocation, not the writing, is the
+ * cost of serializing a small proof.
+ */
 export class Writer {
-  private buffer = new Uint8Array(256);
+  private buffer: Uint8Array;
   private length = 0;
+
+  /** `capacity`: the bytes to allocate up front (it grows past them as needed). */
+  constructor(capacity = 256) {
+    this.buffer = new Uint8Array(capacity);
+  }
 
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.byteLength) return;
-    let size = this.buffer.byteLength * 2;
+    let size = Math.max(this.buffer.byteLength * 2, 16);
     while (size < this.length + extra) size *= 2;
     const grown = new Uint8Array(size);
     grown.set(this.buffer.subarray(0, this.length));
@@ -137,8 +153,12 @@ export class Writer {
     this.writeBytes(b);
   }
 
-  /** The bytes written so far (a copy, so the writer may go on). */
+  /**
+   * The bytes written so far; the writer may go on. A full buffer is handed out as it is: any later
+   * write of a byte or more must grow it first, into a new array, so the one handed out never changes.
+   */
   toBytes(): Uint8Array {
+    if (this.length === this.buffer.byteLength) return this.buffer;
     return this.buffer.slice(0, this.length);
   }
 }
