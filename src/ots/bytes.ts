@@ -43,12 +43,12 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /** One new array holding all parts in order. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let length = 0;
-  for (const p of parts) length += p.byteLength;
+  for (const p of parts) length += p.length;
   const out = new Uint8Array(length);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
-    at += p.byteLength;
+    at += p.length;
   }
   return out;
 }

@@ -28,9 +28,9 @@ export class DetachedTimestampFile {
   readonly timestamp: Timestamp;
 
   constructor(fileHashOp: CryptOp, timestamp: Timestamp) {
-    if (timestamp.msg.byteLength !== fileHashOp.digestLength) {
+    if (timestamp.msg.length !== fileHashOp.digestLength) {
       throw new OtsValueError(
-        `DetachedTimestampFile: ${fileHashOp} digest is ${fileHashOp.digestLength} bytes, timestamp message is ${timestamp.msg.byteLength}`,
+        `DetachedTimestampFile: ${fileHashOp} digest is ${fileHashOp.digestLength} bytes, timestamp message is ${timestamp.msg.length}`,
       );
     }
     this.fileHashOp = fileHashOp;

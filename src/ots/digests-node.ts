@@ -13,8 +13,9 @@ import { hash } from 'node:crypto';
  */
 function digest(algorithm: string, data: Uint8Array): Uint8Array {
   const latin1 = hash(algorithm, data, 'binary');
-  const out = new Uint8Array(latin1.length);
-  for (let i = 0; i < out.length; i++) out[i] = latin1.charCodeAt(i);
+  const length = latin1.length;
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = latin1.charCodeAt(i);
   return out;
 }
 

@@ -23,11 +23,11 @@ export class Reader {
   }
 
   get remaining(): number {
-    return this.bytes.byteLength - this.offset;
+    return this.bytes.length - this.offset;
   }
 
   readByte(): number {
-    if (this.offset >= this.bytes.byteLength) {
+    if (this.offset >= this.bytes.length) {
       throw new TruncationError('Tried to read 1 byte but the input ended', this.offset);
     }
     return this.bytes[this.offset++] as number;
@@ -75,8 +75,8 @@ export class Reader {
 
   assertMagic(expected: Uint8Array): void {
     const at = this.offset;
-    const actual = this.bytes.subarray(at, at + expected.byteLength);
-    this.offset += actual.byteLength;
+    const actual = this.bytes.subarray(at, at + expected.length);
+    this.offset += actual.length;
     if (!equalBytes(actual, expected)) {
       throw new BadMagicError(
         `Expected magic bytes 0x${toHex(expected)}, but got 0x${toHex(actual)} instead`,
@@ -117,8 +117,8 @@ export class Writer {
   }
 
   private reserve(extra: number): void {
-    if (this.length + extra <= this.buffer.byteLength) return;
-    let size = Math.max(this.buffer.byteLength * 2, 16);
+    if (this.length + extra <= this.buffer.length) return;
+    let size = Math.max(this.buffer.length * 2, 16);
     while (size < this.length + extra) size *= 2;
     const grown = new Uint8Array(size);
     grown.set(this.buffer.subarray(0, this.length));
@@ -131,9 +131,9 @@ export class Writer {
   }
 
   writeBytes(b: Uint8Array): void {
-    this.reserve(b.byteLength);
+    this.reserve(b.length);
     this.buffer.set(b, this.length);
-    this.length += b.byteLength;
+    this.length += b.length;
   }
 
   writeVarUint(value: number): void {
@@ -149,7 +149,7 @@ export class Writer {
   }
 
   writeVarBytes(b: Uint8Array): void {
-    this.writeVarUint(b.byteLength);
+    this.writeVarUint(b.length);
     this.writeBytes(b);
   }
 
@@ -158,7 +158,7 @@ export class Writer {
    * write of a byte or more must grow it first, into a new array, so the one handed out never changes.
    */
   toBytes(): Uint8Array {
-    if (this.length === this.buffer.byteLength) return this.buffer;
+    if (this.length === this.buffer.length) return this.buffer;
     return this.buffer.slice(0, this.length);
   }
 }

@@ -14,7 +14,7 @@ import type { Attestation } from './attestation.js';
 import { ATTESTATION_TAG_LENGTH, Attestation as AttestationReader } from './attestation.js';
 import { equalBytes, toHex } from './bytes.js';
 import { DeserializationError, MsgValueError, OtsValueError, RecursionLimitError } from './errors.js';
-import { BinaryOp, MAX_MSG_LENGTH, Op } from './op.js';
+import { BinaryOp, isResultOf, MAX_MSG_LENGTH, Op } from './op.js';
 import { Reader, varUintLength, Writer } from './serialize.js';
 
 /** Nesting limit of the reference's parser: a path of 255 ops parses, 256 do not. */
@@ -42,18 +42,31 @@ const FORK_MARKER = 0xff;
 const SCAN_LIMIT = 8;
 
 /**
+ * What every empty set holds. Never written: `put` replaces it at the first entry. Not frozen, as a
+ * frozen array takes V8's slow paths in `slice` and `sort`, which serialization calls per node.
+ */
+const NO_ENTRIES: readonly never[] = [];
+
+/**
  * Entries unique by value, in insertion order, on a plain array rather than a Map keyed by strings:
  * building a key (a hex string of a 32-byte argument) cost more than a parse's hashing. The map from
  * keys to positions exists only once a set outgrows SCAN_LIMIT. Nothing is removed: positions stay.
  */
 abstract class UniqueEntries<T extends { readonly key: string; equals(other: T): boolean }, E> {
-  protected readonly entries: E[] = [];
+  // Most sets of a tree stay empty, so the array is made at the first entry, with room for one.
+  protected entries: E[] = NO_ENTRIES as unknown as E[];
   private index: Map<string, number> | undefined;
 
   protected abstract valueOf(entry: E): T;
 
   get size(): number {
     return this.entries.length;
+  }
+
+  /** A copy of the entries in `compare`'s order; most sets have one entry, which needs no sort. */
+  protected sortedEntries(compare: (a: E, b: E) => number): E[] {
+    const copy = this.entries.slice();
+    return copy.length > 1 ? copy.sort(compare) : copy;
   }
 
   /** Position of the entry whose value equals `value`, or -1. */
@@ -71,7 +84,8 @@ abstract class UniqueEntries<T extends { readonly key: string; equals(other: T):
       this.entries[at] = entry;
       return;
     }
-    this.entries.push(entry);
+    if (this.entries.length === 0) this.entries = [entry];
+    else this.entries.push(entry);
     if (this.index) this.index.set(value.key, this.entries.length - 1);
     else if (this.entries.length > SCAN_LIMIT) {
       this.index = new Map(this.entries.map((e, i) => [this.valueOf(e).key, i]));
@@ -95,7 +109,7 @@ export class AttestationSet extends UniqueEntries<Attestation, Attestation> impl
   }
   /** In the reference's canonical order. */
   sorted(): Attestation[] {
-    return this.entries.slice().sort((a, b) => a.compare(b));
+    return this.sortedEntries((a, b) => a.compare(b));
   }
 }
 
@@ -131,8 +145,8 @@ export class OpSet extends UniqueEntries<Op, [Op, Timestamp]> implements Iterabl
 
   /** Sets the child for `op`; it must be a timestamp of the op's result on this node's message. */
   set(op: Op, child: Timestamp): void {
-    const expected = this.get(op)?.msg ?? op.call(this.msg);
-    if (!equalBytes(expected, child.msg)) {
+    const existing = this.get(op);
+    if (existing ? !equalBytes(existing.msg, child.msg) : !isResultOf(op, this.msg, child.msg)) {
       throw new OtsValueError(`${op}: child timestamp is for a different message`);
     }
     this.put(op, [op, child]);
@@ -144,7 +158,7 @@ export class OpSet extends UniqueEntries<Op, [Op, Timestamp]> implements Iterabl
 
   /** In the reference's canonical order. */
   sorted(): [Op, Timestamp][] {
-    return this.entries.slice().sort((a, b) => a[0].compare(b[0]));
+    return this.sortedEntries((a, b) => a[0].compare(b[0]));
   }
 }
 
@@ -161,8 +175,8 @@ export class Timestamp {
   readonly ops: OpSet;
 
   constructor(msg: Uint8Array) {
-    if (msg.byteLength > MAX_MSG_LENGTH) {
-      throw new OtsValueError(`Message exceeds Op length limit; ${msg.byteLength} > ${MAX_MSG_LENGTH}`);
+    if (msg.length > MAX_MSG_LENGTH) {
+      throw new OtsValueError(`Message exceeds Op length limit; ${msg.length} > ${MAX_MSG_LENGTH}`);
     }
     this.msg = msg;
     this.ops = new OpSet(msg);
@@ -245,7 +259,7 @@ export class Timestamp {
 
   /** Parses the timestamp of `msg` at the reader's position, leaving the reader after it. */
   static read(r: Reader, msg: Uint8Array, options?: TimestampReadOptions): Timestamp {
-    const parse = new TreeParse(r, (options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - msg.byteLength);
+    const parse = new TreeParse(r, (options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - msg.length);
     const timestamp = new Timestamp(msg);
     parse.node(timestamp, RECURSION_LIMIT);
     return timestamp;
@@ -298,7 +312,7 @@ class TreeParse {
       }
       throw e;
     }
-    this.budget -= child.msg.byteLength;
+    this.budget -= child.msg.length;
     if (this.budget < 0) {
       throw new DeserializationError('Timestamp messages exceed the size budget of this parse', opAt);
     }
@@ -313,11 +327,11 @@ class TreeParse {
 export function serializedLength(node: Timestamp): number {
   let length = Math.max(node.attestations.size + node.ops.size - 1, 0); // fork markers
   for (const attestation of node.attestations) {
-    const payload = attestation.payload.byteLength;
+    const payload = attestation.payload.length;
     length += 1 + ATTESTATION_TAG_LENGTH + varUintLength(payload) + payload;
   }
   for (const [op, child] of node.ops) {
-    length += 1 + (op instanceof BinaryOp ? varUintLength(op.arg.byteLength) + op.arg.byteLength : 0);
+    length += 1 + (op instanceof BinaryOp ? varUintLength(op.arg.length) + op.arg.length : 0);
     length += serializedLength(child);
   }
   return length;
