@@ -26,7 +26,7 @@ export abstract class Attestation {
   /** The serialized payload (without tag and length). */
   get payload(): Uint8Array {
     if (!this.cachedPayload) {
-      const w = new Writer();
+      const w = new Writer(16); // a height's varuint fits; a URI grows it
       this.writePayload(w);
       this.cachedPayload = w.toBytes();
     }

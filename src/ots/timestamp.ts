@@ -321,8 +321,8 @@ class TreeParse {
 }
 
 /**
- * The length of `write`'s output for the tree below `node`, so that `toBytes` allocates once: a
- * walk over the tree costs less than growing and copying a typed array.
+ * The length of `write`'s output for the tree below `node`, so that `toBytes` (and a detached
+ * file's) allocates once: a walk over the tree costs less than growing and copying a typed array.
  */
 export function serializedLength(node: Timestamp): number {
   let length = Math.max(node.attestations.size + node.ops.size - 1, 0); // fork markers

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   BitcoinBlockHeaderAttestation,
   DeserializationError,
@@ -16,6 +17,8 @@ import {
   TruncationError,
   toHex,
 } from 'otsd/ots';
+import { serializedLength } from '../../src/ots/timestamp.js';
+import { deepTimestampArb, timestampArb } from './arbitraries.js';
 
 const EMPTY = new Uint8Array();
 
@@ -242,5 +245,16 @@ describe('wide nodes (more children than the sets scan)', () => {
     a.merge(b);
     assert.equal(a.ops.size, WIDE + WIDE / 2);
     assert.equal([...a.allAttestations()].length, WIDE + WIDE / 2);
+  });
+});
+
+describe('serializedLength', () => {
+  it('is the exact length toBytes writes, which then allocates once and copies nothing', () => {
+    fc.assert(
+      fc.property(fc.oneof(timestampArb, deepTimestampArb), (t) => {
+        assert.equal(serializedLength(t), t.toBytes().length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
