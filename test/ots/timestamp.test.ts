@@ -167,28 +167,26 @@ describe('tree operations', () => {
   });
 
   it('ops.set checks an append or prepend child byte for byte, and the limits as op.call does', () => {
-    const t = new Timestamp(fromHex('0102'));
-    assert.doesNotThrow(() => t.ops.set(new OpAppend(fromHex('0304')), new Timestamp(fromHex('01020304'))));
-    assert.doesNotThrow(() => t.ops.set(new OpPrepend(fromHex('0304')), new Timestamp(fromHex('03040102'))));
-    for (const wrong of ['01020305', '00020304', '010203', '0102030400']) {
-      assert.throws(
-        () =>
-          new Timestamp(fromHex('0102')).ops.set(
-            new OpAppend(fromHex('0304')),
-            new Timestamp(fromHex(wrong)),
-          ),
-        OtsValueError,
-        wrong,
-      );
-      assert.throws(
-        () =>
-          new Timestamp(fromHex('0102')).ops.set(
-            new OpPrepend(fromHex('0304')),
-            new Timestamp(fromHex(wrong)),
-          ),
-        OtsValueError,
-        wrong,
-      );
+    const cases = [
+      [new OpAppend(fromHex('0304')), fromHex('01020304')],
+      [new OpPrepend(fromHex('0304')), fromHex('03040102')],
+    ] as const;
+    for (const [op, right] of cases) {
+      assert.doesNotThrow(() => new Timestamp(fromHex('0102')).ops.set(op, new Timestamp(right)));
+      const flipped = (at: number) => right.map((b, i) => (i === at ? b ^ 1 : b));
+      const wrongs = [
+        flipped(0),
+        flipped(right.length - 1),
+        right.subarray(1),
+        new Uint8Array([...right, 0]),
+      ];
+      for (const wrong of wrongs) {
+        assert.throws(
+          () => new Timestamp(fromHex('0102')).ops.set(op, new Timestamp(wrong)),
+          OtsValueError,
+          `${op} ${toHex(wrong)}`,
+        );
+      }
     }
     const long = new Timestamp(new Uint8Array(4000));
     assert.throws(() => long.ops.set(new OpAppend(new Uint8Array(97)), new Timestamp(msg)), MsgValueError);
