@@ -154,8 +154,9 @@ export class Writer {
   }
 
   /**
-   * The bytes written so far; the writer may go on. A full buffer is handed out as it is: any later
-   * write of a byte or more must grow it first, into a new array, so the one handed out never changes.
+   * The bytes written so far; the writer may go on. A full buffer is handed out as it is (so a second
+   * call with nothing written between gives the same array): any later write of a byte or more must
+   * grow it first, into a new array, so the one handed out never changes.
    */
   toBytes(): Uint8Array {
     if (this.length === this.buffer.length) return this.buffer;
