@@ -1,89 +1,134 @@
 /**
  * Throughput of the proof format code next to python-opentimestamps on the same inputs, in the same
  * run: parse and serialize a real proof (hello-world.txt.ots, 39 ops deep), and build a merkle tree
- * over 10,000 leaves. Python times itself in its own process (no IPC in its numbers).
+ * over 10,000 leaves, as Timestamp objects and as bare hashes.
  *
- * Run: npm run bench
+ * The machine may be shared, so the two sides take turns: every round runs each row here, then the
+ * same row in Python, which times itself in its own process (no IPC in its numbers) while this one
+ * waits. Both sides run WARMUP unrecorded rounds first (the JIT, Python's allocator). A row's ratio
+ * is the median of its per-round ratios, with the lowest and highest beside it, so that a
+ * neighbour's burst widens the spread rather than moving the figure; the load average is printed too.
+ *
+ * Run: npm run bench:ots
  */
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DetachedTimestampFile, MerkleTree, makeMerkleTree, Timestamp, toHex } from 'otsd/ots';
 import { oracleUnavailable, PythonOracle } from '../test/oracle/python-oracle.js';
 import { VECTORS_DIR } from '../test/ots/vectors.js';
 
-const ITERATIONS = 20_000;
+const WARMUP = 3;
+const ROUNDS = 9;
+const PARSE_ITERATIONS = 2_000;
+const SERIALIZE_ITERATIONS = 10_000;
 const LEAVES = 10_000;
-
-function time(fn: () => void, iterations = 1): number {
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) fn();
-  return (performance.now() - start) / 1000;
-}
 
 const proof = DetachedTimestampFile.fromBytes(readFileSync(`${VECTORS_DIR}/hello-world.txt.ots`)).timestamp;
 const msg = proof.msg;
 const data = proof.toBytes();
 const leaves = Array.from({ length: LEAVES }, () => new Uint8Array(randomBytes(32)));
+const tip = toHex(new MerkleTree(leaves).root);
 
-// warm up the JIT so both sides are measured at steady state
-time(() => Timestamp.fromBytes(msg, data), 2000);
-time(() => proof.toBytes(), 2000);
-
-const ours = {
-  parse_s: time(() => Timestamp.fromBytes(msg, data), ITERATIONS),
-  serialize_s: time(() => proof.toBytes(), ITERATIONS),
-  merkle_s: time(() => makeMerkleTree(leaves.map((l) => new Timestamp(l)))),
-  merkleHashes_s: time(() => new MerkleTree(leaves)),
-};
-
-const rows: [string, number, number | undefined][] = [];
-const missing = oracleUnavailable();
-let theirs:
-  | { parse_s: number; serialize_s: number; merkle_s: number; merkle_hashes_s: number; tip: string }
-  | undefined;
-if (!missing) {
-  const oracle = new PythonOracle();
-  theirs = (await oracle.call({
-    cmd: 'bench',
-    msg: toHex(msg),
-    data: toHex(data),
-    leaves: leaves.map(toHex),
-    iterations: ITERATIONS,
-  })) as typeof theirs;
-  await oracle.close();
-  if (theirs && theirs.tip !== toHex(new MerkleTree(leaves).root))
-    throw new Error('bench: merkle tips differ');
+interface Row {
+  name: string;
+  /** The row's name in test/oracle/ots_oracle.py's bench_round. */
+  python: string;
+  /** What one round does, counted in the row's unit. */
+  work: number;
+  ours: () => void;
 }
 
-rows.push([
-  `parse ${data.byteLength}-byte proof (ops/s)`,
-  ITERATIONS / ours.parse_s,
-  theirs && ITERATIONS / theirs.parse_s,
-]);
-rows.push([
-  `serialize ${data.byteLength}-byte proof (ops/s)`,
-  ITERATIONS / ours.serialize_s,
-  theirs && ITERATIONS / theirs.serialize_s,
-]);
-rows.push([
-  `merkle tree, ${LEAVES} leaves as timestamps (leaves/s)`,
-  LEAVES / ours.merkle_s,
-  theirs && LEAVES / theirs.merkle_s,
-]);
-rows.push([
-  `merkle tree, ${LEAVES} leaves as hashes (leaves/s)`,
-  LEAVES / ours.merkleHashes_s,
-  theirs && LEAVES / theirs.merkle_hashes_s,
-]);
+const rows: Row[] = [
+  {
+    name: `parse ${data.length}-byte proof (ops/s)`,
+    python: 'parse',
+    work: PARSE_ITERATIONS,
+    ours: () => {
+      for (let i = 0; i < PARSE_ITERATIONS; i++) Timestamp.fromBytes(msg, data);
+    },
+  },
+  {
+    name: `serialize ${data.length}-byte proof (ops/s)`,
+    python: 'serialize',
+    work: SERIALIZE_ITERATIONS,
+    ours: () => {
+      for (let i = 0; i < SERIALIZE_ITERATIONS; i++) proof.toBytes();
+    },
+  },
+  {
+    name: `merkle tree, ${LEAVES} leaves as timestamps (leaves/s)`,
+    python: 'merkle',
+    work: LEAVES,
+    ours: () => makeMerkleTree(leaves.map((l) => new Timestamp(l))),
+  },
+  {
+    name: `merkle tree, ${LEAVES} leaves as hashes (leaves/s)`,
+    python: 'merkle_hashes',
+    work: LEAVES,
+    ours: () => new MerkleTree(leaves),
+  },
+];
 
-const fmt = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
+function timeOurs(row: Row): number {
+  const start = performance.now();
+  row.ours();
+  return (performance.now() - start) / 1000;
+}
+
+const missing = oracleUnavailable();
+const oracle = missing ? undefined : new PythonOracle();
+await oracle?.call({
+  cmd: 'bench_setup',
+  msg: toHex(msg),
+  data: toHex(data),
+  leaves: leaves.map(toHex),
+  parse_iterations: PARSE_ITERATIONS,
+  serialize_iterations: SERIALIZE_ITERATIONS,
+});
+async function timeTheirs(row: Row): Promise<number | undefined> {
+  if (!oracle) return undefined;
+  const answer = await oracle.call({ cmd: 'bench_round', row: row.python });
+  if (answer.tip !== null && answer.tip !== tip) throw new Error('bench: merkle tips differ');
+  return answer.seconds as number;
+}
+
+const loadBefore = loadavg();
+const seconds = new Map(rows.map((row) => [row, { ours: [] as number[], theirs: [] as number[] }]));
+for (let round = 0; round < WARMUP + ROUNDS; round++) {
+  for (const row of rows) {
+    const ours = timeOurs(row);
+    const theirs = await timeTheirs(row);
+    if (round < WARMUP) continue;
+    const times = seconds.get(row);
+    times?.ours.push(ours);
+    if (theirs !== undefined) times?.theirs.push(theirs);
+  }
+}
+const loadAfter = loadavg();
+await oracle?.close();
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+
+console.log(`load average (1, 5, 15 min) before ${load(loadBefore)}, after ${load(loadAfter)}`);
+console.log(`${ROUNDS} rounds after ${WARMUP} warm-up rounds; rates are medians, the ratio is the median`);
+console.log('of the per-round ratios (lowest-highest)');
 console.log(
-  `${'benchmark'.padEnd(52)} ${'otsd'.padStart(12)} ${'python-ots'.padStart(12)} ${'ratio'.padStart(7)}`,
+  `${'benchmark'.padEnd(52)} ${'otsd'.padStart(12)} ${'python-ots'.padStart(12)} ${'ratio'.padStart(18)}`,
 );
-for (const [name, us, them] of rows) {
-  const ratio = them === undefined ? '-' : `${(us / them).toFixed(1)}x`;
-  console.log(`${name.padEnd(52)} ${fmt(us).padStart(12)} ${fmt(them).padStart(12)} ${ratio.padStart(7)}`);
+for (const row of rows) {
+  const { ours, theirs } = seconds.get(row) ?? { ours: [], theirs: [] };
+  const ratios = theirs.map((t, i) => t / (ours[i] as number)).sort((a, b) => a - b);
+  const ratio = ratios.length
+    ? `${median(ratios).toFixed(1)}x (${ratios[0]?.toFixed(1)}-${ratios[ratios.length - 1]?.toFixed(1)})`
+    : '-';
+  const theirRate = theirs.length ? fmt(row.work / median(theirs)) : '-';
+  console.log(
+    `${row.name.padEnd(52)} ${fmt(row.work / median(ours)).padStart(12)} ${theirRate.padStart(12)} ${ratio.padStart(18)}`,
+  );
 }
 if (missing) console.log(`(python-opentimestamps not measured: ${missing})`);

@@ -26,7 +26,7 @@ export abstract class Attestation {
   /** The serialized payload (without tag and length). */
   get payload(): Uint8Array {
     if (!this.cachedPayload) {
-      const w = new Writer();
+      const w = new Writer(16); // a height's varuint fits; a URI grows it
       this.writePayload(w);
       this.cachedPayload = w.toBytes();
     }
@@ -45,6 +45,9 @@ export abstract class Attestation {
   }
 
   equals(other: Attestation): boolean {
+    // Two of one kind compare without serializing their payloads; mixed kinds (an UnknownAttestation
+    // built with a known tag) compare as bytes.
+    if (this.constructor === other.constructor) return this.compare(other) === 0;
     return this.key === other.key;
   }
 
@@ -57,7 +60,7 @@ export abstract class Attestation {
   static read(r: Reader): Attestation {
     const tag = r.readBytes(ATTESTATION_TAG_LENGTH);
     const payload = r.readVarBytes(MAX_ATTESTATION_PAYLOAD);
-    const payloadStart = r.offset - payload.byteLength;
+    const payloadStart = r.offset - payload.length;
     const parse = KNOWN_KINDS.get(toHex(tag));
     if (!parse) return new UnknownAttestation(tag, payload);
     const payloadReader = new Reader(payload);
@@ -84,12 +87,12 @@ export class UnknownAttestation extends Attestation {
 
   constructor(tag: Uint8Array, payload: Uint8Array) {
     super();
-    if (tag.byteLength !== ATTESTATION_TAG_LENGTH) {
+    if (tag.length !== ATTESTATION_TAG_LENGTH) {
       throw new OtsValueError(
-        `UnknownAttestation: tag must be ${ATTESTATION_TAG_LENGTH} bytes, got ${tag.byteLength}`,
+        `UnknownAttestation: tag must be ${ATTESTATION_TAG_LENGTH} bytes, got ${tag.length}`,
       );
     }
-    if (payload.byteLength > MAX_ATTESTATION_PAYLOAD) {
+    if (payload.length > MAX_ATTESTATION_PAYLOAD) {
       throw new OtsValueError(`UnknownAttestation: payload must be <= ${MAX_ATTESTATION_PAYLOAD} bytes`);
     }
     this.tag = tag;
@@ -211,8 +214,8 @@ export class BitcoinBlockHeaderAttestation extends BlockHeightAttestation {
    */
   verifyAgainstBlockHeader(digest: Uint8Array, header: Uint8Array | BlockHeader): number {
     const parsed = header instanceof BlockHeader ? header : new BlockHeader(header);
-    if (digest.byteLength !== 32) {
-      throw new VerificationError(`Expected digest with length 32 bytes; got ${digest.byteLength} bytes`);
+    if (digest.length !== 32) {
+      throw new VerificationError(`Expected digest with length 32 bytes; got ${digest.length} bytes`);
     }
     if (!equalBytes(digest, parsed.merkleRoot))
       throw new VerificationError('Digest does not match merkleroot');

@@ -13,8 +13,8 @@ export class BlockHeader {
   readonly bytes: Uint8Array;
 
   constructor(bytes: Uint8Array) {
-    if (bytes.byteLength !== BLOCK_HEADER_LENGTH) {
-      throw new OtsValueError(`BlockHeader: expected ${BLOCK_HEADER_LENGTH} bytes, got ${bytes.byteLength}`);
+    if (bytes.length !== BLOCK_HEADER_LENGTH) {
+      throw new OtsValueError(`BlockHeader: expected ${BLOCK_HEADER_LENGTH} bytes, got ${bytes.length}`);
     }
     this.bytes = bytes;
   }

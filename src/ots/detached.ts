@@ -6,8 +6,8 @@
 import { toHex } from './bytes.js';
 import { DeserializationError, OtsValueError, UnsupportedMajorVersionError } from './errors.js';
 import { type CryptOp, cryptOpByTag } from './op.js';
-import { Reader, Writer } from './serialize.js';
-import { Timestamp, type TimestampReadOptions } from './timestamp.js';
+import { Reader, varUintLength, Writer } from './serialize.js';
+import { serializedLength, Timestamp, type TimestampReadOptions } from './timestamp.js';
 
 /** "\x00OpenTimestamps\x00\x00Proof\x00" followed by 8 bytes chosen to read as binary data. */
 export const HEADER_MAGIC = new Uint8Array([
@@ -28,9 +28,9 @@ export class DetachedTimestampFile {
   readonly timestamp: Timestamp;
 
   constructor(fileHashOp: CryptOp, timestamp: Timestamp) {
-    if (timestamp.msg.byteLength !== fileHashOp.digestLength) {
+    if (timestamp.msg.length !== fileHashOp.digestLength) {
       throw new OtsValueError(
-        `DetachedTimestampFile: ${fileHashOp} digest is ${fileHashOp.digestLength} bytes, timestamp message is ${timestamp.msg.byteLength}`,
+        `DetachedTimestampFile: ${fileHashOp} digest is ${fileHashOp.digestLength} bytes, timestamp message is ${timestamp.msg.length}`,
       );
     }
     this.fileHashOp = fileHashOp;
@@ -48,7 +48,13 @@ export class DetachedTimestampFile {
   }
 
   toBytes(): Uint8Array {
-    const w = new Writer();
+    const w = new Writer(
+      HEADER_MAGIC.length +
+        varUintLength(MAJOR_VERSION) +
+        1 +
+        this.fileDigest.length +
+        serializedLength(this.timestamp),
+    );
     w.writeBytes(HEADER_MAGIC);
     w.writeVarUint(MAJOR_VERSION);
     this.fileHashOp.write(w);

@@ -5,7 +5,6 @@
  * Bitcoin's block tree is different (it duplicates the odd item) and is not built here.
  * @module
  */
-import { concatBytes } from './bytes.js';
 import { OtsValueError } from './errors.js';
 import { sha256 } from './hash.js';
 import { type CryptOp, type Op, OpAppend, OpPrepend, OpSHA256 } from './op.js';
@@ -24,10 +23,10 @@ export function catThenUnaryOp(
 ): Timestamp {
   const l = left instanceof Timestamp ? left : new Timestamp(left);
   const r = right instanceof Timestamp ? right : new Timestamp(right);
-  const append = new OpAppend(r.msg);
-  l.ops.add(append);
+  // The reference first gives left an append child of its own, then replaces it with right's
+  // prepend child (the same message); setting it once leaves the same tree without the throwaway node.
   const joined = r.ops.add(new OpPrepend(l.msg));
-  l.ops.set(append, joined);
+  l.ops.set(new OpAppend(r.msg), joined);
   return joined.ops.add(op);
 }
 
@@ -73,10 +72,18 @@ export class MerkleTree {
     if (leaves.length === 0) throw new OtsValueError('MerkleTree: need at least one leaf');
     const levels = [leaves.slice()];
     let level = leaves;
+    // Each pair is hashed from one reused buffer (made anew only when a pair's length changes)
+    // rather than a new array per pair: a garbage typed array costs more than the copy into it.
+    let pair = new Uint8Array(0);
     while (level.length > 1) {
       const next: Uint8Array[] = [];
       for (let i = 0; i + 1 < level.length; i += 2) {
-        next.push(sha256(concatBytes(level[i] as Uint8Array, level[i + 1] as Uint8Array)));
+        const left = level[i] as Uint8Array;
+        const right = level[i + 1] as Uint8Array;
+        if (pair.length !== left.length + right.length) pair = new Uint8Array(left.length + right.length);
+        pair.set(left, 0);
+        pair.set(right, left.length);
+        next.push(sha256(pair));
       }
       if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array);
       levels.push(next);

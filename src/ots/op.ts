@@ -27,13 +27,13 @@ export abstract class Op {
 
   /** The op's result on `msg`; MsgValueError when the message or the result breaks a limit. */
   call(msg: Uint8Array): Uint8Array {
-    if (msg.byteLength > this.maxMsgLength) {
-      throw new MsgValueError(`${this.name}: message too long; ${msg.byteLength} > ${this.maxMsgLength}`);
+    if (msg.length > this.maxMsgLength) {
+      throw new MsgValueError(`${this.name}: message too long; ${msg.length} > ${this.maxMsgLength}`);
     }
     const result = this.apply(msg);
-    if (result.byteLength === 0) throw new MsgValueError(`${this.name}: empty result`);
-    if (result.byteLength > MAX_RESULT_LENGTH) {
-      throw new MsgValueError(`${this.name}: result too long; ${result.byteLength} > ${MAX_RESULT_LENGTH}`);
+    if (result.length === 0) throw new MsgValueError(`${this.name}: empty result`);
+    if (result.length > MAX_RESULT_LENGTH) {
+      throw new MsgValueError(`${this.name}: result too long; ${result.length} > ${MAX_RESULT_LENGTH}`);
     }
     return result;
   }
@@ -45,13 +45,14 @@ export abstract class Op {
   /** A string that is equal for equal ops: the map key of an op among a node's children. */
   abstract get key(): string;
 
-  /** The reference's order: by tag, then by argument bytes. */
+  /** The reference's order: by tag, then by argument bytes (BinaryOp). */
   compare(other: Op): number {
-    return this.tag - other.tag || compareBytes(opArg(this), opArg(other));
+    return this.tag - other.tag;
   }
 
+  /** Equal tags make equal ops, but for a BinaryOp's argument. */
   equals(other: Op): boolean {
-    return this.tag === other.tag && equalBytes(opArg(this), opArg(other));
+    return this.tag === other.tag;
   }
 
   toString(): string {
@@ -76,9 +77,6 @@ export abstract class Op {
   }
 }
 
-const NO_ARG = new Uint8Array(0);
-const opArg = (op: Op): Uint8Array => (op instanceof BinaryOp ? op.arg : NO_ARG);
-
 /** Operations that act on the message alone. Stateless, so each has one shared instance. */
 export abstract class UnaryOp extends Op {
   get key(): string {
@@ -98,9 +96,9 @@ export abstract class BinaryOp extends Op {
 
   constructor(arg: Uint8Array) {
     super();
-    if (arg.byteLength === 0) throw new OpArgValueError(`${this.pythonName} arg can't be empty`);
-    if (arg.byteLength > MAX_RESULT_LENGTH) {
-      throw new OpArgValueError(`${this.pythonName} arg too long: ${arg.byteLength} > ${MAX_RESULT_LENGTH}`);
+    if (arg.length === 0) throw new OpArgValueError(`${this.pythonName} arg can't be empty`);
+    if (arg.length > MAX_RESULT_LENGTH) {
+      throw new OpArgValueError(`${this.pythonName} arg too long: ${arg.length} > ${MAX_RESULT_LENGTH}`);
     }
     this.arg = arg;
   }
@@ -108,6 +106,15 @@ export abstract class BinaryOp extends Op {
   get key(): string {
     this.cachedKey ??= String.fromCharCode(this.tag) + toHex(this.arg);
     return this.cachedKey;
+  }
+
+  // Two ops with one tag are of one class, so the other's argument is there to compare.
+  override compare(other: Op): number {
+    return this.tag - other.tag || compareBytes(this.arg, (other as BinaryOp).arg);
+  }
+
+  override equals(other: Op): boolean {
+    return this.tag === other.tag && equalBytes(this.arg, (other as BinaryOp).arg);
   }
 
   override write(w: Writer): void {
@@ -197,7 +204,7 @@ export class OpReverse extends UnaryOp {
   readonly tag = 0xf2;
   readonly name = 'reverse';
   protected apply(msg: Uint8Array): Uint8Array {
-    if (msg.byteLength === 0) throw new MsgValueError("reverse: can't reverse an empty message");
+    if (msg.length === 0) throw new MsgValueError("reverse: can't reverse an empty message");
     return reverseBytes(msg);
   }
 }
@@ -210,7 +217,7 @@ export class OpHexlify extends UnaryOp {
     return MAX_RESULT_LENGTH / 2;
   }
   protected apply(msg: Uint8Array): Uint8Array {
-    if (msg.byteLength === 0) throw new MsgValueError("hexlify: can't hexlify an empty message");
+    if (msg.length === 0) throw new MsgValueError("hexlify: can't hexlify an empty message");
     return new TextEncoder().encode(toHex(msg));
   }
 }
@@ -228,6 +235,30 @@ const BINARY_OPS: ReadonlyMap<number, (arg: Uint8Array) => BinaryOp> = new Map<
   [0xf0, (arg: Uint8Array) => new OpAppend(arg)],
   [0xf1, (arg: Uint8Array) => new OpPrepend(arg)],
 ]);
+
+/**
+ * Whether `result` is `op`'s result on `msg` (a limit the op breaks throws, as `call` does). Append
+ * and prepend compare in place: building the concatenation only to compare it, once per pair of a
+ * merkle tree, made the whole tree five times slower (a garbage typed array per call costs the
+ * collector far more than its bytes).
+ */
+export function isResultOf(op: Op, msg: Uint8Array, result: Uint8Array): boolean {
+  if (op instanceof BinaryOp && msg.length + op.arg.length <= MAX_RESULT_LENGTH) {
+    if (op instanceof OpAppend) return isConcatenation(result, msg, op.arg);
+    if (op instanceof OpPrepend) return isConcatenation(result, op.arg, msg);
+  }
+  return equalBytes(op.call(msg), result);
+}
+
+/** Whether `whole` is `head` followed by `tail`. */
+function isConcatenation(whole: Uint8Array, head: Uint8Array, tail: Uint8Array): boolean {
+  const at = head.length;
+  const tailLength = tail.length;
+  if (whole.length !== at + tailLength) return false;
+  for (let i = 0; i < at; i++) if (whole[i] !== head[i]) return false;
+  for (let i = 0; i < tailLength; i++) if (whole[at + i] !== tail[i]) return false;
+  return true;
+}
 
 /** The crypto op with this tag, or undefined: the ops a detached file may name as its file hash. */
 export function cryptOpByTag(tag: number): CryptOp | undefined {

@@ -23,11 +23,11 @@ export class Reader {
   }
 
   get remaining(): number {
-    return this.bytes.byteLength - this.offset;
+    return this.bytes.length - this.offset;
   }
 
   readByte(): number {
-    if (this.offset >= this.bytes.byteLength) {
+    if (this.offset >= this.bytes.length) {
       throw new TruncationError('Tried to read 1 byte but the input ended', this.offset);
     }
     return this.bytes[this.offset++] as number;
@@ -75,8 +75,8 @@ export class Reader {
 
   assertMagic(expected: Uint8Array): void {
     const at = this.offset;
-    const actual = this.bytes.subarray(at, at + expected.byteLength);
-    this.offset += actual.byteLength;
+    const actual = this.bytes.subarray(at, at + expected.length);
+    this.offset += actual.length;
     if (!equalBytes(actual, expected)) {
       throw new BadMagicError(
         `Expected magic bytes 0x${toHex(expected)}, but got 0x${toHex(actual)} instead`,
@@ -95,14 +95,30 @@ export class Reader {
   }
 }
 
-/** Writes the format's primitives into a growing buffer. */
+/** Bytes `writeVarUint(value)` writes. */
+export function varUintLength(value: number): number {
+  let length = 1;
+  for (let v = value; v > 0x7f; v = Math.floor(v / 128)) length++;
+  return length;
+}
+
+/**
+ * Writes the format's primitives into a growing buffer. Given the exact final length, it allocates
+ * once and hands that buffer out without a copy: a typed array's allocation, not the writing, is the
+ * cost of serializing a small proof.
+ */
 export class Writer {
-  private buffer = new Uint8Array(256);
+  private buffer: Uint8Array;
   private length = 0;
 
+  /** `capacity`: the bytes to allocate up front (it grows past them as needed). */
+  constructor(capacity = 256) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
   private reserve(extra: number): void {
-    if (this.length + extra <= this.buffer.byteLength) return;
-    let size = this.buffer.byteLength * 2;
+    if (this.length + extra <= this.buffer.length) return;
+    let size = Math.max(this.buffer.length * 2, 16);
     while (size < this.length + extra) size *= 2;
     const grown = new Uint8Array(size);
     grown.set(this.buffer.subarray(0, this.length));
@@ -115,9 +131,9 @@ export class Writer {
   }
 
   writeBytes(b: Uint8Array): void {
-    this.reserve(b.byteLength);
+    this.reserve(b.length);
     this.buffer.set(b, this.length);
-    this.length += b.byteLength;
+    this.length += b.length;
   }
 
   writeVarUint(value: number): void {
@@ -133,12 +149,17 @@ export class Writer {
   }
 
   writeVarBytes(b: Uint8Array): void {
-    this.writeVarUint(b.byteLength);
+    this.writeVarUint(b.length);
     this.writeBytes(b);
   }
 
-  /** The bytes written so far (a copy, so the writer may go on). */
+  /**
+   * The bytes written so far; the writer may go on. A full buffer is handed out as it is (so a second
+   * call with nothing written between gives the same array): any later write of a byte or more must
+   * grow it first, into a new array, so the one handed out never changes.
+   */
   toBytes(): Uint8Array {
+    if (this.length === this.buffer.length) return this.buffer;
     return this.buffer.slice(0, this.length);
   }
 }

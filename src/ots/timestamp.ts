@@ -11,11 +11,11 @@
  * @module
  */
 import type { Attestation } from './attestation.js';
-import { Attestation as AttestationReader } from './attestation.js';
+import { ATTESTATION_TAG_LENGTH, Attestation as AttestationReader } from './attestation.js';
 import { equalBytes, toHex } from './bytes.js';
 import { DeserializationError, MsgValueError, OtsValueError, RecursionLimitError } from './errors.js';
-import { MAX_MSG_LENGTH, Op } from './op.js';
-import { Reader, Writer } from './serialize.js';
+import { BinaryOp, isResultOf, MAX_MSG_LENGTH, Op } from './op.js';
+import { Reader, varUintLength, Writer } from './serialize.js';
 
 /** Nesting limit of the reference's parser: a path of 255 ops parses, 256 do not. */
 export const RECURSION_LIMIT = 256;
@@ -34,78 +34,131 @@ export interface TimestampReadOptions {
 const ATTESTATION_MARKER = 0x00;
 const FORK_MARKER = 0xff;
 
-/** The attestations of one node, unique by value. */
-export class AttestationSet implements Iterable<Attestation> {
-  private readonly byKey = new Map<string, Attestation>();
+/**
+ * Up to this many children, a node finds a duplicate by comparing values, which costs nothing to set
+ * up; almost every node of a real proof has one or two. A wider node (a merged or hostile tree can
+ * have thousands) builds a map from value keys, so that adding stays O(1) per child.
+ */
+const SCAN_LIMIT = 8;
+
+/**
+ * What every empty set holds. Never written: `put` replaces it at the first entry. Not frozen, as a
+ * frozen array takes V8's slow paths in `slice` and `sort`, which serialization calls per node.
+ */
+const NO_ENTRIES: readonly never[] = [];
+
+/**
+ * Entries unique by value, in insertion order, on a plain array rather than a Map keyed by strings:
+ * building a key (a hex string of a 32-byte argument) cost more than a parse's hashing. The map from
+ * keys to positions exists only once a set outgrows SCAN_LIMIT. Nothing is removed: positions stay.
+ */
+abstract class UniqueEntries<T extends { readonly key: string; equals(other: T): boolean }, E> {
+  // Most sets of a tree stay empty, so the array is made at the first entry, with room for one.
+  protected entries: E[] = NO_ENTRIES as unknown as E[];
+  private index: Map<string, number> | undefined;
+
+  protected abstract valueOf(entry: E): T;
 
   get size(): number {
-    return this.byKey.size;
+    return this.entries.length;
+  }
+
+  /** A copy of the entries in `compare`'s order; most sets have one entry, which needs no sort. */
+  protected sortedEntries(compare: (a: E, b: E) => number): E[] {
+    const copy = this.entries.slice();
+    return copy.length > 1 ? copy.sort(compare) : copy;
+  }
+
+  /** Position of the entry whose value equals `value`, or -1. */
+  protected find(value: T): number {
+    if (this.index) return this.index.get(value.key) ?? -1;
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) if (this.valueOf(entries[i] as E).equals(value)) return i;
+    return -1;
+  }
+
+  /** Sets the entry of `value`, in place of an equal value's, else at the end. */
+  protected put(value: T, entry: E): void {
+    const at = this.find(value);
+    if (at >= 0) {
+      this.entries[at] = entry;
+      return;
+    }
+    if (this.entries.length === 0) this.entries = [entry];
+    else this.entries.push(entry);
+    if (this.index) this.index.set(value.key, this.entries.length - 1);
+    else if (this.entries.length > SCAN_LIMIT) {
+      this.index = new Map(this.entries.map((e, i) => [this.valueOf(e).key, i]));
+    }
+  }
+}
+
+/** The attestations of one node, unique by value. */
+export class AttestationSet extends UniqueEntries<Attestation, Attestation> implements Iterable<Attestation> {
+  protected valueOf(entry: Attestation): Attestation {
+    return entry;
   }
   add(attestation: Attestation): void {
-    if (!this.byKey.has(attestation.key)) this.byKey.set(attestation.key, attestation);
+    if (this.find(attestation) < 0) this.put(attestation, attestation);
   }
   has(attestation: Attestation): boolean {
-    return this.byKey.has(attestation.key);
+    return this.find(attestation) >= 0;
   }
   [Symbol.iterator](): Iterator<Attestation> {
-    return this.byKey.values();
+    return this.entries.values();
   }
   /** In the reference's canonical order. */
   sorted(): Attestation[] {
-    return [...this.byKey.values()].sort((a, b) => a.compare(b));
+    return this.sortedEntries((a, b) => a.compare(b));
   }
 }
 
 /** The op edges of one node: at most one child per distinct op. */
-export class OpSet implements Iterable<[Op, Timestamp]> {
-  private readonly byKey = new Map<string, [Op, Timestamp]>();
+export class OpSet extends UniqueEntries<Op, [Op, Timestamp]> implements Iterable<[Op, Timestamp]> {
   private readonly msg: Uint8Array;
 
   constructor(msg: Uint8Array) {
+    super();
     this.msg = msg;
   }
 
-  get size(): number {
-    return this.byKey.size;
+  protected valueOf(entry: [Op, Timestamp]): Op {
+    return entry[0];
   }
 
   /** The child for `op`, created (with the op applied to this node's message) if absent. */
   add(op: Op): Timestamp {
-    const existing = this.byKey.get(op.key);
-    if (existing) return existing[1];
-    const child = new Timestamp(op.call(this.msg));
-    this.byKey.set(op.key, [op, child]);
-    return child;
+    return this.get(op) ?? this.replace(op);
   }
 
   /** A new, empty child for `op`, replacing any child the op had. */
   replace(op: Op): Timestamp {
     const child = new Timestamp(op.call(this.msg));
-    this.byKey.set(op.key, [op, child]);
+    this.put(op, [op, child]);
     return child;
   }
 
   get(op: Op): Timestamp | undefined {
-    return this.byKey.get(op.key)?.[1];
+    const at = this.find(op);
+    return at >= 0 ? (this.entries[at] as [Op, Timestamp])[1] : undefined;
   }
 
   /** Sets the child for `op`; it must be a timestamp of the op's result on this node's message. */
   set(op: Op, child: Timestamp): void {
-    const existing = this.byKey.get(op.key);
-    const expected = existing ? existing[1].msg : op.call(this.msg);
-    if (!equalBytes(expected, child.msg)) {
+    const existing = this.get(op);
+    if (existing ? !equalBytes(existing.msg, child.msg) : !isResultOf(op, this.msg, child.msg)) {
       throw new OtsValueError(`${op}: child timestamp is for a different message`);
     }
-    this.byKey.set(op.key, [op, child]);
+    this.put(op, [op, child]);
   }
 
   [Symbol.iterator](): Iterator<[Op, Timestamp]> {
-    return this.byKey.values();
+    return this.entries.values();
   }
 
   /** In the reference's canonical order. */
   sorted(): [Op, Timestamp][] {
-    return [...this.byKey.values()].sort((a, b) => a[0].compare(b[0]));
+    return this.sortedEntries((a, b) => a[0].compare(b[0]));
   }
 }
 
@@ -122,8 +175,8 @@ export class Timestamp {
   readonly ops: OpSet;
 
   constructor(msg: Uint8Array) {
-    if (msg.byteLength > MAX_MSG_LENGTH) {
-      throw new OtsValueError(`Message exceeds Op length limit; ${msg.byteLength} > ${MAX_MSG_LENGTH}`);
+    if (msg.length > MAX_MSG_LENGTH) {
+      throw new OtsValueError(`Message exceeds Op length limit; ${msg.length} > ${MAX_MSG_LENGTH}`);
     }
     this.msg = msg;
     this.ops = new OpSet(msg);
@@ -191,7 +244,7 @@ export class Timestamp {
 
   /** The canonical serialization of the tree (a bare timestamp: the message itself is not included). */
   toBytes(): Uint8Array {
-    const w = new Writer();
+    const w = new Writer(serializedLength(this));
     this.write(w);
     return w.toBytes();
   }
@@ -206,8 +259,10 @@ export class Timestamp {
 
   /** Parses the timestamp of `msg` at the reader's position, leaving the reader after it. */
   static read(r: Reader, msg: Uint8Array, options?: TimestampReadOptions): Timestamp {
-    const budget = { left: (options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - msg.byteLength };
-    return readNode(r, new Timestamp(msg), RECURSION_LIMIT, budget);
+    const parse = new TreeParse(r, (options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - msg.length);
+    const timestamp = new Timestamp(msg);
+    parse.node(timestamp, RECURSION_LIMIT);
+    return timestamp;
   }
 
   toString(): string {
@@ -215,11 +270,32 @@ export class Timestamp {
   }
 }
 
-function readNode(r: Reader, node: Timestamp, depthLeft: number, budget: { left: number }): Timestamp {
-  if (depthLeft === 0) {
-    throw new RecursionLimitError('Reached timestamp recursion depth limit while deserializing', r.offset);
+/** One parse of a tree: the reader over the input, and what is left of the message budget. */
+class TreeParse {
+  private readonly r: Reader;
+  private budget: number;
+
+  constructor(r: Reader, budget: number) {
+    this.r = r;
+    this.budget = budget;
   }
-  const readChild = (tag: number): void => {
+
+  /** Reads the children of `node`: every one but the last behind a fork marker. */
+  node(node: Timestamp, depthLeft: number): void {
+    const r = this.r;
+    if (depthLeft === 0) {
+      throw new RecursionLimitError('Reached timestamp recursion depth limit while deserializing', r.offset);
+    }
+    let tag = r.readByte();
+    while (tag === FORK_MARKER) {
+      this.child(node, r.readByte(), depthLeft);
+      tag = r.readByte();
+    }
+    this.child(node, tag, depthLeft);
+  }
+
+  private child(node: Timestamp, tag: number, depthLeft: number): void {
+    const r = this.r;
     if (tag === ATTESTATION_MARKER) {
       node.attestations.add(AttestationReader.read(r));
       return;
@@ -236,17 +312,27 @@ function readNode(r: Reader, node: Timestamp, depthLeft: number, budget: { left:
       }
       throw e;
     }
-    budget.left -= child.msg.byteLength;
-    if (budget.left < 0) {
+    this.budget -= child.msg.length;
+    if (this.budget < 0) {
       throw new DeserializationError('Timestamp messages exceed the size budget of this parse', opAt);
     }
-    readNode(r, child, depthLeft - 1, budget);
-  };
-  let tag = r.readByte();
-  while (tag === FORK_MARKER) {
-    readChild(r.readByte());
-    tag = r.readByte();
+    this.node(child, depthLeft - 1);
   }
-  readChild(tag);
-  return node;
+}
+
+/**
+ * The length of `write`'s output for the tree below `node`, so that `toBytes` (and a detached
+ * file's) allocates once: a walk over the tree costs less than growing and copying a typed array.
+ */
+export function serializedLength(node: Timestamp): number {
+  let length = Math.max(node.attestations.size + node.ops.size - 1, 0); // fork markers
+  for (const attestation of node.attestations) {
+    const payload = attestation.payload.length;
+    length += 1 + ATTESTATION_TAG_LENGTH + varUintLength(payload) + payload;
+  }
+  for (const [op, child] of node.ops) {
+    length += 1 + (op instanceof BinaryOp ? varUintLength(op.arg.length) + op.arg.length : 0);
+    length += serializedLength(child);
+  }
+  return length;
 }

@@ -7,14 +7,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  BitcoinBlockHeaderAttestation,
   DetachedTimestampFile,
   fromHex,
   MerkleTree,
   makeMerkleTree,
+  OpAppend,
   PendingAttestation,
   strTree,
   Timestamp,
   toHex,
+  Writer,
 } from 'otsd/ots';
 import { withOracle } from '../oracle/oracle-test.js';
 import { deepTimestampArb, timestampArb } from './arbitraries.js';
@@ -45,6 +48,34 @@ describe('conformance with python-opentimestamps', () => {
         for (const { msg, data } of trees) {
           assert.equal(toHex(Timestamp.fromBytes(fromHex(msg), fromHex(data)).toBytes()), data);
         }
+      }
+    });
+  });
+
+  it('wide nodes with repeated ops and attestations read and write as the reference does', async (t) => {
+    // Past the sets' scan limit (8): a repeated op replaces the earlier subtree and a repeated
+    // attestation collapses, whether a node is scanned or looked up through its key map.
+    await withOracle(t, async (oracle) => {
+      for (const width of [3, 9, 40]) {
+        const w = new Writer();
+        for (let i = 0; i < width; i++) {
+          if (i < width - 1) w.writeByte(0xff);
+          if (i % 3 === 0) {
+            w.writeByte(0x00);
+            new PendingAttestation(`https://c${i % 7}.example`).write(w);
+          } else {
+            new OpAppend(new Uint8Array([i % 11])).write(w);
+            w.writeByte(0x00);
+            new BitcoinBlockHeaderAttestation(i).write(w);
+          }
+        }
+        const data = toHex(w.toBytes());
+        const answer = await oracle.call({ cmd: 'tree', msg: '01', data });
+        assert.equal(
+          toHex(Timestamp.fromBytes(fromHex('01'), fromHex(data)).toBytes()),
+          answer.out,
+          `${width}`,
+        );
       }
     });
   });

@@ -18,6 +18,19 @@ describe('#ots-digests', () => {
     );
   });
 
+  it('gives plain Uint8Arrays, never Buffers, of the digest length', () => {
+    const data = new Uint8Array([1, 2, 3]);
+    for (const [digest, length] of [
+      [nodeDigests.sha1, 20],
+      [nodeDigests.ripemd160, 20],
+      [nodeDigests.sha256, 32],
+    ] as const) {
+      const out = digest(data);
+      assert.equal(Object.getPrototypeOf(out), Uint8Array.prototype);
+      assert.equal(out.length, length);
+    }
+  });
+
   it('resolves to node:crypto in Node', () => {
     assert.equal(sha256, nodeDigests.sha256);
   });

@@ -59,3 +59,23 @@ describe('varbytes', () => {
     assert.equal(toHex(new Reader(fromHex('02aabb')).readVarBytes(2)), 'aabb');
   });
 });
+
+describe('Writer', () => {
+  it('hands out its buffer when exactly full, and later writes do not change what it handed out', () => {
+    const w = new Writer(3);
+    w.writeBytes(fromHex('aabbcc'));
+    const full = w.toBytes();
+    w.writeByte(0xdd);
+    w.writeBytes(fromHex('eeff'));
+    assert.equal(toHex(full), 'aabbcc');
+    assert.equal(toHex(w.toBytes()), 'aabbccddeeff');
+  });
+
+  it('grows past its capacity, from nothing too', () => {
+    const w = new Writer(0);
+    for (let i = 0; i < 300; i++) w.writeByte(i & 0xff);
+    const out = w.toBytes();
+    assert.equal(out.length, 300);
+    assert.equal(out[299], 299 & 0xff);
+  });
+});

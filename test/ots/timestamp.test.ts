@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   BitcoinBlockHeaderAttestation,
   DeserializationError,
   fromHex,
+  MsgValueError,
   OpAppend,
+  OpPrepend,
   OpSHA256,
   OtsValueError,
   PendingAttestation,
@@ -14,6 +17,8 @@ import {
   TruncationError,
   toHex,
 } from 'otsd/ots';
+import { serializedLength } from '../../src/ots/timestamp.js';
+import { deepTimestampArb, timestampArb } from './arbitraries.js';
 
 const EMPTY = new Uint8Array();
 
@@ -159,5 +164,95 @@ describe('tree operations', () => {
   it('ops.set refuses a child of another message', () => {
     const t = new Timestamp(msg);
     assert.throws(() => t.ops.set(new OpSHA256(), new Timestamp(msg)), OtsValueError);
+  });
+
+  it('ops.set checks an append or prepend child byte for byte, and the limits as op.call does', () => {
+    const cases = [
+      [new OpAppend(fromHex('0304')), fromHex('01020304')],
+      [new OpPrepend(fromHex('0304')), fromHex('03040102')],
+    ] as const;
+    for (const [op, right] of cases) {
+      assert.doesNotThrow(() => new Timestamp(fromHex('0102')).ops.set(op, new Timestamp(right)));
+      const flipped = (at: number) => right.map((b, i) => (i === at ? b ^ 1 : b));
+      const wrongs = [
+        flipped(0),
+        flipped(right.length - 1),
+        right.subarray(1),
+        new Uint8Array([...right, 0]),
+      ];
+      for (const wrong of wrongs) {
+        assert.throws(
+          () => new Timestamp(fromHex('0102')).ops.set(op, new Timestamp(wrong)),
+          OtsValueError,
+          `${op} ${toHex(wrong)}`,
+        );
+      }
+    }
+    const long = new Timestamp(new Uint8Array(4000));
+    assert.throws(() => long.ops.set(new OpAppend(new Uint8Array(97)), new Timestamp(msg)), MsgValueError);
+  });
+});
+
+describe('wide nodes (more children than the sets scan)', () => {
+  const WIDE = 40;
+  const arg = (i: number) => new Uint8Array([i]);
+
+  it('ops: equal ops find one child, replace keeps its place, size counts distinct ops', () => {
+    const t = new Timestamp(fromHex('01'));
+    const children = Array.from({ length: WIDE }, (_, i) => t.ops.add(new OpAppend(arg(i))));
+    assert.equal(t.ops.size, WIDE);
+    children.forEach((child, i) => {
+      assert.equal(t.ops.add(new OpAppend(arg(i))), child);
+      assert.equal(t.ops.get(new OpAppend(arg(i))), child);
+    });
+    assert.equal(t.ops.get(new OpPrepend(arg(0))), undefined);
+    const replaced = t.ops.replace(new OpAppend(arg(3)));
+    assert.notEqual(replaced, children[3]);
+    assert.equal(t.ops.size, WIDE);
+    assert.equal([...t.ops][3]?.[1], replaced);
+    t.ops.set(new OpAppend(arg(5)), new Timestamp(fromHex('0105')));
+    assert.equal(t.ops.size, WIDE);
+    assert.throws(() => t.ops.set(new OpAppend(arg(6)), new Timestamp(fromHex('0107'))), OtsValueError);
+  });
+
+  it('attestations: equal values collapse whichever instance asks', () => {
+    const t = new Timestamp(fromHex('01'));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < WIDE; i++) {
+        t.attestations.add(new BitcoinBlockHeaderAttestation(i));
+        t.attestations.add(new PendingAttestation(`https://c${i}.example`));
+      }
+    }
+    assert.equal(t.attestations.size, 2 * WIDE);
+    assert.ok(t.attestations.has(new BitcoinBlockHeaderAttestation(WIDE - 1)));
+    assert.ok(!t.attestations.has(new BitcoinBlockHeaderAttestation(WIDE)));
+  });
+
+  it('equals and merge hold across wide nodes', () => {
+    const build = (order: number[]) => {
+      const t = new Timestamp(fromHex('01'));
+      for (const i of order)
+        t.ops.add(new OpAppend(arg(i))).attestations.add(new BitcoinBlockHeaderAttestation(i));
+      return t;
+    };
+    const up = Array.from({ length: WIDE }, (_, i) => i);
+    const a = build(up);
+    assert.ok(a.equals(build([...up].reverse())));
+    assert.equal(toHex(a.toBytes()), toHex(build([...up].reverse()).toBytes()));
+    const b = build(up.map((i) => i + WIDE / 2));
+    a.merge(b);
+    assert.equal(a.ops.size, WIDE + WIDE / 2);
+    assert.equal([...a.allAttestations()].length, WIDE + WIDE / 2);
+  });
+});
+
+describe('serializedLength', () => {
+  it('is the exact length toBytes writes, which then allocates once and copies nothing', () => {
+    fc.assert(
+      fc.property(fc.oneof(timestampArb, deepTimestampArb), (t) => {
+        assert.equal(serializedLength(t), t.toBytes().length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
