@@ -19,6 +19,7 @@ import {
 } from '../../src/ots/index.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { type ForgingUpstream, forgeChain, startForgingUpstream } from '../helpers/forging-upstream.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const HEIGHT = 800_000;
@@ -27,6 +28,7 @@ const HEIGHT = 800_000;
 async function forgingCalendar(
   t: TestContext,
   extra: Attestation[] = [],
+  height = HEIGHT,
 ): Promise<{
   calendar: CalendarNode;
   upstream: ForgingUpstream;
@@ -38,7 +40,7 @@ async function forgingCalendar(
   for (const c of commitments) await calendar.calendar.commit(c);
   const tip = new Timestamp(new MerkleTree(commitments.map((c) => sha256(c))).root);
   const attested = tip.ops.add(new OpSHA256());
-  attested.attestations.add(new BitcoinBlockHeaderAttestation(HEIGHT));
+  attested.attestations.add(new BitcoinBlockHeaderAttestation(height));
   for (const attestation of extra) tip.attestations.add(attestation);
   await calendar.calendar.addProof([0, 1, 2], tip);
   const upstream = await startForgingUpstream(t, calendar.url);
@@ -117,5 +119,45 @@ describe('a mirror without a node, of a forging calendar', () => {
       /Bitcoin header 800000 from the upstream claims a target easier than the network allows/,
     );
     assert.equal(mirror.calendar.index.lookup(commitments[0] as Uint8Array).state, 'unknown');
+  });
+
+  it('with insecure-none it says so at start and on its status page', async (t) => {
+    const calendar = await startTestNode(t);
+    const warningsOf = async (url: string) =>
+      (
+        (await (await fetch(url, { headers: { accept: 'application/json' } })).json()) as {
+          warnings: string[];
+        }
+      ).warnings;
+    const unchecked =
+      /--mirror-headers insecure-none and no Bitcoin node .*checks none of the Bitcoin attestations/;
+    const { logger, lines } = captureLogs('warn');
+    const trusting = await startTestNode(t, {
+      mirrorOf: calendar.url,
+      mirrorHeaders: 'insecure-none',
+      logger,
+    });
+    assert.ok(
+      lines.some((l) => l.level === 40 && unchecked.test(String(l.msg))),
+      JSON.stringify(lines),
+    );
+    assert.match((await warningsOf(trusting.url)).join('\n'), unchecked);
+    const checking = await startTestNode(t, { mirrorOf: calendar.url });
+    assert.deepEqual(await warningsOf(checking.url), []);
+  });
+
+  it("waits for an attestation past the upstream's headers, logging it as that, not as an unreachable upstream", async (t) => {
+    const { upstream } = await forgingCalendar(t, [], 950_000);
+    upstream.headers = () => []; // 404: no block at that height yet
+    const { logger, lines } = captureLogs('warn');
+    const mirror = await startTestNode(t, { mirrorOf: upstream.url, logger });
+    const line = await waitFor('the retry', () => lines.find((l) => String(l.msg).startsWith('mirror:')));
+    assert.equal(line.msg, 'mirror: a Bitcoin attestation cannot be confirmed yet; retrying');
+    assert.match(
+      String(line.error),
+      /Bitcoin block 950000 is past the upstream's headers \(they end at 897119\)/,
+    );
+    assert.equal(mirror.mirror?.status().integrityError, undefined);
+    assert.equal(mirror.calendar.journal.head.records, 0);
   });
 });
