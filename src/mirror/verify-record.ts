@@ -20,7 +20,7 @@ import {
   sha256,
   type Timestamp,
 } from '../ots/index.js';
-import type { HeaderCheck } from './header-check.js';
+import { type HeaderCheck, NotYetConfirmedError } from './header-check.js';
 import { MirrorIntegrityError } from './integrity-error.js';
 
 /** What a proof's attestations are checked against. */
@@ -104,4 +104,23 @@ export async function checkProofAttestations(tip: Timestamp, context: Attestatio
   }
   if (attested.length === 0) throw new MirrorIntegrityError('proof reaches no Bitcoin attestation');
   for (const [height, msg] of attested) await context.checkHeader(height, msg);
+}
+
+/**
+ * Checks again the attestations of a proof record a mirror holds, as it checks those it copies: for
+ * mirrors that ran an otsd whose check was weaker (`otsd verify-journal --upstream`). Resolves with
+ * why the proof does not check out, or undefined; throws when the headers cannot be read.
+ */
+export async function recheckProofAttestations(
+  record: JournalRecord,
+  context: AttestationContext,
+): Promise<string | undefined> {
+  try {
+    await checkProofAttestations(decodeProofRanges(record.payload).tip, context);
+    return undefined;
+  } catch (e) {
+    if (e instanceof MirrorIntegrityError) return e.message;
+    if (e instanceof NotYetConfirmedError) return `not confirmed yet (check again later): ${e.message}`;
+    throw e;
+  }
 }

@@ -17,9 +17,11 @@ import {
   sha256,
   Timestamp,
 } from '../../src/ots/index.js';
+import { runCliAsync } from '../cli/run-cli.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { type ForgingUpstream, forgeChain, startForgingUpstream } from '../helpers/forging-upstream.js';
 import { captureLogs } from '../helpers/log-capture.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const HEIGHT = 800_000;
@@ -159,5 +161,39 @@ describe('a mirror without a node, of a forging calendar', () => {
     );
     assert.equal(mirror.mirror?.status().integrityError, undefined);
     assert.equal(mirror.calendar.journal.head.records, 0);
+  });
+
+  it('otsd verify-journal --upstream finds the forged proof a mirror that checked nothing kept', async (t) => {
+    // what a mirror that ran an older otsd without a node, or with insecure-none, may hold
+    const { upstream, root } = await forgingCalendar(t);
+    upstream.headers = forgeChain(HEIGHT, root, 0x207fffff, true);
+    const dataDir = tempDir(t);
+    const trusting = await startTestNode(t, {
+      dataDir,
+      mirrorOf: upstream.url,
+      mirrorHeaders: 'insecure-none',
+    });
+    await waitFor('the insecure mirror to copy the forgery', () =>
+      trusting.calendar.journal.head.records === 4 ? true : undefined,
+    );
+    const structure = await runCliAsync(['verify-journal', dataDir]);
+    assert.equal(structure.status, 0, structure.stderr);
+    const rechecked = await runCliAsync(['verify-journal', dataDir, '--upstream', upstream.url]);
+    assert.equal(rechecked.status, 1, rechecked.stdout);
+    assert.match(
+      rechecked.stderr,
+      /^otsd: journal invalid: record 3: Bitcoin header 800000 from the upstream claims a target easier than the network allows\n$/,
+    );
+    // a network a header proves too little on is refused, as a mirror refuses it
+    const testnet = await runCliAsync([
+      'verify-journal',
+      dataDir,
+      '--upstream',
+      upstream.url,
+      '--bitcoin-network',
+      'test',
+    ]);
+    assert.equal(testnet.status, 1);
+    assert.match(testnet.stderr, /cannot check Bitcoin attestations on test/);
   });
 });
