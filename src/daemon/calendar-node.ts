@@ -15,9 +15,9 @@ import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { HeaderSource } from '../http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
 import type { NodeStatus } from '../http/status-route.js';
+import { lockDataDir } from '../journal/data-dir-lock.js';
 import { Mirror, type MirrorProgress } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
-import { lockDataDir } from './data-dir-lock.js';
 import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import {
