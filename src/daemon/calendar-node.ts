@@ -15,9 +15,9 @@ import { buildCalendarApp, type HttpLimits } from '../http/app.js';
 import type { HeaderSource } from '../http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
 import type { NodeStatus } from '../http/status-route.js';
+import { lockDataDir } from '../journal/data-dir-lock.js';
 import { Mirror, type MirrorProgress } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
-import { lockDataDir } from './data-dir-lock.js';
 import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import {
@@ -27,6 +27,7 @@ import {
   mirrorHeaderCheck,
   mirrorHeaderSource,
   mirrorHeadersTrust,
+  mirrorWarnings,
 } from './mirror-role.js';
 import { createAggregator, createUpstreamAggregator, type RoundOptions } from './rounds.js';
 import { serverUrl } from './server-url.js';
@@ -34,7 +35,7 @@ import { type BitcoinOptions, startStampingRole } from './stamping-role.js';
 import { VERSION } from './version.js';
 
 /** Said at start and on the status page of a calendar started with no Bitcoin node. */
-export const NO_BITCOIN_WARNING =
+const NO_BITCOIN_WARNING =
   'no Bitcoin node (neither --bitcoin-rpc nor --embedded-regtest): nothing this calendar accepts will be anchored in Bitcoin';
 
 export interface CalendarNodeOptions extends RoundOptions {
@@ -148,11 +149,11 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       activity.record(digests);
       metrics.round(digests);
     });
-    const warnings: string[] = [];
-    if (!mirror && !bitcoin) {
-      warnings.push(NO_BITCOIN_WARNING);
-      log.warn({}, `bitcoin: ${NO_BITCOIN_WARNING}`);
-    }
+    const warnings = [
+      ...(mirror || bitcoin ? [] : [NO_BITCOIN_WARNING]),
+      ...(mirrorChecks ? mirrorWarnings(mirrorChecks) : []),
+    ];
+    for (const warning of warnings) log.warn({}, warning);
     const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
     const startedAt = Date.now();
     function status(): NodeStatus {

@@ -1,9 +1,9 @@
 /**
  * How a mirror checks the Bitcoin attestations it copies, from its settings: against its own node
  * (--bitcoin-rpc); without one, against headers from its upstream linked to the compiled-in
- * checkpoints of its own network (--bitcoin-network), refused at start for a network that has none;
- * or, named so, not at all (--mirror-headers insecure-none). Also the headers it serves its own
- * followers.
+ * checkpoints of its own network (--bitcoin-network), refused at start on any network but mainnet;
+ * or, named so and warned about, not at all (--mirror-headers insecure-none). Also the headers it
+ * serves its own followers.
  * @module
  */
 import type { NetworkName } from '../bitcoin/network.js';
@@ -23,6 +23,15 @@ export interface MirrorChecks {
   network: NetworkName;
   /** The mirror's own node, the authority when given. */
   node: NodeClient | undefined;
+}
+
+/** Said at start and on the status page of a mirror that checks none of the proofs it copies. */
+const UNCHECKED_MIRROR_WARNING =
+  '--mirror-headers insecure-none and no Bitcoin node (--bitcoin-rpc): this mirror checks none of the Bitcoin attestations it copies, so its upstream can pass forged proofs through it';
+
+/** What the settings leave unchecked, to say at start and on the status page. */
+export function mirrorWarnings(o: MirrorChecks): string[] {
+  return !o.node && o.headers === 'insecure-none' ? [UNCHECKED_MIRROR_WARNING] : [];
 }
 
 /** Throws, naming the way out, when the settings leave the mirror unable to check what it copies. */

@@ -9,13 +9,19 @@
  * @module
  */
 import { Reader, Timestamp, Writer } from '../ots/index.js';
-import { type RangeBounds, readRanges, writeRanges } from './ranges.js';
+import { type RangeBounds, type RecordRange, rangeNumbers, readRangeList, writeRanges } from './ranges.js';
 
 export const TIP_BYTES = 32;
 
 export interface ProofPayload {
   /** Record numbers of the covered commitment records, ascending: the merkle tree's leaf order. */
   commitments: number[];
+  tip: Timestamp;
+}
+
+/** A proof payload with its commitments left as ranges (see rangeNumbers), not expanded. */
+export interface ProofRanges {
+  commitments: RecordRange[];
   tip: Timestamp;
 }
 
@@ -31,11 +37,17 @@ export function encodeProofPayload(proof: ProofPayload): Uint8Array {
 
 /**
  * Throws DeserializationError (with the offset in the payload) when the payload is malformed, or its
- * ranges pass `bounds` (for records from another server).
+ * ranges pass `bounds` (for records from another server, checked before anything is expanded).
  */
-export function decodeProofPayload(payload: Uint8Array, bounds?: RangeBounds): ProofPayload {
+export function decodeProofRanges(payload: Uint8Array, bounds?: RangeBounds): ProofRanges {
   const r = new Reader(payload);
-  const commitments = readRanges(r, 'proof record', bounds);
+  const commitments = readRangeList(r, 'proof record', bounds);
   const tip = r.readBytes(TIP_BYTES);
   return { commitments, tip: Timestamp.fromBytes(tip, payload.subarray(r.offset)) };
+}
+
+/** decodeProofRanges with the commitments expanded, for records this node holds. */
+export function decodeProofPayload(payload: Uint8Array): ProofPayload {
+  const { commitments, tip } = decodeProofRanges(payload);
+  return { commitments: [...rangeNumbers(commitments)], tip };
 }

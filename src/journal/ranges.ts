@@ -5,7 +5,28 @@
  */
 import { DeserializationError, type Reader, type Writer } from '../ots/index.js';
 
+/**
+ * The most record numbers one payload's ranges may name: what one proof or stamp record may cover.
+ * A calendar commits one record per aggregation round (1 s by default) and stamps everything pending
+ * in one transaction, so this is three days of rounds without a confirmed transaction. The bound
+ * keeps what one record costs a reader (the index holds its whole merkle tree while applying it) to
+ * a few hundred MB; a calendar never writes more (writeRanges refuses), and a mirror refuses a record
+ * from another server that names more before expanding anything.
+ */
+export const MAX_COVERED_RECORDS = 2 ** 18;
+
+/** `count` consecutive record numbers from `first`. */
+export interface RecordRange {
+  first: number;
+  count: number;
+}
+
 export function writeRanges(w: Writer, numbers: readonly number[]): void {
+  if (numbers.length > MAX_COVERED_RECORDS) {
+    throw new RangeError(
+      `${numbers.length} record numbers: one record may name at most ${MAX_COVERED_RECORDS}`,
+    );
+  }
   const ranges: [number, number][] = [];
   for (const n of numbers) {
     const last = ranges[ranges.length - 1];
@@ -24,7 +45,8 @@ export function writeRanges(w: Writer, numbers: readonly number[]): void {
 
 /**
  * What ranges from another server may name, checked before any range is expanded: only records
- * before `below` (the record holding them), and at most `most` numbers (the commitments that exist).
+ * before `below` (the record holding them), at most `most` numbers (the commitments that exist), and
+ * never more than MAX_COVERED_RECORDS.
  */
 export interface RangeBounds {
   below: number;
@@ -32,17 +54,18 @@ export interface RangeBounds {
 }
 
 /**
- * Reads ranges; `context` names the record kind in errors. Bounded by the bytes left in the payload,
- * and by `bounds` when given.
+ * Reads ranges without expanding them; `context` names the record kind in errors. Bounded by the
+ * bytes left in the payload (every range takes at least two), and by `bounds` when given.
  */
-export function readRanges(r: Reader, context: string, bounds?: RangeBounds): number[] {
+export function readRangeList(r: Reader, context: string, bounds?: RangeBounds): RecordRange[] {
   const count = r.readVarUint();
   if (count === 0) throw new DeserializationError(`${context}: no record ranges`, r.offset);
-  // every range takes at least two bytes, so a larger count is a lie, found before allocating
+  // a larger count is a lie, found before allocating
   if (count * 2 > r.remaining)
     throw new DeserializationError(`${context}: range count exceeds the payload`, r.offset);
-  const numbers: number[] = [];
+  const ranges: RecordRange[] = [];
   let next = 0;
+  let total = 0;
   for (let i = 0; i < count; i++) {
     const at = r.offset;
     const first = r.readVarUint();
@@ -50,7 +73,8 @@ export function readRanges(r: Reader, context: string, bounds?: RangeBounds): nu
     if (length === 0 || first < next) {
       throw new DeserializationError(`${context}: ranges must be non-empty, ascending and disjoint`, at);
     }
-    if (numbers.length + length > r.bytes.byteLength * 64) {
+    total += length;
+    if (total > r.bytes.byteLength * 64) {
       throw new DeserializationError(`${context}: implausibly many records`, at);
     }
     if (bounds && first + length > bounds.below) {
@@ -59,14 +83,27 @@ export function readRanges(r: Reader, context: string, bounds?: RangeBounds): nu
         at,
       );
     }
-    if (bounds && numbers.length + length > bounds.most) {
+    if (bounds && total > bounds.most) {
       throw new DeserializationError(
         `${context}: ranges cover more than the ${bounds.most} commitments that exist`,
         at,
       );
     }
-    for (let n = first; n < first + length; n++) numbers.push(n);
+    if (bounds && total > MAX_COVERED_RECORDS) {
+      throw new DeserializationError(
+        `${context}: ranges cover more than the ${MAX_COVERED_RECORDS} commitments one record may cover`,
+        at,
+      );
+    }
+    ranges.push({ first, count: length });
     next = first + length;
   }
-  return numbers;
+  return ranges;
+}
+
+/** The numbers of `ranges`, one at a time. */
+export function* rangeNumbers(ranges: readonly RecordRange[]): Generator<number> {
+  for (const { first, count } of ranges) {
+    for (let n = first; n < first + count; n++) yield n;
+  }
 }

@@ -10,12 +10,17 @@
  * @module
  */
 import { Reader, Writer } from '../ots/index.js';
-import { type RangeBounds, readRanges, writeRanges } from './ranges.js';
+import { type RangeBounds, type RecordRange, rangeNumbers, readRangeList, writeRanges } from './ranges.js';
 
 export interface StampPayload {
   commitments: number[];
   fee: number;
   rawTx: Uint8Array;
+}
+
+/** A stamp payload with its commitments left as ranges (see rangeNumbers), not expanded. */
+export interface StampRanges extends Omit<StampPayload, 'commitments'> {
+  commitments: RecordRange[];
 }
 
 export function encodeStampPayload(stamp: StampPayload): Uint8Array {
@@ -26,10 +31,16 @@ export function encodeStampPayload(stamp: StampPayload): Uint8Array {
   return w.toBytes();
 }
 
-/** `bounds`: see decodeProofPayload. */
-export function decodeStampPayload(payload: Uint8Array, bounds?: RangeBounds): StampPayload {
+/** `bounds`: see decodeProofRanges. */
+export function decodeStampRanges(payload: Uint8Array, bounds?: RangeBounds): StampRanges {
   const r = new Reader(payload);
-  const commitments = readRanges(r, 'stamp record', bounds);
+  const commitments = readRangeList(r, 'stamp record', bounds);
   const fee = r.readVarUint();
   return { commitments, fee, rawTx: payload.slice(r.offset) };
+}
+
+/** decodeStampRanges with the commitments expanded, for records this node holds. */
+export function decodeStampPayload(payload: Uint8Array): StampPayload {
+  const stamp = decodeStampRanges(payload);
+  return { ...stamp, commitments: [...rangeNumbers(stamp.commitments)] };
 }

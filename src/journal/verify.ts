@@ -1,13 +1,15 @@
 /**
  * Offline check of a whole journal (`otsd verify-journal`): every segment header, the numbering across
- * segments, every record's chain hash, and every proof record's structure and references.
+ * segments, every record's chain hash, every proof record's structure and references, and, given a
+ * check of them, every proof record's attestations.
  * @module
  */
 import { join } from 'node:path';
 import { DeserializationError, equalBytes, toHex } from '../ots/index.js';
 import { type JournalFiles, nodeFiles, readFileRange } from './files.js';
-import { decodeProofPayload } from './proof-payload.js';
-import { GENESIS_CHAIN_HASH, RecordKind } from './record.js';
+import { decodeProofRanges } from './proof-payload.js';
+import { rangeNumbers } from './ranges.js';
+import { GENESIS_CHAIN_HASH, type JournalRecord, RecordKind } from './record.js';
 import { scanRecords } from './scan.js';
 import { decodeSegmentHeader, parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment.js';
 import { listSegments } from './segment-files.js';
@@ -23,10 +25,19 @@ export interface JournalVerification {
   tornTail?: string;
 }
 
+export interface VerifyOptions {
+  onProgress?: (records: number) => void;
+  files?: JournalFiles;
+  /**
+   * Checks a well-formed proof record further (its attestations): resolves with why it does not check
+   * out, or undefined. Every proof is checked; the problems are listed in `errors`.
+   */
+  checkProof?: (record: JournalRecord) => Promise<string | undefined>;
+}
+
 export async function verifyJournal(
   dir: string,
-  onProgress?: (records: number) => void,
-  files: JournalFiles = nodeFiles,
+  { onProgress, files = nodeFiles, checkProof }: VerifyOptions = {},
 ): Promise<JournalVerification> {
   const names = await listSegments(files, dir);
   const result: JournalVerification = {
@@ -83,16 +94,21 @@ export async function verifyJournal(
       kinds[record.number] = record.kind;
       if (record.kind === RecordKind.Proof) {
         try {
-          const proof = decodeProofPayload(record.payload);
-          const bad = proof.commitments.find((n) => n >= record.number || kinds[n] !== RecordKind.Commitment);
-          if (bad !== undefined)
-            return fail(
-              `${path}: record ${record.number}: proof covers record ${bad}, which is not an earlier commitment`,
-            );
+          for (const n of rangeNumbers(decodeProofRanges(record.payload).commitments)) {
+            if (n >= record.number || kinds[n] !== RecordKind.Commitment)
+              return fail(
+                `${path}: record ${record.number}: proof covers record ${n}, which is not an earlier commitment`,
+              );
+          }
         } catch (e) {
           if (e instanceof DeserializationError)
             return fail(`${path}: record ${record.number}: ${e.message}`);
           throw e;
+        }
+        const problem = await checkProof?.(record);
+        if (problem !== undefined) {
+          result.ok = false;
+          result.errors.push(`record ${record.number}: ${problem}`);
         }
       }
       result.records = record.number + 1;

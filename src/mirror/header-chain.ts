@@ -1,15 +1,20 @@
 /**
- * Checks Bitcoin attestations without a node, anchored to the compiled-in checkpoints (see
+ * Checks Bitcoin attestations without a node, anchored to the compiled-in mainnet checkpoints (see
  * checkpoints/): the merkle root of the block at a height is taken only from a header that hash-links
  * to something the mirror trusts.
  *
  * - At or before the last checkpoint: the headers from the attested block to the next checkpoint must
- *   each carry their proof of work and name the one before, and the last must be the checkpoint. The
- *   checkpoint's hash commits to every block before it, so nothing but the real chain links to it.
- * - After the last checkpoint: the headers from the last checkpoint on must link to it, carry their
- *   work (on mainnet at exactly the target the retarget rule sets), and reach CONFIRMATIONS blocks
- *   from the attested one. A forger must mine at least that many blocks at the real difficulty (and
- *   every block since the checkpoint): see docs/mirroring.md for why 6.
+ *   each carry their proof of work at the period's nBits and name the one before, and the last must
+ *   be the checkpoint. The checkpoint's hash commits to every block before it, so nothing but the real
+ *   chain links to it.
+ * - After the last checkpoint: the headers from the last checkpoint on must link to it and follow
+ *   Bitcoin's header rules: work at exactly the nBits the retarget rule sets, a time after the median
+ *   of the 11 headers before, and no more than two hours past this machine's clock (a header past it
+ *   is retried, not refused: the clock decides only when to accept, never what to refuse). The attested
+ *   block and those after it must carry together the work of CONFIRMATIONS blocks at the target of the
+ *   period after the last checkpoint. A forger can copy the real blocks since the checkpoint and bend
+ *   the retarget with the times it gives its own, but must still do that much work: see
+ *   docs/mirroring.md.
  *
  * Verified merkle roots are cached (bounded), and the verified chain past the last checkpoint grows as
  * the mirror goes: every verified period end becomes an anchor, so no header is fetched twice while it
@@ -18,11 +23,15 @@
  */
 import { BlockHeader, equalBytes, sha256d, toHex } from '../ots/index.js';
 import type { Anchor, ChainRules } from './checkpoints/index.js';
-import type { HeaderCheck } from './header-check.js';
+import { type HeaderCheck, NotYetConfirmedError } from './header-check.js';
 import { MirrorIntegrityError } from './integrity-error.js';
 import {
   bitsFromTarget,
+  blockWork,
   hashValue,
+  MAX_FUTURE_BLOCK_TIME,
+  MEDIAN_TIME_SPAN,
+  medianTime,
   nextPeriodBits,
   RETARGET_INTERVAL,
   targetFromBits,
@@ -31,15 +40,20 @@ import {
 /**
  * Blocks of work, the attested one included, required after the last checkpoint: as many as a
  * calendar waits for by default (--min-confirmations 6) and as Bitcoin users do, so an honest proof is
- * accepted as soon as it is written.
+ * accepted as soon as it is written (unless the difficulty fell since the last checkpoint).
  */
 export const CONFIRMATIONS = 6;
+/**
+ * Blocks from the attested one on that must carry that work: a period. More than that, and the
+ * headers' targets are far easier than the checkpoint's, which the real chain never was.
+ */
+const MAX_CONFIRMING_BLOCKS = RETARGET_INTERVAL;
 /** Headers asked for at once (what GET /bitcoin/headers serves at most). */
 const HEADERS_PER_REQUEST = 2000;
 /** Merkle roots kept (about 100 bytes each). */
 const MAX_CACHED_ROOTS = 50_000;
 
-/** Up to `count` 80-byte headers from height `from` (fewer at the tip), from a source that checked their network. */
+/** Up to `count` 80-byte headers from height `from` (fewer at the tip, none past it), from a source that checked their network. */
 export type HeaderSource = (from: number, count: number) => Promise<Uint8Array[]>;
 
 interface Verified {
@@ -47,20 +61,43 @@ interface Verified {
   hash: string;
   bits: number;
   time: number;
+  work: bigint;
   merkleRoot: Uint8Array;
   /** Time of the first block of this block's period, when seen. */
   periodStartTime: number | undefined;
-  /** nBits the next block must carry (exact-bits networks), when known. */
+  /** nBits the next block must carry, when known. */
   bitsAfter: number | undefined;
 }
 
-/** Checks headers one after another: proof of work, the link to the one before, and nBits. */
+/** The newest verified header past the anchors with the required work on it, and what the next needs. */
+interface Tip extends Anchor {
+  periodStartTime: number | undefined;
+  /** Times of the MEDIAN_TIME_SPAN headers up to it (fewer when fewer were seen), the newest last. */
+  recentTimes: readonly number[];
+}
+
+interface WalkStart {
+  height: number;
+  prevHash?: string;
+  bits?: number;
+  periodStartTime?: number;
+  /** Times of the headers before `height`, the newest last: once 11 are known, each header must be after their median. */
+  recentTimes?: readonly number[];
+  /** No header may be timed after this (unix seconds); unchecked when undefined. */
+  latestTime?: number;
+}
+
+/** Checks headers one after another: proof of work, the link to the one before, nBits and time. */
 class Walk {
   private previous: Verified | undefined;
+  private readonly times: number[];
+
   constructor(
     private readonly rules: ChainRules,
-    private readonly start: { height: number; prevHash?: string; bits?: number; periodStartTime?: number },
-  ) {}
+    private readonly start: WalkStart,
+  ) {
+    this.times = (start.recentTimes ?? []).slice(-MEDIAN_TIME_SPAN);
+  }
 
   push(raw: Uint8Array): Verified {
     const previous = this.previous;
@@ -77,33 +114,41 @@ class Walk {
       fail(previous ? 'does not link to the one before it' : 'does not link to the verified chain');
     }
     const periodStart = height % RETARGET_INTERVAL === 0;
-    if (this.rules.exactBits) {
-      const expected = !previous ? this.start.bits : periodStart ? previous.bitsAfter : previous.bits;
-      if (expected !== undefined && header.bits !== expected) {
-        fail(`has nBits ${hex(header.bits)} where the chain requires ${hex(expected)}`);
-      }
-      if (expected === undefined && previous && periodStart) {
-        // a retarget whose period began before what was fetched (only with hand-made checkpoints)
-        const ratio = Number(target) / Number(targetFromBits(previous.bits));
-        if (ratio > 4 || ratio < 0.25) fail('changes the target by more than the retarget allows');
-      }
+    const expected = !previous ? this.start.bits : periodStart ? previous.bitsAfter : previous.bits;
+    if (expected !== undefined && header.bits !== expected) {
+      fail(`has nBits ${hex(header.bits)} where the chain requires ${hex(expected)}`);
     }
+    if (expected === undefined && previous && periodStart) {
+      // a retarget whose period began before what was fetched (only with hand-made checkpoints)
+      const ratio = Number(target) / Number(targetFromBits(previous.bits));
+      if (ratio > 4 || ratio < 0.25) fail('changes the target by more than the retarget allows');
+    }
+    if (this.times.length === MEDIAN_TIME_SPAN && header.time <= medianTime(this.times)) {
+      fail(`is timed ${header.time}, not after ${medianTime(this.times)}, the median of the 11 before it`);
+    }
+    const latest = this.start.latestTime;
+    if (latest !== undefined && header.time > latest) {
+      throw new NotYetConfirmedError(
+        `Bitcoin header ${height} from the upstream is timed ${header.time}, more than two hours past this machine's clock (${latest - MAX_FUTURE_BLOCK_TIME}): taken once the clock reaches it`,
+      );
+    }
+    this.times.push(header.time);
+    if (this.times.length > MEDIAN_TIME_SPAN) this.times.shift();
     const periodStartTime = periodStart
       ? header.time
       : (previous?.periodStartTime ?? this.start.periodStartTime);
-    const bits = header.bits;
-    const bitsAfter = !this.rules.exactBits
-      ? undefined
-      : (height + 1) % RETARGET_INTERVAL !== 0
-        ? bits
+    const bitsAfter =
+      (height + 1) % RETARGET_INTERVAL !== 0
+        ? header.bits
         : periodStartTime === undefined
           ? undefined
-          : nextPeriodBits({ bits, time: header.time }, periodStartTime, this.rules.powLimit);
+          : nextPeriodBits(header, periodStartTime, this.rules.powLimit);
     this.previous = {
       height,
       hash: toHex(sha256d(raw)),
-      bits,
+      bits: header.bits,
       time: header.time,
+      work: blockWork(target),
       merkleRoot: header.merkleRoot.slice(),
       periodStartTime,
       bitsAfter,
@@ -114,18 +159,31 @@ class Walk {
 
 const hex = (bits: number) => `0x${bits.toString(16).padStart(8, '0')}`;
 
+export interface CheckpointedChainOptions {
+  /** Blocks of work required after the last checkpoint (default CONFIRMATIONS). */
+  confirmations?: number;
+  /** This machine's clock, milliseconds (default Date.now). */
+  now?: () => number;
+}
+
 export class CheckpointedChain {
   private readonly anchors: Anchor[];
-  /** The newest verified header past the anchors with CONFIRMATIONS blocks on it. */
-  private tip: (Anchor & { periodStartTime: number | undefined }) | undefined;
+  private tip: Tip | undefined;
   private readonly roots = new Map<number, Uint8Array>();
+  private readonly confirmations: number;
+  private readonly now: () => number;
+  /** The work of one block at the target of the period after the last checkpoint. */
+  private readonly blockUnit: bigint;
 
   constructor(
     private readonly rules: ChainRules,
     private readonly source: HeaderSource,
-    private readonly confirmations = CONFIRMATIONS,
+    options: CheckpointedChainOptions = {},
   ) {
     this.anchors = [...rules.checkpoints];
+    this.confirmations = options.confirmations ?? CONFIRMATIONS;
+    this.now = options.now ?? Date.now;
+    this.blockUnit = blockWork(targetFromBits(this.lastAnchor().bitsAfter));
   }
 
   /** The merkle root of the block at `height`, from a header linked to the checkpoints. */
@@ -147,18 +205,16 @@ export class CheckpointedChain {
   /** Verifies `height` up to `anchor`, which must be the last of the headers. */
   private async linkTo(height: number, anchor: Anchor): Promise<Uint8Array> {
     const below = this.anchors.findLast((a) => a.height < height) ?? this.genesisAnchor();
-    const sameOrNextPeriod =
-      below && Math.floor((below.height + 1) / RETARGET_INTERVAL) === Math.floor(height / RETARGET_INTERVAL);
-    const walk = new Walk(this.rules, {
-      height,
-      ...(sameOrNextPeriod && below?.bitsAfter !== undefined && { bits: below.bitsAfter }),
-    });
+    const samePeriod =
+      Math.floor((below.height + 1) / RETARGET_INTERVAL) === Math.floor(height / RETARGET_INTERVAL);
+    const walk = new Walk(this.rules, { height, ...(samePeriod && { bits: below.bitsAfter }) });
     const verified: Verified[] = [];
     for (let from = height; from <= anchor.height; ) {
       const count = Math.min(HEADERS_PER_REQUEST, anchor.height - from + 1);
       const headers = await this.source(from, count);
       if (headers.length !== count) {
-        throw new MirrorIntegrityError(
+        // a node still catching up answers so too: not proof of a lie
+        throw new NotYetConfirmedError(
           `the upstream serves ${headers.length} headers from ${from} where the chain to block ${anchor.height} has ${anchor.height - from + 1}`,
         );
       }
@@ -174,62 +230,96 @@ export class CheckpointedChain {
     return (verified[0] as Verified).merkleRoot;
   }
 
-  /** Verifies the chain from the last anchor to `height` and CONFIRMATIONS - 1 blocks after it. */
+  /**
+   * Verifies the chain from the last anchor to `height` and on until the blocks from `height` carry
+   * the required work (at most MAX_CONFIRMING_BLOCKS of them).
+   */
   private async extend(height: number): Promise<Uint8Array> {
-    const start = this.tip ?? this.anchors.at(-1) ?? this.genesisAnchor();
-    if (!start)
-      throw new MirrorIntegrityError(`no checkpoint of ${this.rules.network} to check headers from`);
+    const start: Tip = this.tip ?? { ...this.lastAnchor(), periodStartTime: undefined, recentTimes: [] };
     const walk = new Walk(this.rules, {
       height: start.height + 1,
       prevHash: start.hash,
-      ...(start.bitsAfter !== undefined && { bits: start.bitsAfter }),
-      ...(this.tip?.periodStartTime !== undefined && { periodStartTime: this.tip.periodStartTime }),
+      bits: start.bitsAfter,
+      ...(start.periodStartTime !== undefined && { periodStartTime: start.periodStartTime }),
+      recentTimes: start.recentTimes,
+      latestTime: Math.floor(this.now() / 1000) + MAX_FUTURE_BLOCK_TIME,
     });
-    const needed = height + this.confirmations - 1;
+    const required = BigInt(this.confirmations) * this.blockUnit;
+    const last = height + MAX_CONFIRMING_BLOCKS - 1;
     const verified: Verified[] = [];
-    for (let from = start.height + 1; from <= needed; ) {
-      const count = Math.min(HEADERS_PER_REQUEST, needed - from + 1);
+    let work = 0n; // of the blocks from `height` on
+    let end = height + this.confirmations - 1;
+    for (let from = start.height + 1; from <= end; ) {
+      const count = Math.min(HEADERS_PER_REQUEST, end - from + 1);
       const headers = await this.source(from, count);
-      for (const raw of headers) verified.push(walk.push(raw));
+      for (const raw of headers) {
+        const v = walk.push(raw);
+        verified.push(v);
+        if (v.height >= height) work += v.work;
+      }
       if (headers.length < count) break;
       from += count;
+      const newest = verified.at(-1) as Verified;
+      // short of the work: as many more blocks as the newest one's work says are missing
+      if (from > end && work < required && end < last)
+        end = Math.min(last, end + Number((required - work + newest.work - 1n) / newest.work));
     }
-    // what has enough blocks on it is verified for good; the rest may still be reorganised away
-    const settled = verified.slice(0, Math.max(0, verified.length - this.confirmations + 1));
+    const settled = this.settle(start, verified, required);
+    const attested = settled[height - start.height - 1];
+    if (attested) return attested.merkleRoot;
+    const top = start.height + verified.length;
+    if (top >= last) {
+      throw new MirrorIntegrityError(
+        `the ${MAX_CONFIRMING_BLOCKS} Bitcoin headers from ${height} on from the upstream carry the work of ${this.inBlocks(work)} blocks at the last checkpoint's target, not ${this.confirmations}`,
+      );
+    }
+    throw new NotYetConfirmedError(
+      top < height
+        ? `Bitcoin block ${height} is past the upstream's headers (they end at ${top})`
+        : `Bitcoin block ${height} has the work of ${this.inBlocks(work)} of the ${this.confirmations} blocks a mirror without a node waits for (the upstream's headers end at ${top})`,
+    );
+  }
+
+  /**
+   * Keeps, of `verified` (the headers after `start`), those with the required work on them (their own
+   * included): their roots are cached, the period ends among them become anchors, the last the tip.
+   */
+  private settle(start: Tip, verified: readonly Verified[], required: bigint): Verified[] {
+    let above = 0n;
+    let count = verified.length;
+    while (count > 0 && above < required) above += (verified[--count] as Verified).work;
+    const settled = verified.slice(0, above >= required ? count + 1 : 0);
     for (const v of settled) {
       this.remember(v.height, v.merkleRoot);
-      if ((v.height + 1) % RETARGET_INTERVAL === 0) {
-        this.anchors.push({
-          height: v.height,
-          hash: v.hash,
-          ...(v.bitsAfter !== undefined && { bitsAfter: v.bitsAfter }),
-        });
+      if ((v.height + 1) % RETARGET_INTERVAL === 0 && v.bitsAfter !== undefined) {
+        this.anchors.push({ height: v.height, hash: v.hash, bitsAfter: v.bitsAfter });
       }
     }
     const last = settled.at(-1);
-    if (last) {
+    if (last?.bitsAfter !== undefined) {
       this.tip = {
         height: last.height,
         hash: last.hash,
+        bitsAfter: last.bitsAfter,
         periodStartTime: last.periodStartTime,
-        ...(last.bitsAfter !== undefined && { bitsAfter: last.bitsAfter }),
+        recentTimes: [...start.recentTimes, ...settled.map((v) => v.time)].slice(-MEDIAN_TIME_SPAN),
       };
     }
-    const attested = settled.find((v) => v.height === height);
-    if (!attested) {
-      const top = start.height + verified.length;
-      throw new Error(
-        `Bitcoin block ${height} has ${Math.max(0, top - height + 1)} of the ${this.confirmations} confirmations a mirror without a node waits for (the upstream's headers end at ${top})`,
-      );
-    }
-    return attested.merkleRoot;
+    return settled;
   }
 
-  /** Mainnet's genesis period has the easiest target; the anchor "before" block 0. */
-  private genesisAnchor(): Anchor | undefined {
-    return this.rules.exactBits
-      ? { height: -1, hash: '00'.repeat(32), bitsAfter: bitsFromTarget(this.rules.powLimit) }
-      : undefined;
+  /** `work` in blocks at the last checkpoint's target, to two decimals. */
+  private inBlocks(work: bigint): string {
+    return String(Number((work * 100n) / this.blockUnit) / 100);
+  }
+
+  private lastAnchor(): Anchor {
+    return this.rules.checkpoints.at(-1) ?? this.genesisAnchor();
+  }
+
+  /** Genesis's period has the easiest target; the anchor "before" block 0. */
+  private genesisAnchor(): Anchor {
+    return { height: -1, hash: '00'.repeat(32), bitsAfter: bitsFromTarget(this.rules.powLimit) };
   }
 
   private remember(height: number, root: Uint8Array): void {

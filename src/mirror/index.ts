@@ -15,14 +15,18 @@
  * const answer = await mirror.lookup(commitment); // { state: 'found', timestamp } | pending | unknown
  * await mirror.close();
  * ```
+ * The directory is held until `close()`: an otsd or another openMirror in it is refused
+ * (DataDirInUseError).
  * @module
  */
 import { Calendar, type Lookup } from '../calendar/calendar.js';
+import { lockDataDir } from '../journal/data-dir-lock.js';
 import { type HeaderCheck, insecureNoHeaderCheck } from './header-check.js';
 import { JournalFollower } from './journal-follower.js';
 
+export { DataDirInUseError } from '../journal/data-dir-lock.js';
 export { CONFIRMATIONS } from './header-chain.js';
-export { type HeaderCheck, nodeHeaderCheck } from './header-check.js';
+export { type HeaderCheck, NotYetConfirmedError, nodeHeaderCheck } from './header-check.js';
 export { MirrorIntegrityError } from './integrity-error.js';
 export { JournalFollower } from './journal-follower.js';
 export { Mirror, type MirrorStatus } from './mirror.js';
@@ -63,13 +67,21 @@ export async function openMirror(
     );
   }
   const uri = options.calendarUri ?? options.upstream.replace(/\/+$/, '');
-  const calendar = await Calendar.open({ dataDir: options.dir, uri, create: true });
+  // one writer per directory: an otsd, or another openMirror, in it is refused (DataDirInUseError)
+  const unlock = lockDataDir(options.dir);
+  let calendar: Calendar;
+  try {
+    calendar = await Calendar.open({ dataDir: options.dir, uri, create: true });
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   const follower = new JournalFollower({ upstream: options.upstream, calendar, checkHeader });
   return {
     calendar,
     sync: () => follower.syncOnce(),
     follow: (signal) => follower.run(signal),
     lookup: (commitment) => calendar.lookup(commitment),
-    close: () => calendar.close(),
+    close: () => calendar.close().finally(unlock),
   };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Calendar } from '../calendar/calendar.js';
-import type { HeaderCheck } from './header-check.js';
+import { type HeaderCheck, NotYetConfirmedError } from './header-check.js';
 import { MirrorIntegrityError } from './integrity-error.js';
 import { JournalFollower } from './journal-follower.js';
 
@@ -78,7 +78,9 @@ export class Mirror {
       .run(this.abort.signal, (e) =>
         this.o.log.warn(
           { upstream: this.o.upstream, error: e.message },
-          'mirror: upstream unreachable; retrying',
+          e instanceof NotYetConfirmedError
+            ? 'mirror: a Bitcoin attestation cannot be confirmed yet; retrying'
+            : 'mirror: upstream unreachable; retrying',
         ),
       )
       .catch((e: unknown) => {

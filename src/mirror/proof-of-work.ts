@@ -1,7 +1,7 @@
 /**
- * Bitcoin's proof-of-work rules, as far as a mirror without a node checks them: targets from nBits,
- * the block hash under its target, each network's easiest target, and the retarget every 2016 blocks
- * (Bitcoin Core's CalculateNextWorkRequired).
+ * Bitcoin's header rules, as far as a mirror without a node checks them: targets from nBits, the
+ * block hash under its target, the work a target stands for, the retarget every 2016 blocks (Bitcoin
+ * Core's CalculateNextWorkRequired) and the header's time against the median of the 11 before it.
  * @module
  */
 import { sha256d, toHex } from '../ots/index.js';
@@ -10,6 +10,10 @@ import { sha256d, toHex } from '../ots/index.js';
 export const RETARGET_INTERVAL = 2016;
 /** Two weeks: the time a period should take. */
 const TARGET_TIMESPAN = 14 * 24 * 60 * 60;
+/** Headers whose median time the next one must be after (Bitcoin Core's median time past). */
+export const MEDIAN_TIME_SPAN = 11;
+/** How far past the clock a header's time may be: Bitcoin Core's MAX_FUTURE_BLOCK_TIME, two hours. */
+export const MAX_FUTURE_BLOCK_TIME = 2 * 60 * 60;
 
 /** The target nBits encodes; 0 (met by no hash) for a negative one. */
 export function targetFromBits(bits: number): bigint {
@@ -28,6 +32,17 @@ export function bitsFromTarget(target: bigint): number {
     size++;
   }
   return ((size << 24) | Number(mantissa)) >>> 0;
+}
+
+/** The hashes a block at `target` takes on average: Bitcoin Core's GetBlockProof, 2^256 / (target + 1). */
+export function blockWork(target: bigint): bigint {
+  return (1n << 256n) / (target + 1n);
+}
+
+/** The median of `times` (the last MEDIAN_TIME_SPAN headers' times): a header must be timed after it. */
+export function medianTime(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 /** A header's hash as the number its target bounds (the hash read little-endian). */

@@ -7,7 +7,12 @@
 import { BLOCK_HEADER_LENGTH } from '../ots/index.js';
 import { boundedBody } from '../remote/bounded-body.js';
 import { type ChainRules, chainRules } from './checkpoints/index.js';
-import { CheckpointedChain, checkpointedHeaderCheck, type HeaderSource } from './header-chain.js';
+import {
+  CheckpointedChain,
+  type CheckpointedChainOptions,
+  checkpointedHeaderCheck,
+  type HeaderSource,
+} from './header-chain.js';
 import type { HeaderCheck } from './header-check.js';
 import { MirrorIntegrityError } from './integrity-error.js';
 
@@ -19,6 +24,11 @@ export function upstreamHeaders(upstream: string, network: string, timeoutMs = 3
     const response = await fetch(`${base}/bitcoin/headers?from=${from}&count=${count}`, {
       signal: AbortSignal.timeout(timeoutMs),
     });
+    if (response.status === 404) {
+      // GET /bitcoin/headers: "no block at that height yet"
+      await response.body?.cancel().catch(() => undefined);
+      return [];
+    }
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => undefined);
       throw new Error(`${where}: HTTP ${response.status}`);
@@ -46,25 +56,21 @@ export function upstreamHeaders(upstream: string, network: string, timeoutMs = 3
 export function nodeLessCheckRefusal(network: string): string | undefined {
   return chainRules(network)
     ? undefined
-    : `a mirror without a node cannot check Bitcoin attestations on ${network}: its headers carry no proof of work otsd can check (regtest's is trivial, Litecoin's is scrypt). Give the mirror its own node (--bitcoin-rpc), or skip the check with --mirror-headers insecure-none (anyone upstream can then forge proofs)`;
+    : `a mirror without a node cannot check Bitcoin attestations on ${network}: only mainnet headers carry work otsd can check without a node (regtest's is trivial, a testnet3 or signet header past the last checkpoint is forged in seconds, Litecoin's is scrypt). Give the mirror its own node (--bitcoin-rpc), or skip the check with --mirror-headers insecure-none (anyone upstream can then forge proofs)`;
 }
 
 /**
  * Checks attestations against headers of `network` from `upstream`, linked to the compiled-in
  * checkpoints (header-chain.ts). Throws for a network without them (see nodeLessCheckRefusal).
- * `rules` and `confirmations` replace the compiled-in ones (for tests).
+ * `rules`, `confirmations` and `now` replace the compiled-in ones and the clock (for tests).
  */
 export function upstreamHeaderCheck(
   upstream: string,
   network: string,
-  options: { timeoutMs?: number; rules?: ChainRules; confirmations?: number } = {},
+  options: { timeoutMs?: number; rules?: ChainRules } & CheckpointedChainOptions = {},
 ): HeaderCheck {
-  const rules = options.rules ?? chainRules(network);
+  const { timeoutMs, rules = chainRules(network), ...chainOptions } = options;
   if (!rules) throw new Error(nodeLessCheckRefusal(network));
-  const chain = new CheckpointedChain(
-    rules,
-    upstreamHeaders(upstream, network, options.timeoutMs),
-    options.confirmations,
-  );
+  const chain = new CheckpointedChain(rules, upstreamHeaders(upstream, network, timeoutMs), chainOptions);
   return checkpointedHeaderCheck(chain);
 }

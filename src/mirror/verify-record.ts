@@ -1,34 +1,41 @@
 /**
  * The checks a record from the upstream must pass before a mirror appends it: its size, and by kind,
- * a commitment's length; a proof's ranges (only earlier commitments, checked before they are
- * expanded), its merkle tree and every attestation in its tip's tree; a stamp's ranges and
- * transaction. Attestations the mirror cannot check are kept only where the upstream is their origin:
- * a PendingAttestation must name the mirror's calendar URI; any other kind is refused.
+ * a commitment's length; a proof's ranges (only earlier commitments, at most MAX_COVERED_RECORDS,
+ * checked before they are expanded), its merkle tree (leaf by leaf, never all in memory) and every
+ * attestation in its tip's tree; a stamp's ranges and transaction. Attestations the mirror cannot
+ * check are kept only where the upstream is their origin: a PendingAttestation must name the mirror's
+ * calendar URI; any other kind is refused.
  * @module
  */
-import { decodeProofPayload } from '../journal/proof-payload.js';
+import { merkleRoot } from '../journal/merkle-root.js';
+import { decodeProofRanges } from '../journal/proof-payload.js';
+import { rangeNumbers } from '../journal/ranges.js';
 import { type JournalRecord, maxPayloadBytes, RecordKind } from '../journal/record.js';
-import { decodeStampPayload } from '../journal/stamp-payload.js';
+import { decodeStampRanges } from '../journal/stamp-payload.js';
 import {
   BitcoinBlockHeaderAttestation,
   equalBytes,
-  MerkleTree,
   PendingAttestation,
   parseTransaction,
   sha256,
+  type Timestamp,
 } from '../ots/index.js';
-import type { HeaderCheck } from './header-check.js';
+import { type HeaderCheck, NotYetConfirmedError } from './header-check.js';
 import { MirrorIntegrityError } from './integrity-error.js';
 
+/** What a proof's attestations are checked against. */
+export interface AttestationContext {
+  /** The calendar the mirror copies: the one PendingAttestation URI a proof may carry. */
+  calendarUri: string;
+  checkHeader: HeaderCheck;
+}
+
 /** What a record is checked against. */
-export interface RecordContext {
+export interface RecordContext extends AttestationContext {
   /** The commitment at record `n`, if it is one (appended or verified earlier in the batch). */
   commitmentAt(n: number): Uint8Array | undefined;
   /** How many commitments exist before the record. */
   commitments: number;
-  /** The calendar the mirror copies: the one PendingAttestation URI a proof may carry. */
-  calendarUri: string;
-  checkHeader: HeaderCheck;
 }
 
 /** Throws MirrorIntegrityError naming the record and what is wrong with it. */
@@ -41,44 +48,79 @@ export async function verifyRecord(record: JournalRecord, context: RecordContext
     fail(`a payload of ${size} bytes is over the ${maxPayloadBytes(record.kind)}-byte limit of its kind`);
   }
   const bounds = { below: record.number, most: context.commitments };
-  const attested: [number, Uint8Array][] = [];
+  let tip: Timestamp | undefined;
   try {
     if (record.kind === RecordKind.Commitment) {
       if (size === 0) fail('commitment of invalid length');
     } else if (record.kind === RecordKind.Proof) {
-      const proof = decodeProofPayload(record.payload, bounds);
-      const leaves = proof.commitments.map((n) => {
-        const commitment = context.commitmentAt(n);
-        if (!commitment) fail(`proof covers record ${n}, which is not an earlier commitment`);
-        return sha256(commitment as Uint8Array);
-      });
-      if (!equalBytes(new MerkleTree(leaves).root, proof.tip.msg))
-        fail('proof tip is not the merkle root of its commitments');
-      for (const [msg, attestation] of proof.tip.allAttestations()) {
-        if (attestation instanceof BitcoinBlockHeaderAttestation) {
-          attested.push([attestation.height, msg]);
-        } else if (attestation instanceof PendingAttestation) {
-          if (attestation.uri !== context.calendarUri)
-            fail(`proof carries a pending attestation to ${attestation.uri}, not to ${context.calendarUri}`);
-        } else {
-          fail(`proof carries an attestation the mirror cannot check: ${String(attestation)}`);
+      const proof = decodeProofRanges(record.payload, bounds);
+      const leaves = function* () {
+        for (const n of rangeNumbers(proof.commitments)) {
+          const commitment = context.commitmentAt(n);
+          if (!commitment) fail(`proof covers record ${n}, which is not an earlier commitment`);
+          yield sha256(commitment as Uint8Array);
         }
-      }
-      if (attested.length === 0) fail('proof reaches no Bitcoin attestation');
+      };
+      if (!equalBytes(merkleRoot(leaves()), proof.tip.msg))
+        fail('proof tip is not the merkle root of its commitments');
+      tip = proof.tip;
     } else if (record.kind === RecordKind.Stamp) {
-      parseTransaction(decodeStampPayload(record.payload, bounds).rawTx);
+      parseTransaction(decodeStampRanges(record.payload, bounds).rawTx);
     }
   } catch (e) {
     if (e instanceof MirrorIntegrityError) throw e;
     fail((e as Error).message);
   }
-  // a check that cannot run yet (headers unreachable, too few confirmations) throws a plain Error:
-  // the follower retries it
-  for (const [height, msg] of attested) {
-    await context.checkHeader(height, msg).catch((e: unknown) => {
-      throw e instanceof MirrorIntegrityError
-        ? new MirrorIntegrityError(`upstream record ${record.number}: ${e.message}`)
-        : e;
-    });
+  if (!tip) return;
+  await checkProofAttestations(tip, context).catch((e: unknown) => {
+    throw e instanceof MirrorIntegrityError
+      ? new MirrorIntegrityError(`upstream record ${record.number}: ${e.message}`)
+      : e;
+  });
+}
+
+/**
+ * Checks every attestation in the tree of a proof's tip: each Bitcoin one with `checkHeader`, a
+ * pending one only to the calendar's URI, no other kind, and at least one Bitcoin attestation.
+ * Throws MirrorIntegrityError for a refusal; a check that cannot run yet (headers unreachable, too
+ * little work on the attested block) throws a plain Error, for the caller to retry.
+ */
+export async function checkProofAttestations(tip: Timestamp, context: AttestationContext): Promise<void> {
+  const attested: [number, Uint8Array][] = [];
+  for (const [msg, attestation] of tip.allAttestations()) {
+    if (attestation instanceof BitcoinBlockHeaderAttestation) {
+      attested.push([attestation.height, msg]);
+    } else if (attestation instanceof PendingAttestation) {
+      if (attestation.uri !== context.calendarUri) {
+        throw new MirrorIntegrityError(
+          `proof carries a pending attestation to ${attestation.uri}, not to ${context.calendarUri}`,
+        );
+      }
+    } else {
+      throw new MirrorIntegrityError(
+        `proof carries an attestation the mirror cannot check: ${String(attestation)}`,
+      );
+    }
+  }
+  if (attested.length === 0) throw new MirrorIntegrityError('proof reaches no Bitcoin attestation');
+  for (const [height, msg] of attested) await context.checkHeader(height, msg);
+}
+
+/**
+ * Checks again the attestations of a proof record a mirror holds, as it checks those it copies: for
+ * mirrors that ran an otsd whose check was weaker (`otsd verify-journal --upstream`). Resolves with
+ * why the proof does not check out, or undefined; throws when the headers cannot be read.
+ */
+export async function recheckProofAttestations(
+  record: JournalRecord,
+  context: AttestationContext,
+): Promise<string | undefined> {
+  try {
+    await checkProofAttestations(decodeProofRanges(record.payload).tip, context);
+    return undefined;
+  } catch (e) {
+    if (e instanceof MirrorIntegrityError) return e.message;
+    if (e instanceof NotYetConfirmedError) return `not confirmed yet (check again later): ${e.message}`;
+    throw e;
   }
 }

@@ -128,7 +128,7 @@ async function runScenario({ seed, maxSegmentBytes, cycles }: Scenario): Promise
     for (const [number, payload] of acknowledged) {
       assert.equal(stored.get(number), payload, `acknowledged record ${number} lost or changed`);
     }
-    const verified = await verifyJournal(DIR, undefined, disk);
+    const verified = await verifyJournal(DIR, { files: disk });
     assert.deepEqual(verified.errors, []);
     assert.equal(verified.tornTail, undefined);
     assert.equal(verified.records, journal.head.records);

@@ -1,8 +1,9 @@
 /**
  * A mirror's memory is bounded whatever its upstream sends: endless bodies for the head, a chunk or
  * headers are cut off at their bound; a head with fields that are not a journal's is refused; a
- * record over its kind's limit, or whose ranges would expand past the records before it, is refused
- * before anything is expanded.
+ * record over its kind's limit, or whose ranges would expand past the records before it or past the
+ * most one record may cover, is refused before anything is expanded; and a proof covering that most
+ * is checked in a small heap (its leaves are never all in memory).
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
@@ -11,6 +12,7 @@ import { openMirror } from '../../src/mirror/index.js';
 import { upstreamHeaderCheck } from '../../src/mirror/upstream-headers.js';
 import { toHex, Writer } from '../../src/ots/index.js';
 import { startTestNode } from '../helpers/calendar-node.js';
+import { spawnTracked } from '../helpers/child-process.js';
 import { startForgingUpstream } from '../helpers/forging-upstream.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -101,6 +103,67 @@ describe('a mirror against an upstream that sends too much', () => {
       /upstream record 1: stamp record: a range reaches record 4, not before it/,
     );
     assert.equal(mirror.calendar.journal.head.records, 0);
+  });
+
+  it('checks a proof of 2^18 commitments in a 64 MB heap, and refuses one of more unexpanded', async (t) => {
+    // the reviewer's shape: one proof record naming every commitment, padded past 64 numbers a byte;
+    // run in a child whose heap is too small for the leaves, let alone their tree
+    const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const script = `
+      const { verifyRecord } = await import(${module('../../src/mirror/verify-record.js')});
+      const { RecordKind } = await import(${module('../../src/journal/record.js')});
+      const ots = await import(${module('../../src/ots/index.js')});
+      const { merkleRoot } = await import(${module('../../src/journal/merkle-root.js')});
+      const N = 2 ** 18;
+      const commitment = new Uint8Array(32).fill(7);
+      const proof = (count, tipMsg) => {
+        const w = new ots.Writer();
+        for (const n of [1, 0, count]) w.writeVarUint(n);
+        const tip = new ots.Timestamp(tipMsg);
+        let node = tip;
+        for (const i of [1, 2]) node = node.ops.add(new ots.OpAppend(new Uint8Array(3000).fill(i))).ops.add(new ots.OpSHA256());
+        node.attestations.add(new ots.BitcoinBlockHeaderAttestation(800000));
+        w.writeBytes(tip.msg);
+        tip.write(w);
+        return { number: N + 1, kind: RecordKind.Proof, payload: w.toBytes(), chainHash: new Uint8Array(32) };
+      };
+      const attested = [];
+      const context = {
+        commitmentAt: () => commitment,
+        commitments: N + 1,
+        calendarUri: 'https://calendar.example',
+        checkHeader: async (height) => { attested.push(height); },
+      };
+      const leaves = function* () { for (let i = 0; i < N; i++) yield ots.sha256(commitment); };
+      const outcome = (record) => verifyRecord(record, context).then(() => 'accepted', (e) => e.message);
+      console.log(JSON.stringify([
+        await outcome(proof(N, new Uint8Array(32).fill(1))),
+        await outcome(proof(N + 1, new Uint8Array(32).fill(1))),
+        await outcome(proof(N, merkleRoot(leaves()))),
+        attested.length,
+      ]));
+    `;
+    const child = spawnTracked(process.execPath, [
+      '--max-old-space-size=64',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    t.after(() => child.stop('SIGKILL'));
+    assert.equal(await child.exited, 0, child.output());
+    const [wrongTip, tooMany, right, checked] = JSON.parse(child.output()) as [
+      string,
+      string,
+      string,
+      number,
+    ];
+    assert.match(wrongTip, /upstream record 262145: proof tip is not the merkle root of its commitments/);
+    assert.match(
+      tooMany,
+      /upstream record 262145: proof record: ranges cover more than the 262144 commitments one record may cover/,
+    );
+    assert.equal(right, 'accepted');
+    assert.equal(checked, 1, 'the attestation of the right tip checked');
   });
 
   it('refuses a record over its kind limit', async (t) => {

@@ -17,8 +17,11 @@ import {
   sha256,
   Timestamp,
 } from '../../src/ots/index.js';
+import { runCliAsync } from '../cli/run-cli.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { type ForgingUpstream, forgeChain, startForgingUpstream } from '../helpers/forging-upstream.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const HEIGHT = 800_000;
@@ -27,6 +30,7 @@ const HEIGHT = 800_000;
 async function forgingCalendar(
   t: TestContext,
   extra: Attestation[] = [],
+  height = HEIGHT,
 ): Promise<{
   calendar: CalendarNode;
   upstream: ForgingUpstream;
@@ -38,7 +42,7 @@ async function forgingCalendar(
   for (const c of commitments) await calendar.calendar.commit(c);
   const tip = new Timestamp(new MerkleTree(commitments.map((c) => sha256(c))).root);
   const attested = tip.ops.add(new OpSHA256());
-  attested.attestations.add(new BitcoinBlockHeaderAttestation(HEIGHT));
+  attested.attestations.add(new BitcoinBlockHeaderAttestation(height));
   for (const attestation of extra) tip.attestations.add(attestation);
   await calendar.calendar.addProof([0, 1, 2], tip);
   const upstream = await startForgingUpstream(t, calendar.url);
@@ -117,5 +121,79 @@ describe('a mirror without a node, of a forging calendar', () => {
       /Bitcoin header 800000 from the upstream claims a target easier than the network allows/,
     );
     assert.equal(mirror.calendar.index.lookup(commitments[0] as Uint8Array).state, 'unknown');
+  });
+
+  it('with insecure-none it says so at start and on its status page', async (t) => {
+    const calendar = await startTestNode(t);
+    const warningsOf = async (url: string) =>
+      (
+        (await (await fetch(url, { headers: { accept: 'application/json' } })).json()) as {
+          warnings: string[];
+        }
+      ).warnings;
+    const unchecked =
+      /--mirror-headers insecure-none and no Bitcoin node .*checks none of the Bitcoin attestations/;
+    const { logger, lines } = captureLogs('warn');
+    const trusting = await startTestNode(t, {
+      mirrorOf: calendar.url,
+      mirrorHeaders: 'insecure-none',
+      logger,
+    });
+    assert.ok(
+      lines.some((l) => l.level === 40 && unchecked.test(String(l.msg))),
+      JSON.stringify(lines),
+    );
+    assert.match((await warningsOf(trusting.url)).join('\n'), unchecked);
+    const checking = await startTestNode(t, { mirrorOf: calendar.url });
+    assert.deepEqual(await warningsOf(checking.url), []);
+  });
+
+  it("waits for an attestation past the upstream's headers, logging it as that, not as an unreachable upstream", async (t) => {
+    const { upstream } = await forgingCalendar(t, [], 950_000);
+    upstream.headers = () => []; // 404: no block at that height yet
+    const { logger, lines } = captureLogs('warn');
+    const mirror = await startTestNode(t, { mirrorOf: upstream.url, logger });
+    const line = await waitFor('the retry', () => lines.find((l) => String(l.msg).startsWith('mirror:')));
+    assert.equal(line.msg, 'mirror: a Bitcoin attestation cannot be confirmed yet; retrying');
+    assert.match(
+      String(line.error),
+      /Bitcoin block 950000 is past the upstream's headers \(they end at 897119\)/,
+    );
+    assert.equal(mirror.mirror?.status().integrityError, undefined);
+    assert.equal(mirror.calendar.journal.head.records, 0);
+  });
+
+  it('otsd verify-journal --upstream finds the forged proof a mirror that checked nothing kept', async (t) => {
+    // what a mirror that ran an older otsd without a node, or with insecure-none, may hold
+    const { upstream, root } = await forgingCalendar(t);
+    upstream.headers = forgeChain(HEIGHT, root, 0x207fffff, true);
+    const dataDir = tempDir(t);
+    const trusting = await startTestNode(t, {
+      dataDir,
+      mirrorOf: upstream.url,
+      mirrorHeaders: 'insecure-none',
+    });
+    await waitFor('the insecure mirror to copy the forgery', () =>
+      trusting.calendar.journal.head.records === 4 ? true : undefined,
+    );
+    const structure = await runCliAsync(['verify-journal', dataDir]);
+    assert.equal(structure.status, 0, structure.stderr);
+    const rechecked = await runCliAsync(['verify-journal', dataDir, '--upstream', upstream.url]);
+    assert.equal(rechecked.status, 1, rechecked.stdout);
+    assert.match(
+      rechecked.stderr,
+      /^otsd: journal invalid: record 3: Bitcoin header 800000 from the upstream claims a target easier than the network allows\n$/,
+    );
+    // a network a header proves too little on is refused, as a mirror refuses it
+    const testnet = await runCliAsync([
+      'verify-journal',
+      dataDir,
+      '--upstream',
+      upstream.url,
+      '--bitcoin-network',
+      'test',
+    ]);
+    assert.equal(testnet.status, 1);
+    assert.match(testnet.stderr, /cannot check Bitcoin attestations on test/);
   });
 });

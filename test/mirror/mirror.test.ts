@@ -2,6 +2,7 @@
  * Mirrors on loopback: a calendar and two mirrors, one following the other, serve the same proofs
  * byte for byte and stay within a second or two of the calendar; a fork or a modified record stops a
  * mirror without touching what it verified; a mirror killed mid-sync resumes where its journal ends.
+ * The otsd/mirror library holds its directory as otsd does.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -11,7 +12,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { Lookup } from '../../src/calendar/calendar.js';
 import type { CalendarNode } from '../../src/daemon/calendar-node.js';
 import { verifyJournal } from '../../src/journal/verify.js';
-import { openMirror } from '../../src/mirror/index.js';
+import { DataDirInUseError, openMirror } from '../../src/mirror/index.js';
 import { type PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
@@ -73,6 +74,24 @@ describe('the otsd/mirror library', () => {
     );
     assert.deepEqual(offline, expected);
     await mirror.close();
+  });
+
+  it('holds its directory: a second openMirror, or an otsd, is refused there until it closes', async (t) => {
+    const calendar = await startNode(t);
+    const dir = tempDir(t);
+    const open = () => openMirror({ dir, upstream: calendar.url, insecureSkipAttestationCheck: true });
+    const first = await open();
+    await assert.rejects(open(), (e: Error) => {
+      assert.ok(e instanceof DataDirInUseError, String(e));
+      assert.match(e.message, /is in use by another otsd/);
+      return true;
+    });
+    await assert.rejects(startNode(t, { dataDir: dir, mirrorOf: calendar.url }), DataDirInUseError);
+    await first.close();
+    const node = await startNode(t, { dataDir: dir, mirrorOf: calendar.url });
+    await assert.rejects(open(), DataDirInUseError);
+    await node.close();
+    await (await open()).close();
   });
 });
 

@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DataDirInUseError, LOCK_FILE, lockDataDir } from '../../src/daemon/data-dir-lock.js';
+import { DataDirInUseError, LOCK_FILE, lockDataDir } from '../../src/journal/data-dir-lock.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-const LOCK_MODULE = new URL('../../src/daemon/data-dir-lock.js', import.meta.url).href;
+const LOCK_MODULE = new URL('../../src/journal/data-dir-lock.js', import.meta.url).href;
 
 describe('data directory lock', () => {
   it('refuses a second otsd and a reindex while one runs, and is released on stop', async (t) => {

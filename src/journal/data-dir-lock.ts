@@ -1,8 +1,8 @@
 /**
- * One otsd per data directory: two writers would interleave journal records. The lock is the
- * kernel's: an exclusive lock on the open file `otsd.lock` (fcntl F_OFD_SETLK on Linux, flock(2)
- * elsewhere), held for as long as the process keeps the file open, so the kernel drops it when the
- * process ends, however it ends (SIGKILL, OOM kill, power cut). Nothing is inferred from PIDs: the
+ * One writer per data directory (an otsd, a reindex, an `otsd/mirror`): two would interleave journal
+ * records. The lock is the kernel's: an exclusive lock on the open file `otsd.lock` (fcntl
+ * F_OFD_SETLK on Linux, flock(2) elsewhere), held for as long as the process keeps the file open, so
+ * the kernel drops it when the process ends, however it ends (SIGKILL, OOM kill, power cut). Nothing is inferred from PIDs: the
  * holder writes its PID into the file for the refusal message only, and a file left behind by a dead
  * process is simply locked again, even when the new process has the same PID (PID 1 in a container).
  * @module
