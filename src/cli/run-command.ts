@@ -12,6 +12,7 @@ import type { RoundOptions } from '../daemon/rounds.js';
 import type { BitcoinOptions } from '../daemon/stamping-role.js';
 import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
+import type { HttpLimits } from '../http/app.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { CliError } from './cli-error.js';
 import { nextSteps } from './next-steps.js';
@@ -56,6 +57,8 @@ export interface RunOptions {
   roundInterval: number;
   maxRoundDigests?: number;
   maxWaitingDigests?: number;
+  maxRequestsInFlight?: number;
+  maxRequestsPerConnection?: number;
   logLevel: LogLevel;
   embeddedRegtest?: boolean;
   blockInterval: number;
@@ -203,6 +206,16 @@ function roundOptions(options: RunOptions): RoundOptions {
   };
 }
 
+/** The caps on requests in flight, from the flags (the defaults are the HTTP server's). */
+function httpLimits(options: RunOptions): Partial<HttpLimits> {
+  return {
+    ...(options.maxRequestsInFlight !== undefined && { maxRequestsInFlight: options.maxRequestsInFlight }),
+    ...(options.maxRequestsPerConnection !== undefined && {
+      maxRequestsPerConnection: options.maxRequestsPerConnection,
+    }),
+  };
+}
+
 function calendarNodeOptions(
   options: RunOptions,
   upstream: string | undefined,
@@ -221,6 +234,7 @@ function calendarNodeOptions(
     host,
     port,
     ...roundOptions(options),
+    httpLimits: httpLimits(options),
     ...(bitcoin && { bitcoin }),
     ...(upstream && {
       mirrorOf: upstream,
@@ -405,6 +419,22 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
     )
     .addOption(
       new Option(
+        '--max-requests-in-flight <n>',
+        'most requests read and not answered yet, on all connections (about 5 KB each); past it, 503 at once (default 20000)',
+      )
+        .env('OTSD_MAX_REQUESTS_IN_FLIGHT')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--max-requests-per-connection <n>',
+        'most requests read from one connection and not answered yet; a client pipelining more waits (default 32)',
+      )
+        .env('OTSD_MAX_REQUESTS_PER_CONNECTION')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
         '--mirror-headers <how>',
         'a mirror without --bitcoin-rpc checks attestations against headers from its upstream linked to checkpoints, or (insecure-none) not at all',
       )
@@ -447,6 +477,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
           upstreamTimeoutMs: options.upstreamTimeout,
           ...options.listen,
           ...roundOptions(options),
+          httpLimits: httpLimits(options),
           ...(options.metricsListen && { metrics: options.metricsListen }),
           logger,
         });

@@ -30,7 +30,19 @@ interface StatusJson {
     chain_scan?: { state: string; from?: number; scanned_height?: number; blocks_to_go?: number };
     last_error: string | null;
   };
-  mirror?: { upstream: string; lag_records: number | null; integrity_error: string | null };
+  mirror?: {
+    upstream: string;
+    lag_records: number | null;
+    /** Why it stopped following for good (a fork). */
+    integrity_error: string | null;
+    /** Absent from older otsd. */
+    state?: 'following' | 'refusing' | 'unreachable' | 'waiting' | 'stopped';
+    refusals?: number;
+    last_refusal?: string | null;
+    last_refusal_age_seconds?: number | null;
+    unreachable?: string | null;
+    waiting?: string | null;
+  };
   upstreams?: {
     url: string;
     failures: number;
@@ -40,6 +52,14 @@ interface StatusJson {
     last_error: string | null;
   }[];
 }
+
+const MIRROR_STATES = {
+  following: 'following',
+  refusing: "retrying: the upstream's data was refused",
+  unreachable: 'retrying: the upstream is unreachable',
+  waiting: 'waiting for a Bitcoin attestation to be confirmed',
+  stopped: 'STOPPED for good: the upstream forked',
+} as const;
 
 export function formatStatus(s: StatusJson): string {
   const lines = [`otsd ${s.version}  ${s.uri ?? s.role ?? ''}  up ${s.uptime_seconds} s`];
@@ -79,7 +99,15 @@ export function formatStatus(s: StatusJson): string {
   }
   const m = s.mirror;
   if (m) {
-    lines.push(`mirror of    ${m.upstream}, ${m.lag_records ?? '?'} records behind`);
+    lines.push(
+      `mirror of    ${m.upstream}, ${m.lag_records ?? '?'} records behind${m.state ? `, ${MIRROR_STATES[m.state]}` : ''}`,
+    );
+    if (m.unreachable) lines.push(`UNREACHABLE  ${m.unreachable}`);
+    if (m.waiting) lines.push(`WAITING      ${m.waiting}`);
+    if (m.last_refusal)
+      lines.push(
+        `REFUSED      ${m.refusals} times since start, last ${m.last_refusal_age_seconds} s ago: ${m.last_refusal}`,
+      );
     if (m.integrity_error) lines.push(`STOPPED      ${m.integrity_error}`);
   }
   return `${lines.join('\n')}\n`;

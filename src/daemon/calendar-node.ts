@@ -16,15 +16,15 @@ import type { HeaderSource } from '../http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { lockDataDir } from '../journal/data-dir-lock.js';
-import { Mirror, type MirrorProgress } from '../mirror/mirror.js';
+import type { Mirror, MirrorProgress } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
 import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import {
   checkMirrorSettings,
+  createMirror,
   type MirrorChecks,
   type MirrorHeaders,
-  mirrorHeaderCheck,
   mirrorHeaderSource,
   mirrorHeadersTrust,
   mirrorWarnings,
@@ -120,15 +120,13 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     if (bitcoin) life.onStop('Bitcoin node', () => bitcoin.stop());
 
     const metrics = createMetrics(status, () => calendar.index.applied.number);
-    const mirror = mirrorChecks
-      ? new Mirror({
-          upstream: mirrorChecks.upstream,
-          calendar,
-          log,
-          checkHeader: mirrorHeaderCheck(mirrorChecks),
-          ...(options.mirrorProgress && { onProgress: options.mirrorProgress }),
-        })
-      : undefined;
+    const mirror =
+      mirrorChecks &&
+      createMirror(mirrorChecks, calendar, {
+        log,
+        onRefusal: metrics.mirrorRefusal,
+        ...(options.mirrorProgress && { onProgress: options.mirrorProgress }),
+      });
     // a mirror's rounds go to the calendar it mirrors, whose pending attestation its clients then carry
     const mirrorAggregation =
       options.mirrorOf && options.mirrorAggregates

@@ -45,6 +45,8 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   round_interval_ms: { option: 'roundInterval', check: positiveInteger },
   max_round_digests: { option: 'maxRoundDigests', check: positiveInteger },
   max_waiting_digests: { option: 'maxWaitingDigests', check: positiveInteger },
+  max_requests_in_flight: { option: 'maxRequestsInFlight', check: positiveInteger },
+  max_requests_per_connection: { option: 'maxRequestsPerConnection', check: positiveInteger },
   log_level: {
     option: 'logLevel',
     check: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),

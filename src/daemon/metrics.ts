@@ -18,6 +18,8 @@ export interface NodeMetrics {
   round(digests: number): void;
   /** One round offered to an upstream calendar, with its outcome. */
   upstreamExchange(url: string, outcome: 'ok' | 'failed', seconds: number): void;
+  /** A mirror refused its upstream's data once. */
+  mirrorRefusal(): void;
 }
 
 /** `indexApplied` is for nodes that keep a calendar: the journal records their index has applied. */
@@ -104,6 +106,16 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     (s) => s.anchoring?.inFlight?.feeRate ?? 0,
   );
   gauge('otsd_mirror_lag_records', 'Records a mirror is behind its upstream', (s) => s.mirror?.lagRecords);
+  const mirrorRefusals = new Counter({
+    name: 'otsd_mirror_refusals_total',
+    help: "Times a mirror refused its upstream's data (it did not check out) and retried",
+    registers: [registry],
+  });
+  gauge(
+    'otsd_mirror_stopped',
+    'A mirror that stopped following for good, its upstream having forked (1), or following (0)',
+    (s) => s.mirror && (s.mirror.fork ? 1 : 0),
+  );
   const upstreamRounds = new Histogram({
     name: 'otsd_upstream_round_seconds',
     help: 'Rounds offered to upstream calendars: time to answer (and check the answer), by outcome',
@@ -138,6 +150,7 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     request: (route, method, status, seconds) =>
       requests.observe({ route, method, status: String(status) }, seconds),
     httpError: (code) => httpErrors.inc({ code }),
+    mirrorRefusal: () => mirrorRefusals.inc(),
     round: (count) => {
       rounds.inc();
       digests.inc(count);

@@ -1,15 +1,17 @@
 /**
- * How a mirror checks the Bitcoin attestations it copies, from its settings: against its own node
- * (--bitcoin-rpc); without one, against headers from its upstream linked to the compiled-in
- * checkpoints of its own network (--bitcoin-network), refused at start on any network but mainnet;
- * or, named so and warned about, not at all (--mirror-headers insecure-none). Also the headers it
- * serves its own followers.
+ * The mirror role from its settings: the mirror itself, and how it checks the Bitcoin attestations it
+ * copies: against its own node (--bitcoin-rpc); without one, against headers from its upstream linked
+ * to the compiled-in checkpoints of its own network (--bitcoin-network), refused at start on any
+ * network but mainnet; or, named so and warned about, not at all (--mirror-headers insecure-none).
+ * Also the headers it serves its own followers.
  * @module
  */
 import type { NetworkName } from '../bitcoin/network.js';
 import type { NodeClient } from '../bitcoin/node-client.js';
+import type { Calendar } from '../calendar/calendar.js';
 import type { HeaderSource } from '../http/headers-route.js';
 import { type HeaderCheck, insecureNoHeaderCheck, nodeHeaderCheck } from '../mirror/header-check.js';
+import { Mirror, type MirrorOptions } from '../mirror/mirror.js';
 import { nodeLessCheckRefusal, upstreamHeaderCheck, upstreamHeaders } from '../mirror/upstream-headers.js';
 import type { HeadersTrust } from '../web/facts.js';
 
@@ -46,6 +48,15 @@ export function mirrorHeaderCheck(o: MirrorChecks): HeaderCheck {
     return nodeHeaderCheck((height) => node.blockHeaderHex(height));
   }
   return o.headers === 'insecure-none' ? insecureNoHeaderCheck : upstreamHeaderCheck(o.upstream, o.network);
+}
+
+/** The mirror following `o.upstream` into `calendar`, checking what it copies as `o` says. */
+export function createMirror(
+  o: MirrorChecks,
+  calendar: Calendar,
+  events: Pick<MirrorOptions, 'log' | 'onProgress' | 'onRefusal'>,
+): Mirror {
+  return new Mirror({ upstream: o.upstream, calendar, checkHeader: mirrorHeaderCheck(o), ...events });
 }
 
 /** Whose headers a mirror serves, and what it checked against them: the page says so. */

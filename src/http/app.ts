@@ -18,6 +18,7 @@ import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
 import type { HeadersTrust } from '../web/facts.js';
 import { clientErrorDefinition } from './client-error.js';
+import { Connections } from './connections.js';
 import { digestRoute } from './digest-route.js';
 import { HttpErrorLog } from './error-log.js';
 import { HttpError, type HttpErrorDefinition, HttpErrors, sendClientError, sendHttpError } from './errors.js';
@@ -41,6 +42,13 @@ export interface HttpLimits {
   /** Time to receive a whole request, body included (slow clients get 408). */
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Requests read from one connection and not answered yet; at it, the connection is not read. */
+  maxRequestsPerConnection: number;
+  /**
+   * Requests in flight on all connections (each waiting digest some 5 KB): past it, a new request is
+   * answered 503 at once, and connections with requests in flight are not read.
+   */
+  maxRequestsInFlight: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -50,6 +58,8 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
+  maxRequestsPerConnection: 32,
+  maxRequestsInFlight: 20_000,
 };
 
 export interface CalendarAppOptions {
@@ -78,19 +88,28 @@ const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
 
 export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  // the requests in flight on each connection: set by serverFactory, which Fastify() calls at once
+  let connections!: Connections;
   const serverFactory: FastifyServerFactory = (handler) => {
-    const server: Server = createServer(
+    const server: Server = createServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      // a request without Host is refused in onRequest below, in the same form as every other error
+      requireHostHeader: false,
+    });
+    connections = new Connections(
+      server,
       {
-        maxHeaderSize: limits.maxHeaderBytes,
-        headersTimeout: limits.headersTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        keepAliveTimeout: limits.keepAliveTimeoutMs,
-        connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-        // a request without Host is refused in onRequest below, in the same form as every other error
-        requireHostHeader: false,
+        maxPerConnection: limits.maxRequestsPerConnection,
+        maxInFlight: limits.maxRequestsInFlight,
+        maxLingerMs: limits.headersTimeoutMs,
       },
       handler as (req: IncomingMessage, res: ServerResponse) => void,
     );
+    server.on('request', connections.request);
     server.maxHeadersCount = limits.maxHeaders;
     // A client that shuts its sending side after its request (`nc -N`, some HTTP/1.0 clients) still
     // reads the answer, and the reference gives it. Node ends the connection as soon as the client's
@@ -99,7 +118,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     // and the connection ends after the last, and a connection with none ends at once as before.
     (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     // an Expect other than 100-continue is ignored, as the reference does (Node would answer 417)
-    server.on('checkExpectation', handler);
+    server.on('checkExpectation', connections.request);
     // CONNECT is no method of ours: refused like any other (Node would drop the connection unanswered)
     server.on('connect', (_request: IncomingMessage, socket: Duplex) =>
       sendClientError(socket, HttpErrors.UNSUPPORTED_METHOD, errorLog, undefined),
@@ -135,25 +154,28 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     },
     // requests Node's parser refuses (malformed, headers too large, too slow) never reach a route
     clientErrorHandler: (error, socket) => {
+      // a request cut by a read this server stopped (a client pipelining more than it takes) is not slow
+      if ((error as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT' && connections.cut(socket)) return;
       const definition = clientErrorDefinition(error);
       if (definition && !socket.destroyed) sendClientError(socket, definition, errorLog, error);
     },
-    forceCloseConnections: 'idle',
+    // connections end as Connections decides (see close() there), not at once
+    forceCloseConnections: false,
   });
   app.addHook('onClose', async () => errorLog.flush());
 
-  // answers given while closing (digests of the last rounds) end their connection: an idle keep-alive
-  // connection would hold the close until the client drops it
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
+  // from the close on, every request read is answered, the last on each connection with
+  // Connection: close (fastify sets it on every answer while closing, ending the connection under the
+  // requests pipelined behind it); idle connections end after a linger
+  app.addHook('preClose', async () => connections.close());
   app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close');
+    if (connections.sending(reply.raw)) reply.header('connection', 'close');
+    else if (connections.closing) reply.raw.removeHeader('connection');
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('access-control-allow-origin', '*');
-    if (closing) throw new HttpError(HttpErrors.SHUTTING_DOWN);
+    if (connections.closing) throw new HttpError(HttpErrors.SHUTTING_DOWN);
+    if (connections.refused(request.raw)) throw new HttpError(HttpErrors.OVERLOADED);
     if (!ALLOWED_METHODS.has(request.method)) throw new HttpError(HttpErrors.UNSUPPORTED_METHOD);
     if (request.url.length > limits.maxUrlLength) throw new HttpError(HttpErrors.URL_TOO_LONG);
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {

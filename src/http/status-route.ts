@@ -98,7 +98,14 @@ export function statusJson(s: NodeStatus): string {
         upstream_records: s.mirror.upstreamRecords ?? null,
         lag_records: s.mirror.lagRecords ?? null,
         last_sync_age_seconds: s.mirror.lastSyncAgeSeconds ?? null,
-        integrity_error: s.mirror.integrityError ?? null,
+        state: s.mirror.state,
+        refusals: s.mirror.refusals,
+        last_refusal: s.mirror.lastRefusal?.reason ?? null,
+        last_refusal_age_seconds: s.mirror.lastRefusal?.ageSeconds ?? null,
+        unreachable: s.mirror.unreachable ?? null,
+        waiting: s.mirror.waiting ?? null,
+        // the name older otsd gave any stop: now only a fork stops a mirror
+        integrity_error: s.mirror.fork ?? null,
       },
     }),
     ...(s.anchoring && {
@@ -159,6 +166,22 @@ function describeScan(p: ScanProgress): string {
   }
 }
 
+/** What a mirror is doing, in a sentence. */
+function mirrorState(m: MirrorStatus): string {
+  switch (m.state) {
+    case 'following':
+      return 'following';
+    case 'refusing':
+      return "retrying: the upstream's data does not check out and was refused (see below)";
+    case 'unreachable':
+      return `retrying: the upstream cannot be reached: ${escapeHtml(m.unreachable ?? '')}`;
+    case 'waiting':
+      return `waiting: ${escapeHtml(m.waiting ?? '')}`;
+    case 'stopped':
+      return `<strong>stopped following for good</strong>: ${escapeHtml(m.fork ?? '')}. It serves what it verified; see docs/operating.md, "When things go wrong"`;
+  }
+}
+
 export const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
@@ -206,7 +229,15 @@ export function statusHtml(s: NodeStatus): string {
       0,
       ['Mirror of', `<code>${escapeHtml(m.upstream)}</code>`],
       ['Mirror lag', m.lagRecords === undefined ? 'not synced yet' : `${n(m.lagRecords)} records`],
-      ...(m.integrityError ? [['Stopped following', escapeHtml(m.integrityError)] as [string, string]] : []),
+      ['Mirror state', mirrorState(m)],
+      ...(m.lastRefusal
+        ? [
+            [
+              'Upstream data refused',
+              `${n(m.refusals)} times since start; last ${duration(m.lastRefusal.ageSeconds)} ago: ${escapeHtml(m.lastRefusal.reason)}`,
+            ] as [string, string],
+          ]
+        : []),
     );
   }
   const a = s.anchoring;

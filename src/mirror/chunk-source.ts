@@ -32,11 +32,20 @@ export class ChunkSource {
     this.upstream = upstream.replace(/\/+$/, '');
   }
 
-  private async get(path: string, limit: number, timeoutMs = this.timeoutMs): Promise<Uint8Array> {
+  /** The body of `path`, or undefined when the upstream has no such thing (404). */
+  private async get(
+    path: string,
+    limit: number,
+    timeoutMs = this.timeoutMs,
+  ): Promise<Uint8Array | undefined> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const response = await fetch(`${this.upstream}${path}`, {
       signal: this.signal ? AbortSignal.any([this.signal, timeout]) : timeout,
     });
+    if (response.status === 404) {
+      await response.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => undefined);
       throw new Error(`${this.upstream}${path}: HTTP ${response.status}`);
@@ -52,6 +61,7 @@ export class ChunkSource {
   async head(after?: number, wait = 25): Promise<UpstreamHead> {
     const query = after === undefined ? '' : `?after=${after}&wait=${wait}`;
     const body = await this.get(`/journal/head${query}`, MAX_HEAD_BYTES, (wait + 10) * 1000);
+    if (!body) throw new Error(`${this.upstream}/journal/head: HTTP 404`);
     let json: { records?: unknown; chain_hash?: unknown };
     try {
       json = JSON.parse(new TextDecoder().decode(body));
@@ -71,7 +81,8 @@ export class ChunkSource {
     return { records, chainHash };
   }
 
-  async chunk(k: number): Promise<Uint8Array> {
+  /** Chunk `k`, or undefined when the upstream says it has not begun (404). */
+  async chunk(k: number): Promise<Uint8Array | undefined> {
     return this.get(`/journal/chunk/${k}`, MAX_CHUNK_BYTES);
   }
 }

@@ -27,15 +27,22 @@ import { JournalFollower } from './journal-follower.js';
 export { DataDirInUseError } from '../journal/data-dir-lock.js';
 export { CONFIRMATIONS } from './header-chain.js';
 export { type HeaderCheck, NotYetConfirmedError, nodeHeaderCheck } from './header-check.js';
-export { MirrorIntegrityError } from './integrity-error.js';
+export { MirrorForkError, MirrorIntegrityError } from './integrity-error.js';
 export { JournalFollower } from './journal-follower.js';
 export { Mirror, type MirrorStatus } from './mirror.js';
 export { upstreamHeaderCheck } from './upstream-headers.js';
 
 export interface LocalMirror {
-  /** Downloads and verifies everything up to the upstream's head; returns how many records came. */
+  /**
+   * Downloads and verifies everything up to the upstream's head; returns how many records came. Throws
+   * MirrorIntegrityError for data that does not check out (what verified before it is kept), and
+   * MirrorForkError (a MirrorIntegrityError) for a history that contradicts the copy.
+   */
   sync(): Promise<number>;
-  /** Follows the upstream until `signal` aborts (throws MirrorIntegrityError on a fork or bad record). */
+  /**
+   * Follows the upstream until `signal` aborts: data that does not check out is refused and asked for
+   * again with backoff; a fork ends it with MirrorForkError.
+   */
   follow(signal: AbortSignal): Promise<void>;
   lookup(commitment: Uint8Array): Promise<Lookup>;
   readonly calendar: Calendar;

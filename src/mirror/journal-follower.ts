@@ -1,22 +1,29 @@
 /**
  * Follows a calendar's journal into a local one: downloads chunks from the local head onward (see
- * ChunkSource), checks every chain hash and every record (see verifyRecord), appends them, then
- * long-polls for the next records. A mirror runs it; a client can too, to keep its own verified copy
- * of a calendar.
+ * ChunkSource), sets each against the records held (see readChunk) and checks every new record (see
+ * verifyRecord), appends them, then long-polls for the next records. Data that does not check out is
+ * refused (MirrorIntegrityError) and asked for again, with backoff; a history that contradicts the
+ * records held (MirrorForkError) ends it. A mirror runs it; a client can too, to keep its own verified
+ * copy of a calendar.
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
-import { CHUNK_RECORDS, parseChunk } from '../journal/chunk.js';
+import { CHUNK_RECORDS } from '../journal/chunk.js';
 import { RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
 import { ChunkSource, type UpstreamHead } from './chunk-source.js';
 import type { HeaderCheck } from './header-check.js';
-import { MirrorIntegrityError } from './integrity-error.js';
+import { MirrorForkError, MirrorIntegrityError } from './integrity-error.js';
+import { type ChunkReading, readChunk } from './upstream-chunk.js';
 import { verifyRecord } from './verify-record.js';
 
 /** Chunks downloaded at once while catching up: their records are appended in one group. */
 const PREFETCH_CHUNKS = 8;
+/** Waits between attempts after a failure: the first, and the most (doubling in between). */
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 60_000;
 
 export interface FollowerOptions {
   upstream: string;
@@ -29,6 +36,14 @@ export interface FollowerOptions {
   waitSeconds?: number;
   onProgress?: (progress: { local: number; upstream: number }) => void;
 }
+
+/** Records of one chunk the mirror holds, as stored, and the chain hash before them. */
+interface Held {
+  bytes: Uint8Array;
+  previous: Uint8Array;
+}
+
+const NOTHING_HELD = new Uint8Array(0);
 
 export class JournalFollower {
   private readonly o: FollowerOptions;
@@ -50,20 +65,21 @@ export class JournalFollower {
     return this.lastUpstreamHead;
   }
 
-  /** Downloads and appends everything up to the upstream's current head; returns how many records. */
+  /**
+   * Downloads and appends everything up to the upstream's current head; returns how many records.
+   * Throws MirrorIntegrityError for data refused (what verified before it is kept), MirrorForkError
+   * for a history that contradicts ours.
+   */
   async syncOnce(): Promise<number> {
     const journal = this.o.calendar.journal;
     const upstream = await this.head();
     const startRecords = journal.head.records;
-    if (upstream.records < startRecords) {
-      throw new MirrorIntegrityError(
-        `upstream has ${upstream.records} records, fewer than the ${startRecords} already mirrored`,
-      );
-    }
-    if (upstream.records === startRecords && upstream.chainHash !== toHex(journal.head.chainHash)) {
-      throw new MirrorIntegrityError(
-        `upstream head ${upstream.chainHash} differs from ours at record ${startRecords - 1}: a fork`,
-      );
+    if (
+      startRecords > 0 &&
+      (upstream.records < startRecords ||
+        (upstream.records === startRecords && upstream.chainHash !== toHex(journal.head.chainHash)))
+    ) {
+      await this.contradictingHead(upstream);
     }
     while (journal.head.records < upstream.records) {
       const before = journal.head.records;
@@ -80,31 +96,51 @@ export class JournalFollower {
   }
 
   /**
-   * Downloads up to PREFETCH_CHUNKS chunks at once, verifies them in order and appends every record
+   * The head says the upstream has fewer records than we hold, or another last record. Its journal
+   * decides: the chunk holding our last record still holds it (a stale head: refused), or ends before
+   * it, or holds another history (a fork). Always throws.
+   */
+  private async contradictingHead(upstream: UpstreamHead): Promise<never> {
+    const local = this.o.calendar.journal.head.records;
+    const chunk = Math.floor((local - 1) / CHUNK_RECORDS);
+    const says = `the upstream's head says ${upstream.records} records (last chain hash ${upstream.chainHash})`;
+    const fewer = `upstream has ${upstream.records} records, fewer than the ${local} already mirrored`;
+    const bytes = await this.source.chunk(chunk);
+    if (!bytes) {
+      if (upstream.records <= chunk * CHUNK_RECORDS) throw new MirrorForkError(fewer);
+      throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although ${says}`);
+    }
+    const reading = await this.settle(chunk, bytes, await this.held(chunk));
+    if (reading.kind === 'continues')
+      throw new MirrorIntegrityError(`${says}, but its journal holds our record ${local - 1}: a stale head`);
+    if (upstream.records < local)
+      throw new MirrorForkError(`${fewer} (its journal ends at record ${reading.end - 1})`);
+    throw new MirrorIntegrityError(
+      `upstream chunk ${chunk} ends at record ${reading.end - 1} although ${says}`,
+    );
+  }
+
+  /**
+   * Downloads up to PREFETCH_CHUNKS chunks at once, checks them in order and appends every record
    * that verified in one group (one fsync, one index transaction). A chunk that fails to download or
    * verify ends the batch: what verified before it is kept, then the error is thrown.
    */
   private async syncChunks(upstreamRecords: number): Promise<void> {
     const { journal, index } = this.o.calendar;
-    const local = journal.head.records;
-    const firstChunk = Math.floor(local / CHUNK_RECORDS);
+    const firstChunk = Math.floor(journal.head.records / CHUNK_RECORDS);
     const count = Math.min(PREFETCH_CHUNKS, Math.ceil(upstreamRecords / CHUNK_RECORDS) - firstChunk);
     const downloads = Array.from({ length: count }, (_, i) => this.source.chunk(firstChunk + i));
     for (const download of downloads) download.catch(() => undefined);
-    const start = index.chunkStart(firstChunk);
-    let previous =
-      firstChunk * CHUNK_RECORDS === local || !start
-        ? journal.head.chainHash
-        : await journal.chainHashBefore(start);
+    let held = await this.held(firstChunk);
     this.heldCommitments ??= index.commitmentCount;
     const verified: ScannedRecord[] = [];
     const commitments = new Map<number, Uint8Array>();
     let failure: unknown;
     for (const [i, download] of downloads.entries()) {
       try {
-        const fresh = await this.verifyChunk(firstChunk + i, await download, previous, commitments);
+        const fresh = await this.verifyChunk(firstChunk + i, await download, held, commitments);
         verified.push(...fresh);
-        previous = verified.at(-1)?.chainHash ?? previous;
+        held = { bytes: NOTHING_HELD, previous: verified.at(-1)?.chainHash ?? held.previous };
       } catch (e) {
         failure = e;
         break;
@@ -121,37 +157,25 @@ export class JournalFollower {
   }
 
   /**
-   * The records of `chunk` past what we hold (or will hold, once the records verified before it in
-   * this batch are appended), each checked. `previous` is the chain hash before the chunk's first
-   * record; `commitments` gathers the batch's commitments, not indexed yet.
+   * The records of upstream chunk `chunk` past what we hold (or will hold, once the records verified
+   * before it in this batch are appended), each checked. `commitments` gathers the batch's
+   * commitments, not indexed yet.
    */
   private async verifyChunk(
     chunk: number,
-    bytes: Uint8Array,
-    previous: Uint8Array,
+    bytes: Uint8Array | undefined,
+    held: Held,
     commitments: Map<number, Uint8Array>,
   ): Promise<ScannedRecord[]> {
-    const { journal, index, uri } = this.o.calendar;
-    const first = chunk * CHUNK_RECORDS;
-    const local = Math.max(journal.head.records, first);
-    let records: ScannedRecord[];
-    try {
-      records = parseChunk(bytes, first, previous);
-    } catch (e) {
-      throw new MirrorIntegrityError(`upstream chunk ${chunk}: ${(e as Error).message}`);
-    }
-    if (records.length > CHUNK_RECORDS) {
-      throw new MirrorIntegrityError(`upstream chunk ${chunk}: more than ${CHUNK_RECORDS} records`);
-    }
-    // records we hold already must be ours: the last one's chain hash covers all before it
-    const overlap = records.find((r) => r.number === local - 1);
-    if (local > first && (!overlap || !equalBytes(overlap.chainHash, journal.head.chainHash))) {
+    const { index, uri } = this.o.calendar;
+    if (!bytes) throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although its head has it`);
+    const reading = await this.settle(chunk, bytes, held);
+    if (reading.kind === 'short') {
       throw new MirrorIntegrityError(
-        `upstream record ${local - 1} differs from ours: a fork or a modified record`,
+        `upstream chunk ${chunk} ends at record ${reading.end - 1}, before the ${this.o.calendar.journal.head.records} records already mirrored`,
       );
     }
-    const fresh = records.filter((r) => r.number >= local);
-    for (const record of fresh) {
+    for (const record of reading.fresh) {
       await verifyRecord(record, {
         commitmentAt: (n) => commitments.get(n) ?? index.commitmentAt(n),
         commitments: (this.heldCommitments ?? 0) + commitments.size,
@@ -160,27 +184,76 @@ export class JournalFollower {
       });
       if (record.kind === RecordKind.Commitment) commitments.set(record.number, record.payload);
     }
-    return fresh;
+    return reading.fresh;
   }
 
   /**
-   * Follows until `signal` aborts: syncs, then waits for more. Transport failures are retried with
-   * backoff (bounded at a minute); an integrity failure ends it with MirrorIntegrityError.
+   * Reads upstream chunk `chunk` against what we hold of it; throws for a fork or damage. A chunk whose
+   * first record does not follow from ours is settled by the chunks before it: the first that differs
+   * from ours tells whether the upstream forked, or this record is damaged.
    */
-  async run(signal: AbortSignal, onError: (error: Error) => void = () => {}): Promise<void> {
+  private async settle(
+    chunk: number,
+    bytes: Uint8Array,
+    held: Held,
+  ): Promise<Extract<ChunkReading, { kind: 'continues' | 'short' }>> {
+    const reading = readChunk(bytes, chunk * CHUNK_RECORDS, held.bytes, held.previous);
+    switch (reading.kind) {
+      case 'continues':
+      case 'short':
+        return reading;
+      case 'forks':
+        throw new MirrorForkError(
+          `upstream record ${reading.at} differs from ours and follows from ${reading.at === 0 ? 'the start of the journal' : `our record ${reading.at - 1}`}: the upstream's history forks from the one mirrored`,
+        );
+      case 'damaged':
+        throw new MirrorIntegrityError(`upstream chunk ${chunk}: record ${reading.at}: ${reading.reason}`);
+      case 'unlinked': {
+        const damaged = new MirrorIntegrityError(
+          `upstream chunk ${chunk}: record ${chunk * CHUNK_RECORDS}: ${reading.reason}`,
+        );
+        // the chunk before was verified in this batch: this one does not follow from it
+        if (chunk * CHUNK_RECORDS > this.o.calendar.journal.head.records) throw damaged;
+        const before = await this.source.chunk(chunk - 1);
+        if (!before) throw damaged;
+        // throws for a fork, or damage before; it agrees (here complete) or ends early otherwise
+        await this.settle(chunk - 1, before, await this.held(chunk - 1));
+        throw damaged;
+      }
+    }
+  }
+
+  /** What we hold of chunk `chunk`, which begins at or before our head. */
+  private async held(chunk: number): Promise<Held> {
+    const { journal, index } = this.o.calendar;
+    const start = index.chunkStart(chunk);
+    if (!start) return { bytes: NOTHING_HELD, previous: journal.head.chainHash };
+    const end = index.chunkStart(chunk + 1) ?? journal.headPosition;
+    return {
+      bytes: await journal.readRecordBytes(start, end),
+      previous: await journal.chainHashBefore(start),
+    };
+  }
+
+  /**
+   * Follows until `signal` aborts: syncs, then waits for more. A failure is told to `onError` with the
+   * wait before the next attempt (backoff, at most a minute): transport failures, and data refused
+   * (MirrorIntegrityError). A fork ends it with MirrorForkError.
+   */
+  async run(signal: AbortSignal, onError: (error: Error, retryMs: number) => void = () => {}): Promise<void> {
     this.source.signal = signal;
-    let backoff = 500;
+    let backoff = FIRST_RETRY_MS;
     while (!signal.aborted) {
       try {
         await this.syncOnce();
-        backoff = 500;
+        backoff = FIRST_RETRY_MS;
         await this.head(this.o.calendar.journal.head.records);
       } catch (e) {
-        if (e instanceof MirrorIntegrityError) throw e;
+        if (e instanceof MirrorForkError) throw e;
         if (signal.aborted) return;
-        onError(e as Error);
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(60_000, backoff * 2);
+        onError(e as Error, backoff);
+        await sleep(backoff, undefined, { signal }).catch(() => undefined);
+        backoff = Math.min(MAX_RETRY_MS, backoff * 2);
       }
     }
   }

@@ -9,54 +9,8 @@ import { describe, it } from 'node:test';
 import { Timestamp } from '../../src/ots/index.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { captureLogs } from '../helpers/log-capture.js';
+import { parseAnswer, rawExchange } from '../helpers/raw-http.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-/**
- * Sends raw bytes and collects everything the server answers (as latin1) until it closes, or `ms`
- * passes and the client goes away. With `halfClose` the client shuts its sending side after the bytes.
- */
-function rawExchange(
-  url: string,
-  bytes: string | Buffer,
-  { ms = 5000, halfClose = false } = {},
-): Promise<{ answer: string; closed: boolean; elapsed: number }> {
-  const { port } = new URL(url);
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), '127.0.0.1', () => {
-      socket.write(bytes);
-      if (halfClose) socket.end();
-    });
-    let answer = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ answer, closed: false, elapsed: Date.now() - started });
-    }, ms);
-    socket.on('data', (chunk: Buffer) => {
-      answer += chunk.toString('latin1');
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ answer, closed: true, elapsed: Date.now() - started });
-    });
-    socket.on('error', () => {});
-  });
-}
-
-/** One HTTP/1.x answer: status, headers (lower-case names) and body bytes. */
-function parseAnswer(answer: string): { status: number; headers: Record<string, string>; body: Buffer } {
-  const end = answer.indexOf('\r\n\r\n');
-  assert.ok(end > 0, `an HTTP answer: ${JSON.stringify(answer.slice(0, 200))}`);
-  const [statusLine = '', ...lines] = answer.slice(0, end).split('\r\n');
-  const headers = Object.fromEntries(
-    lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
-  );
-  return {
-    status: Number(statusLine.split(' ')[1]),
-    headers,
-    body: Buffer.from(answer.slice(end + 4), 'latin1'),
-  };
-}
 
 /** The error answers otsd gives: status, text/plain, the catalogue's short text. */
 function assertPlainError(answer: string, status: number, text: string) {

@@ -102,7 +102,12 @@ describe('GET / for browsers: the page', () => {
         upstreamRecords: undefined,
         lagRecords: undefined,
         lastSyncAgeSeconds: undefined,
-        integrityError: undefined,
+        state: 'following',
+        refusals: 0,
+        lastRefusal: undefined,
+        unreachable: undefined,
+        waiting: undefined,
+        fork: undefined,
       },
     };
     const mirror = pageFacts(base, { stamping: false, proofs: true, headers: 'upstream' });

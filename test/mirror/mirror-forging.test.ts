@@ -49,13 +49,13 @@ async function forgingCalendar(
   return { calendar, upstream, root: attested.msg, commitments };
 }
 
-/** A mirror of `url`; resolves with its integrity error once it stops, checking nothing was kept. */
+/** A mirror of `url`; resolves with why it refused the upstream's data, checking nothing was kept. */
 async function refusal(t: TestContext, url: string, options: { insecure?: boolean } = {}) {
   const mirror = await startTestNode(t, {
     mirrorOf: url,
     ...(options.insecure && { mirrorHeaders: 'insecure-none' as const }),
   });
-  const error = await waitFor('the refusal', () => mirror.mirror?.status().integrityError, 30_000);
+  const error = await waitFor('the refusal', () => mirror.mirror?.status().lastRefusal?.reason, 30_000);
   // the forged proof shares its chunk with the commitments: nothing of a chunk that fails is kept
   assert.equal(mirror.calendar.journal.head.records, 0, 'the forged record kept out');
   return { error, mirror };
@@ -159,7 +159,11 @@ describe('a mirror without a node, of a forging calendar', () => {
       String(line.error),
       /Bitcoin block 950000 is past the upstream's headers \(they end at 897119\)/,
     );
-    assert.equal(mirror.mirror?.status().integrityError, undefined);
+    await waitFor('the waiting state', () =>
+      mirror.mirror?.status().state === 'waiting' ? true : undefined,
+    );
+    assert.match(mirror.mirror?.status().waiting ?? '', /past the upstream's headers/);
+    assert.equal(mirror.mirror?.status().refusals, 0);
     assert.equal(mirror.calendar.journal.head.records, 0);
   });
 

@@ -1,12 +1,12 @@
 /**
  * Mirrors on loopback: a calendar and two mirrors, one following the other, serve the same proofs
- * byte for byte and stay within a second or two of the calendar; a fork or a modified record stops a
- * mirror without touching what it verified; a mirror killed mid-sync resumes where its journal ends.
- * The otsd/mirror library holds its directory as otsd does.
+ * byte for byte and stay within a second or two of the calendar; a modified record is refused every
+ * time, without touching what the mirror verified, until the upstream serves honest data again; a
+ * fork stops a mirror for good; a mirror killed mid-sync resumes where its journal ends. (Every
+ * tampering mode of the reliability report: test/faults/tampering.test.ts.) The otsd/mirror library
+ * holds its directory as otsd does.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { Lookup } from '../../src/calendar/calendar.js';
@@ -17,6 +17,7 @@ import { type PendingAttestation, Timestamp, toHex } from '../../src/ots/index.j
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
+import { startTamperingProxy } from '../helpers/tampering-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -153,57 +154,37 @@ describe('mirroring', () => {
     assert.equal(head.chain_hash, toHex(calendar.calendar.journal.head.chainHash));
   });
 
-  it('stops at a modified record and keeps what it verified', async (t) => {
+  it('refuses a modified record every time, keeps what it verified, and follows again once it is honest', async (t) => {
     const calendar = await startNode(t);
     await fill(calendar, 10);
-    const mirror = await startNode(t, { mirrorOf: calendar.url });
-    await waitFor('the mirror to catch up', () => caughtUp(mirror, calendar));
-    const before = mirror.calendar.journal.head;
-    await fill(calendar, 10);
-    // a fault no real calendar produces: a proxy that flips one byte of the last record it serves
-    const proxy = createServer(async (req, res) => {
-      const upstream = await fetch(`${calendar.url}${req.url}`);
-      const body = Buffer.from(await upstream.arrayBuffer());
-      if (req.url?.startsWith('/journal/chunk/'))
-        body[body.length - 40] = (body[body.length - 40] as number) ^ 1;
-      res
-        .writeHead(upstream.status, {
-          'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
-        })
-        .end(body);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    t.after(() => proxy.close());
-    const tampered = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    const victim = await startNode(t, { mirrorOf: tampered, dataDir: tempDir(t) });
-    await waitFor('the integrity error', () => victim.mirror?.status().integrityError);
+    const proxy = await startTamperingProxy(t, calendar.url);
+    proxy.mode = 'flip';
+    const victim = await startNode(t, { mirrorOf: proxy.url });
+    await waitFor('two refusals', () => ((victim.mirror?.status().refusals ?? 0) >= 2 ? true : undefined));
+    const status = victim.mirror?.status();
+    assert.equal(status?.state, 'refusing');
     assert.match(
-      victim.mirror?.status().integrityError ?? '',
+      status?.lastRefusal?.reason ?? '',
       /record \d+: chain hash [0-9a-f]+ does not match the computed/,
     );
+    assert.equal(status?.fork, undefined);
     assert.equal(victim.calendar.journal.head.records, 0, 'nothing from the bad chunk was kept');
-    assert.equal(mirror.calendar.journal.head.records >= before.records, true);
+    proxy.mode = 'honest';
+    await waitFor('the mirror to catch up', () => caughtUp(victim, calendar), 30_000);
+    assert.equal(victim.mirror?.status().state, 'following');
   });
 
   it('downloading chunks ahead, keeps the chunks that verified before a modified one', async (t) => {
     const calendar = await startNode(t);
     await fill(calendar, 600);
-    // a fault no real calendar produces: chunk 1 of 3 comes back with one byte flipped
-    const proxy = createServer(async (req, res) => {
-      const upstream = await fetch(`${calendar.url}${req.url}`);
-      const body = Buffer.from(await upstream.arrayBuffer());
-      if (req.url === '/journal/chunk/1') body[100] = (body[100] as number) ^ 1;
-      res.writeHead(upstream.status, { 'content-type': 'application/octet-stream' }).end(body);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    t.after(() => proxy.close());
-    const victim = await startNode(t, {
-      mirrorOf: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    });
-    await waitFor('the integrity error', () => victim.mirror?.status().integrityError);
-    // the flipped byte lies in the second record of chunk 1 (commitment records are all one size)
+    const proxy = await startTamperingProxy(t, calendar.url);
+    proxy.mode = 'flip';
+    proxy.chunks = (chunk) => chunk === 1;
+    const victim = await startNode(t, { mirrorOf: proxy.url });
+    const refused = await waitFor('the refusal', () => victim.mirror?.status().lastRefusal?.reason);
+    // the flipped byte (100) lies in the second record of chunk 1 (commitment records are all one size)
     assert.match(
-      victim.mirror?.status().integrityError ?? '',
+      refused,
       /^upstream chunk 1: record 257: chain hash [0-9a-f]{64} does not match the computed [0-9a-f]{64}$/,
     );
     assert.equal(victim.calendar.journal.head.records, 256, 'chunk 0 kept, nothing of chunk 1 or after');
@@ -215,7 +196,7 @@ describe('mirroring', () => {
     );
   });
 
-  it('stops when the upstream journal forks from its copy', async (t) => {
+  it('stops for good when the upstream journal forks from its copy, and says so', async (t) => {
     const calendar = await startNode(t);
     await fill(calendar, 4);
     const dataDir = tempDir(t);
@@ -225,12 +206,15 @@ describe('mirroring', () => {
     const other = await startNode(t);
     await fill(other, 8);
     mirror = await startNode(t, { mirrorOf: other.url, dataDir });
-    await waitFor('the fork to be found', () => mirror.mirror?.status().integrityError);
+    const fork = await waitFor('the fork to be found', () => mirror.mirror?.status().fork);
     assert.match(
-      mirror.mirror?.status().integrityError ?? '',
-      /record \d+ differs from ours: a fork or a modified record|chain hash/,
+      fork,
+      /^upstream record 0 differs from ours and follows from the start of the journal: the upstream's history forks/,
     );
+    assert.equal(mirror.mirror?.status().state, 'stopped');
     assert.equal(mirror.calendar.journal.head.records, 5);
+    const page = await (await fetch(`${mirror.url}/status`)).text();
+    assert.match(page, /stopped following for good<\/strong>: upstream record 0 differs from ours/);
   });
 
   it('rides out an upstream that goes away and comes back, and connections cut mid-chunk', async (t) => {
@@ -249,34 +233,12 @@ describe('mirroring', () => {
         });
     };
     await post();
-    // a fault no real calendar produces: a proxy that cuts every other chunk download halfway
-    let cut = 0;
-    const proxy = createServer(async (req, res) => {
-      try {
-        const answer = await fetch(`${upstream.url}${req.url}`);
-        const body = Buffer.from(await answer.arrayBuffer());
-        res.writeHead(answer.status, {
-          'content-type': answer.headers.get('content-type') ?? 'application/octet-stream',
-          'content-length': body.length,
-        });
-        if (req.url?.startsWith('/journal/chunk/') && cut++ % 2 === 0) {
-          res.write(body.subarray(0, body.length >> 1));
-          res.destroy();
-          return;
-        }
-        res.end(body);
-      } catch {
-        res.destroy();
-      }
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    t.after(() => {
-      proxy.closeAllConnections();
-      proxy.close();
-    });
-    const mirror = await startNode(t, {
-      mirrorOf: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    });
+    // every other chunk download cut halfway, with its Content-Length whole
+    const proxy = await startTamperingProxy(t, upstream.url);
+    let downloads = 0;
+    proxy.mode = 'cut';
+    proxy.chunks = () => downloads++ % 2 === 0;
+    const mirror = await startNode(t, { mirrorOf: proxy.url });
     const upstreamRecords = async () =>
       ((await (await fetch(`${upstream.url}/journal/head`)).json()) as { records: number }).records;
     const target = await upstreamRecords();
@@ -285,11 +247,12 @@ describe('mirroring', () => {
       () => (mirror.calendar.journal.head.records === target ? true : undefined),
       30_000,
     );
-    assert.ok(cut > 1, 'chunks were cut');
+    assert.ok(proxy.tampered > 1, 'chunks were cut');
 
     assert.equal(await upstream.stop('SIGTERM'), 0);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    assert.equal(mirror.mirror?.status().integrityError, undefined);
+    await waitFor('the mirror to miss its upstream', () =>
+      mirror.mirror?.status().state === 'unreachable' ? true : undefined,
+    );
     upstream = await startCalendarProcess(
       upstreamDir,
       ['--round-interval', '10', '--log-level', 'warn'],
@@ -303,7 +266,8 @@ describe('mirroring', () => {
       () => (mirror.calendar.journal.head.records === after ? true : undefined),
       60_000,
     );
-    assert.equal(mirror.mirror?.status().integrityError, undefined);
+    // a cut connection is a transport failure, not data refused
+    assert.equal(mirror.mirror?.status().refusals, 0);
   });
 
   it('resumes after a SIGKILL mid-sync with no missing or duplicate record', async (t) => {

@@ -1,0 +1,127 @@
+/**
+ * Signals under load. SIGTERM while keep-alive connections send digests, one at a time or pipelined:
+ * every request sent before the signal is answered (its proof, or 503 with Connection: close) before
+ * its connection closes, otsd exits 0, and a restart knows every digest acknowledged. SIGHUP while
+ * clients post: reloads (a bad file among them) change nothing acknowledged.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { freePort } from '../helpers/free-port.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { lostOverHttp } from './check.js';
+import { type Ack, pipelineDigests, postDigests } from './load.js';
+import { scale } from './soak.js';
+import { reportFault } from './table.js';
+
+/** Round interval (ms), connections, requests pipelined on each: short rounds dropped the most. */
+const STOPS: [number, number, number][] = scale(
+  [
+    [100, 64, 1],
+    [100, 32, 4],
+    [1000, 64, 4],
+  ],
+  [
+    [100, 256, 1],
+    [100, 64, 4],
+    [500, 256, 1],
+    [500, 64, 8],
+    [1000, 512, 1],
+    [2000, 64, 4],
+    [100, 32, 40],
+  ],
+);
+
+describe('SIGTERM under load', () => {
+  it('answers every request sent before the signal, on keep-alive and pipelined connections', async (t) => {
+    const dataDir = tempDir(t);
+    const port = await freePort();
+    const acks: Ack[] = [];
+    let sent = 0;
+    let unanswered = 0;
+    const exits: (number | string)[] = [];
+    for (const [roundMs, connections, pipeline] of STOPS) {
+      const calendar = await startCalendarProcess(
+        dataDir,
+        ['--round-interval', String(roundMs), '--log-level', 'warn'],
+        port,
+      );
+      t.after(() => calendar.stop('SIGKILL'));
+      const load = await pipelineDigests(calendar.url, { connections, pipeline, thinkMs: 5 });
+      await sleep(1000 + Math.random() * 1000);
+      load.stopSending();
+      exits.push(await calendar.stop('SIGTERM'));
+      const result = await load.finish(10_000);
+      acks.push(...result.acks);
+      sent += result.sentBefore;
+      unanswered += result.unanswered;
+    }
+    const calendar = await startCalendarProcess(dataDir, ['--log-level', 'warn'], port);
+    t.after(() => calendar.stop());
+    const lost = (await lostOverHttp(calendar.url, acks)).length;
+    reportFault({
+      case: 'SIGTERM under keep-alive and pipelined load',
+      tries: STOPS.length,
+      acknowledged: acks.length,
+      lost: lost + unanswered,
+      result: `${lost + unanswered === 0 ? 'ok' : 'FAIL'} (sent before the signals ${sent}, unanswered ${unanswered}, acknowledged and lost ${lost}; exits ${exits.join(' ')})`,
+    });
+    assert.deepEqual(
+      exits,
+      STOPS.map(() => 0),
+    );
+    assert.equal(unanswered, 0, `${unanswered} of ${sent} requests sent before a SIGTERM got no answer`);
+    assert.equal(lost, 0);
+  });
+});
+
+describe('SIGHUP under load', () => {
+  it('reloads while clients post, a broken file among them, and loses nothing acknowledged', async (t) => {
+    const dataDir = tempDir(t);
+    const config = join(tempDir(t), 'otsd.toml');
+    writeFileSync(config, 'round_interval_ms = 200\n');
+    const calendar = await startCalendarProcess(dataDir, ['--config', config, '--log-level', 'warn']);
+    t.after(() => calendar.stop('SIGKILL'));
+    const load = postDigests(() => calendar.url, 32);
+    const hup = async (toml: string) => {
+      writeFileSync(config, toml);
+      calendar.child.kill('SIGHUP');
+      await sleep(300);
+    };
+    let hups = 0;
+    try {
+      for (; hups < scale(3, 10); hups++) await hup('round_interval_ms = 200\n');
+      const before = load.counts.refused;
+      await hup('max_waiting_digests = 1\n');
+      await waitFor('refusals past the reloaded cap', () =>
+        load.counts.refused > before ? true : undefined,
+      );
+      await hup('max_waiting_digests = \n');
+      await hup('max_waiting_digests = -5\n');
+      await hup('max_waiting_digests = 200000\n');
+      hups += 4;
+      const ok = load.counts.ok;
+      await waitFor('digests taken again', () => (load.counts.ok > ok + 32 ? true : undefined));
+    } finally {
+      await load.stop();
+    }
+    assert.equal(await calendar.stop('SIGTERM'), 0, calendar.output());
+    assert.match(calendar.output(), /configuration not reloaded/);
+    assert.match(calendar.output(), /max_waiting_digests: expected a positive integer, got -5/);
+    const restarted = await startCalendarProcess(dataDir, ['--log-level', 'warn']);
+    t.after(() => restarted.stop());
+    const lost = (await lostOverHttp(restarted.url, load.acks)).length;
+    reportFault({
+      case: 'SIGHUP under load (a broken file, a cap of 1)',
+      tries: hups,
+      acknowledged: load.acks.length,
+      lost,
+      result: `${lost === 0 ? 'ok' : 'FAIL'} (refused while capped ${load.counts.refused})`,
+    });
+    assert.equal(lost, 0);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * Requests in flight on real sockets: a connection that pipelines past its cap is not read until it
+ * has room, past the server's cap a new request is refused at once, and a client pipelining more than
+ * the server takes gets an answer to everything read; on close, every request read gets its answer
+ * (pipelined ones, and one sent on an idle keep-alive connection as the close begins).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { Timestamp } from '../../src/ots/index.js';
+import { startTestNode } from '../helpers/calendar-node.js';
+import { digestRequest, type RawAnswer, RawConnection } from '../helpers/raw-http.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const digests = (n: number) => Array.from({ length: n }, () => randomBytes(32));
+
+/** Opens a connection that pipelines a POST /digest for each of `sent` at once. */
+async function pipeline(url: string, sent: Uint8Array[]): Promise<RawConnection> {
+  const connection = await RawConnection.open(url);
+  await connection.write(Buffer.concat(sent.map(digestRequest)));
+  return connection;
+}
+
+/** Every answer a timestamp of its digest, in order. */
+function assertProofs(answers: RawAnswer[], sent: Uint8Array[]): void {
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    sent.map(() => 200),
+  );
+  for (const [i, a] of answers.entries()) Timestamp.fromBytes(sent[i] as Uint8Array, a.body);
+}
+
+describe('requests in flight', () => {
+  it('a connection that pipelines past its cap is read no further until it has room; all are answered', async (t) => {
+    const node = await startTestNode(t, {
+      roundIntervalMs: 400,
+      httpLimits: { maxRequestsPerConnection: 4 },
+    });
+    const sent = digests(20);
+    const connection = await pipeline(node.url, sent);
+    t.after(() => connection.destroy());
+    await waitFor('the first requests to wait for their round', () =>
+      node.aggregator?.unanswered === 4 ? true : undefined,
+    );
+    // all 20 came in one read: the 16 past the cap wait, unprocessed
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(node.aggregator?.unanswered, 4);
+    await connection.answered(20);
+    assertProofs(connection.answers, sent);
+  });
+
+  it('past the server cap, a request on a connection with nothing in flight gets 503 at once', async (t) => {
+    const node = await startTestNode(t, { roundIntervalMs: 2000, httpLimits: { maxRequestsInFlight: 3 } });
+    const waiting = await Promise.all(digests(3).map((d) => pipeline(node.url, [d])));
+    t.after(() => {
+      for (const c of waiting) c.destroy();
+    });
+    await waitFor('three digests waiting', () => (node.aggregator?.unanswered === 3 ? true : undefined));
+    const started = Date.now();
+    const refused = await pipeline(node.url, digests(1));
+    t.after(() => refused.destroy());
+    await refused.answered(1);
+    assert.ok(Date.now() - started < 1500, 'answered before the round');
+    const [answer] = refused.answers;
+    assert.equal(answer?.status, 503);
+    assert.equal(answer?.body.toString(), 'calendar busy, retry later');
+    assert.equal(answer?.headers['retry-after'], '1');
+    await Promise.all(waiting.map((c) => c.answered(1)));
+    assert.deepEqual(
+      waiting.map((c) => c.answers[0]?.status),
+      [200, 200, 200],
+    );
+  });
+
+  it('a client pipelining more than the server takes gets every request read answered, then the connection ends', async (t) => {
+    // the connection is held at its cap past the headers timeout, with a request cut by the held read
+    const node = await startTestNode(t, {
+      roundIntervalMs: 1500,
+      httpLimits: { maxRequestsPerConnection: 2, headersTimeoutMs: 500 },
+    });
+    const sent = digests(2);
+    const connection = await pipeline(node.url, sent);
+    await connection.write('POST /digest HTTP/1.1\r\nHost: x\r\n');
+    const error = await connection.closed;
+    assert.equal(error, undefined);
+    assertProofs(connection.answers, sent);
+    assert.equal(connection.answers.at(-1)?.headers.connection, 'close');
+  });
+});
+
+describe('closing with requests in flight', () => {
+  it('answers every request pipelined before the close, the last with Connection: close', async (t) => {
+    const node = await startTestNode(t, { roundIntervalMs: 300 });
+    const sent = Array.from({ length: 8 }, () => digests(5));
+    const connections = await Promise.all(sent.map((s) => pipeline(node.url, s)));
+    t.after(() => {
+      for (const c of connections) c.destroy();
+    });
+    await waitFor('every request read', () => (node.aggregator?.unanswered === 40 ? true : undefined));
+    await node.close();
+    await Promise.all(connections.map((c) => c.closed));
+    connections.forEach((c, i) => {
+      assertProofs(c.answers, sent[i] as Uint8Array[]);
+      assert.equal(c.answers.at(-1)?.headers.connection, 'close');
+    });
+  });
+
+  it('answers 503 with Connection: close to a request sent on an idle keep-alive connection as the close begins', async (t) => {
+    const node = await startTestNode(t, { roundIntervalMs: 20 });
+    const connections = await Promise.all(Array.from({ length: 8 }, () => pipeline(node.url, digests(1))));
+    t.after(() => {
+      for (const c of connections) c.destroy();
+    });
+    await Promise.all(connections.map((c) => c.answered(1)));
+    // idle now: each sends its next request, and the close begins in the same tick, before the server
+    // reads any of them
+    for (const c of connections) c.socket.write(digestRequest(randomBytes(32)));
+    await node.close();
+    for (const c of connections) {
+      assert.equal(await c.closed, undefined);
+      assert.equal(c.answers.length, 2);
+      const last = c.answers[1] as RawAnswer;
+      assert.equal(last.status, 503);
+      assert.equal(last.body.toString(), 'calendar shutting down, retry later');
+      assert.equal(last.headers.connection, 'close');
+    }
+  });
+});
