@@ -134,7 +134,7 @@ export class Mirror {
       return;
     }
     if (problem.kind === 'waiting') {
-      this.o.log.info(fields, 'mirror: a Bitcoin attestation cannot be confirmed yet; retrying');
+      this.o.log.warn(fields, 'mirror: a Bitcoin attestation cannot be confirmed yet; retrying');
       return;
     }
     this.refusals++;
