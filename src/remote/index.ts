@@ -4,11 +4,16 @@
  */
 export {
   anonymousPrefix,
+  BadAnswerError,
   type CalendarClientOptions,
   CalendarError,
   type CalendarStatus,
+  type CheckedSubmission,
   CoverTraffic,
+  MAX_TIP_TIMESTAMP_BYTES,
+  pendingCommitment,
   RemoteCalendar,
+  type RemoteLookup,
   upgradeByPrefix,
 } from './calendar-client.js';
 export {
