@@ -114,17 +114,21 @@ export class Calendar {
     return this.journal.append(RecordKind.Proof, encodeProofPayload({ commitments, tip }));
   }
 
-  /** The timestamp of `commitment` from every proof that covers it, or why there is none. */
+  /**
+   * The timestamp of `commitment` from the first proof record that covers it (the lowest record
+   * number), or why there is none. A 200 answer is cached for a year, so a later proof of the same
+   * commitment (through another source's transaction) changes nothing that is served; the index keeps
+   * its reference all the same.
+   */
   async lookup(commitment: Uint8Array): Promise<Lookup> {
     const found = this.index.lookup(commitment);
     if (found.state !== 'proved') return { state: found.state };
+    // the index lists a commitment's proofs in record order
+    const first = found.proofs[0] as (typeof found.proofs)[number];
     const timestamp = new Timestamp(commitment);
-    const leaf = timestamp.ops.add(SHA256);
-    for (const { proof, leaf: position } of found.proofs) {
-      let node = leaf;
-      for (const op of this.index.merklePath(proof, position)) node = node.ops.add(op);
-      node.merge(await this.proofTip(proof));
-    }
+    let node = timestamp.ops.add(SHA256);
+    for (const op of this.index.merklePath(first.proof, first.leaf)) node = node.ops.add(op);
+    node.merge(await this.proofTip(first.proof));
     return { state: 'found', timestamp };
   }
 

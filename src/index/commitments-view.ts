@@ -16,6 +16,7 @@ export interface ProofReference {
 export type CommitmentState =
   | { state: 'unknown' }
   | { state: 'pending'; record: number }
+  /** `proofs`: every proof record covering it, in record order (the first is the one served). */
   | { state: 'proved'; record: number; proofs: ProofReference[] };
 
 const EMPTY = Buffer.alloc(0);
