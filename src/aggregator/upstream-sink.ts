@@ -5,7 +5,7 @@
  * @module
  */
 import { Timestamp, toHex } from '../ots/index.js';
-import { MAX_TIP_TIMESTAMP_BYTES, RemoteCalendar } from '../remote/calendar-client.js';
+import { isCalendarUrl, MAX_TIP_TIMESTAMP_BYTES, RemoteCalendar } from '../remote/calendar-client.js';
 import type { RoundSink } from './round-sink.js';
 
 /** Consecutive failed rounds after which rounds stop waiting for an upstream (while another is healthy). */
@@ -52,8 +52,7 @@ export class UpstreamSink implements RoundSink {
     if (options.upstreams.length === 0) throw new RangeError('an aggregator needs at least one upstream');
     this.options = options;
     this.upstreams = options.upstreams.map((url) => {
-      if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url))
-        throw new RangeError(`upstream ${JSON.stringify(url)} is not an http(s) URL`);
+      if (!isCalendarUrl(url)) throw new RangeError(`upstream ${JSON.stringify(url)} is not an http(s) URL`);
       const client = new RemoteCalendar(url, {
         timeoutMs: options.timeoutMs,
         userAgent: options.userAgent ?? 'otsd-aggregator',

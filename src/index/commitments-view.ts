@@ -82,6 +82,11 @@ export class CommitmentsView implements IndexView {
     return this.pending.getCount();
   }
 
+  /** Whether commitment record `record` is pending (no proof covers it yet). */
+  isPending(record: number): boolean {
+    return this.pending.get(u64(record)) !== undefined;
+  }
+
   /** Record numbers of pending commitments, oldest first. */
   *pendingRecords(): Generator<number> {
     for (const key of this.pending.getKeys()) yield readU64(key);

@@ -1,16 +1,19 @@
 /**
  * Offline check of a whole journal (`otsd verify-journal`): every segment header, the numbering across
- * segments, every record's chain hash, and every proof record's structure and references.
+ * segments, every record's chain hash, and the structure and references of every proof, delegation and
+ * stamp-end record.
  * @module
  */
 import { join } from 'node:path';
 import { DeserializationError, equalBytes, toHex } from '../ots/index.js';
+import { decodeDelegationPayload } from './delegation-payload.js';
 import { type JournalFiles, nodeFiles, readFileRange } from './files.js';
 import { decodeProofPayload } from './proof-payload.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from './record.js';
 import { scanRecords } from './scan.js';
 import { decodeSegmentHeader, parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment.js';
 import { listSegments } from './segment-files.js';
+import { decodeStampEndPayload } from './stamp-end-payload.js';
 
 export interface JournalVerification {
   ok: boolean;
@@ -81,19 +84,12 @@ export async function verifyJournal(
         kinds = grown;
       }
       kinds[record.number] = record.kind;
-      if (record.kind === RecordKind.Proof) {
-        try {
-          const proof = decodeProofPayload(record.payload);
-          const bad = proof.commitments.find((n) => n >= record.number || kinds[n] !== RecordKind.Commitment);
-          if (bad !== undefined)
-            return fail(
-              `${path}: record ${record.number}: proof covers record ${bad}, which is not an earlier commitment`,
-            );
-        } catch (e) {
-          if (e instanceof DeserializationError)
-            return fail(`${path}: record ${record.number}: ${e.message}`);
-          throw e;
-        }
+      try {
+        const problem = referenceProblem(record, kinds);
+        if (problem) return fail(`${path}: record ${record.number}: ${problem}`);
+      } catch (e) {
+        if (e instanceof DeserializationError) return fail(`${path}: record ${record.number}: ${e.message}`);
+        throw e;
       }
       result.records = record.number + 1;
       result.chainHash = record.chainHash;
@@ -101,6 +97,30 @@ export async function verifyJournal(
     }
   }
   return result;
+}
+
+/**
+ * What is wrong with the records a record names, or undefined: a proof or a delegation covers earlier
+ * commitment records only, and a stamp end names an earlier stamp record. `kinds` holds the kind of
+ * every record before it.
+ */
+function referenceProblem(record: { number: number; kind: number; payload: Uint8Array }, kinds: Uint8Array) {
+  const coversCommitments = (what: string, commitments: number[]) => {
+    const bad = commitments.find((n) => n >= record.number || kinds[n] !== RecordKind.Commitment);
+    return bad === undefined ? undefined : `${what} covers record ${bad}, which is not an earlier commitment`;
+  };
+  switch (record.kind) {
+    case RecordKind.Proof:
+      return coversCommitments('proof', decodeProofPayload(record.payload).commitments);
+    case RecordKind.Delegation:
+      return coversCommitments('delegation', decodeDelegationPayload(record.payload).commitments);
+    case RecordKind.StampEnd: {
+      const { stamp } = decodeStampEndPayload(record.payload, record.number);
+      return kinds[stamp] === RecordKind.Stamp ? undefined : `stamp end names record ${stamp}, not a stamp`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 export const formatHead = (v: { records: number; chainHash: Uint8Array }): string =>

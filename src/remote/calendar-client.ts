@@ -198,6 +198,11 @@ export class RemoteCalendar {
   }
 }
 
+/** Whether `url` can name a calendar: http(s), with a host. */
+export function isCalendarUrl(url: string): boolean {
+  return /^https?:\/\/[^/]/.test(url) && URL.canParse(url);
+}
+
 /**
  * The commitment a calendar's answer to a fresh digest leads to: its ops end in exactly one
  * PendingAttestation (the calendar's own); anything else is a BadAnswerError.

@@ -10,6 +10,7 @@ export {
   type CalendarStatus,
   type CheckedSubmission,
   CoverTraffic,
+  isCalendarUrl,
   MAX_TIP_TIMESTAMP_BYTES,
   pendingCommitment,
   RemoteCalendar,
