@@ -99,16 +99,25 @@ export class Calendar {
   }
 
   /**
+   * The merkle tip of the commitments in records `commitments` (ascending): the root of makeMerkleTree
+   * over sha256 of each. What a stamping transaction commits to, or a master calendar is sent.
+   */
+  merkleTip(commitments: readonly number[]): Uint8Array {
+    return new MerkleTree(
+      commitments.map((n) => {
+        const commitment = this.index.commitmentAt(n);
+        if (!commitment) throw new RangeError(`calendar: record ${n} is not a commitment`);
+        return sha256(commitment);
+      }),
+    ).root;
+  }
+
+  /**
    * Records a proof for the commitments in records `commitments` (ascending): `tip` is the timestamp of
-   * the root of makeMerkleTree over sha256 of each. The index refuses a tip that is not that root.
+   * their merkle tip. A tip that is not that root is refused before anything is written.
    */
   async addProof(commitments: number[], tip: Timestamp): Promise<StoredRecord> {
-    const leaves = commitments.map((n) => {
-      const commitment = this.index.commitmentAt(n);
-      if (!commitment) throw new RangeError(`calendar: record ${n} is not a commitment`);
-      return sha256(commitment);
-    });
-    if (leaves.length === 0 || !equalBytes(new MerkleTree(leaves).root, tip.msg)) {
+    if (commitments.length === 0 || !equalBytes(this.merkleTip(commitments), tip.msg)) {
       throw new RangeError('calendar: proof tip is not the merkle root of its commitments');
     }
     return this.journal.append(RecordKind.Proof, encodeProofPayload({ commitments, tip }));

@@ -1,7 +1,7 @@
 /** `otsd run`: a calendar node in the foreground until SIGINT or SIGTERM. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import type { Stamper } from '../anchoring/stamper.js';
+import type { AnchoringCoordinator } from '../anchoring/coordinator.js';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { startAggregatorNode } from '../daemon/aggregator-node.js';
 import { type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
@@ -86,7 +86,7 @@ export interface RunOptions {
 interface RunningNode {
   url: string;
   aggregator: Aggregator | undefined;
-  stamper?: Stamper | undefined;
+  anchoring?: AnchoringCoordinator | undefined;
   close(): Promise<void>;
 }
 
@@ -486,7 +486,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         try {
           const reloaded = reloadSettings(command, options);
           logger.level = reloaded.logLevel;
-          node.stamper?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
+          node.anchoring?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
           node.aggregator?.setLimits({
             ...(reloaded.maxRoundDigests !== undefined && { maxDigestsPerRound: reloaded.maxRoundDigests }),
             ...(reloaded.maxWaitingDigests !== undefined && { maxWaiting: reloaded.maxWaitingDigests }),

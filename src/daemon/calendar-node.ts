@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import type { Stamper } from '../anchoring/stamper.js';
+import type { AnchoringCoordinator } from '../anchoring/coordinator.js';
 import type { NetworkName } from '../bitcoin/network.js';
 import { NodeClient } from '../bitcoin/node-client.js';
 import { Calendar } from '../calendar/calendar.js';
@@ -77,7 +77,8 @@ export interface CalendarNode {
   url: string;
   calendar: Calendar;
   aggregator: Aggregator | undefined;
-  stamper: Stamper | undefined;
+  /** Getting the calendar's commitments into Bitcoin, when it has a node. */
+  anchoring: AnchoringCoordinator | undefined;
   mirror: Mirror | undefined;
   /** Where Prometheus scrapes, when metrics are on. */
   metricsUrl: string | undefined;
@@ -179,7 +180,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
         ...(bitcoin && {
           anchoring: {
-            ...bitcoin.stamper.status(),
+            ...bitcoin.anchoring.status(),
             network: bitcoin.network,
             demo: bitcoin.embedded !== undefined,
             minConfirmations: bitcoin.minConfirmations,
@@ -206,8 +207,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       observe: metrics.request,
       countError: metrics.httpError,
       ...(bitcoin && {
-        tip: () => bitcoin.stamper.currentTip(),
-        describePending: (record: number) => bitcoin.stamper.describePending(record),
+        tip: () => bitcoin.anchoring.currentTip(),
+        describePending: (record: number) => bitcoin.anchoring.describePending(record),
       }),
       logger: log,
       ...(options.httpLimits && { limits: options.httpLimits }),
@@ -227,8 +228,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     }
     if (bitcoin) {
       // reads the journal only: the chain is followed in the background
-      await bitcoin.stamper.start();
-      life.onStop('stamper', () => bitcoin.stamper.stop());
+      await bitcoin.anchoring.start();
+      life.onStop('anchoring', () => bitcoin.anchoring.stop());
     }
     life.onStop('HTTP intake', http.stopTakingRequests);
     const url = serverUrl(app.server);
@@ -247,7 +248,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       metricsUrl: metricsServer?.url,
       calendar,
       aggregator,
-      stamper: bitcoin?.stamper,
+      anchoring: bitcoin?.anchoring,
       mirror,
       app,
       close,

@@ -1,13 +1,14 @@
 /**
  * The stamping part of a calendar node: the key, the node (the operator's, over JSON-RPC, or the
- * embedded bcoin funded by mining), the chain follower saving its scan in the index, and the stamper.
- * Nothing here waits for the chain: the follower's first scan runs in the stamper's background polls.
+ * embedded bcoin funded by mining), the chain follower saving its scan in the index, and the anchoring
+ * coordinator with the own transaction. Nothing here waits for the chain: the follower's first scan
+ * runs in the coordinator's background polls.
  * @module
  */
 import type { Logger } from 'pino';
 import { ChainFollower } from '../anchoring/chain-follower.js';
+import { AnchoringCoordinator } from '../anchoring/coordinator.js';
 import type { FeePolicy } from '../anchoring/fee-policy.js';
-import { Stamper } from '../anchoring/stamper.js';
 import {
   bcoinChainDir,
   type EmbeddedBcoin,
@@ -42,12 +43,12 @@ export interface BitcoinOptions {
 }
 
 export interface StampingRole {
-  stamper: Stamper;
+  anchoring: AnchoringCoordinator;
   node: NodeClient;
   network: NetworkName;
   embedded: EmbeddedBcoin | undefined;
   minConfirmations: number;
-  /** Stops the embedded node and its miner (the stamper is stopped by its own `stop`). */
+  /** Stops the embedded node and its miner (anchoring is stopped by its own `stop`). */
   stop(): Promise<void>;
 }
 
@@ -85,7 +86,7 @@ export async function startStampingRole(
     ...(options.scanFromHeight !== undefined && { from: options.scanFromHeight }),
     log,
   });
-  const stamper = new Stamper({
+  const anchoring = new AnchoringCoordinator({
     calendar,
     node,
     chain,
@@ -102,7 +103,7 @@ export async function startStampingRole(
     'bitcoin: stamping',
   );
   return {
-    stamper,
+    anchoring,
     node,
     network: network.name,
     embedded,

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UpstreamHealth } from '../aggregator/upstream-sink.js';
 import type { ScanProgress } from '../anchoring/chain-follower.js';
-import type { AnchoringStatus } from '../anchoring/stamper.js';
+import type { AnchoringStatus } from '../anchoring/coordinator.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
 

@@ -99,7 +99,7 @@ export async function startLitecoinCalendar(
   const log = () => logLines.filter((l) => !l.includes('"msg":"request"'));
   const calendar: LitecoinCalendar = {
     explain: () =>
-      `stamper: ${JSON.stringify(calendar.node.stamper?.status())}\nlog:\n${log().slice(-40).join('\n')}`,
+      `stamper: ${JSON.stringify(calendar.node.anchoring?.status())}\nlog:\n${log().slice(-40).join('\n')}`,
     ltc,
     proxy,
     node,
