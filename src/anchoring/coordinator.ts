@@ -216,11 +216,13 @@ export class AnchoringCoordinator {
     return true;
   }
 
+  private waitedOn(record: number): boolean {
+    return this.sources.some((s) => s.waitsOn(record));
+  }
+
   /** The first pending commitment no source waits on, if any. */
   private firstFree(): number | undefined {
-    for (const record of this.o.calendar.index.pendingRecords()) {
-      if (!this.sources.some((s) => s.waitsOn(record))) return record;
-    }
+    for (const record of this.o.calendar.index.pendingRecords()) if (!this.waitedOn(record)) return record;
     return undefined;
   }
 
@@ -238,7 +240,8 @@ export class AnchoringCoordinator {
       this.nextCycleAt = this.now() + this.stampWait();
       const pending = [...this.o.calendar.index.pendingRecords()];
       for (const source of this.sources) await source.cycle(pending, pass.height);
-      this.ownDue = true;
+      // what the cycle offered and no source took; commitments that came meanwhile wait for the next
+      if (pending.some((n) => !this.waitedOn(n))) this.ownDue = true;
     }
     const free = this.firstFree() !== undefined;
     if (!free || this.stamper.inFlight) this.ownDue = false;

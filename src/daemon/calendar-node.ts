@@ -37,6 +37,10 @@ import { VERSION } from './version.js';
 export const NO_BITCOIN_WARNING =
   'no Bitcoin node (neither --bitcoin-rpc nor --embedded-regtest): nothing this calendar accepts will be anchored in Bitcoin';
 
+/** On the status page of a calendar with masters whose own key cannot pay for its fallback. */
+export const COLLABORATION_CANNOT_PAY_WARNING =
+  "the calendar's key has no spendable coin: its own transaction, the fallback when every master fails, cannot pay; fund the address, or it is anchored through its masters alone";
+
 export interface CalendarNodeOptions extends RoundOptions {
   dataDir: string;
   /** Public URI of this calendar, written into every PendingAttestation. */
@@ -113,13 +117,14 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       },
     });
     life.onStop('calendar', () => calendar.close());
+    // status() is read when metrics are scraped, once everything has started
+    const metrics = createMetrics(status, () => calendar.index.applied.number);
     const bitcoin =
       options.bitcoin && !options.mirrorOf
-        ? await startStampingRole(options.dataDir, options.bitcoin, calendar, log)
+        ? await startStampingRole(options.dataDir, options.bitcoin, calendar, log, metrics.collaboration)
         : undefined;
     if (bitcoin) life.onStop('Bitcoin node', () => bitcoin.stop());
 
-    const metrics = createMetrics(status, () => calendar.index.applied.number);
     const mirror = mirrorChecks
       ? new Mirror({
           upstream: mirrorChecks.upstream,
@@ -175,7 +180,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         roundIntervalMs: aggregator?.intervalMs ?? 0,
         lastMinute: activity.lastMinute(),
         totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
-        warnings,
+        warnings: [...warnings, ...anchoringWarnings()],
         ...(mirror && { mirror: mirror.status() }),
         ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
         ...(bitcoin && {
@@ -186,7 +191,12 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
             minConfirmations: bitcoin.minConfirmations,
           },
         }),
+        ...(bitcoin?.collaboration && { collaboration: bitcoin.collaboration.status() }),
       };
+    }
+    function anchoringWarnings(): string[] {
+      if (!bitcoin?.collaboration || bitcoin.anchoring.status().canPay) return [];
+      return [COLLABORATION_CANNOT_PAY_WARNING];
     }
     // headers for mirrors that have no node: from our node, or a mirror's (see mirror-role.ts)
     const headerSource: HeaderSource | undefined = bitcoin

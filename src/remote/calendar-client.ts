@@ -17,6 +17,8 @@ const MAX_TIMESTAMP_ANSWER = 10_000;
 export const MAX_TIP_TIMESTAMP_BYTES = 8000;
 /** Error texts are short (the reference's longest is about 100 bytes); more is not read. */
 const MAX_ERROR_TEXT = 1000;
+/** otsd's JSON status is about 2 kB; more is not read. */
+const MAX_STATUS_BYTES = 64 * 1024;
 
 /** The reference's 404 texts for a commitment it holds without a Bitcoin proof yet. */
 const PENDING_TEXT = /^(?:Pending confirmation in Bitcoin blockchain|Timestamped by transaction )/;
@@ -177,15 +179,29 @@ export class RemoteCalendar {
     return decodePrefixAnswer(await boundedAnswer(response, 64 * 1024 * 1024), this.maxPrefixEntries);
   }
 
+  /**
+   * The calendar's JSON status (`GET /` with `Accept: application/json`), read up to 64 KiB. An HTTP
+   * error, or an answer that is not JSON (the reference answers its HTML page), is a CalendarError
+   * with the HTTP status; a calendar that cannot be reached, one without.
+   */
+  async statusJson(options: CallOptions = {}): Promise<unknown> {
+    const response = await this.get('/', 'application/json', options);
+    if (response.status !== 200) return RemoteCalendar.fail(response, 'status');
+    const body = await boundedAnswer(response, MAX_STATUS_BYTES);
+    try {
+      return JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw new CalendarError(`${this.url}: its status is not JSON`, response.status);
+    }
+  }
+
   /** The figures a client needs to size a prefix query, from the JSON status. */
   async status(): Promise<CalendarStatus> {
-    const response = await this.get('/', 'application/json');
-    if (response.status !== 200) return RemoteCalendar.fail(response, 'status');
-    const json = (await response.json()) as {
+    const json = (await this.statusJson()) as {
       commitments?: number;
       prefix_queries?: { min_nibbles: number; max_entries: number };
-    };
-    if (typeof json.commitments !== 'number' || !json.prefix_queries) {
+    } | null;
+    if (typeof json?.commitments !== 'number' || !json.prefix_queries) {
       throw new CalendarError(`${this.url}: no prefix query support in its status`);
     }
     return {
