@@ -180,7 +180,12 @@ export class Collaboration implements ProofSource {
       this.add(position.number, decodeDelegationPayload(record.payload));
     }
     if (this.open.size > 0)
-      this.o.log.info({ delegations: this.open.size }, 'collaboration: asking masters for open delegations');
+      this.o.log.info(
+        {
+          delegations: [...this.open.values()].map((d) => ({ record: d.record, master: d.master.url, deadline: d.deadline })),
+        },
+        'collaboration: asking masters for the open delegations',
+      );
   }
 
   private add(record: number, payload: DelegationPayload): void {
@@ -222,7 +227,9 @@ export class Collaboration implements ProofSource {
   async afterPass(pass: ChainPass): Promise<boolean> {
     if (pass.height < 0) return false;
     for (const d of [...this.open.values()]) {
-      if (pass.height > d.deadline + LATE_PROOF_BLOCKS) {
+      // proven by another source (the own transaction, another master): nothing to ask for
+      if (!d.commitments.some((n) => this.o.calendar.index.isPending(n))) this.remove(d);
+      else if (pass.height > d.deadline + LATE_PROOF_BLOCKS) {
         this.o.log.warn(
           { master: d.master.url, delegation: d.record },
           'collaboration: no proof a day of blocks after the deadline; giving the commitments to the next cycle',
@@ -329,7 +336,7 @@ export class Collaboration implements ProofSource {
       d.master.lastError = problem;
       return;
     }
-    await this.o.prove(d.commitments, proof, `master ${d.master.url}`);
+    const written = await this.o.prove(d.commitments, proof, `master ${d.master.url}`);
     const blocks = height - d.height;
     if (!d.expired) {
       if (d.master.consecutiveMisses >= MISSES_BEFORE_DEGRADED)
@@ -384,7 +391,7 @@ export class Collaboration implements ProofSource {
     const targets: Master[] = [];
     for (const master of this.masters) if (await this.mayDelegateTo(master)) targets.push(master);
     if (targets.length === 0) {
-      if (this.masters.some((m) => !m.cycle)) this.fallback('down', { reason: 'no master reachable' });
+      if (this.masters.some((m) => !m.cycle)) this.fallback('down', { why: 'no master could be reached' });
       return;
     }
     const tip = this.o.calendar.merkleTip(commitments);

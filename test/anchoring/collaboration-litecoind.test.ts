@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { COLLABORATION_CANNOT_PAY_WARNING } from '../../src/daemon/calendar-node.js';
 import type { CollaborationSettings } from '../../src/daemon/stamping-role.js';
+import { decodeDelegationPayload } from '../../src/journal/delegation-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { decodeStampPayload } from '../../src/journal/stamp-payload.js';
 import {
@@ -22,6 +25,7 @@ import {
 } from '../../src/ots/index.js';
 import { CLIENTS_DIR, runJsClient, runPython } from '../clients/run-client.js';
 import { type FaultyCalendarProxy, startFaultyCalendarProxy } from '../helpers/faulty-calendar-proxy.js';
+import { freePort } from '../helpers/free-port.js';
 import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { type Litecoind, litecoindForFile, litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -73,7 +77,12 @@ async function ownTransactions(calendar: LitecoinCalendar): Promise<string[]> {
 /** A master (an otsd calendar stamping every 100 ms) behind a fault injector, and a slave of it. */
 async function masterAndSlave(
   t: TestContext,
-  o: { masterStampIntervalMs?: number; slave?: Partial<CollaborationSettings>; fundSlave?: boolean } = {},
+  o: {
+    masterStampIntervalMs?: number;
+    masterConfirmations?: number;
+    slave?: Partial<CollaborationSettings>;
+    fundSlave?: boolean;
+  } = {},
 ): Promise<{
   ltc: Litecoind;
   master: LitecoinCalendar;
@@ -83,7 +92,7 @@ async function masterAndSlave(
   const ltc = await chain();
   const master = await startLitecoinCalendar(t, {
     ltc,
-    minConfirmations: 1,
+    minConfirmations: o.masterConfirmations ?? 1,
     ...(o.masterStampIntervalMs !== undefined && { stampIntervalMs: o.masterStampIntervalMs }),
   });
   const proxy = await startFaultyCalendarProxy(t, master.node.url);
@@ -112,12 +121,18 @@ async function masterTransaction(master: LitecoinCalendar): Promise<string> {
   );
 }
 
-/** Posts `n` digests to the slave at once and waits until a master holds their tip. */
+/**
+ * Posts `n` digests to the slave at once (in one round or more) and waits until a master holds the tip
+ * of every pending commitment. Returns the commitment of each digest.
+ */
 async function delegated(slave: LitecoinCalendar, n: number): Promise<string[]> {
   const commitments = await Promise.all(Array.from({ length: n }, () => slave.postDigest()));
   await waitFor(
     'the tip delegated',
-    async () => ((await collaborationOf(slave)).waiting_commitments === n ? true : undefined),
+    async () =>
+      (await collaborationOf(slave)).waiting_commitments === slave.node.calendar.index.pendingCount
+        ? true
+        : undefined,
     30_000,
     slave.explain,
   );
@@ -134,6 +149,70 @@ async function pythonHeights(calendar: LitecoinCalendar, commitments: string[]):
     verified: { height: number }[];
   }[];
   return verified.map((v) => v.verified.map((x) => x.height));
+}
+
+/** The heights at submission of the calendar's delegation records. */
+async function delegationHeights(calendar: LitecoinCalendar): Promise<number[]> {
+  const heights: number[] = [];
+  for await (const record of calendar.node.calendar.journal.read()) {
+    if (record.kind === RecordKind.Delegation) heights.push(decodeDelegationPayload(record.payload).height);
+  }
+  return heights;
+}
+
+/** Waits until the calendar has read the node's tip, and a few polls more (each 100 ms) have passed. */
+async function settled(calendar: LitecoinCalendar): Promise<void> {
+  const tip = await height(calendar.ltc);
+  await waitFor(
+    `the calendar at height ${tip}`,
+    () => (calendar.node.anchoring?.status().chainHeight === tip ? true : undefined),
+    30_000,
+    calendar.explain,
+  );
+  await sleep(600);
+}
+
+/** The calendar's own transaction in the mempool, once there is one. */
+function ownTransactionSent(calendar: LitecoinCalendar): Promise<string> {
+  return waitFor(
+    'the own transaction',
+    async () => {
+      const own = await ownTransactions(calendar);
+      return (await calendar.mempool()).find((txid) => own.includes(txid));
+    },
+    30_000,
+    calendar.explain,
+  );
+}
+
+/**
+ * Mines a block at a time until every commitment is proved: a transaction that started before some of
+ * them covers them only in its replacement on the next block.
+ */
+async function mineUntilProved(calendar: LitecoinCalendar, commitments: string[]): Promise<void> {
+  for (let block = 0; block < 3; block++) {
+    await mine(calendar.ltc, 1, calendar.miner);
+    await settled(calendar);
+    if (await allProved(calendar.node, commitments)) return;
+  }
+  await waitFor('the proofs', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
+}
+
+/** Status and body of GET /timestamp/<hex> for each commitment. */
+const served = (calendar: LitecoinCalendar, commitments: string[]) =>
+  Promise.all(
+    commitments.map(async (c) => {
+      const res = await fetch(`${calendar.node.url}/timestamp/${c}`);
+      return `${res.status} ${toHex(new Uint8Array(await res.arrayBuffer()))}`;
+    }),
+  );
+
+/** Proof records in the calendar's journal. */
+async function proofRecords(calendar: LitecoinCalendar): Promise<number> {
+  let proofs = 0;
+  for await (const record of calendar.node.calendar.journal.read())
+    if (record.kind === RecordKind.Proof) proofs++;
+  return proofs;
 }
 
 const needs = (t: TestContext) =>
@@ -191,5 +270,335 @@ describe('collaborative stamping on litecoind', () => {
     assert.deepEqual(status.fallbacks, { down: 0, timeout: 0, bad_proof: 0, degraded: 0 });
     assert.equal(status.masters[0]?.state, 'ok');
     assert.equal(status.delegations_in_flight, 0);
+  });
+  it('C2: a master that is down: the own transaction at the first cycle, counted as down', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, proxy, slave } = await masterAndSlave(t);
+    proxy.faults.add('down');
+    const commitments = [await slave.postDigest()];
+    await ownTransactionSent(slave);
+    const status = await collaborationOf(slave);
+    assert.deepEqual(status.fallbacks, { down: 1, timeout: 0, bad_proof: 0, degraded: 0 });
+    assert.equal(status.masters[0]?.state, 'down');
+    assert.equal(status.delegations_in_flight, 0);
+    await mine(ltc, 1, slave.miner);
+    await waitFor('the own proof', () => allProved(slave.node, commitments), 30_000, slave.explain);
+  });
+
+  it('C3: a master too slow: the own transaction exactly at the deadline, not a block earlier', async (t) => {
+    if (!needs(t)) return;
+    // the master stamps every ten minutes or so: never within the test
+    const { ltc, slave } = await masterAndSlave(t, { masterStampIntervalMs: 600_000 });
+    const commitments = await delegated(slave, 1);
+    const [h0] = await delegationHeights(slave);
+    const deadline = (h0 as number) + FAST.timeoutBlocks;
+    while ((await height(ltc)) < deadline - 1) {
+      await mine(ltc, 1, slave.miner);
+      await settled(slave);
+      assert.deepEqual(await ownTransactions(slave), [], `no own transaction at height ${await height(ltc)}`);
+    }
+    await mine(ltc, 1, slave.miner);
+    const txid = await ownTransactionSent(slave);
+    const tx = await ltc.rpc.call<{ locktime: number }>('getrawtransaction', txid, true);
+    assert.equal(tx.locktime, deadline, 'built at the deadline');
+    assert.deepEqual((await collaborationOf(slave)).fallbacks, {
+      down: 0,
+      timeout: 1,
+      bad_proof: 0,
+      degraded: 0,
+    });
+    await mine(ltc, 1, slave.miner);
+    await waitFor('the own proof', () => allProved(slave.node, commitments), 30_000, slave.explain);
+  });
+
+  it('C4: a master mined, not yet confirmed at the deadline: the deadline moves, the proof comes through it', async (t) => {
+    if (!needs(t)) return;
+    // the master waits for 3 confirmations; the slave for 2 blocks after submission
+    const { ltc, master, slave } = await masterAndSlave(t, {
+      masterConfirmations: 3,
+      slave: { timeoutBlocks: 2 },
+    });
+    const commitments = await delegated(slave, 1);
+    const [h0] = await delegationHeights(slave);
+    await masterTransaction(master);
+    await mine(ltc, 1, master.miner);
+    await waitFor(
+      'the deadline extended',
+      () => (slave.log().some((l) => l.includes('deadline extended')) ? true : undefined),
+      30_000,
+      slave.explain,
+    );
+    // past the first deadline, and on to the master's third confirmation
+    await mine(ltc, 2, master.miner);
+    assert.ok((await height(ltc)) >= (h0 as number) + 2);
+    await waitFor(
+      'the proof through the master',
+      () => allProved(slave.node, commitments),
+      30_000,
+      slave.explain,
+    );
+    assert.deepEqual(await ownTransactions(slave), []);
+    assert.deepEqual((await collaborationOf(slave)).fallbacks, {
+      down: 0,
+      timeout: 0,
+      bad_proof: 0,
+      degraded: 0,
+    });
+  });
+
+  it('C5: a master back after misses: waited on again once it proves in time, and the slave stops paying', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, master, proxy, slave } = await masterAndSlave(t);
+    proxy.faults.add('down');
+    const alone: string[] = [];
+    for (let miss = 1; miss <= 3; miss++) {
+      alone.push(await slave.postDigest());
+      await waitFor(
+        `miss ${miss}`,
+        async () => ((await collaborationOf(slave)).fallbacks.down === miss ? true : undefined),
+        30_000,
+        slave.explain,
+      );
+    }
+    assert.equal((await collaborationOf(slave)).masters[0]?.state, 'degraded');
+    await ownTransactionSent(slave);
+    await mineUntilProved(slave, alone);
+    // back: given the tip at once, not waited on yet; its proof in time makes it waited on again
+    proxy.faults.clear();
+    const [back] = await Promise.all([slave.postDigest()]);
+    await waitFor(
+      'the tip given to the degraded master',
+      async () => ((await collaborationOf(slave)).fallbacks.degraded === 1 ? true : undefined),
+      30_000,
+      slave.explain,
+    );
+    await masterTransaction(master);
+    await mine(ltc, 1, master.miner);
+    await waitFor('its proof', () => allProved(slave.node, [back as string]), 30_000, slave.explain);
+    await waitFor(
+      'the master waited on again',
+      async () => ((await collaborationOf(slave)).masters[0]?.state === 'ok' ? true : undefined),
+      30_000,
+      slave.explain,
+    );
+    await waitFor('nothing in flight', () => (slave.node.anchoring?.status().inFlight ? undefined : true));
+    const paid = (await ownTransactions(slave)).length;
+    const later = await delegated(slave, 1);
+    await masterTransaction(master);
+    await mine(ltc, 1, master.miner);
+    await waitFor('the proof through the master', () => allProved(slave.node, later), 30_000, slave.explain);
+    assert.equal((await ownTransactions(slave)).length, paid, 'no own transaction once the master is back');
+    assert.equal((await collaborationOf(slave)).masters[0]?.consecutive_misses, 0);
+  });
+
+  it('C6: both transactions confirm: the first proof written is served and never changes', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, master, proxy, slave } = await masterAndSlave(t, { slave: { timeoutBlocks: 2 } });
+    // the master's proofs are held back from the slave until after its deadline
+    proxy.faults.add('hold-proofs');
+    const commitments = await delegated(slave, 2);
+    await masterTransaction(master);
+    await mine(ltc, 1, master.miner);
+    await mine(ltc, 1, master.miner);
+    await ownTransactionSent(slave);
+    // the master's proof reaches the slave while its own transaction is in flight: written first
+    proxy.release();
+    await waitFor(
+      'the proof through the master',
+      () => allProved(slave.node, commitments),
+      30_000,
+      slave.explain,
+    );
+    const first = await served(slave, commitments);
+    const proofs = await proofRecords(slave);
+    await mine(ltc, 1, slave.miner);
+    await waitFor(
+      'the own transaction ended',
+      () => (slave.node.calendar.index.openStamps().length === 0 ? true : undefined),
+      30_000,
+      slave.explain,
+    );
+    assert.equal(await proofRecords(slave), proofs, 'the own proof adds nothing: not written');
+    assert.deepEqual(await served(slave, commitments), first);
+    assert.ok(slave.log().some((l) => l.includes('another proved every commitment first')));
+    assert.deepEqual((await collaborationOf(slave)).fallbacks, {
+      down: 0,
+      timeout: 1,
+      bad_proof: 0,
+      degraded: 0,
+    });
+  });
+
+  for (const [fault, problem] of [
+    [
+      'foreign-header',
+      /the attestation of block \d+ is not the merkle root of that block in this calendar's chain/,
+    ],
+    ['oversized', /the proof through block \d+ is \d+ bytes, over 8000/],
+    ['too-deep', /the path to block \d+ is \d+ ops long, over 120/],
+  ] as const) {
+    it(`C7: a lying master (${fault}): its proof refused, counted, and the own transaction at the deadline`, async (t) => {
+      if (!needs(t)) return;
+      const { ltc, master, proxy, slave } = await masterAndSlave(t, { slave: { timeoutBlocks: 3 } });
+      proxy.faults.add(fault);
+      const commitments = await delegated(slave, 1);
+      await masterTransaction(master);
+      await mine(ltc, 1, master.miner);
+      await waitFor(
+        'the proof refused',
+        () => (slave.log().some((l) => l.includes('proof refused') && problem.test(l)) ? true : undefined),
+        30_000,
+        slave.explain,
+      );
+      assert.equal(slave.node.calendar.index.pendingCount, 1);
+      await mine(ltc, 2, master.miner);
+      await ownTransactionSent(slave);
+      const status = await collaborationOf(slave);
+      assert.deepEqual(status.fallbacks, { down: 0, timeout: 0, bad_proof: 1, degraded: 0 });
+      assert.match(status.masters[0]?.last_error ?? '', problem);
+      await mine(ltc, 1, slave.miner);
+      await waitFor('the own proof', () => allProved(slave.node, commitments), 30_000, slave.explain);
+    });
+  }
+
+  it('C7: a lying master (an answer for another tip): refused at once, the own transaction at the first cycle', async (t) => {
+    if (!needs(t)) return;
+    const { proxy, slave } = await masterAndSlave(t);
+    proxy.faults.add('wrong-tip');
+    await slave.postDigest();
+    await ownTransactionSent(slave);
+    const status = await collaborationOf(slave);
+    assert.deepEqual(status.fallbacks, { down: 1, timeout: 0, bad_proof: 0, degraded: 0 });
+    assert.match(status.masters[0]?.last_error ?? '', /which it does not know/);
+    assert.deepEqual(await delegationHeights(slave), [], 'nothing journaled');
+  });
+
+  it('C8: two masters, one down: the proof from the other, no fallback; a master that publishes no status is a leaf', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await chain();
+    const master = await startLitecoinCalendar(t, { ltc, minConfirmations: 1 });
+    const down = await startFaultyCalendarProxy(t, master.node.url);
+    down.faults.add('down');
+    const healthy = await startFaultyCalendarProxy(t, master.node.url);
+    healthy.faults.add('no-status');
+    const slave = await startLitecoinCalendar(t, {
+      ltc,
+      minConfirmations: 1,
+      collaboration: { masters: [down.url, healthy.url], ...FAST },
+    });
+    const commitments = await delegated(slave, 1);
+    await masterTransaction(master);
+    await mine(ltc, 1, master.miner);
+    await waitFor(
+      'the proof through the healthy master',
+      () => allProved(slave.node, commitments),
+      30_000,
+      slave.explain,
+    );
+    assert.deepEqual(await ownTransactions(slave), []);
+    const status = await collaborationOf(slave);
+    assert.deepEqual(status.fallbacks, { down: 0, timeout: 0, bad_proof: 0, degraded: 0 });
+    assert.deepEqual(
+      status.masters.map((m) => m.state),
+      ['down', 'ok'],
+    );
+  });
+
+  it('C10: a reorg takes the master block away: its proof is refused until the chain has that block again', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, master, proxy, slave } = await masterAndSlave(t, { slave: { timeoutBlocks: 6 } });
+    proxy.faults.add('hold-proofs');
+    const commitments = await delegated(slave, 1);
+    await masterTransaction(master);
+    const [first] = await mine(ltc, 1, master.miner);
+    await waitFor(
+      "the master's proof",
+      () => (master.node.calendar.index.pendingCount === 0 ? true : undefined),
+      30_000,
+      master.explain,
+    );
+    // another block at the same height becomes the tip; the master's proof names the first
+    await ltc.rpc.call('invalidateblock', first);
+    // mined to another address: another coinbase, so not the block invalidated
+    const [other] = await mine(ltc, 1, master.key.address);
+    await settled(slave);
+    proxy.release();
+    await waitFor(
+      'the proof refused',
+      () =>
+        slave.log().some((l) => l.includes('proof refused') && l.includes('not the merkle root'))
+          ? true
+          : undefined,
+      30_000,
+      slave.explain,
+    );
+    assert.equal(slave.node.calendar.index.pendingCount, 1);
+    // the first block back in the best chain
+    await ltc.rpc.call('reconsiderblock', first);
+    await ltc.rpc.call('invalidateblock', other);
+    await waitFor('the proof', () => allProved(slave.node, commitments), 30_000, slave.explain);
+    assert.deepEqual(await ownTransactions(slave), []);
+    await ltc.rpc.call('reconsiderblock', other);
+  });
+
+  it('C11: two calendars each the master of the other: both refuse the cycle, say so once, and stamp alone', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await chain();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const masterOf = (port: number) => ({ masters: [`http://127.0.0.1:${port}`], ...FAST });
+    const a = await startLitecoinCalendar(t, {
+      ltc,
+      minConfirmations: 1,
+      port: portA,
+      collaboration: masterOf(portB),
+    });
+    const b = await startLitecoinCalendar(t, {
+      ltc,
+      minConfirmations: 1,
+      port: portB,
+      collaboration: masterOf(portA),
+    });
+    const commitments = [await a.postDigest(), await b.postDigest()];
+    for (const calendar of [a, b]) await ownTransactionSent(calendar);
+    // cycles go on while the transactions are in flight: the refusal is said once
+    await sleep(1000);
+    await mine(ltc, 1, a.miner);
+    for (const [i, calendar] of [a, b].entries()) {
+      await waitFor(
+        'the own proof',
+        () => allProved(calendar.node, [commitments[i] as string]),
+        30_000,
+        calendar.explain,
+      );
+      const status = await collaborationOf(calendar);
+      assert.equal(status.masters[0]?.state, 'cycle');
+      assert.deepEqual(status.fallbacks, { down: 0, timeout: 0, bad_proof: 0, degraded: 0 });
+      assert.deepEqual(await delegationHeights(calendar), []);
+      assert.equal(calendar.log().filter((l) => l.includes('would close a cycle')).length, 1);
+    }
+  });
+
+  it('a calendar with an empty wallet is anchored through its master alone, and says its fallback cannot pay', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, master, slave } = await masterAndSlave(t, { fundSlave: false });
+    const commitments = await delegated(slave, 1);
+    await masterTransaction(master);
+    await mine(ltc, 1, master.miner);
+    await waitFor(
+      'the proof through the master',
+      () => allProved(slave.node, commitments),
+      30_000,
+      slave.explain,
+    );
+    const status = (await (
+      await fetch(slave.node.url, { headers: { accept: 'application/json' } })
+    ).json()) as {
+      warnings: string[];
+      collaboration: CollaborationJson;
+    };
+    assert.equal(status.collaboration.fallback_can_pay, false);
+    assert.ok(status.warnings.includes(COLLABORATION_CANNOT_PAY_WARNING));
+    const page = await (await fetch(`${slave.node.url}/status`)).text();
+    assert.match(page, /cannot pay: no spendable coin/);
   });
 });

@@ -5,7 +5,8 @@
  * - down: every connection is dropped before an answer (a calendar that is gone);
  * - slow: every answer comes `slowMs` late;
  * - wrong-tip: POST /digest is passed on with another digest, so the answer is for a tip never sent;
- * - hold-proofs: GET /timestamp/... waits until `release()` (a proof delivered at a chosen moment);
+ * - hold-proofs: a complete proof (GET /timestamp/... answered 200) waits until `release()` (a proof
+ *   delivered at a chosen moment);
  * - foreign-header: a complete proof's Bitcoin attestation names the block below the real one, whose
  *   merkle root is another (a header not in the calendar's chain);
  * - oversized: a complete proof comes as one path of 8,500 bytes of ops to the real attestation's block;
@@ -61,8 +62,9 @@ function rewrite(fault: CalendarFault, commitment: Uint8Array, real: Timestamp):
     return made;
   }
   if (fault === 'oversized') {
+    // each append hashed before the next: no message grows past the 4,096-byte op limit
     for (const size of [3000, 3000, 2500])
-      node = node.ops.add(new OpAppend(crypto.getRandomValues(new Uint8Array(size))));
+      node = node.ops.add(new OpAppend(crypto.getRandomValues(new Uint8Array(size)))).ops.add(new OpSHA256());
   } else {
     for (let i = 0; i < 130; i++) node = node.ops.add(new OpSHA256());
   }
@@ -111,10 +113,6 @@ export async function startFaultyCalendarProxy(
       return;
     }
     const isProof = req.method === 'GET' && path.startsWith('/timestamp/');
-    if (isProof && proxy.faults.has('hold-proofs')) {
-      await released;
-      hold();
-    }
     const sent =
       req.method === 'POST' && proxy.faults.has('wrong-tip')
         ? crypto.getRandomValues(new Uint8Array(32))
@@ -125,6 +123,11 @@ export async function startFaultyCalendarProxy(
       ...(req.method === 'POST' && { body: sent }),
     });
     let bytes: Uint8Array = new Uint8Array(await upstream.arrayBuffer());
+    // a complete proof waits; a pending answer (the check of a submission) does not
+    if (isProof && upstream.status === 200 && proxy.faults.has('hold-proofs')) {
+      await released;
+      hold();
+    }
     const fault = PROOF_REWRITES.find((f) => proxy.faults.has(f));
     if (isProof && upstream.status === 200 && fault) {
       const commitment = fromHex(path.slice('/timestamp/'.length));
