@@ -182,7 +182,11 @@ export class Collaboration implements ProofSource {
     if (this.open.size > 0)
       this.o.log.info(
         {
-          delegations: [...this.open.values()].map((d) => ({ record: d.record, master: d.master.url, deadline: d.deadline })),
+          delegations: [...this.open.values()].map((d) => ({
+            record: d.record,
+            master: d.master.url,
+            deadline: d.deadline,
+          })),
         },
         'collaboration: asking masters for the open delegations',
       );
@@ -347,8 +351,8 @@ export class Collaboration implements ProofSource {
       this.o.onEvent?.({ kind: 'proof', master: d.master.url, blocks });
     } else {
       this.o.log.info(
-        { master: d.master.url, delegation: d.record, blocks },
-        'collaboration: late proof taken',
+        { master: d.master.url, delegation: d.record, blocks, written },
+        'collaboration: a proof after the deadline',
       );
     }
     this.remove(d);
