@@ -19,16 +19,21 @@ import {
   BlockHeader,
   DetachedTimestampFile,
   fromHex,
+  PendingAttestation,
   parseTransaction,
   reverseBytes,
+  Timestamp,
   toHex,
 } from '../../src/ots/index.js';
+import { runCliAsync } from '../cli/run-cli.js';
 import { CLIENTS_DIR, runJsClient, runPython } from '../clients/run-client.js';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { type FaultyCalendarProxy, startFaultyCalendarProxy } from '../helpers/faulty-calendar-proxy.js';
 import { freePort } from '../helpers/free-port.js';
 import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { type Litecoind, litecoindForFile, litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
@@ -82,6 +87,7 @@ async function masterAndSlave(
     masterConfirmations?: number;
     slave?: Partial<CollaborationSettings>;
     fundSlave?: boolean;
+    metrics?: boolean;
   } = {},
 ): Promise<{
   ltc: Litecoind;
@@ -100,6 +106,7 @@ async function masterAndSlave(
     ltc,
     minConfirmations: 1,
     fund: o.fundSlave ?? true,
+    ...(o.metrics && { metrics: true }),
     collaboration: { masters: [proxy.url], ...FAST, ...o.slave },
   });
   return { ltc, master, proxy, slave };
@@ -273,12 +280,16 @@ describe('collaborative stamping on litecoind', () => {
   });
   it('C2: a master that is down: the own transaction at the first cycle, counted as down', async (t) => {
     if (!needs(t)) return;
-    const { ltc, proxy, slave } = await masterAndSlave(t);
+    const { ltc, proxy, slave } = await masterAndSlave(t, { metrics: true });
     proxy.faults.add('down');
     const commitments = [await slave.postDigest()];
     await ownTransactionSent(slave);
     const status = await collaborationOf(slave);
     assert.deepEqual(status.fallbacks, { down: 1, timeout: 0, bad_proof: 0, degraded: 0 });
+    const metrics = await (await fetch(slave.node.metricsUrl as string)).text();
+    assert.match(metrics, /^otsd_master_fallbacks_total\{reason="down"\} 1$/m);
+    assert.match(metrics, /^otsd_master_submissions_total\{master="[^"]+",outcome="failed"\} 1$/m);
+    assert.match(metrics, /^otsd_master_state\{master="[^"]+",state="down"\} 1$/m);
     assert.equal(status.masters[0]?.state, 'down');
     assert.equal(status.delegations_in_flight, 0);
     await mine(ltc, 1, slave.miner);
@@ -502,6 +513,80 @@ describe('collaborative stamping on litecoind', () => {
       status.masters.map((m) => m.state),
       ['down', 'ok'],
     );
+  });
+
+  it('C9: a slave killed (kill -9) between delegation and proof asks again after a restart, deadline from the journal', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await chain();
+    const master = await startLitecoinCalendar(t, { ltc, minConfirmations: 1 });
+    const proxy = await startFaultyCalendarProxy(t, master.node.url);
+    const dataDir = tempDir(t);
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const args = [
+      ...['--bitcoin-rpc', ltc.rpcUrl, '--bitcoin-network', 'litecoin-regtest', '--min-confirmations', '1'],
+      ...[
+        '--bitcoin-scan-from',
+        String(await height(ltc)),
+        '--stamp-interval',
+        '1',
+        '--round-interval',
+        '50',
+      ],
+      ...['--master', proxy.url, '--master-timeout-blocks', '4'],
+      ...['--master-poll-interval', '200', '--master-request-timeout', '2000', '--log-level', 'info'],
+      ...['--metrics-listen', `127.0.0.1:${metricsPort}`],
+    ];
+    let slave = await startCalendarProcess(dataDir, args, port);
+    t.after(() => slave.stop('SIGKILL'));
+    const digest = crypto.getRandomValues(new Uint8Array(32));
+    const answer = await fetch(`${slave.url}/digest`, { method: 'POST', body: digest });
+    const pending = Timestamp.fromBytes(digest, new Uint8Array(await answer.arrayBuffer())).shortestPathTo(
+      (a) => a instanceof PendingAttestation,
+    );
+    const commitment = toHex(pending?.msg as Uint8Array);
+    const inFlight = async () =>
+      (
+        (await (await fetch(slave.url, { headers: { accept: 'application/json' } })).json()) as {
+          collaboration: CollaborationJson;
+        }
+      ).collaboration.delegations_in_flight;
+    await waitFor(
+      'the delegation',
+      async () => ((await inFlight()) === 1 ? true : undefined),
+      30_000,
+      slave.output,
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^otsd_master_submissions_total\{master="[^"]+",outcome="accepted"\} 1$/m);
+    assert.match(metrics, /^otsd_master_delegations_in_flight 1$/m);
+    assert.match(metrics, /^otsd_master_state\{master="[^"]+",state="ok"\} 1$/m);
+    const summary = await runCliAsync(['status', '--url', slave.url]);
+    assert.match(summary.stdout, /^master {7}http:\/\/127\.0\.0\.1:\d+: ok, 1 open$/m);
+    assert.match(summary.stdout, /^delegations {2}1 in flight, 1 commitments waiting on a master$/m);
+    assert.match(
+      summary.stdout,
+      /^fallbacks {4}down 0, timeout 0, bad_proof 0, degraded 0; the fallback CANNOT PAY/m,
+    );
+    const h0 = await height(ltc);
+    await masterTransaction(master);
+    assert.equal(await slave.stop('SIGKILL'), 'SIGKILL');
+    await mine(ltc, 1, master.miner);
+    slave = await startCalendarProcess(dataDir, args, port);
+    await waitFor(
+      'the proof through the master',
+      async () => ((await fetch(`${slave.url}/timestamp/${commitment}`)).status === 200 ? true : undefined),
+      30_000,
+      slave.output,
+    );
+    assert.match(slave.output(), new RegExp(`"deadline":${h0 + 4}[},]`), 'the deadline from the journal');
+    const verified = (await runPython('python_verify.py', [slave.url, ltc.rpcUrl, commitment])) as {
+      verified: { height: number }[];
+    }[];
+    assert.deepEqual(
+      verified.map((v) => v.verified.map((x) => x.height)),
+      [[h0 + 1]],
+    );
+    await slave.stop();
   });
 
   it('C10: a reorg takes the master block away: its proof is refused until the chain has that block again', async (t) => {

@@ -66,6 +66,8 @@ export async function startLitecoinCalendar(
     collaboration?: CollaborationSettings;
     /** The calendar's port (default: a free one), e.g. for a URI another calendar names first. */
     port?: number;
+    /** Serve Prometheus metrics (CalendarNode.metricsUrl). */
+    metrics?: boolean;
   } = {},
 ): Promise<LitecoinCalendar> {
   const ltc = options.ltc ?? (await startLitecoind(t, options.node));
@@ -81,6 +83,7 @@ export async function startLitecoinCalendar(
     await ltc.rpc.call('generatetoaddress', 100, miner);
   }
   const port = options.port ?? (await freePort());
+  const metricsPort = options.metrics ? await freePort() : undefined;
   // the calendar's log, kept for explaining a test that times out
   const logLines: string[] = [];
   const logSink = new Writable({
@@ -108,6 +111,7 @@ export async function startLitecoinCalendar(
         fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
         ...(options.collaboration && { collaboration: options.collaboration }),
       },
+      ...(metricsPort !== undefined && { metrics: { host: '127.0.0.1', port: metricsPort } }),
       logger: pino({ level: 'debug' }, logSink),
     });
   let node = await start(options.scanFromHeight);
