@@ -92,7 +92,7 @@ export interface CollaborationStatus {
   timeoutBlocks: number;
   /** Open delegations (waited on or not). */
   delegationsInFlight: number;
-  /** Pending commitments the own transaction leaves to a master for now. */
+  /** Commitments the own transaction leaves to a master for now (those proven since the last poll included). */
   waitingCommitments: number;
   fallbacks: Record<FallbackReason, number>;
 }
@@ -218,6 +218,11 @@ export class Collaboration implements ProofSource {
   }
 
   waitsOn(record: number): boolean {
+    return this.waitingSet().has(record);
+  }
+
+  /** The commitments of delegations before their deadline, to masters not degraded. */
+  private waitingSet(): Set<number> {
     if (!this.waiting) {
       this.waiting = new Set();
       for (const d of this.open.values()) {
@@ -225,7 +230,7 @@ export class Collaboration implements ProofSource {
         for (const n of d.commitments) this.waiting.add(n);
       }
     }
-    return this.waiting.has(record);
+    return this.waiting;
   }
 
   async afterPass(pass: ChainPass): Promise<boolean> {
@@ -494,7 +499,7 @@ export class Collaboration implements ProofSource {
       })),
       timeoutBlocks: this.o.timeoutBlocks,
       delegationsInFlight: open.length,
-      waitingCommitments: [...this.o.calendar.index.pendingRecords()].filter((n) => this.waitsOn(n)).length,
+      waitingCommitments: this.waitingSet().size,
       fallbacks: { ...this.fallbacks },
     };
   }

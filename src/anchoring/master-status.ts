@@ -2,8 +2,8 @@
  * What an otsd master says of itself in its JSON status that a calendar delegating to it uses: the
  * masters it delegates to in turn (`collaboration.masters[].url`), to refuse a cycle, and the
  * confirmations it waits for (`anchoring.min_confirmations`), to extend a deadline once its
- * transaction is mined. A calendar that publishes neither (the reference, whose `GET /` is its HTML
- * page) delegates to no one: a leaf.
+ * transaction is mined. A calendar that publishes no masters (the reference, whose status has no
+ * such field; one answering HTML or an error) delegates to no one: a leaf.
  *
  * A cycle (A delegates to B, B to A) would turn each calendar's tip into a commitment at the other,
  * so neither would ever be idle, and each would stamp for no client's digest. A calendar follows its
