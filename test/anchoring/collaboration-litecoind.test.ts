@@ -27,6 +27,7 @@ import {
 } from '../../src/ots/index.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { CLIENTS_DIR, runJsClient, runPython } from '../clients/run-client.js';
+import { startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { type FaultyCalendarProxy, startFaultyCalendarProxy } from '../helpers/faulty-calendar-proxy.js';
 import { freePort } from '../helpers/free-port.js';
@@ -206,10 +207,10 @@ async function mineUntilProved(calendar: LitecoinCalendar, commitments: string[]
 }
 
 /** Status and body of GET /timestamp/<hex> for each commitment. */
-const served = (calendar: LitecoinCalendar, commitments: string[]) =>
+const served = (url: string, commitments: string[]) =>
   Promise.all(
     commitments.map(async (c) => {
-      const res = await fetch(`${calendar.node.url}/timestamp/${c}`);
+      const res = await fetch(`${url}/timestamp/${c}`);
       return `${res.status} ${toHex(new Uint8Array(await res.arrayBuffer()))}`;
     }),
   );
@@ -277,6 +278,23 @@ describe('collaborative stamping on litecoind', () => {
     assert.deepEqual(status.fallbacks, { down: 0, timeout: 0, bad_proof: 0, degraded: 0 });
     assert.equal(status.masters[0]?.state, 'ok');
     assert.equal(status.delegations_in_flight, 0);
+    // a mirror of the slave checks its delegation and the proof against the node, and answers alike
+    const mirror = await startTestNode(t, {
+      mirrorOf: slave.node.url,
+      bitcoin: {
+        network: 'litecoin-regtest',
+        rpc: { url: ltc.rpcUrl },
+        minConfirmations: 1,
+        stampIntervalMs: 1000,
+      },
+    });
+    await waitFor(
+      'the mirror caught up',
+      () =>
+        mirror.calendar.journal.head.records === slave.node.calendar.journal.head.records ? true : undefined,
+      30_000,
+    );
+    assert.deepEqual(await served(mirror.url, commitments), await served(slave.node.url, commitments));
   });
   it('C2: a master that is down: the own transaction at the first cycle, counted as down', async (t) => {
     if (!needs(t)) return;
@@ -420,7 +438,7 @@ describe('collaborative stamping on litecoind', () => {
       30_000,
       slave.explain,
     );
-    const first = await served(slave, commitments);
+    const first = await served(slave.node.url, commitments);
     const proofs = await proofRecords(slave);
     await mine(ltc, 1, slave.miner);
     await waitFor(
@@ -430,7 +448,7 @@ describe('collaborative stamping on litecoind', () => {
       slave.explain,
     );
     assert.equal(await proofRecords(slave), proofs, 'the own proof adds nothing: not written');
-    assert.deepEqual(await served(slave, commitments), first);
+    assert.deepEqual(await served(slave.node.url, commitments), first);
     assert.ok(slave.log().some((l) => l.includes('another proved every commitment first')));
     assert.deepEqual((await collaborationOf(slave)).fallbacks, {
       down: 0,
