@@ -16,15 +16,11 @@
  * background from `start()`, which reads only the journal: start-up never waits for the chain.
  * @module
  */
-import type { Logger } from 'pino';
 import { RpcError } from '../bitcoin/rpc-client.js';
-import type { WalletKey } from '../bitcoin/wallet-key.js';
-import type { Calendar } from '../calendar/calendar.js';
 import type { Timestamp } from '../ots/index.js';
-import type { AnchorNode } from './anchor-node.js';
-import { type ChainFollower, PrunedNodeError, type ScanProgress } from './chain-follower.js';
+import { PrunedNodeError, type ScanProgress } from './chain-follower.js';
 import type { FeePolicy } from './fee-policy.js';
-import { type InFlightStatus, Stamper } from './stamper.js';
+import { type InFlightStatus, Stamper, type StamperOptions } from './stamper.js';
 
 /** A pass over the chain, as the sources see it. */
 export interface ChainPass {
@@ -52,24 +48,14 @@ export interface ProofSource {
   waitsOn(record: number): boolean;
 }
 
-export interface CoordinatorOptions {
-  calendar: Calendar;
-  node: AnchorNode;
-  /** Followed once per poll; the stamper (and the sources) register what they watch with it. */
-  chain: ChainFollower;
-  key: WalletKey;
-  minConfirmations: number;
-  /** Mean time between stamp cycles. */
-  stampIntervalMs: number;
+/** The own transaction's settings (the stamper is built here), and the coordinator's own. */
+export interface CoordinatorOptions extends Omit<StamperOptions, 'prove'> {
   /** How often the chain is polled. */
   pollMs?: number;
-  fees?: Partial<FeePolicy>;
   /** Warn when commitments have been pending longer than this without an anchor. */
   lagWarningMs?: number;
   /** Builds the other sources, given the way to write their proofs. */
   sources?: (prove: Prove) => ProofSource[];
-  log: Pick<Logger, 'info' | 'warn' | 'error'>;
-  now?: () => number;
 }
 
 /** Writes a proof of `commitments` (ascending) unless every one is proven already; true when written. */
@@ -122,16 +108,8 @@ export class AnchoringCoordinator {
     this.startedAt = this.now();
     const prove: Prove = (commitments, tip, source) => this.prove(commitments, tip, source);
     this.stamper = new Stamper({
-      calendar: options.calendar,
-      node: options.node,
-      chain: options.chain,
-      key: options.key,
-      minConfirmations: options.minConfirmations,
-      stampIntervalMs: options.stampIntervalMs,
-      ...(options.fees && { fees: options.fees }),
+      ...options,
       prove: (commitments, tip) => prove(commitments, tip, 'own transaction'),
-      log: options.log,
-      ...(options.now && { now: options.now }),
     });
     this.sources = options.sources?.(prove) ?? [];
     this.nextCycleAt = this.now() + this.stampWait();

@@ -41,7 +41,7 @@ export interface StamperOptions {
   chain: ChainFollower;
   key: WalletKey;
   minConfirmations: number;
-  /** A start that failed (no funds, a cap) is tried again after this long, at most a minute. */
+  /** Mean time between stamp cycles; a start that failed (no funds, a cap) is tried again after this long, at most a minute. */
   stampIntervalMs: number;
   fees?: Partial<FeePolicy>;
   /** Writes a proof of `commitments` unless another source proved them all first. */
