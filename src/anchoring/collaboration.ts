@@ -100,7 +100,6 @@ export interface CollaborationStatus {
 interface Master {
   url: string;
   client: RemoteCalendar;
-  configured: boolean;
   consecutiveMisses: number;
   lastExchangeFailed: boolean;
   lastError: string | undefined;
@@ -148,14 +147,13 @@ export class Collaboration implements ProofSource {
   constructor(options: CollaborationOptions) {
     this.o = options;
     this.now = options.now ?? Date.now;
-    this.masters = options.masters.map((url) => this.master(url, true));
+    this.masters = options.masters.map((url) => this.master(url));
   }
 
-  private master(url: string, configured: boolean): Master {
+  private master(url: string): Master {
     return {
       url,
       client: new RemoteCalendar(url, { timeoutMs: this.o.requestTimeoutMs, userAgent: this.o.userAgent }),
-      configured,
       consecutiveMisses: 0,
       lastExchangeFailed: false,
       lastError: undefined,
@@ -168,7 +166,7 @@ export class Collaboration implements ProofSource {
   private masterFor(url: string): Master {
     const known = [...this.masters, ...this.former].find((m) => sameCalendar(m.url, url));
     if (known) return known;
-    const former = this.master(url, false);
+    const former = this.master(url);
     this.former.push(former);
     return former;
   }
@@ -236,9 +234,7 @@ export class Collaboration implements ProofSource {
   async afterPass(pass: ChainPass): Promise<boolean> {
     if (pass.height < 0) return false;
     for (const d of [...this.open.values()]) {
-      // proven by another source (the own transaction, another master): nothing to ask for
-      if (!d.commitments.some((n) => this.o.calendar.index.isPending(n))) this.remove(d);
-      else if (pass.height > d.deadline + LATE_PROOF_BLOCKS) {
+      if (pass.height > d.deadline + LATE_PROOF_BLOCKS) {
         this.o.log.warn(
           { master: d.master.url, delegation: d.record },
           'collaboration: no proof a day of blocks after the deadline; giving the commitments to the next cycle',
@@ -252,16 +248,27 @@ export class Collaboration implements ProofSource {
       this.nextPollAt = now + this.o.pollIntervalMs;
       released = await this.askMasters(pass.height);
     }
-    for (const d of this.open.values()) {
-      if (d.expired || pass.height < d.deadline) continue;
-      if (this.expire(d, d.problem ? 'bad_proof' : 'timeout')) released = true;
+    for (const d of [...this.open.values()]) {
+      if (!d.expired && pass.height >= d.deadline && this.expire(d, d.problem ? 'bad_proof' : 'timeout'))
+        released = true;
+      // proven by another source (the own transaction, another master) and past its deadline: nothing
+      // more to learn. Until the deadline the master is still asked: a proof in time counts for it,
+      // even when the own transaction was first (a degraded master is waited on again only so)
+      if (d.expired && !this.pending(d)) this.remove(d);
     }
     return released;
   }
 
-  /** Its deadline passed (or the master lost it): the own transaction is due. Whether it was waited on. */
+  private pending(d: Delegation): boolean {
+    return d.commitments.some((n) => this.o.calendar.index.isPending(n));
+  }
+
+  /**
+   * Its deadline passed without the master's proof (or the master lost it): a miss. Whether the own
+   * transaction is due now: the commitments were waited on and are still pending.
+   */
   private expire(d: Delegation, reason: FallbackReason): boolean {
-    const waited = !this.degraded(d.master);
+    const waited = !this.degraded(d.master) && this.pending(d);
     d.expired = true;
     this.waiting = undefined;
     this.miss(d.master, d.problem ?? `no proof by block ${d.deadline}`);

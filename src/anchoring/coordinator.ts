@@ -42,7 +42,10 @@ export interface ProofSource {
    * ended without a proof: the own transaction is due at once.
    */
   afterPass(pass: ChainPass): Promise<boolean>;
-  /** A stamp cycle: `pending` is every pending commitment record; it takes those it was not given yet. */
+  /**
+   * A stamp cycle: `pending` is every pending commitment record the own transaction does not cover
+   * already; the source takes those it was not given yet.
+   */
   cycle(pending: readonly number[], height: number): Promise<void>;
   /** Whether the own transaction may leave commitment record `record` to this source for now. */
   waitsOn(record: number): boolean;
@@ -216,10 +219,12 @@ export class AnchoringCoordinator {
     // a cycle that finds nothing pending waits for the first commitment, which then goes at once
     if (this.now() >= this.nextCycleAt && this.o.calendar.index.pendingCount > 0) {
       this.nextCycleAt = this.now() + this.stampWait();
-      const pending = [...this.o.calendar.index.pendingRecords()];
-      for (const source of this.sources) await source.cycle(pending, pass.height);
+      // what the own transaction in flight covers is not offered again: it pays for them already
+      const covered = this.stamper.coveredRecords();
+      const offered = [...this.o.calendar.index.pendingRecords()].filter((n) => !covered.has(n));
+      if (offered.length > 0) for (const source of this.sources) await source.cycle(offered, pass.height);
       // what the cycle offered and no source took; commitments that came meanwhile wait for the next
-      if (pending.some((n) => !this.waitedOn(n))) this.ownDue = true;
+      if (offered.some((n) => !this.waitedOn(n))) this.ownDue = true;
     }
     const free = this.firstFree() !== undefined;
     if (!free || this.stamper.inFlight) this.ownDue = false;

@@ -106,6 +106,11 @@ export class Stamper {
     return this.session.versions.at(-1)?.tip;
   }
 
+  /** The commitment records the versions in flight cover. */
+  coveredRecords(): Set<number> {
+    return new Set(this.session.versions.flatMap((v) => v.commitments));
+  }
+
   /** Whether a transaction is in flight (or mined and not yet proved). */
   get inFlight(): boolean {
     return this.session.state.kind !== 'idle';
