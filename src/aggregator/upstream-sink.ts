@@ -4,15 +4,9 @@
  * into one timestamp of the tip, as a client stamping against several calendars would merge them.
  * @module
  */
-import { type Attestation, PendingAttestation, Timestamp, toHex } from '../ots/index.js';
-import { RemoteCalendar } from '../remote/calendar-client.js';
+import { Timestamp, toHex } from '../ots/index.js';
+import { isCalendarUrl, MAX_TIP_TIMESTAMP_BYTES, RemoteCalendar } from '../remote/calendar-client.js';
 import type { RoundSink } from './round-sink.js';
-
-/**
- * Most bytes of the merged timestamp of a tip. Clients read at most 10,000 bytes of an answer; the
- * rest is left for the path from a digest to the tip (35 bytes per tree level).
- */
-export const MAX_TIP_TIMESTAMP_BYTES = 8000;
 
 /** Consecutive failed rounds after which rounds stop waiting for an upstream (while another is healthy). */
 export const FAILING_AFTER = 3;
@@ -20,11 +14,6 @@ export const FAILING_AFTER = 3;
 /** No upstream took the round: its clients must be told to retry (their digests are in no proof). */
 export class NoUpstreamAnsweredError extends Error {
   override name = 'NoUpstreamAnsweredError';
-}
-
-/** An upstream answered, but not with a timestamp we can pass on. */
-export class BadUpstreamAnswerError extends Error {
-  override name = 'BadUpstreamAnswerError';
 }
 
 export interface UpstreamHealth {
@@ -63,8 +52,7 @@ export class UpstreamSink implements RoundSink {
     if (options.upstreams.length === 0) throw new RangeError('an aggregator needs at least one upstream');
     this.options = options;
     this.upstreams = options.upstreams.map((url) => {
-      if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url))
-        throw new RangeError(`upstream ${JSON.stringify(url)} is not an http(s) URL`);
+      if (!isCalendarUrl(url)) throw new RangeError(`upstream ${JSON.stringify(url)} is not an http(s) URL`);
       const client = new RemoteCalendar(url, {
         timeoutMs: options.timeoutMs,
         userAgent: options.userAgent ?? 'otsd-aggregator',
@@ -136,16 +124,7 @@ export class UpstreamSink implements RoundSink {
     const health = upstream.health;
     health.rounds++;
     try {
-      const answer = await upstream.client.submit(tip, { signal });
-      const commitment = pendingCommitment(answer);
-      // the answer's ops lead from our tip to a commitment the upstream must have recorded; an answer
-      // made for another tip leads to one it never saw, and its clients could never upgrade
-      const state = await upstream.client.commitmentState(commitment, { signal });
-      if (state === 'unknown') {
-        throw new BadUpstreamAnswerError(
-          `its answer leads to commitment ${toHex(commitment)}, which it does not know (an answer for another tip?)`,
-        );
-      }
+      const { timestamp: answer } = await upstream.client.submitChecked(tip, { signal });
       const seconds = (performance.now() - started) / 1000;
       if (health.consecutiveFailures > 0) {
         this.options.log?.info(
@@ -182,19 +161,4 @@ export class UpstreamSink implements RoundSink {
       return reason;
     }
   }
-}
-
-/**
- * The commitment an upstream's answer leads to. A calendar answers a fresh digest with ops ending in
- * exactly one PendingAttestation (its own); anything else is not an answer we pass on.
- */
-function pendingCommitment(answer: Timestamp): Uint8Array {
-  const attestations: [Uint8Array, Attestation][] = [...answer.allAttestations()];
-  const [only] = attestations;
-  if (attestations.length !== 1 || !only || !(only[1] instanceof PendingAttestation)) {
-    throw new BadUpstreamAnswerError(
-      `its answer has ${attestations.length} attestations (${attestations.map(([, a]) => a.toString()).join(', ')}); a calendar's has one PendingAttestation`,
-    );
-  }
-  return only[0];
 }

@@ -15,7 +15,7 @@ export interface ChainNode {
   unspentOutputs(scripts: Uint8Array[]): Promise<UtxoSnapshot>;
 }
 
-/** What the stamper needs besides the chain: output checks, the mempool, fee estimates. */
+/** What anchoring needs besides following the chain: output checks, the mempool, fee estimates, headers. */
 export interface AnchorNode extends ChainNode {
   /** Whether the output exists and is unspent (in the chain; with `includeMempool`, not spent there either). */
   isUnspent(txid: Uint8Array, index: number, includeMempool: boolean): Promise<boolean>;
@@ -23,4 +23,6 @@ export interface AnchorNode extends ChainNode {
   inMempool(txid: Uint8Array): Promise<boolean>;
   /** sat/vB, or undefined when the node has no estimate. */
   estimateFeeRate(target: number): Promise<number | undefined>;
+  /** The 80-byte header of the block at `height` in the best chain, as hex. */
+  blockHeaderHex(height: number): Promise<string>;
 }

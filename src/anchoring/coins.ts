@@ -39,6 +39,14 @@ export class Coins {
     return this.mine().reduce((sum, o) => sum + o.value, 0n);
   }
 
+  /** Satoshis in the key's outputs that can be spent in the next block. */
+  matureBalance(): bigint {
+    const tip = this.chain.height;
+    return this.mine()
+      .filter((o) => isMature(o, tip))
+      .reduce((sum, o) => sum + o.value, 0n);
+  }
+
   /**
    * The mature outputs, largest first, each checked with the node as it is reached: one spent in the
    * mempool (or by a block the follower has not read yet) is passed over this time.

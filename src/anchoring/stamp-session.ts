@@ -3,7 +3,7 @@
  * in one or more versions (each a BIP125 replacement of the last, all spending the same input):
  *
  *   idle ──start──► in flight ──a version in a block──► mined ──deep enough: proof written──► idle
- *                   │  ▲   (new block: bump;               │
+ *                   │  ▲   (new block: bump, when wanted;  │
  *                   │  │    lost from the mempool: resend)  │
  *                   │  └─────── its block left the chain ──┘
  *                   └── its input spent by a transaction of someone else's: abandoned ──► idle
@@ -17,6 +17,8 @@ import type { BitcoinTransaction } from '../ots/index.js';
 import type { BlockRef } from './scan-state.js';
 
 export interface Version {
+  /** Its stamp record's number. */
+  record: number;
   /** The commitment records it covers, ascending. */
   commitments: number[];
   /** Their merkle tip: what the OP_RETURN holds. */
@@ -83,10 +85,12 @@ export class StampSession {
 
   /**
    * Follows the chain (a version in a block makes the transaction mined; its block leaving the chain
-   * makes it in flight again) and says what to do. `startDue`: commitments are pending and the stamp
-   * timer has fired.
+   * makes it in flight again) and says what to do. `startDue`: a transaction is due over what is
+   * pending; `bumpWanted`: commitments are pending that no other source is proving, so a new block
+   * without the transaction calls for a replacement (one whose commitments another source proved is
+   * left as it is: it may still confirm, at no further cost).
    */
-  next(chain: ChainView, now: number, startDue: boolean): Effect {
+  next(chain: ChainView, now: number, startDue: boolean, bumpWanted = true): Effect {
     if (this.current.kind === 'idle') return startDue ? { kind: 'start' } : { kind: 'none' };
     const { versions } = this.current;
     for (const version of versions) {
@@ -99,7 +103,7 @@ export class StampSession {
     }
     this.current = { kind: 'in-flight', versions };
     const latest = versions.at(-1) as Version;
-    if (chain.newBlocks > 0) return { kind: 'bump', latest };
+    if (chain.newBlocks > 0 && bumpWanted) return { kind: 'bump', latest };
     const sentAt = latest.lastBroadcastAt;
     if (sentAt === undefined || now - sentAt > this.rules.rebroadcastMs)
       return { kind: 'rebroadcast', latest };

@@ -1,13 +1,12 @@
 /**
- * The calendar's own stamper: the chain follower, the key's coins, the fee policy and the stamp
- * session, wired to the calendar. Every poll follows the chain, then does what the session says: start
- * a transaction over everything pending, replace it (BIP125) at a higher fee on each new block, send it
- * again if the mempool lost it, or write the proof once a version is `minConfirmations` deep.
+ * The calendar's own transaction: one source of proofs, and the fallback of every other. The
+ * coordinator calls `step` after each pass over the chain, saying whether a transaction is due and
+ * whether a replacement is wanted; the stamper does what its session says: start a transaction over
+ * everything pending, replace it (BIP125) at a higher fee on a new block, send it again if the mempool
+ * lost it, or have the proof written once a version is `minConfirmations` deep, then end the stamp.
  *
  * Every version is written to the journal before it is broadcast, so a restart knows everything it
  * may have sent; the chain is the authority on which version confirmed and which outputs are unspent.
- * Polls run in the background from `start()`, which reads only the journal: start-up never waits for
- * the chain.
  * @module
  */
 import type { Logger } from 'pino';
@@ -17,10 +16,11 @@ import { buildStampTx, InsufficientFundsError, type SpendableOutput } from '../b
 import type { WalletKey } from '../bitcoin/wallet-key.js';
 import type { Calendar } from '../calendar/calendar.js';
 import { RecordKind } from '../journal/record.js';
+import { encodeStampEndPayload, StampOutcome } from '../journal/stamp-end-payload.js';
 import { decodeStampPayload, encodeStampPayload } from '../journal/stamp-payload.js';
-import { equalBytes, MerkleTree, parseTransaction, reverseBytes, sha256, toHex } from '../ots/index.js';
+import { equalBytes, parseTransaction, reverseBytes, type Timestamp, toHex } from '../ots/index.js';
 import type { AnchorNode } from './anchor-node.js';
-import { type ChainFollower, PrunedNodeError, type ScanProgress } from './chain-follower.js';
+import type { ChainFollower } from './chain-follower.js';
 import { Coins } from './coins.js';
 import {
   bumpedFeeRate,
@@ -31,6 +31,7 @@ import {
   firstFeeRate,
   virtualSize,
 } from './fee-policy.js';
+import { oldestPending } from './oldest-pending.js';
 import type { BlockRef } from './scan-state.js';
 import { StampSession, type Version } from './stamp-session.js';
 
@@ -41,47 +42,30 @@ export interface StamperOptions {
   chain: ChainFollower;
   key: WalletKey;
   minConfirmations: number;
-  /** Mean time between transactions; each wait is drawn from [interval/2, interval*3/2]. */
+  /** Mean time between stamp cycles; a start that failed (no funds, a cap) is tried again after this long, at most a minute. */
   stampIntervalMs: number;
-  /** How often the chain is polled. */
-  pollMs?: number;
   fees?: Partial<FeePolicy>;
-  /** Warn when commitments have been pending longer than this without an anchor. */
-  lagWarningMs?: number;
+  /** Writes a proof of `commitments` unless another source proved them all first. */
+  prove(commitments: number[], tip: Timestamp): Promise<unknown>;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   now?: () => number;
 }
 
-/** What the status page and metrics show about anchoring. */
-export interface AnchoringStatus {
-  address: string;
-  pendingCommitments: number;
-  /** Seconds since the last proof was written, or undefined when none was written since start. */
-  lastAnchorAgeSeconds: number | undefined;
-  inFlight:
-    | {
-        txid: string;
-        versions: number;
-        feeRate: number;
-        fee: number;
-        commitments: number;
-        confirmations: number;
-      }
-    | undefined;
-  feesSpentSats: number;
-  balanceSats: number;
-  /** The last block the stamper has read (-1 before the first). */
-  chainHeight: number;
-  chainScan: ScanProgress;
-  lastError: string | undefined;
+/** The own transaction in flight, for the status page. */
+export interface InFlightStatus {
+  txid: string;
+  versions: number;
+  feeRate: number;
+  fee: number;
+  commitments: number;
+  confirmations: number;
 }
+
+/** What the stamper did in a step that the coordinator cares about. */
+export type StepOutcome = 'started' | 'proved' | 'abandoned' | 'other';
 
 /** A version missing from the mempool is sent again at most this often. */
 const REBROADCAST_MS = 30_000;
-/** The same failure is logged again at most this often; the status page shows it meanwhile. */
-const REPEAT_FAILURE_LOG_MS = 10 * 60_000;
-/** How long stop() waits for a poll in progress (a long scan of the node's UTXO set is left behind). */
-const STOP_WAIT_MS = 10_000;
 
 export class Stamper {
   private readonly o: StamperOptions;
@@ -89,63 +73,21 @@ export class Stamper {
   private readonly now: () => number;
   private readonly session: StampSession;
   private readonly coins: Coins;
-  private nextStampAt: number;
-  private lastAnchorAt: number | undefined;
+  /** A start that failed waits until then. */
+  private retryStartAt = 0;
   private feesSpent = 0;
-  /** Why the last poll failed (usually the node); cleared by the next one that succeeds. */
-  private pollFailure: string | undefined;
-  private lastLoggedFailure: { message: string; at: number } | undefined;
   /** Why the last version could not go out (funds, a cap, the node's refusal); cleared by a broadcast. */
   private stampingProblem: string | undefined;
-  private lastLagWarning = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private readonly stopping = new AbortController();
-  private readonly startedAt: number;
 
   constructor(options: StamperOptions) {
     this.o = options;
     this.fees = { ...DEFAULT_FEE_POLICY, ...options.fees };
     this.now = options.now ?? Date.now;
-    this.startedAt = this.now();
     this.session = new StampSession({
       minConfirmations: options.minConfirmations,
       rebroadcastMs: REBROADCAST_MS,
     });
     this.coins = new Coins(options.chain, options.key.script, options.node);
-    this.nextStampAt = this.now() + this.stampWait();
-  }
-
-  private stampWait(): number {
-    return this.o.stampIntervalMs * (0.5 + Math.random());
-  }
-
-  /** Reads the versions in flight from the journal, then polls the chain in the background until stopped. */
-  async start(): Promise<void> {
-    await this.resumeFromJournal();
-    const loop = async () => {
-      if (this.stopping.signal.aborted) return;
-      this.running = this.tick().then(
-        () => {
-          this.pollFailure = undefined;
-        },
-        (e: unknown) => this.pollFailed(e),
-      );
-      await this.running;
-      if (!this.stopping.signal.aborted) this.timer = setTimeout(loop, this.o.pollMs ?? 1000);
-    };
-    this.timer = setTimeout(loop, 0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    clearTimeout(this.timer);
-    let waited: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.running,
-      new Promise((resolve) => (waited = setTimeout(resolve, STOP_WAIT_MS))),
-    ]);
-    clearTimeout(waited);
   }
 
   /** Changes fee caps while running (SIGHUP); the next version built follows them. */
@@ -165,23 +107,41 @@ export class Stamper {
     return this.session.versions.at(-1)?.tip;
   }
 
-  status(): AnchoringStatus {
-    return {
-      address: this.o.key.address,
-      pendingCommitments: this.o.calendar.index.pendingCount,
-      lastAnchorAgeSeconds:
-        this.lastAnchorAt === undefined ? undefined : Math.floor((this.now() - this.lastAnchorAt) / 1000),
-      inFlight: this.inFlightStatus(),
-      feesSpentSats: this.feesSpent,
-      balanceSats: Number(this.coins.balance()),
-      chainHeight: this.o.chain.height,
-      chainScan: this.o.chain.progress(),
-      lastError: this.pollFailure ?? this.stampingProblem,
-    };
+  /** The commitment records the versions in flight cover. */
+  coveredRecords(): Set<number> {
+    return new Set(this.session.versions.flatMap((v) => v.commitments));
+  }
+
+  /** Whether a transaction is in flight (or mined and not yet proved). */
+  get inFlight(): boolean {
+    return this.session.state.kind !== 'idle';
+  }
+
+  get address(): string {
+    return this.o.key.address;
+  }
+
+  /** Fees of the own transactions proved since start. */
+  get feesSpentSats(): number {
+    return this.feesSpent;
+  }
+
+  /** Satoshis in the key's outputs in the chain, mature or not. */
+  balance(): bigint {
+    return this.coins.balance();
+  }
+
+  /** Whether the key holds an output that can be spent now: without one the fallback cannot pay. */
+  canPay(): boolean {
+    return this.coins.matureBalance() > 0n;
+  }
+
+  get problem(): string | undefined {
+    return this.stampingProblem;
   }
 
   /** The mined version once there is one (its txid, what it covers), with the latest version's fee. */
-  private inFlightStatus(): AnchoringStatus['inFlight'] {
+  inFlightStatus(): InFlightStatus | undefined {
     const { versions } = this.session;
     const latest = versions.at(-1);
     if (!latest) return undefined;
@@ -201,15 +161,16 @@ export class Stamper {
    * The versions in flight, watched again; and where a new scan of the chain must start so that it
    * finds them, and the change of the last transaction, however long the calendar was stopped.
    */
-  private async resumeFromJournal(): Promise<void> {
+  async resume(): Promise<void> {
     const versions: Version[] = [];
     for (const position of this.o.calendar.index.openStamps()) {
       const record = await this.o.calendar.journal.readAt(position);
       const stamp = decodeStampPayload(record.payload);
       const tx = parseTransaction(stamp.rawTx);
       versions.push({
+        record: position.number,
         commitments: stamp.commitments,
-        tip: this.tipOf(stamp.commitments),
+        tip: this.o.calendar.merkleTip(stamp.commitments),
         tx,
         raw: stamp.rawTx,
         fee: stamp.fee,
@@ -229,57 +190,40 @@ export class Stamper {
     }
   }
 
-  private tipOf(commitments: number[]): Uint8Array {
-    return new MerkleTree(
-      commitments.map((n) => {
-        const c = this.o.calendar.index.commitmentAt(n);
-        if (!c) throw new Error(`stamper: record ${n} is not a commitment`);
-        return sha256(c);
-      }),
-    ).root;
-  }
-
-  /** One poll: follow the chain, then do what the session says. */
-  private async tick(): Promise<void> {
-    const { connected } = await this.o.chain.sync(this.stopping.signal);
-    if (this.stopping.signal.aborted) return;
-    this.warnOnLag();
+  /**
+   * Does what the session says after a pass over the chain. `startDue`: a transaction is due over what
+   * is pending; `bumpWanted`: commitments are pending that no other source is proving.
+   */
+  async step(
+    pass: { height: number; newBlocks: number },
+    wants: { startDue: boolean; bumpWanted: boolean },
+  ): Promise<StepOutcome> {
     const now = this.now();
     const effect = this.session.next(
-      { height: this.o.chain.height, newBlocks: connected, minedAt: (txid) => this.o.chain.minedAt(txid) },
+      { ...pass, minedAt: (txid) => this.o.chain.minedAt(txid) },
       now,
-      this.o.calendar.index.pendingCount > 0 && now >= this.nextStampAt,
+      wants.startDue && now >= this.retryStartAt && this.o.calendar.index.pendingCount > 0,
+      wants.bumpWanted,
     );
     switch (effect.kind) {
       case 'start':
-        return this.startTransaction();
+        return (await this.startTransaction()) ? 'started' : 'other';
       case 'bump':
         if (await this.inputStillOurs(effect.latest)) await this.bump(effect.latest);
-        return;
+        return this.inFlight ? 'other' : 'abandoned';
       case 'rebroadcast':
         if (
           (await this.inputStillOurs(effect.latest)) &&
           !(await this.o.node.inMempool(effect.latest.tx.txid))
         )
           await this.broadcast(effect.latest);
-        return;
+        return this.inFlight ? 'other' : 'abandoned';
       case 'prove':
-        return this.writeProof(effect.version, effect.at);
+        await this.writeProof(effect.version, effect.at);
+        return 'proved';
       case 'none':
-        return;
+        return 'other';
     }
-  }
-
-  private pollFailed(e: unknown): void {
-    const message = (e as Error).message;
-    this.pollFailure = message;
-    const now = this.now();
-    const last = this.lastLoggedFailure;
-    if (last?.message === message && now - last.at < REPEAT_FAILURE_LOG_MS) return;
-    this.lastLoggedFailure = { message, at: now };
-    // the node's failures are expected (it restarts, it is pruned): one line each, no stack
-    const expected = e instanceof RpcError || e instanceof PrunedNodeError;
-    this.o.log.error(expected ? { error: message } : { err: e }, 'stamper: poll failed');
   }
 
   /**
@@ -299,7 +243,7 @@ export class Stamper {
       { input: `${toHex(reverseBytes(input.prevTxid))}:${input.prevIndex}` },
       'stamper: input spent by another transaction; abandoning this stamp',
     );
-    for (const version of this.session.versions) this.o.chain.unwatchTxid(version.tx.txid);
+    await this.endStamp(latest, StampOutcome.Abandoned);
     this.session.abandoned();
     return false;
   }
@@ -326,12 +270,13 @@ export class Stamper {
     );
   }
 
-  private async startTransaction(): Promise<void> {
+  /** Whether a first version went out. */
+  private async startTransaction(): Promise<boolean> {
     const feeRate = firstFeeRate(this.fees, await this.o.node.estimateFeeRate(6));
     let capped = false;
     for await (const coin of this.coins.spendable()) {
       const outcome = await this.sendVersion(coin, feeRate, 0);
-      if (outcome === 'sent') return;
+      if (outcome === 'sent') return true;
       if (outcome === 'capped') {
         capped = true;
         break;
@@ -344,7 +289,8 @@ export class Stamper {
         `stamper: ${this.stampingProblem}`,
       );
     }
-    this.nextStampAt = this.now() + Math.min(60_000, this.o.stampIntervalMs);
+    this.retryStartAt = this.now() + Math.min(60_000, this.o.stampIntervalMs);
+    return false;
   }
 
   /** Builds, journals and broadcasts a version, unless the funds or a fee cap stop it. */
@@ -353,8 +299,8 @@ export class Stamper {
     feeRate: number,
     previousFee: number,
   ): Promise<'sent' | 'capped' | 'insufficient'> {
-    const commitments = [...this.o.calendar.index.pendingRecords()];
-    const tip = this.tipOf(commitments);
+    const commitments = oldestPending(this.o.calendar.index);
+    const tip = this.o.calendar.merkleTip(commitments);
     const lockTime = this.o.chain.height;
     let built: ReturnType<typeof buildStampTx>;
     try {
@@ -379,11 +325,12 @@ export class Stamper {
     }
     // journaled (and fsynced) before it is broadcast, and watched before it can be mined: after a crash
     // the journal knows every version that may be out there
-    await this.o.calendar.journal.append(
+    const stored = await this.o.calendar.journal.append(
       RecordKind.Stamp,
       encodeStampPayload({ commitments, fee, rawTx: built.raw }),
     );
     const version: Version = {
+      record: stored.number,
       commitments,
       tip,
       tx: parseTransaction(built.raw),
@@ -424,6 +371,11 @@ export class Stamper {
     }
   }
 
+  /**
+   * The proof of the mined version (unless another source proved all it covers first), then the
+   * stamp's end: in that order, so that a crash between them leaves the stamp open and a restart finds
+   * it mined, its commitments proven, and writes only the end.
+   */
   private async writeProof(version: Version, at: BlockRef): Promise<void> {
     const block = await this.o.node.block(at.height, at.hash);
     const tipTimestamp = bitcoinTipTimestamp(version.tip, version.tx, {
@@ -431,11 +383,10 @@ export class Stamper {
       header: block.header,
       txids: block.transactions.map((t) => t.txid),
     });
-    await this.o.calendar.addProof(version.commitments, tipTimestamp);
-    for (const v of this.session.versions) this.o.chain.unwatchTxid(v.tx.txid);
+    await this.o.prove(version.commitments, tipTimestamp);
+    await this.endStamp(version, StampOutcome.Mined);
     this.session.proved();
     this.feesSpent += version.fee;
-    this.lastAnchorAt = this.now();
     this.o.log.info(
       {
         txid: toHex(reverseBytes(version.tx.txid)),
@@ -443,26 +394,15 @@ export class Stamper {
         commitments: version.commitments.length,
         fee: version.fee,
       },
-      'stamper: proof written',
+      'stamper: transaction proved',
     );
-    this.nextStampAt = this.now() + this.stampWait();
   }
 
-  private warnOnLag(): void {
-    const lag = this.o.lagWarningMs;
-    const pending = this.o.calendar.index.pendingCount;
-    if (!lag || pending === 0) return;
-    const since = this.lastAnchorAt ?? this.startedAt;
-    if (this.now() - since > lag && this.now() - this.lastLagWarning > lag) {
-      this.lastLagWarning = this.now();
-      this.o.log.warn(
-        {
-          pending,
-          secondsSinceAnchor: Math.floor((this.now() - since) / 1000),
-          lastError: this.pollFailure ?? this.stampingProblem,
-        },
-        'stamper: anchoring lags',
-      );
-    }
+  private async endStamp(version: Version, outcome: StampOutcome): Promise<void> {
+    await this.o.calendar.journal.append(
+      RecordKind.StampEnd,
+      encodeStampEndPayload({ stamp: version.record, outcome }),
+    );
+    for (const v of this.session.versions) this.o.chain.unwatchTxid(v.tx.txid);
   }
 }

@@ -99,32 +99,45 @@ export class Calendar {
   }
 
   /**
+   * The merkle tip of the commitments in records `commitments` (ascending): the root of makeMerkleTree
+   * over sha256 of each. What a stamping transaction commits to, or a master calendar is sent.
+   */
+  merkleTip(commitments: readonly number[]): Uint8Array {
+    return new MerkleTree(
+      commitments.map((n) => {
+        const commitment = this.index.commitmentAt(n);
+        if (!commitment) throw new RangeError(`calendar: record ${n} is not a commitment`);
+        return sha256(commitment);
+      }),
+    ).root;
+  }
+
+  /**
    * Records a proof for the commitments in records `commitments` (ascending): `tip` is the timestamp of
-   * the root of makeMerkleTree over sha256 of each. The index refuses a tip that is not that root.
+   * their merkle tip. A tip that is not that root is refused before anything is written.
    */
   async addProof(commitments: number[], tip: Timestamp): Promise<StoredRecord> {
-    const leaves = commitments.map((n) => {
-      const commitment = this.index.commitmentAt(n);
-      if (!commitment) throw new RangeError(`calendar: record ${n} is not a commitment`);
-      return sha256(commitment);
-    });
-    if (leaves.length === 0 || !equalBytes(new MerkleTree(leaves).root, tip.msg)) {
+    if (commitments.length === 0 || !equalBytes(this.merkleTip(commitments), tip.msg)) {
       throw new RangeError('calendar: proof tip is not the merkle root of its commitments');
     }
     return this.journal.append(RecordKind.Proof, encodeProofPayload({ commitments, tip }));
   }
 
-  /** The timestamp of `commitment` from every proof that covers it, or why there is none. */
+  /**
+   * The timestamp of `commitment` from the first proof record that covers it (the lowest record
+   * number), or why there is none. A 200 answer is cached for a year, so a later proof of the same
+   * commitment (through another source's transaction) changes nothing that is served; the index keeps
+   * its reference all the same.
+   */
   async lookup(commitment: Uint8Array): Promise<Lookup> {
     const found = this.index.lookup(commitment);
     if (found.state !== 'proved') return { state: found.state };
+    // the index lists a commitment's proofs in record order
+    const first = found.proofs[0] as (typeof found.proofs)[number];
     const timestamp = new Timestamp(commitment);
-    const leaf = timestamp.ops.add(SHA256);
-    for (const { proof, leaf: position } of found.proofs) {
-      let node = leaf;
-      for (const op of this.index.merklePath(proof, position)) node = node.ops.add(op);
-      node.merge(await this.proofTip(proof));
-    }
+    let node = timestamp.ops.add(SHA256);
+    for (const op of this.index.merklePath(first.proof, first.leaf)) node = node.ops.add(op);
+    node.merge(await this.proofTip(first.proof));
     return { state: 'found', timestamp };
   }
 

@@ -1,7 +1,7 @@
 /** `otsd run`: a calendar node in the foreground until SIGINT or SIGTERM. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import type { Stamper } from '../anchoring/stamper.js';
+import type { AnchoringCoordinator } from '../anchoring/coordinator.js';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { startAggregatorNode } from '../daemon/aggregator-node.js';
 import { type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
@@ -14,6 +14,7 @@ import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
 import type { HttpLimits } from '../http/app.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
+import { isCalendarUrl } from '../remote/calendar-client.js';
 import { CliError } from './cli-error.js';
 import { nextSteps } from './next-steps.js';
 
@@ -83,13 +84,18 @@ export interface RunOptions {
   upstream?: string[];
   upstreamTimeout: number;
   aggregate?: boolean;
+  /** Master calendars whose transactions carry this calendar's tips. */
+  master?: string[];
+  masterTimeoutBlocks: number;
+  masterRequestTimeout: number;
+  masterPollInterval: number;
 }
 
 /** What `otsd run` starts: a calendar or mirror, or a stand-alone aggregator. */
 interface RunningNode {
   url: string;
   aggregator: Aggregator | undefined;
-  stamper?: Stamper | undefined;
+  anchoring?: AnchoringCoordinator | undefined;
   close(): Promise<void>;
 }
 
@@ -115,6 +121,15 @@ export function bitcoinOptions(o: RunOptions): BitcoinOptions | undefined {
     lagWarningMs: embedded ? 120_000 : 24 * 3600_000,
     ...(o.bitcoinScanFrom !== undefined && { scanFromHeight: o.bitcoinScanFrom }),
     fees,
+    ...(o.master &&
+      o.master.length > 0 && {
+        collaboration: {
+          masters: o.master,
+          timeoutBlocks: o.masterTimeoutBlocks,
+          requestTimeoutMs: o.masterRequestTimeout,
+          pollIntervalMs: o.masterPollInterval,
+        },
+      }),
   };
 }
 
@@ -134,6 +149,19 @@ export function parseListen(value: string): { host: string; port: number } {
 /** `--upstream` may be given several times, and OTSD_UPSTREAM may list URLs separated by commas. */
 function collectUrls(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(/[\s,]+/).filter(Boolean)];
+}
+
+/** Masters are for a calendar that stamps (its node checks their proofs), and must be calendar URLs. */
+function checkMasters(options: RunOptions): void {
+  const masters = options.master ?? [];
+  if (masters.length === 0) return;
+  if (options.role !== 'calendar') throw new CliError('--master is for --role calendar');
+  if (!options.embeddedRegtest && !options.bitcoinRpc)
+    throw new CliError(
+      "--master needs --bitcoin-rpc or --embedded-regtest: the calendar checks its masters' proofs against its own node, and stamps alone when they fail",
+    );
+  const bad = masters.find((url) => !isCalendarUrl(url));
+  if (bad !== undefined) throw new CliError(`master ${JSON.stringify(bad)} is not an http(s) URL`);
 }
 
 function positiveInteger(value: string): number {
@@ -392,6 +420,35 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
     )
     .addOption(
       new Option(
+        '--master <url>',
+        "a master calendar whose transactions carry this calendar's tips (repeat for several; docs/bitcoin.md)",
+      )
+        .env('OTSD_MASTER')
+        .argParser(collectUrls),
+    )
+    .addOption(
+      new Option('--master-timeout-blocks <n>', "blocks to wait for a master's proof before stamping alone")
+        .env('OTSD_MASTER_TIMEOUT_BLOCKS')
+        .default(18)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--master-request-timeout <ms>', 'longest wait for one answer of a master')
+        .env('OTSD_MASTER_REQUEST_TIMEOUT_MS')
+        .default(10_000)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--master-poll-interval <ms>',
+        'besides on every new block, a master is asked for open proofs this often',
+      )
+        .env('OTSD_MASTER_POLL_INTERVAL_MS')
+        .default(60_000)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
         '--metrics-listen <host:port>',
         'serve Prometheus /metrics here (e.g. 127.0.0.1:14789; keep it private)',
       )
@@ -463,6 +520,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         throw new CliError(
           '--aggregate is for --role mirror (a calendar and an aggregator always aggregate)',
         );
+      checkMasters(options);
       const logger = createLogger(options.logLevel);
       const stopRequested = stopSignal();
       const notifier = systemdNotifier(process.env, (e) =>
@@ -517,7 +575,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         try {
           const reloaded = reloadSettings(command, options);
           logger.level = reloaded.logLevel;
-          node.stamper?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
+          node.anchoring?.updateFees(bitcoinOptions(reloaded)?.fees ?? {});
           node.aggregator?.setLimits({
             ...(reloaded.maxRoundDigests !== undefined && { maxDigestsPerRound: reloaded.maxRoundDigests }),
             ...(reloaded.maxWaitingDigests !== undefined && { maxWaiting: reloaded.maxWaitingDigests }),

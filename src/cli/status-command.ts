@@ -43,6 +43,20 @@ interface StatusJson {
     unreachable?: string | null;
     waiting?: string | null;
   };
+  collaboration?: {
+    masters: {
+      url: string;
+      state: string;
+      consecutive_misses: number;
+      open_delegations: number;
+      last_proof_blocks: number | null;
+      last_error: string | null;
+    }[];
+    delegations_in_flight: number;
+    waiting_commitments: number;
+    fallbacks: Record<string, number>;
+    fallback_can_pay: boolean;
+  };
   upstreams?: {
     url: string;
     failures: number;
@@ -96,6 +110,22 @@ export function formatStatus(s: StatusJson): string {
         `in flight    ${a.in_flight.txid}, ${a.in_flight.versions} version(s), ${a.in_flight.confirmations} confirmations`,
       );
     if (a.last_error) lines.push(`problem      ${a.last_error}`);
+  }
+  const c = s.collaboration;
+  if (c) {
+    for (const master of c.masters) {
+      const detail =
+        master.state === 'ok'
+          ? `ok, ${master.open_delegations} open${master.last_proof_blocks === null ? '' : `, last proof after ${master.last_proof_blocks} blocks`}`
+          : `${master.state.toUpperCase()}, ${master.consecutive_misses} misses, ${master.open_delegations} open${master.last_error ? `: ${master.last_error}` : ''}`;
+      lines.push(`master       ${master.url}: ${detail}`);
+    }
+    lines.push(
+      `delegations  ${c.delegations_in_flight} in flight, ${c.waiting_commitments} commitments waiting on a master`,
+      `fallbacks    ${Object.entries(c.fallbacks)
+        .map(([reason, count]) => `${reason} ${count}`)
+        .join(', ')}${c.fallback_can_pay ? '' : '; the fallback CANNOT PAY (no spendable coin)'}`,
+    );
   }
   const m = s.mirror;
   if (m) {

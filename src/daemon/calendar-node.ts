@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import type { Stamper } from '../anchoring/stamper.js';
+import type { AnchoringCoordinator } from '../anchoring/coordinator.js';
 import type { NetworkName } from '../bitcoin/network.js';
 import { NodeClient } from '../bitcoin/node-client.js';
 import { Calendar } from '../calendar/calendar.js';
@@ -37,6 +37,10 @@ import { VERSION } from './version.js';
 /** Said at start and on the status page of a calendar started with no Bitcoin node. */
 const NO_BITCOIN_WARNING =
   'no Bitcoin node (neither --bitcoin-rpc nor --embedded-regtest): nothing this calendar accepts will be anchored in Bitcoin';
+
+/** On the status page of a calendar with masters whose own key cannot pay for its fallback. */
+export const COLLABORATION_CANNOT_PAY_WARNING =
+  "the calendar's key has no spendable coin: its own transaction, the fallback when every master fails, cannot pay; fund the address, or it is anchored through its masters alone";
 
 export interface CalendarNodeOptions extends RoundOptions {
   dataDir: string;
@@ -78,7 +82,8 @@ export interface CalendarNode {
   url: string;
   calendar: Calendar;
   aggregator: Aggregator | undefined;
-  stamper: Stamper | undefined;
+  /** Getting the calendar's commitments into Bitcoin, when it has a node. */
+  anchoring: AnchoringCoordinator | undefined;
   mirror: Mirror | undefined;
   /** Where Prometheus scrapes, when metrics are on. */
   metricsUrl: string | undefined;
@@ -113,13 +118,14 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       },
     });
     life.onStop('calendar', () => calendar.close());
+    // status() is read when metrics are scraped, once everything has started
+    const metrics = createMetrics(status, () => calendar.index.applied.number);
     const bitcoin =
       options.bitcoin && !options.mirrorOf
-        ? await startStampingRole(options.dataDir, options.bitcoin, calendar, log)
+        ? await startStampingRole(options.dataDir, options.bitcoin, calendar, log, metrics.collaboration)
         : undefined;
     if (bitcoin) life.onStop('Bitcoin node', () => bitcoin.stop());
 
-    const metrics = createMetrics(status, () => calendar.index.applied.number);
     const mirror =
       mirrorChecks &&
       createMirror(mirrorChecks, calendar, {
@@ -173,18 +179,23 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         roundIntervalMs: aggregator?.intervalMs ?? 0,
         lastMinute: activity.lastMinute(),
         totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
-        warnings,
+        warnings: [...warnings, ...anchoringWarnings()],
         ...(mirror && { mirror: mirror.status() }),
         ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
         ...(bitcoin && {
           anchoring: {
-            ...bitcoin.stamper.status(),
+            ...bitcoin.anchoring.status(),
             network: bitcoin.network,
             demo: bitcoin.embedded !== undefined,
             minConfirmations: bitcoin.minConfirmations,
           },
         }),
+        ...(bitcoin?.collaboration && { collaboration: bitcoin.collaboration.status() }),
       };
+    }
+    function anchoringWarnings(): string[] {
+      if (!bitcoin?.collaboration || bitcoin.anchoring.status().canPay) return [];
+      return [COLLABORATION_CANNOT_PAY_WARNING];
     }
     // headers for mirrors that have no node: from our node, or a mirror's (see mirror-role.ts)
     const headerSource: HeaderSource | undefined = bitcoin
@@ -205,8 +216,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       observe: metrics.request,
       countError: metrics.httpError,
       ...(bitcoin && {
-        tip: () => bitcoin.stamper.currentTip(),
-        describePending: (record: number) => bitcoin.stamper.describePending(record),
+        tip: () => bitcoin.anchoring.currentTip(),
+        describePending: (record: number) => bitcoin.anchoring.describePending(record),
       }),
       logger: log,
       ...(options.httpLimits && { limits: options.httpLimits }),
@@ -226,8 +237,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     }
     if (bitcoin) {
       // reads the journal only: the chain is followed in the background
-      await bitcoin.stamper.start();
-      life.onStop('stamper', () => bitcoin.stamper.stop());
+      await bitcoin.anchoring.start();
+      life.onStop('anchoring', () => bitcoin.anchoring.stop());
     }
     life.onStop('HTTP intake', http.stopTakingRequests);
     const url = serverUrl(app.server);
@@ -246,7 +257,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       metricsUrl: metricsServer?.url,
       calendar,
       aggregator,
-      stamper: bitcoin?.stamper,
+      anchoring: bitcoin?.anchoring,
       mirror,
       app,
       close,

@@ -69,6 +69,10 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   'bitcoin.max_fee_rate': { option: 'maxFeeRate', check: nonNegative },
   'bitcoin.max_fee_per_tx': { option: 'maxFeePerTx', check: nonNegative },
   'bitcoin.max_spend_per_day': { option: 'maxSpendPerDay', check: nonNegative },
+  'bitcoin.master': { option: 'master', check: urls },
+  'bitcoin.master_timeout_blocks': { option: 'masterTimeoutBlocks', check: positiveInteger },
+  'bitcoin.master_request_timeout_ms': { option: 'masterRequestTimeout', check: positiveInteger },
+  'bitcoin.master_poll_interval_ms': { option: 'masterPollInterval', check: positiveInteger },
   'prefix.min_nibbles': { option: 'prefixMinNibbles', check: positiveInteger },
   'prefix.max_entries': { option: 'prefixMaxEntries', check: positiveInteger },
 };

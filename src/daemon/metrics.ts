@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type CollaborationEvent, MASTER_STATES } from '../anchoring/collaboration.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { serverUrl } from './server-url.js';
 
@@ -20,6 +21,8 @@ export interface NodeMetrics {
   upstreamExchange(url: string, outcome: 'ok' | 'failed', seconds: number): void;
   /** A mirror refused its upstream's data once. */
   mirrorRefusal(): void;
+  /** A submission to a master, a fallback to the own transaction, or a master's proof in time. */
+  collaboration(event: CollaborationEvent): void;
 }
 
 /** `indexApplied` is for nodes that keep a calendar: the journal records their index has applied. */
@@ -144,8 +147,57 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
       for (const u of status().upstreams ?? []) this.set({ upstream: u.url }, u.consecutiveFailures);
     },
   });
+  const masterSubmissions = new Counter({
+    name: 'otsd_master_submissions_total',
+    help: 'Tips given to master calendars, by master and outcome (accepted: the answer checked out and is journaled)',
+    labelNames: ['master', 'outcome'] as const,
+    registers: [registry],
+  });
+  const masterFallbacks = new Counter({
+    name: 'otsd_master_fallbacks_total',
+    help: 'Times the own transaction was due because the masters failed, by reason (down, timeout, bad_proof, degraded)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const masterLatency = new Histogram({
+    name: 'otsd_master_proof_latency_blocks',
+    help: "Blocks from a tip's submission to its master's proof checking out, for proofs in time",
+    labelNames: ['master'] as const,
+    buckets: [1, 2, 3, 6, 9, 12, 18, 36, 72],
+    registers: [registry],
+  });
+  gauge(
+    'otsd_master_delegations_in_flight',
+    'Delegations waiting for a master proof',
+    (s) => s.collaboration?.delegationsInFlight,
+  );
+  new Gauge({
+    name: 'otsd_master_state',
+    help: 'Each master calendar: 1 for its state (ok, down, degraded, cycle), 0 for the others',
+    labelNames: ['master', 'state'] as const,
+    registers: [registry],
+    collect() {
+      for (const m of status().collaboration?.masters ?? [])
+        for (const state of MASTER_STATES) this.set({ master: m.url, state }, m.state === state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'otsd_master_consecutive_misses',
+    help: 'Misses of each master calendar since its last proof in time',
+    labelNames: ['master'] as const,
+    registers: [registry],
+    collect() {
+      for (const m of status().collaboration?.masters ?? []) this.set({ master: m.url }, m.consecutiveMisses);
+    },
+  });
   return {
     upstreamExchange: (url, outcome, seconds) => upstreamRounds.observe({ upstream: url, outcome }, seconds),
+    collaboration: (event) => {
+      if (event.kind === 'submission')
+        masterSubmissions.inc({ master: event.master, outcome: event.outcome });
+      else if (event.kind === 'fallback') masterFallbacks.inc({ reason: event.reason });
+      else masterLatency.observe({ master: event.master }, event.blocks);
+    },
     registry,
     request: (route, method, status, seconds) =>
       requests.observe({ route, method, status: String(status) }, seconds),

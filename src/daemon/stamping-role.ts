@@ -1,13 +1,15 @@
 /**
  * The stamping part of a calendar node: the key, the node (the operator's, over JSON-RPC, or the
- * embedded bcoin funded by mining), the chain follower saving its scan in the index, and the stamper.
- * Nothing here waits for the chain: the follower's first scan runs in the stamper's background polls.
+ * embedded bcoin funded by mining), the chain follower saving its scan in the index, and the anchoring
+ * coordinator with the own transaction. Nothing here waits for the chain: the follower's first scan
+ * runs in the coordinator's background polls.
  * @module
  */
 import type { Logger } from 'pino';
 import { ChainFollower } from '../anchoring/chain-follower.js';
+import { Collaboration, type CollaborationEvent } from '../anchoring/collaboration.js';
+import { AnchoringCoordinator } from '../anchoring/coordinator.js';
 import type { FeePolicy } from '../anchoring/fee-policy.js';
-import { Stamper } from '../anchoring/stamper.js';
 import {
   bcoinChainDir,
   type EmbeddedBcoin,
@@ -18,6 +20,7 @@ import { NETWORKS, type NetworkName } from '../bitcoin/network.js';
 import { NodeClient } from '../bitcoin/node-client.js';
 import { loadWalletKey } from '../bitcoin/wallet-key.js';
 import type { Calendar } from '../calendar/calendar.js';
+import { VERSION } from './version.js';
 
 /** Without a saved scan, the chain is read from this many blocks below the tip (on every network). */
 export const SCAN_WINDOW_BLOCKS = 1000;
@@ -39,15 +42,26 @@ export interface BitcoinOptions {
   pollMs?: number;
   /** Warn when pending commitments wait longer than this for an anchor. */
   lagWarningMs?: number;
+  /** Collaborative stamping: master calendars whose transactions carry this calendar's tips. */
+  collaboration?: CollaborationSettings;
+}
+
+export interface CollaborationSettings {
+  masters: string[];
+  timeoutBlocks: number;
+  requestTimeoutMs: number;
+  pollIntervalMs: number;
 }
 
 export interface StampingRole {
-  stamper: Stamper;
+  anchoring: AnchoringCoordinator;
+  /** With masters set: the source of proofs through their transactions. */
+  collaboration: Collaboration | undefined;
   node: NodeClient;
   network: NetworkName;
   embedded: EmbeddedBcoin | undefined;
   minConfirmations: number;
-  /** Stops the embedded node and its miner (the stamper is stopped by its own `stop`). */
+  /** Stops the embedded node and its miner (anchoring is stopped by its own `stop`). */
   stop(): Promise<void>;
 }
 
@@ -56,6 +70,7 @@ export async function startStampingRole(
   options: BitcoinOptions,
   calendar: Calendar,
   log: Logger,
+  onCollaborationEvent?: (event: CollaborationEvent) => void,
 ): Promise<StampingRole> {
   const embeddedOptions = options.embedded;
   const network = NETWORKS[embeddedOptions ? 'bcoin-regtest' : options.network];
@@ -85,7 +100,9 @@ export async function startStampingRole(
     ...(options.scanFromHeight !== undefined && { from: options.scanFromHeight }),
     log,
   });
-  const stamper = new Stamper({
+  const settings = options.collaboration;
+  let collaboration: Collaboration | undefined;
+  const anchoring = new AnchoringCoordinator({
     calendar,
     node,
     chain,
@@ -96,13 +113,32 @@ export async function startStampingRole(
     ...(options.fees && { fees: options.fees }),
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     ...(options.lagWarningMs !== undefined && { lagWarningMs: options.lagWarningMs }),
+    ...(settings && {
+      sources: (prove) => {
+        collaboration = new Collaboration({
+          ...settings,
+          calendar,
+          node,
+          chain,
+          minConfirmations: options.minConfirmations,
+          prove,
+          userAgent: `otsd/${VERSION}`,
+          log,
+          ...(onCollaborationEvent && { onEvent: onCollaborationEvent }),
+        });
+        return [collaboration];
+      },
+    }),
   });
+  if (settings)
+    log.info({ masters: settings.masters, timeoutBlocks: settings.timeoutBlocks }, 'bitcoin: collaborating');
   log.info(
     { network: network.name, address: key.address, rpc: embedded ? 'embedded bcoin' : node.rpc.displayUrl },
     'bitcoin: stamping',
   );
   return {
-    stamper,
+    anchoring,
+    collaboration,
     node,
     network: network.name,
     embedded,

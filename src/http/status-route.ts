@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UpstreamHealth } from '../aggregator/upstream-sink.js';
 import type { ScanProgress } from '../anchoring/chain-follower.js';
-import type { AnchoringStatus } from '../anchoring/stamper.js';
+import { type CollaborationStatus, FALLBACK_REASONS } from '../anchoring/collaboration.js';
+import type { AnchoringStatus } from '../anchoring/coordinator.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
 
@@ -31,6 +32,8 @@ export interface NodeStatus {
   lastMinute: { rounds: number; digests: number };
   totals: { rounds: number; digests: number };
   anchoring?: AnchoringStatus & { network: string; demo: boolean; minConfirmations: number };
+  /** A calendar with masters: collaborative stamping. */
+  collaboration?: CollaborationStatus;
   mirror?: MirrorStatus;
   /** Where rounds go, on an aggregator or a mirror that aggregates. */
   upstreams?: UpstreamHealth[];
@@ -132,7 +135,43 @@ export function statusJson(s: NodeStatus): string {
         last_error: s.anchoring.lastError ?? null,
       },
     }),
+    ...(s.collaboration && {
+      // what a calendar that delegates to this one reads to refuse a cycle: collaboration.masters[].url
+      collaboration: {
+        masters: s.collaboration.masters.map((m) => ({
+          url: m.url,
+          state: m.state,
+          consecutive_misses: m.consecutiveMisses,
+          open_delegations: m.openDelegations,
+          last_proof_blocks: m.lastProofBlocks ?? null,
+          last_error: m.lastError ?? null,
+          ...(m.cycle && { cycle: m.cycle }),
+        })),
+        timeout_blocks: s.collaboration.timeoutBlocks,
+        delegations_in_flight: s.collaboration.delegationsInFlight,
+        waiting_commitments: s.collaboration.waitingCommitments,
+        fallbacks: s.collaboration.fallbacks,
+        fallback_can_pay: s.anchoring?.canPay ?? false,
+      },
+    }),
   });
+}
+
+/** A master's state, in a few words. */
+function describeMaster(m: CollaborationStatus['masters'][number]): string {
+  const open = `${m.openDelegations} delegation(s) open`;
+  const last =
+    m.lastProofBlocks === undefined ? '' : `, last proof ${m.lastProofBlocks} blocks after its tip`;
+  switch (m.state) {
+    case 'ok':
+      return `answering; ${open}${last}`;
+    case 'down':
+      return `not answering: ${escapeHtml(m.lastError ?? '')}; ${open}`;
+    case 'degraded':
+      return `missed ${m.consecutiveMisses} times in a row: still given each tip, not waited on; ${open}${m.lastError ? `; ${escapeHtml(m.lastError)}` : ''}`;
+    case 'cycle':
+      return `refused: its masters lead back to this calendar (${escapeHtml((m.cycle ?? []).join(' → '))})`;
+  }
 }
 
 function scanJson(p: ScanProgress): object {
@@ -261,6 +300,23 @@ export function statusHtml(s: NodeStatus): string {
       ['Fees spent since start', `${n(a.feesSpentSats)} sat`],
       ['Balance', `${n(a.balanceSats)} sat at <code>${escapeHtml(a.address)}</code>`],
       ...(a.lastError ? [['Last stamping problem', escapeHtml(a.lastError)] as [string, string]] : []),
+    );
+  }
+  const co = s.collaboration;
+  if (co) {
+    rows.push(
+      ...co.masters.map(
+        (m) => [`Master <code>${escapeHtml(m.url)}</code>`, describeMaster(m)] as [string, string],
+      ),
+      [
+        'Delegations in flight',
+        `${n(co.delegationsInFlight)}; ${n(co.waitingCommitments)} commitments wait on a master (at most ${n(co.timeoutBlocks)} blocks)`,
+      ],
+      [
+        'Fallbacks to the own transaction',
+        FALLBACK_REASONS.map((r) => `${r.replace('_', ' ')} ${n(co.fallbacks[r])}`).join(', '),
+      ],
+      ['Fallback', a?.canPay ? 'can pay' : '<strong>cannot pay: no spendable coin</strong>'],
     );
   }
   return `<!doctype html>

@@ -13,6 +13,7 @@ import type { Op } from '../ots/index.js';
 import { ChainScanStore } from './chain-scan-store.js';
 import { ChunksView } from './chunks-view.js';
 import { type CommitmentState, CommitmentsView } from './commitments-view.js';
+import { DelegationsView } from './delegations-view.js';
 import { IndexConsistencyError } from './errors.js';
 import type { IndexDatabase, IndexView } from './index-view.js';
 import { indexedRecord } from './indexed-record.js';
@@ -21,7 +22,7 @@ import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 2;
+export const INDEX_VERSION = 3;
 
 const APPLIED_KEY = Buffer.from('applied');
 const VERSION_KEY = Buffer.from('version');
@@ -38,6 +39,7 @@ export class CalendarIndex {
   private readonly commitments: CommitmentsView;
   private readonly proofTrees: ProofTreesView;
   private readonly stamps: StampsView;
+  private readonly delegations: DelegationsView;
   /** The chain follower's saved scan (derived from the chain, not the journal; cleared with the rest). */
   readonly chainScan: ChainScanStore;
   private cursor: ReadCursor;
@@ -58,6 +60,8 @@ export class CalendarIndex {
     this.commitments = view(new CommitmentsView(openDatabase));
     this.proofTrees = view(new ProofTreesView(openDatabase));
     this.stamps = view(new StampsView(openDatabase));
+    // after the commitments view, so that it sees the pending set after each proof
+    this.delegations = view(new DelegationsView(openDatabase, (n) => this.commitments.isPending(n)));
     this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
     this.cursor = this.readCursor();
   }
@@ -171,9 +175,19 @@ export class CalendarIndex {
     return this.proofTrees.merklePath(proof, leaf);
   }
 
-  /** Stamp records written since the last proof of a stamping transaction: the versions in flight. */
+  /** Whether commitment record `record` is pending (no proof covers it yet). */
+  isPending(record: number): boolean {
+    return this.commitments.isPending(record);
+  }
+
+  /** Stamp records of stamping transactions not ended yet: the versions in flight. */
   openStamps(): { number: number; segment: number; offset: number }[] {
     return this.stamps.openStamps();
+  }
+
+  /** Delegation records with a commitment not proven yet. */
+  openDelegations(): { number: number; segment: number; offset: number }[] {
+    return this.delegations.openDelegations();
   }
 
   /** Fees of stamping transactions built at `fromHeight` or later (each transaction's largest version). */

@@ -16,6 +16,7 @@ export interface ProofReference {
 export type CommitmentState =
   | { state: 'unknown' }
   | { state: 'pending'; record: number }
+  /** `proofs`: every proof record covering it, in record order (the first is the one served). */
   | { state: 'proved'; record: number; proofs: ProofReference[] };
 
 const EMPTY = Buffer.alloc(0);
@@ -79,6 +80,11 @@ export class CommitmentsView implements IndexView {
   /** Number of commitments not yet covered by a proof. */
   get pendingCount(): number {
     return this.pending.getCount();
+  }
+
+  /** Whether commitment record `record` is pending (no proof covers it yet). */
+  isPending(record: number): boolean {
+    return this.pending.get(u64(record)) !== undefined;
   }
 
   /** Record numbers of pending commitments, oldest first. */

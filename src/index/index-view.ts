@@ -5,8 +5,10 @@
  * @module
  */
 import type { Database } from 'lmdb';
+import type { DelegationPayload } from '../journal/delegation-payload.js';
 import type { StoredRecord } from '../journal/journal.js';
 import type { ProofPayload } from '../journal/proof-payload.js';
+import type { StampEndPayload } from '../journal/stamp-end-payload.js';
 import type { StampPayload } from '../journal/stamp-payload.js';
 
 export type IndexDatabase = Database<Buffer, Buffer>;
@@ -19,6 +21,8 @@ export type IndexedRecord =
   | { kind: 'commitment'; record: StoredRecord; commitment: Buffer }
   | { kind: 'proof'; record: StoredRecord; proof: ProofPayload; commitments: Buffer[] }
   | { kind: 'stamp'; record: StoredRecord; stamp: StampPayload }
+  | { kind: 'stamp-end'; record: StoredRecord; end: StampEndPayload }
+  | { kind: 'delegation'; record: StoredRecord; delegation: DelegationPayload }
   | { kind: 'other'; record: StoredRecord };
 
 export interface IndexView {

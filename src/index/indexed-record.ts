@@ -1,7 +1,10 @@
 /** Decoding a journal record once for every view of the index. */
+
+import { decodeDelegationPayload } from '../journal/delegation-payload.js';
 import type { StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
+import { decodeStampEndPayload } from '../journal/stamp-end-payload.js';
 import { decodeStampPayload } from '../journal/stamp-payload.js';
 import { IndexConsistencyError } from './errors.js';
 import type { IndexedRecord } from './index-view.js';
@@ -32,6 +35,10 @@ export function indexedRecord(
     }
     case RecordKind.Stamp:
       return { kind: 'stamp', record, stamp: decodeStampPayload(record.payload) };
+    case RecordKind.StampEnd:
+      return { kind: 'stamp-end', record, end: decodeStampEndPayload(record.payload) };
+    case RecordKind.Delegation:
+      return { kind: 'delegation', record, delegation: decodeDelegationPayload(record.payload) };
     default:
       return { kind: 'other', record };
   }

@@ -107,3 +107,8 @@ export function* rangeNumbers(ranges: readonly RecordRange[]): Generator<number>
     for (let n = first; n < first + count; n++) yield n;
   }
 }
+
+/** readRangeList, expanded: for ranges already bounded (this calendar's own, or checked by `bounds`). */
+export function readRanges(r: Reader, context: string, bounds?: RangeBounds): number[] {
+  return [...rangeNumbers(readRangeList(r, context, bounds))];
+}

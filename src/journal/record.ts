@@ -18,6 +18,10 @@ export const RecordKind = {
   Proof: 0x02,
   /** A stamping transaction version, recorded before it is broadcast. */
   Stamp: 0x03,
+  /** Commitments whose tip a master calendar took, with its checked answer (collaborative stamping). */
+  Delegation: 0x04,
+  /** The end of a stamping transaction: mined (after its proof) or abandoned. */
+  StampEnd: 0x05,
 } as const;
 
 export const LENGTH_BYTES = 4;
@@ -31,13 +35,16 @@ export const MAX_RECORD_LENGTH = 16 * 1024 * 1024;
  * Largest payload of each known kind, as tight as the kind allows, so that a record from another
  * server cannot make a reader allocate much. A commitment is at most 64 bytes. A proof or a stamp is
  * its commitment ranges (a few bytes per run of consecutive commitment records: runs are broken only by
- * the proof and stamp records between them) plus a tree or a transaction of a few kB: 256 KiB holds
- * tens of thousands of runs.
+ * the proof, stamp and delegation records between them) plus a tree, a transaction or a master's
+ * answer of a few kB: 256 KiB holds tens of thousands of runs. A stamp end is a record number and a
+ * byte.
  */
 export const MAX_PAYLOAD_BYTES: Readonly<Record<number, number>> = {
   [RecordKind.Commitment]: 64,
   [RecordKind.Proof]: 256 * 1024,
   [RecordKind.Stamp]: 256 * 1024,
+  [RecordKind.Delegation]: 256 * 1024,
+  [RecordKind.StampEnd]: 16,
 };
 
 /** The largest payload a record of `kind` may have. */

@@ -1,11 +1,12 @@
 /**
  * Offline check of a whole journal (`otsd verify-journal`): every segment header, the numbering across
- * segments, every record's chain hash, every proof record's structure and references, and, given a
- * check of them, every proof record's attestations.
+ * segments, every record's chain hash, the structure and references of every proof, delegation and
+ * stamp-end record, and, given a check of them, every proof record's attestations.
  * @module
  */
 import { join } from 'node:path';
 import { DeserializationError, equalBytes, toHex } from '../ots/index.js';
+import { decodeDelegationPayload } from './delegation-payload.js';
 import { type JournalFiles, nodeFiles, readFileRange } from './files.js';
 import { decodeProofRanges } from './proof-payload.js';
 import { rangeNumbers } from './ranges.js';
@@ -13,6 +14,7 @@ import { GENESIS_CHAIN_HASH, type JournalRecord, RecordKind } from './record.js'
 import { scanRecords } from './scan.js';
 import { decodeSegmentHeader, parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment.js';
 import { listSegments } from './segment-files.js';
+import { decodeStampEndPayload } from './stamp-end-payload.js';
 
 export interface JournalVerification {
   ok: boolean;
@@ -92,19 +94,14 @@ export async function verifyJournal(
         kinds = grown;
       }
       kinds[record.number] = record.kind;
+      try {
+        const problem = referenceProblem(record, kinds);
+        if (problem) return fail(`${path}: record ${record.number}: ${problem}`);
+      } catch (e) {
+        if (e instanceof DeserializationError) return fail(`${path}: record ${record.number}: ${e.message}`);
+        throw e;
+      }
       if (record.kind === RecordKind.Proof) {
-        try {
-          for (const n of rangeNumbers(decodeProofRanges(record.payload).commitments)) {
-            if (n >= record.number || kinds[n] !== RecordKind.Commitment)
-              return fail(
-                `${path}: record ${record.number}: proof covers record ${n}, which is not an earlier commitment`,
-              );
-          }
-        } catch (e) {
-          if (e instanceof DeserializationError)
-            return fail(`${path}: record ${record.number}: ${e.message}`);
-          throw e;
-        }
         const problem = await checkProof?.(record);
         if (problem !== undefined) {
           result.ok = false;
@@ -117,6 +114,33 @@ export async function verifyJournal(
     }
   }
   return result;
+}
+
+/**
+ * What is wrong with the records a record names, or undefined: a proof or a delegation covers earlier
+ * commitment records only, and a stamp end names an earlier stamp record. `kinds` holds the kind of
+ * every record before it.
+ */
+function referenceProblem(record: { number: number; kind: number; payload: Uint8Array }, kinds: Uint8Array) {
+  const coversCommitments = (what: string, commitments: Iterable<number>) => {
+    for (const n of commitments) {
+      if (n >= record.number || kinds[n] !== RecordKind.Commitment)
+        return `${what} covers record ${n}, which is not an earlier commitment`;
+    }
+    return undefined;
+  };
+  switch (record.kind) {
+    case RecordKind.Proof:
+      return coversCommitments('proof', rangeNumbers(decodeProofRanges(record.payload).commitments));
+    case RecordKind.Delegation:
+      return coversCommitments('delegation', decodeDelegationPayload(record.payload).commitments);
+    case RecordKind.StampEnd: {
+      const { stamp } = decodeStampEndPayload(record.payload, record.number);
+      return kinds[stamp] === RecordKind.Stamp ? undefined : `stamp end names record ${stamp}, not a stamp`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 export const formatHead = (v: { records: number; chainHash: Uint8Array }): string =>

@@ -2,15 +2,20 @@
  * The checks a record from the upstream must pass before a mirror appends it: its size, and by kind,
  * a commitment's length; a proof's ranges (only earlier commitments, at most MAX_COVERED_RECORDS,
  * checked before they are expanded), its merkle tree (leaf by leaf, never all in memory) and every
- * attestation in its tip's tree; a stamp's ranges and transaction. Attestations the mirror cannot
- * check are kept only where the upstream is their origin: a PendingAttestation must name the mirror's
- * calendar URI; any other kind is refused.
+ * attestation in its tip's tree; a stamp's ranges and transaction; a delegation's ranges, merkle
+ * tree, master URL and the shape of the master's answer; a stamp end's outcome and that it names an
+ * earlier record. Attestations the mirror cannot check are kept in a proof only where the upstream is
+ * their origin: a PendingAttestation must name the mirror's calendar URI; any other kind is refused.
+ * A delegation's PendingAttestation is data (where the calendar sent its tip), not a claim that
+ * anything is proven: it may name any calendar, and it is never served.
  * @module
  */
+import { decodeDelegationPayload } from '../journal/delegation-payload.js';
 import { merkleRoot } from '../journal/merkle-root.js';
 import { decodeProofRanges } from '../journal/proof-payload.js';
 import { rangeNumbers } from '../journal/ranges.js';
 import { type JournalRecord, maxPayloadBytes, RecordKind } from '../journal/record.js';
+import { decodeStampEndPayload } from '../journal/stamp-end-payload.js';
 import { decodeStampRanges } from '../journal/stamp-payload.js';
 import {
   BitcoinBlockHeaderAttestation,
@@ -20,6 +25,7 @@ import {
   sha256,
   type Timestamp,
 } from '../ots/index.js';
+import { isCalendarUrl, pendingCommitment } from '../remote/calendar-client.js';
 import { type HeaderCheck, NotYetConfirmedError } from './header-check.js';
 import { MirrorIntegrityError } from './integrity-error.js';
 
@@ -49,23 +55,36 @@ export async function verifyRecord(record: JournalRecord, context: RecordContext
   }
   const bounds = { below: record.number, most: context.commitments };
   let tip: Timestamp | undefined;
+  /** The merkle root over the commitments at `numbers`, leaf by leaf: never all in memory. */
+  const rootOf = (what: string, numbers: Iterable<number>) => {
+    const leaves = function* () {
+      for (const n of numbers) {
+        const commitment = context.commitmentAt(n);
+        if (!commitment) fail(`${what} covers record ${n}, which is not an earlier commitment`);
+        yield sha256(commitment as Uint8Array);
+      }
+    };
+    return merkleRoot(leaves());
+  };
   try {
     if (record.kind === RecordKind.Commitment) {
       if (size === 0) fail('commitment of invalid length');
     } else if (record.kind === RecordKind.Proof) {
       const proof = decodeProofRanges(record.payload, bounds);
-      const leaves = function* () {
-        for (const n of rangeNumbers(proof.commitments)) {
-          const commitment = context.commitmentAt(n);
-          if (!commitment) fail(`proof covers record ${n}, which is not an earlier commitment`);
-          yield sha256(commitment as Uint8Array);
-        }
-      };
-      if (!equalBytes(merkleRoot(leaves()), proof.tip.msg))
+      if (!equalBytes(rootOf('proof', rangeNumbers(proof.commitments)), proof.tip.msg))
         fail('proof tip is not the merkle root of its commitments');
       tip = proof.tip;
     } else if (record.kind === RecordKind.Stamp) {
       parseTransaction(decodeStampRanges(record.payload, bounds).rawTx);
+    } else if (record.kind === RecordKind.Delegation) {
+      const delegation = decodeDelegationPayload(record.payload, bounds);
+      if (!equalBytes(rootOf('delegation', delegation.commitments), delegation.answer.msg))
+        fail('delegation tip is not the merkle root of its commitments');
+      if (!isCalendarUrl(delegation.master))
+        fail(`delegation names a master that is not an http(s) URL: ${JSON.stringify(delegation.master)}`);
+      pendingCommitment(delegation.answer);
+    } else if (record.kind === RecordKind.StampEnd) {
+      decodeStampEndPayload(record.payload, record.number);
     }
   } catch (e) {
     if (e instanceof MirrorIntegrityError) throw e;

@@ -3,17 +3,45 @@
  * at a time or by prefix, read the status. Usable on its own by client authors.
  * @module
  */
-import { equalBytes, Timestamp, toHex } from '../ots/index.js';
+import { type Attestation, equalBytes, PendingAttestation, Timestamp, toHex } from '../ots/index.js';
 import { boundedBody } from './bounded-body.js';
 import { decodePrefixAnswer, type PrefixEntry } from './prefix-answer.js';
 
 /** Clients read at most this much of an answer (python-opentimestamps reads 10,000 bytes). */
 const MAX_TIMESTAMP_ANSWER = 10_000;
+/**
+ * Most bytes of a tip's timestamp that a server passes on from another calendar (an aggregator's
+ * merged answers, a calendar's proof through its master): clients read at most 10,000 bytes of an
+ * answer, and the rest is left for the path from a digest to the tip (35 bytes per tree level).
+ */
+export const MAX_TIP_TIMESTAMP_BYTES = 8000;
 /** Error texts are short (the reference's longest is about 100 bytes); more is not read. */
 const MAX_ERROR_TEXT = 1000;
+/** otsd's JSON status is about 2 kB; more is not read. */
+const MAX_STATUS_BYTES = 64 * 1024;
 
 /** The reference's 404 texts for a commitment it holds without a Bitcoin proof yet. */
 const PENDING_TEXT = /^(?:Pending confirmation in Bitcoin blockchain|Timestamped by transaction )/;
+
+/** A calendar answered, but not with what a calendar answers: nothing in it is passed on. */
+export class BadAnswerError extends Error {
+  override name = 'BadAnswerError';
+}
+
+/** Where a commitment stands at a calendar, from its answer to `GET /timestamp`. */
+export type RemoteLookup =
+  /** A complete timestamp of the commitment (a 200). */
+  | { state: 'complete'; timestamp: Timestamp }
+  /** Held, without a Bitcoin proof yet: `reason` is the 404 text (the reference's words). */
+  | { state: 'pending'; reason: string }
+  /** Not held: the reference's `Not found`. */
+  | { state: 'unknown' };
+
+/** A submission's answer, checked: its timestamp, and the commitment of the calendar it leads to. */
+export interface CheckedSubmission {
+  timestamp: Timestamp;
+  commitment: Uint8Array;
+}
 
 export class CalendarError extends Error {
   override name = 'CalendarError';
@@ -91,40 +119,57 @@ export class RemoteCalendar {
     return parseAnswer(digest, await boundedAnswer(response, MAX_TIMESTAMP_ANSWER), `${this.url}/digest`);
   }
 
+  /**
+   * Submits `digest` and checks the answer: a timestamp of the digest whose ops end in exactly one
+   * PendingAttestation (the calendar's), leading to a commitment the calendar says it holds. An answer
+   * made for another digest leads to a commitment it never saw, and could never be upgraded.
+   */
+  async submitChecked(digest: Uint8Array, options: CallOptions = {}): Promise<CheckedSubmission> {
+    const timestamp = await this.submit(digest, options);
+    const commitment = pendingCommitment(timestamp);
+    if ((await this.commitmentState(commitment, options)) === 'unknown') {
+      throw new BadAnswerError(
+        `its answer leads to commitment ${toHex(commitment)}, which it does not know (an answer for another digest?)`,
+      );
+    }
+    return { timestamp, commitment };
+  }
+
   /** The calendar's timestamp of `commitment`, or undefined while it has none (a 404). */
-  async getTimestamp(commitment: Uint8Array): Promise<Timestamp | undefined> {
-    const response = await this.get(`/timestamp/${toHex(commitment)}`);
-    if (response.status === 404) return undefined;
-    if (response.status !== 200) return RemoteCalendar.fail(response, 'timestamp');
-    return parseAnswer(
-      commitment,
-      await boundedAnswer(response, MAX_TIMESTAMP_ANSWER),
-      `${this.url}/timestamp/${toHex(commitment)}`,
+  async getTimestamp(commitment: Uint8Array, options: CallOptions = {}): Promise<Timestamp | undefined> {
+    const found = await this.lookup(commitment, options);
+    return found.state === 'complete' ? found.timestamp : undefined;
+  }
+
+  /**
+   * Where `commitment` stands at the calendar: complete with its timestamp, pending with the 404's
+   * text, or unknown (the reference's `Not found`). Any other answer (not a calendar) is a
+   * CalendarError.
+   */
+  async lookup(commitment: Uint8Array, options: CallOptions = {}): Promise<RemoteLookup> {
+    const path = `/timestamp/${toHex(commitment)}`;
+    const response = await this.get(path, undefined, options);
+    if (response.status === 200) {
+      const body = await boundedAnswer(response, MAX_TIMESTAMP_ANSWER);
+      return { state: 'complete', timestamp: parseAnswer(commitment, body, `${this.url}${path}`) };
+    }
+    if (response.status !== 404) return RemoteCalendar.fail(response, 'timestamp');
+    const text = new TextDecoder().decode(await boundedAnswer(response, MAX_ERROR_TEXT));
+    if (text === 'Not found') return { state: 'unknown' };
+    if (PENDING_TEXT.test(text)) return { state: 'pending', reason: text };
+    throw new CalendarError(
+      `timestamp: HTTP 404 that says neither pending nor unknown: ${text.slice(0, 200)}`,
+      404,
     );
   }
 
   /**
    * Whether the calendar holds `commitment`: complete (it has a Bitcoin proof), pending (its 404 says
    * why it has none yet, in the reference's words) or unknown (its 404 is `Not found`, the reference's
-   * text for a commitment it never saw). Any other answer (not a calendar) is a CalendarError.
+   * text for a commitment it never saw).
    */
-  async commitmentState(
-    commitment: Uint8Array,
-    options: CallOptions = {},
-  ): Promise<'complete' | 'pending' | 'unknown'> {
-    const response = await this.get(`/timestamp/${toHex(commitment)}`, undefined, options);
-    if (response.status === 200) {
-      await response.body?.cancel();
-      return 'complete';
-    }
-    if (response.status !== 404) return RemoteCalendar.fail(response, 'timestamp');
-    const text = new TextDecoder().decode(await boundedAnswer(response, MAX_ERROR_TEXT));
-    if (text === 'Not found') return 'unknown';
-    if (PENDING_TEXT.test(text)) return 'pending';
-    throw new CalendarError(
-      `timestamp: HTTP 404 that says neither pending nor unknown: ${text.slice(0, 200)}`,
-      404,
-    );
+  async commitmentState(commitment: Uint8Array, options: CallOptions = {}): Promise<RemoteLookup['state']> {
+    return (await this.lookup(commitment, options)).state;
   }
 
   /** Every commitment under a hex prefix with its timestamp (otsd's `GET /timestamps?prefix=`). */
@@ -134,15 +179,29 @@ export class RemoteCalendar {
     return decodePrefixAnswer(await boundedAnswer(response, 64 * 1024 * 1024), this.maxPrefixEntries);
   }
 
+  /**
+   * The calendar's JSON status (`GET /` with `Accept: application/json`), read up to 64 KiB. An HTTP
+   * error, or an answer that is not JSON (the reference answers its HTML page), is a CalendarError
+   * with the HTTP status; a calendar that cannot be reached, one without.
+   */
+  async statusJson(options: CallOptions = {}): Promise<unknown> {
+    const response = await this.get('/', 'application/json', options);
+    if (response.status !== 200) return RemoteCalendar.fail(response, 'status');
+    const body = await boundedAnswer(response, MAX_STATUS_BYTES);
+    try {
+      return JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw new CalendarError(`${this.url}: its status is not JSON`, response.status);
+    }
+  }
+
   /** The figures a client needs to size a prefix query, from the JSON status. */
   async status(): Promise<CalendarStatus> {
-    const response = await this.get('/', 'application/json');
-    if (response.status !== 200) return RemoteCalendar.fail(response, 'status');
-    const json = (await response.json()) as {
+    const json = (await this.statusJson()) as {
       commitments?: number;
       prefix_queries?: { min_nibbles: number; max_entries: number };
-    };
-    if (typeof json.commitments !== 'number' || !json.prefix_queries) {
+    } | null;
+    if (typeof json?.commitments !== 'number' || !json.prefix_queries) {
       throw new CalendarError(`${this.url}: no prefix query support in its status`);
     }
     return {
@@ -153,6 +212,26 @@ export class RemoteCalendar {
       },
     };
   }
+}
+
+/** Whether `url` can name a calendar: http(s), with a host. */
+export function isCalendarUrl(url: string): boolean {
+  return /^https?:\/\/[^/]/.test(url) && URL.canParse(url);
+}
+
+/**
+ * The commitment a calendar's answer to a fresh digest leads to: its ops end in exactly one
+ * PendingAttestation (the calendar's own); anything else is a BadAnswerError.
+ */
+export function pendingCommitment(answer: Timestamp): Uint8Array {
+  const attestations: [Uint8Array, Attestation][] = [...answer.allAttestations()];
+  const [only] = attestations;
+  if (attestations.length !== 1 || !only || !(only[1] instanceof PendingAttestation)) {
+    throw new BadAnswerError(
+      `its answer has ${attestations.length} attestations (${attestations.map(([, a]) => a.toString()).join(', ')}); a calendar's has one PendingAttestation`,
+    );
+  }
+  return only[0];
 }
 
 function parseAnswer(msg: Uint8Array, body: Uint8Array, where: string): Timestamp {

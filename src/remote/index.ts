@@ -4,11 +4,17 @@
  */
 export {
   anonymousPrefix,
+  BadAnswerError,
   type CalendarClientOptions,
   CalendarError,
   type CalendarStatus,
+  type CheckedSubmission,
   CoverTraffic,
+  isCalendarUrl,
+  MAX_TIP_TIMESTAMP_BYTES,
+  pendingCommitment,
   RemoteCalendar,
+  type RemoteLookup,
   upgradeByPrefix,
 } from './calendar-client.js';
 export {

@@ -123,7 +123,7 @@ describe('the aggregator role', () => {
 
   const faults: [Misbehaviour | 'down', RegExp][] = [
     ['garbage', /the answer is not a timestamp: Tried to read/],
-    ['other-tip', /which it does not know \(an answer for another tip\?\)/],
+    ['other-tip', /which it does not know \(an answer for another digest\?\)/],
     ['endless', /answer of over 10000 bytes is over the limit/],
     ['endless-error', /: HTTP 500$/],
     ['error', /HTTP 500: upstream broke/],

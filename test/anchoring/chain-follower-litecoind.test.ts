@@ -37,7 +37,7 @@ async function scannedToTip(calendar: LitecoinCalendar): Promise<number> {
     'the stamper at the tip',
     async () => {
       const tip = await calendar.ltc.rpc.call<number>('getblockcount');
-      return calendar.node.stamper?.status().chainHeight === tip ? tip : undefined;
+      return calendar.node.anchoring?.status().chainHeight === tip ? tip : undefined;
     },
     60_000,
     calendar.explain,
@@ -53,7 +53,7 @@ describe('chain following on litecoind', () => {
     proxy.drop(['getblockhash']);
     await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
     await waitFor('the failure on the status page', () =>
-      calendar.node.stamper?.status().lastError?.includes('getblockhash') ? true : undefined,
+      calendar.node.anchoring?.status().lastError?.includes('getblockhash') ? true : undefined,
     );
     await sleep(1000); // a few more polls while the node fails
     proxy.heal();
@@ -66,7 +66,7 @@ describe('chain following on litecoind', () => {
       calendar.log().filter((l) => l.includes('reorg')),
       [],
     );
-    assert.equal(calendar.node.stamper?.status().lastError, undefined, 'the problem is over');
+    assert.equal(calendar.node.anchoring?.status().lastError, undefined, 'the problem is over');
   });
 
   it('invalidateblock of the block that spent our output gives it back, and the stamper spends it', async (t) => {
@@ -74,7 +74,7 @@ describe('chain following on litecoind', () => {
     const calendar = await startLitecoinCalendar(t, { minConfirmations: 1 });
     const { ltc, key, miner } = calendar;
     await scannedToTip(calendar);
-    const funded = calendar.node.stamper?.status().balanceSats ?? 0;
+    const funded = calendar.node.anchoring?.status().balanceSats ?? 0;
     assert.ok(funded > 0);
     // someone with the key spends the calendar's only coin in a transaction that no mempool takes
     // back after a reorg (an 90-byte OP_RETURN is not standard): only the undo data can restore it
@@ -100,14 +100,14 @@ describe('chain following on litecoind', () => {
     spend.finalize();
     const { hash } = await ltc.rpc.call<{ hash: string }>('generateblock', miner, [toHex(spend.extract())]);
     await waitFor('the coin spent', () =>
-      calendar.node.stamper?.status().balanceSats === 0 ? true : undefined,
+      calendar.node.anchoring?.status().balanceSats === 0 ? true : undefined,
     );
 
     await ltc.rpc.call('invalidateblock', hash);
     assert.deepEqual(await calendar.mempool(), [], 'the spending transaction is gone for good');
     await waitFor(
       'the coin back',
-      () => (calendar.node.stamper?.status().balanceSats === funded ? true : undefined),
+      () => (calendar.node.anchoring?.status().balanceSats === funded ? true : undefined),
       30_000,
       calendar.explain,
     );
@@ -143,10 +143,10 @@ describe('chain following on litecoind', () => {
     // the key's only coin is in block 1: a scan from 50 misses it
     const calendar = await startLitecoinCalendar(t, { scanFromHeight: 50 });
     await scannedToTip(calendar);
-    assert.equal(calendar.node.stamper?.status().balanceSats, 0);
+    assert.equal(calendar.node.anchoring?.status().balanceSats, 0);
     await calendar.restart({ scanFromHeight: 0 });
     await scannedToTip(calendar);
-    assert.ok((calendar.node.stamper?.status().balanceSats ?? 0) > 0);
+    assert.ok((calendar.node.anchoring?.status().balanceSats ?? 0) > 0);
   });
 
   it('on a pruned node the key’s outputs come from the UTXO set, no old block is read, and stamping works', async (t) => {
@@ -155,7 +155,7 @@ describe('chain following on litecoind', () => {
     await scannedToTip(calendar);
     assert.deepEqual(blocksFetched(proxy.calls), []);
     assert.ok(proxy.calls.some((c) => c.method === 'scantxoutset'));
-    assert.ok((calendar.node.stamper?.status().balanceSats ?? 0) > 0);
+    assert.ok((calendar.node.anchoring?.status().balanceSats ?? 0) > 0);
     await stampsOneDigest(calendar);
   });
 
@@ -180,7 +180,7 @@ describe('chain following on litecoind', () => {
     });
     assert.equal(await scannedToTip(calendar), tip + 5);
     assert.equal(proxy.calls.filter((c) => c.method === 'scantxoutset').length, 1);
-    assert.equal(calendar.node.stamper?.status().lastError, undefined);
+    assert.equal(calendar.node.anchoring?.status().lastError, undefined);
     proxy.heal();
     await stampsOneDigest(calendar);
   });
@@ -201,7 +201,7 @@ describe('chain following on litecoind', () => {
     });
     const error = await waitFor(
       'the error on the status page',
-      () => calendar.node.stamper?.status().lastError,
+      () => calendar.node.anchoring?.status().lastError,
     );
     assert.match(
       error,
@@ -209,9 +209,9 @@ describe('chain following on litecoind', () => {
     );
     await sleep(1500); // more polls, each failing the same way
     assert.equal(calendar.log().filter((l) => l.includes('scantxoutset failed')).length, 1);
-    assert.equal(calendar.node.stamper?.status().chainScan.state, 'waiting');
+    assert.equal(calendar.node.anchoring?.status().chainScan.state, 'waiting');
     proxy.heal();
     await scannedToTip(calendar);
-    assert.equal(calendar.node.stamper?.status().lastError, undefined);
+    assert.equal(calendar.node.anchoring?.status().lastError, undefined);
   });
 });

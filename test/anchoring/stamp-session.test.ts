@@ -20,6 +20,7 @@ function version(feeRate: number): Version {
   const tip = sha256(new Uint8Array([feeRate]));
   const built = buildStampTx({ input, tip, feeRate, lockTime: 100, key });
   return {
+    record: feeRate,
     commitments: [feeRate],
     tip,
     tx: parseTransaction(built.raw),
@@ -31,6 +32,7 @@ function version(feeRate: number): Version {
 
 const v1 = version(2);
 const v2 = version(4);
+const v3 = version(8);
 const block: BlockRef = { height: 101, hash: 'ab'.repeat(32) };
 
 /** A chain at `height`, `newBlocks` added by the last pass, with `mined` in `block`. */
@@ -73,7 +75,16 @@ describe('stamp session', () => {
       ['no block, just sent', (s) => s.next(chain(100, 0), 10_000, true), 'none', 'in-flight'],
       ['no block, 30 s later', (s) => s.next(chain(100, 0), 31_001, true), 'rebroadcast', 'in-flight'],
       ['a block without it', (s) => s.next(chain(101, 1), 32_000, true), 'bump', 'in-flight'],
-      ['the replacement', (s) => void s.sent(v2), undefined, 'in-flight'],
+      ['the replacement', (s) => void s.sent(v3), undefined, 'in-flight'],
+      ['broadcast', (s) => void s.broadcast(v3, 33_000), undefined, 'in-flight'],
+      // everything it covers proven by another source, nothing else pending: left as it is
+      ['a block, no bump wanted', (s) => s.next(chain(102, 1), 34_000, false, false), 'none', 'in-flight'],
+      [
+        'later, resent if lost',
+        (s) => s.next(chain(102, 0), 64_000, false, false),
+        'rebroadcast',
+        'in-flight',
+      ],
     ]));
 
   it('the latest version is the one replaced and resent', () => {

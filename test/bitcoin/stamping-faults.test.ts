@@ -1,13 +1,18 @@
 /**
  * Stamping when things go wrong, on a real litecoind: a reorg that removes the block holding our
- * transaction, the node going away and coming back, a broadcast refused for its fee, and fee caps.
+ * transaction, the node going away and coming back, a broadcast refused for its fee, fee caps, and the
+ * key's coin spent by someone else's transaction.
  * No commitment is lost and no cap is passed.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NETWORKS } from '../../src/bitcoin/network.js';
+import { buildStampTx } from '../../src/bitcoin/stamp-tx.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
+import { RecordKind } from '../../src/journal/record.js';
+import { decodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
+import { fromHex, reverseBytes, toHex } from '../../src/ots/index.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -24,11 +29,11 @@ describe('stamping faults on litecoind', () => {
     await waitFor('the first proof', () => allProved(calendar.node, first), 30_000, calendar.explain);
     await calendar.postDigest();
     await waitFor('the cap', () =>
-      calendar.node.stamper?.status().lastError?.includes('daily spend cap') ? true : undefined,
+      calendar.node.anchoring?.status().lastError?.includes('daily spend cap') ? true : undefined,
     );
     const node = await calendar.restart();
     await waitFor('the cap after the restart', () =>
-      node.stamper?.status().lastError?.includes('daily spend cap') ? true : undefined,
+      node.anchoring?.status().lastError?.includes('daily spend cap') ? true : undefined,
     );
     assert.deepEqual(await calendar.mempool(), []);
     assert.equal(node.calendar.index.pendingCount, 1);
@@ -57,6 +62,59 @@ describe('stamping faults on litecoind', () => {
     await waitFor('the second proof', () => allProved(node, second), 30_000, calendar.explain);
   });
 
+  it('a stamp whose input another transaction spent ends as abandoned, and a new one covers its commitments', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    const calendar = await startLitecoinCalendar(t, { minConfirmations: 1 });
+    const commitments = [await calendar.postDigest()];
+    const ours = await waitFor('a stamping transaction', async () => (await calendar.mempool())[0]);
+    // the calendar's key used elsewhere: a transaction of someone else's spends the same coin, pays
+    // more (a BIP125 replacement), and is mined
+    const { vin } = await calendar.ltc.rpc.call<{ vin: { txid: string; vout: number }[] }>(
+      'getrawtransaction',
+      ours,
+      true,
+    );
+    const spent = vin[0] as { txid: string; vout: number };
+    const funding = await calendar.ltc.rpc.call<{ vout: { value: number }[] }>(
+      'getrawtransaction',
+      spent.txid,
+      true,
+    );
+    const foreign = buildStampTx({
+      input: {
+        txid: reverseBytes(fromHex(spent.txid)),
+        index: spent.vout,
+        value: BigInt(Math.round((funding.vout[spent.vout] as { value: number }).value * 1e8)),
+      },
+      tip: crypto.getRandomValues(new Uint8Array(32)),
+      feeRate: 200,
+      lockTime: 0,
+      key: calendar.key,
+    });
+    await calendar.ltc.rpc.call('sendrawtransaction', toHex(foreign.raw));
+    await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
+    const next = await waitFor(
+      'a new stamping transaction',
+      async () => (await calendar.mempool())[0],
+      30_000,
+      calendar.explain,
+    );
+    assert.notEqual(next, ours);
+    const records: { kind: number; payload: Uint8Array }[] = [];
+    for await (const record of calendar.node.calendar.journal.read()) records.push(record);
+    const ends = records
+      .filter((r) => r.kind === RecordKind.StampEnd)
+      .map((r) => decodeStampEndPayload(r.payload));
+    assert.deepEqual(
+      ends.map((e) => e.outcome),
+      [StampOutcome.Abandoned],
+    );
+    assert.equal(records[ends[0]?.stamp as number]?.kind, RecordKind.Stamp);
+    await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
+    await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
+    assert.deepEqual(calendar.node.calendar.index.openStamps(), []);
+  });
+
   it('a reorg that removes the mined block: the proof comes from the block that replaces it', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
     const { ltc, node, miner, mempool, postDigest, explain } = await startLitecoinCalendar(t, {
@@ -66,13 +124,13 @@ describe('stamping faults on litecoind', () => {
     const txid = await waitFor('a stamping transaction', async () => (await mempool())[0]);
     const [orphaned] = await ltc.rpc.call<string[]>('generatetoaddress', 1, miner);
     await waitFor('the stamper to see it mined', () =>
-      node.stamper?.status().inFlight?.confirmations === 1 ? true : undefined,
+      node.anchoring?.status().inFlight?.confirmations === 1 ? true : undefined,
     );
     await ltc.rpc.call('invalidateblock', orphaned);
     // mine the replacement chain to another address, or the new block would be the invalidated one again
     const otherMiner = walletKeyFromPrivate(new Uint8Array(32).fill(8), NETWORKS['litecoin-regtest']).address;
     await waitFor('the stamper to see the reorg', () =>
-      node.stamper?.status().inFlight?.confirmations === 0 ? true : undefined,
+      node.anchoring?.status().inFlight?.confirmations === 0 ? true : undefined,
     );
     assert.equal((await allProved(node, commitments)) ?? false, false);
     await ltc.rpc.call('generatetoaddress', 3, otherMiner);
@@ -95,7 +153,7 @@ describe('stamping faults on litecoind', () => {
     await ltc.stop();
     const commitments = [await postDigest(), await postDigest()];
     await waitFor('the stamper to report the node', () =>
-      node.stamper?.status().lastError ? true : undefined,
+      node.anchoring?.status().lastError ? true : undefined,
     );
     commitments.push(await postDigest());
     await ltc.restart();
@@ -113,7 +171,7 @@ describe('stamping faults on litecoind', () => {
     });
     const commitments = [await postDigest()];
     await waitFor('the refusal', () =>
-      node.stamper?.status().lastError?.includes('min relay fee') ? true : undefined,
+      node.anchoring?.status().lastError?.includes('min relay fee') ? true : undefined,
     );
     assert.deepEqual(await mempool(), []);
     await ltc.rpc.call('generateblock', miner, []);
@@ -130,7 +188,7 @@ describe('stamping faults on litecoind', () => {
       60_000,
       explain,
     );
-    assert.ok((node.stamper?.status().feesSpentSats ?? 0) < 100_000);
+    assert.ok((node.anchoring?.status().feesSpentSats ?? 0) < 100_000);
   });
 
   it('sends nothing past the per-transaction fee cap, and says so', async (t) => {
@@ -140,7 +198,7 @@ describe('stamping faults on litecoind', () => {
     });
     await postDigest();
     await waitFor('the cap to be reported', () =>
-      node.stamper?.status().lastError?.includes('per-transaction cap') ? true : undefined,
+      node.anchoring?.status().lastError?.includes('per-transaction cap') ? true : undefined,
     );
     await sleep(500);
     assert.deepEqual(await mempool(), []);

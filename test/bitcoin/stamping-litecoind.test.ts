@@ -8,7 +8,17 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DetachedTimestampFile, fromHex, OpSHA256 } from '../../src/ots/index.js';
+import { RecordKind } from '../../src/journal/record.js';
+import { decodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
+import { decodeStampPayload } from '../../src/journal/stamp-payload.js';
+import {
+  DetachedTimestampFile,
+  fromHex,
+  OpSHA256,
+  parseTransaction,
+  reverseBytes,
+  toHex,
+} from '../../src/ots/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
@@ -79,7 +89,21 @@ describe('stamping on litecoind', () => {
       assert.match(result.stdout, new RegExp(`Success! Bitcoin block ${minedHeight} attests existence`));
     }
     assert.equal(node.calendar.index.openStamps().length, 0);
-    const status = node.stamper?.status();
+    // the stamp ends with its own record, after the proof, naming the version mined
+    const records: { kind: number; payload: Uint8Array }[] = [];
+    for await (const record of node.calendar.journal.read()) records.push(record);
+    const [proof, end] = records.slice(-2);
+    assert.equal(proof?.kind, RecordKind.Proof);
+    assert.equal(end?.kind, RecordKind.StampEnd);
+    const ended = decodeStampEndPayload(end.payload);
+    assert.equal(ended.outcome, StampOutcome.Mined);
+    const stamped = records[ended.stamp] as { kind: number; payload: Uint8Array };
+    assert.equal(stamped.kind, RecordKind.Stamp);
+    assert.equal(
+      toHex(reverseBytes(parseTransaction(decodeStampPayload(stamped.payload).rawTx).txid)),
+      sent.at(-1),
+    );
+    const status = node.anchoring?.status();
     assert.equal(status?.inFlight, undefined);
     assert.ok((status?.feesSpentSats ?? 0) > 0);
   });

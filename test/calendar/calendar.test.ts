@@ -74,15 +74,24 @@ describe('calendar', () => {
     await calendar.close();
   });
 
-  it('merges several proofs of one commitment and keeps others pending', async (t) => {
+  it('serves the first proof of a commitment: a later proof changes no byte, and others stay pending', async (t) => {
     const calendar = await Calendar.open({ dataDir: tempDir(t), uri: URI, create: true });
     const tips = [1, 2, 3].map(tipOf);
     for (const tip of tips) await calendar.commit(tip);
     await calendar.addProof([0, 1], proofTip(tips.slice(0, 2), 100));
+    const before = await calendar.lookup(tips[1] as Uint8Array);
+    assert.equal(before.state, 'found');
+    // a second source's proof of the same commitment, in another block
     await calendar.addProof([1], proofTip(tips.slice(1, 2), 200));
-    const found = await calendar.lookup(tips[1] as Uint8Array);
-    assert.equal(found.state, 'found');
-    if (found.state === 'found') assert.deepEqual(bitcoinHeights(found.timestamp), [100, 200]);
+    const after = await calendar.lookup(tips[1] as Uint8Array);
+    assert.equal(after.state, 'found');
+    if (before.state === 'found' && after.state === 'found') {
+      assert.deepEqual(bitcoinHeights(after.timestamp), [100]);
+      assert.equal(toHex(after.timestamp.toBytes()), toHex(before.timestamp.toBytes()));
+    }
+    assert.equal(calendar.index.lookup(tips[1] as Uint8Array).state, 'proved');
+    const state = calendar.index.lookup(tips[1] as Uint8Array);
+    assert.deepEqual(state.state === 'proved' && state.proofs.map((p) => p.proof), [3, 4]);
     assert.deepEqual(await calendar.lookup(tips[2] as Uint8Array), { state: 'pending' });
     assert.deepEqual([...calendar.index.pendingRecords()], [2]);
     await calendar.close();

@@ -64,6 +64,31 @@ describe('configuration file', () => {
     assert.match(fromEnv.stdout, /^upstream = \["http:\/\/a","http:\/\/b"\]$/m);
   });
 
+  it('a calendar takes its masters as the upstreams are taken: flags, OTSD_MASTER, or bitcoin.master', (t) => {
+    const path = join(tempDir(t), 'slave.toml');
+    writeFileSync(
+      path,
+      '[bitcoin]\nmaster = ["http://127.0.0.1:1", "http://127.0.0.1:2"]\nmaster_timeout_blocks = 12\n',
+    );
+    assert.equal(runCli(['config', 'check', path]).status, 0);
+    const fromFile = runCli(['config', 'show', '--config', path]);
+    assert.match(
+      fromFile.stdout,
+      /^bitcoin\.master = \["http:\/\/127\.0\.0\.1:1","http:\/\/127\.0\.0\.1:2"\]$/m,
+    );
+    assert.match(fromFile.stdout, /^bitcoin\.master_timeout_blocks = 12$/m);
+    assert.match(fromFile.stdout, /^bitcoin\.master_request_timeout_ms = 10000$/m);
+    assert.match(fromFile.stdout, /^bitcoin\.master_poll_interval_ms = 60000$/m);
+    const fromFlags = runCli(['config', 'show', '--master', 'http://a', '--master', 'http://b']);
+    assert.match(fromFlags.stdout, /^bitcoin\.master = \["http:\/\/a","http:\/\/b"\]$/m);
+    const fromEnv = runCli(['config', 'show'], {
+      OTSD_MASTER: 'http://a,http://b',
+      OTSD_MASTER_TIMEOUT_BLOCKS: '9',
+    });
+    assert.match(fromEnv.stdout, /^bitcoin\.master = \["http:\/\/a","http:\/\/b"\]$/m);
+    assert.match(fromEnv.stdout, /^bitcoin\.master_timeout_blocks = 9$/m);
+  });
+
   it('refuses roles and upstreams that do not fit, in one line', () => {
     const cases: [string[], string][] = [
       [['--role', 'aggregator'], '--role aggregator needs --upstream URL'],
@@ -76,6 +101,15 @@ describe('configuration file', () => {
       [
         ['--role', 'aggregator', '--upstream', 'calendar.example.org'],
         'upstream "calendar.example.org" is not an http(s) URL',
+      ],
+      [['--master', 'http://a'], '--master needs --bitcoin-rpc or --embedded-regtest'],
+      [
+        ['--role', 'mirror', '--upstream', 'http://a', '--master', 'http://b'],
+        '--master is for --role calendar',
+      ],
+      [
+        ['--bitcoin-rpc', 'http://u:p@127.0.0.1:1', '--master', 'calendar.example.org'],
+        'master "calendar.example.org" is not an http(s) URL',
       ],
     ];
     for (const [args, message] of cases) {

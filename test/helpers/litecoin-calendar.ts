@@ -8,6 +8,7 @@ import type { FeePolicy } from '../../src/anchoring/fee-policy.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { loadWalletKey, type WalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
+import type { CollaborationSettings } from '../../src/daemon/stamping-role.js';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { type FaultyRpcProxy, startFaultyRpcProxy } from './faulty-rpc-proxy.js';
@@ -30,7 +31,7 @@ export interface LitecoinCalendar {
   key: WalletKey;
   /**
    * Stops the calendar, runs `whileStopped`, and starts it again on the same data directory (the node
-   * returned is new), scanning the chain from `scanFromHeight` (default 0). With `rebuildIndex`, the
+   * returned is new), scanning the chain from `scanFromHeight` (default: where its key was funded). With `rebuildIndex`, the
    * index is emptied meanwhile, as `otsd reindex` does: the saved chain scan goes with it.
    */
   restart(options?: {
@@ -55,27 +56,44 @@ export async function startLitecoinCalendar(
     node?: LitecoindOptions;
     /** The first start's --bitcoin-scan-from (default 0). */
     scanFromHeight?: number;
+    /** A node already running (several calendars on one chain); by default a new one. */
+    ltc?: Litecoind;
+    /** Fund the key with a mature coinbase (default true). */
+    fund?: boolean;
+    /** Mean time between stamp cycles (default 100 ms). */
+    stampIntervalMs?: number;
+    /** Collaborative stamping: the masters and their timeouts. */
+    collaboration?: CollaborationSettings;
+    /** The calendar's port (default: a free one), e.g. for a URI another calendar names first. */
+    port?: number;
+    /** Serve Prometheus metrics (CalendarNode.metricsUrl). */
+    metrics?: boolean;
   } = {},
 ): Promise<LitecoinCalendar> {
-  const ltc = await startLitecoind(t, options.node);
+  const ltc = options.ltc ?? (await startLitecoind(t, options.node));
   const proxy = options.proxy ? await startFaultyRpcProxy(t, ltc.rpcUrl) : undefined;
   const network = NETWORKS['litecoin-regtest'];
   const dataDir = tempDir(t);
   const key = loadWalletKey(dataDir, network, true);
   const miner = walletKeyFromPrivate(new Uint8Array(32).fill(7), network).address;
-  await ltc.rpc.call('generatetoaddress', 1, key.address);
-  await ltc.rpc.call('generatetoaddress', 100, miner);
-  const port = await freePort();
+  // on a shared chain, the scan starts where this calendar's key was funded, not at genesis
+  const fundedAt = options.ltc ? (await ltc.rpc.call<number>('getblockcount')) + 1 : 0;
+  if (options.fund ?? true) {
+    await ltc.rpc.call('generatetoaddress', 1, key.address);
+    await ltc.rpc.call('generatetoaddress', 100, miner);
+  }
+  const port = options.port ?? (await freePort());
+  const metricsPort = options.metrics ? await freePort() : undefined;
   // the calendar's log, kept for explaining a test that times out
   const logLines: string[] = [];
   const logSink = new Writable({
     write(chunk, _encoding, done) {
       logLines.push(...String(chunk).split('\n').filter(Boolean));
-      logLines.splice(0, Math.max(0, logLines.length - 200));
+      logLines.splice(0, Math.max(0, logLines.length - 2000));
       done();
     },
   });
-  const start = (scanFromHeight = 0) =>
+  const start = (scanFromHeight = fundedAt) =>
     startCalendarNode({
       dataDir,
       uri: `http://127.0.0.1:${port}`,
@@ -86,12 +104,14 @@ export async function startLitecoinCalendar(
         network: 'litecoin-regtest',
         rpc: { url: proxy?.url ?? ltc.rpcUrl },
         minConfirmations: options.minConfirmations ?? 2,
-        stampIntervalMs: 100,
+        stampIntervalMs: options.stampIntervalMs ?? 100,
         pollMs: 100,
         scanFromHeight,
         // litecoind relays from 1 sat/vB, and a replacement must pay 1 sat/vB more (incremental relay fee)
         fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
+        ...(options.collaboration && { collaboration: options.collaboration }),
       },
+      ...(metricsPort !== undefined && { metrics: { host: '127.0.0.1', port: metricsPort } }),
       logger: pino({ level: 'debug' }, logSink),
     });
   let node = await start(options.scanFromHeight);
@@ -99,7 +119,7 @@ export async function startLitecoinCalendar(
   const log = () => logLines.filter((l) => !l.includes('"msg":"request"'));
   const calendar: LitecoinCalendar = {
     explain: () =>
-      `stamper: ${JSON.stringify(calendar.node.stamper?.status())}\nlog:\n${log().slice(-40).join('\n')}`,
+      `${calendar.node.url}: ${JSON.stringify({ ...calendar.node.anchoring?.status(), chainScan: undefined })}\nlog:\n${log().slice(-40).join('\n')}`,
     ltc,
     proxy,
     node,

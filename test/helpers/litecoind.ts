@@ -3,7 +3,7 @@
  * replacement) on loopback, in a temporary data directory, stopped when the test ends.
  */
 import { existsSync } from 'node:fs';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import { RpcClient } from '../../src/bitcoin/rpc-client.js';
 import { STARTUP_TIMEOUT_MS, spawnTracked, type TrackedChild } from './child-process.js';
 import { freePort } from './free-port.js';
@@ -30,7 +30,10 @@ export interface LitecoindOptions {
   pruned?: boolean;
 }
 
-export async function startLitecoind(t: TestContext, options: LitecoindOptions = {}): Promise<Litecoind> {
+export async function startLitecoind(
+  t: Pick<TestContext, 'after'>,
+  options: LitecoindOptions = {},
+): Promise<Litecoind> {
   const datadir = tempDir(t, 'otsd-ltc-');
   const port = await freePort();
   const rpcUrl = `http://otsd:test@127.0.0.1:${port}/`;
@@ -95,4 +98,21 @@ async function launchLitecoind(
     throw e;
   }
   return node;
+}
+
+/**
+ * One litecoind for every test of a file (their calendars share its chain): started by the first test
+ * that asks, stopped after the file's last test. Call at the top level of the file.
+ */
+export function litecoindForFile(options: LitecoindOptions = {}): () => Promise<Litecoind> {
+  const cleanups: (() => unknown)[] = [];
+  let node: Promise<Litecoind> | undefined;
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  const scope = { after: (cleanup: () => unknown) => void cleanups.push(cleanup) };
+  return () => {
+    node ??= startLitecoind(scope, options);
+    return node;
+  };
 }

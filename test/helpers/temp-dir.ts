@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
-export function tempDir(t: TestContext, prefix = 'otsd-'): string {
+export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'otsd-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

@@ -8,15 +8,26 @@ import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
+import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
+import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
 import { encodeStampPayload } from '../../src/journal/stamp-payload.js';
-import { BitcoinBlockHeaderAttestation, MerkleTree, sha256, Timestamp } from '../../src/ots/index.js';
+import {
+  BitcoinBlockHeaderAttestation,
+  MerkleTree,
+  PendingAttestation,
+  sha256,
+  Timestamp,
+} from '../../src/ots/index.js';
 import { indexContents } from '../helpers/index-contents.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const key = walletKeyFromPrivate(new Uint8Array(32).fill(1), NETWORKS.regtest);
 
-/** A calendar whose index has something in every database: two chunks, a proof, pending commitments, a stamp in flight. */
+/**
+ * A calendar whose index has something in every database: two chunks, a proof, pending commitments, a
+ * stamp ended and one in flight, a delegation.
+ */
 async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
   const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
   const commitments = Array.from({ length: CHUNK_RECORDS + 10 }, (_, i) =>
@@ -30,17 +41,41 @@ async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
     proved.map((_, i) => i),
     tip,
   );
-  const stamped = [100, 101, 102];
-  const built = buildStampTx({
-    input: { txid: sha256(new Uint8Array([1])), index: 0, value: 100_000n },
-    tip: new MerkleTree(stamped.map((n) => sha256(commitments[n] as Uint8Array))).root,
-    feeRate: 2,
-    lockTime: 800_001,
-    key,
-  });
+  // a stamp abandoned (its end sets the stamp-ends flag), and one in flight
+  for (const [input, stamped] of [
+    [1, [100, 101]],
+    [2, [100, 101, 102]],
+  ] as const) {
+    const built = buildStampTx({
+      input: { txid: sha256(new Uint8Array([input])), index: 0, value: 100_000n },
+      tip: new MerkleTree(stamped.map((n) => sha256(commitments[n] as Uint8Array))).root,
+      feeRate: 2,
+      lockTime: 800_001,
+      key,
+    });
+    await calendar.journal.append(
+      RecordKind.Stamp,
+      encodeStampPayload({ commitments: [...stamped], fee: Number(built.fee), rawTx: built.raw }),
+    );
+  }
+  const [abandoned] = calendar.index.openStamps();
   await calendar.journal.append(
-    RecordKind.Stamp,
-    encodeStampPayload({ commitments: stamped, fee: Number(built.fee), rawTx: built.raw }),
+    RecordKind.StampEnd,
+    encodeStampEndPayload({ stamp: abandoned?.number as number, outcome: StampOutcome.Abandoned }),
+  );
+  const delegated = [103, 104];
+  const answer = new Timestamp(
+    new MerkleTree(delegated.map((n) => sha256(commitments[n] as Uint8Array))).root,
+  );
+  answer.attestations.add(new PendingAttestation('https://master.example.org'));
+  await calendar.journal.append(
+    RecordKind.Delegation,
+    encodeDelegationPayload({
+      commitments: delegated,
+      height: 800_001,
+      master: 'https://master.example.org',
+      answer,
+    }),
   );
   // the chain follower's saved scan (its bytes do not matter to the index)
   await calendar.index.chainScan.save(new Uint8Array([1, 2, 3]));

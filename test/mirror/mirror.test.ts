@@ -132,6 +132,26 @@ describe('mirroring', () => {
     assert.equal(post.status, 404);
   });
 
+  it('serves the first proof of a commitment: a second proof changes no served byte, on the calendar and its mirror', async (t) => {
+    const calendar = await startNode(t);
+    const commitments = await fill(calendar, 10);
+    const mirror = await startNode(t, { mirrorOf: calendar.url });
+    await waitFor('the mirror to catch up', () => caughtUp(mirror, calendar));
+    const before = await answers(calendar.url, commitments);
+    assert.equal(before.filter((a) => a.startsWith('200')).length, 5);
+    assert.deepEqual(await answers(mirror.url, commitments), before);
+    // a second source proves records 2..7: three already proven, three not yet
+    await proveRecords(calendar, [2, 3, 4, 5, 6, 7], 5000);
+    await waitFor('the mirror to copy the second proof', () => caughtUp(mirror, calendar));
+    const after = await answers(calendar.url, commitments);
+    assert.deepEqual(after.slice(0, 5), before.slice(0, 5), 'proven commitments: the same bytes');
+    assert.deepEqual(
+      after.map((a) => a.slice(0, 3)),
+      ['200', '200', '200', '200', '200', '200', '200', '200', '404', '404'],
+    );
+    assert.deepEqual(await answers(mirror.url, commitments), after);
+  });
+
   it('serves immutable full chunks and a short-lived last one', async (t) => {
     const calendar = await startNode(t);
     await fill(calendar, 300);

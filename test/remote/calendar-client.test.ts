@@ -73,9 +73,18 @@ describe('RemoteCalendar', () => {
     const pending = (await calendar.submit(digest)).shortestPathTo((a) => a instanceof PendingAttestation);
     const commitment = pending?.msg as Uint8Array;
     assert.equal(await calendar.commitmentState(commitment), 'pending');
+    assert.deepEqual(await calendar.lookup(commitment), {
+      state: 'pending',
+      reason: 'Pending confirmation in Bitcoin blockchain',
+    });
     assert.equal(await calendar.commitmentState(digest), 'unknown');
+    // a submission whose answer leads to a commitment the calendar holds passes the check
+    const checked = await calendar.submitChecked(digest);
+    assert.equal(toHex(checked.timestamp.msg), toHex(digest));
     await proveRecords(node, [0]);
     assert.equal(await calendar.commitmentState(commitment), 'complete');
+    const complete = await calendar.lookup(commitment);
+    assert.equal(complete.state === 'complete' && toHex(complete.timestamp.msg), toHex(commitment));
     // a stand-alone aggregator keeps no proofs: it cannot vouch for a commitment
     const aggregator = await startAggregatorNode({
       upstreams: [node.url],

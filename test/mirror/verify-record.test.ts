@@ -1,0 +1,167 @@
+/**
+ * What a mirror checks in the records of collaborative stamping, case by case: a delegation's ranges,
+ * merkle tip, master URL and the shape of the master's answer (one PendingAttestation, to any
+ * calendar: data, not a claim, so no header is asked for); a stamp end's outcome and that it names an
+ * earlier record; each kind's size limit.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js';
+import { maxPayloadBytes, RecordKind } from '../../src/journal/record.js';
+import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
+import { verifyRecord } from '../../src/mirror/verify-record.js';
+import {
+  BitcoinBlockHeaderAttestation,
+  MerkleTree,
+  OpAppend,
+  PendingAttestation,
+  sha256,
+  Timestamp,
+  Writer,
+} from '../../src/ots/index.js';
+
+const commitments = [0, 1, 2].map((i) => sha256(new Uint8Array([0xd0, i])));
+const tip = new MerkleTree(commitments.map((c) => sha256(c))).root;
+let headerChecks = 0;
+const context = {
+  commitmentAt: (n: number) => commitments[n],
+  commitments: 3,
+  calendarUri: 'https://slave.example.org',
+  checkHeader: async () => {
+    headerChecks++;
+  },
+};
+
+/** A master's answer for `msg`: an op, then the given attestations. */
+function answer(msg: Uint8Array, ...attestations: (PendingAttestation | BitcoinBlockHeaderAttestation)[]) {
+  const timestamp = new Timestamp(msg);
+  const node = timestamp.ops.add(new OpAppend(new Uint8Array([7])));
+  for (const a of attestations) node.attestations.add(a);
+  return timestamp;
+}
+
+const delegation = (o: { records?: number[]; master?: string; answer?: Timestamp } = {}) =>
+  encodeDelegationPayload({
+    commitments: o.records ?? [0, 1, 2],
+    height: 120,
+    master: o.master ?? 'https://master.example.org',
+    answer: o.answer ?? answer(tip, new PendingAttestation('https://master.example.org')),
+  });
+
+const record = (number: number, kind: number, payload: Uint8Array) => ({
+  number,
+  kind,
+  payload,
+  chainHash: new Uint8Array(32),
+});
+
+const valid: [string, number, Uint8Array][] = [
+  ['a delegation', RecordKind.Delegation, delegation()],
+  [
+    'a delegation whose answer names another URI than the master URL (its public URI)',
+    RecordKind.Delegation,
+    delegation({ answer: answer(tip, new PendingAttestation('https://public-name.example.org')) }),
+  ],
+  [
+    'a stamp end (mined)',
+    RecordKind.StampEnd,
+    encodeStampEndPayload({ stamp: 3, outcome: StampOutcome.Mined }),
+  ],
+  [
+    'a stamp end (abandoned)',
+    RecordKind.StampEnd,
+    encodeStampEndPayload({ stamp: 0, outcome: StampOutcome.Abandoned }),
+  ],
+];
+
+const otherTip = sha256(new Uint8Array([1]));
+const trailing = (payload: Uint8Array) => Buffer.concat([payload, new Uint8Array([0])]);
+const outcome = (byte: number) => {
+  const w = new Writer();
+  w.writeVarUint(3);
+  w.writeByte(byte);
+  return w.toBytes();
+};
+const invalid: [string, number, Uint8Array, RegExp][] = [
+  [
+    'a delegation of a later record',
+    RecordKind.Delegation,
+    delegation({ records: [0, 1, 2, 5] }),
+    /delegation record: a range reaches record 5, not before it/,
+  ],
+  [
+    'a delegation whose tip is not the root of its commitments',
+    RecordKind.Delegation,
+    delegation({ answer: answer(otherTip, new PendingAttestation('https://master.example.org')) }),
+    /delegation tip is not the merkle root of its commitments/,
+  ],
+  [
+    'a delegation to something not a URL',
+    RecordKind.Delegation,
+    delegation({ master: 'file:///etc/passwd' }),
+    /delegation names a master that is not an http\(s\) URL: "file:\/\/\/etc\/passwd"/,
+  ],
+  [
+    'a delegation whose answer claims a Bitcoin attestation',
+    RecordKind.Delegation,
+    delegation({ answer: answer(tip, new BitcoinBlockHeaderAttestation(5)) }),
+    /its answer has 1 attestations \(BitcoinBlockHeaderAttestation\(5\)\); a calendar's has one PendingAttestation/,
+  ],
+  [
+    'a delegation whose answer has two attestations',
+    RecordKind.Delegation,
+    delegation({
+      answer: answer(
+        tip,
+        new PendingAttestation('https://a.example.org'),
+        new PendingAttestation('https://b.example.org'),
+      ),
+    }),
+    /its answer has 2 attestations/,
+  ],
+  [
+    'a truncated delegation',
+    RecordKind.Delegation,
+    delegation().subarray(0, 40),
+    /Tried to read 26 bytes but only 3 remain/,
+  ],
+  [
+    'a stamp end naming itself',
+    RecordKind.StampEnd,
+    encodeStampEndPayload({ stamp: 4, outcome: StampOutcome.Mined }),
+    /stamp-end record: names record 4, not before it/,
+  ],
+  ['a stamp end of unknown outcome', RecordKind.StampEnd, outcome(3), /stamp-end record: unknown outcome 3/],
+  [
+    'a stamp end with trailing bytes',
+    RecordKind.StampEnd,
+    trailing(encodeStampEndPayload({ stamp: 3, outcome: StampOutcome.Mined })),
+    /upstream record 4: .*(trailing|end)/i,
+  ],
+  [
+    'a stamp end over its size limit',
+    RecordKind.StampEnd,
+    new Uint8Array(maxPayloadBytes(RecordKind.StampEnd) + 1),
+    /a payload of 17 bytes is over the 16-byte limit of its kind/,
+  ],
+];
+
+describe('what a mirror checks in delegation and stamp-end records', () => {
+  for (const [name, kind, payload] of valid) {
+    it(`accepts ${name}, asking for no header`, async () => {
+      const before = headerChecks;
+      await verifyRecord(record(4, kind, payload), context);
+      assert.equal(headerChecks, before);
+    });
+  }
+  for (const [name, kind, payload, error] of invalid) {
+    it(`refuses ${name}`, async () => {
+      await assert.rejects(verifyRecord(record(4, kind, payload), context), (e: Error) => {
+        assert.equal(e.name, 'MirrorIntegrityError');
+        assert.match(e.message, /^upstream record 4: /);
+        assert.match(e.message, error);
+        return true;
+      });
+    });
+  }
+});
