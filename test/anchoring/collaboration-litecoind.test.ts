@@ -129,6 +129,16 @@ async function masterTransaction(master: LitecoinCalendar): Promise<string> {
   );
 }
 
+/** Waits until the master has a transaction in flight, over all or part of what it holds, and returns its txid. */
+async function anyMasterTransaction(master: LitecoinCalendar): Promise<string> {
+  return waitFor(
+    "the master's transaction",
+    () => master.node.anchoring?.status().inFlight?.txid,
+    30_000,
+    master.explain,
+  );
+}
+
 /**
  * Posts `n` digests to the slave at once (in one round or more) and waits until a master holds the tip
  * of every pending commitment. Returns the commitment of each digest.
@@ -249,7 +259,9 @@ describe('collaborative stamping on litecoind', () => {
     // until it holds nothing pending
     const minedTransactions = new Map<number, string>();
     while (master.node.calendar.index.pendingCount > 0) {
-      const txid = await masterTransaction(master);
+      // a tip that came after the transaction was sent joins only the next one: the master replaces on
+      // a new block, so waiting for one transaction over both would wait forever
+      const txid = await anyMasterTransaction(master);
       const minedAt = (await height(ltc)) + 1;
       await mine(ltc, 1, master.miner);
       minedTransactions.set(minedAt, txid);
