@@ -27,6 +27,7 @@ button{font:inherit;padding:.4rem .9rem}
 .verdict.verified,.verdict.stamped{border-color:#26a269;background:#e8f6ee}.verdict.failed{border-color:#c01c28;background:#fbeaea}
 .verdict.pending,.verdict.unverified{border-color:#e5a50a;background:#fdf6e3}
 .verdict.working,.verdict.note{border-color:#1a5fb4;background:#eef4fc}
+.verdict:empty{display:none}
 a.download{display:inline-block;margin:.25rem 0;font-weight:600}
 `;
 
@@ -69,13 +70,13 @@ ${notices.map((w) => `<p class="warning"><strong>Warning:</strong> ${e(w)}</p>`)
 <noscript><p class="warning">This page needs JavaScript (its own script, from this server, nothing from elsewhere). Without it, use the ots client.</p></noscript>
 <section aria-labelledby="stamp-title">
 <h2 id="stamp-title">Stamp files</h2>
-<p>Each file is hashed in this browser and never uploaded: only a hash of its hash and a random nonce leaves this page. You get a <code>.ots</code> timestamp per file, readable by every OpenTimestamps client.</p>
+<p>Each file is hashed in this browser and never uploaded: only a digest leaves this page (a hash of the file's hash with a random nonce that stays here, in the .ots). You get a <code>.ots</code> timestamp per file, readable by every OpenTimestamps client.</p>
 <p>${e(stampNote(facts))}</p>
 <div class="drop" id="stamp-drop">
 <label for="stamp-files">Files to stamp (or drop them here)</label>
 <input type="file" id="stamp-files" multiple>
 </div>
-<div id="stamp-output" role="status" aria-live="polite"></div>
+<div id="stamp-output" aria-live="polite"></div>
 </section>
 <section aria-labelledby="check-title">
 <h2 id="check-title">Upgrade and verify a timestamp</h2>
@@ -86,9 +87,10 @@ ${notices.map((w) => `<p class="warning"><strong>Warning:</strong> ${e(w)}</p>`)
 <input type="file" id="proof-file" accept=".ots">
 <label for="original-file">Original file, optional: hashed here, never uploaded</label>
 <input type="file" id="original-file">
+<p id="check-files"></p>
 </div>
 <button type="button" id="check-again" disabled>Check again</button>
-<div id="check-output" role="status" aria-live="polite"></div>
+<div id="check-output"><p id="check-verdict" role="status"></p><div id="check-details"></div></div>
 </section>
 </main>
 <footer><p><a href="status">Status of this ${what}</a> · otsd ${e(version)} · <a href="https://opentimestamps.org">opentimestamps.org</a></p></footer>

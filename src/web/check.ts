@@ -54,6 +54,17 @@ export const utcTime = (seconds: number): string =>
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
+/**
+ * At most this many proofs and block headers are asked for one check: a real timestamp names a few
+ * calendars and a block or two; a crafted one may name thousands, and must not make the page flood the
+ * server. The rest is said in one line.
+ */
+export const MAX_ASKED = 16;
+
+/** The chain a block header was served for, as a headline names it. */
+const chainName = (network: string | undefined) =>
+  network === undefined || network === 'main' ? 'Bitcoin' : `${network} (a test chain, not Bitcoin)`;
+
 /** Whether the page asks this server for the proof of a pending attestation of `uri`. */
 export function asksHere(uri: string, c: Pick<CheckContext, 'facts' | 'here'>): boolean {
   if (!c.facts.proofs) return false;
@@ -95,9 +106,21 @@ export async function checkTimestamp(
     lines.push('No original file given: the proof is checked, not which file it is for.');
   }
 
-  const { changed, unknown, failure } = await upgrade(file, c, lines);
+  const { changed, unknown, failure, askedHere, elsewhere } = await upgrade(file, c, lines);
   let result = await verify(file, c, lines, original?.name ?? 'the timestamped file');
-  if (result.verdict === 'pending' && failure)
+  if (result.verdict === 'pending' && !askedHere)
+    result =
+      elsewhere.length > 0
+        ? {
+            verdict: 'pending',
+            headline: `Not verified here: the timestamp is pending at ${elsewhere.join(', ')}, which this page does not ask. Upgrade it with "ots upgrade", then check it here.`,
+          }
+        : {
+            verdict: 'unverified',
+            headline:
+              'Not verified: the timestamp holds no attestation this page can check (no Bitcoin attestation, and no pending one).',
+          };
+  else if (result.verdict === 'pending' && failure)
     result = { verdict: 'unverified', headline: `Could not upgrade: ${failure}.` };
   else if (result.verdict === 'pending' && unknown)
     result =
@@ -124,46 +147,72 @@ const bitcoinAttestations = (file: DetachedTimestampFile) =>
 /** The reference's 404 text for a commitment it never saw (pending ones get another). */
 const NOT_FOUND = 'Not found';
 
-/**
- * Merges the proofs this server has for the file's pending attestations: whether any was added, why
- * none could be, and whether the server said it never saw a commitment of the file.
- */
+interface UpgradeOutcome {
+  /** Whether a proof was added. */
+  changed: boolean;
+  /** Whether the server said it never saw a commitment of the file. */
+  unknown: boolean;
+  /** Why the server could not be asked, when it could not. */
+  failure?: string;
+  /** Whether a pending attestation was one this server answers for. */
+  askedHere: boolean;
+  /** The calendars of the pending attestations this page does not ask. */
+  elsewhere: string[];
+}
+
+/** Merges the proofs this server has for the file's pending attestations. */
 async function upgrade(
   file: DetachedTimestampFile,
   c: CheckContext,
   lines: string[],
-): Promise<{ changed: boolean; unknown: boolean; failure?: string }> {
+): Promise<UpgradeOutcome> {
+  const outcome: UpgradeOutcome = { changed: false, unknown: false, askedHere: false, elsewhere: [] };
   // a complete timestamp is not upgraded, as the reference clients do
-  if (bitcoinAttestations(file).length > 0) return { changed: false, unknown: false };
-  let changed = false;
-  let failure: string | undefined;
-  let unknown = false;
+  if (bitcoinAttestations(file).length > 0) return outcome;
+  const elsewhere = new Set<string>();
+  const asked = new Set<string>();
+  let skipped = 0;
   for (const { node, attestation } of pendingNodes(file.timestamp)) {
     const calendar = `Calendar ${attestation.uri}`;
     if (!asksHere(attestation.uri, c)) {
-      lines.push(`${calendar}: not asked; this page upgrades only from this server (use "ots upgrade").`);
+      if (!elsewhere.has(attestation.uri))
+        lines.push(`${calendar}: not asked; this page upgrades only from this server (use "ots upgrade").`);
+      elsewhere.add(attestation.uri);
       continue;
     }
+    outcome.askedHere = true;
+    const key = toHex(node.msg);
+    if (asked.has(key)) continue;
+    if (asked.size === MAX_ASKED) {
+      skipped++;
+      continue;
+    }
+    asked.add(key);
     try {
       const answer = await c.server.proof(node.msg);
       if (answer.state === 'missing') {
-        unknown ||= answer.reason === NOT_FOUND;
+        outcome.unknown ||= answer.reason === NOT_FOUND;
         lines.push(`${calendar}: ${answer.reason || 'no proof yet'}.`);
         continue;
       }
       node.merge(Timestamp.fromBytes(node.msg, answer.timestamp));
-      changed = true;
+      outcome.changed = true;
       lines.push(`${calendar}: complete; its Bitcoin proof was added.`);
     } catch (e) {
       if (e instanceof ServerError) {
-        failure ??= e.message;
+        outcome.failure ??= e.message;
         lines.push(`${calendar}: ${e.message}.`);
       } else if (e instanceof OtsError)
         lines.push(`${calendar}: its answer is not a timestamp (${e.message}).`);
       else throw e;
     }
   }
-  return { changed, unknown, ...(failure !== undefined && { failure }) };
+  if (skipped > 0)
+    lines.push(
+      `${skipped} more pending attestations not asked: this page asks for at most ${MAX_ASKED} proofs.`,
+    );
+  outcome.elsewhere = [...elsewhere];
+  return outcome;
 }
 
 async function verify(
@@ -185,10 +234,21 @@ async function verify(
   let altered: number | undefined;
   let problem: string | undefined;
   let network: string | undefined;
+  // one request per height, for at most MAX_ASKED heights
+  const headers = new Map<number, ReturnType<PageServer['header']>>();
   for (const [msg, attestation] of attested) {
     const height = attestation.height;
+    if (!headers.has(height)) {
+      if (headers.size === MAX_ASKED) {
+        lines.push(
+          `${attested.length} Bitcoin attestations: this page checks those at the ${MAX_ASKED} lowest heights.`,
+        );
+        break;
+      }
+      headers.set(height, c.server.header(height));
+    }
     try {
-      const answer = await c.server.header(height);
+      const answer = await (headers.get(height) as ReturnType<PageServer['header']>);
       network ??= answer.network;
       if (!answer.header) {
         problem ??= `this server's node has no block ${height}`;
@@ -201,7 +261,7 @@ async function verify(
       lines.push(trustNote(c.facts, network));
       return {
         verdict: 'verified',
-        headline: `Verified: Bitcoin block ${height} attests that ${what} existed as of ${utcTime(time)}.`,
+        headline: `Verified: ${chainName(network)} block ${height} attests that ${what} existed by ${utcTime(time).slice(0, 10)} (its block time, ${utcTime(time)}, is accurate to about two hours).`,
         block: { height, time, hash: answer.header.hashHex },
       };
     } catch (e) {

@@ -46,22 +46,34 @@ function downloadLink(name: string, bytes: Uint8Array, label: string): HTMLAncho
   return element('a', label, { href: URL.createObjectURL(blob), download: name, class: 'download' });
 }
 
-function say(output: HTMLElement, verdict: string, text: string): void {
-  output.replaceChildren(element('p', text, { class: `verdict ${verdict}` }));
+/** Shows `text` as the verdict paragraph's words, its kind as its class. */
+function say(paragraph: HTMLElement, verdict: string, text: string): void {
+  paragraph.className = `verdict ${verdict}`;
+  paragraph.textContent = text;
 }
+
+const isProofName = (name: string) => name.toLowerCase().endsWith('.ots');
 
 // --- stamp ---
 
 const stampOutput = byId('stamp-output');
 
+/**
+ * Stamps `files` in a block of its own, newest first: each stamp's download links stay on the page
+ * while later ones run (they are the only copy of each file's nonce).
+ */
 async function stamp(files: File[]): Promise<void> {
   if (files.length === 0) return;
-  say(stampOutput, 'working', `Hashing ${files.length === 1 ? files[0]?.name : `${files.length} files`}…`);
+  const block = element('div', undefined, { class: 'stamp' });
+  const verdict = element('p');
+  block.append(verdict);
+  stampOutput.prepend(block);
+  say(verdict, 'working', `Hashing ${files.length === 1 ? files[0]?.name : `${files.length} files`}…`);
   try {
     const sha256 = new OpSHA256();
     const digests = await Promise.all(files.map((f) => streamDigest(sha256, chunksOf(f))));
     const { files: stamped, tip } = nonceAndJoin(digests, (n) => crypto.getRandomValues(new Uint8Array(n)));
-    say(stampOutput, 'working', 'Submitting to the calendar…');
+    say(verdict, 'working', 'Submitting to the calendar…');
     mergeAnswer(tip, await server.submit(tip.msg));
     const list = element('ul');
     stamped.forEach((s, i) => {
@@ -72,13 +84,13 @@ async function stamp(files: File[]): Promise<void> {
     });
     const one = files.length === 1;
     say(
-      stampOutput,
+      verdict,
       'stamped',
       `Stamped ${one ? files[0]?.name : `${files.length} files`}: ${one ? 'its timestamp is' : 'their timestamps are'} pending until the calendar's Bitcoin transaction is confirmed. Download ${one ? 'it' : 'them'}, and drop ${one ? 'it' : 'each'} below later to upgrade and verify ${one ? 'it' : 'them'}.`,
     );
-    stampOutput.append(list);
+    block.append(list);
   } catch (e) {
-    say(stampOutput, 'failed', `Not stamped: ${(e as Error).message}.`);
+    say(verdict, 'failed', `Not stamped: ${(e as Error).message}.`);
   }
 }
 
@@ -86,25 +98,33 @@ async function stamp(files: File[]): Promise<void> {
 
 const proofInput = byId<HTMLInputElement>('proof-file');
 const originalInput = byId<HTMLInputElement>('original-file');
-const checkOutput = byId('check-output');
+const checkVerdict = byId('check-verdict');
+const checkDetails = byId('check-details');
+const checkFiles = byId('check-files');
 const checkAgain = byId<HTMLButtonElement>('check-again');
 let proofFile: File | undefined;
 let originalFile: File | undefined;
 
+/** Says the outcome of a check in the live verdict paragraph; the details go beside it, not read out. */
+function showCheck(verdict: string, text: string): void {
+  say(checkVerdict, verdict, text);
+  checkDetails.replaceChildren();
+}
+
 function showReport(report: CheckReport, proofName: string): void {
-  checkOutput.replaceChildren(element('p', report.headline, { class: `verdict ${report.verdict}` }));
+  showCheck(report.verdict, report.headline);
   if (report.block) {
     const { height, time, hash } = report.block;
-    checkOutput.append(element('p', `Block ${height}, mined ${utcTime(time)}, hash ${hash}.`));
+    checkDetails.append(element('p', `Block ${height}, mined ${utcTime(time)}, hash ${hash}.`));
   }
   if (report.upgraded) {
     const paragraph = element('p');
     paragraph.append(downloadLink(proofName, report.upgraded, `Download the upgraded ${proofName}`));
-    checkOutput.append(paragraph);
+    checkDetails.append(paragraph);
   }
   const lines = element('ul');
   for (const line of report.lines) lines.append(element('li', line));
-  checkOutput.append(lines);
+  checkDetails.append(lines);
   if (report.info) {
     const details = element('details');
     details.open = true;
@@ -112,7 +132,7 @@ function showReport(report: CheckReport, proofName: string): void {
       element('summary', 'The proof (as "ots info" prints it)'),
       element('pre', report.info.trimEnd()),
     );
-    checkOutput.append(details);
+    checkDetails.append(details);
   }
 }
 
@@ -124,16 +144,17 @@ async function check(): Promise<void> {
   const original = originalFile;
   const current = ++checks;
   checkAgain.disabled = proof === undefined;
+  checkFiles.textContent = `Timestamp: ${proof?.name ?? 'none chosen'} · original file: ${original?.name ?? 'none'}`;
   if (!proof) {
-    if (original) say(checkOutput, 'note', 'Now choose its timestamp (.ots).');
+    if (original) showCheck('note', 'Now choose its timestamp (.ots).');
+    else showCheck('', '');
     return;
   }
-  say(checkOutput, 'working', `Checking ${proof.name}…`);
+  showCheck('working', `Checking ${proof.name}…`);
   let show: () => void;
   try {
     if (proof.size > MAX_OTS_BYTES) {
-      show = () =>
-        say(checkOutput, 'failed', `${proof.name} is ${proof.size} bytes: too large to be a timestamp.`);
+      show = () => showCheck('failed', `${proof.name} is ${proof.size} bytes: too large to be a timestamp.`);
     } else {
       const bytes = new Uint8Array(await proof.arrayBuffer());
       const originalDigest: OriginalFile | undefined = original && {
@@ -148,7 +169,7 @@ async function check(): Promise<void> {
       show = () => showReport(report, proof.name);
     }
   } catch (e) {
-    show = () => say(checkOutput, 'failed', `The check failed: ${(e as Error).message}.`);
+    show = () => showCheck('failed', `The check failed: ${(e as Error).message}.`);
   }
   if (current === checks) show();
 }
@@ -162,8 +183,11 @@ originalInput.addEventListener('change', () => {
   void check();
 });
 checkAgain.addEventListener('click', () => void check());
-byId<HTMLInputElement>('stamp-files').addEventListener('change', (event) => {
-  void stamp([...((event.target as HTMLInputElement).files ?? [])]);
+const stampInput = byId<HTMLInputElement>('stamp-files');
+stampInput.addEventListener('change', () => {
+  void stamp([...(stampInput.files ?? [])]);
+  // choosing the same file again (edited since) must stamp it again: an unchanged value fires nothing
+  stampInput.value = '';
 });
 
 /** Drop zones: a drop does what choosing the same files in the zone's inputs does. */
@@ -180,9 +204,21 @@ function dropZone(id: string, take: (files: File[]) => void): void {
     take([...(event.dataTransfer?.files ?? [])]);
   });
 }
+// a file dropped beside a zone must not make the browser leave the page to open it
+for (const type of ['dragover', 'drop']) document.addEventListener(type, (event) => event.preventDefault());
 dropZone('stamp-drop', (files) => void stamp(files));
 dropZone('check-drop', (files) => {
-  proofFile = files.find((f) => f.name.endsWith('.ots')) ?? proofFile;
-  originalFile = files.find((f) => !f.name.endsWith('.ots')) ?? originalFile;
+  const proof = files.find((f) => isProofName(f.name));
+  const original = files.find((f) => !isProofName(f.name));
+  // a dropped timestamp comes with its original or none: the one of an earlier check is not kept;
+  // an original dropped alone is for the timestamp already chosen
+  if (proof) {
+    proofFile = proof;
+    originalFile = original;
+  } else if (original) originalFile = original;
+  else return;
+  // the inputs would still show what was chosen in them before
+  proofInput.value = '';
+  originalInput.value = '';
   void check();
 });

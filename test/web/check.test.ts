@@ -9,6 +9,7 @@ import {
   BitcoinBlockHeaderAttestation,
   type CryptOp,
   DetachedTimestampFile,
+  LitecoinBlockHeaderAttestation,
   OpAppend,
   OpKECCAK256,
   OpRIPEMD160,
@@ -16,13 +17,19 @@ import {
   OpSHA256,
   PendingAttestation,
   sha256,
-  type Timestamp,
+  Timestamp,
   toHex,
 } from '../../src/ots/index.js';
-import { asksHere, type CheckContext, checkTimestamp, type OriginalFile } from '../../src/web/check.js';
+import {
+  asksHere,
+  type CheckContext,
+  checkTimestamp,
+  MAX_ASKED,
+  type OriginalFile,
+} from '../../src/web/check.js';
 import type { PageFacts } from '../../src/web/facts.js';
 import { streamDigest } from '../../src/web/file-digest.js';
-import { pageServer } from '../../src/web/server-api.js';
+import { type PageServer, pageServer } from '../../src/web/server-api.js';
 import { mergeAnswer, nonceAndJoin } from '../../src/web/stamp.js';
 import { proveCommitments, startTestNode } from '../helpers/calendar-node.js';
 
@@ -108,6 +115,10 @@ describe('the page: stamp and check', () => {
       here: 'https://calendar.example/',
     });
     assert.equal(elsewhere.verdict, 'pending');
+    assert.equal(
+      elsewhere.headline,
+      `Not verified here: the timestamp is pending at ${node.calendar.uri}, which this page does not ask. Upgrade it with "ots upgrade", then check it here.`,
+    );
     assert.match(elsewhere.lines[1] as string, /: not asked; this page upgrades only from this server/);
 
     // the calendar's proof is merged in; without headers the page says it cannot verify here
@@ -136,6 +147,63 @@ describe('the page: stamp and check', () => {
     assert.equal(unreachable.verdict, 'unverified');
     assert.match(unreachable.headline, /^Could not upgrade: the calendar is unreachable \(.+\)\.$/);
     await assert.rejects(c.server.submit(random(32)), /the calendar is unreachable/);
+  });
+
+  it('says when a timestamp holds nothing it can check, and asks for a bounded number of proofs and headers', async () => {
+    const facts: PageFacts = {
+      role: 'calendar',
+      uri: 'http://127.0.0.1:14789',
+      upstreams: [],
+      stamping: true,
+      proofs: true,
+      headers: 'own node',
+    };
+    const asked = { proofs: 0, headers: 0 };
+    const server: PageServer = {
+      submit: () => Promise.reject(new Error('not used')),
+      proof: async () => {
+        asked.proofs++;
+        return { state: 'missing', reason: 'Pending confirmation in Bitcoin blockchain' };
+      },
+      header: async () => {
+        asked.headers++;
+        return { header: undefined, network: 'regtest' };
+      },
+    };
+    const c: CheckContext = { server, facts, here: 'https://calendar.example/' };
+    const file = (attest: (leaf: Timestamp, i: number) => void, leaves = 1) => {
+      const f = new DetachedTimestampFile(new OpSHA256(), new Timestamp(random(32)));
+      for (let i = 0; i < leaves; i++) attest(f.timestamp.ops.add(new OpAppend(random(8))), i);
+      return { name: 'crafted.ots', bytes: f.toBytes() };
+    };
+
+    const nothing = await checkTimestamp(
+      file((leaf) => leaf.attestations.add(new LitecoinBlockHeaderAttestation(7))),
+      undefined,
+      c,
+    );
+    assert.equal(nothing.verdict, 'unverified');
+    assert.match(nothing.headline, /^Not verified: the timestamp holds no attestation this page can check/);
+
+    // thousands of pending attestations naming this calendar, thousands of heights: a few requests
+    const pending = await checkTimestamp(
+      file((leaf) => leaf.attestations.add(new PendingAttestation(facts.uri as string)), 500),
+      undefined,
+      c,
+    );
+    assert.equal(asked.proofs, MAX_ASKED);
+    assert.equal(pending.verdict, 'pending');
+    assert.match(pending.lines.at(-1) as string, /^484 more pending attestations not asked/);
+    const heights = await checkTimestamp(
+      file((leaf, i) => leaf.attestations.add(new BitcoinBlockHeaderAttestation(1000 + (i % 300))), 600),
+      undefined,
+      c,
+    );
+    assert.equal(asked.headers, MAX_ASKED);
+    assert.equal(heights.verdict, 'unverified');
+    assert.ok(
+      heights.lines.some((l) => /^600 Bitcoin attestations: this page checks those at the 16 lowest/.test(l)),
+    );
   });
 
   it('asks this server about its own calendar, this site, and a mirror’s upstream only', () => {

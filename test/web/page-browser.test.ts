@@ -154,7 +154,9 @@ describe('the page in a real browser', () => {
     const verified = await verdictOf(page, '#check-output');
     assert.equal(verified.kind, 'verified', verified.text);
     const height = Number(
-      /Verified: Bitcoin block (\d+) attests that hello\.txt existed as of /.exec(verified.text)?.[1],
+      /Verified: bcoin-regtest \(a test chain, not Bitcoin\) block (\d+) attests that hello\.txt existed by /.exec(
+        verified.text,
+      )?.[1],
     );
     assert.ok(height > 0, verified.text);
     assert.match(verified.text, /this calendar's own Bitcoin node: it trusts that node/);
@@ -223,6 +225,21 @@ describe('the page in a real browser', () => {
     assert.match(wrong.text, /Wrong original file: other\.txt is not the file this timestamp is for/);
     await shoot(page, 'wrong-original');
 
+    // dropped alone, a timestamp is checked without the original file of the check before it
+    const dropped = await page.evaluateHandle(`(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(${JSON.stringify([...upgraded])})], 'HELLO.TXT.OTS'));
+      return transfer;
+    })()`);
+    await page.dispatchEvent('#check-drop', 'drop', { dataTransfer: dropped });
+    const alone = await verdictOf(page, '#check-output');
+    assert.equal(alone.kind, 'verified', alone.text);
+    assert.match(alone.text, /attests that the timestamped file existed by /);
+    assert.equal(
+      await page.locator('#check-files').textContent(),
+      'Timestamp: HELLO.TXT.OTS · original file: none',
+    );
+
     // keyboard: every input has its label and is reached with Tab
     const fresh = await context.newPage();
     await fresh.goto(calendar.url);
@@ -272,7 +289,9 @@ describe('the page in a real browser', () => {
     assert.equal(mirrored.kind, 'verified', mirrored.text);
     assert.match(
       mirrored.text,
-      new RegExp(`Verified: Bitcoin block ${height} attests that the timestamped file`),
+      new RegExp(
+        `Verified: bcoin-regtest \\(a test chain, not Bitcoin\\) block ${height} attests that the timestamped file`,
+      ),
     );
     assert.match(
       mirrored.text,
