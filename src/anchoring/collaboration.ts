@@ -8,16 +8,19 @@
  * (master-proof.ts).
  *
  * The own transaction waits on a delegation until its deadline: the height at submission plus
- * `timeoutBlocks`, moved later once the master says its transaction is mined (checked in this
- * calendar's chain: a master that mined is slow to confirm, not unresponsive). After the deadline the
- * own transaction covers everything pending; a late proof is still taken, for a day of blocks, and the
- * first proof written for a commitment is the one served. A master that missed MISSES_BEFORE_DEGRADED
+ * `timeoutBlocks`, moved later once, when the first transaction the master names as mined is in this
+ * calendar's chain (a master that mined is slow to confirm, not unresponsive), to that block plus the
+ * master's published confirmations (at most MAX_MASTER_CONFIRMATIONS) plus one, and never past the
+ * ceiling: submission height + `timeoutBlocks` + max(MAX_MASTER_CONFIRMATIONS, own confirmations) + 1.
+ * After the deadline the own transaction covers everything pending; a late proof is still taken, for
+ * LATE_PROOF_BLOCKS after the first deadline, and the first proof written for a commitment is the one
+ * served. A master that missed MISSES_BEFORE_DEGRADED
  * times in a row (no proof by a deadline, an answer that does not check, no answer) is still given
  * each cycle's tip, but not waited on: one proof in time and it is waited on again. A master whose
  * published masters lead back to this calendar (a cycle) is given nothing.
  *
- * A master can so delay this calendar's anchoring by a bounded number of blocks; it can never stop it
- * or make it spend more than it would alone.
+ * A master can so delay this calendar's anchoring by at most that ceiling; whatever it says, it can
+ * never stop it or make it spend more than it would alone.
  * @module
  */
 import type { Logger } from 'pino';
@@ -33,11 +36,17 @@ import { pendingCommitment, RemoteCalendar, type RemoteLookup } from '../remote/
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainPass, ProofSource, Prove } from './coordinator.js';
 import { checkMasterProof } from './master-proof.js';
-import { cycleBack, type MasterFacts, readMasterFacts, sameCalendar } from './master-status.js';
+import {
+  cycleBack,
+  MAX_MASTER_CONFIRMATIONS,
+  type MasterFacts,
+  readMasterFacts,
+  sameCalendar,
+} from './master-status.js';
 
 /** Misses in a row after which a master is no longer waited on (as an aggregator stops waiting for an upstream). */
 export const MISSES_BEFORE_DEGRADED = 3;
-/** A proof that comes this many blocks after its deadline is still taken; later, the delegation is dropped. */
+/** A proof that comes this many blocks after its first deadline is still taken; later, the delegation is dropped. */
 export const LATE_PROOF_BLOCKS = 144;
 /** A master's published masters (for the cycle check) are read again this often. */
 const MASTER_FACTS_MAX_AGE_MS = 3600_000;
@@ -90,6 +99,8 @@ export interface MasterStatus {
 export interface CollaborationStatus {
   masters: MasterStatus[];
   timeoutBlocks: number;
+  /** The most blocks after submission a delegation is waited on: the ceiling of an extended deadline. */
+  maxWaitBlocks: number;
   /** Open delegations (waited on or not). */
   delegationsInFlight: number;
   /** Commitments the own transaction leaves to a master for now (those proven since the last poll included). */
@@ -122,7 +133,10 @@ interface Delegation {
   expired: boolean;
   /** Why the master's last proof was refused. */
   problem: string | undefined;
-  /** The master's transaction it named, and the highest block searched for it. */
+  /**
+   * The first transaction the master named as mined (any other it names later is ignored), the
+   * highest block searched for it, and the block it was found in (the deadline moved once, then).
+   */
   claim: { txid: string; searchedTo: number; minedAt: number | undefined } | undefined;
 }
 
@@ -211,6 +225,21 @@ export class Collaboration implements ProofSource {
     this.waiting = undefined;
   }
 
+  /** The deadline before any extension: the height at submission plus `timeoutBlocks`. */
+  private firstDeadline(d: Delegation): number {
+    return d.height + this.o.timeoutBlocks;
+  }
+
+  /** The most blocks after submission a delegation is waited on, whatever the master says. */
+  private maxWaitBlocks(): number {
+    return this.o.timeoutBlocks + Math.max(MAX_MASTER_CONFIRMATIONS, this.o.minConfirmations) + 1;
+  }
+
+  /** The latest a deadline can be moved to. */
+  private deadlineCeiling(d: Delegation): number {
+    return d.height + this.maxWaitBlocks();
+  }
+
   private degraded(master: Master): boolean {
     return master.consecutiveMisses >= MISSES_BEFORE_DEGRADED;
   }
@@ -234,7 +263,7 @@ export class Collaboration implements ProofSource {
   async afterPass(pass: ChainPass): Promise<boolean> {
     if (pass.height < 0) return false;
     for (const d of [...this.open.values()]) {
-      if (pass.height > d.deadline + LATE_PROOF_BLOCKS) {
+      if (pass.height > this.firstDeadline(d) + LATE_PROOF_BLOCKS) {
         this.o.log.warn(
           { master: d.master.url, delegation: d.record },
           'collaboration: no proof a day of blocks after the deadline; giving the commitments to the next cycle',
@@ -373,13 +402,15 @@ export class Collaboration implements ProofSource {
   /**
    * The master says its transaction is mined: once this calendar's chain holds that transaction, the
    * deadline moves to give the master its confirmations (and this calendar its own) past that block.
+   * Only the first transaction it names counts, so the deadline moves at most once: a master naming a
+   * new block's transaction at every poll would otherwise move it for ever.
    */
   private async claimed(d: Delegation, reason: string, height: number): Promise<void> {
     const txid = TX_CLAIM.exec(reason)?.[1];
     if (!txid || d.expired) return;
-    if (d.claim?.txid !== txid) d.claim = { txid, searchedTo: d.height - 1, minedAt: undefined };
+    d.claim ??= { txid, searchedTo: d.height - 1, minedAt: undefined };
     const claim = d.claim;
-    if (claim.minedAt !== undefined) return;
+    if (claim.txid !== txid || claim.minedAt !== undefined) return;
     // the blocks since submission not searched yet, newest first (a claim comes soon after its block)
     for (let h = height; h > claim.searchedTo && claim.minedAt === undefined; h--) {
       const block = await this.o.node.block(h, await this.o.node.blockHash(h));
@@ -388,7 +419,7 @@ export class Collaboration implements ProofSource {
     claim.searchedTo = height;
     if (claim.minedAt === undefined) return;
     const confirmations = Math.max(this.o.minConfirmations, d.master.facts?.read.minConfirmations ?? 0);
-    const deadline = claim.minedAt + confirmations + 1;
+    const deadline = Math.min(claim.minedAt + confirmations + 1, this.deadlineCeiling(d));
     if (deadline > d.deadline) {
       this.o.log.info(
         { master: d.master.url, delegation: d.record, txid, minedAt: claim.minedAt, deadline },
@@ -505,6 +536,7 @@ export class Collaboration implements ProofSource {
         cycle: m.cycle,
       })),
       timeoutBlocks: this.o.timeoutBlocks,
+      maxWaitBlocks: this.maxWaitBlocks(),
       delegationsInFlight: open.length,
       waitingCommitments: this.waitingSet().size,
       fallbacks: { ...this.fallbacks },

@@ -148,6 +148,7 @@ export function statusJson(s: NodeStatus): string {
           ...(m.cycle && { cycle: m.cycle }),
         })),
         timeout_blocks: s.collaboration.timeoutBlocks,
+        max_wait_blocks: s.collaboration.maxWaitBlocks,
         delegations_in_flight: s.collaboration.delegationsInFlight,
         waiting_commitments: s.collaboration.waitingCommitments,
         fallbacks: s.collaboration.fallbacks,
@@ -310,7 +311,7 @@ export function statusHtml(s: NodeStatus): string {
       ),
       [
         'Delegations in flight',
-        `${n(co.delegationsInFlight)}; ${n(co.waitingCommitments)} commitments wait on a master (at most ${n(co.timeoutBlocks)} blocks)`,
+        `${n(co.delegationsInFlight)}; ${n(co.waitingCommitments)} commitments wait on a master (${n(co.timeoutBlocks)} blocks after submission; at most ${n(co.maxWaitBlocks)} once the master's transaction is in this calendar's chain)`,
       ],
       [
         'Fallbacks to the own transaction',

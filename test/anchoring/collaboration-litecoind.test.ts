@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MAX_MASTER_CONFIRMATIONS } from '../../src/anchoring/master-status.js';
 import { COLLABORATION_CANNOT_PAY_WARNING } from '../../src/daemon/calendar-node.js';
 import type { CollaborationSettings } from '../../src/daemon/stamping-role.js';
 import { decodeDelegationPayload } from '../../src/journal/delegation-payload.js';
@@ -201,6 +202,26 @@ function ownTransactionSent(calendar: LitecoinCalendar): Promise<string> {
     30_000,
     calendar.explain,
   );
+}
+
+/** The txid of the coinbase of block `hash`. */
+async function coinbase(ltc: Litecoind, hash: string): Promise<string> {
+  return (await ltc.rpc.call<{ tx: string[] }>('getblock', hash, 1)).tx[0] as string;
+}
+
+/**
+ * Mines a block at a time until the calendar makes its own transaction, failing past block `last`;
+ * the height it was built at (its locktime).
+ */
+async function ownTransactionBy(calendar: LitecoinCalendar, last: number): Promise<number> {
+  for (;;) {
+    for await (const record of calendar.node.calendar.journal.read())
+      if (record.kind === RecordKind.Stamp)
+        return parseTransaction(decodeStampPayload(record.payload).rawTx).lockTime;
+    assert.ok((await height(calendar.ltc)) < last, `no own transaction by block ${last}`);
+    await mine(calendar.ltc, 1, calendar.miner);
+    await settled(calendar);
+  }
 }
 
 /**
@@ -549,6 +570,49 @@ describe('collaborative stamping on litecoind', () => {
     assert.deepEqual(status.fallbacks, { down: 1, timeout: 0, bad_proof: 0, degraded: 0 });
     assert.match(status.masters[0]?.last_error ?? '', /which it does not know/);
     assert.deepEqual(await delegationHeights(slave), [], 'nothing journaled');
+  });
+
+  it('C7: a lying master naming a new mined transaction at every poll: the deadline moves at most once', async (t) => {
+    if (!needs(t)) return;
+    // the master never stamps; the proxy names the coinbase of the newest block as its transaction
+    const { ltc, proxy, slave } = await masterAndSlave(t, { masterStampIntervalMs: 600_000 });
+    proxy.claimedTxid = async () => coinbase(ltc, await ltc.rpc.call<string>('getbestblockhash'));
+    proxy.faults.add('claims-mined');
+    await delegated(slave, 1);
+    const [h0] = await delegationHeights(slave);
+    const ceiling = (h0 as number) + FAST.timeoutBlocks + MAX_MASTER_CONFIRMATIONS + 1;
+    const builtAt = await ownTransactionBy(slave, ceiling);
+    assert.ok(builtAt <= ceiling, `the own transaction at ${builtAt}, past the ceiling ${ceiling}`);
+    assert.ok(slave.log().filter((l) => l.includes('deadline extended')).length <= 1);
+  });
+
+  it('C7: a lying master publishing a million confirmations: its deadline moves by at most 12 of them', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, proxy, slave } = await masterAndSlave(t, { masterStampIntervalMs: 600_000 });
+    proxy.publishedConfirmations = 1_000_000;
+    proxy.faults.add('publishes-confirmations');
+    await delegated(slave, 1);
+    const [h0] = await delegationHeights(slave);
+    const [claimed] = await mine(ltc, 1, slave.miner);
+    const txid = await coinbase(ltc, claimed as string);
+    proxy.claimedTxid = async () => txid;
+    proxy.faults.add('claims-mined');
+    const extended = (h0 as number) + 1 + MAX_MASTER_CONFIRMATIONS + 1;
+    const builtAt = await ownTransactionBy(
+      slave,
+      (h0 as number) + FAST.timeoutBlocks + MAX_MASTER_CONFIRMATIONS + 1,
+    );
+    assert.equal(builtAt, extended, 'the own transaction at the mined block plus 12 confirmations plus one');
+    assert.match(
+      slave.log().find((l) => l.includes('deadline extended')) ?? '',
+      new RegExp(`"deadline":${extended}[},]`),
+    );
+    assert.deepEqual((await collaborationOf(slave)).fallbacks, {
+      down: 0,
+      timeout: 1,
+      bad_proof: 0,
+      degraded: 0,
+    });
   });
 
   it('C8: two masters, one down: the proof from the other, no fallback; a master that publishes no status is a leaf', async (t) => {
