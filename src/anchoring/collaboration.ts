@@ -8,16 +8,18 @@
  * (master-proof.ts).
  *
  * The own transaction waits on a delegation until its deadline: the height at submission plus
- * `timeoutBlocks`, moved later once, when the first transaction the master names as mined is in this
- * calendar's chain (a master that mined is slow to confirm, not unresponsive), to that block plus the
- * master's published confirmations (at most MAX_MASTER_CONFIRMATIONS) plus one, and never past the
- * ceiling: submission height + `timeoutBlocks` + max(MAX_MASTER_CONFIRMATIONS, own confirmations) + 1.
- * After the deadline the own transaction covers everything pending; a late proof is still taken, for
- * LATE_PROOF_BLOCKS after the first deadline, and the first proof written for a commitment is the one
- * served. A master that missed MISSES_BEFORE_DEGRADED
- * times in a row (no proof by a deadline, an answer that does not check, no answer) is still given
- * each cycle's tip, but not waited on: one proof in time and it is waited on again. A master whose
- * published masters lead back to this calendar (a cycle) is given nothing.
+ * `timeoutBlocks`. A master that mined is slow to confirm, not unresponsive, so the deadline moves
+ * when this calendar's chain shows its transaction mined: to that block plus the master's published
+ * confirmations (at most MAX_MASTER_CONFIRMATIONS) plus one, for the first transaction the master
+ * names (any other it names later counts for nothing); to that block plus this calendar's own
+ * confirmations plus one, for a proof refused only as too shallow yet (a master that waits for
+ * fewer). Never past the ceiling: submission height + `timeoutBlocks` +
+ * max(MAX_MASTER_CONFIRMATIONS, own confirmations) + 1. After the deadline the own transaction covers
+ * everything pending; a late proof is still taken, for LATE_PROOF_BLOCKS after the first deadline, and
+ * the first proof written for a commitment is the one served. A master that missed
+ * MISSES_BEFORE_DEGRADED times in a row (no proof by a deadline, an answer that does not check, no
+ * answer) is still given each cycle's tip, but not waited on: one proof in time and it is waited on
+ * again. A master whose published masters lead back to this calendar (a cycle) is given nothing.
  *
  * A master can so delay this calendar's anchoring by at most that ceiling; whatever it says, it can
  * never stop it or make it spend more than it would alone.
@@ -35,7 +37,7 @@ import { reverseBytes, type Timestamp, toHex } from '../ots/index.js';
 import { pendingCommitment, RemoteCalendar, type RemoteLookup } from '../remote/calendar-client.js';
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainPass, ProofSource, Prove } from './coordinator.js';
-import { checkMasterProof } from './master-proof.js';
+import { checkMasterProof, MasterProofError } from './master-proof.js';
 import {
   cycleBack,
   MAX_MASTER_CONFIRMATIONS,
@@ -371,6 +373,11 @@ export class Collaboration implements ProofSource {
         node: this.o.node,
       });
     } catch (e) {
+      // a master that waits for fewer confirmations than this calendar: mined, not lying
+      if (e instanceof MasterProofError && e.minedAt !== undefined) {
+        if (!d.expired) this.extend(d, e.minedAt, this.o.minConfirmations, { proofAt: e.minedAt });
+        return;
+      }
       const problem = (e as Error).message;
       if (problem !== d.problem)
         this.o.log.warn(
@@ -419,14 +426,21 @@ export class Collaboration implements ProofSource {
     claim.searchedTo = height;
     if (claim.minedAt === undefined) return;
     const confirmations = Math.max(this.o.minConfirmations, d.master.facts?.read.minConfirmations ?? 0);
-    const deadline = Math.min(claim.minedAt + confirmations + 1, this.deadlineCeiling(d));
-    if (deadline > d.deadline) {
-      this.o.log.info(
-        { master: d.master.url, delegation: d.record, txid, minedAt: claim.minedAt, deadline },
-        'collaboration: the master mined its transaction; deadline extended for its confirmations',
-      );
-      d.deadline = deadline;
-    }
+    this.extend(d, claim.minedAt, confirmations, { txid });
+  }
+
+  /**
+   * The master's transaction is in block `minedAt` of this calendar's chain: the deadline moves to
+   * give it `confirmations` past that block, and one more block to fetch the proof, under the ceiling.
+   */
+  private extend(d: Delegation, minedAt: number, confirmations: number, detail: object): void {
+    const deadline = Math.min(minedAt + confirmations + 1, this.deadlineCeiling(d));
+    if (deadline <= d.deadline) return;
+    this.o.log.info(
+      { master: d.master.url, delegation: d.record, ...detail, minedAt, deadline },
+      'collaboration: the master mined its transaction; deadline extended for its confirmations',
+    );
+    d.deadline = deadline;
   }
 
   async cycle(pending: readonly number[], height: number): Promise<void> {

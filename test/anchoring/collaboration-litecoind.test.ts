@@ -87,6 +87,7 @@ async function masterAndSlave(
   o: {
     masterStampIntervalMs?: number;
     masterConfirmations?: number;
+    slaveConfirmations?: number;
     slave?: Partial<CollaborationSettings>;
     fundSlave?: boolean;
     metrics?: boolean;
@@ -106,7 +107,7 @@ async function masterAndSlave(
   const proxy = await startFaultyCalendarProxy(t, master.node.url);
   const slave = await startLitecoinCalendar(t, {
     ltc,
-    minConfirmations: 1,
+    minConfirmations: o.slaveConfirmations ?? 1,
     fund: o.fundSlave ?? true,
     ...(o.metrics && { metrics: true }),
     collaboration: { masters: [proxy.url], ...FAST, ...o.slave },
@@ -435,6 +436,40 @@ describe('collaborative stamping on litecoind', () => {
       bad_proof: 0,
       degraded: 0,
     });
+  });
+
+  it('C4: a master that waits for fewer confirmations, mined just before the deadline: its shallow proof moves the deadline, not a miss', async (t) => {
+    if (!needs(t)) return;
+    // the master proves at 1 confirmation and never says "Timestamped by transaction"; the slave wants 3
+    const { ltc, master, proxy, slave } = await masterAndSlave(t, { slaveConfirmations: 3 });
+    proxy.faults.add('hides-mined');
+    const commitments = await delegated(slave, 1);
+    const [h0] = await delegationHeights(slave);
+    const deadline = (h0 as number) + FAST.timeoutBlocks;
+    await masterTransaction(master);
+    // blocks without the master's transaction, then its transaction in the block before the deadline
+    while ((await height(ltc)) < deadline - 2) {
+      await ltc.rpc.call('generateblock', slave.miner, []);
+      await settled(slave);
+    }
+    await mine(ltc, 1, master.miner);
+    await settled(slave);
+    // the deadline, with 2 confirmations of the master's block, then the third
+    await mine(ltc, 1, slave.miner);
+    await settled(slave);
+    assert.deepEqual(await ownTransactions(slave), [], 'no own transaction at the first deadline');
+    await mine(ltc, 1, slave.miner);
+    await waitFor(
+      'the proof through the master',
+      () => allProved(slave.node, commitments),
+      30_000,
+      slave.explain,
+    );
+    assert.deepEqual(await ownTransactions(slave), []);
+    const status = await collaborationOf(slave);
+    assert.deepEqual(status.fallbacks, { down: 0, timeout: 0, bad_proof: 0, degraded: 0 });
+    assert.equal(status.masters[0]?.consecutive_misses, 0);
+    assert.equal(status.masters[0]?.last_error, null);
   });
 
   it('C5: a master back after misses: waited on again once it proves in time, and the slave stops paying', async (t) => {

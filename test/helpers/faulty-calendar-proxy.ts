@@ -14,6 +14,8 @@
  * - no-status: GET / answers an HTML page, as the reference does: no list of masters;
  * - claims-mined: every GET /timestamp/... is answered `Timestamped by transaction <txid>` with the
  *   txid `claimedTxid()` gives at that moment (a master naming whatever transaction it likes);
+ * - hides-mined: a `Timestamped by transaction` answer is passed on as `Pending confirmation in
+ *   Bitcoin blockchain` (a master that names no transaction: only its proof says it mined);
  * - publishes-confirmations: the JSON status says `anchoring.min_confirmations` is
  *   `publishedConfirmations`.
  *
@@ -40,6 +42,7 @@ export type CalendarFault =
   | 'too-deep'
   | 'no-status'
   | 'claims-mined'
+  | 'hides-mined'
   | 'publishes-confirmations';
 
 export interface FaultyCalendarProxy {
@@ -149,6 +152,11 @@ export async function startFaultyCalendarProxy(
       const status = JSON.parse(new TextDecoder().decode(bytes)) as { anchoring?: object };
       status.anchoring = { ...status.anchoring, min_confirmations: proxy.publishedConfirmations };
       bytes = new TextEncoder().encode(JSON.stringify(status));
+    }
+    if (isProof && upstream.status === 404 && proxy.faults.has('hides-mined')) {
+      const text = new TextDecoder().decode(bytes);
+      if (text.startsWith('Timestamped by transaction '))
+        bytes = new TextEncoder().encode('Pending confirmation in Bitcoin blockchain');
     }
     const fault = PROOF_REWRITES.find((f) => proxy.faults.has(f));
     if (isProof && upstream.status === 200 && fault) {
