@@ -13,7 +13,7 @@
  * confirmations (at most MAX_MASTER_CONFIRMATIONS) plus one, for the first transaction the master
  * names (any other it names later counts for nothing); to that block plus this calendar's own
  * confirmations plus one, for a proof refused only as too shallow yet (a master that waits for
- * fewer). Never past the ceiling: submission height + `timeoutBlocks` +
+ * fewer); back to the first when a reorg takes that block away. Never past the ceiling: submission height + `timeoutBlocks` +
  * max(MAX_MASTER_CONFIRMATIONS, own confirmations) + 1. After the deadline the own transaction covers
  * everything pending; a late proof is still taken, for LATE_PROOF_BLOCKS after the first deadline, and
  * the first proof written for a commitment is the one served. A master that missed
@@ -135,6 +135,8 @@ interface Delegation {
   expired: boolean;
   /** Why the master's last proof was refused. */
   problem: string | undefined;
+  /** The block of this calendar's chain that holds the master's transaction: what the deadline moved for. */
+  minedIn: { height: number; hash: string } | undefined;
   /**
    * The first transaction the master named as mined (any other it names later is ignored), the
    * highest block searched for it, and the block it was found in (the deadline moved once, then).
@@ -217,6 +219,7 @@ export class Collaboration implements ProofSource {
       deadline: payload.height + this.o.timeoutBlocks,
       expired: false,
       problem: undefined,
+      minedIn: undefined,
       claim: undefined,
     });
     this.waiting = undefined;
@@ -273,6 +276,7 @@ export class Collaboration implements ProofSource {
         this.remove(d);
       }
     }
+    if (pass.newBlocks > 0) await this.dropReorgedOut();
     const now = this.now();
     let released = false;
     if (this.open.size > 0 && (pass.newBlocks > 0 || now >= this.nextPollAt)) {
@@ -288,6 +292,25 @@ export class Collaboration implements ProofSource {
       if (d.expired && !this.pending(d)) this.remove(d);
     }
     return released;
+  }
+
+  /**
+   * A block the deadline moved for that left this calendar's best chain (a reorg): the deadline is the
+   * first again, and the claimed transaction is searched for anew.
+   */
+  private async dropReorgedOut(): Promise<void> {
+    for (const d of this.open.values()) {
+      if (!d.minedIn || d.expired) continue;
+      const hash = await this.o.node.blockHash(d.minedIn.height).catch(() => undefined);
+      if (hash === d.minedIn.hash) continue;
+      this.o.log.warn(
+        { master: d.master.url, delegation: d.record, block: d.minedIn, deadline: this.firstDeadline(d) },
+        "collaboration: the master's block left this calendar's chain; deadline back to the first",
+      );
+      d.minedIn = undefined;
+      d.deadline = this.firstDeadline(d);
+      if (d.claim) d.claim = { ...d.claim, searchedTo: d.height - 1, minedAt: undefined };
+    }
   }
 
   private pending(d: Delegation): boolean {
@@ -375,7 +398,7 @@ export class Collaboration implements ProofSource {
     } catch (e) {
       // a master that waits for fewer confirmations than this calendar: mined, not lying
       if (e instanceof MasterProofError && e.minedAt !== undefined) {
-        if (!d.expired) this.extend(d, e.minedAt, this.o.minConfirmations, { proofAt: e.minedAt });
+        if (!d.expired) await this.extend(d, e.minedAt, this.o.minConfirmations, { proofAt: e.minedAt });
         return;
       }
       const problem = (e as Error).message;
@@ -426,16 +449,17 @@ export class Collaboration implements ProofSource {
     claim.searchedTo = height;
     if (claim.minedAt === undefined) return;
     const confirmations = Math.max(this.o.minConfirmations, d.master.facts?.read.minConfirmations ?? 0);
-    this.extend(d, claim.minedAt, confirmations, { txid });
+    await this.extend(d, claim.minedAt, confirmations, { txid });
   }
 
   /**
    * The master's transaction is in block `minedAt` of this calendar's chain: the deadline moves to
    * give it `confirmations` past that block, and one more block to fetch the proof, under the ceiling.
    */
-  private extend(d: Delegation, minedAt: number, confirmations: number, detail: object): void {
+  private async extend(d: Delegation, minedAt: number, confirmations: number, detail: object): Promise<void> {
     const deadline = Math.min(minedAt + confirmations + 1, this.deadlineCeiling(d));
     if (deadline <= d.deadline) return;
+    d.minedIn = { height: minedAt, hash: await this.o.node.blockHash(minedAt) };
     this.o.log.info(
       { master: d.master.url, delegation: d.record, ...detail, minedAt, deadline },
       'collaboration: the master mined its transaction; deadline extended for its confirmations',

@@ -792,6 +792,36 @@ describe('collaborative stamping on litecoind', () => {
     await ltc.rpc.call('reconsiderblock', other);
   });
 
+  it('C10: a reorg takes away the block holding the transaction a master named: the deadline is the first again', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, proxy, slave } = await masterAndSlave(t, { masterStampIntervalMs: 600_000 });
+    proxy.publishedConfirmations = 6;
+    proxy.faults.add('publishes-confirmations');
+    await delegated(slave, 1);
+    const [h0] = await delegationHeights(slave);
+    const deadline = (h0 as number) + FAST.timeoutBlocks;
+    const [claimed] = await mine(ltc, 1, slave.miner);
+    const txid = await coinbase(ltc, claimed as string);
+    proxy.claimedTxid = async () => txid;
+    proxy.faults.add('claims-mined');
+    await waitFor(
+      'the deadline extended',
+      () => (slave.log().some((l) => l.includes('deadline extended')) ? true : undefined),
+      30_000,
+      slave.explain,
+    );
+    // another block at that height, with another coinbase, becomes the tip
+    await ltc.rpc.call('invalidateblock', claimed);
+    await mine(ltc, 1, slave.key.address);
+    await settled(slave);
+    assert.equal(
+      await ownTransactionBy(slave, deadline + 6),
+      deadline,
+      'the own transaction at the first deadline',
+    );
+    await ltc.rpc.call('reconsiderblock', claimed);
+  });
+
   it('C11: two calendars each the master of the other: both refuse the cycle, say so once, and stamp alone', async (t) => {
     if (!needs(t)) return;
     const ltc = await chain();
