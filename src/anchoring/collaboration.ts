@@ -34,7 +34,12 @@ import {
 } from '../journal/delegation-payload.js';
 import { RecordKind } from '../journal/record.js';
 import { reverseBytes, type Timestamp, toHex } from '../ots/index.js';
-import { pendingCommitment, RemoteCalendar, type RemoteLookup } from '../remote/calendar-client.js';
+import {
+  CalendarError,
+  pendingCommitment,
+  RemoteCalendar,
+  type RemoteLookup,
+} from '../remote/calendar-client.js';
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainPass, ProofSource, Prove } from './coordinator.js';
 import { checkMasterProof, MasterProofError } from './master-proof.js';
@@ -145,6 +150,9 @@ interface Delegation {
 }
 
 const TX_CLAIM = /^Timestamped by transaction ([0-9a-f]{64})/;
+
+/** What a failed exchange with a master says on the public status: never the text the master sent. */
+const publicReason = (e: Error): string => (e instanceof CalendarError ? e.summary : e.message);
 
 export class Collaboration implements ProofSource {
   private readonly o: CollaborationOptions;
@@ -370,7 +378,7 @@ export class Collaboration implements ProofSource {
       const d = delegations[i] as Delegation;
       if (answer instanceof Error) {
         d.master.lastExchangeFailed = true;
-        d.master.lastError = answer.message;
+        d.master.lastError = publicReason(answer);
         continue;
       }
       d.master.lastExchangeFailed = false;
@@ -493,7 +501,7 @@ export class Collaboration implements ProofSource {
       const master = targets[i] as Master;
       if (answer instanceof Error) {
         master.lastExchangeFailed = true;
-        this.miss(master, answer.message);
+        this.miss(master, publicReason(answer));
         this.o.onEvent?.({ kind: 'submission', master: master.url, outcome: 'failed' });
         this.o.log.warn(
           { master: master.url, error: answer.message },
@@ -537,7 +545,7 @@ export class Collaboration implements ProofSource {
       facts = await readMasterFacts(master.client, signal);
     } catch (e) {
       master.lastExchangeFailed = true;
-      this.miss(master, (e as Error).message);
+      this.miss(master, publicReason(e as Error));
       this.o.onEvent?.({ kind: 'submission', master: master.url, outcome: 'failed' });
       this.o.log.warn(
         { master: master.url, error: (e as Error).message },
