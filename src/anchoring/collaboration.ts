@@ -108,6 +108,8 @@ export interface CollaborationStatus {
   timeoutBlocks: number;
   /** The most blocks after submission a delegation is waited on: the ceiling of an extended deadline. */
   maxWaitBlocks: number;
+  /** The earliest deadline of the delegations waited on (extended or not), if any. */
+  nextDeadline: number | undefined;
   /** Open delegations (waited on or not). */
   delegationsInFlight: number;
   /** Commitments the own transaction leaves to a master for now (those proven since the last poll included). */
@@ -583,6 +585,9 @@ export class Collaboration implements ProofSource {
       })),
       timeoutBlocks: this.o.timeoutBlocks,
       maxWaitBlocks: this.maxWaitBlocks(),
+      nextDeadline: open
+        .filter((d) => !d.expired && !this.degraded(d.master))
+        .reduce<number | undefined>((min, d) => Math.min(min ?? d.deadline, d.deadline), undefined),
       delegationsInFlight: open.length,
       waitingCommitments: this.waitingSet().size,
       fallbacks: { ...this.fallbacks },
