@@ -13,13 +13,14 @@
  * confirmations (at most MAX_MASTER_CONFIRMATIONS) plus one, for the first transaction the master
  * names (any other it names later counts for nothing); to that block plus this calendar's own
  * confirmations plus one, for a proof refused only as too shallow yet (a master that waits for
- * fewer); back to the first when a reorg takes that block away. Never past the ceiling: submission height + `timeoutBlocks` +
- * max(MAX_MASTER_CONFIRMATIONS, own confirmations) + 1. After the deadline the own transaction covers
- * everything pending; a late proof is still taken, for LATE_PROOF_BLOCKS after the first deadline, and
- * the first proof written for a commitment is the one served. A master that missed
- * MISSES_BEFORE_DEGRADED times in a row (no proof by a deadline, an answer that does not check, no
- * answer) is still given each cycle's tip, but not waited on: one proof in time and it is waited on
- * again. A master whose published masters lead back to this calendar (a cycle) is given nothing.
+ * fewer); back to the first when a reorg takes that block away. Never past the ceiling: submission
+ * height + `timeoutBlocks` + max(MAX_MASTER_CONFIRMATIONS, own confirmations) + 1. After the deadline
+ * the own transaction covers everything pending; a late proof is still taken, for LATE_PROOF_BLOCKS
+ * after the first deadline, and the first proof written for a commitment is the one served. A master
+ * that missed MISSES_BEFORE_DEGRADED times in a row (no proof by a deadline, an answer that does not
+ * check, no answer) is still given each cycle's tip, but not waited on: one proof in time and it is
+ * waited on again. A master whose published masters lead back to this calendar (a cycle) is given
+ * nothing.
  *
  * A master can so delay this calendar's anchoring by at most that ceiling; whatever it says, it can
  * never stop it or make it spend more than it would alone.
