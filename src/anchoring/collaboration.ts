@@ -8,16 +8,22 @@
  * (master-proof.ts).
  *
  * The own transaction waits on a delegation until its deadline: the height at submission plus
- * `timeoutBlocks`, moved later once the master says its transaction is mined (checked in this
- * calendar's chain: a master that mined is slow to confirm, not unresponsive). After the deadline the
- * own transaction covers everything pending; a late proof is still taken, for a day of blocks, and the
- * first proof written for a commitment is the one served. A master that missed MISSES_BEFORE_DEGRADED
- * times in a row (no proof by a deadline, an answer that does not check, no answer) is still given
- * each cycle's tip, but not waited on: one proof in time and it is waited on again. A master whose
- * published masters lead back to this calendar (a cycle) is given nothing.
+ * `timeoutBlocks`. A master that mined is slow to confirm, not unresponsive, so the deadline moves
+ * when this calendar's chain shows its transaction mined: to that block plus the master's published
+ * confirmations (at most MAX_MASTER_CONFIRMATIONS) plus one, for the first transaction the master
+ * names (any other it names later counts for nothing); to that block plus this calendar's own
+ * confirmations plus one, for a proof refused only as too shallow yet (a master that waits for
+ * fewer); back to the first when a reorg takes that block away. Never past the ceiling: submission
+ * height + `timeoutBlocks` + max(MAX_MASTER_CONFIRMATIONS, own confirmations) + 1. After the deadline
+ * the own transaction covers everything pending; a late proof is still taken, for LATE_PROOF_BLOCKS
+ * after the first deadline, and the first proof written for a commitment is the one served. A master
+ * that missed MISSES_BEFORE_DEGRADED times in a row (no proof by a deadline, an answer that does not
+ * check, no answer) is still given each cycle's tip, but not waited on: one proof in time and it is
+ * waited on again. A master whose published masters lead back to this calendar (a cycle) is given
+ * nothing.
  *
- * A master can so delay this calendar's anchoring by a bounded number of blocks; it can never stop it
- * or make it spend more than it would alone.
+ * A master can so delay this calendar's anchoring by at most that ceiling; whatever it says, it can
+ * never stop it or make it spend more than it would alone.
  * @module
  */
 import type { Logger } from 'pino';
@@ -29,15 +35,26 @@ import {
 } from '../journal/delegation-payload.js';
 import { RecordKind } from '../journal/record.js';
 import { reverseBytes, type Timestamp, toHex } from '../ots/index.js';
-import { pendingCommitment, RemoteCalendar, type RemoteLookup } from '../remote/calendar-client.js';
+import {
+  CalendarError,
+  pendingCommitment,
+  RemoteCalendar,
+  type RemoteLookup,
+} from '../remote/calendar-client.js';
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainPass, ProofSource, Prove } from './coordinator.js';
-import { checkMasterProof } from './master-proof.js';
-import { cycleBack, type MasterFacts, readMasterFacts, sameCalendar } from './master-status.js';
+import { checkMasterProof, MasterProofError } from './master-proof.js';
+import {
+  cycleBack,
+  MAX_MASTER_CONFIRMATIONS,
+  type MasterFacts,
+  readMasterFacts,
+  sameCalendar,
+} from './master-status.js';
 
 /** Misses in a row after which a master is no longer waited on (as an aggregator stops waiting for an upstream). */
 export const MISSES_BEFORE_DEGRADED = 3;
-/** A proof that comes this many blocks after its deadline is still taken; later, the delegation is dropped. */
+/** A proof that comes this many blocks after its first deadline is still taken; later, the delegation is dropped. */
 export const LATE_PROOF_BLOCKS = 144;
 /** A master's published masters (for the cycle check) are read again this often. */
 const MASTER_FACTS_MAX_AGE_MS = 3600_000;
@@ -90,6 +107,10 @@ export interface MasterStatus {
 export interface CollaborationStatus {
   masters: MasterStatus[];
   timeoutBlocks: number;
+  /** The most blocks after submission a delegation is waited on: the ceiling of an extended deadline. */
+  maxWaitBlocks: number;
+  /** The earliest deadline of the delegations waited on (extended or not), if any. */
+  nextDeadline: number | undefined;
   /** Open delegations (waited on or not). */
   delegationsInFlight: number;
   /** Commitments the own transaction leaves to a master for now (those proven since the last poll included). */
@@ -122,11 +143,19 @@ interface Delegation {
   expired: boolean;
   /** Why the master's last proof was refused. */
   problem: string | undefined;
-  /** The master's transaction it named, and the highest block searched for it. */
+  /** The block of this calendar's chain that holds the master's transaction: what the deadline moved for. */
+  minedIn: { height: number; hash: string } | undefined;
+  /**
+   * The first transaction the master named as mined (any other it names later is ignored), the
+   * highest block searched for it, and the block it was found in (the deadline moved once, then).
+   */
   claim: { txid: string; searchedTo: number; minedAt: number | undefined } | undefined;
 }
 
 const TX_CLAIM = /^Timestamped by transaction ([0-9a-f]{64})/;
+
+/** What a failed exchange with a master says on the public status: never the text the master sent. */
+const publicReason = (e: Error): string => (e instanceof CalendarError ? e.summary : e.message);
 
 export class Collaboration implements ProofSource {
   private readonly o: CollaborationOptions;
@@ -201,6 +230,7 @@ export class Collaboration implements ProofSource {
       deadline: payload.height + this.o.timeoutBlocks,
       expired: false,
       problem: undefined,
+      minedIn: undefined,
       claim: undefined,
     });
     this.waiting = undefined;
@@ -209,6 +239,21 @@ export class Collaboration implements ProofSource {
   private remove(delegation: Delegation): void {
     this.open.delete(delegation.record);
     this.waiting = undefined;
+  }
+
+  /** The deadline before any extension: the height at submission plus `timeoutBlocks`. */
+  private firstDeadline(d: Delegation): number {
+    return d.height + this.o.timeoutBlocks;
+  }
+
+  /** The most blocks after submission a delegation is waited on, whatever the master says. */
+  private maxWaitBlocks(): number {
+    return this.o.timeoutBlocks + Math.max(MAX_MASTER_CONFIRMATIONS, this.o.minConfirmations) + 1;
+  }
+
+  /** The latest a deadline can be moved to. */
+  private deadlineCeiling(d: Delegation): number {
+    return d.height + this.maxWaitBlocks();
   }
 
   private degraded(master: Master): boolean {
@@ -234,7 +279,7 @@ export class Collaboration implements ProofSource {
   async afterPass(pass: ChainPass): Promise<boolean> {
     if (pass.height < 0) return false;
     for (const d of [...this.open.values()]) {
-      if (pass.height > d.deadline + LATE_PROOF_BLOCKS) {
+      if (pass.height > this.firstDeadline(d) + LATE_PROOF_BLOCKS) {
         this.o.log.warn(
           { master: d.master.url, delegation: d.record },
           'collaboration: no proof a day of blocks after the deadline; giving the commitments to the next cycle',
@@ -242,6 +287,7 @@ export class Collaboration implements ProofSource {
         this.remove(d);
       }
     }
+    if (pass.newBlocks > 0) await this.dropReorgedOut();
     const now = this.now();
     let released = false;
     if (this.open.size > 0 && (pass.newBlocks > 0 || now >= this.nextPollAt)) {
@@ -257,6 +303,25 @@ export class Collaboration implements ProofSource {
       if (d.expired && !this.pending(d)) this.remove(d);
     }
     return released;
+  }
+
+  /**
+   * A block the deadline moved for that left this calendar's best chain (a reorg): the deadline is the
+   * first again, and the claimed transaction is searched for anew.
+   */
+  private async dropReorgedOut(): Promise<void> {
+    for (const d of this.open.values()) {
+      if (!d.minedIn || d.expired) continue;
+      const hash = await this.o.node.blockHash(d.minedIn.height).catch(() => undefined);
+      if (hash === d.minedIn.hash) continue;
+      this.o.log.warn(
+        { master: d.master.url, delegation: d.record, block: d.minedIn, deadline: this.firstDeadline(d) },
+        "collaboration: the master's block left this calendar's chain; deadline back to the first",
+      );
+      d.minedIn = undefined;
+      d.deadline = this.firstDeadline(d);
+      if (d.claim) d.claim = { ...d.claim, searchedTo: d.height - 1, minedAt: undefined };
+    }
   }
 
   private pending(d: Delegation): boolean {
@@ -316,7 +381,7 @@ export class Collaboration implements ProofSource {
       const d = delegations[i] as Delegation;
       if (answer instanceof Error) {
         d.master.lastExchangeFailed = true;
-        d.master.lastError = answer.message;
+        d.master.lastError = publicReason(answer);
         continue;
       }
       d.master.lastExchangeFailed = false;
@@ -342,6 +407,11 @@ export class Collaboration implements ProofSource {
         node: this.o.node,
       });
     } catch (e) {
+      // a master that waits for fewer confirmations than this calendar: mined, not lying
+      if (e instanceof MasterProofError && e.minedAt !== undefined) {
+        if (!d.expired) await this.extend(d, e.minedAt, this.o.minConfirmations, { proofAt: e.minedAt });
+        return;
+      }
       const problem = (e as Error).message;
       if (problem !== d.problem)
         this.o.log.warn(
@@ -373,13 +443,15 @@ export class Collaboration implements ProofSource {
   /**
    * The master says its transaction is mined: once this calendar's chain holds that transaction, the
    * deadline moves to give the master its confirmations (and this calendar its own) past that block.
+   * Only the first transaction it names counts, so the deadline moves at most once: a master naming a
+   * new block's transaction at every poll would otherwise move it for ever.
    */
   private async claimed(d: Delegation, reason: string, height: number): Promise<void> {
     const txid = TX_CLAIM.exec(reason)?.[1];
     if (!txid || d.expired) return;
-    if (d.claim?.txid !== txid) d.claim = { txid, searchedTo: d.height - 1, minedAt: undefined };
+    d.claim ??= { txid, searchedTo: d.height - 1, minedAt: undefined };
     const claim = d.claim;
-    if (claim.minedAt !== undefined) return;
+    if (claim.txid !== txid || claim.minedAt !== undefined) return;
     // the blocks since submission not searched yet, newest first (a claim comes soon after its block)
     for (let h = height; h > claim.searchedTo && claim.minedAt === undefined; h--) {
       const block = await this.o.node.block(h, await this.o.node.blockHash(h));
@@ -388,14 +460,22 @@ export class Collaboration implements ProofSource {
     claim.searchedTo = height;
     if (claim.minedAt === undefined) return;
     const confirmations = Math.max(this.o.minConfirmations, d.master.facts?.read.minConfirmations ?? 0);
-    const deadline = claim.minedAt + confirmations + 1;
-    if (deadline > d.deadline) {
-      this.o.log.info(
-        { master: d.master.url, delegation: d.record, txid, minedAt: claim.minedAt, deadline },
-        'collaboration: the master mined its transaction; deadline extended for its confirmations',
-      );
-      d.deadline = deadline;
-    }
+    await this.extend(d, claim.minedAt, confirmations, { txid });
+  }
+
+  /**
+   * The master's transaction is in block `minedAt` of this calendar's chain: the deadline moves to
+   * give it `confirmations` past that block, and one more block to fetch the proof, under the ceiling.
+   */
+  private async extend(d: Delegation, minedAt: number, confirmations: number, detail: object): Promise<void> {
+    const deadline = Math.min(minedAt + confirmations + 1, this.deadlineCeiling(d));
+    if (deadline <= d.deadline) return;
+    d.minedIn = { height: minedAt, hash: await this.o.node.blockHash(minedAt) };
+    this.o.log.info(
+      { master: d.master.url, delegation: d.record, ...detail, minedAt, deadline },
+      'collaboration: the master mined its transaction; deadline extended for its confirmations',
+    );
+    d.deadline = deadline;
   }
 
   async cycle(pending: readonly number[], height: number): Promise<void> {
@@ -424,7 +504,7 @@ export class Collaboration implements ProofSource {
       const master = targets[i] as Master;
       if (answer instanceof Error) {
         master.lastExchangeFailed = true;
-        this.miss(master, answer.message);
+        this.miss(master, publicReason(answer));
         this.o.onEvent?.({ kind: 'submission', master: master.url, outcome: 'failed' });
         this.o.log.warn(
           { master: master.url, error: answer.message },
@@ -468,7 +548,7 @@ export class Collaboration implements ProofSource {
       facts = await readMasterFacts(master.client, signal);
     } catch (e) {
       master.lastExchangeFailed = true;
-      this.miss(master, (e as Error).message);
+      this.miss(master, publicReason(e as Error));
       this.o.onEvent?.({ kind: 'submission', master: master.url, outcome: 'failed' });
       this.o.log.warn(
         { master: master.url, error: (e as Error).message },
@@ -505,6 +585,10 @@ export class Collaboration implements ProofSource {
         cycle: m.cycle,
       })),
       timeoutBlocks: this.o.timeoutBlocks,
+      maxWaitBlocks: this.maxWaitBlocks(),
+      nextDeadline: open
+        .filter((d) => !d.expired && !this.degraded(d.master))
+        .reduce<number | undefined>((min, d) => Math.min(min ?? d.deadline, d.deadline), undefined),
       delegationsInFlight: open.length,
       waitingCommitments: this.waitingSet().size,
       fallbacks: { ...this.fallbacks },

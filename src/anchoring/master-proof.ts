@@ -7,8 +7,9 @@
  *
  * - at most MAX_DELEGATED_PROOF_OPS ops from the tip, and at most MAX_TIP_TIMESTAMP_BYTES serialized,
  *   so that with this calendar's own tree and round it stays within a client's read and depth limits;
- * - its block `minConfirmations` deep in this calendar's chain;
- * - its message the merkle root of the block at that height in the node's best chain.
+ * - its message the merkle root of the block at that height in the node's best chain;
+ * - its block `minConfirmations` deep in this calendar's chain (one that passes every check but this
+ *   one shows the master's transaction mined: MasterProofError.minedAt).
  *
  * The master's word counts for nothing that the node can check.
  * @module
@@ -37,6 +38,15 @@ export const MAX_DELEGATED_PROOF_OPS = 120;
 /** A master's proof that does not check out (yet): the reason says which check, for the log and status. */
 export class MasterProofError extends Error {
   override name = 'MasterProofError';
+  /**
+   * The lowest block whose merkle root the proof reaches in this calendar's best chain, when that
+   * attestation was refused only for being too shallow yet: the master's transaction is mined.
+   */
+  readonly minedAt: number | undefined;
+  constructor(message: string, minedAt?: number) {
+    super(message);
+    this.minedAt = minedAt;
+  }
 }
 
 /** This calendar's view of the chain, what the proof is checked against. */
@@ -82,14 +92,27 @@ export async function checkMasterProof(
     );
   if (candidates.length === 0) throw new MasterProofError('the proof reaches no Bitcoin attestation');
   const refusals: string[] = [];
+  let minedAt: number | undefined;
   for (const candidate of candidates) {
     const height = (candidate.attestation as BitcoinBlockHeaderAttestation).height;
     const refusal = await refusalOf(delegation.msg, toMaster.ops, candidate, height, chain);
-    if (typeof refusal !== 'string') return refusal;
-    refusals.push(refusal);
+    if (refusal instanceof Timestamp) return refusal;
+    if (refusal.shallow) minedAt ??= height;
+    refusals.push(refusal.reason);
   }
-  throw new MasterProofError(refusals.join('; '));
+  throw new MasterProofError(refusals.join('; '), minedAt);
 }
+
+/**
+ * Why `candidate` does not pass; `shallow` when only its depth fails (its block is in this calendar's
+ * best chain, with that merkle root).
+ */
+interface Refusal {
+  reason: string;
+  shallow: boolean;
+}
+
+const refused = (reason: string): Refusal => ({ reason, shallow: false });
 
 /** The timestamp of `tip` through `candidate` when it passes every check, else why not. */
 async function refusalOf(
@@ -98,22 +121,25 @@ async function refusalOf(
   candidate: AttestationPath,
   height: number,
   chain: OwnChain,
-): Promise<Timestamp | string> {
+): Promise<Timestamp | Refusal> {
   const ops = [...toMaster, ...candidate.ops];
   if (ops.length > MAX_DELEGATED_PROOF_OPS)
-    return `the path to block ${height} is ${ops.length} ops long, over ${MAX_DELEGATED_PROOF_OPS}`;
+    return refused(`the path to block ${height} is ${ops.length} ops long, over ${MAX_DELEGATED_PROOF_OPS}`);
   const timestamp = new Timestamp(tip);
   let node = timestamp;
   for (const op of ops) node = node.ops.add(op);
   node.attestations.add(candidate.attestation);
   const size = timestamp.toBytes().byteLength;
   if (size > MAX_TIP_TIMESTAMP_BYTES)
-    return `the proof through block ${height} is ${size} bytes, over ${MAX_TIP_TIMESTAMP_BYTES}`;
+    return refused(`the proof through block ${height} is ${size} bytes, over ${MAX_TIP_TIMESTAMP_BYTES}`);
   const confirmations = chain.height - height + 1;
-  if (confirmations < chain.minConfirmations)
-    return `block ${height} has ${Math.max(0, confirmations)} confirmations in this calendar's chain, fewer than ${chain.minConfirmations}`;
+  const shallow = `block ${height} has ${Math.max(0, confirmations)} confirmations in this calendar's chain, fewer than ${chain.minConfirmations}`;
+  if (confirmations < 1) return refused(shallow);
   const header = new BlockHeader(fromHex(await chain.node.blockHeaderHex(height)));
   if (!equalBytes(header.merkleRoot, node.msg))
-    return `the attestation of block ${height} is not the merkle root of that block in this calendar's chain`;
+    return refused(
+      `the attestation of block ${height} is not the merkle root of that block in this calendar's chain`,
+    );
+  if (confirmations < chain.minConfirmations) return { reason: shallow, shallow: true };
   return timestamp;
 }

@@ -16,11 +16,16 @@ import { CalendarError, type RemoteCalendar } from '../remote/calendar-client.js
 export const CYCLE_SEARCH_DEPTH = 4;
 /** What the reference waits for before it writes a proof; assumed for a master that does not say. */
 export const REFERENCE_CONFIRMATIONS = 6;
+/**
+ * Most confirmations a master's published `min_confirmations` counts for: a master that says it waits
+ * longer (a million, say) is taken to wait this long, so its word cannot move a deadline far.
+ */
+export const MAX_MASTER_CONFIRMATIONS = 12;
 
 export interface MasterFacts {
   /** The masters it delegates to (their URLs as it lists them). */
   masters: string[];
-  /** The confirmations it waits for before writing a proof. */
+  /** The confirmations it waits for before writing a proof, at most MAX_MASTER_CONFIRMATIONS. */
   minConfirmations: number;
 }
 
@@ -62,7 +67,7 @@ export async function readMasterFacts(client: RemoteCalendar, signal?: AbortSign
       : [],
     minConfirmations:
       Number.isSafeInteger(confirmations) && (confirmations as number) > 0
-        ? (confirmations as number)
+        ? Math.min(confirmations as number, MAX_MASTER_CONFIRMATIONS)
         : REFERENCE_CONFIRMATIONS,
   };
 }

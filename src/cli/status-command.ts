@@ -52,6 +52,10 @@ interface StatusJson {
       last_proof_blocks: number | null;
       last_error: string | null;
     }[];
+    /** Absent from older otsd. */
+    max_wait_blocks?: number;
+    /** Absent from older otsd. */
+    next_deadline?: number | null;
     delegations_in_flight: number;
     waiting_commitments: number;
     fallbacks: Record<string, number>;
@@ -117,11 +121,15 @@ export function formatStatus(s: StatusJson): string {
       const detail =
         master.state === 'ok'
           ? `ok, ${master.open_delegations} open${master.last_proof_blocks === null ? '' : `, last proof after ${master.last_proof_blocks} blocks`}`
-          : `${master.state.toUpperCase()}, ${master.consecutive_misses} misses, ${master.open_delegations} open${master.last_error ? `: ${master.last_error}` : ''}`;
-      lines.push(`master       ${master.url}: ${detail}`);
+          : `${master.state.toUpperCase()}, ${master.consecutive_misses} misses, ${master.open_delegations} open`;
+      // a refused proof leaves a master "ok" until its deadline: its last error is shown whatever the state
+      lines.push(
+        `master       ${master.url}: ${detail}${master.last_error ? `; last error: ${master.last_error}` : ''}`,
+      );
     }
+    const deadline = typeof c.next_deadline === 'number' ? ` until block ${c.next_deadline}` : '';
     lines.push(
-      `delegations  ${c.delegations_in_flight} in flight, ${c.waiting_commitments} commitments waiting on a master`,
+      `delegations  ${c.delegations_in_flight} in flight, ${c.waiting_commitments} commitments waiting on a master${deadline}`,
       `fallbacks    ${Object.entries(c.fallbacks)
         .map(([reason, count]) => `${reason} ${count}`)
         .join(', ')}${c.fallback_can_pay ? '' : '; the fallback CANNOT PAY (no spendable coin)'}`,

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
 import { NETWORK_NAMES } from '../bitcoin/network.js';
+import { isCalendarUrl } from '../remote/calendar-client.js';
 import { MIRROR_HEADERS } from './mirror-role.js';
 
 export class ConfigError extends Error {
@@ -24,11 +25,14 @@ const oneOf =
   (...choices: string[]): Check =>
   (v) =>
     typeof v === 'string' && choices.includes(v) ? v : `one of ${choices.join(', ')}`;
+/** Calendar URLs, checked as `otsd run` checks them (isCalendarUrl): what passes here starts there. */
 const urls: Check = (v) => {
   const list = typeof v === 'string' ? [v] : v;
-  return Array.isArray(list) && list.length > 0 && list.every((u) => typeof u === 'string' && u.length > 0)
+  return Array.isArray(list) &&
+    list.length > 0 &&
+    list.every((u) => typeof u === 'string' && isCalendarUrl(u))
     ? list
-    : 'a URL or a list of URLs';
+    : 'an http(s) URL or a list of them';
 };
 const listen: Check = (v) => {
   const match = typeof v === 'string' ? /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v) : null;

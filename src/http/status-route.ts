@@ -148,6 +148,8 @@ export function statusJson(s: NodeStatus): string {
           ...(m.cycle && { cycle: m.cycle }),
         })),
         timeout_blocks: s.collaboration.timeoutBlocks,
+        max_wait_blocks: s.collaboration.maxWaitBlocks,
+        next_deadline: s.collaboration.nextDeadline ?? null,
         delegations_in_flight: s.collaboration.delegationsInFlight,
         waiting_commitments: s.collaboration.waitingCommitments,
         fallbacks: s.collaboration.fallbacks,
@@ -164,7 +166,7 @@ function describeMaster(m: CollaborationStatus['masters'][number]): string {
     m.lastProofBlocks === undefined ? '' : `, last proof ${m.lastProofBlocks} blocks after its tip`;
   switch (m.state) {
     case 'ok':
-      return `answering; ${open}${last}`;
+      return `answering; ${open}${last}${m.lastError ? `; last problem: ${escapeHtml(m.lastError)}` : ''}`;
     case 'down':
       return `not answering: ${escapeHtml(m.lastError ?? '')}; ${open}`;
     case 'degraded':
@@ -310,7 +312,7 @@ export function statusHtml(s: NodeStatus): string {
       ),
       [
         'Delegations in flight',
-        `${n(co.delegationsInFlight)}; ${n(co.waitingCommitments)} commitments wait on a master (at most ${n(co.timeoutBlocks)} blocks)`,
+        `${n(co.delegationsInFlight)}; ${n(co.waitingCommitments)} commitments wait on a master${co.nextDeadline === undefined ? '' : `, until block ${n(co.nextDeadline)}`} (${n(co.timeoutBlocks)} blocks after submission; at most ${n(co.maxWaitBlocks)} once the master's transaction is in this calendar's chain)`,
       ],
       [
         'Fallbacks to the own transaction',

@@ -200,6 +200,11 @@ export class CalendarIndex {
     return this.stamps.lastStampHeight();
   }
 
+  /** Whether record `number` is a stamp record. */
+  isStampRecord(number: number): boolean {
+    return this.stamps.isStamp(number);
+  }
+
   /** Where chunk `chunk` (records chunk*CHUNK_RECORDS onward) starts in the journal, once it has begun. */
   chunkStart(chunk: number): { segment: number; offset: number } | undefined {
     return this.chunks.chunkStart(chunk);

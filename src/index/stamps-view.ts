@@ -101,6 +101,17 @@ export class StampsView implements IndexView {
     return undefined;
   }
 
+  /**
+   * Whether record `number` is a stamp record: one in flight, or one whose fee is kept (every stamp
+   * record spends an input). The fees are scanned: a stamp end, the one record that asks, comes once
+   * per transaction.
+   */
+  isStamp(number: number): boolean {
+    if (this.inFlight.get(u64(number)) !== undefined) return true;
+    for (const { key } of this.fees.getRange()) if (readU64(key, 4) === number) return true;
+    return false;
+  }
+
   /** Stamp records of transactions not ended yet: the versions in flight, oldest first. */
   openStamps(): { number: number; segment: number; offset: number }[] {
     return [...this.inFlight.getRange()].map(({ key, value }) => ({

@@ -135,10 +135,11 @@ export class JournalFollower {
     this.heldCommitments ??= index.commitmentCount;
     const verified: ScannedRecord[] = [];
     const commitments = new Map<number, Uint8Array>();
+    const stamps = new Set<number>();
     let failure: unknown;
     for (const [i, download] of downloads.entries()) {
       try {
-        const fresh = await this.verifyChunk(firstChunk + i, await download, held, commitments);
+        const fresh = await this.verifyChunk(firstChunk + i, await download, held, { commitments, stamps });
         verified.push(...fresh);
         held = { bytes: NOTHING_HELD, previous: verified.at(-1)?.chainHash ?? held.previous };
       } catch (e) {
@@ -158,15 +159,16 @@ export class JournalFollower {
 
   /**
    * The records of upstream chunk `chunk` past what we hold (or will hold, once the records verified
-   * before it in this batch are appended), each checked. `commitments` gathers the batch's
-   * commitments, not indexed yet.
+   * before it in this batch are appended), each checked. `batch` gathers the batch's commitments and
+   * stamp records, not indexed yet.
    */
   private async verifyChunk(
     chunk: number,
     bytes: Uint8Array | undefined,
     held: Held,
-    commitments: Map<number, Uint8Array>,
+    batch: { commitments: Map<number, Uint8Array>; stamps: Set<number> },
   ): Promise<ScannedRecord[]> {
+    const { commitments, stamps } = batch;
     const { index, uri } = this.o.calendar;
     if (!bytes) throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although its head has it`);
     const reading = await this.settle(chunk, bytes, held);
@@ -179,10 +181,12 @@ export class JournalFollower {
       await verifyRecord(record, {
         commitmentAt: (n) => commitments.get(n) ?? index.commitmentAt(n),
         commitments: (this.heldCommitments ?? 0) + commitments.size,
+        isStampAt: (n) => stamps.has(n) || index.isStampRecord(n),
         calendarUri: uri,
         checkHeader: this.o.checkHeader,
       });
       if (record.kind === RecordKind.Commitment) commitments.set(record.number, record.payload);
+      if (record.kind === RecordKind.Stamp) stamps.add(record.number);
     }
     return reading.fresh;
   }

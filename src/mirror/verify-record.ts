@@ -4,7 +4,7 @@
  * checked before they are expanded), its merkle tree (leaf by leaf, never all in memory) and every
  * attestation in its tip's tree; a stamp's ranges and transaction; a delegation's ranges, merkle
  * tree, master URL and the shape of the master's answer; a stamp end's outcome and that it names an
- * earlier record. Attestations the mirror cannot check are kept in a proof only where the upstream is
+ * earlier stamp record (as `otsd verify-journal` checks). Attestations the mirror cannot check are kept in a proof only where the upstream is
  * their origin: a PendingAttestation must name the mirror's calendar URI; any other kind is refused.
  * A delegation's PendingAttestation is data (where the calendar sent its tip), not a claim that
  * anything is proven: it may name any calendar, and it is never served.
@@ -42,6 +42,8 @@ export interface RecordContext extends AttestationContext {
   commitmentAt(n: number): Uint8Array | undefined;
   /** How many commitments exist before the record. */
   commitments: number;
+  /** Whether record `n` is a stamp record (appended or verified earlier in the batch). */
+  isStampAt(n: number): boolean;
 }
 
 /** Throws MirrorIntegrityError naming the record and what is wrong with it. */
@@ -84,7 +86,8 @@ export async function verifyRecord(record: JournalRecord, context: RecordContext
         fail(`delegation names a master that is not an http(s) URL: ${JSON.stringify(delegation.master)}`);
       pendingCommitment(delegation.answer);
     } else if (record.kind === RecordKind.StampEnd) {
-      decodeStampEndPayload(record.payload, record.number);
+      const { stamp } = decodeStampEndPayload(record.payload, record.number);
+      if (!context.isStampAt(stamp)) fail(`stamp end names record ${stamp}, not a stamp`);
     }
   } catch (e) {
     if (e instanceof MirrorIntegrityError) throw e;

@@ -46,9 +46,12 @@ export interface CheckedSubmission {
 export class CalendarError extends Error {
   override name = 'CalendarError';
   readonly status: number | undefined;
-  constructor(message: string, status?: number) {
+  /** The message without the text the calendar sent: what may be shown to others. */
+  readonly summary: string;
+  constructor(message: string, status?: number, summary?: string) {
     super(message);
     this.status = status;
+    this.summary = summary ?? message;
   }
 }
 
@@ -85,12 +88,17 @@ export class RemoteCalendar {
     this.maxPrefixEntries = options.maxPrefixEntries ?? 100_000;
   }
 
-  /** One request, ended by the client's timeout or `options.signal`; a transport failure is a CalendarError. */
+  /**
+   * One request, ended by the client's timeout or `options.signal`; a transport failure is a
+   * CalendarError. A redirect is one too: a calendar answers where it is asked, and a redirect
+   * followed would let it aim this client at any address this host reaches.
+   */
   private async request(path: string, init: RequestInit, options: CallOptions = {}): Promise<Response> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     try {
       return await fetch(`${this.url}${path}`, {
         ...init,
+        redirect: 'error',
         headers: { ...this.headers, ...init.headers },
         signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
       });
@@ -109,6 +117,7 @@ export class RemoteCalendar {
     throw new CalendarError(
       `${what}: HTTP ${response.status}${reason ? `: ${reason}` : ''}`,
       response.status,
+      `${what}: HTTP ${response.status}`,
     );
   }
 
@@ -157,10 +166,8 @@ export class RemoteCalendar {
     const text = new TextDecoder().decode(await boundedAnswer(response, MAX_ERROR_TEXT));
     if (text === 'Not found') return { state: 'unknown' };
     if (PENDING_TEXT.test(text)) return { state: 'pending', reason: text };
-    throw new CalendarError(
-      `timestamp: HTTP 404 that says neither pending nor unknown: ${text.slice(0, 200)}`,
-      404,
-    );
+    const summary = 'timestamp: HTTP 404 that says neither pending nor unknown';
+    throw new CalendarError(`${summary}: ${text.slice(0, 200)}`, 404, summary);
   }
 
   /**

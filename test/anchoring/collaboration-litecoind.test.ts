@@ -6,247 +6,56 @@
  * where it counts.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { COLLABORATION_CANNOT_PAY_WARNING } from '../../src/daemon/calendar-node.js';
-import type { CollaborationSettings } from '../../src/daemon/stamping-role.js';
-import { decodeDelegationPayload } from '../../src/journal/delegation-payload.js';
-import { RecordKind } from '../../src/journal/record.js';
-import { decodeStampPayload } from '../../src/journal/stamp-payload.js';
 import {
   BitcoinBlockHeaderAttestation,
   BlockHeader,
   DetachedTimestampFile,
   fromHex,
   PendingAttestation,
-  parseTransaction,
-  reverseBytes,
   Timestamp,
   toHex,
 } from '../../src/ots/index.js';
 import { runCliAsync } from '../cli/run-cli.js';
-import { CLIENTS_DIR, runJsClient, runPython } from '../clients/run-client.js';
+import { runJsClient, runPython } from '../clients/run-client.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
-import { type FaultyCalendarProxy, startFaultyCalendarProxy } from '../helpers/faulty-calendar-proxy.js';
+import {
+  anyMasterTransaction,
+  type CollaborationJson,
+  collaborationOf,
+  delegated,
+  delegationHeights,
+  FAST,
+  height,
+  masterAndSlave,
+  masterTransaction,
+  mine,
+  mineUntilProved,
+  needs,
+  ownTransactionSent,
+  ownTransactions,
+  proofRecords,
+  provedThroughMaster,
+  pythonHeights,
+  served,
+  settled,
+} from '../helpers/collaboration-scenario.js';
+import { startFaultyCalendarProxy } from '../helpers/faulty-calendar-proxy.js';
 import { freePort } from '../helpers/free-port.js';
-import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
-import { type Litecoind, litecoindForFile, litecoindUnavailable } from '../helpers/litecoind.js';
-import { requireTools } from '../helpers/require-tools.js';
+import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
+import { litecoindForFile } from '../helpers/litecoind.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { oracleUnavailable } from '../oracle/python-oracle.js';
 
 const chain = litecoindForFile();
-
-/** Deadlines of a few blocks; masters asked every 200 ms besides every block. */
-const FAST: Omit<CollaborationSettings, 'masters'> = {
-  timeoutBlocks: 4,
-  requestTimeoutMs: 2000,
-  pollIntervalMs: 200,
-};
-
-interface CollaborationJson {
-  masters: {
-    url: string;
-    state: string;
-    consecutive_misses: number;
-    open_delegations: number;
-    last_error: string | null;
-  }[];
-  delegations_in_flight: number;
-  waiting_commitments: number;
-  fallbacks: Record<string, number>;
-  fallback_can_pay: boolean;
-}
-
-async function collaborationOf(calendar: LitecoinCalendar): Promise<CollaborationJson> {
-  const res = await fetch(calendar.node.url, { headers: { accept: 'application/json' } });
-  return ((await res.json()) as { collaboration: CollaborationJson }).collaboration;
-}
-
-const mine = (ltc: Litecoind, blocks: number, miner: string) =>
-  ltc.rpc.call<string[]>('generatetoaddress', blocks, miner);
-const height = (ltc: Litecoind) => ltc.rpc.call<number>('getblockcount');
-
-/** The calendar's own stamping transactions: the txids of its stamp records. */
-async function ownTransactions(calendar: LitecoinCalendar): Promise<string[]> {
-  const txids: string[] = [];
-  for await (const record of calendar.node.calendar.journal.read()) {
-    if (record.kind === RecordKind.Stamp)
-      txids.push(toHex(reverseBytes(parseTransaction(decodeStampPayload(record.payload).rawTx).txid)));
-  }
-  return txids;
-}
-
-/** A master (an otsd calendar stamping every 100 ms) behind a fault injector, and a slave of it. */
-async function masterAndSlave(
-  t: TestContext,
-  o: {
-    masterStampIntervalMs?: number;
-    masterConfirmations?: number;
-    slave?: Partial<CollaborationSettings>;
-    fundSlave?: boolean;
-    metrics?: boolean;
-  } = {},
-): Promise<{
-  ltc: Litecoind;
-  master: LitecoinCalendar;
-  proxy: FaultyCalendarProxy;
-  slave: LitecoinCalendar;
-}> {
-  const ltc = await chain();
-  const master = await startLitecoinCalendar(t, {
-    ltc,
-    minConfirmations: o.masterConfirmations ?? 1,
-    ...(o.masterStampIntervalMs !== undefined && { stampIntervalMs: o.masterStampIntervalMs }),
-  });
-  const proxy = await startFaultyCalendarProxy(t, master.node.url);
-  const slave = await startLitecoinCalendar(t, {
-    ltc,
-    minConfirmations: 1,
-    fund: o.fundSlave ?? true,
-    ...(o.metrics && { metrics: true }),
-    collaboration: { masters: [proxy.url], ...FAST, ...o.slave },
-  });
-  return { ltc, master, proxy, slave };
-}
-
-/** Waits until the master's transaction in flight covers everything pending there, and returns its txid. */
-async function masterTransaction(master: LitecoinCalendar): Promise<string> {
-  return waitFor(
-    "the master's transaction over everything it holds",
-    () => {
-      const status = master.node.anchoring?.status();
-      const inFlight = status?.inFlight;
-      return inFlight && status && inFlight.commitments === status.pendingCommitments
-        ? inFlight.txid
-        : undefined;
-    },
-    30_000,
-    master.explain,
-  );
-}
-
-/** Waits until the master has a transaction in flight, over all or part of what it holds, and returns its txid. */
-async function anyMasterTransaction(master: LitecoinCalendar): Promise<string> {
-  return waitFor(
-    "the master's transaction",
-    () => master.node.anchoring?.status().inFlight?.txid,
-    30_000,
-    master.explain,
-  );
-}
-
-/**
- * Posts `n` digests to the slave at once (in one round or more) and waits until a master holds the tip
- * of every pending commitment. Returns the commitment of each digest.
- */
-async function delegated(slave: LitecoinCalendar, n: number): Promise<string[]> {
-  const commitments = await Promise.all(Array.from({ length: n }, () => slave.postDigest()));
-  await waitFor(
-    'the tip delegated',
-    async () =>
-      (await collaborationOf(slave)).waiting_commitments === slave.node.calendar.index.pendingCount
-        ? true
-        : undefined,
-    30_000,
-    slave.explain,
-  );
-  return commitments;
-}
-
-/** The heights python-opentimestamps verified each commitment's proof at, against the node's headers. */
-async function pythonHeights(calendar: LitecoinCalendar, commitments: string[]): Promise<number[][]> {
-  const verified = (await runPython('python_verify.py', [
-    calendar.node.url,
-    calendar.ltc.rpcUrl,
-    ...commitments,
-  ])) as {
-    verified: { height: number }[];
-  }[];
-  return verified.map((v) => v.verified.map((x) => x.height));
-}
-
-/** The heights at submission of the calendar's delegation records. */
-async function delegationHeights(calendar: LitecoinCalendar): Promise<number[]> {
-  const heights: number[] = [];
-  for await (const record of calendar.node.calendar.journal.read()) {
-    if (record.kind === RecordKind.Delegation) heights.push(decodeDelegationPayload(record.payload).height);
-  }
-  return heights;
-}
-
-/** Waits until the calendar has read the node's tip, and a few polls more (each 100 ms) have passed. */
-async function settled(calendar: LitecoinCalendar): Promise<void> {
-  const tip = await height(calendar.ltc);
-  await waitFor(
-    `the calendar at height ${tip}`,
-    () => (calendar.node.anchoring?.status().chainHeight === tip ? true : undefined),
-    30_000,
-    calendar.explain,
-  );
-  await sleep(600);
-}
-
-/** The calendar's own transaction in the mempool, once there is one. */
-function ownTransactionSent(calendar: LitecoinCalendar): Promise<string> {
-  return waitFor(
-    'the own transaction',
-    async () => {
-      const own = await ownTransactions(calendar);
-      return (await calendar.mempool()).find((txid) => own.includes(txid));
-    },
-    30_000,
-    calendar.explain,
-  );
-}
-
-/**
- * Mines a block at a time until every commitment is proved: a transaction that started before some of
- * them covers them only in its replacement on the next block.
- */
-async function mineUntilProved(calendar: LitecoinCalendar, commitments: string[]): Promise<void> {
-  for (let block = 0; block < 3; block++) {
-    await mine(calendar.ltc, 1, calendar.miner);
-    await settled(calendar);
-    if (await allProved(calendar.node, commitments)) return;
-  }
-  await waitFor('the proofs', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
-}
-
-/** Status and body of GET /timestamp/<hex> for each commitment. */
-const served = (url: string, commitments: string[]) =>
-  Promise.all(
-    commitments.map(async (c) => {
-      const res = await fetch(`${url}/timestamp/${c}`);
-      return `${res.status} ${toHex(new Uint8Array(await res.arrayBuffer()))}`;
-    }),
-  );
-
-/** Proof records in the calendar's journal. */
-async function proofRecords(calendar: LitecoinCalendar): Promise<number> {
-  let proofs = 0;
-  for await (const record of calendar.node.calendar.journal.read())
-    if (record.kind === RecordKind.Proof) proofs++;
-  return proofs;
-}
-
-const needs = (t: TestContext) =>
-  requireTools(
-    t,
-    litecoindUnavailable(),
-    oracleUnavailable(),
-    existsSync(`${CLIENTS_DIR}js/node_modules/opentimestamps`)
-      ? undefined
-      : 'npm ci --prefix test/clients/js first (.ci/run does)',
-  );
 
 describe('collaborative stamping on litecoind', () => {
   it('C1: the slave spends nothing; its proofs go through the master transaction and verify', async (t) => {
     if (!needs(t)) return;
-    const { ltc, master, slave } = await masterAndSlave(t);
+    const { ltc, master, slave } = await masterAndSlave(t, chain);
     const balance = await waitFor(
       'the slave funded',
       () => slave.node.anchoring?.status().balanceSats || undefined,
@@ -334,7 +143,7 @@ describe('collaborative stamping on litecoind', () => {
   });
   it('C2: a master that is down: the own transaction at the first cycle, counted as down', async (t) => {
     if (!needs(t)) return;
-    const { ltc, proxy, slave } = await masterAndSlave(t, { metrics: true });
+    const { ltc, proxy, slave } = await masterAndSlave(t, chain, { metrics: true });
     proxy.faults.add('down');
     const commitments = [await slave.postDigest()];
     await ownTransactionSent(slave);
@@ -358,7 +167,7 @@ describe('collaborative stamping on litecoind', () => {
   it('C3: a master too slow: the own transaction exactly at the deadline, not a block earlier', async (t) => {
     if (!needs(t)) return;
     // the master stamps every ten minutes or so: never within the test
-    const { ltc, slave } = await masterAndSlave(t, { masterStampIntervalMs: 600_000 });
+    const { ltc, slave } = await masterAndSlave(t, chain, { masterStampIntervalMs: 600_000 });
     const commitments = await delegated(slave, 1);
     const [h0] = await delegationHeights(slave);
     const deadline = (h0 as number) + FAST.timeoutBlocks;
@@ -384,7 +193,7 @@ describe('collaborative stamping on litecoind', () => {
   it('C4: a master mined, not yet confirmed at the deadline: the deadline moves, the proof comes through it', async (t) => {
     if (!needs(t)) return;
     // the master waits for 3 confirmations; the slave for 2 blocks after submission
-    const { ltc, master, slave } = await masterAndSlave(t, {
+    const { ltc, master, slave } = await masterAndSlave(t, chain, {
       masterConfirmations: 3,
       slave: { timeoutBlocks: 2 },
     });
@@ -401,24 +210,12 @@ describe('collaborative stamping on litecoind', () => {
     // past the first deadline, and on to the master's third confirmation
     await mine(ltc, 2, master.miner);
     assert.ok((await height(ltc)) >= (h0 as number) + 2);
-    await waitFor(
-      'the proof through the master',
-      () => allProved(slave.node, commitments),
-      30_000,
-      slave.explain,
-    );
-    assert.deepEqual(await ownTransactions(slave), []);
-    assert.deepEqual((await collaborationOf(slave)).fallbacks, {
-      down: 0,
-      timeout: 0,
-      bad_proof: 0,
-      degraded: 0,
-    });
+    await provedThroughMaster(slave, commitments);
   });
 
   it('C5: a master back after misses: waited on again once it proves in time, and the slave stops paying', async (t) => {
     if (!needs(t)) return;
-    const { ltc, master, proxy, slave } = await masterAndSlave(t);
+    const { ltc, master, proxy, slave } = await masterAndSlave(t, chain);
     proxy.faults.add('down');
     const alone: string[] = [];
     for (let miss = 1; miss <= 3; miss++) {
@@ -467,7 +264,7 @@ describe('collaborative stamping on litecoind', () => {
 
   it('C6: both transactions confirm: the first proof written is served and never changes', async (t) => {
     if (!needs(t)) return;
-    const { ltc, master, proxy, slave } = await masterAndSlave(t, { slave: { timeoutBlocks: 2 } });
+    const { ltc, master, proxy, slave } = await masterAndSlave(t, chain, { slave: { timeoutBlocks: 2 } });
     // the master's proofs are held back from the slave until after its deadline
     proxy.faults.add('hold-proofs');
     const commitments = await delegated(slave, 2);
@@ -517,7 +314,7 @@ describe('collaborative stamping on litecoind', () => {
   ] as const) {
     it(`C7: a lying master (${fault}): its proof refused, counted, and the own transaction at the deadline`, async (t) => {
       if (!needs(t)) return;
-      const { ltc, master, proxy, slave } = await masterAndSlave(t, { slave: { timeoutBlocks: 3 } });
+      const { ltc, master, proxy, slave } = await masterAndSlave(t, chain, { slave: { timeoutBlocks: 3 } });
       proxy.faults.add(fault);
       const commitments = await delegated(slave, 1);
       await masterTransaction(master);
@@ -541,7 +338,7 @@ describe('collaborative stamping on litecoind', () => {
 
   it('C7: a lying master (an answer for another tip): refused at once, the own transaction at the first cycle', async (t) => {
     if (!needs(t)) return;
-    const { proxy, slave } = await masterAndSlave(t);
+    const { proxy, slave } = await masterAndSlave(t, chain);
     proxy.faults.add('wrong-tip');
     await slave.postDigest();
     await ownTransactionSent(slave);
@@ -567,15 +364,7 @@ describe('collaborative stamping on litecoind', () => {
     const commitments = await delegated(slave, 1);
     await masterTransaction(master);
     await mine(ltc, 1, master.miner);
-    await waitFor(
-      'the proof through the healthy master',
-      () => allProved(slave.node, commitments),
-      30_000,
-      slave.explain,
-    );
-    assert.deepEqual(await ownTransactions(slave), []);
-    const status = await collaborationOf(slave);
-    assert.deepEqual(status.fallbacks, { down: 0, timeout: 0, bad_proof: 0, degraded: 0 });
+    const status = await provedThroughMaster(slave, commitments, 'the proof through the healthy master');
     assert.deepEqual(
       status.masters.map((m) => m.state),
       ['down', 'ok'],
@@ -629,7 +418,10 @@ describe('collaborative stamping on litecoind', () => {
     assert.match(metrics, /^otsd_master_state\{master="[^"]+",state="ok"\} 1$/m);
     const summary = await runCliAsync(['status', '--url', slave.url]);
     assert.match(summary.stdout, /^master {7}http:\/\/127\.0\.0\.1:\d+: ok, 1 open$/m);
-    assert.match(summary.stdout, /^delegations {2}1 in flight, 1 commitments waiting on a master$/m);
+    assert.match(
+      summary.stdout,
+      /^delegations {2}1 in flight, 1 commitments waiting on a master until block \d+$/m,
+    );
     assert.match(
       summary.stdout,
       /^fallbacks {4}down 0, timeout 0, bad_proof 0, degraded 0; the fallback CANNOT PAY/m,
@@ -658,7 +450,7 @@ describe('collaborative stamping on litecoind', () => {
 
   it('C10: a reorg takes the master block away: its proof is refused until the chain has that block again', async (t) => {
     if (!needs(t)) return;
-    const { ltc, master, proxy, slave } = await masterAndSlave(t, { slave: { timeoutBlocks: 6 } });
+    const { ltc, master, proxy, slave } = await masterAndSlave(t, chain, { slave: { timeoutBlocks: 6 } });
     proxy.faults.add('hold-proofs');
     const commitments = await delegated(slave, 1);
     await masterTransaction(master);
@@ -732,7 +524,7 @@ describe('collaborative stamping on litecoind', () => {
 
   it('a calendar with an empty wallet is anchored through its master alone, and says its fallback cannot pay', async (t) => {
     if (!needs(t)) return;
-    const { ltc, master, slave } = await masterAndSlave(t, { fundSlave: false });
+    const { ltc, master, slave } = await masterAndSlave(t, chain, { fundSlave: false });
     const commitments = await delegated(slave, 1);
     await masterTransaction(master);
     await mine(ltc, 1, master.miner);

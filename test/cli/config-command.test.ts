@@ -89,6 +89,21 @@ describe('configuration file', () => {
     assert.match(fromEnv.stdout, /^bitcoin\.master_timeout_blocks = 9$/m);
   });
 
+  it('checks master and upstream URLs in the file as otsd run does', (t) => {
+    const path = join(tempDir(t), 'urls.toml');
+    writeFileSync(
+      path,
+      'upstream = "http://"\n[bitcoin]\nmaster = ["http://127.0.0.1:1", "ftp://a.example"]\n',
+    );
+    const result = runCli(['config', 'check', path]);
+    assert.equal(result.status, 1);
+    assert.equal(
+      result.stderr,
+      `otsd: config ${path}:\n  upstream: expected an http(s) URL or a list of them, got "http://"\n` +
+        '  bitcoin.master: expected an http(s) URL or a list of them, got ["http://127.0.0.1:1","ftp://a.example"]\n',
+    );
+  });
+
   it('refuses roles and upstreams that do not fit, in one line', () => {
     const cases: [string[], string][] = [
       [['--role', 'aggregator'], '--role aggregator needs --upstream URL'],

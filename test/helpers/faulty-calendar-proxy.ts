@@ -11,7 +11,13 @@
  *   merkle root is another (a header not in the calendar's chain);
  * - oversized: a complete proof comes as one path of 8,500 bytes of ops to the real attestation's block;
  * - too-deep: a complete proof comes as 130 ops to the real attestation's block;
- * - no-status: GET / answers an HTML page, as the reference does: no list of masters.
+ * - no-status: GET / answers an HTML page, as the reference does: no list of masters;
+ * - claims-mined: every GET /timestamp/... is answered `Timestamped by transaction <txid>` with the
+ *   txid `claimedTxid()` gives at that moment (a master naming whatever transaction it likes);
+ * - hides-mined: a `Timestamped by transaction` answer is passed on as `Pending confirmation in
+ *   Bitcoin blockchain` (a master that names no transaction: only its proof says it mined);
+ * - publishes-confirmations: the JSON status says `anchoring.min_confirmations` is
+ *   `publishedConfirmations`.
  *
  * Everything else passes through to the real calendar unchanged; every request is recorded.
  */
@@ -34,13 +40,20 @@ export type CalendarFault =
   | 'foreign-header'
   | 'oversized'
   | 'too-deep'
-  | 'no-status';
+  | 'no-status'
+  | 'claims-mined'
+  | 'hides-mined'
+  | 'publishes-confirmations';
 
 export interface FaultyCalendarProxy {
   url: string;
   faults: Set<CalendarFault>;
   /** How late answers are under 'slow'. */
   slowMs: number;
+  /** The txid named under 'claims-mined'. */
+  claimedTxid: () => Promise<string>;
+  /** The `min_confirmations` published under 'publishes-confirmations'. */
+  publishedConfirmations: number;
   /** Method and path of every request received. */
   requests: string[];
   /** Lets the requests held under 'hold-proofs' through (and ends that fault). */
@@ -82,6 +95,8 @@ export async function startFaultyCalendarProxy(
     url: '',
     faults: new Set(),
     slowMs: 0,
+    claimedTxid: async () => '00'.repeat(32),
+    publishedConfirmations: 6,
     requests: [],
     release: () => {
       proxy.faults.delete('hold-proofs');
@@ -113,6 +128,11 @@ export async function startFaultyCalendarProxy(
       return;
     }
     const isProof = req.method === 'GET' && path.startsWith('/timestamp/');
+    if (isProof && proxy.faults.has('claims-mined')) {
+      const txid = await proxy.claimedTxid();
+      res.writeHead(404).end(`Timestamped by transaction ${txid}; waiting for 6 confirmations`);
+      return;
+    }
     const sent =
       req.method === 'POST' && proxy.faults.has('wrong-tip')
         ? crypto.getRandomValues(new Uint8Array(32))
@@ -127,6 +147,16 @@ export async function startFaultyCalendarProxy(
     if (isProof && upstream.status === 200 && proxy.faults.has('hold-proofs')) {
       await released;
       hold();
+    }
+    if (req.method === 'GET' && path === '/' && proxy.faults.has('publishes-confirmations')) {
+      const status = JSON.parse(new TextDecoder().decode(bytes)) as { anchoring?: object };
+      status.anchoring = { ...status.anchoring, min_confirmations: proxy.publishedConfirmations };
+      bytes = new TextEncoder().encode(JSON.stringify(status));
+    }
+    if (isProof && upstream.status === 404 && proxy.faults.has('hides-mined')) {
+      const text = new TextDecoder().decode(bytes);
+      if (text.startsWith('Timestamped by transaction '))
+        bytes = new TextEncoder().encode('Pending confirmation in Bitcoin blockchain');
     }
     const fault = PROOF_REWRITES.find((f) => proxy.faults.has(f));
     if (isProof && upstream.status === 200 && fault) {

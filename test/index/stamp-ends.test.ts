@@ -136,6 +136,13 @@ describe('the end of a stamp', () => {
     await end(calendar, replacement.number, StampOutcome.Mined);
     assert.deepEqual(openStamps(calendar), []);
     assert.equal((await verifyJournal(calendar.journal.dir)).ok, true);
+    // what a mirror asks of a stamp end's record: a stamp, in flight or ended, and nothing else
+    assert.deepEqual(
+      Array.from({ length: calendar.journal.head.records }, (_, n) => n).filter((n) =>
+        calendar.index.isStampRecord(n),
+      ),
+      [first.number, replacement.number, own.number],
+    );
   });
 
   it('verify-journal refuses a stamp end that names no earlier stamp', async (t) => {

@@ -2,7 +2,7 @@
  * What a mirror checks in the records of collaborative stamping, case by case: a delegation's ranges,
  * merkle tip, master URL and the shape of the master's answer (one PendingAttestation, to any
  * calendar: data, not a claim, so no header is asked for); a stamp end's outcome and that it names an
- * earlier record; each kind's size limit.
+ * earlier stamp record; each kind's size limit.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -26,6 +26,7 @@ let headerChecks = 0;
 const context = {
   commitmentAt: (n: number) => commitments[n],
   commitments: 3,
+  isStampAt: (n: number) => n === 3,
   calendarUri: 'https://slave.example.org',
   checkHeader: async () => {
     headerChecks++;
@@ -70,7 +71,7 @@ const valid: [string, number, Uint8Array][] = [
   [
     'a stamp end (abandoned)',
     RecordKind.StampEnd,
-    encodeStampEndPayload({ stamp: 0, outcome: StampOutcome.Abandoned }),
+    encodeStampEndPayload({ stamp: 3, outcome: StampOutcome.Abandoned }),
   ],
 ];
 
@@ -130,6 +131,12 @@ const invalid: [string, number, Uint8Array, RegExp][] = [
     RecordKind.StampEnd,
     encodeStampEndPayload({ stamp: 4, outcome: StampOutcome.Mined }),
     /stamp-end record: names record 4, not before it/,
+  ],
+  [
+    'a stamp end naming a commitment',
+    RecordKind.StampEnd,
+    encodeStampEndPayload({ stamp: 0, outcome: StampOutcome.Abandoned }),
+    /stamp end names record 0, not a stamp/,
   ],
   ['a stamp end of unknown outcome', RecordKind.StampEnd, outcome(3), /stamp-end record: unknown outcome 3/],
   [

@@ -1,6 +1,7 @@
 /** The calendar client library and `otsd upgrade` against a calendar on loopback filled by the test. */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,9 +15,16 @@ import {
   type Timestamp,
   toHex,
 } from '../../src/ots/index.js';
-import { anonymousPrefix, CoverTraffic, RemoteCalendar, upgradeByPrefix } from '../../src/remote/index.js';
+import {
+  anonymousPrefix,
+  type CalendarError,
+  CoverTraffic,
+  RemoteCalendar,
+  upgradeByPrefix,
+} from '../../src/remote/index.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 describe('RemoteCalendar', () => {
@@ -38,6 +46,31 @@ describe('RemoteCalendar', () => {
     assert.equal(own?.complete, true);
     assert.equal(toHex(own?.timestamp.toBytes() as Uint8Array), toHex(proof.toBytes()));
     await assert.rejects(calendar.getTimestampsByPrefix('zz'), /HTTP 400: prefix must be hex digits/);
+  });
+
+  it('follows no redirect, and keeps what a calendar sent out of the error summary', async (t) => {
+    const asked: string[] = [];
+    const internal = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(500).end('SECRET internal answer');
+    });
+    const internalUrl = await listenOnLoopback(t, internal);
+    const redirecting = createServer((_req, res) => {
+      res.writeHead(302, { location: `${internalUrl}/admin/keys` }).end();
+    });
+    const calendar = new RemoteCalendar(await listenOnLoopback(t, redirecting), { timeoutMs: 2000 });
+    await assert.rejects(calendar.lookup(new Uint8Array(32)), (e: CalendarError) => {
+      assert.match(e.message, /redirect/);
+      assert.doesNotMatch(e.message, /SECRET/);
+      return true;
+    });
+    assert.deepEqual(asked, []);
+    const failing = new RemoteCalendar(internalUrl, { timeoutMs: 2000 });
+    await assert.rejects(failing.lookup(new Uint8Array(32)), (e: CalendarError) => {
+      assert.equal(e.message, 'timestamp: HTTP 500: SECRET internal answer');
+      assert.equal(e.summary, 'timestamp: HTTP 500');
+      return true;
+    });
   });
 
   it('chooses a prefix with an anonymity set of at least k, and finds its own proof in the answer', async (t) => {
