@@ -7,12 +7,11 @@
  *
  * Run: npm run bench:aggregator   (about a minute)
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/free-port.js';
-import { type LoadResult, load } from './load.js';
+import { closedLoop, type LoadResult } from './load.js';
 import { startOtsd } from './processes.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
@@ -44,25 +43,27 @@ async function rounds(url: string): Promise<number> {
   return status.totals.rounds;
 }
 
-/** Closed-loop clients spread evenly over `targets`, for DURATION_MS. */
-async function loadOver(targets: string[], connections: number): Promise<LoadResult> {
+/** Closed-loop clients spread evenly over `targets`, for DURATION_MS: the answers a second, the worst p50 and p99. */
+async function loadOver(
+  targets: string[],
+  connections: number,
+): Promise<Pick<LoadResult, 'perSecond' | 'p50ms' | 'p99ms' | 'statuses'>> {
   const results = await Promise.all(
     targets.map((url) =>
-      load({
+      closedLoop({
         url,
         method: 'POST',
-        path: () => '/digest',
-        body: () => new Uint8Array(randomBytes(32)),
+        paths: ['/digest'],
         connections: Math.max(1, Math.round(connections / targets.length)),
         durationMs: DURATION_MS,
+        threads: 1,
       }),
     ),
   );
-  const statuses: Record<number, number> = {};
+  const statuses: Record<string, number> = {};
   for (const r of results)
-    for (const [s, n] of Object.entries(r.statuses)) statuses[Number(s)] = (statuses[Number(s)] ?? 0) + n;
+    for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
   return {
-    requests: results.reduce((t, r) => t + r.requests, 0),
     perSecond: results.reduce((t, r) => t + r.perSecond, 0),
     p50ms: Math.max(...results.map((r) => r.p50ms)),
     p99ms: Math.max(...results.map((r) => r.p99ms)),
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     );
     for (const connections of CONNECTIONS) {
       console.log(`${connections} client connections`);
-      let direct: LoadResult | undefined;
+      let direct: Awaited<ReturnType<typeof loadOver>> | undefined;
       for (const through of [0, 1, 2]) {
         const targets = through === 0 ? [calendar.url] : aggregators.slice(0, through).map((a) => a.url);
         const before = await calendarRequests(metricsUrl);
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
         const aggregatorRounds = roundsAfter.reduce((t, r, i) => t + r - (roundsBefore[i] as number), 0);
         const perRound = (n: number) => (n / Math.max(1, aggregatorRounds)).toFixed(2);
         console.log(
-          `    = ${(result.perSecond / (direct as LoadResult).perSecond).toFixed(2)}x the direct throughput; calendar requests: ${posts.toFixed(1)} POST/s + ${gets.toFixed(1)} GET/s = ${perRound(after.posts - before.posts)} POST + ${perRound(after.gets - before.gets)} GET per aggregator round (${aggregatorRounds} rounds)`,
+          `    = ${(result.perSecond / (direct as { perSecond: number }).perSecond).toFixed(2)}x the direct throughput; calendar requests: ${posts.toFixed(1)} POST/s + ${gets.toFixed(1)} GET/s = ${perRound(after.posts - before.posts)} POST + ${perRound(after.gets - before.gets)} GET per aggregator round (${aggregatorRounds} rounds)`,
         );
       }
     }

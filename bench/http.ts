@@ -1,16 +1,26 @@
 /**
- * HTTP throughput and latency of a calendar (`otsd run` in its own process) next to a bare node:http
- * server answering a fixed body on the same machine, measured in the same run, at 1, 16 and 256
- * connections: POST /digest (with the reference's 1 s rounds, and with 10 ms rounds to show the
- * server's own cost) and GET /timestamp of proved commitments. Also the journal's fsync cost.
+ * The HTTP rows of issue 18, each next to a bare node:http server (a fixed body, keep-alive) measured
+ * in the same run under the same load, on the same machine:
+ * - POST /digest, open loop (requests due at a fixed rate whatever the answers), 1 s rounds, a new
+ *   connection per request and keep-alive: the rate answered with p99 <= round + 50 ms, none dropped;
+ * - CPU per digest (the otsd process's, from /proc), keep-alive;
+ * - GET /timestamp of proved commitments, closed loop at 1, 16 and 64 connections, once each answer
+ *   was built (the first request's rate is printed);
+ * - GET / (the status page) on 10k and 200k commitments: independent of history;
+ * - digests through an aggregator vs straight to the calendar, 256 connections, 100 ms rounds;
+ * - RSS idle after an overload vs at start (otsd run as deploy/otsd.service runs it).
+ * Then one table: every row's figure, its baseline, the ratio and the goal. The load generator
+ * (bench/load.ts) runs in two worker threads; its CPU and its lateness are printed, so that a row where
+ * the client was the limit says so.
  *
- * Run: npm run bench:http   (about a minute)
+ * Run: npm run bench:http   (four to six minutes; BENCH_DURATION_MS sets each measurement's length, default 4000)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Calendar } from '../src/calendar/calendar.js';
 import { Journal } from '../src/journal/journal.js';
@@ -24,23 +34,20 @@ import {
   toHex,
 } from '../src/ots/index.js';
 import { spawnTracked } from '../test/helpers/child-process.js';
-import { type LoadResult, load } from './load.js';
+import { closedLoop, type LoadResult, openLoop } from './load.js';
 import { startOtsd } from './processes.js';
 
-const CONNECTIONS = [1, 16, 256];
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const BASELINE = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
-
-function startCalendar(dataDir: string, roundMs: number) {
-  return startOtsd([
-    '--data-dir',
-    dataDir,
-    '--uri',
-    'http://127.0.0.1:1',
-    '--round-interval',
-    String(roundMs),
-  ]);
-}
+const ROUND_MS = 1000;
+const POST_RATES = [1000, 2000, 4000];
+const GET_CONNECTIONS = [1, 16, 64];
+const OVERLOAD_RATE = 8000;
+/** Longest wait for RSS to come back after the overload. */
+const IDLE_S = 120;
+/** As bench/aggregator.ts (docs/aggregation.md): closed-loop clients are bound by the rounds they wait. */
+const AGGREGATOR_ROUND_MS = 100;
+const CLOCK_TICKS = 100;
 
 /** Writes `n` commitments and a proof covering them, so GET /timestamp answers 200. */
 async function provedCalendar(dataDir: string, n: number): Promise<string[]> {
@@ -60,9 +67,20 @@ async function provedCalendar(dataDir: string, n: number): Promise<string[]> {
   return commitments.map(toHex);
 }
 
-async function fsyncCost(
-  dir: string,
-): Promise<{ sequentialMs: number; concurrent: { records: number; ms: number } }> {
+/** Writes `n` pending commitments, 10,000 at a time. */
+async function pendingCalendar(dataDir: string, n: number): Promise<void> {
+  const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:1', create: true });
+  for (let done = 0; done < n; done += 10_000) {
+    await Promise.all(
+      Array.from({ length: Math.min(10_000, n - done) }, () =>
+        calendar.commit(new Uint8Array(randomBytes(32))),
+      ),
+    );
+  }
+  await calendar.close();
+}
+
+async function fsyncCost(dir: string): Promise<{ sequentialMs: number; concurrentMs: number }> {
   const journal = await Journal.open({ dir, create: true });
   const payload = new Uint8Array(32);
   const n = 200;
@@ -71,86 +89,271 @@ async function fsyncCost(
   const sequentialMs = (performance.now() - t0) / n;
   t0 = performance.now();
   await Promise.all(Array.from({ length: 10_000 }, () => journal.append(RecordKind.Commitment, payload)));
-  const concurrent = { records: 10_000, ms: performance.now() - t0 };
+  const concurrentMs = performance.now() - t0;
   await journal.close();
-  return { sequentialMs, concurrent };
+  return { sequentialMs, concurrentMs };
 }
 
-const fmt = (r: LoadResult) =>
-  `${Math.round(r.perSecond).toString().padStart(7)} req/s  p50 ${r.p50ms.toFixed(1).padStart(7)} ms  p99 ${r.p99ms.toFixed(1).padStart(7)} ms`;
-const ratio = (ours: LoadResult, base: LoadResult) =>
-  `  = ${(ours.perSecond / base.perSecond).toFixed(3)}x baseline throughput, ${(ours.p50ms / base.p50ms).toFixed(1)}x its p50`;
+/** CPU time (ms) and resident memory (MB) of process `pid`, from /proc. */
+function usage(pid: number): { cpuMs: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuMs, rssMb: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+/** Runs `measure` and returns its result with the CPU `pid` used meanwhile. */
+async function withCpu(pid: number, measure: () => Promise<LoadResult>): Promise<[LoadResult, number]> {
+  const before = usage(pid).cpuMs;
+  const result = await measure();
+  return [result, usage(pid).cpuMs - before];
+}
+
+/** Asks for each of `paths` once, 16 at a time; returns the rate. */
+async function firstAnswers(url: string, paths: string[]): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < paths.length) {
+        const answer = await fetch(`${url}${paths[next++]}`);
+        if (answer.status !== 200) throw new Error(`bench: GET ${paths[next - 1]} answered ${answer.status}`);
+        await answer.arrayBuffer();
+      }
+    }),
+  );
+  return (paths.length * 1000) / (performance.now() - t0);
+}
+
+const failed = (r: LoadResult) => r.sent - (r.statuses['200'] ?? 0);
+const line = (r: LoadResult) =>
+  `${Math.round(r.okPerSecond).toString().padStart(6)} ok/s  p50 ${r.p50ms.toFixed(1).padStart(7)}  p99 ${r.p99ms.toFixed(1).padStart(7)}  max ${r.maxMs.toFixed(0).padStart(5)} ms  sent ${r.sent}  not 200: ${failed(r)}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}${Object.keys(r.statuses).some((s) => s !== '200') ? ` ${JSON.stringify(r.statuses)}` : ''}  client lag p99 ${r.sendLagP99ms.toFixed(0)} ms, cpu ${Math.round(r.clientCpuMs)} ms`;
+
+interface Row {
+  measure: string;
+  otsd: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  met: boolean;
+}
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'otsd-bench-'));
+  const rows: Row[] = [];
+  const started = new Date();
+  const loadBefore = loadavg();
+  const stopping: (() => Promise<unknown>)[] = [];
   try {
     const fsync = await fsyncCost(join(work, 'fsync-journal'));
-    console.log(`journal append + fsync, one at a time: ${fsync.sequentialMs.toFixed(2)} ms per record`);
     console.log(
-      `journal group commit: ${fsync.concurrent.records} concurrent appends in ${fsync.concurrent.ms.toFixed(0)} ms\n`,
+      `journal append + fsync one at a time: ${fsync.sequentialMs.toFixed(2)} ms a record; 10,000 concurrent (group commit): ${fsync.concurrentMs.toFixed(0)} ms`,
     );
-
     const baseline = spawnTracked(process.execPath, [BASELINE, '150']);
+    stopping.push(() => baseline.stop());
     const baseUrl = `http://127.0.0.1:${(await baseline.waitForOutput(/(\d+)\n/, 'the baseline server'))[1]}`;
-    const commitments = await provedCalendar(join(work, 'proved'), 10_000);
-    const digest = () => new Uint8Array(randomBytes(32));
-    const scenarios: {
-      name: string;
-      roundMs?: number;
-      dataDir: string;
-      method: 'GET' | 'POST';
-      path: () => string;
-      body?: () => Uint8Array;
-    }[] = [
-      {
-        name: 'POST /digest, 1 s rounds',
-        roundMs: 1000,
-        dataDir: join(work, 'post-1000'),
-        method: 'POST',
-        path: () => '/digest',
-        body: digest,
-      },
-      {
-        name: 'POST /digest, 10 ms rounds',
-        roundMs: 10,
-        dataDir: join(work, 'post-10'),
-        method: 'POST',
-        path: () => '/digest',
-        body: digest,
-      },
-      {
-        name: 'GET /timestamp (proved, 10k-leaf proof)',
-        dataDir: join(work, 'proved'),
-        method: 'GET',
-        path: () => `/timestamp/${commitments[Math.floor(Math.random() * commitments.length)]}`,
-      },
-    ];
-    for (const s of scenarios) {
-      const calendar = await startCalendar(s.dataDir, s.roundMs ?? 1000);
-      console.log(s.name);
-      for (const connections of CONNECTIONS) {
+    const basePid = baseline.child.pid as number;
+
+    // POST /digest, open loop
+    // as deploy/otsd.service runs it: glibc's arenas otherwise keep what a flood's connections took
+    const post = await startOtsd(['--data-dir', join(work, 'post'), '--uri', 'http://127.0.0.1:1'], {
+      MALLOC_ARENA_MAX: '2',
+    });
+    stopping.push(() => post.process.stop());
+    const postPid = post.process.child.pid as number;
+    await openLoop({
+      url: post.url,
+      method: 'POST',
+      paths: ['/digest'],
+      durationMs: 1000,
+      rate: 200,
+      keepAlive: true,
+    });
+    await sleep(2000);
+    const rssStart = usage(postPid).rssMb;
+    for (const keepAlive of [false, true]) {
+      const mode = keepAlive ? 'keep-alive' : 'new connection per request';
+      let best = 0;
+      const p99s: string[] = [];
+      const baseP99s: string[] = [];
+      let delivered = Number.NaN;
+      console.log(`\nPOST /digest, open loop, ${mode}, ${ROUND_MS} ms rounds`);
+      for (const rate of POST_RATES) {
         const common = {
-          method: s.method,
-          path: s.path,
-          connections,
+          method: 'POST' as const,
+          paths: ['/digest'],
           durationMs: DURATION_MS,
-          ...(s.body && { body: s.body }),
+          rate,
+          keepAlive,
         };
-        const base = await load({ url: baseUrl, ...common });
-        const ours = await load({ url: calendar.url, ...common });
-        const bad = Object.entries(ours.statuses).filter(([status]) => status !== '200');
+        const [base, baseCpu] = await withCpu(basePid, () => openLoop({ url: baseUrl, ...common }));
+        const [ours, oursCpu] = await withCpu(postPid, () => openLoop({ url: post.url, ...common }));
+        const perRequest = (cpu: number, r: LoadResult) => cpu / Math.max(1, r.answered);
         console.log(
-          `  ${String(connections).padStart(3)} conn  otsd ${fmt(ours)}${bad.length ? `  non-200: ${JSON.stringify(Object.fromEntries(bad))}` : ''}`,
+          `  ${String(rate).padStart(5)}/s  otsd ${line(ours)}, server cpu ${perRequest(oursCpu, ours).toFixed(3)} ms a request`,
         );
-        console.log(`            bare ${fmt(base)}`);
-        console.log(`          ${ratio(ours, base)}`);
+        console.log(
+          `           bare ${line(base)}, server cpu ${perRequest(baseCpu, base).toFixed(3)} ms a request`,
+        );
+        p99s.push(ours.p99ms.toFixed(0));
+        baseP99s.push(base.p99ms.toFixed(0));
+        if (failed(ours) === 0 && ours.p99ms <= ROUND_MS + 50) best = rate;
+        delivered = ours.okPerSecond / base.okPerSecond;
+        if (keepAlive && rate === POST_RATES.at(-1)) {
+          const perDigest = perRequest(oursCpu, ours);
+          rows.push({
+            measure: `CPU per digest, keep-alive, ${rate}/s`,
+            otsd: `${perDigest.toFixed(3)} ms`,
+            baseline: `${perRequest(baseCpu, base).toFixed(3)} ms`,
+            ratio: `${(perDigest / perRequest(baseCpu, base)).toFixed(1)}x`,
+            goal: '<= 0.06 ms',
+            met: perDigest <= 0.06,
+          });
+        }
       }
-      await calendar.process.stop();
+      rows.push({
+        measure: `POST open loop, ${mode}: p99 at ${POST_RATES.join('/')} req/s`,
+        otsd: `${p99s.join('/')} ms`,
+        baseline: `${baseP99s.join('/')} ms`,
+        ratio: `${delivered.toFixed(2)}x ok/s at ${POST_RATES.at(-1)}`,
+        goal: `p99 <= ${ROUND_MS + 50} ms, none lost, at 4000/s`,
+        met: best >= 4000,
+      });
     }
-    await baseline.stop();
+
+    // RSS after an overload
+    console.log(
+      `\noverload: POST ${OVERLOAD_RATE}/s open loop, new connections, then up to ${IDLE_S} s idle`,
+    );
+    const flood = await openLoop({
+      url: post.url,
+      method: 'POST',
+      paths: ['/digest'],
+      durationMs: DURATION_MS,
+      rate: OVERLOAD_RATE,
+      keepAlive: false,
+    });
+    const rssPeak = usage(postPid).rssMb;
+    console.log(`  otsd ${line(flood)}`);
+    // V8 and glibc give memory back some time after the load ends, not at once: sampled until it is back
+    let idleS = 0;
+    let rssIdle = rssPeak;
+    while (idleS < IDLE_S && rssIdle > 1.2 * rssStart) {
+      await sleep(5000);
+      idleS += 5;
+      rssIdle = usage(postPid).rssMb;
+    }
+    console.log(
+      `  RSS at start ${rssStart.toFixed(0)} MB, after the flood ${rssPeak.toFixed(0)} MB, ${rssIdle.toFixed(0)} MB after ${idleS} s idle`,
+    );
+    rows.push({
+      measure: `RSS idle after an overload (${OVERLOAD_RATE}/s)`,
+      otsd: `${rssIdle.toFixed(0)} MB after ${idleS} s (peak ${rssPeak.toFixed(0)})`,
+      baseline: `${rssStart.toFixed(0)} MB at start`,
+      ratio: `${(rssIdle / rssStart).toFixed(2)}x`,
+      goal: '<= 1.2x start',
+      met: rssIdle <= 1.2 * rssStart,
+    });
+    await post.process.stop();
+
+    // GET /timestamp, proved
+    const commitments = await provedCalendar(join(work, 'proved'), 10_000);
+    const proved = await startOtsd(['--data-dir', join(work, 'proved'), '--uri', 'http://127.0.0.1:1']);
+    stopping.push(() => proved.process.stop());
+    const paths = commitments.map((c) => `/timestamp/${c}`);
+    console.log('\nGET /timestamp, proved (10,000 commitments, one proof), closed loop, keep-alive');
+    // each answer built once (the first request for a commitment), then served from bytes
+    const cold = await firstAnswers(proved.url, paths);
+    console.log(
+      `  first request for each commitment (answer built): ${Math.round(cold)}/s at 16 connections`,
+    );
+    for (const connections of GET_CONNECTIONS) {
+      const common = { method: 'GET' as const, paths, durationMs: DURATION_MS, connections };
+      const base = await closedLoop({ url: baseUrl, ...common });
+      const ours = await closedLoop({ url: proved.url, ...common });
+      console.log(`  ${String(connections).padStart(3)} conn  otsd ${line(ours)}`);
+      console.log(`            bare ${line(base)}`);
+      const ratio = ours.okPerSecond / base.okPerSecond;
+      const p99Goal = connections === 64 ? ', p99 < 5 ms' : '';
+      rows.push({
+        measure: `GET /timestamp proved, ${connections} conn`,
+        otsd: `${Math.round(ours.okPerSecond)}/s, p99 ${ours.p99ms.toFixed(1)} ms`,
+        baseline: `${Math.round(base.okPerSecond)}/s, p99 ${base.p99ms.toFixed(1)} ms`,
+        ratio: `${(100 * ratio).toFixed(0)}%`,
+        goal: `>= 60%${p99Goal}`,
+        met: ratio >= 0.6 && (connections !== 64 || ours.p99ms < 5) && failed(ours) === 0,
+      });
+    }
+
+    // GET /, the status page: small calendar vs large
+    await pendingCalendar(join(work, 'large'), 200_000);
+    const large = await startOtsd(['--data-dir', join(work, 'large'), '--uri', 'http://127.0.0.1:1']);
+    stopping.push(() => large.process.stop());
+    console.log('\nGET / (status page, JSON), closed loop, 16 connections');
+    const status = async (url: string) =>
+      closedLoop({ url, method: 'GET', paths: ['/status'], durationMs: DURATION_MS, connections: 16 });
+    const small = await status(proved.url);
+    const big = await status(large.url);
+    const bareStatus = await status(baseUrl);
+    console.log(`  10k commitments   ${line(small)}`);
+    console.log(`  200k commitments  ${line(big)}`);
+    console.log(`  bare              ${line(bareStatus)}`);
+    rows.push({
+      measure: 'status page: 200k commitments vs 10k',
+      otsd: `${Math.round(big.okPerSecond)}/s vs ${Math.round(small.okPerSecond)}/s`,
+      baseline: `bare ${Math.round(bareStatus.okPerSecond)}/s`,
+      ratio: `${(big.okPerSecond / small.okPerSecond).toFixed(2)}x`,
+      goal: '~1x (independent of history)',
+      met: big.okPerSecond >= 0.8 * small.okPerSecond,
+    });
+    await large.process.stop();
+    await proved.process.stop();
+
+    // through an aggregator
+    const rounds = ['--round-interval', String(AGGREGATOR_ROUND_MS)];
+    const calendar = await startOtsd([
+      '--data-dir',
+      join(work, 'calendar'),
+      '--uri',
+      'http://127.0.0.1:1',
+      ...rounds,
+    ]);
+    stopping.push(() => calendar.process.stop());
+    const aggregator = await startOtsd(['--role', 'aggregator', '--upstream', calendar.url, ...rounds]);
+    stopping.push(() => aggregator.process.stop());
+    console.log(`\nPOST /digest, closed loop, 256 connections, ${AGGREGATOR_ROUND_MS} ms rounds everywhere`);
+    const digests = (url: string) =>
+      closedLoop({ url, method: 'POST', paths: ['/digest'], durationMs: DURATION_MS, connections: 256 });
+    const direct = await digests(calendar.url);
+    const through = await digests(aggregator.url);
+    console.log(`  straight to the calendar  ${line(direct)}`);
+    console.log(`  through an aggregator     ${line(through)}`);
+    rows.push({
+      measure: 'through an aggregator vs straight, 256 conn',
+      otsd: `${Math.round(through.okPerSecond)}/s`,
+      baseline: `${Math.round(direct.okPerSecond)}/s straight`,
+      ratio: `${(through.okPerSecond / direct.okPerSecond).toFixed(2)}x`,
+      goal: '>= 1.0x',
+      met: through.okPerSecond >= direct.okPerSecond,
+    });
   } finally {
+    for (const stop of stopping.reverse()) await stop();
     rmSync(work, { recursive: true, force: true });
   }
+
+  const fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(
+    `\n${started.toISOString()}, ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}; load average before ${fmt(loadBefore)}, after ${fmt(loadavg())}\n`,
+  );
+  const header: (keyof Row)[] = ['measure', 'otsd', 'baseline', 'ratio', 'goal', 'met'];
+  const cells = rows.map((r) => header.map((h) => (h === 'met' ? (r.met ? 'yes' : 'NO') : r[h])));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const print = (c: string[]) =>
+    console.log(`| ${c.map((x, i) => x.padEnd(widths[i] as number)).join(' | ')} |`);
+  print(header);
+  print(widths.map((w) => '-'.repeat(w)));
+  for (const c of cells) print(c);
 }
 
 await main();

@@ -1,83 +1,131 @@
-/** A closed-loop HTTP load generator for the benchmarks: N keep-alive connections for a fixed time. */
-import { Agent, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
+/**
+ * The benchmarks' load generator: raw HTTP over node:net in worker threads (bench/load-worker.ts), so
+ * that it offers well over 10,000 requests a second and a row measures the server, not the client.
+ * Its own CPU time is part of every result, and so is how late it sent (open loop): a run where the
+ * generator fell behind its schedule says so.
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import type { WorkerJob, WorkerResult } from './load-worker.js';
 
 export interface LoadResult {
-  requests: number;
+  /** Requests sent, and answered (any status). */
+  sent: number;
+  answered: number;
+  /** Answers a second over the run. */
   perSecond: number;
+  /** 200 answers a second over the run. */
+  okPerSecond: number;
   p50ms: number;
+  p90ms: number;
   p99ms: number;
-  statuses: Record<number, number>;
+  maxMs: number;
+  statuses: Record<string, number>;
+  /** Requests without an answer, by why. */
+  errors: Record<string, number>;
+  /** Open loop: the generator's lateness against its schedule (99th percentile and most), ms. */
+  sendLagP99ms: number;
+  sendLagMaxMs: number;
+  connections: number;
+  /** CPU time the generator used, ms. */
+  clientCpuMs: number;
 }
 
 export interface LoadOptions {
   url: string;
   method: 'GET' | 'POST';
-  path: () => string;
-  body?: () => Uint8Array;
-  connections: number;
+  /** Picked at random for each request; a POST carries a fresh random 32-byte digest. */
+  paths: string[];
   durationMs: number;
+  /** Longest wait for one answer (default 10 s). */
+  timeoutMs?: number;
+  /** Threads sharing the load (default 2; this machine's cores). */
+  threads?: number;
 }
 
-function once(
-  agent: Agent,
-  url: URL,
-  method: string,
-  path: string,
-  body: Uint8Array | undefined,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method,
-        path,
-        agent,
-        headers: body ? { 'content-length': body.byteLength } : {},
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
+/** `connections` keep-alive connections, each sending its next request when its last is answered. */
+export function closedLoop(options: LoadOptions & { connections: number }): Promise<LoadResult> {
+  const threads = Math.min(options.threads ?? 2, options.connections);
+  return run(options, threads, (i) => ({
+    kind: 'closed',
+    connections: share(options.connections, threads, i),
+  }));
 }
 
-export async function load(options: LoadOptions): Promise<LoadResult> {
+/**
+ * `rate` requests a second, due on schedule whatever the answers, each on a new connection or (with
+ * `keepAlive`) on an idle connection of a pool; latency runs from the time a request was due.
+ */
+export function openLoop(options: LoadOptions & { rate: number; keepAlive: boolean }): Promise<LoadResult> {
+  const threads = options.threads ?? 2;
+  return run(options, threads, () => ({
+    kind: 'open',
+    rate: options.rate / threads,
+    keepAlive: options.keepAlive,
+  }));
+}
+
+/** Thread `i`'s share of `n` split over `threads`. */
+const share = (n: number, threads: number, i: number) => Math.floor(n / threads) + (i < n % threads ? 1 : 0);
+
+async function run(
+  options: LoadOptions,
+  threads: number,
+  mode: (thread: number) => WorkerJob['mode'],
+): Promise<LoadResult> {
   const url = new URL(options.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
-  const latencies: number[] = [];
-  const statuses: Record<number, number> = {};
-  const started = performance.now();
-  const end = started + options.durationMs;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      let status: number;
-      try {
-        status = await once(agent, url, options.method, options.path(), options.body?.());
-      } catch {
-        status = 0;
-      }
-      latencies.push(performance.now() - t0);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    }
-  };
-  await Promise.all(Array.from({ length: options.connections }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
+  const cpuBefore = process.cpuUsage();
+  const results = await Promise.all(
+    Array.from({ length: threads }, (_, i) => {
+      const job: WorkerJob = {
+        host: url.hostname,
+        port: Number(url.port),
+        method: options.method,
+        paths: options.paths,
+        durationMs: options.durationMs,
+        timeoutMs: options.timeoutMs ?? 10_000,
+        mode: mode(i),
+      };
+      return new Promise<WorkerResult>((resolve, reject) => {
+        const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: job });
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`load: a worker exited (${code}) without a result`)));
+      });
+    }),
+  );
+  const cpu = process.cpuUsage(cpuBefore);
+  const latencies = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0));
+  let at = 0;
+  for (const r of results) {
+    latencies.set(r.latencies, at);
+    at += r.latencies.length;
+  }
+  latencies.sort();
   const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const sum = (pick: (r: WorkerResult) => Record<string, number>) => {
+    const total: Record<string, number> = {};
+    for (const r of results) for (const [k, v] of Object.entries(pick(r))) total[k] = (total[k] ?? 0) + v;
+    return total;
+  };
+  const statuses = sum((r) => r.statuses);
+  // rates over the sending window: answers after it count, their requests were sent in it
+  const windowS = options.durationMs / 1000;
   return {
-    requests: latencies.length,
-    perSecond: latencies.length / elapsed,
-    p50ms: pct(50),
-    p99ms: pct(99),
+    sent: results.reduce((n, r) => n + r.sent, 0),
+    answered: latencies.length,
+    perSecond: latencies.length / windowS,
+    okPerSecond: (statuses['200'] ?? 0) / windowS,
+    p50ms: pct(0.5),
+    p90ms: pct(0.9),
+    p99ms: pct(0.99),
+    maxMs: latencies[latencies.length - 1] ?? NaN,
     statuses,
+    errors: sum((r) => r.errors),
+    sendLagP99ms: Math.max(...results.map((r) => r.sendLagP99ms)),
+    sendLagMaxMs: Math.max(...results.map((r) => r.sendLagMaxMs)),
+    connections: results.reduce((n, r) => n + r.connections, 0),
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
   };
 }

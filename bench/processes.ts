@@ -4,17 +4,19 @@ import { spawnTracked, type TrackedChild } from '../test/helpers/child-process.j
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-/** Runs `otsd run --listen 127.0.0.1:0 --log-level warn ...args`; resolves once it listens. */
-export async function startOtsd(args: string[]): Promise<{ url: string; process: TrackedChild }> {
-  const process = spawnTracked(globalThis.process.execPath, [
-    MAIN,
-    'run',
-    '--listen',
-    '127.0.0.1:0',
-    '--log-level',
-    'warn',
-    ...args,
-  ]);
+/**
+ * Runs `otsd run --listen 127.0.0.1:0 --log-level warn ...args` (with `env` added to this process's
+ * environment); resolves once it listens.
+ */
+export async function startOtsd(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ url: string; process: TrackedChild }> {
+  const process = spawnTracked(
+    globalThis.process.execPath,
+    [MAIN, 'run', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...args],
+    { env: { ...globalThis.process.env, ...env } },
+  );
   const match = await process.waitForOutput(/listening on (http:\/\/\S+)/, `otsd run ${args.join(' ')}`);
   return { url: match[1] as string, process };
 }

@@ -11,8 +11,17 @@ import { catchUpIndex } from '../index/catch-up.js';
 import { Journal, type JournalLogger, type StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload, encodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
-import { equalBytes, MerkleTree, OpSHA256, PendingAttestation, sha256, Timestamp } from '../ots/index.js';
+import {
+  equalBytes,
+  MerkleTree,
+  OpSHA256,
+  PendingAttestation,
+  sha256,
+  Timestamp,
+  toHex,
+} from '../ots/index.js';
 import type { PrefixEntry } from '../remote/prefix-answer.js';
+import { AnswerCache } from './answer-cache.js';
 
 export interface CalendarOptions {
   dataDir: string;
@@ -27,11 +36,19 @@ export interface CalendarOptions {
 
 export type Lookup = { state: 'found'; timestamp: Timestamp } | { state: 'pending' } | { state: 'unknown' };
 
+/** A commitment's GET /timestamp answer: the serialized proof, or the record that waits for one. */
+export type Answer =
+  | { state: 'found'; bytes: Uint8Array }
+  | { state: 'pending'; record: number }
+  | { state: 'unknown' };
+
 /** Longest commitment the calendar stores or looks up. */
 export const MAX_COMMITMENT_BYTES = 64;
 
 const SHA256 = new OpSHA256();
 const PROOF_CACHE_ENTRIES = 256;
+/** Serialized proofs kept for GET /timestamp: some 25,000 proofs of 650 bytes. */
+const ANSWER_CACHE_BYTES = 16 * 1024 * 1024;
 
 export class Calendar {
   readonly uri: string;
@@ -39,6 +56,7 @@ export class Calendar {
   readonly index: CalendarIndex;
   /** Parsed tip timestamps of recent proof records: every lookup of a commitment in them needs one. */
   private readonly proofTips = new Map<number, Timestamp>();
+  private readonly answers = new AnswerCache(ANSWER_CACHE_BYTES);
 
   private constructor(uri: string, journal: Journal, index: CalendarIndex) {
     this.uri = uri;
@@ -139,6 +157,26 @@ export class Calendar {
     for (const op of this.index.merklePath(first.proof, first.leaf)) node = node.ops.add(op);
     node.merge(await this.proofTip(first.proof));
     return { state: 'found', timestamp };
+  }
+
+  /**
+   * `lookup`, serialized, for GET /timestamp: a proved commitment's bytes are built once and then served
+   * from a bounded cache (they never change, see `lookup`); a pending or unknown one costs one index read.
+   */
+  async answer(commitment: Uint8Array): Promise<Answer> {
+    const key = Buffer.from(commitment.buffer, commitment.byteOffset, commitment.byteLength).toString(
+      'latin1',
+    );
+    const cached = this.answers.get(key);
+    if (cached) return { state: 'found', bytes: cached };
+    const found = this.index.lookup(commitment);
+    if (found.state !== 'proved') return found;
+    const looked = await this.lookup(commitment);
+    if (looked.state !== 'found')
+      throw new Error(`calendar: proved commitment ${toHex(commitment)} has no timestamp`);
+    const bytes = looked.timestamp.toBytes();
+    this.answers.set(key, bytes);
+    return { state: 'found', bytes };
   }
 
   /**

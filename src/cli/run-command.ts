@@ -60,6 +60,7 @@ export interface RunOptions {
   maxWaitingDigests?: number;
   maxRequestsInFlight?: number;
   maxRequestsPerConnection?: number;
+  listenBacklog?: number;
   logLevel: LogLevel;
   embeddedRegtest?: boolean;
   blockInterval: number;
@@ -241,6 +242,7 @@ function httpLimits(options: RunOptions): Partial<HttpLimits> {
     ...(options.maxRequestsPerConnection !== undefined && {
       maxRequestsPerConnection: options.maxRequestsPerConnection,
     }),
+    ...(options.listenBacklog !== undefined && { listenBacklog: options.listenBacklog }),
   };
 }
 
@@ -488,6 +490,14 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         'most requests read from one connection and not answered yet; a client pipelining more waits (default 32)',
       )
         .env('OTSD_MAX_REQUESTS_PER_CONNECTION')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--listen-backlog <n>',
+        'connections the kernel queues before otsd accepts them (capped by net.core.somaxconn; default 4096)',
+      )
+        .env('OTSD_LISTEN_BACKLOG')
         .argParser(positiveInteger),
     )
     .addOption(

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { RecentActivity } from '../aggregator/activity.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
 import type { UpstreamSink } from '../aggregator/upstream-sink.js';
-import { buildCalendarApp, type HttpLimits } from '../http/app.js';
+import { buildCalendarApp, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../http/app.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
@@ -81,7 +81,11 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
   });
   const life = new Lifecycle(log);
   const metricsServer = await life.start(async () => {
-    const http = await listen(life, app, options.host, options.port);
+    const http = await listen(life, app, {
+      host: options.host,
+      port: options.port,
+      backlog: options.httpLimits?.listenBacklog ?? DEFAULT_HTTP_LIMITS.listenBacklog,
+    });
     const server =
       options.metrics && (await serveMetrics(metrics, options.metrics.host, options.metrics.port));
     if (server) life.onStop('metrics listener', () => server.close());

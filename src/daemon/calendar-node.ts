@@ -11,7 +11,7 @@ import type { AnchoringCoordinator } from '../anchoring/coordinator.js';
 import type { NetworkName } from '../bitcoin/network.js';
 import { NodeClient } from '../bitcoin/node-client.js';
 import { Calendar } from '../calendar/calendar.js';
-import { buildCalendarApp, type HttpLimits } from '../http/app.js';
+import { buildCalendarApp, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../http/app.js';
 import type { HeaderSource } from '../http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
 import type { NodeStatus } from '../http/status-route.js';
@@ -222,7 +222,11 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       logger: log,
       ...(options.httpLimits && { limits: options.httpLimits }),
     });
-    const http = await listen(life, app, options.host, options.port);
+    const http = await listen(life, app, {
+      host: options.host,
+      port: options.port,
+      backlog: options.httpLimits?.listenBacklog ?? DEFAULT_HTTP_LIMITS.listenBacklog,
+    });
     const metricsServer =
       options.metrics && (await serveMetrics(metrics, options.metrics.host, options.metrics.port));
     if (metricsServer) life.onStop('metrics listener', () => metricsServer.close());

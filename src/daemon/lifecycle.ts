@@ -61,11 +61,13 @@ export class Lifecycle {
  */
 export async function listen(
   life: Lifecycle,
-  app: { listen(o: { host: string; port: number }): Promise<unknown>; close(): PromiseLike<unknown> },
-  host: string,
-  port: number,
+  app: {
+    listen(o: { host: string; port: number; backlog: number }): Promise<unknown>;
+    close(): PromiseLike<unknown>;
+  },
+  address: { host: string; port: number; backlog: number },
 ): Promise<{ stopTakingRequests: () => void }> {
-  await app.listen({ host, port });
+  await app.listen(address);
   let closed: PromiseLike<unknown> | undefined;
   const close = () => {
     closed ??= app.close();

@@ -26,15 +26,13 @@ export function timestampRoute(
     if (!HEX_RE.test(hex)) throw new HttpError(HttpErrors.COMMITMENT_NOT_HEX);
     if (hex.length === 0 || hex.length > 2 * MAX_COMMITMENT_BYTES)
       throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
-    const commitment = Buffer.from(hex, 'hex');
-    const found = await calendar.lookup(commitment);
+    const found = await calendar.answer(Buffer.from(hex, 'hex'));
     if (found.state === 'pending') {
-      const state = calendar.index.lookup(commitment);
-      const text = state.state === 'pending' ? describePending?.(state.record) : undefined;
+      const text = describePending?.(found.record);
       throw new HttpError(text ? { ...HttpErrors.COMMITMENT_PENDING, text } : HttpErrors.COMMITMENT_PENDING);
     }
     if (found.state === 'unknown') throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
-    return Buffer.from(found.timestamp.toBytes());
+    return Buffer.from(found.bytes.buffer, found.bytes.byteOffset, found.bytes.byteLength);
   };
   // As in the reference, the commitment is the raw path after /timestamp/, neither cut at a query nor
   // percent-decoded: `/timestamp/abcd?x=1` and `/timestamp/%61%62` are not hex (400, cached for a year)

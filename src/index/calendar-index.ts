@@ -91,6 +91,7 @@ export class CalendarIndex {
       for (const db of this.databases) db.clearSync();
       this.meta.put(VERSION_KEY, u64(INDEX_VERSION));
     });
+    this.commitments.forgetCounts();
     this.cursor = this.readCursor();
   }
 
@@ -106,8 +107,18 @@ export class CalendarIndex {
   apply(batch: readonly StoredRecord[]): void {
     const fresh = batch.filter((r) => r.number >= this.cursor.number);
     if (fresh.length === 0) return;
-    let cursor = this.cursor;
+    try {
+      this.applyInTransaction(fresh);
+    } catch (e) {
+      // nothing of the batch was written, but the kept counts followed its records
+      this.commitments.forgetCounts();
+      throw e;
+    }
+  }
+
+  private applyInTransaction(fresh: readonly StoredRecord[]): void {
     const commitmentAt = (n: number) => this.commitments.storedCommitmentAt(n);
+    let cursor = this.cursor;
     this.root.transactionSync(() => {
       for (const record of fresh) {
         if (record.number !== cursor.number) {

@@ -28,6 +28,12 @@ export class CommitmentsView implements IndexView {
   private readonly byRecord: IndexDatabase;
   /** record numbers of commitments no proof covers yet */
   private readonly pending: IndexDatabase;
+  /**
+   * The sizes of `byCommitment` and `pending`, kept as records are applied: counting them is a scan of
+   * the whole database (64 ms at a million commitments), and the status page asks on every request.
+   * Counted once when first asked, and again after `forgetCounts`.
+   */
+  private counts: { commitments: number; pending: number } | undefined;
 
   constructor(open: OpenDatabase) {
     this.byCommitment = open('commitments');
@@ -40,16 +46,37 @@ export class CommitmentsView implements IndexView {
       const key = u64(entry.record.number);
       this.byRecord.put(key, entry.commitment);
       // A commitment seen twice keeps its first record; the second is still indexed by number.
-      if (this.byCommitment.get(entry.commitment) === undefined) this.byCommitment.put(entry.commitment, key);
+      if (this.byCommitment.get(entry.commitment) === undefined) {
+        this.byCommitment.put(entry.commitment, key);
+        if (this.counts) this.counts.commitments++;
+      }
       this.pending.put(key, EMPTY);
+      if (this.counts) this.counts.pending++;
     } else if (entry.kind === 'proof') {
       const proofKey = u64(entry.record.number);
       entry.commitments.forEach((commitment, leaf) => {
         const value = this.byCommitment.get(commitment) as Buffer;
         this.byCommitment.put(commitment, Buffer.concat([value, proofKey, u32(leaf)]));
-        this.pending.remove(u64(entry.proof.commitments[leaf] as number));
+        const record = u64(entry.proof.commitments[leaf] as number);
+        // a commitment a second proof covers is no longer pending
+        if (this.pending.get(record) === undefined) return;
+        this.pending.remove(record);
+        if (this.counts) this.counts.pending--;
       });
     }
+  }
+
+  /**
+   * Drops the kept counts, to be counted again when next asked: after a transaction that did not
+   * commit (its records changed them) or after the databases were emptied.
+   */
+  forgetCounts(): void {
+    this.counts = undefined;
+  }
+
+  private get kept(): { commitments: number; pending: number } {
+    this.counts ??= { commitments: this.byCommitment.getCount(), pending: this.pending.getCount() };
+    return this.counts;
   }
 
   lookup(commitment: Uint8Array): CommitmentState {
@@ -79,7 +106,7 @@ export class CommitmentsView implements IndexView {
 
   /** Number of commitments not yet covered by a proof. */
   get pendingCount(): number {
-    return this.pending.getCount();
+    return this.kept.pending;
   }
 
   /** Whether commitment record `record` is pending (no proof covers it yet). */
@@ -94,7 +121,7 @@ export class CommitmentsView implements IndexView {
 
   /** Number of distinct commitments (what a client divides by 16^nibbles to size an anonymity set). */
   get commitmentCount(): number {
-    return this.byCommitment.getCount();
+    return this.kept.commitments;
   }
 
   /**

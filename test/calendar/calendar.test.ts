@@ -74,6 +74,35 @@ describe('calendar', () => {
     await calendar.close();
   });
 
+  it('answers GET /timestamp with a proof built once, equal to a fresh build and unchanged by a later proof', async (t) => {
+    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: URI, create: true });
+    t.after(() => calendar.close());
+    const tips = [1, 2, 3, 4].map(tipOf);
+    for (const tip of tips) await calendar.commit(tip);
+    assert.deepEqual(await calendar.answer(tipOf(1)), { state: 'pending', record: 0 });
+    assert.deepEqual(await calendar.answer(tipOf(9)), { state: 'unknown' });
+
+    await calendar.addProof([0, 1, 2], proofTip(tips.slice(0, 3), 100));
+    const first = await calendar.answer(tipOf(2));
+    const fresh = await calendar.lookup(tipOf(2));
+    assert.ok(first.state === 'found' && fresh.state === 'found');
+    assert.equal(toHex(first.bytes), toHex(fresh.timestamp.toBytes()), 'byte-identical to a fresh build');
+    const second = await calendar.answer(tipOf(2));
+    assert.ok(second.state === 'found');
+    assert.equal(second.bytes, first.bytes, "the second answer is the first one's bytes");
+    assert.deepEqual(await calendar.answer(tipOf(4)), { state: 'pending', record: 3 });
+
+    // a later proof covers commitment 1 again: the answer, cached or rebuilt, stays the first proof's
+    await calendar.addProof([1, 3], proofTip([tips[1] as Uint8Array, tips[3] as Uint8Array], 200));
+    const again = await calendar.answer(tipOf(2));
+    assert.ok(again.state === 'found');
+    assert.equal(toHex(again.bytes), toHex(first.bytes));
+    const rebuilt = await calendar.lookup(tipOf(2));
+    assert.ok(rebuilt.state === 'found');
+    assert.equal(toHex(rebuilt.timestamp.toBytes()), toHex(first.bytes), 'a rebuild gives the same bytes');
+    assert.equal((await calendar.answer(tipOf(4))).state, 'found');
+  });
+
   it('serves the first proof of a commitment: a later proof changes no byte, and others stay pending', async (t) => {
     const calendar = await Calendar.open({ dataDir: tempDir(t), uri: URI, create: true });
     const tips = [1, 2, 3].map(tipOf);

@@ -1,0 +1,46 @@
+/** The end of a round: every waiting digest answered, in slices that let the event loop run between. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { Aggregator } from '../../src/aggregator/aggregator.js';
+import { Calendar } from '../../src/calendar/calendar.js';
+import { Timestamp, toHex } from '../../src/ots/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { TEST_URI } from '../helpers/test-calendar.js';
+
+describe('Aggregator', () => {
+  it('answers every digest of a large round, returning to the event loop between slices', async (t) => {
+    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: TEST_URI, create: true });
+    t.after(() => calendar.close());
+    // one round: the timer never fires before stop() commits what waits
+    const aggregator = new Aggregator({ sink: calendar, intervalMs: 60_000 });
+    const digests = Array.from({ length: 1500 }, () => new Uint8Array(randomBytes(32)));
+    let answered = 0;
+    let answeredWhenLoopRan: number | undefined;
+    const answers = digests.map((d, i) =>
+      aggregator.submit(d).then((bytes) => {
+        answered++;
+        // the loop's next turn, asked for at the first answer: it runs before the last answer only if
+        // the answers are given in slices
+        if (i === 0) setImmediate(() => (answeredWhenLoopRan ??= answered));
+        return bytes;
+      }),
+    );
+    await aggregator.stop();
+    const proofs = await Promise.all(answers);
+    assert.equal(answered, digests.length);
+    assert.equal(aggregator.stats.rounds, 1);
+    const tips = new Set<string>();
+    for (const [i, bytes] of proofs.entries()) {
+      const timestamp = Timestamp.fromBytes(digests[i] as Uint8Array, bytes);
+      const attested = [...timestamp.allAttestations()];
+      assert.equal(attested.length, 1, `digest ${i}: one attestation, the calendar's`);
+      tips.add(toHex((attested[0] as [Uint8Array, unknown])[0]));
+    }
+    assert.equal(tips.size, 1, 'every answer leads to the same commitment');
+    assert.ok(
+      answeredWhenLoopRan !== undefined && answeredWhenLoopRan < digests.length,
+      `the event loop ran after ${answeredWhenLoopRan} of ${digests.length} answers`,
+    );
+  });
+});
