@@ -5,7 +5,12 @@
  * @module
  */
 import { Timestamp, toHex } from '../ots/index.js';
-import { isCalendarUrl, MAX_TIP_TIMESTAMP_BYTES, RemoteCalendar } from '../remote/calendar-client.js';
+import {
+  isCalendarUrl,
+  MAX_TIP_TIMESTAMP_BYTES,
+  publicReason,
+  RemoteCalendar,
+} from '../remote/calendar-client.js';
 import type { RoundSink } from './round-sink.js';
 
 /** Consecutive failed rounds after which rounds stop waiting for an upstream (while another is healthy). */
@@ -140,11 +145,13 @@ export class UpstreamSink implements RoundSink {
     } catch (e) {
       const seconds = (performance.now() - started) / 1000;
       const reason = signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : (e as Error).message;
+      // the status page shows `shown`: the upstream's own text stays in the log
+      const shown = signal.aborted ? reason : publicReason(e as Error);
       health.lastLatencyMs = Math.round(seconds * 1000);
       health.failures++;
       health.consecutiveFailures++;
       // one line when an upstream starts failing or fails differently, then one a minute of rounds
-      if (reason !== health.lastError || health.consecutiveFailures % 60 === 1) {
+      if (shown !== health.lastError || health.consecutiveFailures % 60 === 1) {
         this.options.log?.warn(
           {
             upstream: health.url,
@@ -156,7 +163,7 @@ export class UpstreamSink implements RoundSink {
           'aggregator: upstream left out of the round',
         );
       }
-      health.lastError = reason;
+      health.lastError = shown;
       this.options.onExchange?.(health.url, 'failed', seconds);
       return reason;
     }

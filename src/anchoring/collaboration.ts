@@ -36,8 +36,8 @@ import {
 import { RecordKind } from '../journal/record.js';
 import { reverseBytes, type Timestamp, toHex } from '../ots/index.js';
 import {
-  CalendarError,
   pendingCommitment,
+  publicReason,
   RemoteCalendar,
   type RemoteLookup,
 } from '../remote/calendar-client.js';
@@ -155,7 +155,6 @@ interface Delegation {
 const TX_CLAIM = /^Timestamped by transaction ([0-9a-f]{64})/;
 
 /** What a failed exchange with a master says on the public status: never the text the master sent. */
-const publicReason = (e: Error): string => (e instanceof CalendarError ? e.summary : e.message);
 
 export class Collaboration implements ProofSource {
   private readonly o: CollaborationOptions;
@@ -278,8 +277,12 @@ export class Collaboration implements ProofSource {
 
   async afterPass(pass: ChainPass): Promise<boolean> {
     if (pass.height < 0) return false;
+    let released = false;
     for (const d of [...this.open.values()]) {
-      if (pass.height > this.firstDeadline(d) + LATE_PROOF_BLOCKS) {
+      // counted from the deadline as it stands (a mined claim or a shallow proof may have moved it,
+      // never past the ceiling): a delegation still waited on is never dropped without its fallback
+      if (pass.height > Math.max(this.firstDeadline(d), d.deadline) + LATE_PROOF_BLOCKS) {
+        if (!d.expired && this.expire(d, d.problem ? 'bad_proof' : 'timeout')) released = true;
         this.o.log.warn(
           { master: d.master.url, delegation: d.record },
           'collaboration: no proof a day of blocks after the deadline; giving the commitments to the next cycle',
@@ -289,7 +292,6 @@ export class Collaboration implements ProofSource {
     }
     if (pass.newBlocks > 0) await this.dropReorgedOut();
     const now = this.now();
-    let released = false;
     if (this.open.size > 0 && (pass.newBlocks > 0 || now >= this.nextPollAt)) {
       this.nextPollAt = now + this.o.pollIntervalMs;
       released = await this.askMasters(pass.height);

@@ -26,6 +26,12 @@ const PENDING_TEXT = /^(?:Pending confirmation in Bitcoin blockchain|Timestamped
 /** A calendar answered, but not with what a calendar answers: nothing in it is passed on. */
 export class BadAnswerError extends Error {
   override name = 'BadAnswerError';
+  /** The message without what the calendar sent: what may be shown to others. */
+  readonly summary: string;
+  constructor(message: string, summary?: string) {
+    super(message);
+    this.summary = summary ?? message;
+  }
 }
 
 /** Where a commitment stands at a calendar, from its answer to `GET /timestamp`. */
@@ -54,6 +60,13 @@ export class CalendarError extends Error {
     this.summary = summary ?? message;
   }
 }
+
+/**
+ * Why a calendar's answer was not taken, in words that may be shown publicly (a status page): without
+ * any text the calendar sent, which another server's operator could fill with anything.
+ */
+export const publicReason = (e: Error): string =>
+  e instanceof CalendarError || e instanceof BadAnswerError ? e.summary : e.message;
 
 export interface CalendarClientOptions {
   timeoutMs?: number;
@@ -234,8 +247,10 @@ export function pendingCommitment(answer: Timestamp): Uint8Array {
   const attestations: [Uint8Array, Attestation][] = [...answer.allAttestations()];
   const [only] = attestations;
   if (attestations.length !== 1 || !only || !(only[1] instanceof PendingAttestation)) {
+    const summary = `its answer has ${attestations.length} attestations; a calendar's has one PendingAttestation`;
     throw new BadAnswerError(
       `its answer has ${attestations.length} attestations (${attestations.map(([, a]) => a.toString()).join(', ')}); a calendar's has one PendingAttestation`,
+      summary,
     );
   }
   return only[0];

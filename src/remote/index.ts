@@ -13,6 +13,7 @@ export {
   isCalendarUrl,
   MAX_TIP_TIMESTAMP_BYTES,
   pendingCommitment,
+  publicReason,
   RemoteCalendar,
   type RemoteLookup,
   upgradeByPrefix,

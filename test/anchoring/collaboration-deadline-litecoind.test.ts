@@ -138,4 +138,32 @@ describe("how far a master moves a slave's deadline, on litecoind", () => {
     );
     await ltc.rpc.call('reconsiderblock', claimed);
   });
+
+  it('C4: a slave that wants more confirmations than a day of blocks waits for the shallow proof to deepen, and drops no delegation it still waits on', async (t) => {
+    if (!requireTools(t, litecoindUnavailable())) return;
+    // the master proves at 1 confirmation; the slave wants 150, more than the late-proof window (144)
+    const confirmations = 150;
+    const { ltc, master, proxy, slave } = await masterAndSlave(t, chain, {
+      slaveConfirmations: confirmations,
+    });
+    proxy.faults.add('hides-mined');
+    const commitments = await delegated(slave, 1);
+    const [h0] = await delegationHeights(slave);
+    const deadline = (h0 as number) + FAST.timeoutBlocks;
+    await masterTransaction(master);
+    while ((await height(ltc)) < deadline - 2) {
+      await ltc.rpc.call('generateblock', slave.miner, []);
+      await settled(slave);
+    }
+    const [minedIn] = await mine(ltc, 1, master.miner);
+    const minedAt = (await ltc.rpc.call<{ height: number }>('getblockheader', minedIn)).height;
+    await settled(slave);
+    // empty blocks until the master's block is deep enough, past the first deadline's late window
+    for (let left = confirmations - 1; left > 0; left = minedAt + confirmations - 1 - (await height(ltc)))
+      await ltc.rpc.call('generatetoaddress', Math.min(10, left), slave.miner);
+    await settled(slave);
+    assert.ok((await height(ltc)) > deadline + 144, 'past the first deadline and its late window');
+    await provedThroughMaster(slave, commitments);
+    assert.equal((await delegationHeights(slave)).length, 1, 'delegated once, never again');
+  });
 });

@@ -12,13 +12,16 @@ import {
   DetachedTimestampFile,
   OpSHA256,
   PendingAttestation,
-  type Timestamp,
+  Timestamp,
   toHex,
+  UnknownAttestation,
 } from '../../src/ots/index.js';
 import {
   anonymousPrefix,
   type CalendarError,
   CoverTraffic,
+  pendingCommitment,
+  publicReason,
   RemoteCalendar,
   upgradeByPrefix,
 } from '../../src/remote/index.js';
@@ -69,8 +72,25 @@ describe('RemoteCalendar', () => {
     await assert.rejects(failing.lookup(new Uint8Array(32)), (e: CalendarError) => {
       assert.equal(e.message, 'timestamp: HTTP 500: SECRET internal answer');
       assert.equal(e.summary, 'timestamp: HTTP 500');
+      assert.equal(publicReason(e), 'timestamp: HTTP 500');
       return true;
     });
+    // an answer that is no calendar's: what it carries stays out of the public reason
+    const answer = new Timestamp(new Uint8Array(32));
+    answer.attestations.add(
+      new UnknownAttestation(new Uint8Array(8), new TextEncoder().encode('<b>any text on your status</b>')),
+    );
+    assert.throws(
+      () => pendingCommitment(answer),
+      (e: Error) => {
+        assert.match(e.message, /any text on your status/);
+        assert.equal(
+          publicReason(e),
+          "its answer has 1 attestations; a calendar's has one PendingAttestation",
+        );
+        return true;
+      },
+    );
   });
 
   it('chooses a prefix with an anonymity set of at least k, and finds its own proof in the answer', async (t) => {
