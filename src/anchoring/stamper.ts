@@ -18,7 +18,14 @@ import type { Calendar } from '../calendar/calendar.js';
 import { RecordKind } from '../journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../journal/stamp-end-payload.js';
 import { decodeStampPayload, encodeStampPayload } from '../journal/stamp-payload.js';
-import { equalBytes, parseTransaction, reverseBytes, type Timestamp, toHex } from '../ots/index.js';
+import {
+  equalBytes,
+  parseTransaction,
+  reverseBytes,
+  type Timestamp,
+  toHex,
+  virtualSize,
+} from '../ots/index.js';
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainFollower } from './chain-follower.js';
 import { Coins } from './coins.js';
@@ -29,7 +36,6 @@ import {
   dayStart,
   type FeePolicy,
   firstFeeRate,
-  virtualSize,
 } from './fee-policy.js';
 import { oldestPending } from './oldest-pending.js';
 import type { BlockRef } from './scan-state.js';
@@ -174,7 +180,7 @@ export class Stamper {
         tx,
         raw: stamp.rawTx,
         fee: stamp.fee,
-        feeRate: stamp.fee / Math.max(1, virtualSize(stamp.rawTx, tx)),
+        feeRate: stamp.fee / Math.max(1, virtualSize(tx, stamp.rawTx.byteLength)),
       });
       this.o.chain.watchTxid(tx.txid);
       this.o.chain.requireFrom(tx.lockTime);
