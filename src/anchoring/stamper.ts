@@ -113,6 +113,21 @@ export class Stamper {
     return this.session.versions.at(-1)?.tip;
   }
 
+  /** The versions of the transaction in flight, oldest first (none when idle). */
+  versionsInFlight(): readonly Version[] {
+    return this.session.versions;
+  }
+
+  /**
+   * The fee rate the own transaction would pay if it went out now: the next replacement's when one is
+   * in flight (or its own, at the cap), else a first version's.
+   */
+  async wantedFeeRate(): Promise<number> {
+    const latest = this.session.versions.at(-1);
+    if (latest) return bumpedFeeRate(this.fees, latest.feeRate) ?? latest.feeRate;
+    return firstFeeRate(this.fees, await this.o.node.estimateFeeRate(6));
+  }
+
   /** The commitment records the versions in flight cover. */
   coveredRecords(): Set<number> {
     return new Set(this.session.versions.flatMap((v) => v.commitments));
