@@ -14,7 +14,12 @@ import { fromHex, parseTransaction, reverseBytes, toHex } from '../../src/ots/in
 import { runPython } from '../clients/run-client.js';
 import { buildDonation, type Coin, type CoinKind, donorKey, payment } from '../helpers/donation.js';
 import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
-import { type Litecoind, litecoindForFile, litecoindUnavailable } from '../helpers/litecoind.js';
+import {
+  type Litecoind,
+  litecoindForFile,
+  litecoindUnavailable,
+  startLitecoind,
+} from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
@@ -234,6 +239,60 @@ describe('external stamping on litecoind', () => {
     assert.equal(await stateOf(calendar, txidOf(larger)), 'superseded');
     assert.equal((await journalKinds(calendar)).filter((k) => k === RecordKind.Proof).length, 1);
     assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
+  });
+
+  it('E16: a donation whose block leaves the chain before it is deep enough proves through the block that holds it next', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(
+      t,
+      { fund: false, minConfirmations: 2 },
+      1,
+    );
+    const raw = buildDonation(donor, { coin: coins[0] as Coin, tip, feeRate: 3 });
+    assert.equal((await post(calendar, raw)).status, 202);
+    const [block] = await mine(ltc, 1, calendar.miner);
+    const minedState = async () => (await stateOf(calendar, txidOf(raw))) === 'mined' || undefined;
+    await waitFor('the donation mined', minedState, 30_000, calendar.explain);
+    await ltc.rpc.call('invalidateblock', block);
+    const back = async () => (await stateOf(calendar, txidOf(raw))) === 'mempool' || undefined;
+    await waitFor('the donation back in the mempool', back, 30_000, calendar.explain);
+    assert.equal(await allProved(calendar.node, [commitment]), undefined);
+    // other blocks at those heights (another coinbase address: not the invalid block again)
+    const minedAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
+    await mine(ltc, 2, payment(donor, 'p2wpkh').address as string);
+    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
+    assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
+    assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
+  });
+
+  it('a donor with a standard wallet: the recipe of docs/external-stamping.md (walletcreatefundedpsbt) makes a donation taken and proven', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await startLitecoind(t, { wallet: true });
+    const calendar = await startLitecoinCalendar(t, {
+      ltc,
+      fund: false,
+      minConfirmations: 1,
+      external: SETTINGS,
+    });
+    await ltc.rpc.call('createwallet', 'donor');
+    const address = await ltc.rpc.call<string>('getnewaddress', '', 'bech32');
+    await mine(ltc, 101, address);
+    const commitment = await calendar.postDigest();
+    const tip = await offeredTip(calendar);
+    const [coin] = await ltc.rpc.call<{ txid: string; vout: number }[]>('listunspent');
+    const funded = await ltc.rpc.call<{ psbt: string }>(
+      'walletcreatefundedpsbt',
+      [{ txid: coin?.txid, vout: coin?.vout }],
+      [{ data: toHex(tip) }],
+      0,
+      { add_inputs: false, change_type: 'bech32', fee_rate: 5, replaceable: true },
+    );
+    const signed = await ltc.rpc.call<{ psbt: string }>('walletprocesspsbt', funded.psbt);
+    const { hex } = await ltc.rpc.call<{ hex: string }>('finalizepsbt', signed.psbt);
+    const answer = await post(calendar, fromHex(hex), true);
+    assert.equal(answer.status, 202, answer.text);
+    await mine(ltc, 1, calendar.miner);
+    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
   });
 
   it('E2-E8, E18: every broken rule is refused naming it, and nothing is journaled or relayed', async (t) => {
