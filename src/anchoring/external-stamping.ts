@@ -18,6 +18,7 @@
  * pending on each block, so it can be anchored by donations alone.
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { bitcoinTipTimestamp } from '../bitcoin/bitcoin-proof.js';
 import { checkDonation, DonationRefused, parseDonation } from '../bitcoin/donation-rules.js';
@@ -55,6 +56,10 @@ export const DEFAULT_EXTERNAL_SETTINGS: ExternalSettings = {
   maxPerTip: 2,
   maxPending: 16,
 };
+
+/** After relaying a donation, the node's mempool is asked this many times, this far apart, for it. */
+const HELD_CHECKS = 10;
+const HELD_CHECK_MS = 100;
 
 /** Donations in a final state kept for `GET /external/tx/<txid>`, the oldest dropped first. */
 const KEPT_FINAL = 1000;
@@ -314,7 +319,7 @@ export class ExternalStamping implements ProofSource {
     let refusal: string | undefined;
     try {
       await node.sendRawTransaction(donation.raw as Uint8Array);
-      if (!nodeAccepted && !(await node.inMempool(donation.tx.txid)))
+      if (!nodeAccepted && !(await this.held(donation)))
         refusal = 'the node dropped it: not in its mempool after relay';
     } catch (e) {
       if (!(e instanceof RpcError)) throw e;
@@ -323,6 +328,18 @@ export class ExternalStamping implements ProofSource {
     if (refusal === undefined) return;
     this.settle(donation, 'expired');
     throw new DonationRefused('node-refused', refusal);
+  }
+
+  /**
+   * Whether the node holds the donation in its mempool, asked a few times: bcoin takes a transaction
+   * into its mempool after answering sendrawtransaction, and drops one it refuses without a word.
+   */
+  private async held(donation: TrackedDonation): Promise<boolean> {
+    for (let asked = 0; asked < HELD_CHECKS; asked++) {
+      if (asked > 0) await sleep(HELD_CHECK_MS);
+      if (await this.o.node.inMempool(donation.tx.txid)) return true;
+    }
+    return false;
   }
 
   private track(donation: TrackedDonation): void {
@@ -445,13 +462,17 @@ export class ExternalStamping implements ProofSource {
         this.o.log.info({ txid: d.id, coin: spentOutpoint(input) }, 'external: donation double-spent');
         continue;
       }
+      let dropped: string | undefined;
       try {
         await node.sendRawTransaction(d.raw);
+        if (!(await this.held(d))) dropped = 'not in its mempool after relay';
       } catch (e) {
         if (!(e instanceof RpcError)) throw e;
-        this.settle(d, 'expired');
-        this.o.log.info({ txid: d.id, error: e.message }, 'external: donation dropped by the node');
+        dropped = e.message;
       }
+      if (dropped === undefined) continue;
+      this.settle(d, 'expired');
+      this.o.log.info({ txid: d.id, error: dropped }, 'external: donation dropped by the node');
     }
   }
 
