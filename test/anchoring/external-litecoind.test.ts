@@ -11,6 +11,7 @@ import { DEFAULT_EXTERNAL_SETTINGS } from '../../src/anchoring/external-stamping
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { fromHex, parseTransaction, reverseBytes, toHex } from '../../src/ots/index.js';
+import { runCliAsync } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
 import { buildDonation, type Coin, type CoinKind, donorKey, payment } from '../helpers/donation.js';
 import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
@@ -211,6 +212,11 @@ describe('external stamping on litecoind', () => {
     assert.equal(status.external.fees_saved_sats, (fees[0] ?? 0) + (fees[1] ?? 0));
     const metrics = await (await fetch(calendar.node.metricsUrl as string)).text();
     assert.match(metrics, /^otsd_external_donations\{state="proven"\} 3$/m);
+    const summary = await runCliAsync(['status', '--url', calendar.node.url]);
+    assert.match(
+      summary.stdout,
+      /^external +\d+ tip\(s\) offered; donations proven 3; \d+ sat of fees paid by donors$/m,
+    );
   });
 
   it('E13, E14: a mined transaction breaking a rule is ignored; of two donations in one block the smaller proves', async (t) => {
