@@ -271,6 +271,58 @@ describe('external stamping on litecoind', () => {
     assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
   });
 
+  it('E15: a donation for an older tip of the own transaction proves its commitments; the own transaction the rest', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await chain();
+    const calendar = await startLitecoinCalendar(t, { ltc, minConfirmations: 1, external: SETTINGS });
+    const [coin] = (await donorCoins(calendar, 1)) as [Coin];
+    const older = await calendar.postDigest();
+    const own = await waitFor(
+      'the own transaction',
+      async () => (await calendar.mempool())[0],
+      30_000,
+      calendar.explain,
+    );
+    const tip = await offeredTip(calendar);
+    assert.equal((await tipsOf(calendar)).tips.find((x) => x.tip === toHex(tip))?.own_tx?.txid, own);
+    // the own transaction's first version stays out of blocks (its fee counts as nothing to the miner)
+    await ltc.rpc.call('prioritisetransaction', own, 0, -100_000_000);
+    const raw = buildDonation(donor, { coin, tip, feeRate: 3 });
+    assert.equal((await post(calendar, raw)).status, 202);
+    const newer = await calendar.postDigest();
+    const donationAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the donation',
+      () => allProved(calendar.node, [older]),
+      30_000,
+      calendar.explain,
+    );
+    // what is left goes into a replacement of the own transaction
+    const replacement = await waitFor(
+      'a replacement over the newer commitment',
+      async () => (await calendar.mempool()).find((txid) => txid !== own),
+      30_000,
+      calendar.explain,
+    );
+    const ownAt = donationAt + 1;
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the own transaction',
+      () => allProved(calendar.node, [newer]),
+      30_000,
+      calendar.explain,
+    );
+    assert.deepEqual(await pythonHeights(calendar, [older, newer]), [[donationAt], [ownAt]]);
+    assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
+    const block = await ltc.rpc.call<{ tx: string[] }>(
+      'getblock',
+      await ltc.rpc.call('getblockhash', ownAt),
+      1,
+    );
+    assert.ok(block.tx.includes(replacement));
+  });
+
   it('a donor with a standard wallet: the recipe of docs/external-stamping.md (walletcreatefundedpsbt) makes a donation taken and proven', async (t) => {
     if (!needs(t)) return;
     const ltc = await startLitecoind(t, { wallet: true });
