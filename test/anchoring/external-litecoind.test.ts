@@ -120,26 +120,30 @@ async function pythonHeights(calendar: LitecoinCalendar, commitments: string[]):
 const stateOf = async (calendar: LitecoinCalendar, txid: string) =>
   ((await (await fetch(`${calendar.node.url}/external/tx/${txid}`)).json()) as { state: string }).state;
 
-/**
- * A calendar on the file's litecoind taking donations (confirmed once mined), `coins` donor coins, one
- * digest posted and the tip offered over it.
- */
-async function donationSetting(
+/** A calendar taking donations (confirmed once mined), on the file's litecoind unless told another. */
+async function donationCalendar(
   t: TestContext,
-  options: Omit<Parameters<typeof startLitecoinCalendar>[1], 'ltc'>,
-  coins: number,
-) {
-  const ltc = await chain();
-  const calendar = await startLitecoinCalendar(t, {
-    ltc,
+  options: Parameters<typeof startLitecoinCalendar>[1] = {},
+): Promise<LitecoinCalendar> {
+  return startLitecoinCalendar(t, {
     minConfirmations: 1,
     external: SETTINGS,
     ...options,
+    ltc: options.ltc ?? (await chain()),
   });
+}
+
+/** A calendar taking donations, `coins` donor coins, one digest posted and the tip offered over it. */
+async function donationSetting(
+  t: TestContext,
+  options: Parameters<typeof startLitecoinCalendar>[1],
+  coins: number,
+) {
+  const calendar = await donationCalendar(t, options);
   const donorCoinList = await donorCoins(calendar, coins);
   const commitment = await calendar.postDigest();
   const tip = await offeredTip(calendar);
-  return { ltc, calendar, coins: donorCoinList, commitment, tip };
+  return { ltc: calendar.ltc, calendar, coins: donorCoinList, commitment, tip };
 }
 
 const needs = (t: TestContext) => requireTools(t, litecoindUnavailable(), oracleUnavailable());
@@ -147,14 +151,8 @@ const needs = (t: TestContext) => requireTools(t, litecoindUnavailable(), oracle
 describe('external stamping on litecoind', () => {
   it('E1, E12: an unfunded calendar is anchored by donations alone, posted (both output orders) or only mined', async (t) => {
     if (!needs(t)) return;
-    const ltc = await chain();
-    const calendar = await startLitecoinCalendar(t, {
-      ltc,
-      fund: false,
-      minConfirmations: 1,
-      external: SETTINGS,
-      metrics: true,
-    });
+    const calendar = await donationCalendar(t, { fund: false, metrics: true });
+    const { ltc } = calendar;
     const coins = await donorCoins(calendar, 3);
     const fees: number[] = [];
     for (const [i, opReturnFirst] of [false, true].entries()) {
@@ -273,8 +271,8 @@ describe('external stamping on litecoind', () => {
 
   it('E15: a donation for an older tip of the own transaction proves its commitments; the own transaction the rest', async (t) => {
     if (!needs(t)) return;
-    const ltc = await chain();
-    const calendar = await startLitecoinCalendar(t, { ltc, minConfirmations: 1, external: SETTINGS });
+    const calendar = await donationCalendar(t);
+    const { ltc } = calendar;
     const [coin] = (await donorCoins(calendar, 1)) as [Coin];
     const older = await calendar.postDigest();
     const own = await waitFor(
@@ -326,12 +324,7 @@ describe('external stamping on litecoind', () => {
   it('a donor with a standard wallet: the recipe of docs/external-stamping.md (walletcreatefundedpsbt) makes a donation taken and proven', async (t) => {
     if (!needs(t)) return;
     const ltc = await startLitecoind(t, { wallet: true });
-    const calendar = await startLitecoinCalendar(t, {
-      ltc,
-      fund: false,
-      minConfirmations: 1,
-      external: SETTINGS,
-    });
+    const calendar = await donationCalendar(t, { ltc, fund: false });
     await ltc.rpc.call('createwallet', 'donor');
     const address = await ltc.rpc.call<string>('getnewaddress', '', 'bech32');
     await mine(ltc, 101, address);
@@ -355,11 +348,8 @@ describe('external stamping on litecoind', () => {
 
   it('E2-E8, E18: every broken rule is refused naming it, and nothing is journaled or relayed', async (t) => {
     if (!needs(t)) return;
-    const ltc = await chain();
-    const calendar = await startLitecoinCalendar(t, {
-      ltc,
+    const calendar = await donationCalendar(t, {
       fund: false,
-      minConfirmations: 1,
       external: { ...SETTINGS, maxPerTip: 1, minFeeRate: 2 },
     });
     const [coin, other] = (await donorCoins(calendar, 2)) as [Coin, Coin];
