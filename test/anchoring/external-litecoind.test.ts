@@ -10,10 +10,19 @@ import { describe, it, type TestContext } from 'node:test';
 import { DEFAULT_EXTERNAL_SETTINGS } from '../../src/anchoring/external-stamping.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { RecordKind } from '../../src/journal/record.js';
-import { fromHex, parseTransaction, reverseBytes, toHex } from '../../src/ots/index.js';
+import {
+  fromHex,
+  PendingAttestation,
+  parseTransaction,
+  reverseBytes,
+  Timestamp,
+  toHex,
+} from '../../src/ots/index.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { buildDonation, type Coin, type CoinKind, donorKey, payment } from '../helpers/donation.js';
+import { freePort } from '../helpers/free-port.js';
 import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import {
   type Litecoind,
@@ -22,6 +31,7 @@ import {
   startLitecoind,
 } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
@@ -39,9 +49,18 @@ async function donorCoins(
   count: number,
   kind: CoinKind = 'p2wpkh',
 ): Promise<Coin[]> {
-  const { ltc } = calendar;
+  return donorCoinsTo(calendar.ltc, count, calendar.miner, kind);
+}
+
+/** The same, the blocks that mature them mined to `miner`. */
+async function donorCoinsTo(
+  ltc: Litecoind,
+  count: number,
+  miner: string,
+  kind: CoinKind = 'p2wpkh',
+): Promise<Coin[]> {
   const hashes = await mine(ltc, count, payment(donor, kind).address as string);
-  await mine(ltc, 100, calendar.miner);
+  await mine(ltc, 100, miner);
   const coins: Coin[] = [];
   for (const hash of hashes) {
     const block = await ltc.rpc.call<{ tx: { txid: string; vout: { value: number }[] }[] }>(
@@ -321,6 +340,52 @@ describe('external stamping on litecoind', () => {
     assert.ok(block.tx.includes(replacement));
   });
 
+  it('E17: kill -9 after the 202: the restarted calendar follows the donation from its record and proves through it', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await chain();
+    const dataDir = tempDir(t);
+    const port = await freePort();
+    const flags = [
+      ...['--bitcoin-rpc', ltc.rpcUrl, '--bitcoin-network', 'litecoin-regtest', '--min-confirmations', '1'],
+      ...['--bitcoin-scan-from', String(await ltc.rpc.call<number>('getblockcount')), '--external'],
+      ...['--round-interval', '50', '--log-level', 'warn'],
+    ];
+    let calendar = await startCalendarProcess(dataDir, flags, port);
+    t.after(() => calendar.stop());
+    const digest = crypto.getRandomValues(new Uint8Array(32));
+    const submitted = await fetch(`${calendar.url}/digest`, { method: 'POST', body: digest });
+    const commitment = Timestamp.fromBytes(
+      digest,
+      new Uint8Array(await submitted.arrayBuffer()),
+    ).shortestPathTo((a) => a instanceof PendingAttestation)?.msg as Uint8Array;
+    const tip = await waitFor(
+      'a tip offered',
+      async () =>
+        ((await (await fetch(`${calendar.url}/external/tips`)).json()) as TipsJson).tips.at(-1)?.tip,
+      30_000,
+      calendar.output,
+    );
+    const miner = payment(donorKey(new Uint8Array(32).fill(8), NETWORKS['litecoin-regtest']), 'p2wpkh');
+    const [coin] = await donorCoinsTo(ltc, 1, miner.address as string);
+    const raw = buildDonation(donor, { coin: coin as Coin, tip: fromHex(tip), feeRate: 3 });
+    const taken = await fetch(`${calendar.url}/external/tx`, { method: 'POST', body: raw });
+    assert.equal(taken.status, 202, await taken.text());
+    assert.equal(await calendar.stop('SIGKILL'), 'SIGKILL');
+    calendar = await startCalendarProcess(dataDir, flags, port);
+    await mine(ltc, 1, miner.address as string);
+    await waitFor(
+      'the proof through the donation',
+      async () =>
+        (await fetch(`${calendar.url}/timestamp/${toHex(commitment)}`)).status === 200 ? true : undefined,
+      30_000,
+      calendar.output,
+    );
+    const state = (await (await fetch(`${calendar.url}/external/tx/${txidOf(raw)}`)).json()) as {
+      state: string;
+    };
+    assert.equal(state.state, 'proven');
+  });
+
   it('a donor with a standard wallet: the recipe of docs/external-stamping.md (walletcreatefundedpsbt) makes a donation taken and proven', async (t) => {
     if (!needs(t)) return;
     const ltc = await startLitecoind(t, { wallet: true });
@@ -465,7 +530,7 @@ describe('external stamping on litecoind', () => {
     );
   });
 
-  it('E11, E17: a donation below the own fee rate defers nothing; a donation taken survives a restart', async (t) => {
+  it('E11: a donation below the own fee rate defers nothing; a donation taken is followed again after a restart', async (t) => {
     if (!needs(t)) return;
     const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, { fund: false }, 1);
     const [coin] = coins as [Coin];
