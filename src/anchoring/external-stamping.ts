@@ -13,8 +13,8 @@
  * While a posted donation paying at least the fee rate the own transaction would pay now is pending,
  * the own transaction waits on its tip's commitments, for at most `waitBlocks` blocks after it was taken;
  * the wait ends at once when the donation leaves the mempool (double-spent or dropped). A donation
- * followed again after a restart defers nothing: the own transaction never waits on what it cannot
- * check. A calendar whose own transaction sends nothing (an empty wallet) offers the tip of what is
+ * followed again after a restart is weighed again on the first pass, its wait counted from when it was
+ * taken. A calendar whose own transaction sends nothing (an empty wallet) offers the tip of what is
  * pending on each block, so it can be anchored by donations alone.
  * @module
  */
@@ -30,7 +30,7 @@ import { type BitcoinTransaction, equalBytes, reverseBytes, toHex } from '../ots
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainFollower } from './chain-follower.js';
 import type { ChainPass, ProofSource, Prove } from './coordinator.js';
-import { type Checked, checkPosted, type IntakeSettings } from './donation-intake.js';
+import { checkPosted, type IntakeSettings } from './donation-intake.js';
 import { type OfferedTip, OfferedTips } from './offered-tips.js';
 import type { Stamper } from './stamper.js';
 import {
@@ -128,6 +128,8 @@ export class ExternalStamping implements ProofSource {
   private feesSaved = 0;
   /** Transactions paying an offered tip's script that break rules 1-9 (txid, hex): never looked at again. */
   private readonly nonConforming = new Set<string>();
+  /** Donations read back at start, whose wait is weighed on the first pass (it asks the node). */
+  private resumed: TrackedDonation[] = [];
   /** Posts are checked and taken one at a time, so the caps hold. */
   private intake: Promise<unknown> = Promise.resolve();
 
@@ -161,7 +163,7 @@ export class ExternalStamping implements ProofSource {
         offeredAt: payload.height,
       });
       this.o.chain.requireFrom(payload.height);
-      this.track({
+      const tracked: TrackedDonation = {
         id: toHex(reverseBytes(donation.tx.txid)),
         tip,
         tx: donation.tx,
@@ -173,7 +175,9 @@ export class ExternalStamping implements ProofSource {
         deferUntil: undefined,
         state: 'mempool',
         minedAt: undefined,
-      });
+      };
+      this.track(tracked);
+      this.resumed.push(tracked);
     }
   }
 
@@ -186,6 +190,8 @@ export class ExternalStamping implements ProofSource {
     );
     for (const tip of dropped)
       for (const d of this.forTip(tip)) if (isActive(d.state)) this.settle(d, 'expired');
+    for (const d of this.resumed.splice(0))
+      if (isActive(d.state)) d.deferUntil = await this.deferral(d.feeRate ?? 0, d.takenAt);
     return this.updateDeferral(pass.height);
   }
 
@@ -271,7 +277,7 @@ export class ExternalStamping implements ProofSource {
     );
     if ('known' in checked) return { taken: false, donation: this.view(checked.known) };
     const takenAt = checked.replaces?.takenAt ?? height;
-    const deferUntil = await this.deferral(checked, takenAt);
+    const deferUntil = await this.deferral(checked.feeRate, takenAt);
     await calendar.journal.append(
       RecordKind.Donation,
       encodeDonationPayload({
@@ -306,10 +312,10 @@ export class ExternalStamping implements ProofSource {
   }
 
   /** The height before which the own transaction waits on the donation, if it waits at all. */
-  private async deferral(checked: Checked, takenAt: number): Promise<number | undefined> {
+  private async deferral(feeRate: number, takenAt: number): Promise<number | undefined> {
     const { waitBlocks } = this.o.settings;
     if (waitBlocks === 0) return undefined;
-    if (checked.feeRate < (await this.o.own.wantedFeeRate())) return undefined;
+    if (feeRate < (await this.o.own.wantedFeeRate())) return undefined;
     return takenAt + waitBlocks;
   }
 

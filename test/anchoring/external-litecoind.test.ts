@@ -530,6 +530,31 @@ describe('external stamping on litecoind', () => {
     );
   });
 
+  it('E17: after a restart, the own transaction still waits on a donation at its fee rate, and the donation proves', async (t) => {
+    if (!needs(t)) return;
+    // the first stamp cycle 10-30 s after each start: the own transaction is due within the wait below
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(
+      t,
+      { stampIntervalMs: 20_000 },
+      1,
+    );
+    const raw = buildDonation(donor, { coin: coins[0] as Coin, tip, feeRate: 40 });
+    const taken = await post(calendar, raw);
+    assert.equal(taken.status, 202, taken.text);
+    assert.notEqual(taken.json().defers_own_tx_until, null);
+    await calendar.restart();
+    await new Promise((resolve) => setTimeout(resolve, 31_000));
+    assert.deepEqual(await calendar.mempool(), [txidOf(raw)], calendar.explain());
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the donation',
+      () => allProved(calendar.node, [commitment]),
+      30_000,
+      calendar.explain,
+    );
+    assert.equal((await journalKinds(calendar)).filter((k) => k === RecordKind.Stamp).length, 0);
+  });
+
   it('E11: a donation below the own fee rate defers nothing; a donation taken is followed again after a restart', async (t) => {
     if (!needs(t)) return;
     const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, { fund: false }, 1);
