@@ -3,7 +3,7 @@
  * that needs less says so in its type.
  * @module
  */
-import type { Block, ChainInfo, UtxoSnapshot } from '../bitcoin/node-client.js';
+import type { Block, ChainInfo, ChainOutput, MempoolVerdict, UtxoSnapshot } from '../bitcoin/node-client.js';
 
 /** What following the chain reads. */
 export interface ChainNode {
@@ -25,4 +25,8 @@ export interface AnchorNode extends ChainNode {
   estimateFeeRate(target: number): Promise<number | undefined>;
   /** The 80-byte header of the block at `height` in the best chain, as hex. */
   blockHeaderHex(height: number): Promise<string>;
+  /** The output in the chain (the mempool aside), or undefined when spent or unknown. */
+  chainOutput(txid: Uint8Array, index: number): Promise<ChainOutput | undefined>;
+  /** Whether the mempool would take a transaction; undefined when the node cannot tell without relaying it. */
+  testMempoolAccept(raw: Uint8Array): Promise<MempoolVerdict | undefined>;
 }

@@ -1,7 +1,8 @@
 /**
  * Follows the node's best chain from a saved position, block by block, keeping what the parts that
- * watch it need: the unspent outputs paying the watched scripts, and the block that holds each watched
- * txid. What each block changed among them is kept for the last MAX_UNDO_BLOCKS blocks, so a block that
+ * watch it need: the unspent outputs paying the watched scripts, the block that holds each watched
+ * txid, and the transactions with an output paying a watched output script (a donation's OP_RETURN).
+ * What each block changed among them is kept for the last MAX_UNDO_BLOCKS blocks, so a block that
  * leaves the best chain is taken back exactly: the outputs it created go, the outputs it spent return.
  *
  * A block has left the best chain only when the node names another hash at its height, or the chain is
@@ -16,7 +17,7 @@
 import type { Logger } from 'pino';
 import type { Block, UnspentOutput } from '../bitcoin/node-client.js';
 import { RpcError } from '../bitcoin/rpc-client.js';
-import { BlockHeader, reverseBytes, toHex } from '../ots/index.js';
+import { BlockHeader, fromHex, reverseBytes, toHex } from '../ots/index.js';
 import type { ChainNode } from './anchor-node.js';
 import {
   type BlockRef,
@@ -75,13 +76,23 @@ interface Position {
   tip: BlockRef;
   outputs: Map<string, UnspentOutput>;
   mined: Map<string, BlockRef>;
+  /** Watched output script (hex) -> txid (hex) -> the block holding that transaction. */
+  paying: Map<string, Map<string, BlockRef>>;
   undo: BlockUndo[];
+}
+
+/** A transaction in the best chain paying a watched output script. */
+export interface Payment {
+  /** Internal order. */
+  txid: Uint8Array;
+  block: BlockRef;
 }
 
 export class ChainFollower {
   private readonly o: ChainFollowerOptions;
   private readonly scripts: string[];
   private readonly watched = new Set<string>();
+  private readonly watchedOutputs = new Set<string>();
   private required = Number.POSITIVE_INFINITY;
   private position: Position | undefined;
   private nodeHeight = -1;
@@ -106,6 +117,25 @@ export class ChainFollower {
   unwatchTxid(txid: Uint8Array): void {
     this.watched.delete(toHex(txid));
     this.position?.mined.delete(toHex(txid));
+  }
+
+  /**
+   * Finds, from the next block read on, every transaction with an output paying exactly `script`.
+   * Registered before the first pass (at start), it also keeps what a saved scan found.
+   */
+  watchOutputScript(script: Uint8Array): void {
+    this.watchedOutputs.add(toHex(script));
+  }
+
+  unwatchOutputScript(script: Uint8Array): void {
+    this.watchedOutputs.delete(toHex(script));
+    this.position?.paying.delete(toHex(script));
+  }
+
+  /** The transactions in the best chain paying a watched output script, as far as the scan has read. */
+  transactionsPaying(script: Uint8Array): Payment[] {
+    const found = this.position?.paying.get(toHex(script));
+    return [...(found ?? [])].map(([txid, block]) => ({ txid: fromHex(txid), block }));
   }
 
   /** The block in the best chain that holds a watched txid, as far as the scan has read. */
@@ -197,7 +227,7 @@ export class ChainFollower {
       { from: start, blocks: nodeHeight - start + 1 },
       'chain: scanning for the watched outputs',
     );
-    return { origin: start, tip, outputs: new Map(), mined: new Map(), undo: [] };
+    return { origin: start, tip, outputs: new Map(), mined: new Map(), paying: new Map(), undo: [] };
   }
 
   /** The saved state, if it is for these scripts and covers the operator's first height; else undefined. */
@@ -224,6 +254,7 @@ export class ChainFollower {
       tip: state.tip,
       outputs: new Map(state.outputs.map((o) => [outpointKey(o.txid, o.index), o])),
       mined: new Map(state.mined.filter((m) => this.watched.has(m.txid)).map((m) => [m.txid, m.block])),
+      paying: groupPayments(state.paying.filter((p) => this.watchedOutputs.has(p.script))),
       undo: state.undo,
     };
   }
@@ -253,6 +284,8 @@ export class ChainFollower {
         tip: { height: snapshot.height, hash: snapshot.hash },
         outputs: new Map(snapshot.outputs.map((o) => [outpointKey(o.txid, o.index), o])),
         mined,
+        // a UTXO set holds no OP_RETURN outputs: the blocks pruned before the scan read them are lost
+        paying: new Map(),
         undo: [],
       };
     } finally {
@@ -299,7 +332,14 @@ export class ChainFollower {
   private connect(block: Block): void {
     const position = this.position as Position;
     const ref = { height: block.height, hash: block.hash };
-    const undo: BlockUndo = { block: ref, prev: position.tip.hash, created: [], spent: [], mined: [] };
+    const undo: BlockUndo = {
+      block: ref,
+      prev: position.tip.hash,
+      created: [],
+      spent: [],
+      mined: [],
+      paying: [],
+    };
     block.transactions.forEach((tx, i) => {
       for (const input of tx.inputs) {
         const key = outpointKey(input.prevTxid, input.prevIndex);
@@ -310,7 +350,13 @@ export class ChainFollower {
         }
       }
       tx.outputs.forEach((out, index) => {
-        if (!this.scripts.includes(toHex(out.script))) return;
+        const script = toHex(out.script);
+        if (this.watchedOutputs.has(script)) {
+          const txid = toHex(tx.txid);
+          addPayment(position.paying, script, txid, ref);
+          undo.paying.push(`${script}:${txid}`);
+        }
+        if (!this.scripts.includes(script)) return;
         const key = outpointKey(tx.txid, index);
         position.outputs.set(key, {
           txid: tx.txid,
@@ -342,6 +388,10 @@ export class ChainFollower {
     for (const output of undo.spent) position.outputs.set(outpointKey(output.txid, output.index), output);
     for (const key of undo.created) position.outputs.delete(key);
     for (const txid of undo.mined) position.mined.delete(txid);
+    for (const entry of undo.paying) {
+      const [script, txid] = entry.split(':') as [string, string];
+      position.paying.get(script)?.delete(txid);
+    }
     position.undo.pop();
     position.tip = { height: undo.block.height - 1, hash: undo.prev };
   }
@@ -358,8 +408,28 @@ export class ChainFollower {
         tip: position.tip,
         outputs: [...position.outputs.values()],
         mined: [...position.mined].map(([txid, block]) => ({ txid, block })),
+        paying: [...position.paying].flatMap(([script, found]) =>
+          [...found].map(([txid, block]) => ({ script, txid, block })),
+        ),
         undo: position.undo,
       }),
     );
   }
+}
+
+function groupPayments(list: ScanState['paying']): Map<string, Map<string, BlockRef>> {
+  const grouped = new Map<string, Map<string, BlockRef>>();
+  for (const { script, txid, block } of list) addPayment(grouped, script, txid, block);
+  return grouped;
+}
+
+function addPayment(
+  paying: Map<string, Map<string, BlockRef>>,
+  script: string,
+  txid: string,
+  block: BlockRef,
+) {
+  const found = paying.get(script) ?? new Map<string, BlockRef>();
+  found.set(txid, block);
+  paying.set(script, found);
 }

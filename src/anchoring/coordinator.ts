@@ -50,6 +50,12 @@ export interface ProofSource {
   cycle(pending: readonly number[], height: number): Promise<void>;
   /** Whether the own transaction may leave commitment record `record` to this source for now. */
   waitsOn(record: number): boolean;
+  /** Its work after the own transaction's step of the same poll (what that step sent is known then). */
+  afterStep?(pass: ChainPass): Promise<void>;
+  /** The newest tip it offers for anyone's transaction to commit to (GET /tip), if it offers any. */
+  offeredTip?(): Uint8Array | undefined;
+  /** The reference's 404 text for a commitment whose proof through this source is on its way. */
+  describePending?(record: number): string | undefined;
 }
 
 /** The own transaction's settings (the stamper is built here), and the coordinator's own. */
@@ -58,8 +64,8 @@ export interface CoordinatorOptions extends Omit<StamperOptions, 'prove'> {
   pollMs?: number;
   /** Warn when commitments have been pending longer than this without an anchor. */
   lagWarningMs?: number;
-  /** Builds the other sources, given the way to write their proofs. */
-  sources?: (prove: Prove) => ProofSource[];
+  /** Builds the other sources, given the way to write their proofs and the own transaction. */
+  sources?: (prove: Prove, own: Stamper) => ProofSource[];
 }
 
 /** Writes a proof of `commitments` (ascending) unless every one is proven already; true when written. */
@@ -115,7 +121,7 @@ export class AnchoringCoordinator {
       ...options,
       prove: (commitments, tip) => prove(commitments, tip, 'own transaction'),
     });
-    this.sources = options.sources?.(prove) ?? [];
+    this.sources = options.sources?.(prove, this.stamper) ?? [];
     this.nextCycleAt = this.now() + this.stampWait();
   }
 
@@ -159,11 +165,19 @@ export class AnchoringCoordinator {
 
   /** The reference's 404 text for a commitment in a mined transaction that is not final yet. */
   describePending(record: number): string | undefined {
+    for (const source of this.sources) {
+      const text = source.describePending?.(record);
+      if (text) return text;
+    }
     return this.stamper.describePending(record);
   }
 
-  /** The tip of the own transaction's newest version in flight (GET /tip). */
+  /** The newest tip a source offers (external stamping), else the own transaction's newest version's (GET /tip). */
   currentTip(): Uint8Array | undefined {
+    for (const source of this.sources) {
+      const tip = source.offeredTip?.();
+      if (tip) return tip;
+    }
     return this.stamper.currentTip();
   }
 
@@ -230,6 +244,7 @@ export class AnchoringCoordinator {
     const free = this.firstFree() !== undefined;
     if (!free || this.stamper.inFlight) this.ownDue = false;
     const outcome = await this.stamper.step(pass, { startDue: this.ownDue, bumpWanted: free });
+    for (const source of this.sources) await source.afterStep?.(pass);
     if (outcome === 'started') this.ownDue = false;
     // what it covered is pending again, and nothing is in flight: a new transaction at once
     if (outcome === 'abandoned') this.ownDue = true;

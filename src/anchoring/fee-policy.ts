@@ -4,8 +4,6 @@
  * stamper brings the node's estimate and the fees already spent, from the journal.
  * @module
  */
-import type { BitcoinTransaction } from '../ots/index.js';
-
 export interface FeePolicy {
   /** sat/vB for a first version when the node has no estimate (regtest never has one). */
   feeRate: number;
@@ -66,9 +64,4 @@ export function capExceeded(
   if (spending.spentToday + fee - spending.previousFee > policy.maxSpendPerDay)
     return `a fee of ${fee} sat would pass the daily spend cap of ${policy.maxSpendPerDay} sat`;
   return undefined;
-}
-
-/** Virtual size of a raw transaction: (3 * stripped + total) / 4, rounded up. */
-export function virtualSize(raw: Uint8Array, tx: BitcoinTransaction): number {
-  return Math.ceil((3 * tx.nonWitnessBytes.byteLength + raw.byteLength) / 4);
 }

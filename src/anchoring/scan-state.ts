@@ -24,6 +24,8 @@ export interface BlockUndo {
   spent: UnspentOutput[];
   /** Watched txids (internal order, hex) it holds. */
   mined: string[];
+  /** Its transactions paying watched output scripts, as `script:txid` (hex). */
+  paying: string[];
 }
 
 export interface ScanState {
@@ -36,6 +38,11 @@ export interface ScanState {
   outputs: UnspentOutput[];
   /** Watched txids (internal order, hex) and the block holding each. */
   mined: { txid: string; block: BlockRef }[];
+  /**
+   * Transactions paying a watched output script (hex), and the block holding each (a state an older
+   * otsd saved has none: it watched no output scripts).
+   */
+  paying: { script: string; txid: string; block: BlockRef }[];
   /** The last blocks applied, oldest first, up to the follower's limit. */
   undo: BlockUndo[];
 }
@@ -83,6 +90,8 @@ const isTxid = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{
 const isSats = (v: unknown): v is string => typeof v === 'string' && /^\d{1,16}$/.test(v);
 const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
 const isOutpoint = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}:\d{1,10}$/.test(v);
+const isPayment = (v: unknown): v is string =>
+  typeof v === 'string' && /^(?:[0-9a-f]{2})*:[0-9a-f]{64}$/.test(v);
 
 function object(v: unknown, what: string): Json {
   if (!isObject(v)) throw new ScanStateError(`chain scan state: ${what} is not an object`);
@@ -110,6 +119,11 @@ function list<T>(o: Json, name: string, decode: (v: unknown) => T): T[] {
   return field(o, name, isArray, 'a list').map(decode);
 }
 
+/** A list that states saved by an older otsd do not have. */
+function newerList<T>(o: Json, name: string, decode: (v: unknown) => T): T[] {
+  return o[name] === undefined ? [] : list(o, name, decode);
+}
+
 function text(check: (v: unknown) => v is string, what: string): (v: unknown) => string {
   return (v) => {
     if (!check(v)) throw new ScanStateError(`chain scan state: an entry is not ${what}`);
@@ -134,6 +148,14 @@ export function decodeScanState(bytes: Uint8Array): ScanState {
       const m = object(v, 'a mined transaction');
       return { txid: field(m, 'txid', isTxid, 'a txid'), block: decodeBlock(m.block) };
     }),
+    paying: newerList(o, 'paying', (v) => {
+      const p = object(v, 'a paying transaction');
+      return {
+        script: field(p, 'script', isHex, 'a script'),
+        txid: field(p, 'txid', isTxid, 'a txid'),
+        block: decodeBlock(p.block),
+      };
+    }),
     undo: list(o, 'undo', (v) => {
       const u = object(v, 'undo data');
       return {
@@ -142,6 +164,7 @@ export function decodeScanState(bytes: Uint8Array): ScanState {
         created: list(u, 'created', text(isOutpoint, 'an outpoint')),
         spent: list(u, 'spent', decodeOutput),
         mined: list(u, 'mined', text(isTxid, 'a txid')),
+        paying: newerList(u, 'paying', text(isPayment, 'a script:txid')),
       };
     }),
   };

@@ -18,7 +18,14 @@ import type { Calendar } from '../calendar/calendar.js';
 import { RecordKind } from '../journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../journal/stamp-end-payload.js';
 import { decodeStampPayload, encodeStampPayload } from '../journal/stamp-payload.js';
-import { equalBytes, parseTransaction, reverseBytes, type Timestamp, toHex } from '../ots/index.js';
+import {
+  equalBytes,
+  parseTransaction,
+  reverseBytes,
+  type Timestamp,
+  toHex,
+  virtualSize,
+} from '../ots/index.js';
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainFollower } from './chain-follower.js';
 import { Coins } from './coins.js';
@@ -29,7 +36,6 @@ import {
   dayStart,
   type FeePolicy,
   firstFeeRate,
-  virtualSize,
 } from './fee-policy.js';
 import { oldestPending } from './oldest-pending.js';
 import type { BlockRef } from './scan-state.js';
@@ -107,6 +113,21 @@ export class Stamper {
     return this.session.versions.at(-1)?.tip;
   }
 
+  /** The versions of the transaction in flight, oldest first (none when idle). */
+  versionsInFlight(): readonly Version[] {
+    return this.session.versions;
+  }
+
+  /**
+   * The fee rate the own transaction would pay if it went out now: the next replacement's when one is
+   * in flight (or its own, at the cap), else a first version's.
+   */
+  async wantedFeeRate(): Promise<number> {
+    const latest = this.session.versions.at(-1);
+    if (latest) return bumpedFeeRate(this.fees, latest.feeRate) ?? latest.feeRate;
+    return firstFeeRate(this.fees, await this.o.node.estimateFeeRate(6));
+  }
+
   /** The commitment records the versions in flight cover. */
   coveredRecords(): Set<number> {
     return new Set(this.session.versions.flatMap((v) => v.commitments));
@@ -174,7 +195,7 @@ export class Stamper {
         tx,
         raw: stamp.rawTx,
         fee: stamp.fee,
-        feeRate: stamp.fee / Math.max(1, virtualSize(stamp.rawTx, tx)),
+        feeRate: stamp.fee / Math.max(1, virtualSize(tx, stamp.rawTx.byteLength)),
       });
       this.o.chain.watchTxid(tx.txid);
       this.o.chain.requireFrom(tx.lockTime);

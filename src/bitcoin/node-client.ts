@@ -1,7 +1,7 @@
 /**
  * What the stamper asks of a node, typed, in the forms common to Bitcoin Core, litecoind and bcoin:
- * block data, gettxout, sendrawtransaction and the mempool; and, for pruned nodes, the UTXO set
- * (`scantxoutset`, which bcoin lacks).
+ * block data, gettxout, sendrawtransaction and the mempool; for pruned nodes, the UTXO set
+ * (`scantxoutset`, which bcoin lacks); and for donations, `testmempoolaccept` where the node has it.
  * @module
  */
 import { type BitcoinTransaction, fromHex, parseBlock, reverseBytes, toHex } from '../ots/index.js';
@@ -38,6 +38,21 @@ export interface UtxoSnapshot {
   hash: string;
   outputs: UnspentOutput[];
 }
+
+/** An unspent output in the chain, as `gettxout` describes it. */
+export interface ChainOutput {
+  value: bigint;
+  script: Uint8Array;
+  /** Blocks deep: 1 for an output of the tip block. */
+  confirmations: number;
+  coinbase: boolean;
+}
+
+/** The node's verdict on a transaction, without relaying it (`testmempoolaccept`). */
+export type MempoolVerdict = { allowed: true } | { allowed: false; reason: string };
+
+/** JSON-RPC's "method not found": the node lacks a call (bcoin has no testmempoolaccept). */
+const METHOD_NOT_FOUND = -32601;
 
 /** scantxoutset reads the node's whole UTXO set: minutes on mainnet. */
 const UTXO_SCAN_TIMEOUT_MS = 20 * 60_000;
@@ -93,6 +108,40 @@ export class NodeClient {
   async isUnspent(txid: Uint8Array, index: number, includeMempool: boolean): Promise<boolean> {
     const out = await this.rpc.call<unknown>('gettxout', toHex(reverseBytes(txid)), index, includeMempool);
     return out !== null && out !== undefined;
+  }
+
+  /** The output in the chain (not looking at the mempool), or undefined when it is spent or never was. */
+  async chainOutput(txid: Uint8Array, index: number): Promise<ChainOutput | undefined> {
+    const out = await this.rpc.call<{
+      value: number;
+      confirmations: number;
+      coinbase?: boolean;
+      scriptPubKey: { hex: string };
+    } | null>('gettxout', toHex(reverseBytes(txid)), index, false);
+    if (!out) return undefined;
+    return {
+      value: BigInt(Math.round(out.value * 1e8)),
+      script: fromHex(out.scriptPubKey.hex),
+      confirmations: out.confirmations,
+      coinbase: out.coinbase === true,
+    };
+  }
+
+  /**
+   * Whether the node's mempool would take the transaction (Bitcoin Core's and litecoind's
+   * `testmempoolaccept`), or undefined when the node has no such call (bcoin).
+   */
+  async testMempoolAccept(raw: Uint8Array): Promise<MempoolVerdict | undefined> {
+    let answer: { allowed: boolean; 'reject-reason'?: string }[];
+    try {
+      answer = await this.rpc.call('testmempoolaccept', [toHex(raw)]);
+    } catch (e) {
+      if (e instanceof RpcError && e.code === METHOD_NOT_FOUND) return undefined;
+      throw e;
+    }
+    const verdict = answer[0];
+    if (verdict?.allowed) return { allowed: true };
+    return { allowed: false, reason: verdict?.['reject-reason'] ?? 'refused without a reason' };
   }
 
   async chainInfo(): Promise<ChainInfo> {

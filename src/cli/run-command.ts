@@ -2,6 +2,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Aggregator } from '../aggregator/aggregator.js';
 import type { AnchoringCoordinator } from '../anchoring/coordinator.js';
+import { DEFAULT_EXTERNAL_SETTINGS } from '../anchoring/external-stamping.js';
+import { MAX_DONATION_BYTES_LIMIT } from '../bitcoin/donation-rules.js';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { startAggregatorNode } from '../daemon/aggregator-node.js';
 import { type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
@@ -90,6 +92,14 @@ export interface RunOptions {
   masterTimeoutBlocks: number;
   masterRequestTimeout: number;
   masterPollInterval: number;
+  /** External stamping: offer tips to anyone and take their donations (docs/bitcoin.md). */
+  external?: boolean;
+  externalWaitBlocks: number;
+  externalMaxTxBytes: number;
+  externalMinFeeRate: number;
+  externalMaxPerTip: number;
+  externalMaxPending: number;
+  externalTipWindowBlocks: number;
 }
 
 /** What `otsd run` starts: a calendar or mirror, or a stand-alone aggregator. */
@@ -131,6 +141,16 @@ export function bitcoinOptions(o: RunOptions): BitcoinOptions | undefined {
           pollIntervalMs: o.masterPollInterval,
         },
       }),
+    ...(o.external && {
+      external: {
+        waitBlocks: o.externalWaitBlocks,
+        maxTxBytes: o.externalMaxTxBytes,
+        minFeeRate: o.externalMinFeeRate,
+        maxPerTip: o.externalMaxPerTip,
+        maxPending: o.externalMaxPending,
+        tipWindowBlocks: o.externalTipWindowBlocks,
+      },
+    }),
   };
 }
 
@@ -165,9 +185,33 @@ function checkMasters(options: RunOptions): void {
   if (bad !== undefined) throw new CliError(`master ${JSON.stringify(bad)} is not an http(s) URL`);
 }
 
+/** External stamping is for a calendar that stamps: its node checks and relays the donations. */
+function checkExternal(options: RunOptions): void {
+  if (!options.external) return;
+  if (options.role !== 'calendar') throw new CliError('--external is for --role calendar');
+  if (!options.embeddedRegtest && !options.bitcoinRpc)
+    throw new CliError(
+      '--external needs --bitcoin-rpc or --embedded-regtest: the calendar checks and relays donations through its node',
+    );
+}
+
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+/** Rule 1's limit: python-opentimestamps' default, and never above Core's largest standard transaction. */
+function donationBytes(value: string): number {
+  const n = positiveInteger(value);
+  if (n > MAX_DONATION_BYTES_LIMIT)
+    throw new InvalidArgumentError(`expected at most ${MAX_DONATION_BYTES_LIMIT} bytes`);
   return n;
 }
 
@@ -451,6 +495,51 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
     )
     .addOption(
       new Option(
+        '--external',
+        'offer tips to anyone and take their donations, conforming transactions that commit to one (docs/bitcoin.md)',
+      ).env('OTSD_EXTERNAL'),
+    )
+    .addOption(
+      new Option(
+        '--external-wait-blocks <n>',
+        'longest wait of the own transaction on a pending donation paying at least its fee rate (0: never)',
+      )
+        .env('OTSD_EXTERNAL_WAIT_BLOCKS')
+        .default(DEFAULT_EXTERNAL_SETTINGS.waitBlocks)
+        .argParser(nonNegativeInteger),
+    )
+    .addOption(
+      new Option('--external-max-tx-bytes <n>', 'largest donation taken, witness included')
+        .env('OTSD_EXTERNAL_MAX_TX_BYTES')
+        .default(DEFAULT_EXTERNAL_SETTINGS.maxTxBytes)
+        .argParser(donationBytes),
+    )
+    .addOption(
+      new Option('--external-min-fee-rate <sat/vB>', 'lowest fee rate of a donation taken')
+        .env('OTSD_EXTERNAL_MIN_FEE_RATE')
+        .default(DEFAULT_EXTERNAL_SETTINGS.minFeeRate)
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option('--external-max-per-tip <n>', 'most pending donations taken for one tip')
+        .env('OTSD_EXTERNAL_MAX_PER_TIP')
+        .default(DEFAULT_EXTERNAL_SETTINGS.maxPerTip)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--external-max-pending <n>', 'most pending donations taken in all')
+        .env('OTSD_EXTERNAL_MAX_PENDING')
+        .default(DEFAULT_EXTERNAL_SETTINGS.maxPending)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option('--external-tip-window-blocks <n>', 'blocks a tip stays offered')
+        .env('OTSD_EXTERNAL_TIP_WINDOW_BLOCKS')
+        .default(DEFAULT_EXTERNAL_SETTINGS.tipWindowBlocks)
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
         '--metrics-listen <host:port>',
         'serve Prometheus /metrics here (e.g. 127.0.0.1:14789; keep it private)',
       )
@@ -531,6 +620,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
           '--aggregate is for --role mirror (a calendar and an aggregator always aggregate)',
         );
       checkMasters(options);
+      checkExternal(options);
       const logger = createLogger(options.logLevel);
       const stopRequested = stopSignal();
       const notifier = systemdNotifier(process.env, (e) =>

@@ -61,6 +61,11 @@ interface StatusJson {
     fallbacks: Record<string, number>;
     fallback_can_pay: boolean;
   };
+  external?: {
+    offered_tips: number;
+    donations: Record<string, number>;
+    fees_saved_sats: number;
+  };
   upstreams?: {
     url: string;
     failures: number;
@@ -133,6 +138,13 @@ export function formatStatus(s: StatusJson): string {
       `fallbacks    ${Object.entries(c.fallbacks)
         .map(([reason, count]) => `${reason} ${count}`)
         .join(', ')}${c.fallback_can_pay ? '' : '; the fallback CANNOT PAY (no spendable coin)'}`,
+    );
+  }
+  const x = s.external;
+  if (x) {
+    const donations = Object.entries(x.donations).filter(([, count]) => count > 0);
+    lines.push(
+      `external     ${x.offered_tips} tip(s) offered; donations ${donations.length === 0 ? 'none' : donations.map(([state, count]) => `${state} ${count}`).join(', ')}; ${x.fees_saved_sats} sat of fees paid by donors`,
     );
   }
   const m = s.mirror;

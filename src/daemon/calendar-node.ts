@@ -191,6 +191,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
           },
         }),
         ...(bitcoin?.collaboration && { collaboration: bitcoin.collaboration.status() }),
+        ...(bitcoin?.external && { external: bitcoin.external.status() }),
       };
     }
     function anchoringWarnings(): string[] {
@@ -218,6 +219,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       ...(bitcoin && {
         tip: () => bitcoin.anchoring.currentTip(),
         describePending: (record: number) => bitcoin.anchoring.describePending(record),
+        ...(bitcoin.external && { external: bitcoin.external }),
       }),
       logger: log,
       ...(options.httpLimits && { limits: options.httpLimits }),

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
+import { MAX_DONATION_BYTES_LIMIT } from '../bitcoin/donation-rules.js';
 import { NETWORK_NAMES } from '../bitcoin/network.js';
 import { isCalendarUrl } from '../remote/calendar-client.js';
 import { MIRROR_HEADERS } from './mirror-role.js';
@@ -18,8 +19,14 @@ type Check = (value: unknown) => unknown | string;
 
 const text: Check = (v) => (typeof v === 'string' && v.length > 0 ? v : 'a non-empty string');
 const positiveInteger: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? v : 'a positive integer');
+const nonNegativeInteger: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 ? v : 'a non-negative integer';
 const nonNegative: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 'a non-negative number';
+const donationBytes: Check = (v) =>
+  Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_DONATION_BYTES_LIMIT
+    ? v
+    : `a positive integer up to ${MAX_DONATION_BYTES_LIMIT}`;
 const boolean: Check = (v) => (typeof v === 'boolean' ? v : 'true or false');
 const oneOf =
   (...choices: string[]): Check =>
@@ -78,6 +85,13 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   'bitcoin.master_timeout_blocks': { option: 'masterTimeoutBlocks', check: positiveInteger },
   'bitcoin.master_request_timeout_ms': { option: 'masterRequestTimeout', check: positiveInteger },
   'bitcoin.master_poll_interval_ms': { option: 'masterPollInterval', check: positiveInteger },
+  'external.enabled': { option: 'external', check: boolean },
+  'external.wait_blocks': { option: 'externalWaitBlocks', check: nonNegativeInteger },
+  'external.max_tx_bytes': { option: 'externalMaxTxBytes', check: donationBytes },
+  'external.min_fee_rate': { option: 'externalMinFeeRate', check: nonNegative },
+  'external.max_per_tip': { option: 'externalMaxPerTip', check: positiveInteger },
+  'external.max_pending': { option: 'externalMaxPending', check: positiveInteger },
+  'external.tip_window_blocks': { option: 'externalTipWindowBlocks', check: positiveInteger },
   'prefix.min_nibbles': { option: 'prefixMinNibbles', check: positiveInteger },
   'prefix.max_entries': { option: 'prefixMaxEntries', check: positiveInteger },
 };

@@ -190,6 +190,26 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
       for (const m of status().collaboration?.masters ?? []) this.set({ master: m.url }, m.consecutiveMisses);
     },
   });
+  gauge(
+    'otsd_external_offered_tips',
+    'Tips offered to donors (external stamping)',
+    (s) => s.external?.offeredTips,
+  );
+  new Gauge({
+    name: 'otsd_external_donations',
+    help: 'Donations followed, and the last 1000 that ended, by state (mempool, mined, proven, superseded, replaced, conflicted, expired)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const donations = status().external?.donations;
+      if (donations) for (const [state, count] of Object.entries(donations)) this.set({ state }, count);
+    },
+  });
+  gauge(
+    'otsd_external_fees_saved_sats',
+    'Fees paid by donations whose proof was written since start, in satoshis',
+    (s) => s.external?.feesSavedSats,
+  );
   return {
     upstreamExchange: (url, outcome, seconds) => upstreamRounds.observe({ upstream: url, outcome }, seconds),
     collaboration: (event) => {

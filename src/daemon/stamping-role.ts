@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import { ChainFollower } from '../anchoring/chain-follower.js';
 import { Collaboration, type CollaborationEvent } from '../anchoring/collaboration.js';
-import { AnchoringCoordinator } from '../anchoring/coordinator.js';
+import { AnchoringCoordinator, type ProofSource } from '../anchoring/coordinator.js';
+import { type ExternalSettings, ExternalStamping } from '../anchoring/external-stamping.js';
 import type { FeePolicy } from '../anchoring/fee-policy.js';
 import {
   bcoinChainDir,
@@ -44,6 +45,8 @@ export interface BitcoinOptions {
   lagWarningMs?: number;
   /** Collaborative stamping: master calendars whose transactions carry this calendar's tips. */
   collaboration?: CollaborationSettings;
+  /** External stamping: tips offered to anyone, donations taken and found in blocks. */
+  external?: ExternalSettings;
 }
 
 export interface CollaborationSettings {
@@ -57,6 +60,8 @@ export interface StampingRole {
   anchoring: AnchoringCoordinator;
   /** With masters set: the source of proofs through their transactions. */
   collaboration: Collaboration | undefined;
+  /** With external stamping enabled: the source of proofs through donations. */
+  external: ExternalStamping | undefined;
   node: NodeClient;
   network: NetworkName;
   embedded: EmbeddedBcoin | undefined;
@@ -101,7 +106,9 @@ export async function startStampingRole(
     log,
   });
   const settings = options.collaboration;
+  const externalSettings = options.external;
   let collaboration: Collaboration | undefined;
+  let external: ExternalStamping | undefined;
   const anchoring = new AnchoringCoordinator({
     calendar,
     node,
@@ -113,8 +120,9 @@ export async function startStampingRole(
     ...(options.fees && { fees: options.fees }),
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     ...(options.lagWarningMs !== undefined && { lagWarningMs: options.lagWarningMs }),
-    ...(settings && {
-      sources: (prove) => {
+    sources: (prove, own) => {
+      const sources: ProofSource[] = [];
+      if (settings) {
         collaboration = new Collaboration({
           ...settings,
           calendar,
@@ -126,12 +134,28 @@ export async function startStampingRole(
           log,
           ...(onCollaborationEvent && { onEvent: onCollaborationEvent }),
         });
-        return [collaboration];
-      },
-    }),
+        sources.push(collaboration);
+      }
+      if (externalSettings) {
+        external = new ExternalStamping({
+          settings: externalSettings,
+          calendar,
+          node,
+          chain,
+          own,
+          minConfirmations: options.minConfirmations,
+          prove,
+          log,
+        });
+        sources.push(external);
+      }
+      return sources;
+    },
   });
   if (settings)
     log.info({ masters: settings.masters, timeoutBlocks: settings.timeoutBlocks }, 'bitcoin: collaborating');
+  if (externalSettings)
+    log.info({ waitBlocks: externalSettings.waitBlocks }, 'bitcoin: taking external transactions');
   log.info(
     { network: network.name, address: key.address, rpc: embedded ? 'embedded bcoin' : node.rpc.displayUrl },
     'bitcoin: stamping',
@@ -139,6 +163,7 @@ export async function startStampingRole(
   return {
     anchoring,
     collaboration,
+    external,
     node,
     network: network.name,
     embedded,

@@ -15,6 +15,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
+import type { ExternalStamping } from '../anchoring/external-stamping.js';
 import type { Calendar } from '../calendar/calendar.js';
 import type { HeadersTrust } from '../web/facts.js';
 import { clientErrorDefinition } from './client-error.js';
@@ -22,6 +23,7 @@ import { Connections } from './connections.js';
 import { digestRoute } from './digest-route.js';
 import { HttpErrorLog } from './error-log.js';
 import { HttpError, type HttpErrorDefinition, HttpErrors, sendClientError, sendHttpError } from './errors.js';
+import { EXTERNAL_TX_ROUTE, externalRoutes } from './external-route.js';
 import { type HeaderSource, headersRoute } from './headers-route.js';
 import { journalRoute } from './journal-route.js';
 import { pageRoute } from './page-route.js';
@@ -76,6 +78,8 @@ export interface CalendarAppOptions {
   aggregator?: Aggregator;
   status: () => NodeStatus;
   tip?: TipSource;
+  /** External stamping, when enabled (a calendar without it answers its routes that it takes none). */
+  external?: ExternalStamping;
   prefixLimits?: Partial<PrefixLimits>;
   /** Block headers for mirrors without a node (GET /bitcoin/headers). */
   headers?: HeaderSource;
@@ -138,7 +142,8 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     reply: FastifyReply,
     definition: HttpErrorDefinition,
     cause?: unknown,
-  ) => sendHttpError(request, reply, definition, errorLog, cause);
+    detail?: string,
+  ) => sendHttpError(request, reply, definition, errorLog, cause, detail);
   const app = Fastify({
     loggerInstance: options.logger,
     // one debug line per request comes from the onResponse hook below, with the status and duration
@@ -189,7 +194,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     reply.header('access-control-allow-origin', '*');
     const refusal = refusalOf(request);
     if (refusal === HttpErrors.NO_HOST) reply.header('connection', 'close');
-    // the only body otsd takes is a digest, raw bytes whatever the Content-Type says (as the reference):
+    // a body (a digest, or a donation) is raw bytes whatever the Content-Type says (as the reference):
     // not reading the header spares clients fastify's 415 for one that does not parse
     else if (refusal === undefined) request.raw.headers['content-type'] = undefined;
     done(refusal && new HttpError(refusal));
@@ -233,8 +238,8 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       .send(),
   );
 
-  // Clients send form, text, octet-stream or no Content-Type at all: a body is taken as raw bytes, and
-  // the only body otsd takes is a digest
+  // Clients send form, text, octet-stream or no Content-Type at all: a body is taken as raw bytes, at
+  // most a digest's unless the route says otherwise (POST /external/tx)
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     '*',
@@ -255,6 +260,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       options.aggregator?.intervalMs,
     );
     tipRoute(app, options.tip ?? (() => undefined));
+    externalRoutes(app, options.external);
   } else {
     // a client that asks an aggregator for a proof is told where proofs are
     const notACalendar = async () => Promise.reject(new HttpError(HttpErrors.NOT_A_CALENDAR));
@@ -279,9 +285,17 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     ),
   );
   app.setErrorHandler(async (error, request, reply) => {
-    if (error instanceof HttpError) return sendError(request, reply, error.definition, error.cause);
+    if (error instanceof HttpError)
+      return sendError(request, reply, error.definition, error.cause, error.detail);
     const code = (error as { code?: string }).code;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(request, reply, HttpErrors.DIGEST_TOO_LONG);
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendError(
+        request,
+        reply,
+        request.routeOptions.url === EXTERNAL_TX_ROUTE
+          ? HttpErrors.EXTERNAL_TOO_LARGE
+          : HttpErrors.DIGEST_TOO_LONG,
+      );
     if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
       return sendError(request, reply, HttpErrors.INVALID_CONTENT_LENGTH);
     const status = (error as { statusCode?: number }).statusCode;

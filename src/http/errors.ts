@@ -87,6 +87,21 @@ export const HttpErrors = define({
   // the aggregator logs why a round failed (with the stack) once per round; every digest of the round
   // gets this answer
   COMMIT_FAILED: { status: 503, text: 'could not commit the digest, retry later', level: 'error' },
+  // external stamping (POST /external/tx): the body names the donation rule broken and what was found
+  EXTERNAL_NOT_A_TRANSACTION: { status: 400, text: 'external tx: not a transaction', level: 'info' },
+  EXTERNAL_TOO_LARGE: { status: 413, text: 'external tx: too large', level: 'info' },
+  EXTERNAL_REFUSED: { status: 422, text: 'external tx refused', level: 'info' },
+  EXTERNAL_TIP_NOT_OFFERED: { status: 404, text: 'external tx: tip not offered', level: 'info' },
+  EXTERNAL_CONFLICT: { status: 409, text: 'external tx: conflict', level: 'info' },
+  EXTERNAL_TOO_MANY: { status: 429, text: 'external tx: too many pending', level: 'info' },
+  EXTERNAL_NOT_ENABLED: {
+    status: 404,
+    text: 'this calendar takes no external transactions',
+    cacheControl: HOUR,
+    level: 'info',
+  },
+  EXTERNAL_TXID_NOT_HEX: { status: 400, text: 'txid must be 64 hex digits', level: 'info' },
+  EXTERNAL_TX_UNKNOWN: { status: 404, text: 'no such external tx', cacheControl: 'no-cache', level: 'debug' },
   NODE_UNAVAILABLE: { status: 503, text: 'the Bitcoin node did not answer, retry later', level: 'warn' },
   INTERNAL: { status: 500, text: 'internal error', level: 'error', unexpected: true },
 });
@@ -97,19 +112,28 @@ export const RETRY_AFTER_SECONDS = 1;
 /** Thrown by handlers; the app's error handler answers it. */
 export class HttpError extends Error {
   readonly definition: HttpErrorDefinition;
-  constructor(definition: HttpErrorDefinition, cause?: unknown) {
+  /** What the body says after the definition's text (what was found), if anything. */
+  readonly detail: string | undefined;
+  constructor(definition: HttpErrorDefinition, cause?: unknown, detail?: string) {
     super(definition.text || definition.code, cause === undefined ? undefined : { cause });
     this.name = 'HttpError';
     this.definition = definition;
+    this.detail = detail;
   }
 }
+
+/** The body of an error answer: the definition's text, then the detail given. */
+export const errorText = (definition: HttpErrorDefinition, detail?: string) =>
+  detail === undefined ? definition.text : `${definition.text}: ${detail}`;
 
 /** The headers of every error answer, besides its length. */
 function errorHeaders(definition: HttpErrorDefinition): Record<string, string> {
   return {
     'content-type': 'text/plain',
     ...(definition.cacheControl && { 'cache-control': definition.cacheControl }),
-    ...(definition.status === 503 && { 'retry-after': String(RETRY_AFTER_SECONDS) }),
+    ...((definition.status === 503 || definition.status === 429) && {
+      'retry-after': String(RETRY_AFTER_SECONDS),
+    }),
   };
 }
 
@@ -120,9 +144,10 @@ export function sendHttpError(
   definition: HttpErrorDefinition,
   log: HttpErrorLog,
   cause?: unknown,
+  detail?: string,
 ) {
   log.record(definition, { method: request.method, url: request.url }, cause);
-  return reply.code(definition.status).headers(errorHeaders(definition)).send(definition.text);
+  return reply.code(definition.status).headers(errorHeaders(definition)).send(errorText(definition, detail));
 }
 
 /**

@@ -8,6 +8,7 @@ import type { UpstreamHealth } from '../aggregator/upstream-sink.js';
 import type { ScanProgress } from '../anchoring/chain-follower.js';
 import { type CollaborationStatus, FALLBACK_REASONS } from '../anchoring/collaboration.js';
 import type { AnchoringStatus } from '../anchoring/coordinator.js';
+import type { ExternalStatus } from '../anchoring/external-stamping.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
 
@@ -34,6 +35,8 @@ export interface NodeStatus {
   anchoring?: AnchoringStatus & { network: string; demo: boolean; minConfirmations: number };
   /** A calendar with masters: collaborative stamping. */
   collaboration?: CollaborationStatus;
+  /** A calendar taking external transactions (donations). */
+  external?: ExternalStatus;
   mirror?: MirrorStatus;
   /** Where rounds go, on an aggregator or a mirror that aggregates. */
   upstreams?: UpstreamHealth[];
@@ -154,6 +157,13 @@ export function statusJson(s: NodeStatus): string {
         waiting_commitments: s.collaboration.waitingCommitments,
         fallbacks: s.collaboration.fallbacks,
         fallback_can_pay: s.anchoring?.canPay ?? false,
+      },
+    }),
+    ...(s.external && {
+      external: {
+        offered_tips: s.external.offeredTips,
+        donations: s.external.donations,
+        fees_saved_sats: s.external.feesSavedSats,
       },
     }),
   });
@@ -319,6 +329,20 @@ export function statusHtml(s: NodeStatus): string {
         FALLBACK_REASONS.map((r) => `${r.replace('_', ' ')} ${n(co.fallbacks[r])}`).join(', '),
       ],
       ['Fallback', a?.canPay ? 'can pay' : '<strong>cannot pay: no spendable coin</strong>'],
+    );
+  }
+  const ex = s.external;
+  if (ex) {
+    const states = Object.entries(ex.donations).filter(([, count]) => count > 0);
+    rows.push(
+      ['Tips offered (GET /external/tips)', n(ex.offeredTips)],
+      [
+        'Donations',
+        states.length === 0
+          ? 'none since start'
+          : states.map(([state, count]) => `${state} ${n(count)}`).join(', '),
+      ],
+      ['Fees paid by donations', `${n(ex.feesSavedSats)} sat`],
     );
   }
   return `<!doctype html>

@@ -13,16 +13,16 @@ import type { Op } from '../ots/index.js';
 import { ChainScanStore } from './chain-scan-store.js';
 import { ChunksView } from './chunks-view.js';
 import { type CommitmentState, CommitmentsView } from './commitments-view.js';
-import { DelegationsView } from './delegations-view.js';
 import { IndexConsistencyError } from './errors.js';
 import type { IndexDatabase, IndexView } from './index-view.js';
 import { indexedRecord } from './indexed-record.js';
 import { readU64, u64 } from './keys.js';
+import { OpenRecordsView, type RecordPlace } from './open-records-view.js';
 import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 3;
+export const INDEX_VERSION = 4;
 
 const APPLIED_KEY = Buffer.from('applied');
 const VERSION_KEY = Buffer.from('version');
@@ -39,7 +39,9 @@ export class CalendarIndex {
   private readonly commitments: CommitmentsView;
   private readonly proofTrees: ProofTreesView;
   private readonly stamps: StampsView;
-  private readonly delegations: DelegationsView;
+  private readonly delegations: OpenRecordsView;
+  private readonly offers: OpenRecordsView;
+  private readonly donations: OpenRecordsView;
   /** The chain follower's saved scan (derived from the chain, not the journal; cleared with the rest). */
   readonly chainScan: ChainScanStore;
   private cursor: ReadCursor;
@@ -60,8 +62,32 @@ export class CalendarIndex {
     this.commitments = view(new CommitmentsView(openDatabase));
     this.proofTrees = view(new ProofTreesView(openDatabase));
     this.stamps = view(new StampsView(openDatabase));
-    // after the commitments view, so that it sees the pending set after each proof
-    this.delegations = view(new DelegationsView(openDatabase, (n) => this.commitments.isPending(n)));
+    // after the commitments view, so that they see the pending set after each proof
+    const isPending = (n: number) => this.commitments.isPending(n);
+    this.delegations = view(
+      new OpenRecordsView(
+        openDatabase,
+        'delegations',
+        (e) => (e.kind === 'delegation' ? e.delegation.commitments : undefined),
+        isPending,
+      ),
+    );
+    this.offers = view(
+      new OpenRecordsView(
+        openDatabase,
+        'offers',
+        (e) => (e.kind === 'offer' ? e.offer.commitments : undefined),
+        isPending,
+      ),
+    );
+    this.donations = view(
+      new OpenRecordsView(
+        openDatabase,
+        'donations',
+        (e) => (e.kind === 'donation' ? e.donation.commitments : undefined),
+        isPending,
+      ),
+    );
     this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
     this.cursor = this.readCursor();
   }
@@ -197,8 +223,18 @@ export class CalendarIndex {
   }
 
   /** Delegation records with a commitment not proven yet. */
-  openDelegations(): { number: number; segment: number; offset: number }[] {
-    return this.delegations.openDelegations();
+  openDelegations(): RecordPlace[] {
+    return this.delegations.openRecords();
+  }
+
+  /** Offer records with a commitment not proven yet: tips that may still be offered. */
+  openOffers(): RecordPlace[] {
+    return this.offers.openRecords();
+  }
+
+  /** Donation records with a commitment not proven yet. */
+  openDonations(): RecordPlace[] {
+    return this.donations.openRecords();
   }
 
   /** Fees of stamping transactions built at `fromHeight` or later (each transaction's largest version). */

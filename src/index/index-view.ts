@@ -6,7 +6,9 @@
  */
 import type { Database } from 'lmdb';
 import type { DelegationPayload } from '../journal/delegation-payload.js';
+import type { DonationPayload } from '../journal/donation-payload.js';
 import type { StoredRecord } from '../journal/journal.js';
+import type { OfferPayload } from '../journal/offer-payload.js';
 import type { ProofPayload } from '../journal/proof-payload.js';
 import type { StampEndPayload } from '../journal/stamp-end-payload.js';
 import type { StampPayload } from '../journal/stamp-payload.js';
@@ -23,6 +25,8 @@ export type IndexedRecord =
   | { kind: 'stamp'; record: StoredRecord; stamp: StampPayload }
   | { kind: 'stamp-end'; record: StoredRecord; end: StampEndPayload }
   | { kind: 'delegation'; record: StoredRecord; delegation: DelegationPayload }
+  | { kind: 'offer'; record: StoredRecord; offer: OfferPayload }
+  | { kind: 'donation'; record: StoredRecord; donation: DonationPayload }
   | { kind: 'other'; record: StoredRecord };
 
 export interface IndexView {

@@ -1,7 +1,9 @@
 /** Decoding a journal record once for every view of the index. */
 
 import { decodeDelegationPayload } from '../journal/delegation-payload.js';
+import { decodeDonationPayload } from '../journal/donation-payload.js';
 import type { StoredRecord } from '../journal/journal.js';
+import { decodeOfferPayload } from '../journal/offer-payload.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
 import { decodeStampEndPayload } from '../journal/stamp-end-payload.js';
@@ -39,6 +41,10 @@ export function indexedRecord(
       return { kind: 'stamp-end', record, end: decodeStampEndPayload(record.payload) };
     case RecordKind.Delegation:
       return { kind: 'delegation', record, delegation: decodeDelegationPayload(record.payload) };
+    case RecordKind.Offer:
+      return { kind: 'offer', record, offer: decodeOfferPayload(record.payload) };
+    case RecordKind.Donation:
+      return { kind: 'donation', record, donation: decodeDonationPayload(record.payload) };
     default:
       return { kind: 'other', record };
   }

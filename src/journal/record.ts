@@ -22,6 +22,10 @@ export const RecordKind = {
   Delegation: 0x04,
   /** The end of a stamping transaction: mined (after its proof) or abandoned. */
   StampEnd: 0x05,
+  /** A tip offered to donors before a transaction of the calendar's own commits to it (external stamping). */
+  Offer: 0x06,
+  /** A transaction someone else paid for, committing to an offered tip, taken by POST /external/tx. */
+  Donation: 0x07,
 } as const;
 
 export const LENGTH_BYTES = 4;
@@ -35,8 +39,8 @@ export const MAX_RECORD_LENGTH = 16 * 1024 * 1024;
  * Largest payload of each known kind, as tight as the kind allows, so that a record from another
  * server cannot make a reader allocate much. A commitment is at most 64 bytes. A proof or a stamp is
  * its commitment ranges (a few bytes per run of consecutive commitment records: runs are broken only by
- * the proof, stamp and delegation records between them) plus a tree, a transaction or a master's
- * answer of a few kB: 256 KiB holds tens of thousands of runs. A stamp end is a record number and a
+ * the other records between them) plus a tree, a transaction or a master's answer of a few kB: 256 KiB
+ * holds tens of thousands of runs; so do an offer and a donation (a transaction of at most 100 kB). A stamp end is a record number and a
  * byte.
  */
 export const MAX_PAYLOAD_BYTES: Readonly<Record<number, number>> = {
@@ -45,6 +49,8 @@ export const MAX_PAYLOAD_BYTES: Readonly<Record<number, number>> = {
   [RecordKind.Stamp]: 256 * 1024,
   [RecordKind.Delegation]: 256 * 1024,
   [RecordKind.StampEnd]: 16,
+  [RecordKind.Offer]: 256 * 1024,
+  [RecordKind.Donation]: 256 * 1024,
 };
 
 /** The largest payload a record of `kind` may have. */

@@ -1,13 +1,15 @@
 /**
  * Offline check of a whole journal (`otsd verify-journal`): every segment header, the numbering across
- * segments, every record's chain hash, the structure and references of every proof, delegation and
- * stamp-end record, and, given a check of them, every proof record's attestations.
+ * segments, every record's chain hash, the structure and references of every proof, delegation,
+ * offer, donation and stamp-end record, and, given a check of them, every proof record's attestations.
  * @module
  */
 import { join } from 'node:path';
 import { DeserializationError, equalBytes, toHex } from '../ots/index.js';
 import { decodeDelegationPayload } from './delegation-payload.js';
+import { decodeDonationPayload } from './donation-payload.js';
 import { type JournalFiles, nodeFiles, readFileRange } from './files.js';
+import { decodeOfferPayload } from './offer-payload.js';
 import { decodeProofRanges } from './proof-payload.js';
 import { rangeNumbers } from './ranges.js';
 import { GENESIS_CHAIN_HASH, type JournalRecord, RecordKind } from './record.js';
@@ -117,8 +119,8 @@ export async function verifyJournal(
 }
 
 /**
- * What is wrong with the records a record names, or undefined: a proof or a delegation covers earlier
- * commitment records only, and a stamp end names an earlier stamp record. `kinds` holds the kind of
+ * What is wrong with the records a record names, or undefined: a proof, a delegation, an offer or a
+ * donation covers earlier commitment records only, and a stamp end names an earlier stamp record. `kinds` holds the kind of
  * every record before it.
  */
 function referenceProblem(record: { number: number; kind: number; payload: Uint8Array }, kinds: Uint8Array) {
@@ -134,6 +136,10 @@ function referenceProblem(record: { number: number; kind: number; payload: Uint8
       return coversCommitments('proof', rangeNumbers(decodeProofRanges(record.payload).commitments));
     case RecordKind.Delegation:
       return coversCommitments('delegation', decodeDelegationPayload(record.payload).commitments);
+    case RecordKind.Offer:
+      return coversCommitments('offer', decodeOfferPayload(record.payload).commitments);
+    case RecordKind.Donation:
+      return coversCommitments('donation', decodeDonationPayload(record.payload).commitments);
     case RecordKind.StampEnd: {
       const { stamp } = decodeStampEndPayload(record.payload, record.number);
       return kinds[stamp] === RecordKind.Stamp ? undefined : `stamp end names record ${stamp}, not a stamp`;

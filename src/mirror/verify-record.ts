@@ -4,14 +4,19 @@
  * checked before they are expanded), its merkle tree (leaf by leaf, never all in memory) and every
  * attestation in its tip's tree; a stamp's ranges and transaction; a delegation's ranges, merkle
  * tree, master URL and the shape of the master's answer; a stamp end's outcome and that it names an
- * earlier stamp record (as `otsd verify-journal` checks). Attestations the mirror cannot check are kept in a proof only where the upstream is
+ * earlier stamp record (as `otsd verify-journal` checks); an offer's ranges and merkle tree; a donation's
+ * ranges, and that its transaction has the one shape donations may have (src/bitcoin/donation-rules.ts)
+ * and commits to their merkle tip. Attestations the mirror cannot check are kept in a proof only where the upstream is
  * their origin: a PendingAttestation must name the mirror's calendar URI; any other kind is refused.
  * A delegation's PendingAttestation is data (where the calendar sent its tip), not a claim that
  * anything is proven: it may name any calendar, and it is never served.
  * @module
  */
+import { checkDonation, MAX_DONATION_BYTES_LIMIT } from '../bitcoin/donation-rules.js';
 import { decodeDelegationPayload } from '../journal/delegation-payload.js';
+import { decodeDonationPayload } from '../journal/donation-payload.js';
 import { merkleRoot } from '../journal/merkle-root.js';
+import { decodeOfferPayload } from '../journal/offer-payload.js';
 import { decodeProofRanges } from '../journal/proof-payload.js';
 import { rangeNumbers } from '../journal/ranges.js';
 import { type JournalRecord, maxPayloadBytes, RecordKind } from '../journal/record.js';
@@ -88,6 +93,19 @@ export async function verifyRecord(record: JournalRecord, context: RecordContext
     } else if (record.kind === RecordKind.StampEnd) {
       const { stamp } = decodeStampEndPayload(record.payload, record.number);
       if (!context.isStampAt(stamp)) fail(`stamp end names record ${stamp}, not a stamp`);
+    } else if (record.kind === RecordKind.Offer) {
+      const offer = decodeOfferPayload(record.payload, bounds);
+      if (!equalBytes(rootOf('offer', offer.commitments), offer.tip))
+        fail('offer tip is not the merkle root of its commitments');
+    } else if (record.kind === RecordKind.Donation) {
+      const donation = decodeDonationPayload(record.payload, bounds);
+      // the rules on its bytes, but for the height it had to be final at, which the mirror cannot know
+      const { tip } = checkDonation(parseTransaction(donation.rawTx), {
+        maxTxBytes: MAX_DONATION_BYTES_LIMIT,
+        finalAt: Number.POSITIVE_INFINITY,
+      });
+      if (!equalBytes(rootOf('donation', donation.commitments), tip))
+        fail('donation does not commit to the merkle root of its commitments');
     }
   } catch (e) {
     if (e instanceof MirrorIntegrityError) throw e;

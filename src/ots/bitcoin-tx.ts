@@ -119,6 +119,24 @@ export function parsesAsTransaction(msg: Uint8Array): boolean {
   }
 }
 
+const compactSizeBytes = (n: number) => (n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9);
+
+/** Bytes of the full serialization (with the segwit marker, flag and witnesses when it has witness data). */
+export function serializedSize(tx: BitcoinTransaction): number {
+  if (tx.witnesses.length === 0) return tx.nonWitnessBytes.byteLength;
+  let witness = 2;
+  for (const stack of tx.witnesses) {
+    witness += compactSizeBytes(stack.length);
+    for (const item of stack) witness += compactSizeBytes(item.byteLength) + item.byteLength;
+  }
+  return tx.nonWitnessBytes.byteLength + witness;
+}
+
+/** BIP141 virtual size: (3 * stripped size + total size) / 4, rounded up. */
+export function virtualSize(tx: BitcoinTransaction, size = serializedSize(tx)): number {
+  return Math.ceil((3 * tx.nonWitnessBytes.byteLength + size) / 4);
+}
+
 /** A raw block: the 80-byte header, then its transactions. */
 export function parseBlock(bytes: Uint8Array): { header: Uint8Array; transactions: BitcoinTransaction[] } {
   const r = new TxReader(bytes);

@@ -19,8 +19,10 @@ export {
   parseBlock,
   parsesAsTransaction,
   parseTransaction,
+  serializedSize,
   type TxInput,
   type TxOutput,
+  virtualSize,
 } from './bitcoin-tx.js';
 export { BLOCK_HEADER_LENGTH, BlockHeader } from './block-header.js';
 export { compareBytes, concatBytes, equalBytes, fromHex, reverseBytes, toHex } from './bytes.js';

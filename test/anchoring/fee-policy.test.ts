@@ -8,12 +8,11 @@ import {
   dayStart,
   type FeePolicy,
   firstFeeRate,
-  virtualSize,
 } from '../../src/anchoring/fee-policy.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { buildStampTx } from '../../src/bitcoin/stamp-tx.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
-import { parseTransaction, sha256 } from '../../src/ots/index.js';
+import { parseTransaction, serializedSize, sha256, virtualSize } from '../../src/ots/index.js';
 
 const policy = (changes: Partial<FeePolicy> = {}): FeePolicy => ({ ...DEFAULT_FEE_POLICY, ...changes });
 
@@ -93,7 +92,9 @@ describe('fee policy', () => {
         lockTime: 100,
         key,
       });
-      const vsize = virtualSize(built.raw, parseTransaction(built.raw));
+      const tx = parseTransaction(built.raw);
+      assert.equal(serializedSize(tx), built.raw.byteLength);
+      const vsize = virtualSize(tx);
       assert.equal(vsize, built.vsize, `at ${feeRate} sat/vB`);
       assert.ok(Number(built.fee) / vsize >= feeRate, `pays at least ${feeRate} sat/vB`);
     }

@@ -24,6 +24,7 @@ const state: ScanState = {
   tip: { height: 101, hash: hash('b') },
   outputs: [output],
   mined: [{ txid: hash('2'), block: { height: 101, hash: hash('b') } }],
+  paying: [{ script: `6a20${hash('7')}`, txid: hash('3'), block: { height: 101, hash: hash('b') } }],
   undo: [
     {
       block: { height: 100, hash: hash('a') },
@@ -31,6 +32,7 @@ const state: ScanState = {
       created: [`${hash('1')}:1`],
       spent: [],
       mined: [],
+      paying: [],
     },
     {
       block: { height: 101, hash: hash('b') },
@@ -38,6 +40,7 @@ const state: ScanState = {
       created: [],
       spent: [output],
       mined: [hash('2')],
+      paying: [`6a20${hash('7')}:${hash('3')}`],
     },
   ],
 };
@@ -54,9 +57,22 @@ describe('chain scan state', () => {
       tip: { height: -1, hash: '' },
       outputs: [],
       mined: [],
+      paying: [],
       undo: [],
     };
     assert.deepEqual(decodeScanState(encodeScanState(fresh)), fresh);
+  });
+
+  it('reads a state an older otsd saved (no paying transactions) as one that found none', () => {
+    const older = json();
+    delete older.paying;
+    older.undo = (older.undo as Record<string, unknown>[]).map(({ paying: _, ...u }) => u);
+    const read = decodeScanState(bytes(older));
+    assert.deepEqual(read.paying, []);
+    assert.deepEqual(
+      read.undo.map((u) => u.paying),
+      [[], []],
+    );
   });
 
   it('refuses a state that is not one, saying what is wrong', () => {
@@ -82,6 +98,11 @@ describe('chain scan state', () => {
         'an empty txid',
         bytes({ ...json(), mined: [{ txid: '', block: { height: 1, hash: hash('c') } }] }),
         /txid is not a txid/,
+      ],
+      [
+        'a paying transaction without its script',
+        bytes({ ...json(), paying: [{ txid: hash('3'), block: { height: 1, hash: hash('c') } }] }),
+        /script is not a script/,
       ],
       [
         'a bad outpoint',

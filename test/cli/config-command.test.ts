@@ -118,6 +118,8 @@ describe('configuration file', () => {
         'upstream "calendar.example.org" is not an http(s) URL',
       ],
       [['--master', 'http://a'], '--master needs --bitcoin-rpc or --embedded-regtest'],
+      [['--external'], '--external needs --bitcoin-rpc or --embedded-regtest'],
+      [['--role', 'mirror', '--upstream', 'http://a', '--external'], '--external is for --role calendar'],
       [
         ['--role', 'mirror', '--upstream', 'http://a', '--master', 'http://b'],
         '--master is for --role calendar',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
+import type { ExternalSettings } from '../../src/anchoring/external-stamping.js';
 import type { FeePolicy } from '../../src/anchoring/fee-policy.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { loadWalletKey, type WalletKey, walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
@@ -64,6 +65,8 @@ export async function startLitecoinCalendar(
     stampIntervalMs?: number;
     /** Collaborative stamping: the masters and their timeouts. */
     collaboration?: CollaborationSettings;
+    /** External stamping: its settings. */
+    external?: ExternalSettings;
     /** The calendar's port (default: a free one), e.g. for a URI another calendar names first. */
     port?: number;
     /** Serve Prometheus metrics (CalendarNode.metricsUrl). */
@@ -110,6 +113,7 @@ export async function startLitecoinCalendar(
         // litecoind relays from 1 sat/vB, and a replacement must pay 1 sat/vB more (incremental relay fee)
         fees: { feeRate: 20, bumpFactor: 1.6, ...options.fees },
         ...(options.collaboration && { collaboration: options.collaboration }),
+        ...(options.external && { external: options.external }),
       },
       ...(metricsPort !== undefined && { metrics: { host: '127.0.0.1', port: metricsPort } }),
       logger: pino({ level: 'debug' }, logSink),

@@ -28,6 +28,8 @@ export interface Litecoind {
 export interface LitecoindOptions {
   /** Run as a pruned node (-prune=550, the smallest target; no -txindex, which pruning excludes). */
   pruned?: boolean;
+  /** With its wallet (a donor's, as in docs/external-stamping.md); otsd itself never needs one. */
+  wallet?: boolean;
 }
 
 export async function startLitecoind(
@@ -81,7 +83,7 @@ async function launchLitecoind(
     '-mempoolreplacement=1',
     '-acceptnonstdtxn=0',
     '-vbparams=mweb:4102444800:4102444801',
-    '-disablewallet',
+    ...(options.wallet ? [] : ['-disablewallet']),
   ]);
   try {
     await waitFor(

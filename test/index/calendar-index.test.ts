@@ -9,6 +9,8 @@ import { Calendar } from '../../src/calendar/calendar.js';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
 import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js';
+import { encodeDonationPayload } from '../../src/journal/donation-payload.js';
+import { encodeOfferPayload } from '../../src/journal/offer-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
 import { encodeStampPayload } from '../../src/journal/stamp-payload.js';
@@ -19,6 +21,7 @@ import {
   sha256,
   Timestamp,
 } from '../../src/ots/index.js';
+import { buildDonation, donorKey, madeUpCoin } from '../helpers/donation.js';
 import { indexContents } from '../helpers/index-contents.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -26,7 +29,7 @@ const key = walletKeyFromPrivate(new Uint8Array(32).fill(1), NETWORKS.regtest);
 
 /**
  * A calendar whose index has something in every database: two chunks, a proof, pending commitments, a
- * stamp ended and one in flight, a delegation.
+ * stamp ended and one in flight, a delegation, an offer and a donation.
  */
 async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
   const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
@@ -75,6 +78,22 @@ async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
       height: 800_001,
       master: 'https://master.example.org',
       answer,
+    }),
+  );
+  const offered = [105, 106];
+  const offeredTip = new MerkleTree(offered.map((n) => sha256(commitments[n] as Uint8Array))).root;
+  await calendar.journal.append(
+    RecordKind.Offer,
+    encodeOfferPayload({ commitments: offered, tip: offeredTip, height: 800_002 }),
+  );
+  const donor = donorKey(new Uint8Array(32).fill(2), NETWORKS.regtest);
+  await calendar.journal.append(
+    RecordKind.Donation,
+    encodeDonationPayload({
+      commitments: offered,
+      height: 800_002,
+      fee: 400,
+      rawTx: buildDonation(donor, { coin: madeUpCoin('p2wpkh', 1), tip: offeredTip }),
     }),
   );
   // the chain follower's saved scan (its bytes do not matter to the index)

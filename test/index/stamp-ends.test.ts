@@ -1,10 +1,10 @@
 /**
- * How the index ends stamps and delegations. A stamping transaction (its versions: stamp records
+ * How the index ends stamps, and the records that wait on commitments. A stamping transaction (its versions: stamp records
  * spending one input) ends with a stamp-end record, mined or abandoned; a proof from another source
  * ends none, even over the same commitments. A journal written before stamp-end records existed
  * (test/fixtures/journal-before-stamp-end, written by otsd at 85febef: stamps, a replacement, the proof
- * of the first version, a stamp still open) opens with the same answers as then. A delegation stays
- * open until every commitment it covers is proven, by any source.
+ * of the first version, a stamp still open) opens with the same answers as then. A delegation, an offer
+ * or a donation stays open until every commitment it covers is proven, by any source.
  */
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync } from 'node:fs';
@@ -17,6 +17,8 @@ import { buildStampTx } from '../../src/bitcoin/stamp-tx.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js';
+import { encodeDonationPayload } from '../../src/journal/donation-payload.js';
+import { encodeOfferPayload } from '../../src/journal/offer-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
 import { encodeStampPayload } from '../../src/journal/stamp-payload.js';
@@ -31,11 +33,13 @@ import {
   Timestamp,
   toHex,
 } from '../../src/ots/index.js';
+import { buildDonation, donorKey, madeUpCoin } from '../helpers/donation.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/journal-before-stamp-end/', import.meta.url));
 const URI = 'http://127.0.0.1:14788';
 const key = walletKeyFromPrivate(new Uint8Array(32).fill(3), NETWORKS['litecoin-regtest']);
+const donor = donorKey(new Uint8Array(32).fill(4), NETWORKS['litecoin-regtest']);
 
 async function freshCalendar(dataDir: string, commitments: number): Promise<Calendar> {
   const calendar = await Calendar.open({ dataDir, uri: URI, create: true });
@@ -156,56 +160,74 @@ describe('the end of a stamp', () => {
   });
 });
 
-describe('open delegations', () => {
-  it('stay open until every commitment they cover is proven, by any source, and reindex the same', async (t) => {
-    const dataDir = tempDir(t);
-    const calendar = await freshCalendar(dataDir, 4);
-    const answer = (records: number[]) => {
+/** How each kind of waiting record is written over `records`; and how the index lists the open ones. */
+const waitingKinds: [
+  string,
+  (c: Calendar, records: number[]) => Promise<{ number: number }>,
+  (c: Calendar) => { number: number }[],
+][] = [
+  [
+    'delegations',
+    (calendar, records) => {
       const tip = new Timestamp(tipOf(calendar, records));
       tip.ops
         .add(new OpAppend(new Uint8Array([1])))
         .attestations.add(new PendingAttestation('http://master'));
-      return tip;
-    };
-    const delegate = (records: number[]) =>
-      calendar.journal.append(
+      return calendar.journal.append(
         RecordKind.Delegation,
-        encodeDelegationPayload({
+        encodeDelegationPayload({ commitments: records, height: 10, master: 'http://master', answer: tip }),
+      );
+    },
+    (calendar) => calendar.index.openDelegations(),
+  ],
+  [
+    'offers',
+    (calendar, records) =>
+      calendar.journal.append(
+        RecordKind.Offer,
+        encodeOfferPayload({ commitments: records, tip: tipOf(calendar, records), height: 10 }),
+      ),
+    (calendar) => calendar.index.openOffers(),
+  ],
+  [
+    'donations',
+    (calendar, records) =>
+      calendar.journal.append(
+        RecordKind.Donation,
+        encodeDonationPayload({
           commitments: records,
           height: 10,
-          master: 'http://master',
-          answer: answer(records),
+          fee: 300,
+          rawTx: buildDonation(donor, {
+            coin: madeUpCoin('p2wpkh', records[0] ?? 0),
+            tip: tipOf(calendar, records),
+          }),
         }),
-      );
-    const a = await delegate([0, 1]);
-    const b = await delegate([2, 3]);
-    assert.deepEqual(
-      calendar.index.openDelegations().map((d) => d.number),
-      [a.number, b.number],
-    );
-    await calendar.addProof([1, 2], proofElsewhere(calendar, [1, 2], 600));
-    assert.deepEqual(
-      calendar.index.openDelegations().map((d) => d.number),
-      [a.number, b.number],
-      'half proven',
-    );
-    await calendar.addProof([0], proofElsewhere(calendar, [0], 601));
-    assert.deepEqual(
-      calendar.index.openDelegations().map((d) => d.number),
-      [b.number],
-    );
-    // a delegation of commitments proven meanwhile has nothing to wait for
-    await delegate([0, 1]);
-    assert.deepEqual(
-      calendar.index.openDelegations().map((d) => d.number),
-      [b.number],
-    );
-    await calendar.reindex();
-    assert.deepEqual(
-      calendar.index.openDelegations().map((d) => d.number),
-      [b.number],
-    );
-    await calendar.close();
-    assert.equal((await verifyJournal(join(dataDir, 'journal'))).ok, true);
+      ),
+    (calendar) => calendar.index.openDonations(),
+  ],
+];
+
+for (const [kind, write, open] of waitingKinds) {
+  describe(`open ${kind}`, () => {
+    it('stay open until every commitment they cover is proven, by any source, and reindex the same', async (t) => {
+      const dataDir = tempDir(t);
+      const calendar = await freshCalendar(dataDir, 4);
+      const opened = () => open(calendar).map((d) => d.number);
+      const a = await write(calendar, [0, 1]);
+      const b = await write(calendar, [2, 3]);
+      assert.deepEqual(opened(), [a.number, b.number]);
+      await calendar.addProof([1, 2], proofElsewhere(calendar, [1, 2], 600));
+      assert.deepEqual(opened(), [a.number, b.number], 'half proven');
+      await calendar.addProof([0], proofElsewhere(calendar, [0], 601));
+      assert.deepEqual(opened(), [b.number]);
+      // a record of commitments proven meanwhile has nothing to wait for
+      await write(calendar, [0, 1]);
+      assert.deepEqual(opened(), [b.number]);
+      await calendar.reindex();
+      assert.deepEqual(opened(), [b.number]);
+      await calendar.close();
+      assert.equal((await verifyJournal(join(dataDir, 'journal'))).ok, true);
+    });
   });
-});
+}

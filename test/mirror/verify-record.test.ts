@@ -1,12 +1,16 @@
 /**
- * What a mirror checks in the records of collaborative stamping, case by case: a delegation's ranges,
- * merkle tip, master URL and the shape of the master's answer (one PendingAttestation, to any
- * calendar: data, not a claim, so no header is asked for); a stamp end's outcome and that it names an
- * earlier stamp record; each kind's size limit.
+ * What a mirror checks in the records of collaborative and external stamping, case by case: a
+ * delegation's ranges, merkle tip, master URL and the shape of the master's answer (one
+ * PendingAttestation, to any calendar: data, not a claim, so no header is asked for); a stamp end's
+ * outcome and that it names an earlier stamp record; an offer's merkle tip; a donation's transaction
+ * (the one shape donations have, committing to its commitments' tip); each kind's size limit.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { NETWORKS } from '../../src/bitcoin/network.js';
 import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js';
+import { encodeDonationPayload } from '../../src/journal/donation-payload.js';
+import { encodeOfferPayload } from '../../src/journal/offer-payload.js';
 import { maxPayloadBytes, RecordKind } from '../../src/journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
 import { verifyRecord } from '../../src/mirror/verify-record.js';
@@ -19,6 +23,7 @@ import {
   Timestamp,
   Writer,
 } from '../../src/ots/index.js';
+import { buildDonation, type DonationOptions, donorKey, madeUpCoin } from '../helpers/donation.js';
 
 const commitments = [0, 1, 2].map((i) => sha256(new Uint8Array([0xd0, i])));
 const tip = new MerkleTree(commitments.map((c) => sha256(c))).root;
@@ -49,6 +54,18 @@ const delegation = (o: { records?: number[]; master?: string; answer?: Timestamp
     answer: o.answer ?? answer(tip, new PendingAttestation('https://master.example.org')),
   });
 
+const offer = (o: { records?: number[]; tip?: Uint8Array } = {}) =>
+  encodeOfferPayload({ commitments: o.records ?? [0, 1, 2], tip: o.tip ?? tip, height: 130 });
+
+const donor = donorKey(new Uint8Array(32).fill(0x22), NETWORKS.regtest);
+const donation = (o: Partial<DonationOptions> = {}) =>
+  encodeDonationPayload({
+    commitments: [0, 1, 2],
+    height: 131,
+    fee: 500,
+    rawTx: buildDonation(donor, { coin: madeUpCoin('p2wpkh', 9), tip, lockTime: 130, ...o }),
+  });
+
 const record = (number: number, kind: number, payload: Uint8Array) => ({
   number,
   kind,
@@ -72,6 +89,13 @@ const valid: [string, number, Uint8Array][] = [
     'a stamp end (abandoned)',
     RecordKind.StampEnd,
     encodeStampEndPayload({ stamp: 3, outcome: StampOutcome.Abandoned }),
+  ],
+  ['an offer', RecordKind.Offer, offer()],
+  ['a donation', RecordKind.Donation, donation()],
+  [
+    'a donation of version 3 with its OP_RETURN first',
+    RecordKind.Donation,
+    donation({ version: 3, opReturnFirst: true }),
   ],
 ];
 
@@ -146,6 +170,36 @@ const invalid: [string, number, Uint8Array, RegExp][] = [
     /upstream record 4: .*(trailing|end)/i,
   ],
   [
+    'an offer of a later record',
+    RecordKind.Offer,
+    offer({ records: [0, 4] }),
+    /offer record: a range reaches record 4/,
+  ],
+  [
+    'an offer whose tip is not the root of its commitments',
+    RecordKind.Offer,
+    offer({ tip: otherTip }),
+    /offer tip is not the merkle root of its commitments/,
+  ],
+  [
+    'a donation committing to another tip',
+    RecordKind.Donation,
+    donation({ tip: otherTip }),
+    /donation does not commit to the merkle root of its commitments/,
+  ],
+  [
+    'a donation of another shape (two inputs)',
+    RecordKind.Donation,
+    donation({ extraInputs: [madeUpCoin('p2wpkh', 10)] }),
+    /rule 3 \(inputs\): 2 inputs/,
+  ],
+  [
+    'a donation whose transaction does not parse',
+    RecordKind.Donation,
+    encodeDonationPayload({ commitments: [0, 1, 2], height: 1, fee: 1, rawTx: new Uint8Array([1, 2]) }),
+    /upstream record 4: /,
+  ],
+  [
     'a stamp end over its size limit',
     RecordKind.StampEnd,
     new Uint8Array(maxPayloadBytes(RecordKind.StampEnd) + 1),
@@ -153,7 +207,7 @@ const invalid: [string, number, Uint8Array, RegExp][] = [
   ],
 ];
 
-describe('what a mirror checks in delegation and stamp-end records', () => {
+describe('what a mirror checks in delegation, stamp-end, offer and donation records', () => {
   for (const [name, kind, payload] of valid) {
     it(`accepts ${name}, asking for no header`, async () => {
       const before = headerChecks;

@@ -1,0 +1,122 @@
+/**
+ * The checks of a donation posted to the calendar, in the order that costs least first: the rules on its
+ * bytes (1-9), the tip offered (9), the caps (13), then what needs the node: the spent output confirmed
+ * and of a native segwit kind with a standard witness (10, 4), the fee (11), no conflict in the mempool
+ * but the donor's own earlier donation to the same tip (12), and the node's verdict (14, where the node
+ * can give one without relaying: testmempoolaccept). Nothing is written or relayed here.
+ * @module
+ */
+import { checkSpend, type Donation, DonationRefused, parseDonation } from '../bitcoin/donation-rules.js';
+import { toHex } from '../ots/index.js';
+import type { AnchorNode } from './anchor-node.js';
+import type { OfferedTip } from './offered-tips.js';
+import { isActive, spentOutpoint, type TrackedDonation } from './tracked-donation.js';
+
+/** A coinbase output can be spent once it has this many confirmations. */
+const COINBASE_MATURITY = 100;
+
+export interface IntakeSettings {
+  maxTxBytes: number;
+  /** sat/vB */
+  minFeeRate: number;
+  maxPerTip: number;
+  maxPending: number;
+}
+
+export interface IntakeView {
+  /** The node's best block. */
+  height: number;
+  tip(tip: Uint8Array): OfferedTip | undefined;
+  isPending(record: number): boolean;
+  /** Every donation followed or kept, by id. */
+  donations(): Iterable<TrackedDonation>;
+}
+
+export type IntakeNode = Pick<AnchorNode, 'chainOutput' | 'isUnspent' | 'testMempoolAccept'>;
+
+/** A donation that passed every check the calendar makes before it is relayed. */
+export interface Checked {
+  donation: Donation;
+  raw: Uint8Array;
+  tip: OfferedTip;
+  fee: number;
+  feeRate: number;
+  /** The donor's earlier donation to the same tip, spending the same coin, that this one replaces. */
+  replaces: TrackedDonation | undefined;
+  /** The node said it takes it (false: the node cannot say without relaying: bcoin). */
+  nodeAccepted: boolean;
+}
+
+/** The same transaction posted again: its state is answered. */
+export interface Known {
+  known: TrackedDonation;
+}
+
+export async function checkPosted(
+  raw: Uint8Array,
+  settings: IntakeSettings,
+  view: IntakeView,
+  node: IntakeNode,
+): Promise<Checked | Known> {
+  const donation = parseDonation(raw, { maxTxBytes: settings.maxTxBytes, finalAt: view.height + 1 });
+  const id = Buffer.from(donation.tx.txid).reverse().toString('hex');
+  const followed = [...view.donations()];
+  const known = followed.find((d) => d.id === id);
+  if (known) return { known };
+  const tip = view.tip(donation.tip);
+  if (!tip)
+    throw new DonationRefused('tip-not-offered', `${toHex(donation.tip)} is not a tip this calendar offers`);
+  if (!tip.commitments.some((n) => view.isPending(n)))
+    throw new DonationRefused('tip-not-offered', `${toHex(donation.tip)} is proven already`);
+
+  const input = donation.tx.inputs[0] as (typeof donation.tx.inputs)[number];
+  const coin = spentOutpoint(input);
+  const pending = followed.filter((d) => d.source === 'posted' && isActive(d.state));
+  const replaces = pending.find(
+    (d) => d.tip === tip && spentOutpoint(d.tx.inputs[0] as typeof input) === coin,
+  );
+  if (!replaces) {
+    const forTip = pending.filter((d) => d.tip === tip);
+    if (forTip.length >= settings.maxPerTip) {
+      const best = Math.max(...forTip.map((d) => d.feeRate ?? 0));
+      throw new DonationRefused(
+        'tip-full',
+        `the tip has ${forTip.length} pending donations already, the best at ${best.toFixed(1)} sat/vB; bump yours instead`,
+      );
+    }
+    if (pending.length >= settings.maxPending)
+      throw new DonationRefused(
+        'too-many',
+        `${pending.length} donations are pending; retry after the next block`,
+      );
+  }
+
+  const spent = await node.chainOutput(input.prevTxid, input.prevIndex);
+  if (!spent)
+    throw new DonationRefused(
+      'input-not-confirmed',
+      'the spent output is not an unspent output of the chain (unconfirmed, spent or unknown)',
+    );
+  if (spent.coinbase && spent.confirmations < COINBASE_MATURITY)
+    throw new DonationRefused(
+      'input-not-confirmed',
+      `the spent coinbase output has ${spent.confirmations} confirmations; ${COINBASE_MATURITY} required`,
+    );
+  checkSpend(spent.script, donation.tx.witnesses[0] ?? []);
+  const paid = donation.tx.outputs.reduce((sum, o) => sum + o.value, 0n);
+  const fee = Number(spent.value - paid);
+  const feeRate = fee / donation.vsize;
+  if (fee <= 0 || feeRate < settings.minFeeRate)
+    throw new DonationRefused(
+      'fee-rate',
+      `a fee of ${fee} sat is ${feeRate.toFixed(2)} sat/vB; at least ${settings.minFeeRate} required`,
+    );
+  if (!replaces && !(await node.isUnspent(input.prevTxid, input.prevIndex, true)))
+    throw new DonationRefused(
+      'conflict',
+      'the spent output is spent in the mempool already, by no donation of yours to this tip',
+    );
+  const verdict = await node.testMempoolAccept(raw);
+  if (verdict && !verdict.allowed) throw new DonationRefused('node-refused', verdict.reason);
+  return { donation, raw, tip, fee, feeRate, replaces, nodeAccepted: verdict !== undefined };
+}

@@ -1,0 +1,578 @@
+/**
+ * External stamping on a real node (design scenarios E1-E20; litecoind with standardness enforced):
+ * donations built and signed as a donor builds them (test/helpers/donation.ts), spending coinbase
+ * outputs paid to the donor's key, posted to a calendar over HTTP or sent straight to the node. Blocks
+ * are mined on demand, so each deferral ends at a chosen moment; every proof through a donation is
+ * verified by python-opentimestamps against the node's headers.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { DEFAULT_EXTERNAL_SETTINGS } from '../../src/anchoring/external-stamping.js';
+import { NETWORKS } from '../../src/bitcoin/network.js';
+import { RecordKind } from '../../src/journal/record.js';
+import {
+  fromHex,
+  PendingAttestation,
+  parseTransaction,
+  reverseBytes,
+  Timestamp,
+  toHex,
+} from '../../src/ots/index.js';
+import { runCliAsync } from '../cli/run-cli.js';
+import { runPython } from '../clients/run-client.js';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { buildDonation, type Coin, type CoinKind, donorKey, payment } from '../helpers/donation.js';
+import { freePort } from '../helpers/free-port.js';
+import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
+import {
+  type Litecoind,
+  litecoindForFile,
+  litecoindUnavailable,
+  startLitecoind,
+} from '../helpers/litecoind.js';
+import { requireTools } from '../helpers/require-tools.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { oracleUnavailable } from '../oracle/python-oracle.js';
+
+const chain = litecoindForFile();
+const donor = donorKey(new Uint8Array(32).fill(9), NETWORKS['litecoin-regtest']);
+
+const SETTINGS = DEFAULT_EXTERNAL_SETTINGS;
+
+const mine = (ltc: Litecoind, blocks: number, to: string) =>
+  ltc.rpc.call<string[]>('generatetoaddress', blocks, to);
+
+/** Mature coinbase outputs paying the donor's key (of `kind`), one per coin asked for. */
+async function donorCoins(
+  calendar: LitecoinCalendar,
+  count: number,
+  kind: CoinKind = 'p2wpkh',
+): Promise<Coin[]> {
+  return donorCoinsTo(calendar.ltc, count, calendar.miner, kind);
+}
+
+/** The same, the blocks that mature them mined to `miner`. */
+async function donorCoinsTo(
+  ltc: Litecoind,
+  count: number,
+  miner: string,
+  kind: CoinKind = 'p2wpkh',
+): Promise<Coin[]> {
+  const hashes = await mine(ltc, count, payment(donor, kind).address as string);
+  await mine(ltc, 100, miner);
+  const coins: Coin[] = [];
+  for (const hash of hashes) {
+    const block = await ltc.rpc.call<{ tx: { txid: string; vout: { value: number }[] }[] }>(
+      'getblock',
+      hash,
+      2,
+    );
+    const coinbase = block.tx[0] as { txid: string; vout: { value: number }[] };
+    const value = BigInt(Math.round((coinbase.vout[0]?.value ?? 0) * 1e8));
+    coins.push({ txid: reverseBytes(fromHex(coinbase.txid)), index: 0, value, kind });
+  }
+  return coins;
+}
+
+interface TipsJson {
+  height: number;
+  tips: {
+    tip: string;
+    commitments: number;
+    own_tx: { txid: string } | null;
+    own_tx_not_before: number | null;
+    external: { txid: string; state: string }[];
+  }[];
+}
+
+const tipsOf = async (calendar: LitecoinCalendar): Promise<TipsJson> =>
+  (await (await fetch(`${calendar.node.url}/external/tips`)).json()) as TipsJson;
+
+/** The tips offeredTip returned: each is returned once. */
+const returned = new Set<string>();
+
+/** Waits for a new offered tip covering every commitment pending now, and returns it. */
+async function offeredTip(calendar: LitecoinCalendar): Promise<Uint8Array> {
+  const pending = calendar.node.calendar.index.pendingCount;
+  const tip = await waitFor(
+    `a tip over the ${pending} pending commitments`,
+    async () =>
+      (await tipsOf(calendar)).tips.find((x) => x.commitments === pending && !returned.has(x.tip))?.tip,
+    30_000,
+    calendar.explain,
+  );
+  returned.add(tip);
+  return fromHex(tip);
+}
+
+async function post(calendar: LitecoinCalendar, raw: Uint8Array, asHex = false) {
+  const res = await fetch(`${calendar.node.url}/external/tx`, {
+    method: 'POST',
+    body: asHex ? toHex(raw) : raw,
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
+}
+
+/** Satoshis a transaction's outputs pay. */
+const paid = (raw: Uint8Array) => Number(parseTransaction(raw).outputs.reduce((sum, o) => sum + o.value, 0n));
+
+const txidOf = (raw: Uint8Array) => toHex(reverseBytes(parseTransaction(raw).txid));
+
+async function journalKinds(calendar: LitecoinCalendar): Promise<number[]> {
+  const kinds: number[] = [];
+  for await (const record of calendar.node.calendar.journal.read()) kinds.push(record.kind);
+  return kinds;
+}
+
+/** The heights python-opentimestamps verified each commitment's proof at, against the node's headers. */
+async function pythonHeights(calendar: LitecoinCalendar, commitments: string[]): Promise<number[][]> {
+  const verified = (await runPython('python_verify.py', [
+    calendar.node.url,
+    calendar.ltc.rpcUrl,
+    ...commitments,
+  ])) as { verified: { height: number }[] }[];
+  return verified.map((v) => v.verified.map((x) => x.height));
+}
+
+const stateOf = async (calendar: LitecoinCalendar, txid: string) =>
+  ((await (await fetch(`${calendar.node.url}/external/tx/${txid}`)).json()) as { state: string }).state;
+
+/** A calendar taking donations (confirmed once mined), on the file's litecoind unless told another. */
+async function donationCalendar(
+  t: TestContext,
+  options: Parameters<typeof startLitecoinCalendar>[1] = {},
+): Promise<LitecoinCalendar> {
+  return startLitecoinCalendar(t, {
+    minConfirmations: 1,
+    external: SETTINGS,
+    ...options,
+    ltc: options.ltc ?? (await chain()),
+  });
+}
+
+/** A calendar taking donations, `coins` donor coins, one digest posted and the tip offered over it. */
+async function donationSetting(
+  t: TestContext,
+  options: Parameters<typeof startLitecoinCalendar>[1],
+  coins: number,
+) {
+  const calendar = await donationCalendar(t, options);
+  const donorCoinList = await donorCoins(calendar, coins);
+  const commitment = await calendar.postDigest();
+  const tip = await offeredTip(calendar);
+  return { ltc: calendar.ltc, calendar, coins: donorCoinList, commitment, tip };
+}
+
+const needs = (t: TestContext) => requireTools(t, litecoindUnavailable(), oracleUnavailable());
+
+describe('external stamping on litecoind', () => {
+  it('E1, E12: an unfunded calendar is anchored by donations alone, posted (both output orders) or only mined', async (t) => {
+    if (!needs(t)) return;
+    const calendar = await donationCalendar(t, { fund: false, metrics: true });
+    const { ltc } = calendar;
+    const coins = await donorCoins(calendar, 3);
+    const fees: number[] = [];
+    for (const [i, opReturnFirst] of [false, true].entries()) {
+      const commitment = await calendar.postDigest();
+      const tip = await offeredTip(calendar);
+      const raw = buildDonation(donor, { coin: coins[i] as Coin, tip, feeRate: 5, opReturnFirst });
+      const answer = await post(calendar, raw, opReturnFirst);
+      assert.equal(answer.status, 202, answer.text);
+      assert.equal(answer.json().txid, txidOf(raw));
+      assert.equal(answer.json().state, 'mempool');
+      fees.push(Number(coins[i]?.value) - paid(raw));
+      // the same transaction again: its state, nothing taken twice
+      assert.equal((await post(calendar, raw)).status, 200);
+      assert.deepEqual(await calendar.mempool(), [txidOf(raw)]);
+      assert.deepEqual(
+        (await tipsOf(calendar)).tips.at(-1)?.external.map((d) => d.txid),
+        [txidOf(raw)],
+      );
+      const minedAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
+      await mine(ltc, 1, calendar.miner);
+      await waitFor(
+        'the proof through the donation',
+        () => allProved(calendar.node, [commitment]),
+        30_000,
+        calendar.explain,
+      );
+      assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
+      assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
+    }
+    // E12: a conforming donation sent to the node only, never posted, is found in its block
+    const commitment = await calendar.postDigest();
+    const tip = await offeredTip(calendar);
+    const raw = buildDonation(donor, { coin: coins[2] as Coin, tip, feeRate: 3 });
+    await ltc.rpc.call('sendrawtransaction', toHex(raw));
+    const minedAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the mined donation',
+      () => allProved(calendar.node, [commitment]),
+      30_000,
+      calendar.explain,
+    );
+    assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
+    assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
+    const kinds = await journalKinds(calendar);
+    assert.equal(kinds.filter((k) => k === RecordKind.Donation).length, 2);
+    assert.equal(kinds.filter((k) => k === RecordKind.Stamp).length, 0);
+    const status = (await (
+      await fetch(calendar.node.url, { headers: { accept: 'application/json' } })
+    ).json()) as {
+      external: { donations: Record<string, number>; fees_saved_sats: number };
+    };
+    assert.equal(status.external.donations.proven, 3);
+    // a donation only seen in a block has no known fee
+    assert.equal(status.external.fees_saved_sats, (fees[0] ?? 0) + (fees[1] ?? 0));
+    const metrics = await (await fetch(calendar.node.metricsUrl as string)).text();
+    assert.match(metrics, /^otsd_external_donations\{state="proven"\} 3$/m);
+    const summary = await runCliAsync(['status', '--url', calendar.node.url]);
+    assert.match(
+      summary.stdout,
+      /^external +\d+ tip\(s\) offered; donations proven 3; \d+ sat of fees paid by donors$/m,
+    );
+  });
+
+  it('E13, E14: a mined transaction breaking a rule is ignored; of two donations in one block the smaller proves', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, { fund: false }, 4);
+    const [a, b, c, d] = coins as [Coin, Coin, Coin, Coin];
+    // E13: two inputs, sent to the node only: it commits to the tip, but no proof goes through it
+    const twoInputs = buildDonation(donor, { coin: a, tip, extraInputs: [b], feeRate: 3 });
+    await ltc.rpc.call('sendrawtransaction', toHex(twoInputs));
+    await mine(ltc, 1, calendar.miner);
+    const height = await ltc.rpc.call<number>('getblockcount');
+    await waitFor('the calendar at the tip', () =>
+      calendar.node.anchoring?.status().chainHeight === height ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await allProved(calendar.node, [commitment]), undefined);
+    // E14: two donations to the same tip, mined together: the one with fewer bytes (P2WPKH change) proves
+    const smaller = buildDonation(donor, { coin: c, tip, feeRate: 3, change: 'p2wpkh' });
+    const larger = buildDonation(donor, { coin: d, tip, feeRate: 3, change: 'p2tr' });
+    assert.equal((await post(calendar, larger)).status, 202);
+    assert.equal((await post(calendar, smaller)).status, 202);
+    const minedAt = height + 1;
+    await mine(ltc, 1, calendar.miner);
+    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
+    assert.equal(await stateOf(calendar, txidOf(smaller)), 'proven');
+    assert.equal(await stateOf(calendar, txidOf(larger)), 'superseded');
+    assert.equal((await journalKinds(calendar)).filter((k) => k === RecordKind.Proof).length, 1);
+    assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
+  });
+
+  it('E16: a donation whose block leaves the chain before it is deep enough proves through the block that holds it next', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(
+      t,
+      { fund: false, minConfirmations: 2 },
+      1,
+    );
+    const raw = buildDonation(donor, { coin: coins[0] as Coin, tip, feeRate: 3 });
+    assert.equal((await post(calendar, raw)).status, 202);
+    const [block] = await mine(ltc, 1, calendar.miner);
+    const minedState = async () => (await stateOf(calendar, txidOf(raw))) === 'mined' || undefined;
+    await waitFor('the donation mined', minedState, 30_000, calendar.explain);
+    await ltc.rpc.call('invalidateblock', block);
+    const back = async () => (await stateOf(calendar, txidOf(raw))) === 'mempool' || undefined;
+    await waitFor('the donation back in the mempool', back, 30_000, calendar.explain);
+    assert.equal(await allProved(calendar.node, [commitment]), undefined);
+    // other blocks at those heights (another coinbase address: not the invalid block again)
+    const minedAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
+    await mine(ltc, 2, payment(donor, 'p2wpkh').address as string);
+    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
+    assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
+    assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
+  });
+
+  it('E15: a donation for an older tip of the own transaction proves its commitments; the own transaction the rest', async (t) => {
+    if (!needs(t)) return;
+    const calendar = await donationCalendar(t);
+    const { ltc } = calendar;
+    const [coin] = (await donorCoins(calendar, 1)) as [Coin];
+    const older = await calendar.postDigest();
+    const own = await waitFor(
+      'the own transaction',
+      async () => (await calendar.mempool())[0],
+      30_000,
+      calendar.explain,
+    );
+    const tip = await offeredTip(calendar);
+    assert.equal((await tipsOf(calendar)).tips.find((x) => x.tip === toHex(tip))?.own_tx?.txid, own);
+    // the own transaction's first version stays out of blocks (its fee counts as nothing to the miner)
+    await ltc.rpc.call('prioritisetransaction', own, 0, -100_000_000);
+    const raw = buildDonation(donor, { coin, tip, feeRate: 3 });
+    assert.equal((await post(calendar, raw)).status, 202);
+    const newer = await calendar.postDigest();
+    const donationAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the donation',
+      () => allProved(calendar.node, [older]),
+      30_000,
+      calendar.explain,
+    );
+    // what is left goes into a replacement of the own transaction
+    const replacement = await waitFor(
+      'a replacement over the newer commitment',
+      async () => (await calendar.mempool()).find((txid) => txid !== own),
+      30_000,
+      calendar.explain,
+    );
+    const ownAt = donationAt + 1;
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the own transaction',
+      () => allProved(calendar.node, [newer]),
+      30_000,
+      calendar.explain,
+    );
+    assert.deepEqual(await pythonHeights(calendar, [older, newer]), [[donationAt], [ownAt]]);
+    assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
+    const block = await ltc.rpc.call<{ tx: string[] }>(
+      'getblock',
+      await ltc.rpc.call('getblockhash', ownAt),
+      1,
+    );
+    assert.ok(block.tx.includes(replacement));
+  });
+
+  it('E17: kill -9 after the 202: the restarted calendar follows the donation from its record and proves through it', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await chain();
+    const dataDir = tempDir(t);
+    const port = await freePort();
+    const flags = [
+      ...['--bitcoin-rpc', ltc.rpcUrl, '--bitcoin-network', 'litecoin-regtest', '--min-confirmations', '1'],
+      ...['--bitcoin-scan-from', String(await ltc.rpc.call<number>('getblockcount')), '--external'],
+      ...['--round-interval', '50', '--log-level', 'warn'],
+    ];
+    let calendar = await startCalendarProcess(dataDir, flags, port);
+    t.after(() => calendar.stop());
+    const digest = crypto.getRandomValues(new Uint8Array(32));
+    const submitted = await fetch(`${calendar.url}/digest`, { method: 'POST', body: digest });
+    const commitment = Timestamp.fromBytes(
+      digest,
+      new Uint8Array(await submitted.arrayBuffer()),
+    ).shortestPathTo((a) => a instanceof PendingAttestation)?.msg as Uint8Array;
+    const tip = await waitFor(
+      'a tip offered',
+      async () =>
+        ((await (await fetch(`${calendar.url}/external/tips`)).json()) as TipsJson).tips.at(-1)?.tip,
+      30_000,
+      calendar.output,
+    );
+    const miner = payment(donorKey(new Uint8Array(32).fill(8), NETWORKS['litecoin-regtest']), 'p2wpkh');
+    const [coin] = await donorCoinsTo(ltc, 1, miner.address as string);
+    const raw = buildDonation(donor, { coin: coin as Coin, tip: fromHex(tip), feeRate: 3 });
+    const taken = await fetch(`${calendar.url}/external/tx`, { method: 'POST', body: raw });
+    assert.equal(taken.status, 202, await taken.text());
+    assert.equal(await calendar.stop('SIGKILL'), 'SIGKILL');
+    calendar = await startCalendarProcess(dataDir, flags, port);
+    await mine(ltc, 1, miner.address as string);
+    await waitFor(
+      'the proof through the donation',
+      async () =>
+        (await fetch(`${calendar.url}/timestamp/${toHex(commitment)}`)).status === 200 ? true : undefined,
+      30_000,
+      calendar.output,
+    );
+    const state = (await (await fetch(`${calendar.url}/external/tx/${txidOf(raw)}`)).json()) as {
+      state: string;
+    };
+    assert.equal(state.state, 'proven');
+  });
+
+  it('a donor with a standard wallet: the recipe of docs/external-stamping.md (walletcreatefundedpsbt) makes a donation taken and proven', async (t) => {
+    if (!needs(t)) return;
+    const ltc = await startLitecoind(t, { wallet: true });
+    const calendar = await donationCalendar(t, { ltc, fund: false });
+    await ltc.rpc.call('createwallet', 'donor');
+    const address = await ltc.rpc.call<string>('getnewaddress', '', 'bech32');
+    await mine(ltc, 101, address);
+    const commitment = await calendar.postDigest();
+    const tip = await offeredTip(calendar);
+    const [coin] = await ltc.rpc.call<{ txid: string; vout: number }[]>('listunspent');
+    const funded = await ltc.rpc.call<{ psbt: string }>(
+      'walletcreatefundedpsbt',
+      [{ txid: coin?.txid, vout: coin?.vout }],
+      [{ data: toHex(tip) }],
+      0,
+      { add_inputs: false, change_type: 'bech32', fee_rate: 5, replaceable: true },
+    );
+    const signed = await ltc.rpc.call<{ psbt: string }>('walletprocesspsbt', funded.psbt);
+    const { hex } = await ltc.rpc.call<{ hex: string }>('finalizepsbt', signed.psbt);
+    const answer = await post(calendar, fromHex(hex), true);
+    assert.equal(answer.status, 202, answer.text);
+    await mine(ltc, 1, calendar.miner);
+    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
+  });
+
+  it('E2-E8, E18: every broken rule is refused naming it, and nothing is journaled or relayed', async (t) => {
+    if (!needs(t)) return;
+    const calendar = await donationCalendar(t, {
+      fund: false,
+      external: { ...SETTINGS, maxPerTip: 1, minFeeRate: 2 },
+    });
+    const [coin, other] = (await donorCoins(calendar, 2)) as [Coin, Coin];
+    const [legacy] = (await donorCoins(calendar, 1, 'p2pkh')) as [Coin];
+    await calendar.postDigest();
+    const tip = await offeredTip(calendar);
+    const records = (await journalKinds(calendar)).length;
+    const unconfirmed: Coin = {
+      txid: parseTransaction(buildDonation(donor, { coin, tip })).txid,
+      index: 0,
+      value: 1000n,
+      kind: 'p2wpkh',
+    };
+    const cases: [string, Uint8Array, number, RegExp][] = [
+      ['not a transaction', Uint8Array.from([1, 2, 3]), 400, /rule 1 \(not-a-transaction\)/],
+      [
+        'two inputs',
+        buildDonation(donor, { coin, tip, extraInputs: [other as Coin] }),
+        422,
+        /rule 3 \(inputs\)/,
+      ],
+      ['a P2PKH input', buildDonation(donor, { coin: legacy as Coin, tip }), 422, /rule 4/],
+      ['version 4', buildDonation(donor, { coin, tip, version: 4 }), 422, /rule 2 \(version\)/],
+      [
+        'a future lock time',
+        buildDonation(donor, { coin, tip, lockTime: 100_000 }),
+        422,
+        /rule 6 \(lock-time\)/,
+      ],
+      ['a relative lock', buildDonation(donor, { coin, tip, sequence: 5 }), 422, /rule 5 \(sequence\)/],
+      ['P2PKH change', buildDonation(donor, { coin, tip, change: 'p2pkh' }), 422, /rule 8 \(change\)/],
+      [
+        'a tip not offered',
+        buildDonation(donor, { coin, tip: new Uint8Array(32).fill(1) }),
+        404,
+        /rule 9 \(tip-not-offered\)/,
+      ],
+      ['an unconfirmed input', buildDonation(donor, { coin: unconfirmed, tip, fee: 500n }), 422, /rule 10/],
+      [
+        'a fee rate below the minimum',
+        buildDonation(donor, { coin, tip, feeRate: 1 }),
+        422,
+        /rule 11 \(fee-rate\)/,
+      ],
+      ['too large', new Uint8Array(5000), 413, /too large/],
+    ];
+    for (const [what, raw, status, text] of cases) {
+      const answer = await post(calendar, raw);
+      assert.equal(answer.status, status, `${what}: ${answer.text}`);
+      assert.match(answer.text, text, what);
+    }
+    assert.equal((await journalKinds(calendar)).length, records, 'nothing journaled');
+    assert.deepEqual(await calendar.mempool(), [], 'nothing relayed');
+    // E18: the tip's cap (1 here): a second donor is told to bump the first
+    assert.equal((await post(calendar, buildDonation(donor, { coin, tip, feeRate: 3 }))).status, 202);
+    const full = await post(calendar, buildDonation(donor, { coin: other as Coin, tip, feeRate: 9 }));
+    assert.equal(full.status, 409, full.text);
+    assert.match(full.text, /rule 13 \(tip-full\)/);
+  });
+
+  it('E1, E9, E10: the own transaction waits on a donation at its fee rate, and goes out once it is double-spent', async (t) => {
+    if (!needs(t)) return;
+    // the first stamp cycle 10-30 s away: the donation comes before the own transaction is due
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(
+      t,
+      { stampIntervalMs: 20_000 },
+      1,
+    );
+    const [coin] = coins as [Coin];
+    const first = buildDonation(donor, { coin, tip, feeRate: 40 });
+    const taken = await post(calendar, first);
+    assert.equal(taken.status, 202, taken.text);
+    const height = await ltc.rpc.call<number>('getblockcount');
+    assert.equal(taken.json().defers_own_tx_until, height + SETTINGS.waitBlocks);
+    // E10: the donor bumps their own donation (same coin, same tip): taken, and the first replaced
+    const bumped = buildDonation(donor, { coin, tip, feeRate: 60 });
+    const replaced = await post(calendar, bumped);
+    assert.equal(replaced.status, 202, replaced.text);
+    assert.equal(replaced.json().defers_own_tx_until, height + SETTINGS.waitBlocks);
+    assert.equal(await stateOf(calendar, txidOf(first)), 'replaced');
+    // a stamp cycle passes: the own transaction waits
+    await new Promise((resolve) => setTimeout(resolve, 31_000));
+    assert.deepEqual(await calendar.mempool(), [txidOf(bumped)], calendar.explain());
+    // E9: the donor spends the coin elsewhere, without the OP_RETURN; mined
+    const elsewhere = buildDonation(donor, {
+      coin,
+      tip,
+      feeRate: 100,
+      opReturnScript: Uint8Array.from([0x6a, 0x01, 0x00]),
+    });
+    await ltc.rpc.call('sendrawtransaction', toHex(elsewhere));
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the donation conflicted',
+      async () => (await stateOf(calendar, txidOf(bumped))) === 'conflicted' || undefined,
+      30_000,
+      calendar.explain,
+    );
+    const own = await waitFor(
+      'the own transaction',
+      async () => (await calendar.mempool())[0],
+      30_000,
+      calendar.explain,
+    );
+    const ownTip = (await tipsOf(calendar)).tips.find((x) => x.own_tx?.txid === own);
+    assert.ok(ownTip, 'the own transaction carries an offered tip');
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the own transaction',
+      () => allProved(calendar.node, [commitment]),
+      30_000,
+      calendar.explain,
+    );
+  });
+
+  it('E17: after a restart, the own transaction still waits on a donation at its fee rate, and the donation proves', async (t) => {
+    if (!needs(t)) return;
+    // the first stamp cycle 10-30 s after each start: the own transaction is due within the wait below
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(
+      t,
+      { stampIntervalMs: 20_000 },
+      1,
+    );
+    const raw = buildDonation(donor, { coin: coins[0] as Coin, tip, feeRate: 40 });
+    const taken = await post(calendar, raw);
+    assert.equal(taken.status, 202, taken.text);
+    assert.notEqual(taken.json().defers_own_tx_until, null);
+    await calendar.restart();
+    await new Promise((resolve) => setTimeout(resolve, 31_000));
+    assert.deepEqual(await calendar.mempool(), [txidOf(raw)], calendar.explain());
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof through the donation',
+      () => allProved(calendar.node, [commitment]),
+      30_000,
+      calendar.explain,
+    );
+    assert.equal((await journalKinds(calendar)).filter((k) => k === RecordKind.Stamp).length, 0);
+  });
+
+  it('E11: a donation below the own fee rate defers nothing; a donation taken is followed again after a restart', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, { fund: false }, 1);
+    const [coin] = coins as [Coin];
+    const raw = buildDonation(donor, { coin, tip, feeRate: 2 });
+    const taken = await post(calendar, raw);
+    assert.equal(taken.status, 202, taken.text);
+    // E11: 2 sat/vB is below the calendar's 20: the own transaction would not wait on it
+    assert.equal(taken.json().defers_own_tx_until, null);
+    // E17: the donation record brings it back after a restart
+    await calendar.restart();
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the proof after the restart',
+      () => allProved(calendar.node, [commitment]),
+      30_000,
+      calendar.explain,
+    );
+    assert.equal(await stateOf(calendar, txidOf(raw)), 'proven', calendar.explain());
+  });
+});
