@@ -88,6 +88,13 @@ export const HttpErrors = define({
   // gets this answer
   COMMIT_FAILED: { status: 503, text: 'could not commit the digest, retry later', level: 'error' },
   NODE_UNAVAILABLE: { status: 503, text: 'the Bitcoin node did not answer, retry later', level: 'warn' },
+  // a write to the journal or the index failed (the disk full, an I/O error): otsd retries by itself and
+  // takes digests again once a write succeeds; the status page says so meanwhile
+  JOURNAL_UNAVAILABLE: {
+    status: 503,
+    text: 'the calendar cannot write to its disk (full or failing), retry later',
+    level: 'warn',
+  },
   INTERNAL: { status: 500, text: 'internal error', level: 'error', unexpected: true },
 });
 
