@@ -25,6 +25,8 @@ import { StampsView } from './stamps-view.js';
 export const INDEX_VERSION = 3;
 
 const APPLIED_KEY = Buffer.from('applied');
+/** A floor under the acknowledged position, kept when the index is cleared (encoded as `applied`). */
+const ACKNOWLEDGED_KEY = Buffer.from('acknowledged');
 const VERSION_KEY = Buffer.from('version');
 
 export class CalendarIndex {
@@ -33,7 +35,7 @@ export class CalendarIndex {
   private readonly databases: IndexDatabase[] = [];
   /** Every view, in the order each record is applied to them. */
   private readonly views: IndexView[] = [];
-  /** The applied cursor and the format version. */
+  /** The applied cursor, the acknowledged floor and the format version. */
   private readonly meta: IndexDatabase;
   private readonly chunks: ChunksView;
   private readonly commitments: CommitmentsView;
@@ -43,6 +45,7 @@ export class CalendarIndex {
   /** The chain follower's saved scan (derived from the chain, not the journal; cleared with the rest). */
   readonly chainScan: ChainScanStore;
   private cursor: ReadCursor;
+  private floor: ReadCursor | undefined;
 
   private constructor(path: string) {
     this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 16 });
@@ -63,10 +66,15 @@ export class CalendarIndex {
     // after the commitments view, so that it sees the pending set after each proof
     this.delegations = view(new DelegationsView(openDatabase, (n) => this.commitments.isPending(n)));
     this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
-    this.cursor = this.readCursor();
+    this.cursor = decodeCursor(this.meta.get(APPLIED_KEY)) ?? START;
+    this.floor = decodeCursor(this.meta.get(ACKNOWLEDGED_KEY));
   }
 
-  /** Opens (creating if needed) the index at `path`. An index of another format version is emptied. */
+  /**
+   * Opens (creating if needed) the index at `path`. An index of another format version is emptied; it
+   * keeps its acknowledged position (`applied` and the floor are encoded alike in every version).
+   * Check the file first (openCheckedIndex): LMDB trusts what it maps.
+   */
   static open(path: string): CalendarIndex {
     const index = new CalendarIndex(path);
     const version = index.meta.get(VERSION_KEY);
@@ -74,29 +82,42 @@ export class CalendarIndex {
     return index;
   }
 
-  private readCursor(): ReadCursor {
-    const value = this.meta.get(APPLIED_KEY);
-    if (!value) return { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };
-    return {
-      number: readU64(value, 0),
-      segment: readU64(value, 8),
-      offset: readU64(value, 16),
-      previousChainHash: new Uint8Array(value.subarray(24, 56)),
-    };
-  }
-
-  /** Empties every sub-database: the next catch-up rebuilds from record 0. */
-  clear(): void {
+  /**
+   * Empties every sub-database: the next catch-up rebuilds from record 0. The acknowledged position is
+   * kept as a floor, so that opening the journal still refuses to lose what this index had applied;
+   * `forgetAcknowledged` drops it too (`otsd reindex --accept-loss`).
+   */
+  clear(options: { forgetAcknowledged?: boolean } = {}): void {
+    const floor = options.forgetAcknowledged ? undefined : this.acknowledged;
     this.root.transactionSync(() => {
       for (const db of this.databases) db.clearSync();
       this.meta.put(VERSION_KEY, u64(INDEX_VERSION));
+      if (floor) this.meta.put(ACKNOWLEDGED_KEY, encodeCursor(floor));
     });
-    this.cursor = this.readCursor();
+    this.cursor = START;
+    this.floor = floor;
   }
 
   /** Where to resume reading the journal: the next record to apply. */
   get applied(): ReadCursor {
     return this.cursor;
+  }
+
+  /**
+   * How many records may have been acknowledged: the applied position, or the floor a clear() or a
+   * rebuild kept if it is higher (where the records until then are, and the chain hash after them).
+   * It only grows; undefined for an index that has applied nothing and kept no floor.
+   */
+  get acknowledged(): ReadCursor | undefined {
+    const highest = this.floor && this.floor.number > this.cursor.number ? this.floor : this.cursor;
+    return highest.number > 0 ? highest : undefined;
+  }
+
+  /** Carries the acknowledged position of an index this one replaces over to it (it only grows). */
+  keepAcknowledged(position: ReadCursor): void {
+    if (position.number <= (this.acknowledged?.number ?? 0)) return;
+    this.meta.putSync(ACKNOWLEDGED_KEY, encodeCursor(position));
+    this.floor = position;
   }
 
   /**
@@ -124,13 +145,7 @@ export class CalendarIndex {
           previousChainHash: record.chainHash,
         };
       }
-      const applied = Buffer.concat([
-        u64(cursor.number),
-        u64(cursor.segment),
-        u64(cursor.offset),
-        cursor.previousChainHash,
-      ]);
-      this.meta.put(APPLIED_KEY, applied);
+      this.meta.put(APPLIED_KEY, encodeCursor(cursor));
     });
     this.cursor = cursor;
   }
@@ -208,4 +223,25 @@ export class CalendarIndex {
   async close(): Promise<void> {
     await this.root.close();
   }
+}
+
+const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };
+
+function encodeCursor(cursor: ReadCursor): Buffer {
+  return Buffer.concat([
+    u64(cursor.number),
+    u64(cursor.segment),
+    u64(cursor.offset),
+    cursor.previousChainHash,
+  ]);
+}
+
+function decodeCursor(value: Buffer | undefined): ReadCursor | undefined {
+  if (value === undefined || value.byteLength !== 56) return undefined;
+  return {
+    number: readU64(value, 0),
+    segment: readU64(value, 8),
+    offset: readU64(value, 16),
+    previousChainHash: new Uint8Array(value.subarray(24, 56)),
+  };
 }

@@ -25,13 +25,13 @@ import {
   MAX_RECORD_LENGTH,
   type RecordPosition,
 } from './record.js';
-import { JournalCorruptError, type JournalLogger, recoverJournal } from './recovery.js';
+import { JournalCorruptError, type JournalLogger, quietLog, recoverJournal } from './recovery.js';
 import { type ScannedRecord, scanRecords } from './scan.js';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
 import { createSegment, type SegmentState } from './segment-files.js';
 
 export { type JournalOutage, JournalUnavailableError } from './outage.js';
-export { JournalCorruptError, type JournalLogger } from './recovery.js';
+export { JournalCorruptError, type JournalLogger, quietLog } from './recovery.js';
 
 export interface JournalOptions {
   /** Directory holding the segment files. */
@@ -112,7 +112,6 @@ const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
  * off again before it takes appends: room for a few batches, not just the one that fits a page.
  */
 const PROBE_BYTES = 64 * 1024;
-const quietLog: JournalLogger = { info() {}, warn() {}, error() {} };
 
 export class Journal {
   readonly dir: string;

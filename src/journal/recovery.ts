@@ -31,6 +31,9 @@ export interface JournalLogger {
   error(obj: object, msg: string): void;
 }
 
+/** A logger that drops everything: the default where none is given. */
+export const quietLog: JournalLogger = { info() {}, warn() {}, error() {} };
+
 /** The journal cannot be opened as it is; the message names the file and record. */
 export class JournalCorruptError extends Error {
   override name = 'JournalCorruptError';
@@ -74,8 +77,28 @@ export async function recoverJournal(options: RecoveryOptions): Promise<Recovere
     names.push(segmentFileName(0));
   }
   const segments = await readSegmentChain(files, dir, names);
-  const head = await recoverLastSegment(options, segments.at(-1) as SegmentState);
+  const last = segments.at(-1) as SegmentState;
+  const head = await recoverLastSegment(options, last);
+  if (options.acknowledgedRecords !== undefined && head.records < options.acknowledgedRecords) {
+    const path = join(dir, segmentFileName(last.first));
+    throw missingRecords(
+      dir,
+      head.records,
+      options.acknowledgedRecords,
+      `the journal ends at record ${head.records} (${path}, ${last.size} bytes)`,
+    );
+  }
   return { segments, head };
+}
+
+/**
+ * The refusal when records `from` up to `acknowledged` are gone: cut off or removed, not damaged by a
+ * crash (which cannot reach records already synced and applied). `where`: where the journal now ends.
+ */
+function missingRecords(dir: string, from: number, acknowledged: number, where: string): JournalCorruptError {
+  return new JournalCorruptError(
+    `journal ${dir}: records ${from}..${acknowledged - 1} are missing: ${where}, but the index has applied ${acknowledged} records, which clients may hold proofs of. Refusing to start. Restore the journal's segment files from a backup or a mirror (otsd verify-journal checks a copy); to go on without those records, run otsd reindex --accept-loss ${dirname(dir)}`,
+  );
 }
 
 /**
@@ -88,6 +111,17 @@ async function removeTornNewSegment(options: RecoveryOptions, name: string): Pro
   if (bytes.byteLength > SEGMENT_HEADER_BYTES) return false;
   const header = decodeSegmentHeader(bytes);
   if (typeof header !== 'string') return false;
+  const first = parseSegmentFileName(name) as number;
+  const acknowledged = options.acknowledgedRecords;
+  if (acknowledged !== undefined && first < acknowledged) {
+    // not a new segment: one that held records the index has applied, cut down to its header or less
+    throw missingRecords(
+      options.dir,
+      first,
+      acknowledged,
+      `${path} is cut to ${bytes.byteLength} bytes (${header})`,
+    );
+  }
   options.log.warn(
     { segment: path, bytes: bytes.byteLength, reason: header },
     'journal: removing a new segment whose header never reached the disk (it holds no records)',
@@ -126,9 +160,17 @@ async function recoverLastSegment(options: RecoveryOptions, last: SegmentState):
       `${where}; refusing to start: records follow it, and without the index nothing tells whether they were acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror`,
     );
   }
+  if (acknowledged !== undefined && end.number < acknowledged && end.kind === 'incomplete') {
+    throw missingRecords(
+      options.dir,
+      end.number,
+      acknowledged,
+      `${path} ends inside record ${end.number} (at offset ${end.offset}, ${bytes.byteLength} bytes)`,
+    );
+  }
   if (acknowledged !== undefined && end.number < acknowledged) {
     throw new JournalCorruptError(
-      `${where}; refusing to start: the index has applied ${acknowledged} records, so this one may have been acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror (a journal restored from a backup under a newer index: remove the index, it is rebuilt)`,
+      `${where}; refusing to start: the index has applied ${acknowledged} records, so this one may have been acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror; to go on without this record and those after it, run otsd reindex --accept-loss ${dirname(options.dir)}`,
     );
   }
   const damage = {

@@ -83,7 +83,7 @@ async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
 }
 
 describe('calendar index', () => {
-  it('clear() leaves every database of the environment empty but the format version', async (t) => {
+  it('clear() leaves every database of the environment empty but the format version and the acknowledged floor', async (t) => {
     const dataDir = tempDir(t);
     await calendarWithEveryKindOfRecord(dataDir);
     const path = join(dataDir, 'index');
@@ -91,14 +91,19 @@ describe('calendar index', () => {
     assert.ok(before.size > 0);
     for (const [name, entries] of before) assert.notEqual(entries.length, 0, `${name} is empty before`);
 
-    const index = CalendarIndex.open(path);
-    index.clear();
-    assert.equal(index.applied.number, 0);
-    await index.close();
-    const after = await indexContents(path);
-    assert.deepEqual([...after.keys()], [...before.keys()]);
-    for (const [name, entries] of after) {
-      assert.equal(entries.length, name === 'meta' ? 1 : 0, `${name} after clear: ${entries.join(', ')}`);
+    for (const forgetAcknowledged of [false, true]) {
+      const index = CalendarIndex.open(path);
+      const acknowledged = index.acknowledged?.number;
+      index.clear({ forgetAcknowledged });
+      assert.equal(index.applied.number, 0);
+      assert.equal(index.acknowledged?.number, forgetAcknowledged ? undefined : acknowledged);
+      await index.close();
+      const after = await indexContents(path);
+      assert.deepEqual([...after.keys()], [...before.keys()]);
+      for (const [name, entries] of after) {
+        const kept = name === 'meta' ? (forgetAcknowledged ? 1 : 2) : 0;
+        assert.equal(entries.length, kept, `${name} after clear: ${entries.join(', ')}`);
+      }
     }
   });
 });

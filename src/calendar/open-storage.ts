@@ -1,0 +1,61 @@
+/**
+ * Opening a data directory's index and journal together, as a calendar or `otsd reindex` starts. The
+ * order matters (docs/journal-format.md, "Recovery rules"):
+ * 1. the index, its file checked before LMDB maps it (a damaged one is made anew);
+ * 2. the journal, told how many records the index acknowledged: it cuts off damage after them, and
+ *    refuses to start without any of them (recovery.ts);
+ * 3. the journal must be the history the index acknowledged (the same chain hash there), or otsd
+ *    refuses;
+ * 4. the index is checked against the journal, and a damaged one rebuilt, keeping its acknowledged
+ *    position.
+ * With `acceptLoss` (`otsd reindex --accept-loss`) the journal is taken as it is: its last segment
+ * cut at its first bad record, nothing refused for records it lacks; the index is rebuilt anyway.
+ * @module
+ */
+import { join } from 'node:path';
+import type { CalendarIndex } from '../index/calendar-index.js';
+import { journalHasPosition } from '../index/check.js';
+import { checkedAgainstJournal, openCheckedIndex } from '../index/open-index.js';
+import { Journal, JournalCorruptError, type JournalLogger, quietLog } from '../journal/journal.js';
+
+export interface StorageOptions {
+  dataDir: string;
+  /** Create the journal when there is none yet. */
+  create?: boolean;
+  maxSegmentBytes?: number;
+  log?: JournalLogger;
+  acceptLoss?: boolean;
+}
+
+export async function openStorage(
+  options: StorageOptions,
+): Promise<{ index: CalendarIndex; journal: Journal }> {
+  const log = options.log ?? quietLog;
+  const indexPath = join(options.dataDir, 'index');
+  const journalDir = join(options.dataDir, 'journal');
+  const index = openCheckedIndex(indexPath, log);
+  const acknowledged = options.acceptLoss ? undefined : index.acknowledged;
+  let journal: Journal;
+  try {
+    journal = await Journal.open({
+      dir: journalDir,
+      log,
+      ...(options.create !== undefined && { create: options.create }),
+      ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
+      ...(options.acceptLoss
+        ? { acknowledgedRecords: 0 }
+        : acknowledged && { acknowledgedRecords: acknowledged.number }),
+    });
+    if (acknowledged && !(await journalHasPosition(journal, acknowledged))) {
+      await journal.close();
+      throw new JournalCorruptError(
+        `journal ${journalDir}: its record ${acknowledged.number - 1} is not the one the index acknowledged (the chain hash after it differs): this journal is not the history the calendar served (another calendar's journal, or another copy?), or the index is damaged. Refusing to start. Put the calendar's own journal back; to go on with this one, run otsd reindex --accept-loss ${options.dataDir}`,
+      );
+    }
+  } catch (e) {
+    await index.close();
+    throw e;
+  }
+  if (options.acceptLoss) return { index, journal };
+  return { index: await checkedAgainstJournal(index, indexPath, journal, log), journal };
+}

@@ -1,0 +1,96 @@
+/**
+ * Opening the index of a data directory at start, so that a damaged one is never answered from: its
+ * LMDB file is checked before LMDB maps it (lmdb-file.ts), then the index against the journal
+ * (check.ts). A damaged index is removed and rebuilt from the journal, with a log line at error level;
+ * a rebuild keeps the acknowledged position where it can still be read. A check that crashes otsd
+ * (LMDB reading a damaged page can end the process with SIGSEGV) leaves its marker, and the next start
+ * rebuilds the index without reading it again.
+ * @module
+ */
+import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Journal, JournalLogger, ReadCursor } from '../journal/journal.js';
+import { fromHex, toHex } from '../ots/index.js';
+import { CalendarIndex } from './calendar-index.js';
+import { indexProblem } from './check.js';
+import { lmdbFileProblem } from './lmdb-file.js';
+
+/** Written before the index is checked, removed after: the acknowledged position, in JSON. */
+const CHECK_MARKER = 'check-started';
+
+/** Opens the index at `path` (creating it if needed); one whose file is damaged is made anew. */
+export function openCheckedIndex(path: string, log: JournalLogger): CalendarIndex {
+  const marker = join(path, CHECK_MARKER);
+  if (existsSync(marker)) {
+    const kept = readMarker(marker);
+    return rebuild(path, 'otsd ended while it checked the index last time (a damaged page)', kept, log);
+  }
+  const file = join(path, 'data.mdb');
+  const problem = existsSync(file) ? lmdbFileProblem(file) : undefined;
+  if (problem) return rebuild(path, problem, undefined, log);
+  return CalendarIndex.open(path);
+}
+
+/**
+ * Checks `index` against `journal`; returns it, or, if it is damaged, a new empty index in its place
+ * (the caller brings it up to the journal) that keeps its acknowledged position.
+ */
+export async function checkedAgainstJournal(
+  index: CalendarIndex,
+  path: string,
+  journal: Journal,
+  log: JournalLogger,
+): Promise<CalendarIndex> {
+  const acknowledged = index.acknowledged;
+  const marker = join(path, CHECK_MARKER);
+  writeFileSync(marker, acknowledged ? writeCursor(acknowledged) : '{}');
+  const problem = await indexProblem(index, journal);
+  unlinkSync(marker);
+  if (!problem) return index;
+  await index.close();
+  return rebuild(path, problem, acknowledged, log);
+}
+
+function rebuild(
+  path: string,
+  problem: string,
+  acknowledged: ReadCursor | undefined,
+  log: JournalLogger,
+): CalendarIndex {
+  log.error(
+    {
+      index: path,
+      problem,
+      acknowledgedRecords: acknowledged?.number ?? 'lost with the damage',
+    },
+    'index: damaged; rebuilding it from the journal',
+  );
+  rmSync(path, { recursive: true, force: true });
+  const index = CalendarIndex.open(path);
+  if (acknowledged) index.keepAcknowledged(acknowledged);
+  return index;
+}
+
+function writeCursor(c: ReadCursor): string {
+  return JSON.stringify({ ...c, previousChainHash: toHex(c.previousChainHash) });
+}
+
+/** The position a marker kept, if it reads as one. */
+function readMarker(marker: string): ReadCursor | undefined {
+  try {
+    const c = JSON.parse(readFileSync(marker, 'utf8')) as Record<string, unknown>;
+    const numbers = [c.number, c.segment, c.offset];
+    if (!numbers.every((n) => Number.isSafeInteger(n)) || typeof c.previousChainHash !== 'string')
+      return undefined;
+    const previousChainHash = fromHex(c.previousChainHash);
+    if (previousChainHash.byteLength !== 32) return undefined;
+    return {
+      number: c.number as number,
+      segment: c.segment as number,
+      offset: c.offset as number,
+      previousChainHash,
+    };
+  } catch {
+    return undefined;
+  }
+}
