@@ -72,8 +72,10 @@ export async function recoverJournal(options: RecoveryOptions): Promise<Recovere
       );
     }
     await createSegment(files, dir, { first: 0, previousChainHash: GENESIS_CHAIN_HASH });
-    // the journal directory may be new too: its entry in the data directory must survive a power cut
+    // the journal directory may be new too, and the data directory with it (otsd init, a first run):
+    // their entries, in the data directory and in its parent, must survive a power cut
     await files.syncDirectory(dirname(dir));
+    await files.syncDirectory(dirname(dirname(dir)));
     names.push(segmentFileName(0));
   }
   const segments = await readSegmentChain(files, dir, names);
