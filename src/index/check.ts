@@ -1,10 +1,12 @@
 /**
- * Checking an index against its journal at start. Its position: the chain hash after the records it
+ * Checking an index against its journal at start (its pages are read through first: read-pages.ts).
+ * Its position: the chain hash after the records it
  * applied must be the journal's there. A sample of its entries: every record of a few chunks picked at
  * random (the last one always, and all of them on a calendar of up to SAMPLED_CHUNKS + 1 chunks), each
  * found where the journal has it: a commitment record's commitment is the one the index holds for
  * its number and a lookup finds it at that record or an earlier one, and a proof record is where the
- * index locates it. Garbage in a page the sample does not read goes unnoticed (`otsd reindex` mends it).
+ * index locates it. Garbage that leaves its pages readable, in entries the sample does not check, goes
+ * unnoticed (`otsd reindex` mends it).
  * @module
  */
 import { CHUNK_RECORDS, parseChunk } from '../journal/chunk.js';

@@ -1,7 +1,7 @@
 /**
  * Opening the index of a data directory at start, so that a damaged one is never answered from: its
- * LMDB file is checked before LMDB maps it (lmdb-file.ts), then the index against the journal
- * (check.ts). A damaged index is removed and rebuilt from the journal, with a log line at error level;
+ * LMDB file is checked before LMDB maps it (its meta pages: lmdb-file.ts; every page, in a child
+ * process: read-pages.ts), then the index against the journal (check.ts). A damaged index is removed and rebuilt from the journal, with a log line at error level;
  * a rebuild keeps the acknowledged position where it can still be read. A check that crashes otsd
  * (LMDB reading a damaged page can end the process with SIGSEGV) leaves its marker, and the next start
  * rebuilds the index without reading it again.
@@ -14,21 +14,32 @@ import { fromHex, toHex } from '../ots/index.js';
 import { CalendarIndex } from './calendar-index.js';
 import { indexProblem } from './check.js';
 import { lmdbFileProblem } from './lmdb-file.js';
+import { indexPagesProblem } from './read-pages.js';
 
 /** Written before the index is checked, removed after: the acknowledged position, in JSON. */
 const CHECK_MARKER = 'check-started';
 
-/** Opens the index at `path` (creating it if needed); one whose file is damaged is made anew. */
-export function openCheckedIndex(path: string, log: JournalLogger): CalendarIndex {
+/**
+ * Opens the index at `path` (creating it if needed); one whose file is damaged is made anew. The file
+ * is checked before this process maps it: its meta pages, then every page, read by a child process.
+ */
+export async function openCheckedIndex(path: string, log: JournalLogger): Promise<CalendarIndex> {
   const marker = join(path, CHECK_MARKER);
   if (existsSync(marker)) {
     const kept = readMarker(marker);
     return rebuild(path, 'otsd ended while it checked the index last time (a damaged page)', kept, log);
   }
   const file = join(path, 'data.mdb');
-  const problem = existsSync(file) ? lmdbFileProblem(file) : undefined;
-  if (problem) return rebuild(path, problem, undefined, log);
-  return CalendarIndex.open(path);
+  if (existsSync(file)) {
+    const problem = lmdbFileProblem(file) ?? (await indexPagesProblem(path));
+    if (problem) return rebuild(path, problem, undefined, log);
+  }
+  try {
+    return CalendarIndex.open(path);
+  } catch (e) {
+    // its list of sub-databases or its cursor cannot be read: nor can its acknowledged position
+    return rebuild(path, `opening it failed: ${(e as Error).message}`, undefined, log);
+  }
 }
 
 /**
