@@ -104,6 +104,28 @@ function missingRecords(dir: string, from: number, acknowledged: number, where: 
 }
 
 /**
+ * The refusal when records `from` up to `to` are missing before segments that follow them (a segment
+ * file removed): those cannot chain without them, so only putting them back helps.
+ */
+function segmentsMissing(dir: string, from: number, to: number, where: string): JournalCorruptError {
+  return new JournalCorruptError(
+    `journal ${dir}: records ${from}..${to - 1} are missing: ${where} (a segment file removed?). Refusing to start. Restore the missing segment files from a backup or a mirror (otsd verify-journal checks a copy): the segments after them chain to them, so otsd cannot go on without them`,
+  );
+}
+
+/** The number after the last intact record of the segment at `path`. */
+async function segmentEnd(files: JournalFiles, path: string, segment: SegmentState): Promise<number> {
+  const scan = scanRecords(await readFileRange(files, path), {
+    offset: SEGMENT_HEADER_BYTES,
+    number: segment.first,
+    previousChainHash: segment.previousChainHash,
+  });
+  let end = segment.first;
+  for (let step = scan.next(); !step.done; step = scan.next()) end = step.value.number + 1;
+  return end;
+}
+
+/**
  * A last segment whose header never reached the disk (a crash between creating the file and syncing
  * its header) holds no records: it is removed. Returns whether it was.
  */
@@ -226,11 +248,24 @@ async function readSegmentChain(files: JournalFiles, dir: string, names: string[
       throw new JournalCorruptError(`journal ${path}: header says the first record is ${header.first}`);
     }
     const before = segments[segments.length - 1];
+    if (!before && header.first !== 0) {
+      throw segmentsMissing(dir, 0, header.first, `the first segment file is ${path}`);
+    }
     if (before) {
       const beforeLast = before.size > SEGMENT_HEADER_BYTES ? beforeLastHash : before.previousChainHash;
       if (header.first <= before.first)
         throw new JournalCorruptError(`journal ${path}: segments out of order`);
       if (!beforeLast || toHex(beforeLast) !== toHex(header.previousChainHash)) {
+        const beforePath = join(dir, segmentFileName(before.first));
+        const end = await segmentEnd(files, beforePath, before);
+        if (end < header.first) {
+          throw segmentsMissing(
+            dir,
+            end,
+            header.first,
+            `${beforePath} ends at record ${end}, ${path} starts at record ${header.first}`,
+          );
+        }
         throw new JournalCorruptError(
           `journal ${path}: record ${header.first - 1} (the last before this segment) does not chain to it`,
         );

@@ -106,6 +106,34 @@ describe('the acknowledged position', () => {
     }
   });
 
+  it('refuses a journal without its first or a middle segment, naming the records missing; only restoring them helps', async (t) => {
+    for (const which of ['first', 'middle'] as const) {
+      const dataDir = tempDir(t);
+      await acknowledged(dataDir, 40, 1000);
+      const files = segments(dataDir);
+      assert.ok(files.length > 2);
+      const removed = (which === 'first' ? files[0] : files[1]) as string;
+      const next = (which === 'first' ? files[1] : files[2]) as string;
+      const from = Number(removed.slice(-24, -4));
+      const to = Number(next.slice(-24, -4)) - 1;
+      const saved = readFileSync(removed);
+      rmSync(removed);
+      const missing = refusal(
+        new RegExp(
+          `records ${from}\\.\\.${to} are missing: .*Refusing to start\\. Restore the missing segment files from a backup or a mirror`,
+        ),
+      );
+      await assert.rejects(open50(dataDir), missing, which);
+      const reindex = runCli(['reindex', '--accept-loss', dataDir]);
+      assert.equal(reindex.status, 1, which);
+      assert.match(reindex.stderr, new RegExp(`records ${from}\\.\\.${to} are missing`));
+      writeFileSync(removed, saved);
+      const calendar = await open50(dataDir);
+      assert.equal(calendar.journal.head.records, 40);
+      await calendar.close();
+    }
+  });
+
   it('survives an index of another format version: damage in an acknowledged record is refused, not cut off', async (t) => {
     const dataDir = tempDir(t);
     await acknowledged(dataDir, 50);
