@@ -1,5 +1,6 @@
 /** The index's databases: clear() empties every one that exists on disk, whichever view owns it. */
 import assert from 'node:assert/strict';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { NETWORKS } from '../../src/bitcoin/network.js';
@@ -7,8 +8,11 @@ import { buildStampTx } from '../../src/bitcoin/stamp-tx.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
+import { catchUpIndex } from '../../src/index/catch-up.js';
+import { IndexConsistencyError } from '../../src/index/errors.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
 import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js';
+import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
 import { encodeStampPayload } from '../../src/journal/stamp-payload.js';
@@ -105,5 +109,28 @@ describe('calendar index', () => {
         assert.equal(entries.length, kept, `${name} after clear: ${entries.join(', ')}`);
       }
     }
+  });
+
+  it('catch-up refuses an index ahead of the journal instead of emptying it', async (t) => {
+    const older = tempDir(t);
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
+    for (let i = 0; i < 30; i++) {
+      if (i === 10) cpSync(join(dataDir, 'journal'), join(older, 'journal'), { recursive: true });
+      await calendar.commit(new Uint8Array(32).fill(i));
+    }
+    await calendar.close();
+    rmSync(join(dataDir, 'journal'), { recursive: true });
+    cpSync(join(older, 'journal'), join(dataDir, 'journal'), { recursive: true });
+    const index = CalendarIndex.open(join(dataDir, 'index'));
+    const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+    await assert.rejects(
+      catchUpIndex(index, journal),
+      (e) =>
+        e instanceof IndexConsistencyError && /applied 30 records, but the journal holds 10/.test(e.message),
+    );
+    assert.equal(index.applied.number, 30);
+    await journal.close();
+    await index.close();
   });
 });
