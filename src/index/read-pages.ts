@@ -2,7 +2,8 @@
  * Reading every page of an index's LMDB file in a child process, before otsd maps it: LMDB trusts the
  * pages it follows, and a damaged one can end the process that reads it with SIGSEGV and no message.
  * The child reads every entry, key and value, of every sub-database (so every branch, leaf and
- * overflow page); it failing or dying tells the index is damaged, and otsd goes on unharmed. About a
+ * overflow page), and checks it read as many as LMDB counts; it failing or dying tells the index is
+ * damaged, and otsd goes on unharmed. About a
  * second per few million entries.
  * @module
  */
@@ -41,7 +42,12 @@ function readEveryEntry(path: string): void {
   const names = [...root.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
   for (const name of names) {
     const db = root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
-    for (const _ of db.getRange());
+    let read = 0;
+    for (const _ of db.getRange()) read++;
+    // a damaged branch page can hide part of a tree without an error: the count LMDB keeps tells
+    const counted = (db.getStats() as { entryCount: number }).entryCount;
+    if (read !== counted)
+      throw new Error(`sub-database ${name}: ${read} entries read, LMDB counts ${counted}`);
   }
 }
 
