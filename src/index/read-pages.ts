@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { open } from 'lmdb';
+import { type Database, open, type RootDatabase } from 'lmdb';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Most of the child's error text kept (an LMDB message and a line or two). */
@@ -28,8 +28,14 @@ export function indexPagesProblem(path: string): Promise<string | undefined> {
   });
 }
 
-/** The child: reads every entry of every sub-database of the index at `path`. */
-function readEveryEntry(path: string): void {
+/**
+ * The index at `path` opened read-only, with every sub-database LMDB lists (its own list, not otsd's,
+ * so that one otsd forgets shows up too).
+ */
+export function openEveryDatabase(path: string): {
+  root: RootDatabase<Buffer, Buffer>;
+  databases: Map<string, Database<Buffer, Buffer>>;
+} {
   const root = open<Buffer, Buffer>({
     path,
     keyEncoding: 'binary',
@@ -40,8 +46,18 @@ function readEveryEntry(path: string): void {
   // LMDB stores each sub-database's name with its terminating NUL; listed first, since opening one
   // while the main database is being read fails
   const names = [...root.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
-  for (const name of names) {
-    const db = root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+  const databases = new Map(
+    names.map((name) => [
+      name,
+      root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' }),
+    ]),
+  );
+  return { root, databases };
+}
+
+/** The child: reads every entry of every sub-database of the index at `path`. */
+function readEveryEntry(path: string): void {
+  for (const [name, db] of openEveryDatabase(path).databases) {
     let read = 0;
     for (const _ of db.getRange()) read++;
     // a damaged branch page can hide part of a tree without an error: the count LMDB keeps tells
