@@ -52,14 +52,9 @@ export class Calendar {
       ...(options.log !== undefined && { log: options.log }),
       ...(options.create !== undefined && { create: options.create }),
       ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
+      ...(options.onCatchUpProgress !== undefined && { onCatchUpProgress: options.onCatchUpProgress }),
     });
     const calendar = new Calendar(options.uri, journal, index);
-    try {
-      await catchUpIndex(index, journal, options.onCatchUpProgress);
-    } catch (e) {
-      await calendar.close();
-      throw e;
-    }
     // an index that fails to take a batch catches up from the journal before the batch is acknowledged
     // and the next one written; if it cannot, the journal waits out a full disk and stops (otsd exits)
     // for anything else

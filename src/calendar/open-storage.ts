@@ -6,16 +6,17 @@
  *    refuses to start without any of them (recovery.ts);
  * 3. the journal must be the history the index acknowledged (the same chain hash there), or otsd
  *    refuses;
- * 4. the index is checked against the journal, and a damaged one rebuilt, keeping its acknowledged
- *    position.
+ * 4. the index is checked against the journal, a damaged one rebuilt, keeping its acknowledged
+ *    position, and it is brought up to the journal.
  * With `acceptLoss` (`otsd reindex --accept-loss`) the journal is taken as it is: its last segment
- * cut at its first bad record, nothing refused for records it lacks; the index is rebuilt anyway.
+ * cut at its first bad record, nothing refused for records it lacks; the index is rebuilt anyway (the
+ * caller clears it and catches up).
  * @module
  */
 import { join } from 'node:path';
 import type { CalendarIndex } from '../index/calendar-index.js';
 import { journalHasPosition } from '../index/check.js';
-import { checkedAgainstJournal, openCheckedIndex } from '../index/open-index.js';
+import { checkedAndCaughtUp, openCheckedIndex } from '../index/open-index.js';
 import { Journal, JournalCorruptError, type JournalLogger, quietLog } from '../journal/journal.js';
 
 export interface StorageOptions {
@@ -24,6 +25,9 @@ export interface StorageOptions {
   create?: boolean;
   maxSegmentBytes?: number;
   log?: JournalLogger;
+  /** Told how far the index has caught up with the journal (a long catch-up at start). */
+  onCatchUpProgress?: (applied: number, total: number) => void;
+  /** Take the journal as it is, neither checked nor caught up (`otsd reindex --accept-loss`). */
   acceptLoss?: boolean;
 }
 
@@ -57,5 +61,13 @@ export async function openStorage(
     throw e;
   }
   if (options.acceptLoss) return { index, journal };
-  return { index: await checkedAgainstJournal(index, indexPath, journal, log), journal };
+  try {
+    return {
+      index: await checkedAndCaughtUp(index, indexPath, journal, log, options.onCatchUpProgress),
+      journal,
+    };
+  } catch (e) {
+    await journal.close();
+    throw e;
+  }
 }

@@ -1,17 +1,19 @@
 /**
  * Opening the index of a data directory at start, so that a damaged one is never answered from: its
  * LMDB file is checked before LMDB maps it (its meta pages: lmdb-file.ts; every page, in a child
- * process: read-pages.ts), then the index against the journal (check.ts). A damaged index is removed and rebuilt from the journal, with a log line at error level;
- * a rebuild keeps the acknowledged position where it can still be read. A check that crashes otsd
+ * process: read-pages.ts), then the index against the journal (check.ts), and brought up to it. A
+ * damaged index is removed and rebuilt from the journal, with a log line at error level; a rebuild
+ * keeps the acknowledged position where it can still be read. A check or catch-up that crashes otsd
  * (LMDB reading a damaged page can end the process with SIGSEGV) leaves its marker, and the next start
  * rebuilds the index without reading it again.
  * @module
  */
-import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal, JournalLogger, ReadCursor } from '../journal/journal.js';
 import { fromHex, toHex } from '../ots/index.js';
 import { CalendarIndex } from './calendar-index.js';
+import { catchUpIndex } from './catch-up.js';
 import { indexProblem } from './check.js';
 import { lmdbFileProblem } from './lmdb-file.js';
 import { indexPagesProblem } from './read-pages.js';
@@ -27,7 +29,12 @@ export async function openCheckedIndex(path: string, log: JournalLogger): Promis
   const marker = join(path, CHECK_MARKER);
   if (existsSync(marker)) {
     const kept = readMarker(marker);
-    return rebuild(path, 'otsd ended while it checked the index last time (a damaged page)', kept, log);
+    return rebuild(
+      path,
+      'otsd ended while it checked or caught up the index last time (a damaged page)',
+      kept,
+      log,
+    );
   }
   const file = join(path, 'data.mdb');
   if (existsSync(file)) {
@@ -43,23 +50,46 @@ export async function openCheckedIndex(path: string, log: JournalLogger): Promis
 }
 
 /**
- * Checks `index` against `journal`; returns it, or, if it is damaged, a new empty index in its place
- * (the caller brings it up to the journal) that keeps its acknowledged position.
+ * Checks `index` against `journal` and brings it up to the journal's head: returns it, or, if it is
+ * damaged (found by the check, or an LMDB error while it catches up), a rebuilt one that keeps its
+ * acknowledged position. The marker stays while both run: otsd dying in them (a damaged page read or
+ * written) makes the next start rebuild the index without reading it.
  */
-export async function checkedAgainstJournal(
+export async function checkedAndCaughtUp(
   index: CalendarIndex,
   path: string,
   journal: Journal,
   log: JournalLogger,
+  onProgress?: (applied: number, total: number) => void,
 ): Promise<CalendarIndex> {
   const acknowledged = index.acknowledged;
   const marker = join(path, CHECK_MARKER);
-  writeFileSync(marker, acknowledged ? writeCursor(acknowledged) : '{}');
-  const problem = await indexProblem(index, journal);
-  unlinkSync(marker);
-  if (!problem) return index;
-  await index.close();
-  return rebuild(path, problem, acknowledged, log);
+  // written again after a rebuild, which removes the directory
+  const mark = () => writeFileSync(marker, acknowledged ? writeCursor(acknowledged) : '{}');
+  mark();
+  try {
+    const problem = await indexProblem(index, journal);
+    if (problem) {
+      await index.close();
+      index = rebuild(path, problem, acknowledged, log);
+      mark();
+    }
+    try {
+      await catchUpIndex(index, journal, onProgress);
+    } catch (e) {
+      if (problem || !/^MDB_/.test((e as Error).message)) throw e;
+      await index.close();
+      index = rebuild(path, `catching up failed: ${(e as Error).message}`, acknowledged, log);
+      mark();
+      await catchUpIndex(index, journal, onProgress);
+    }
+    return index;
+  } catch (e) {
+    await index.close();
+    throw e;
+  } finally {
+    rmSync(marker, { force: true });
+  }
 }
 
 function rebuild(
