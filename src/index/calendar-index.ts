@@ -128,6 +128,7 @@ export class CalendarIndex {
     const fresh = batch.filter((r) => r.number >= this.cursor.number);
     if (fresh.length === 0) return;
     let cursor = this.cursor;
+    const floorReached = this.floor !== undefined && (fresh.at(-1)?.number ?? 0) + 1 >= this.floor.number;
     const commitmentAt = (n: number) => this.commitments.storedCommitmentAt(n);
     this.root.transactionSync(() => {
       for (const record of fresh) {
@@ -146,8 +147,12 @@ export class CalendarIndex {
         };
       }
       this.meta.put(APPLIED_KEY, encodeCursor(cursor));
+      // a floor the applied position has reached says nothing more: an index rebuilt holds the same
+      // entries as one built from nothing
+      if (floorReached) this.meta.remove(ACKNOWLEDGED_KEY);
     });
     this.cursor = cursor;
+    if (floorReached) this.floor = undefined;
   }
 
   // The questions the rest of otsd asks, each answered by the view that holds it.
