@@ -109,8 +109,7 @@ export class CalendarIndex {
    * It only grows; undefined for an index that has applied nothing and kept no floor.
    */
   get acknowledged(): ReadCursor | undefined {
-    const highest = this.floor && this.floor.number > this.cursor.number ? this.floor : this.cursor;
-    return highest.number > 0 ? highest : undefined;
+    return higher(this.cursor, this.floor);
   }
 
   /** Carries the acknowledged position of an index this one replaces over to it (it only grows). */
@@ -239,6 +238,20 @@ function encodeCursor(cursor: ReadCursor): Buffer {
     u64(cursor.offset),
     cursor.previousChainHash,
   ]);
+}
+
+/**
+ * The acknowledged position an index's `meta` database keeps (CalendarIndex.acknowledged), read
+ * without opening the index: by the child that reads a suspect index's pages.
+ */
+export function storedAcknowledged(meta: { get(key: Buffer): Buffer | undefined }): ReadCursor | undefined {
+  return higher(decodeCursor(meta.get(APPLIED_KEY)) ?? START, decodeCursor(meta.get(ACKNOWLEDGED_KEY)));
+}
+
+/** The further of the applied position and a floor, or undefined where both are at record 0. */
+function higher(applied: ReadCursor, floor: ReadCursor | undefined): ReadCursor | undefined {
+  const highest = floor && floor.number > applied.number ? floor : applied;
+  return highest.number > 0 ? highest : undefined;
 }
 
 function decodeCursor(value: Buffer | undefined): ReadCursor | undefined {

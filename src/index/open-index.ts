@@ -11,12 +11,12 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal, JournalLogger, ReadCursor } from '../journal/journal.js';
-import { fromHex, toHex } from '../ots/index.js';
 import { CalendarIndex } from './calendar-index.js';
 import { catchUpIndex } from './catch-up.js';
 import { indexProblem } from './check.js';
+import { cursorFromJson, cursorToJson } from './cursor-json.js';
 import { lmdbFileProblem } from './lmdb-file.js';
-import { indexPagesProblem } from './read-pages.js';
+import { readIndexPages } from './read-pages.js';
 
 /** Written before the index is checked, removed after: the acknowledged position, in JSON. */
 const CHECK_MARKER = 'check-started';
@@ -28,7 +28,7 @@ const CHECK_MARKER = 'check-started';
 export async function openCheckedIndex(path: string, log: JournalLogger): Promise<CalendarIndex> {
   const marker = join(path, CHECK_MARKER);
   if (existsSync(marker)) {
-    const kept = readMarker(marker);
+    const kept = cursorFromJson(readFileSync(marker, 'utf8'));
     return rebuild(
       path,
       'otsd ended while it checked or caught up the index last time (a damaged page)',
@@ -38,8 +38,10 @@ export async function openCheckedIndex(path: string, log: JournalLogger): Promis
   }
   const file = join(path, 'data.mdb');
   if (existsSync(file)) {
-    const problem = lmdbFileProblem(file) ?? (await indexPagesProblem(path));
+    const problem = lmdbFileProblem(file);
     if (problem) return rebuild(path, problem, undefined, log);
+    const pages = await readIndexPages(path);
+    if (pages.problem) return rebuild(path, pages.problem, pages.acknowledged, log);
   }
   try {
     return CalendarIndex.open(path);
@@ -65,7 +67,7 @@ export async function checkedAndCaughtUp(
   const acknowledged = index.acknowledged;
   const marker = join(path, CHECK_MARKER);
   // written again after a rebuild, which removes the directory
-  const mark = () => writeFileSync(marker, acknowledged ? writeCursor(acknowledged) : '{}');
+  const mark = () => writeFileSync(marker, acknowledged ? cursorToJson(acknowledged) : '{}');
   mark();
   try {
     const problem = await indexProblem(index, journal);
@@ -110,28 +112,4 @@ function rebuild(
   const index = CalendarIndex.open(path);
   if (acknowledged) index.keepAcknowledged(acknowledged);
   return index;
-}
-
-function writeCursor(c: ReadCursor): string {
-  return JSON.stringify({ ...c, previousChainHash: toHex(c.previousChainHash) });
-}
-
-/** The position a marker kept, if it reads as one. */
-function readMarker(marker: string): ReadCursor | undefined {
-  try {
-    const c = JSON.parse(readFileSync(marker, 'utf8')) as Record<string, unknown>;
-    const numbers = [c.number, c.segment, c.offset];
-    if (!numbers.every((n) => Number.isSafeInteger(n)) || typeof c.previousChainHash !== 'string')
-      return undefined;
-    const previousChainHash = fromHex(c.previousChainHash);
-    if (previousChainHash.byteLength !== 32) return undefined;
-    return {
-      number: c.number as number,
-      segment: c.segment as number,
-      offset: c.offset as number,
-      previousChainHash,
-    };
-  } catch {
-    return undefined;
-  }
 }

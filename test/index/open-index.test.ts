@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { open } from 'lmdb';
@@ -24,8 +24,11 @@ async function calendarOf(dataDir: string): Promise<void> {
   await calendar.close();
 }
 
-/** Opens the calendar; asserts the index was rebuilt (`because` in its log line) and answers every commitment. */
-async function assertRebuilt(dataDir: string, because: RegExp): Promise<void> {
+/**
+ * Opens the calendar; asserts the index was rebuilt (`because` in its log line) and answers every
+ * commitment. Returns the log.
+ */
+async function assertRebuilt(dataDir: string, because: RegExp): Promise<ReturnType<typeof memoryLog>> {
   const log = memoryLog();
   const calendar = await Calendar.open({ dataDir, uri: URI, log });
   try {
@@ -40,6 +43,7 @@ async function assertRebuilt(dataDir: string, because: RegExp): Promise<void> {
   } finally {
     await calendar.close();
   }
+  return log;
 }
 
 /** Removes every second entry of every sub-database but the cursor's: damage LMDB itself cannot see. */
@@ -69,6 +73,27 @@ describe('the index checked at start', () => {
     closeSync(fd);
     assert.match(lmdbFileProblem(file) ?? '', /meta page 0/);
     await assertRebuilt(dataDir, /data\.mdb/);
+  });
+
+  it('keeps the acknowledged position of an index whose pages are damaged, when the child can read it', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    // every page holding a commitment's entry (old copies of it in free pages too) overwritten: the
+    // child reading the live one fails or dies
+    const file = join(dataDir, 'index', 'data.mdb');
+    const bytes = readFileSync(file);
+    const commitment = Buffer.from(COMMITMENTS[5] as Uint8Array);
+    let damaged = 0;
+    for (let at = bytes.indexOf(commitment); at > 0; at = bytes.indexOf(commitment, at + 1)) {
+      const page = at - (at % 4096);
+      bytes.fill(0xff, page, page + 4096);
+      damaged++;
+    }
+    assert.ok(damaged > 0);
+    writeFileSync(file, bytes);
+    const log = await assertRebuilt(dataDir, /reading every page of it/);
+    const line = log.lines.find((l) => l.msg === 'index: damaged; rebuilding it from the journal');
+    assert.equal((line?.obj as { acknowledgedRecords: unknown }).acknowledgedRecords, COMMITMENTS.length);
   });
 
   it('rebuilds an index that lost entries, found by checking them against the journal', async (t) => {
