@@ -93,7 +93,8 @@ describe('the index checked at start', () => {
     writeFileSync(file, bytes);
     const log = await assertRebuilt(dataDir, /reading every page of it/);
     const line = log.lines.find((l) => l.msg === 'index: damaged; rebuilding it from the journal');
-    assert.equal((line?.obj as { acknowledgedRecords: unknown }).acknowledgedRecords, COMMITMENTS.length);
+    assert.ok(line);
+    assert.equal((line.obj as { acknowledgedRecords: unknown }).acknowledgedRecords, COMMITMENTS.length);
   });
 
   it('rebuilds an index that lost entries, found by checking them against the journal', async (t) => {
