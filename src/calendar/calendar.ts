@@ -4,11 +4,9 @@
  * the journal's append hook and catches up on open.
  * @module
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { CalendarIndex } from '../index/calendar-index.js';
+import type { CalendarIndex } from '../index/calendar-index.js';
 import { catchUpIndex } from '../index/catch-up.js';
-import { Journal, type JournalLogger, type StoredRecord } from '../journal/journal.js';
+import type { Journal, JournalLogger, StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload, encodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
 import {
@@ -22,6 +20,7 @@ import {
 } from '../ots/index.js';
 import type { PrefixEntry } from '../remote/prefix-answer.js';
 import { AnswerCache } from './answer-cache.js';
+import { openStorage } from './open-storage.js';
 
 export interface CalendarOptions {
   dataDir: string;
@@ -66,28 +65,17 @@ export class Calendar {
 
   static async open(options: CalendarOptions): Promise<Calendar> {
     PendingAttestation.checkUri(options.uri);
-    // an existing index knows how far records may have been acknowledged: the journal cuts off damage
-    // past that (a power cut during a group commit), and refuses damage before it
-    const indexPath = join(options.dataDir, 'index');
-    const existing = existsSync(join(indexPath, 'data.mdb')) ? CalendarIndex.open(indexPath) : undefined;
-    let journal: Journal;
-    try {
-      journal = await Journal.open({
-        dir: join(options.dataDir, 'journal'),
-        ...(options.create !== undefined && { create: options.create }),
-        ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
-        ...(options.log !== undefined && { log: options.log }),
-        ...(existing && { acknowledgedRecords: existing.applied.number }),
-      });
-    } catch (e) {
-      await existing?.close();
-      throw e;
-    }
-    const index = existing ?? CalendarIndex.open(indexPath);
+    const { index, journal } = await openStorage({
+      dataDir: options.dataDir,
+      ...(options.log !== undefined && { log: options.log }),
+      ...(options.create !== undefined && { create: options.create }),
+      ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
+      ...(options.onCatchUpProgress !== undefined && { onCatchUpProgress: options.onCatchUpProgress }),
+    });
     const calendar = new Calendar(options.uri, journal, index);
-    await catchUpIndex(index, journal, options.onCatchUpProgress);
-    // an index that fails to take a batch (map full, I/O error) catches up from the journal before the
-    // batch is acknowledged and the next one written; if it cannot, the journal stops and otsd exits
+    // an index that fails to take a batch catches up from the journal before the batch is acknowledged
+    // and the next one written; if it cannot, the journal waits out a full disk and stops (otsd exits)
+    // for anything else
     journal.onAppend(
       (records) => index.apply(records),
       () => catchUpIndex(index, journal),

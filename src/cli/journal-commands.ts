@@ -2,16 +2,17 @@
  * `otsd verify-journal DIR` and `otsd reindex DIR`: offline tools on a calendar's data directory
  * (verify-journal also re-checks a mirror's proofs against headers, online, when asked).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { NodeClient } from '../bitcoin/node-client.js';
+import { openStorage } from '../calendar/open-storage.js';
+import { createLogger } from '../daemon/logger.js';
 import { checkMirrorSettings, type MirrorChecks, mirrorHeaderCheck } from '../daemon/mirror-role.js';
-import { CalendarIndex } from '../index/calendar-index.js';
 import { catchUpIndex } from '../index/catch-up.js';
 import { lockDataDir } from '../journal/data-dir-lock.js';
-import { Journal, JournalCorruptError } from '../journal/journal.js';
+import { JournalCorruptError } from '../journal/journal.js';
 import { formatHead, verifyJournal } from '../journal/verify.js';
 import { type AttestationContext, recheckProofAttestations } from '../mirror/verify-record.js';
 import { CliError } from './cli-error.js';
@@ -116,8 +117,14 @@ export function reindexCommand(out: (text: string) => void): Command {
       'rebuild the index of a data directory from its journal alone (the calendar must be stopped)',
     )
     .argument('<dir>', 'data directory')
+    .addOption(
+      new Option(
+        '--accept-loss',
+        'go on with the journal as it is: without acknowledged records it lacks (a lost or cut segment), and cut at the first bad record of its last segment',
+      ),
+    )
     .addHelpText('after', '\nExample:\n  otsd reindex /var/lib/otsd')
-    .action(async (dir: string) => {
+    .action(async (dir: string, options: { acceptLoss?: boolean }) => {
       if (!existsSync(join(dir, 'journal'))) throw new CliError(`${dir} has no journal/ directory`);
       let unlock: () => void;
       try {
@@ -125,24 +132,35 @@ export function reindexCommand(out: (text: string) => void): Command {
       } catch (e) {
         throw new CliError((e as Error).message);
       }
-      let journal: Journal;
+      let storage: Awaited<ReturnType<typeof openStorage>>;
       try {
-        journal = await Journal.open({ dir: join(dir, 'journal') });
+        storage = await openStorage({
+          dataDir: dir,
+          log: createLogger('warn'),
+          acceptLoss: options.acceptLoss === true,
+        });
       } catch (e) {
         unlock();
         if (e instanceof JournalCorruptError) throw new CliError(e.message);
         throw e;
       }
-      rmSync(join(dir, 'index'), { recursive: true, force: true });
-      const index = CalendarIndex.open(join(dir, 'index'));
+      const { index, journal } = storage;
+      const lost = (index.acknowledged?.number ?? 0) - journal.head.records;
       const started = Date.now();
       try {
+        // one transaction: a reindex that dies keeps the acknowledged position for the next start
+        index.clear({ forgetAcknowledged: options.acceptLoss === true });
         await catchUpIndex(index, journal, (applied, total) => {
           const seconds = (Date.now() - started) / 1000;
           process.stderr.write(
             `reindex: ${applied}/${total} records (${Math.round(applied / Math.max(seconds, 0.001))}/s)\n`,
           );
         });
+        if (options.acceptLoss && lost > 0) {
+          out(
+            `accepted the loss of ${lost} records the index had applied (${journal.head.records} to ${journal.head.records + lost - 1})\n`,
+          );
+        }
         out(
           `index rebuilt: ${index.applied.number} records applied, ${index.pendingCount} commitments pending\n`,
         );

@@ -8,6 +8,7 @@ import { NETWORK_NAMES, type NetworkName } from '../bitcoin/network.js';
 import { startAggregatorNode } from '../daemon/aggregator-node.js';
 import { type CalendarNodeOptions, startCalendarNode } from '../daemon/calendar-node.js';
 import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
+import { journalOutageStatus } from '../daemon/journal-warnings.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../daemon/logger.js';
 import { MIRROR_HEADERS, type MirrorHeaders } from '../daemon/mirror-role.js';
 import type { RoundOptions } from '../daemon/rounds.js';
@@ -15,6 +16,7 @@ import type { BitcoinOptions } from '../daemon/stamping-role.js';
 import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
 import type { HttpLimits } from '../http/app.js';
+import type { Journal } from '../journal/journal.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { isCalendarUrl } from '../remote/calendar-client.js';
 import { CliError } from './cli-error.js';
@@ -628,7 +630,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       );
       let node: RunningNode;
       let ready: string;
-      let journalFailed: Promise<Error> | undefined;
+      let journal: Journal | undefined;
       if (options.role === 'aggregator') {
         const aggregatorNode = await startAggregatorNode({
           upstreams,
@@ -649,7 +651,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
           calendarNodeOptions(options, upstreams[0], logger, notifier),
         );
         node = calendarNode;
-        journalFailed = calendarNode.calendar.journal.failed;
+        journal = calendarNode.calendar.journal;
         process.stderr.write(
           `otsd: calendar ${calendarNode.calendar.uri} listening on ${calendarNode.url} (data dir ${options.dataDir})\n`,
         );
@@ -669,6 +671,9 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         ready = `serving ${calendarNode.url}, ${calendarNode.calendar.journal.head.records} journal records`;
       }
       notifier.ready(ready);
+      // the watchdog keeps pinging through a storage fault (otsd waits it out; a restart would not help):
+      // systemctl status says what is wrong meanwhile
+      journal?.onOutage((outage) => notifier.status(outage ? journalOutageStatus(outage) : ready));
       notifier.startWatchdog();
       // SIGHUP: re-read the reloadable settings (log level, fee caps, digest limits) from the same sources
       process.on('SIGHUP', () => {
@@ -685,9 +690,9 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
           logger.error({ error: (e as Error).message }, 'otsd: configuration not reloaded');
         }
       });
-      // a journal that stopped taking appends needs a restart (opening it recovers): stop with status 1,
-      // and systemd starts otsd again
-      const journalStopped = journalFailed?.then((error) => {
+      // a journal that stopped taking appends for good (the index cannot catch up, not for want of space)
+      // needs a restart (opening it recovers): stop with status 1, and systemd starts otsd again
+      const journalStopped = journal?.failed.then((error) => {
         logger.fatal(
           { error: error.message },
           'otsd: the journal stopped taking appends; exiting for a restart',

@@ -13,7 +13,12 @@ interface StatusJson {
   pending_commitments?: number;
   commitments?: number;
   waiting_digests: number;
-  journal?: { records: number; chain_hash: string };
+  /** `unavailable` is absent from older otsd. */
+  journal?: {
+    records: number;
+    chain_hash: string;
+    unavailable?: { reason: string; since_seconds: number; retries: number } | null;
+  };
   last_minute: { rounds: number; digests: number };
   anchoring?: {
     network: string;
@@ -88,8 +93,9 @@ export function formatStatus(s: StatusJson): string {
   const lines = [`otsd ${s.version}  ${s.uri ?? s.role ?? ''}  up ${s.uptime_seconds} s`];
   for (const warning of s.warnings ?? []) lines.push(`WARNING      ${warning}`);
   if (s.journal) {
+    const outage = s.journal.unavailable;
     lines.push(
-      `journal      ${s.journal.records} records, head ${s.journal.chain_hash.slice(0, 16)}...`,
+      `journal      ${s.journal.records} records, head ${s.journal.chain_hash.slice(0, 16)}...${outage ? `, NOT WRITING for ${outage.since_seconds} s: ${outage.reason}` : ''}`,
       `commitments  ${s.pending_commitments} pending${s.commitments === undefined ? '' : ` of ${s.commitments}`}, ${s.waiting_digests} digests waiting`,
     );
   } else {
@@ -165,7 +171,9 @@ export function formatStatus(s: StatusJson): string {
 
 export function statusCommand(out: (text: string) => void): Command {
   return new Command('status')
-    .description('print a one-screen summary of a running otsd')
+    .description(
+      'print a one-screen summary of a running otsd; exit status 1 while it cannot take digests (its journal cannot write)',
+    )
     .addOption(new Option('--url <url>', 'the node').env('OTSD_STATUS_URL').default('http://127.0.0.1:14788'))
     .addHelpText('after', '\nExample:\n  otsd status --url http://127.0.0.1:14788')
     .action(async (options: { url: string }) => {
@@ -181,6 +189,13 @@ export function statusCommand(out: (text: string) => void): Command {
         );
       }
       if (response.status !== 200) throw new CliError(`${options.url} answered HTTP ${response.status}`);
-      out(formatStatus((await response.json()) as StatusJson));
+      const status = (await response.json()) as StatusJson;
+      out(formatStatus(status));
+      // a script or a container's health check reads the exit status
+      if (status.journal?.unavailable) {
+        throw new CliError(
+          'the calendar is not taking digests: its journal cannot write (it retries by itself)',
+        );
+      }
     });
 }

@@ -18,6 +18,7 @@ import type { NodeStatus } from '../http/status-route.js';
 import { lockDataDir } from '../journal/data-dir-lock.js';
 import type { Mirror, MirrorProgress } from '../mirror/mirror.js';
 import { toHex } from '../ots/index.js';
+import { journalOutageWarning } from './journal-warnings.js';
 import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import {
@@ -161,6 +162,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
     const startedAt = Date.now();
     function status(): NodeStatus {
+      const outage = calendar.journal.unavailable;
       return {
         role: mirror ? 'mirror' : 'calendar',
         version: VERSION,
@@ -170,6 +172,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
           journal: {
             records: calendar.journal.head.records,
             chainHash: toHex(calendar.journal.head.chainHash),
+            ...(outage && { unavailable: outage }),
           },
           pendingCommitments: calendar.index.pendingCount,
           commitments: calendar.index.commitmentCount,
@@ -179,7 +182,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         roundIntervalMs: aggregator?.intervalMs ?? 0,
         lastMinute: activity.lastMinute(),
         totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
-        warnings: [...warnings, ...anchoringWarnings()],
+        warnings: [...(outage ? [journalOutageWarning(outage)] : []), ...warnings, ...anchoringWarnings()],
         ...(mirror && { mirror: mirror.status() }),
         ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
         ...(bitcoin && {

@@ -69,6 +69,11 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
       },
     });
   gauge('otsd_journal_records', 'Records in the journal', (s) => s.calendar?.journal.records);
+  gauge(
+    'otsd_journal_unavailable',
+    'The journal refuses appends (1) while it waits out a storage fault (disk full, I/O error), or takes them (0)',
+    (s) => s.calendar && (s.calendar.journal.unavailable ? 1 : 0),
+  );
   gauge('otsd_index_lag_records', 'Journal records the index has not applied yet', (s) =>
     s.calendar && indexApplied ? s.calendar.journal.records - indexApplied() : undefined,
   );

@@ -10,6 +10,8 @@ import { execFile } from 'node:child_process';
 
 export interface Notifier {
   ready(status: string): void;
+  /** The one line `systemctl status` shows, after READY. */
+  status(status: string): void;
   /** Before READY: asks systemd to wait `seconds` more from now before giving up on the start. */
   extendStartTimeout(seconds: number, status: string): void;
   stopping(): void;
@@ -37,6 +39,7 @@ export function systemdNotifier(
   };
   return {
     ready: (status) => send('READY=1', `STATUS=${status}`),
+    status: (status) => send(`STATUS=${status}`),
     extendStartTimeout: (seconds, status) =>
       send(`EXTEND_TIMEOUT_USEC=${Math.round(seconds * 1e6)}`, `STATUS=${status}`),
     stopping: () => send('STOPPING=1', 'STATUS=stopping'),

@@ -6,6 +6,7 @@ import {
   AggregatorOverloadedError,
 } from '../aggregator/aggregator.js';
 import { NoUpstreamAnsweredError } from '../aggregator/upstream-sink.js';
+import { JournalUnavailableError } from '../journal/outage.js';
 import { HttpError, HttpErrors } from './errors.js';
 
 export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void {
@@ -18,6 +19,7 @@ export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void 
       if (e instanceof AggregatorOverloadedError) throw new HttpError(HttpErrors.OVERLOADED, e);
       if (e instanceof AggregatorClosedError) throw new HttpError(HttpErrors.SHUTTING_DOWN);
       if (e instanceof NoUpstreamAnsweredError) throw new HttpError(HttpErrors.NO_UPSTREAM, e);
+      if (e instanceof JournalUnavailableError) throw new HttpError(HttpErrors.JOURNAL_UNAVAILABLE, e);
       throw new HttpError(HttpErrors.COMMIT_FAILED, e);
     }
     return reply.header('content-type', 'application/octet-stream').send(Buffer.from(timestamp));

@@ -103,6 +103,13 @@ export const HttpErrors = define({
   EXTERNAL_TXID_NOT_HEX: { status: 400, text: 'txid must be 64 hex digits', level: 'info' },
   EXTERNAL_TX_UNKNOWN: { status: 404, text: 'no such external tx', cacheControl: 'no-cache', level: 'debug' },
   NODE_UNAVAILABLE: { status: 503, text: 'the Bitcoin node did not answer, retry later', level: 'warn' },
+  // a write to the journal or the index failed (the disk full, an I/O error): otsd retries by itself and
+  // takes digests again once a write succeeds; the status page says so meanwhile
+  JOURNAL_UNAVAILABLE: {
+    status: 503,
+    text: 'the calendar cannot write to its disk (full or failing), retry later',
+    level: 'warn',
+  },
   INTERNAL: { status: 500, text: 'internal error', level: 'error', unexpected: true },
 });
 

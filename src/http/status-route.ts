@@ -9,13 +9,15 @@ import type { ScanProgress } from '../anchoring/chain-follower.js';
 import { type CollaborationStatus, FALLBACK_REASONS } from '../anchoring/collaboration.js';
 import type { AnchoringStatus } from '../anchoring/coordinator.js';
 import type { ExternalStatus } from '../anchoring/external-stamping.js';
+import type { JournalOutage } from '../journal/outage.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
 
 /** What a node that keeps a calendar (its own or a mirrored one) reports. */
 export interface CalendarStatus {
   uri: string;
-  journal: { records: number; chainHash: string };
+  /** `unavailable`: while the journal refuses appends for a storage fault it waits out. */
+  journal: { records: number; chainHash: string; unavailable?: JournalOutage };
   pendingCommitments: number;
   /** All commitments, for clients sizing the anonymity set of a prefix query. */
   commitments: number;
@@ -51,17 +53,21 @@ export function statusRoute(
   status: () => NodeStatus,
   page: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>,
 ): void {
-  const answer = async (request: FastifyRequest, reply: FastifyReply) => {
+  /** `health`: answer 503 (with the same page) while the calendar cannot take digests. */
+  const answer = (health: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const current = status();
+    if (health && current.calendar?.journal.unavailable) reply.code(503);
     reply.header('cache-control', 'public, max-age=5').header('vary', 'Accept');
     if (wantsJson(request)) {
       return reply.header('content-type', 'application/json').send(statusJson(current));
     }
     return reply.header('content-type', 'text/html; charset=utf-8').send(statusHtml(current));
   };
-  app.get('/status', answer);
+  // the health check that monitors and load balancers poll
+  app.get('/status', answer(true));
+  // clients read the JSON at /, as from the reference server: 200 whatever the node's health
   app.get('/', async (request, reply) =>
-    wantsJson(request) ? answer(request, reply) : page(request, reply),
+    wantsJson(request) ? answer(false)(request, reply) : page(request, reply),
   );
 }
 
@@ -81,7 +87,19 @@ export function statusJson(s: NodeStatus): string {
       prefix_queries: { min_nibbles: c.prefixQueries.minNibbles, max_entries: c.prefixQueries.maxEntries },
     }),
     waiting_digests: s.waitingDigests,
-    ...(c && { journal: { records: c.journal.records, chain_hash: c.journal.chainHash } }),
+    ...(c && {
+      journal: {
+        records: c.journal.records,
+        chain_hash: c.journal.chainHash,
+        unavailable: c.journal.unavailable
+          ? {
+              reason: c.journal.unavailable.reason,
+              since_seconds: Math.floor((now - c.journal.unavailable.since) / 1000),
+              retries: c.journal.unavailable.retries,
+            }
+          : null,
+      },
+    }),
     round_interval_ms: s.roundIntervalMs,
     last_minute: s.lastMinute,
     totals: s.totals,

@@ -25,6 +25,8 @@ import { StampsView } from './stamps-view.js';
 export const INDEX_VERSION = 4;
 
 const APPLIED_KEY = Buffer.from('applied');
+/** A floor under the acknowledged position, kept when the index is cleared (encoded as `applied`). */
+const ACKNOWLEDGED_KEY = Buffer.from('acknowledged');
 const VERSION_KEY = Buffer.from('version');
 
 export class CalendarIndex {
@@ -33,7 +35,7 @@ export class CalendarIndex {
   private readonly databases: IndexDatabase[] = [];
   /** Every view, in the order each record is applied to them. */
   private readonly views: IndexView[] = [];
-  /** The applied cursor and the format version. */
+  /** The applied cursor, the acknowledged floor and the format version. */
   private readonly meta: IndexDatabase;
   private readonly chunks: ChunksView;
   private readonly commitments: CommitmentsView;
@@ -45,6 +47,7 @@ export class CalendarIndex {
   /** The chain follower's saved scan (derived from the chain, not the journal; cleared with the rest). */
   readonly chainScan: ChainScanStore;
   private cursor: ReadCursor;
+  private floor: ReadCursor | undefined;
 
   private constructor(path: string) {
     this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 16 });
@@ -89,10 +92,15 @@ export class CalendarIndex {
       ),
     );
     this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
-    this.cursor = this.readCursor();
+    this.cursor = decodeCursor(this.meta.get(APPLIED_KEY)) ?? START;
+    this.floor = decodeCursor(this.meta.get(ACKNOWLEDGED_KEY));
   }
 
-  /** Opens (creating if needed) the index at `path`. An index of another format version is emptied. */
+  /**
+   * Opens (creating if needed) the index at `path`. An index of another format version is emptied; it
+   * keeps its acknowledged position (`applied` and the floor are encoded alike in every version).
+   * Check the file first (openCheckedIndex): LMDB trusts what it maps.
+   */
   static open(path: string): CalendarIndex {
     const index = new CalendarIndex(path);
     const version = index.meta.get(VERSION_KEY);
@@ -100,30 +108,42 @@ export class CalendarIndex {
     return index;
   }
 
-  private readCursor(): ReadCursor {
-    const value = this.meta.get(APPLIED_KEY);
-    if (!value) return { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };
-    return {
-      number: readU64(value, 0),
-      segment: readU64(value, 8),
-      offset: readU64(value, 16),
-      previousChainHash: new Uint8Array(value.subarray(24, 56)),
-    };
-  }
-
-  /** Empties every sub-database: the next catch-up rebuilds from record 0. */
-  clear(): void {
+  /**
+   * Empties every sub-database: the next catch-up rebuilds from record 0. The acknowledged position is
+   * kept as a floor, so that opening the journal still refuses to lose what this index had applied;
+   * `forgetAcknowledged` drops it too (`otsd reindex --accept-loss`).
+   */
+  clear(options: { forgetAcknowledged?: boolean } = {}): void {
+    const floor = options.forgetAcknowledged ? undefined : this.acknowledged;
     this.root.transactionSync(() => {
       for (const db of this.databases) db.clearSync();
       this.meta.put(VERSION_KEY, u64(INDEX_VERSION));
+      if (floor) this.meta.put(ACKNOWLEDGED_KEY, encodeCursor(floor));
     });
     this.commitments.forgetCounts();
-    this.cursor = this.readCursor();
+    this.cursor = START;
+    this.floor = floor;
   }
 
   /** Where to resume reading the journal: the next record to apply. */
   get applied(): ReadCursor {
     return this.cursor;
+  }
+
+  /**
+   * How many records may have been acknowledged: the applied position, or the floor a clear() or a
+   * rebuild kept if it is higher (where the records until then are, and the chain hash after them).
+   * It only grows; undefined for an index that has applied nothing and kept no floor.
+   */
+  get acknowledged(): ReadCursor | undefined {
+    return higher(this.cursor, this.floor);
+  }
+
+  /** Carries the acknowledged position of an index this one replaces over to it (it only grows). */
+  keepAcknowledged(position: ReadCursor): void {
+    if (position.number <= (this.acknowledged?.number ?? 0)) return;
+    this.meta.putSync(ACKNOWLEDGED_KEY, encodeCursor(position));
+    this.floor = position;
   }
 
   /**
@@ -143,6 +163,7 @@ export class CalendarIndex {
   }
 
   private applyInTransaction(fresh: readonly StoredRecord[]): void {
+    const floorReached = this.floor !== undefined && (fresh.at(-1)?.number ?? 0) + 1 >= this.floor.number;
     const commitmentAt = (n: number) => this.commitments.storedCommitmentAt(n);
     let cursor = this.cursor;
     this.root.transactionSync(() => {
@@ -161,15 +182,13 @@ export class CalendarIndex {
           previousChainHash: record.chainHash,
         };
       }
-      const applied = Buffer.concat([
-        u64(cursor.number),
-        u64(cursor.segment),
-        u64(cursor.offset),
-        cursor.previousChainHash,
-      ]);
-      this.meta.put(APPLIED_KEY, applied);
+      this.meta.put(APPLIED_KEY, encodeCursor(cursor));
+      // a floor the applied position has reached says nothing more: an index rebuilt holds the same
+      // entries as one built from nothing
+      if (floorReached) this.meta.remove(ACKNOWLEDGED_KEY);
     });
     this.cursor = cursor;
+    if (floorReached) this.floor = undefined;
   }
 
   // The questions the rest of otsd asks, each answered by the view that holds it.
@@ -260,4 +279,39 @@ export class CalendarIndex {
   async close(): Promise<void> {
     await this.root.close();
   }
+}
+
+const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };
+
+function encodeCursor(cursor: ReadCursor): Buffer {
+  return Buffer.concat([
+    u64(cursor.number),
+    u64(cursor.segment),
+    u64(cursor.offset),
+    cursor.previousChainHash,
+  ]);
+}
+
+/**
+ * The acknowledged position an index's `meta` database keeps (CalendarIndex.acknowledged), read
+ * without opening the index: by the child that reads a suspect index's pages.
+ */
+export function storedAcknowledged(meta: { get(key: Buffer): Buffer | undefined }): ReadCursor | undefined {
+  return higher(decodeCursor(meta.get(APPLIED_KEY)) ?? START, decodeCursor(meta.get(ACKNOWLEDGED_KEY)));
+}
+
+/** The further of the applied position and a floor, or undefined where both are at record 0. */
+function higher(applied: ReadCursor, floor: ReadCursor | undefined): ReadCursor | undefined {
+  const highest = floor && floor.number > applied.number ? floor : applied;
+  return highest.number > 0 ? highest : undefined;
+}
+
+function decodeCursor(value: Buffer | undefined): ReadCursor | undefined {
+  if (value === undefined || value.byteLength !== 56) return undefined;
+  return {
+    number: readU64(value, 0),
+    segment: readU64(value, 8),
+    offset: readU64(value, 16),
+    previousChainHash: new Uint8Array(value.subarray(24, 56)),
+  };
 }

@@ -1,6 +1,7 @@
 /** Bringing an index up to the journal's head: from where it left off, or from nothing. */
 import type { Journal, StoredRecord } from '../journal/journal.js';
 import type { CalendarIndex } from './calendar-index.js';
+import { IndexConsistencyError } from './errors.js';
 
 const BATCH = 10_000;
 
@@ -10,9 +11,11 @@ export async function catchUpIndex(
   journal: Journal,
   onProgress?: (applied: number, total: number) => void,
 ): Promise<void> {
+  // Opening the journal refuses one shorter than the index's acknowledged position: never cleared here.
   if (index.applied.number > journal.head.records) {
-    // The index is ahead of the journal (a journal restored from an older backup): start over.
-    index.clear();
+    throw new IndexConsistencyError(
+      `index: it has applied ${index.applied.number} records, but the journal holds ${journal.head.records}`,
+    );
   }
   const total = journal.head.records;
   let batch: StoredRecord[] = [];

@@ -9,6 +9,14 @@ import { join } from 'node:path';
 import { concatBytes, toHex } from '../ots/index.js';
 import { type JournalFile, type JournalFiles, nodeFiles, readFileRange, writeAll } from './files.js';
 import {
+  DEFAULT_RETRY_DELAYS,
+  isStorageError,
+  type JournalOutage,
+  JournalUnavailableError,
+  type RetryDelays,
+  retryDelay,
+} from './outage.js';
+import {
   CHAIN_HASH_BYTES,
   chainHash,
   frameRecord,
@@ -17,12 +25,13 @@ import {
   MAX_RECORD_LENGTH,
   type RecordPosition,
 } from './record.js';
-import { JournalCorruptError, type JournalLogger, recoverJournal } from './recovery.js';
+import { JournalCorruptError, type JournalLogger, quietLog, recoverJournal } from './recovery.js';
 import { type ScannedRecord, scanRecords } from './scan.js';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
 import { createSegment, type SegmentState } from './segment-files.js';
 
-export { JournalCorruptError, type JournalLogger } from './recovery.js';
+export { type JournalOutage, JournalUnavailableError } from './outage.js';
+export { JournalCorruptError, type JournalLogger, quietLog } from './recovery.js';
 
 export interface JournalOptions {
   /** Directory holding the segment files. */
@@ -38,8 +47,10 @@ export interface JournalOptions {
    * of these refuses to start. Without it only a torn last record is cut off.
    */
   acknowledgedRecords?: number;
-  /** The file operations; node:fs unless a test simulates power cuts. */
+  /** The file operations; node:fs unless a test simulates power cuts or a full disk. */
   files?: JournalFiles;
+  /** The waits between attempts to write again after a storage fault (see outage.ts). */
+  retryDelays?: RetryDelays;
 }
 
 export interface JournalHead {
@@ -70,6 +81,24 @@ interface Behind {
   error: unknown;
 }
 
+/** Why a batch could not be acknowledged, and whether waiting can mend it. */
+interface BatchFailure {
+  error: Error;
+  /** A storage fault (outage.ts): the journal retries. Otherwise it stops. */
+  storage: boolean;
+}
+
+/** An outage in progress: what it is, and how the journal tries to end it. */
+interface Outage extends JournalOutage {
+  error: JournalUnavailableError;
+  /** One attempt to end it; throws while the fault lasts. */
+  repair: () => Promise<void>;
+  /** Whether a failed attempt is still worth retrying (else the journal stops). */
+  retriable: (error: unknown) => boolean;
+  timer: NodeJS.Timeout | undefined;
+  attempt: Promise<void> | undefined;
+}
+
 interface PendingAppend {
   kind: number;
   framed: Uint8Array;
@@ -78,7 +107,11 @@ interface PendingAppend {
 }
 
 const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
-const quietLog: JournalLogger = { info() {}, warn() {}, error() {} };
+/**
+ * After a failed write the journal writes this many bytes past its durable end, syncs and cuts them
+ * off again before it takes appends: room for a few batches, not just the one that fits a page.
+ */
+const PROBE_BYTES = 64 * 1024;
 
 export class Journal {
   readonly dir: string;
@@ -91,12 +124,17 @@ export class Journal {
   private readonly queue: PendingAppend[] = [];
   private flushing: Promise<void> | undefined;
   private failure: Error | undefined;
+  private outage: Outage | undefined;
+  private readonly retryDelays: RetryDelays;
+  private readonly outageListeners: ((outage: JournalOutage | undefined) => void)[] = [];
   private closed = false;
   private readonly listeners: AppendListener[] = [];
   private reportFailure: (error: Error) => void = () => {};
   /**
-   * Resolves with the reason once the journal takes no more appends: a write failed, or a listener
-   * could not take durable records and did not catch up. A restart recovers; the daemon exits for it.
+   * Resolves with the reason once the journal takes no more appends: a listener could not take durable
+   * records and could not catch up, for a reason other than a storage fault (the index disagrees with
+   * the journal). A restart recovers; the daemon exits for it. Storage faults are waited out instead
+   * (`outage`).
    */
   readonly failed = new Promise<Error>((resolve) => {
     this.reportFailure = resolve;
@@ -112,6 +150,7 @@ export class Journal {
   ) {
     this.dir = options.dir;
     this.maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.retryDelays = options.retryDelays ?? DEFAULT_RETRY_DELAYS;
     this.files = files;
     this.log = log;
     this.segments = segments;
@@ -207,6 +246,7 @@ export class Journal {
   append(kind: number, payload: Uint8Array): Promise<StoredRecord> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('journal: closed'));
+    if (this.outage) return Promise.reject(this.outage.error);
     const framed = frameRecord(kind, payload);
     return new Promise((resolve, reject) => {
       this.queue.push({ kind, framed, resolve, reject });
@@ -225,14 +265,27 @@ export class Journal {
       try {
         written = await this.writeBatch(batch);
       } catch (e) {
-        // the file may now end in a partial record, never acknowledged: a restart cuts it off
-        this.stop(new Error(`journal: write failed: ${(e as Error).message}`), batch);
+        // the file may now end in part of the batch, never acknowledged: cut off before the next write
+        this.suspend(
+          `a write failed: ${(e as Error).message}`,
+          batch,
+          () => this.restoreFile(),
+          () => true,
+        );
         break;
       }
       const behind = this.notify(written);
       const failure = behind.length > 0 ? await this.catchUp(behind, written) : undefined;
+      if (failure?.storage) {
+        // the records are durable; they are acknowledged to no one, and the listeners take them later
+        const catchUpAgain = async () => {
+          for (const { listener } of behind) await (listener.catchUp as () => Promise<void>)();
+        };
+        this.suspend(failure.error.message, batch, catchUpAgain, isStorageError);
+        break;
+      }
       if (failure) {
-        this.stop(failure, batch);
+        this.stop(failure.error, batch);
         break;
       }
       for (const [i, entry] of batch.entries()) entry.resolve(written[i] as StoredRecord);
@@ -253,8 +306,8 @@ export class Journal {
     return behind;
   }
 
-  /** Lets each listener that threw catch up from the journal; returns why the journal must stop, if one cannot. */
-  private async catchUp(behind: Behind[], records: StoredRecord[]): Promise<Error | undefined> {
+  /** Lets each listener that threw catch up from the journal; returns why the batch cannot be acknowledged, if one cannot. */
+  private async catchUp(behind: Behind[], records: StoredRecord[]): Promise<BatchFailure | undefined> {
     const range = `records ${records[0]?.number}..${records.at(-1)?.number}`;
     for (const { listener, error } of behind) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -263,9 +316,12 @@ export class Journal {
         if (!listener.catchUp) throw new Error('it has no way to catch up');
         await listener.catchUp();
       } catch (e) {
-        return new Error(
-          `journal: ${range} are durable, but a listener could not take them (${reason}) nor catch up (${(e as Error).message})`,
-        );
+        return {
+          error: new Error(
+            `journal: ${range} are durable, but a listener could not take them (${reason}) nor catch up (${(e as Error).message})`,
+          ),
+          storage: listener.catchUp !== undefined && isStorageError(e),
+        };
       }
       this.log.info({ records: range }, 'journal: the listener caught up from the journal');
     }
@@ -278,6 +334,116 @@ export class Journal {
     for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(failure);
     this.log.error({ error: failure.message }, 'journal: stopped taking appends; restart otsd');
     this.reportFailure(failure);
+  }
+
+  /** Why appends are refused for now (a storage fault the journal waits out), or undefined. */
+  get unavailable(): JournalOutage | undefined {
+    return (
+      this.outage && { reason: this.outage.reason, since: this.outage.since, retries: this.outage.retries }
+    );
+  }
+
+  /** Calls `listener` when an outage begins (with it) and when it ends (with undefined). */
+  onOutage(listener: (outage: JournalOutage | undefined) => void): void {
+    this.outageListeners.push(listener);
+  }
+
+  /**
+   * Refuses this batch and the appends waiting, and every later one until `repair` succeeds: it is
+   * tried with backoff. A failure `retriable` rejects stops the journal for good.
+   */
+  private suspend(
+    reason: string,
+    batch: PendingAppend[],
+    repair: () => Promise<void>,
+    retriable: (error: unknown) => boolean,
+  ): void {
+    const since = Date.now();
+    const error = new JournalUnavailableError(
+      `journal: not taking appends since ${new Date(since).toISOString()}, retrying: ${reason}`,
+    );
+    this.outage = {
+      reason,
+      since,
+      retries: 0,
+      error,
+      repair,
+      retriable,
+      timer: undefined,
+      attempt: undefined,
+    };
+    for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(error);
+    this.log.error({ reason }, 'journal: not taking appends until a write succeeds again; retrying');
+    this.scheduleRepair();
+    for (const listener of this.outageListeners) listener(this.unavailable);
+  }
+
+  private scheduleRepair(): void {
+    const outage = this.outage as Outage;
+    outage.timer = setTimeout(
+      () => {
+        outage.timer = undefined;
+        outage.attempt = this.attemptRepair(outage);
+      },
+      retryDelay(this.retryDelays, outage.retries),
+    );
+  }
+
+  private async attemptRepair(outage: Outage): Promise<void> {
+    try {
+      await outage.repair();
+    } catch (e) {
+      outage.attempt = undefined;
+      if (this.closed) return;
+      if (!outage.retriable(e)) {
+        this.outage = undefined;
+        this.stop(new Error(`${outage.reason}; then: ${(e as Error).message}`), []);
+        return;
+      }
+      const reason = (e as Error).message;
+      if (outage.retries === 0 || reason !== outage.reason) {
+        this.log.warn({ reason, retries: outage.retries + 1 }, 'journal: still cannot write; retrying');
+      }
+      outage.retries++;
+      outage.reason = reason;
+      this.scheduleRepair();
+      return;
+    }
+    outage.attempt = undefined;
+    this.outage = undefined;
+    this.log.info(
+      { seconds: Math.round((Date.now() - outage.since) / 1000), retries: outage.retries + 1 },
+      'journal: writing again; taking appends',
+    );
+    for (const listener of this.outageListeners) listener(undefined);
+  }
+
+  /**
+   * After a failed write: a fresh handle (the failed one is not trusted), the last segment cut back to
+   * its durable records, a segment begun for the next record and never taken on removed, and proof
+   * that the file takes a write and a sync again (bytes written past the end, synced and cut off; a
+   * crash meanwhile leaves zeros past the last record, which opening cuts off as a torn record).
+   */
+  private async restoreFile(): Promise<void> {
+    const segment = this.segments[this.segments.length - 1] as SegmentState;
+    await this.file.close().catch(() => undefined);
+    this.file = await this.files.open(join(this.dir, segmentFileName(segment.first)), 'a');
+    if (segment.first !== this.currentHead.records) {
+      const begun = join(this.dir, segmentFileName(this.currentHead.records));
+      const removed = await this.files.unlink(begun).then(
+        () => true,
+        (e: { code?: string }) => {
+          if (e.code === 'ENOENT') return false;
+          throw e;
+        },
+      );
+      if (removed) await this.files.syncDirectory(this.dir);
+    }
+    await this.file.truncate(segment.size);
+    await writeAll(this.file, new Uint8Array(PROBE_BYTES));
+    await this.file.datasync();
+    await this.file.truncate(segment.size);
+    await this.file.datasync();
   }
 
   private async writeBatch(batch: PendingAppend[]): Promise<StoredRecord[]> {
@@ -317,17 +483,19 @@ export class Journal {
     return records;
   }
 
+  /** Begins a new segment for the next record; the current file stays open until the new one is. */
   private async startSegment(): Promise<SegmentState> {
-    await this.file.close();
     const segment: SegmentState = {
       first: this.currentHead.records,
       previousChainHash: this.currentHead.chainHash,
       size: 0,
     };
     await createSegment(this.files, this.dir, segment);
+    const file = await this.files.open(join(this.dir, segmentFileName(segment.first)), 'a');
+    await this.file.close();
+    this.file = file;
     segment.size = SEGMENT_HEADER_BYTES;
     this.segments.push(segment);
-    this.file = await this.files.open(join(this.dir, segmentFileName(segment.first)), 'a');
     return segment;
   }
 
@@ -397,10 +565,13 @@ export class Journal {
     }
   }
 
-  /** Waits for writes in flight, then closes the file. Later appends are refused. */
+  /** Waits for writes in flight (and an attempt to end an outage), then closes the file. Later appends are refused. */
   async close(): Promise<void> {
     this.closed = true;
     await this.flushing;
-    await this.file.close();
+    clearTimeout(this.outage?.timer);
+    await this.outage?.attempt;
+    if (this.outage) await this.file.close().catch(() => undefined);
+    else await this.file.close();
   }
 }

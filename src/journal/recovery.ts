@@ -31,6 +31,9 @@ export interface JournalLogger {
   error(obj: object, msg: string): void;
 }
 
+/** A logger that drops everything: the default where none is given. */
+export const quietLog: JournalLogger = { info() {}, warn() {}, error() {} };
+
 /** The journal cannot be opened as it is; the message names the file and record. */
 export class JournalCorruptError extends Error {
   override name = 'JournalCorruptError';
@@ -69,13 +72,57 @@ export async function recoverJournal(options: RecoveryOptions): Promise<Recovere
       );
     }
     await createSegment(files, dir, { first: 0, previousChainHash: GENESIS_CHAIN_HASH });
-    // the journal directory may be new too: its entry in the data directory must survive a power cut
+    // the journal directory may be new too, and the data directory with it (otsd init, a first run):
+    // their entries, in the data directory and in its parent, must survive a power cut
     await files.syncDirectory(dirname(dir));
+    await files.syncDirectory(dirname(dirname(dir)));
     names.push(segmentFileName(0));
   }
   const segments = await readSegmentChain(files, dir, names);
-  const head = await recoverLastSegment(options, segments.at(-1) as SegmentState);
+  const last = segments.at(-1) as SegmentState;
+  const head = await recoverLastSegment(options, last);
+  if (options.acknowledgedRecords !== undefined && head.records < options.acknowledgedRecords) {
+    const path = join(dir, segmentFileName(last.first));
+    throw missingRecords(
+      dir,
+      head.records,
+      options.acknowledgedRecords,
+      `the journal ends at record ${head.records} (${path}, ${last.size} bytes)`,
+    );
+  }
   return { segments, head };
+}
+
+/**
+ * The refusal when records `from` up to `acknowledged` are gone: cut off or removed, not damaged by a
+ * crash (which cannot reach records already synced and applied). `where`: where the journal now ends.
+ */
+function missingRecords(dir: string, from: number, acknowledged: number, where: string): JournalCorruptError {
+  return new JournalCorruptError(
+    `journal ${dir}: records ${from}..${acknowledged - 1} are missing: ${where}, but the index has applied ${acknowledged} records, which clients may hold proofs of. Refusing to start. Restore the journal's segment files from a backup or a mirror (otsd verify-journal checks a copy); to go on without those records, run otsd reindex --accept-loss ${dirname(dir)}`,
+  );
+}
+
+/**
+ * The refusal when records `from` up to `to` are missing before segments that follow them (a segment
+ * file removed): those cannot chain without them, so only putting them back helps.
+ */
+function segmentsMissing(dir: string, from: number, to: number, where: string): JournalCorruptError {
+  return new JournalCorruptError(
+    `journal ${dir}: records ${from}..${to - 1} are missing: ${where} (a segment file removed?). Refusing to start. Restore the missing segment files from a backup or a mirror (otsd verify-journal checks a copy): the segments after them chain to them, so otsd cannot go on without them`,
+  );
+}
+
+/** The number after the last intact record of the segment at `path`. */
+async function segmentEnd(files: JournalFiles, path: string, segment: SegmentState): Promise<number> {
+  const scan = scanRecords(await readFileRange(files, path), {
+    offset: SEGMENT_HEADER_BYTES,
+    number: segment.first,
+    previousChainHash: segment.previousChainHash,
+  });
+  let end = segment.first;
+  for (let step = scan.next(); !step.done; step = scan.next()) end = step.value.number + 1;
+  return end;
 }
 
 /**
@@ -88,6 +135,17 @@ async function removeTornNewSegment(options: RecoveryOptions, name: string): Pro
   if (bytes.byteLength > SEGMENT_HEADER_BYTES) return false;
   const header = decodeSegmentHeader(bytes);
   if (typeof header !== 'string') return false;
+  const first = parseSegmentFileName(name) as number;
+  const acknowledged = options.acknowledgedRecords;
+  if (acknowledged !== undefined && first < acknowledged) {
+    // not a new segment: one that held records the index has applied, cut down to its header or less
+    throw missingRecords(
+      options.dir,
+      first,
+      acknowledged,
+      `${path} is cut to ${bytes.byteLength} bytes (${header})`,
+    );
+  }
   options.log.warn(
     { segment: path, bytes: bytes.byteLength, reason: header },
     'journal: removing a new segment whose header never reached the disk (it holds no records)',
@@ -126,9 +184,17 @@ async function recoverLastSegment(options: RecoveryOptions, last: SegmentState):
       `${where}; refusing to start: records follow it, and without the index nothing tells whether they were acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror`,
     );
   }
+  if (acknowledged !== undefined && end.number < acknowledged && end.kind === 'incomplete') {
+    throw missingRecords(
+      options.dir,
+      end.number,
+      acknowledged,
+      `${path} ends inside record ${end.number} (at offset ${end.offset}, ${bytes.byteLength} bytes)`,
+    );
+  }
   if (acknowledged !== undefined && end.number < acknowledged) {
     throw new JournalCorruptError(
-      `${where}; refusing to start: the index has applied ${acknowledged} records, so this one may have been acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror (a journal restored from a backup under a newer index: remove the index, it is rebuilt)`,
+      `${where}; refusing to start: the index has applied ${acknowledged} records, so this one may have been acknowledged. Run otsd verify-journal; restore the journal from a backup or a mirror; to go on without this record and those after it, run otsd reindex --accept-loss ${dirname(options.dir)}`,
     );
   }
   const damage = {
@@ -182,11 +248,24 @@ async function readSegmentChain(files: JournalFiles, dir: string, names: string[
       throw new JournalCorruptError(`journal ${path}: header says the first record is ${header.first}`);
     }
     const before = segments[segments.length - 1];
+    if (!before && header.first !== 0) {
+      throw segmentsMissing(dir, 0, header.first, `the first segment file is ${path}`);
+    }
     if (before) {
       const beforeLast = before.size > SEGMENT_HEADER_BYTES ? beforeLastHash : before.previousChainHash;
       if (header.first <= before.first)
         throw new JournalCorruptError(`journal ${path}: segments out of order`);
       if (!beforeLast || toHex(beforeLast) !== toHex(header.previousChainHash)) {
+        const beforePath = join(dir, segmentFileName(before.first));
+        const end = await segmentEnd(files, beforePath, before);
+        if (end < header.first) {
+          throw segmentsMissing(
+            dir,
+            end,
+            header.first,
+            `${beforePath} ends at record ${end}, ${path} starts at record ${header.first}`,
+          );
+        }
         throw new JournalCorruptError(
           `journal ${path}: record ${header.first - 1} (the last before this segment) does not chain to it`,
         );

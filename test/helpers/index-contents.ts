@@ -3,22 +3,13 @@
  * come from LMDB's own list, not from otsd's code, so a database otsd forgets to clear shows up too.
  * The index must be closed.
  */
-import { open } from 'lmdb';
+import { openEveryDatabase } from '../../src/index/read-pages.js';
 
 export async function indexContents(path: string): Promise<Map<string, string[]>> {
-  const root = open<Buffer, Buffer>({
-    path,
-    keyEncoding: 'binary',
-    encoding: 'binary',
-    maxDbs: 64,
-    readOnly: true,
-  });
+  const { root, databases } = openEveryDatabase(path);
   try {
     const contents = new Map<string, string[]>();
-    // LMDB stores each sub-database's name with its terminating NUL
-    const names = [...root.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
-    for (const name of names) {
-      const db = root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+    for (const [name, db] of databases) {
       contents.set(
         name,
         [...db.getRange()].map(({ key, value }) => `${key.toString('hex')}=${value.toString('hex')}`),

@@ -1,5 +1,6 @@
 /** The index's databases: clear() empties every one that exists on disk, whichever view owns it. */
 import assert from 'node:assert/strict';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { NETWORKS } from '../../src/bitcoin/network.js';
@@ -7,9 +8,12 @@ import { buildStampTx } from '../../src/bitcoin/stamp-tx.js';
 import { walletKeyFromPrivate } from '../../src/bitcoin/wallet-key.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
+import { catchUpIndex } from '../../src/index/catch-up.js';
+import { IndexConsistencyError } from '../../src/index/errors.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
 import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js';
 import { encodeDonationPayload } from '../../src/journal/donation-payload.js';
+import { Journal } from '../../src/journal/journal.js';
 import { encodeOfferPayload } from '../../src/journal/offer-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
@@ -102,7 +106,7 @@ async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
 }
 
 describe('calendar index', () => {
-  it('clear() leaves every database of the environment empty but the format version', async (t) => {
+  it('clear() leaves every database of the environment empty but the format version and the acknowledged floor', async (t) => {
     const dataDir = tempDir(t);
     await calendarWithEveryKindOfRecord(dataDir);
     const path = join(dataDir, 'index');
@@ -110,14 +114,42 @@ describe('calendar index', () => {
     assert.ok(before.size > 0);
     for (const [name, entries] of before) assert.notEqual(entries.length, 0, `${name} is empty before`);
 
-    const index = CalendarIndex.open(path);
-    index.clear();
-    assert.equal(index.applied.number, 0);
-    await index.close();
-    const after = await indexContents(path);
-    assert.deepEqual([...after.keys()], [...before.keys()]);
-    for (const [name, entries] of after) {
-      assert.equal(entries.length, name === 'meta' ? 1 : 0, `${name} after clear: ${entries.join(', ')}`);
+    for (const forgetAcknowledged of [false, true]) {
+      const index = CalendarIndex.open(path);
+      const acknowledged = index.acknowledged?.number;
+      index.clear({ forgetAcknowledged });
+      assert.equal(index.applied.number, 0);
+      assert.equal(index.acknowledged?.number, forgetAcknowledged ? undefined : acknowledged);
+      await index.close();
+      const after = await indexContents(path);
+      assert.deepEqual([...after.keys()], [...before.keys()]);
+      for (const [name, entries] of after) {
+        const kept = name === 'meta' ? (forgetAcknowledged ? 1 : 2) : 0;
+        assert.equal(entries.length, kept, `${name} after clear: ${entries.join(', ')}`);
+      }
     }
+  });
+
+  it('catch-up refuses an index ahead of the journal instead of emptying it', async (t) => {
+    const older = tempDir(t);
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
+    for (let i = 0; i < 30; i++) {
+      if (i === 10) cpSync(join(dataDir, 'journal'), join(older, 'journal'), { recursive: true });
+      await calendar.commit(new Uint8Array(32).fill(i));
+    }
+    await calendar.close();
+    rmSync(join(dataDir, 'journal'), { recursive: true });
+    cpSync(join(older, 'journal'), join(dataDir, 'journal'), { recursive: true });
+    const index = CalendarIndex.open(join(dataDir, 'index'));
+    const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+    await assert.rejects(
+      catchUpIndex(index, journal),
+      (e) =>
+        e instanceof IndexConsistencyError && /applied 30 records, but the journal holds 10/.test(e.message),
+    );
+    assert.equal(index.applied.number, 30);
+    await journal.close();
+    await index.close();
   });
 });

@@ -1,7 +1,9 @@
 /**
  * docs/operating.md's restore path: the journal's segment files put back from an older backup while
- * the index still describes the newer history. The index is rebuilt whole, so every route answers
- * from the restored journal and the stamper resumes nothing it no longer has.
+ * the index still describes the newer history. otsd refuses to start (the index had applied records
+ * the backup lacks, which clients may hold proofs of) until `otsd reindex --accept-loss`; the index is
+ * then rebuilt whole, so every route answers from the restored journal and the stamper resumes nothing
+ * it no longer has.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -55,7 +57,7 @@ async function underPrefixOf(url: string, commitment: Uint8Array): Promise<strin
 }
 
 describe('restoring an older journal under a newer index', () => {
-  it('rebuilds the index whole: every route and the stamper follow the restored journal', async (t) => {
+  it('refuses to start, then after reindex --accept-loss rebuilds the index whole: every route and the stamper follow the restored journal', async (t) => {
     if (!requireTools(t, embeddedBcoinMissing())) return;
     const dataDir = tempDir(t);
     const journalDir = join(dataDir, 'journal');
@@ -99,6 +101,20 @@ describe('restoring an older journal under a newer index', () => {
     // the operator's restore: the backup's segment files back in journal/, the index left as it is
     for (const name of readdirSync(journalDir)) rmSync(join(journalDir, name));
     for (const [name, bytes] of backup) writeFileSync(join(journalDir, name), bytes);
+
+    // never cleared silently: the index had applied records the backup lacks
+    await assert.rejects(
+      startCalendarProcess(dataDir, FAST_EMBEDDED_REGTEST),
+      new RegExp(
+        `records ${backupRecords}\\.\\.\\d+ are missing: .*Refusing to start\\. Restore the journal's segment files .*otsd reindex --accept-loss ${dataDir}`,
+      ),
+    );
+    const accepted = await runCliAsync(['reindex', '--accept-loss', dataDir]);
+    assert.equal(accepted.status, 0, accepted.stderr);
+    assert.match(
+      accepted.stdout,
+      new RegExp(`accepted the loss of \\d+ records the index had applied \\(${backupRecords} to `),
+    );
 
     // rounds of 10 ms (the later flag wins): the journal regrows quickly below
     const calendar = await startCalendarProcess(dataDir, [

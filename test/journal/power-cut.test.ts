@@ -138,7 +138,24 @@ async function runScenario({ seed, maxSegmentBytes, cycles }: Scenario): Promise
   await journal.close();
 }
 
+/** A journal created in a data directory that is itself new: every new directory entry must be synced. */
+async function newDataDirSurvives(seed: number): Promise<void> {
+  const disk = new PowerCutFaultInjector(seed, '/srv');
+  const dir = '/srv/otsd/journal';
+  const journal = await Journal.open({ dir, create: true, files: disk });
+  await journal.append(OPAQUE_KIND, new Uint8Array([1, 2, 3]));
+  disk.cut();
+  disk.powerOn();
+  const reopened = await Journal.open({ dir, files: disk, acknowledgedRecords: 1 });
+  assert.equal(reopened.head.records, 1, `seed ${seed}`);
+  await reopened.close();
+}
+
 describe('journal under power cuts', () => {
+  it('keeps a new data directory, its journal and first records after a power cut', async () => {
+    for (let seed = 0; seed < 32; seed++) await newDataDirSurvives(seed);
+  });
+
   it('keeps every acknowledged record, opens and verifies after a cut at any point', async (t) => {
     await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: 200 });
     t.diagnostic(`logged: ${JSON.stringify(Object.fromEntries(logged))}`);

@@ -1,0 +1,40 @@
+/**
+ * A journal position as a line of JSON: how the start's marker keeps the acknowledged position, and
+ * how the child that reads an index's pages passes it back (read-pages.ts).
+ * @module
+ */
+import type { ReadCursor } from '../journal/journal.js';
+import { fromHex, toHex } from '../ots/index.js';
+
+export function cursorToJson(c: ReadCursor): string {
+  return JSON.stringify({ ...c, previousChainHash: toHex(c.previousChainHash) });
+}
+
+/**
+ * The position `text` holds, if it reads as one: whole numbers, a segment that starts at or before
+ * the record, a 32-byte chain hash (a damaged file rarely gives all of these by chance).
+ */
+export function cursorFromJson(text: string): ReadCursor | undefined {
+  try {
+    const c = JSON.parse(text) as Record<string, unknown>;
+    const { number, segment, offset, previousChainHash } = c;
+    if (
+      !Number.isSafeInteger(number) ||
+      !Number.isSafeInteger(segment) ||
+      !Number.isSafeInteger(offset) ||
+      (segment as number) > (number as number) ||
+      typeof previousChainHash !== 'string'
+    )
+      return undefined;
+    const hash = fromHex(previousChainHash);
+    if (hash.byteLength !== 32) return undefined;
+    return {
+      number: number as number,
+      segment: segment as number,
+      offset: offset as number,
+      previousChainHash: hash,
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Opening the index of a data directory at start, so that a damaged one is never answered from: its
+ * LMDB file is checked before LMDB maps it (its meta pages: lmdb-file.ts; every page, in a child
+ * process: read-pages.ts), then the index against the journal (check.ts), and brought up to it. A
+ * damaged index is removed and rebuilt from the journal, with a log line at error level; a rebuild
+ * keeps the acknowledged position where it can still be read. A check or catch-up that crashes otsd
+ * (LMDB reading a damaged page can end the process with SIGSEGV) leaves its marker, and the next start
+ * rebuilds the index without reading it again.
+ * @module
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Journal, JournalLogger, ReadCursor } from '../journal/journal.js';
+import { CalendarIndex } from './calendar-index.js';
+import { catchUpIndex } from './catch-up.js';
+import { indexProblem } from './check.js';
+import { cursorFromJson, cursorToJson } from './cursor-json.js';
+import { lmdbFileProblem } from './lmdb-file.js';
+import { readIndexPages } from './read-pages.js';
+
+/** Written before the index is checked, removed after: the acknowledged position, in JSON. */
+const CHECK_MARKER = 'check-started';
+
+/**
+ * Opens the index at `path` (creating it if needed); one whose file is damaged is made anew. The file
+ * is checked before this process maps it: its meta pages, then every page, read by a child process.
+ */
+export async function openCheckedIndex(path: string, log: JournalLogger): Promise<CalendarIndex> {
+  const marker = join(path, CHECK_MARKER);
+  if (existsSync(marker)) {
+    const kept = cursorFromJson(readFileSync(marker, 'utf8'));
+    return rebuild(
+      path,
+      'otsd ended while it checked or caught up the index last time (a damaged page)',
+      kept,
+      log,
+    );
+  }
+  const file = join(path, 'data.mdb');
+  if (existsSync(file)) {
+    const problem = lmdbFileProblem(file);
+    if (problem) return rebuild(path, problem, undefined, log);
+    const pages = await readIndexPages(path);
+    if (pages.problem) return rebuild(path, pages.problem, pages.acknowledged, log);
+  }
+  try {
+    return CalendarIndex.open(path);
+  } catch (e) {
+    // its list of sub-databases or its cursor cannot be read: nor can its acknowledged position
+    return rebuild(path, `opening it failed: ${(e as Error).message}`, undefined, log);
+  }
+}
+
+/**
+ * Checks `index` against `journal` and brings it up to the journal's head: returns it, or, if it is
+ * damaged (found by the check, or an LMDB error while it catches up), a rebuilt one that keeps its
+ * acknowledged position. The marker stays while both run: otsd dying in them (a damaged page read or
+ * written) makes the next start rebuild the index without reading it.
+ */
+export async function checkedAndCaughtUp(
+  index: CalendarIndex,
+  path: string,
+  journal: Journal,
+  log: JournalLogger,
+  onProgress?: (applied: number, total: number) => void,
+): Promise<CalendarIndex> {
+  const acknowledged = index.acknowledged;
+  const marker = join(path, CHECK_MARKER);
+  // written again after a rebuild, which removes the directory
+  const mark = () => writeFileSync(marker, acknowledged ? cursorToJson(acknowledged) : '{}');
+  mark();
+  try {
+    const problem = await indexProblem(index, journal);
+    if (problem) {
+      await index.close();
+      index = rebuild(path, problem, acknowledged, log);
+      mark();
+    }
+    try {
+      await catchUpIndex(index, journal, onProgress);
+    } catch (e) {
+      if (problem || !/^MDB_/.test((e as Error).message)) throw e;
+      await index.close();
+      index = rebuild(path, `catching up failed: ${(e as Error).message}`, acknowledged, log);
+      mark();
+      await catchUpIndex(index, journal, onProgress);
+    }
+    return index;
+  } catch (e) {
+    await index.close();
+    throw e;
+  } finally {
+    rmSync(marker, { force: true });
+  }
+}
+
+function rebuild(
+  path: string,
+  problem: string,
+  acknowledged: ReadCursor | undefined,
+  log: JournalLogger,
+): CalendarIndex {
+  log.error(
+    {
+      index: path,
+      problem,
+      acknowledgedRecords: acknowledged?.number ?? 'lost with the damage',
+    },
+    'index: damaged; rebuilding it from the journal',
+  );
+  rmSync(path, { recursive: true, force: true });
+  const index = CalendarIndex.open(path);
+  if (acknowledged) index.keepAcknowledged(acknowledged);
+  return index;
+}

@@ -1,0 +1,125 @@
+/**
+ * The index is checked at start, before anything is answered from it: its LMDB file before LMDB maps
+ * it (garbage at its start made otsd die with SIGSEGV), then its entries against the journal. A
+ * damaged index is rebuilt from the journal with a log line, and every acknowledged commitment is
+ * found again.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { open } from 'lmdb';
+import { Calendar } from '../../src/calendar/calendar.js';
+import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
+import { sha256 } from '../../src/ots/index.js';
+import { memoryLog, tempDir } from '../helpers/temp-dir.js';
+
+const URI = 'http://127.0.0.1:14789';
+const COMMITMENTS = Array.from({ length: 60 }, (_, i) => sha256(new Uint8Array([9, i])));
+
+async function calendarOf(dataDir: string): Promise<void> {
+  const calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+  for (const c of COMMITMENTS) await calendar.commit(c);
+  await calendar.close();
+}
+
+/**
+ * Opens the calendar; asserts the index was rebuilt (`because` in its log line) and answers every
+ * commitment. Returns the log.
+ */
+async function assertRebuilt(dataDir: string, because: RegExp): Promise<ReturnType<typeof memoryLog>> {
+  const log = memoryLog();
+  const calendar = await Calendar.open({ dataDir, uri: URI, log });
+  try {
+    const line = log.lines.find((l) => l.msg === 'index: damaged; rebuilding it from the journal');
+    assert.ok(line, `no rebuild logged: ${JSON.stringify(log.lines)}`);
+    assert.equal(line.level, 'error');
+    assert.match((line.obj as { problem: string }).problem, because);
+    for (const [i, c] of COMMITMENTS.entries()) {
+      assert.notEqual(calendar.index.lookup(c).state, 'unknown', `commitment ${i}`);
+    }
+    assert.equal(calendar.index.commitmentCount, COMMITMENTS.length);
+  } finally {
+    await calendar.close();
+  }
+  return log;
+}
+
+/** Removes every second entry of every sub-database but the cursor's: damage LMDB itself cannot see. */
+async function dropEntries(indexPath: string): Promise<void> {
+  const root = open<Buffer, Buffer>({
+    path: indexPath,
+    keyEncoding: 'binary',
+    encoding: 'binary',
+    maxDbs: 16,
+  });
+  const names = [...root.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
+  for (const name of names.filter((n) => n !== 'meta')) {
+    const db = root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+    const keys = [...db.getKeys()].filter((_, i) => i % 2 === 0);
+    for (const key of keys) await db.remove(key);
+  }
+  await root.close();
+}
+
+describe('the index checked at start', () => {
+  it('rebuilds an index whose data.mdb starts with garbage, instead of letting LMDB map it', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const file = join(dataDir, 'index', 'data.mdb');
+    const fd = openSync(file, 'r+');
+    writeSync(fd, randomBytes(8192), 0, 8192, 0);
+    closeSync(fd);
+    assert.match(lmdbFileProblem(file) ?? '', /meta page 0/);
+    await assertRebuilt(dataDir, /data\.mdb/);
+  });
+
+  it('keeps the acknowledged position of an index whose pages are damaged, when the child can read it', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    // every page holding a commitment's entry (old copies of it in free pages too) overwritten: the
+    // child reading the live one fails or dies
+    const file = join(dataDir, 'index', 'data.mdb');
+    const bytes = readFileSync(file);
+    const commitment = Buffer.from(COMMITMENTS[5] as Uint8Array);
+    let damaged = 0;
+    for (let at = bytes.indexOf(commitment); at > 0; at = bytes.indexOf(commitment, at + 1)) {
+      const page = at - (at % 4096);
+      bytes.fill(0xff, page, page + 4096);
+      damaged++;
+    }
+    assert.ok(damaged > 0);
+    writeFileSync(file, bytes);
+    const log = await assertRebuilt(dataDir, /reading every page of it/);
+    const line = log.lines.find((l) => l.msg === 'index: damaged; rebuilding it from the journal');
+    assert.ok(line);
+    assert.equal((line.obj as { acknowledgedRecords: unknown }).acknowledgedRecords, COMMITMENTS.length);
+  });
+
+  it('rebuilds an index that lost entries, found by checking them against the journal', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    await dropEntries(join(dataDir, 'index'));
+    await assertRebuilt(dataDir, /record \d+|chunk \d+/);
+  });
+
+  it('rebuilds without reading it an index whose check or catch-up ended the process last time', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    writeFileSync(join(dataDir, 'index', 'check-started'), '{}');
+    await assertRebuilt(dataDir, /otsd ended while it checked or caught up the index/);
+  });
+
+  it('leaves a sound index as it is', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const log = memoryLog();
+    const calendar = await Calendar.open({ dataDir, uri: URI, log });
+    await calendar.close();
+    assert.deepEqual(
+      log.lines.filter((l) => l.msg.startsWith('index:')),
+      [],
+    );
+  });
+});
