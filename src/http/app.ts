@@ -49,6 +49,8 @@ export interface HttpLimits {
    * answered 503 at once, and connections with requests in flight are not read.
    */
   maxRequestsInFlight: number;
+  /** Longest the answers written to a connection may wait for its client to read them. */
+  sendTimeoutMs: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -60,6 +62,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   keepAliveTimeoutMs: 5_000,
   maxRequestsPerConnection: 32,
   maxRequestsInFlight: 20_000,
+  sendTimeoutMs: 30_000,
 };
 
 export interface CalendarAppOptions {
@@ -106,6 +109,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
         maxPerConnection: limits.maxRequestsPerConnection,
         maxInFlight: limits.maxRequestsInFlight,
         maxLingerMs: limits.headersTimeoutMs,
+        sendTimeoutMs: limits.sendTimeoutMs,
       },
       handler as (req: IncomingMessage, res: ServerResponse) => void,
     );

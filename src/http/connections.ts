@@ -15,6 +15,11 @@
  * (Node would destroy such a connection at once, with the request in its receive buffer, and end a
  * connection after any answer that says `Connection: close`, dropping the requests pipelined behind it:
  * up to 151 requests per stop went unanswered.)
+ *
+ * A request is in flight until its answer is written, not until its client has read it; Node holds the
+ * written answers of a client that does not read (and reads no more from it), so a connection whose
+ * answers have not moved for `sendTimeoutMs`, or `maxLingerMs` once closing, is closed: such a client
+ * once kept every other client out, and any stop waiting, for ever.
  * @module
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
@@ -25,8 +30,13 @@ export interface ConnectionLimits {
   maxPerConnection: number;
   /** Requests in flight on all connections; past it, new ones are refused (503) or wait unread. */
   maxInFlight: number;
-  /** Longest a closing server keeps an idle connection open while its client is still sending. */
+  /**
+   * Longest a closing server keeps an idle connection open while its client is still sending, and a
+   * connection whose client does not read the answers written to it.
+   */
   maxLingerMs: number;
+  /** Longest the answers written to a connection may wait for its client to read them; then it closes. */
+  sendTimeoutMs: number;
 }
 
 /**
@@ -55,6 +65,9 @@ interface Connection {
   /** Never read again: its last answer said Connection: close, or a request it had begun was cut. */
   done: boolean;
   linger: NodeJS.Timeout | undefined;
+  /** The socket's bytes written when last looked at (see sweep), and when they last moved. */
+  bytesWritten: number;
+  movedAt: number;
 }
 
 export class Connections {
@@ -67,6 +80,8 @@ export class Connections {
   private readonly refusals = new WeakSet<IncomingMessage>();
   /** Answers on their way (see `sending`). */
   private readonly sent = new WeakSet<ServerResponse>();
+  /** Answers handed to the app and not written yet: the requests in flight. */
+  private readonly unwritten = new WeakSet<ServerResponse>();
   private inFlight = 0;
   private closingSince: number | undefined;
 
@@ -79,6 +94,10 @@ export class Connections {
     // Node destroys a connection with no request in progress as soon as the server closes, and with it
     // a request already in its receive buffer: closing is done here instead (see close())
     server.closeIdleConnections = () => {};
+    // the sweep closes connections whose clients do not read their answers (see sweep)
+    const every = Math.max(50, Math.min(1000, limits.maxLingerMs / 4, limits.sendTimeoutMs / 4));
+    const sweeping = setInterval(() => this.sweep(), every).unref();
+    server.once('close', () => clearInterval(sweeping));
   }
 
   /** Node's 'request' listener. */
@@ -164,6 +183,8 @@ export class Connections {
       closing: false,
       done: false,
       linger: undefined,
+      bytesWritten: 0,
+      movedAt: Date.now(),
     };
     this.connections.set(socket, connection);
     // the server resumes reading once its answers drain: a connection held here stays held
@@ -177,6 +198,16 @@ export class Connections {
   private start(connection: Connection, req: IncomingMessage, res: ServerResponse): void {
     connection.answering.add(res);
     this.inFlight++;
+    this.unwritten.add(res);
+    // a request is answered once its answer is written, not once its client has read it: one that does
+    // not read holds no room on other connections (Node emits nothing when an answer queued behind
+    // another is ended, hence end itself)
+    const end = res.end;
+    res.end = ((...args: Parameters<typeof end>) => {
+      const ended = end.apply(res, args);
+      this.written(res);
+      return ended;
+    }) as typeof end;
     const answered = () => this.answered(connection, res);
     res.once('finish', answered);
     res.once('close', answered);
@@ -184,9 +215,16 @@ export class Connections {
     this.handle(req, res);
   }
 
+  /** The answer `res` is written (or its connection gone): it is no longer in flight. */
+  private written(res: ServerResponse): void {
+    if (!this.unwritten.delete(res)) return;
+    this.inFlight--;
+    this.makeRoom();
+  }
+
   private answered(connection: Connection, res: ServerResponse): void {
     if (!connection.answering.delete(res)) return;
-    this.inFlight--;
+    this.written(res);
     this.makeRoom();
     if (connection.deferred.length === 0 && this.hasRoom(connection)) this.resumeReading(connection);
     this.endIfIdle(connection);
@@ -212,10 +250,29 @@ export class Connections {
     clearTimeout(connection.linger);
     this.connections.delete(connection.socket);
     this.waiting.delete(connection);
-    this.inFlight -= connection.answering.size;
+    for (const res of connection.answering) if (this.unwritten.delete(res)) this.inFlight--;
     connection.answering.clear();
     connection.deferred = [];
     this.makeRoom();
+  }
+
+  /**
+   * Closes each connection whose client has not read the answers written to it for sendTimeoutMs (or,
+   * closing, maxLingerMs): Node buffers them without limit, holds the connection's next requests
+   * behind them, and a closing server would wait for them forever.
+   */
+  private sweep(): void {
+    const now = Date.now();
+    const stalledMs = this.closing
+      ? Math.min(this.limits.maxLingerMs, this.limits.sendTimeoutMs)
+      : this.limits.sendTimeoutMs;
+    for (const connection of this.connections.values()) {
+      const { socket } = connection;
+      if (socket.writableLength === 0 || socket.bytesWritten !== connection.bytesWritten) {
+        connection.bytesWritten = socket.bytesWritten;
+        connection.movedAt = now;
+      } else if (now - connection.movedAt >= stalledMs) socket.destroy();
+    }
   }
 
   private closeAfterAnswers(connection: Connection): void {
