@@ -60,6 +60,7 @@ export interface RunOptions {
   maxWaitingDigests?: number;
   maxRequestsInFlight?: number;
   maxRequestsPerConnection?: number;
+  maxConnections?: number;
   logLevel: LogLevel;
   embeddedRegtest?: boolean;
   blockInterval: number;
@@ -241,6 +242,7 @@ function httpLimits(options: RunOptions): Partial<HttpLimits> {
     ...(options.maxRequestsPerConnection !== undefined && {
       maxRequestsPerConnection: options.maxRequestsPerConnection,
     }),
+    ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
   };
 }
 
@@ -488,6 +490,14 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         'most requests read from one connection and not answered yet; a client pipelining more waits (default 32)',
       )
         .env('OTSD_MAX_REQUESTS_PER_CONNECTION')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--max-connections <n>',
+        'most open connections (about 40 KB each); past it, new ones are closed at once (default 5000)',
+      )
+        .env('OTSD_MAX_CONNECTIONS')
         .argParser(positiveInteger),
     )
     .addOption(

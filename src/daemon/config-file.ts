@@ -51,6 +51,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   max_waiting_digests: { option: 'maxWaitingDigests', check: positiveInteger },
   max_requests_in_flight: { option: 'maxRequestsInFlight', check: positiveInteger },
   max_requests_per_connection: { option: 'maxRequestsPerConnection', check: positiveInteger },
+  max_connections: { option: 'maxConnections', check: positiveInteger },
   log_level: {
     option: 'logLevel',
     check: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),

@@ -49,6 +49,8 @@ export interface HttpLimits {
    * answered 503 at once, and connections with requests in flight are not read.
    */
   maxRequestsInFlight: number;
+  /** Open connections; Node closes those past it at once. */
+  maxConnections: number;
   /** Longest the answers written to a connection may wait for its client to read them. */
   sendTimeoutMs: number;
 }
@@ -62,6 +64,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   keepAliveTimeoutMs: 5_000,
   maxRequestsPerConnection: 32,
   maxRequestsInFlight: 20_000,
+  maxConnections: 5_000,
   sendTimeoutMs: 30_000,
 };
 
@@ -115,6 +118,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     );
     server.on('request', connections.request);
     server.maxHeadersCount = limits.maxHeaders;
+    server.maxConnections = limits.maxConnections;
     // A client that shuts its sending side after its request (`nc -N`, some HTTP/1.0 clients) still
     // reads the answer, and the reference gives it. Node ends the connection as soon as the client's
     // side ends, before the digest's round closes, unless this switch (Node's own since 0.x, read by its

@@ -80,9 +80,13 @@ export class Connections {
   private readonly refusals = new WeakSet<IncomingMessage>();
   /** Answers on their way (see `sending`). */
   private readonly sent = new WeakSet<ServerResponse>();
-  /** Answers handed to the app and not written yet: the requests in flight. */
+  /** Answers handed to the app and not written yet: the requests in flight, with the deferred ones. */
   private readonly unwritten = new WeakSet<ServerResponse>();
   private inFlight = 0;
+  /** Of those, the deferred ones. */
+  private deferredCount = 0;
+  /** No connection is read: the requests in flight reached twice the cap (see holdAllIfSaturated). */
+  private saturated = false;
   private closingSince: number | undefined;
 
   /** `handle` is the app: it is given each request once its connection has room. */
@@ -113,8 +117,11 @@ export class Connections {
       }
     }
     connection.deferred.push([req, res]);
+    this.inFlight++;
+    this.deferredCount++;
     this.waiting.add(connection);
     this.stopReading(connection);
+    this.holdAllIfSaturated();
   };
 
   /** Whether `req` came in over the server's cap, to be answered 503 at once. */
@@ -168,10 +175,35 @@ export class Connections {
     return true;
   }
 
+  /**
+   * Whether a request may go to the app. Deferred requests do not count here: were they to, one
+   * client's read of hundreds of pipelined requests would keep every other client out.
+   */
   private hasRoom(connection: Connection): boolean {
     return (
-      connection.answering.size < this.limits.maxPerConnection && this.inFlight < this.limits.maxInFlight
+      connection.answering.size < this.limits.maxPerConnection &&
+      this.inFlight - this.deferredCount < this.limits.maxInFlight
     );
+  }
+
+  /**
+   * Deferred requests, up to one read per connection, are held too: once the requests in flight with
+   * them reach twice the cap, no connection is read (new ones included) until they are back under it,
+   * so that what a flood makes otsd hold depends on the caps, not on how many connections it uses.
+   */
+  private holdAllIfSaturated(): void {
+    if (this.saturated || this.inFlight < 2 * this.limits.maxInFlight) return;
+    this.saturated = true;
+    for (const connection of this.connections.values()) this.stopReading(connection);
+  }
+
+  /** Reads again, once under twice the cap, the connections held only for it. */
+  private releaseAllIfRoom(): void {
+    if (!this.saturated || this.inFlight >= 2 * this.limits.maxInFlight) return;
+    this.saturated = false;
+    for (const connection of this.connections.values())
+      if (connection.deferred.length === 0 && connection.answering.size < this.limits.maxPerConnection)
+        this.resumeReading(connection);
   }
 
   private connected(socket: ServerSocket): void {
@@ -192,12 +224,15 @@ export class Connections {
       if (connection.held) this.stopReading(connection);
     });
     socket.once('close', () => this.disconnected(connection));
+    if (this.saturated) this.stopReading(connection);
     if (this.closing) this.closeAfterAnswers(connection);
   }
 
-  private start(connection: Connection, req: IncomingMessage, res: ServerResponse): void {
+  /** `counted`: a deferred request, already in flight. */
+  private start(connection: Connection, req: IncomingMessage, res: ServerResponse, counted = false): void {
     connection.answering.add(res);
-    this.inFlight++;
+    if (counted) this.deferredCount--;
+    else this.inFlight++;
     this.unwritten.add(res);
     // a request is answered once its answer is written, not once its client has read it: one that does
     // not read holds no room on other connections (Node emits nothing when an answer queued behind
@@ -212,6 +247,7 @@ export class Connections {
     res.once('finish', answered);
     res.once('close', answered);
     if (connection.answering.size >= this.limits.maxPerConnection) this.stopReading(connection);
+    this.holdAllIfSaturated();
     this.handle(req, res);
   }
 
@@ -220,6 +256,7 @@ export class Connections {
     if (!this.unwritten.delete(res)) return;
     this.inFlight--;
     this.makeRoom();
+    this.releaseAllIfRoom();
   }
 
   private answered(connection: Connection, res: ServerResponse): void {
@@ -235,10 +272,10 @@ export class Connections {
     for (const connection of this.waiting) {
       while (connection.deferred.length > 0 && this.hasRoom(connection)) {
         const [req, res] = connection.deferred.shift() as [IncomingMessage, ServerResponse];
-        this.start(connection, req, res);
+        this.start(connection, req, res, true);
       }
       if (connection.deferred.length > 0) {
-        if (this.inFlight >= this.limits.maxInFlight) return;
+        if (this.inFlight - this.deferredCount >= this.limits.maxInFlight) return;
         continue;
       }
       this.waiting.delete(connection);
@@ -251,9 +288,12 @@ export class Connections {
     this.connections.delete(connection.socket);
     this.waiting.delete(connection);
     for (const res of connection.answering) if (this.unwritten.delete(res)) this.inFlight--;
+    this.inFlight -= connection.deferred.length;
+    this.deferredCount -= connection.deferred.length;
     connection.answering.clear();
     connection.deferred = [];
     this.makeRoom();
+    this.releaseAllIfRoom();
   }
 
   /**
@@ -313,7 +353,7 @@ export class Connections {
   }
 
   private resumeReading(connection: Connection): void {
-    if (!connection.held || connection.done) return;
+    if (!connection.held || connection.done || this.saturated) return;
     connection.held = false;
     connection.socket._paused = false;
     connection.socket.parser?.resume();

@@ -93,6 +93,26 @@ describe('requests in flight', () => {
     );
   });
 
+  it('past twice the server cap, counting requests read past their connection cap, no connection is read', async (t) => {
+    const node = await startTestNode(t, {
+      roundIntervalMs: 200,
+      httpLimits: { maxRequestsInFlight: 3, maxRequestsPerConnection: 1 },
+    });
+    // one read of 10: 1 in flight, 9 waiting unprocessed, 10 held (past 2 x 3)
+    const sent = digests(10);
+    const flood = await pipeline(node.url, sent);
+    t.after(() => flood.destroy());
+    await waitFor('the first digest to wait', () => (node.aggregator?.unanswered === 1 ? true : undefined));
+    const other = await pipeline(node.url, digests(1));
+    t.after(() => other.destroy());
+    await other.answered(1);
+    // it was read only once the flood's held requests fell under twice the cap
+    assert.ok(flood.answers.length >= 5, `answered after ${flood.answers.length} of the flood`);
+    assert.equal(other.answers[0]?.status, 200);
+    await flood.answered(10);
+    assertProofs(flood.answers, sent);
+  });
+
   it('a client that reads none of its answers holds no room on other connections, and is closed past the send timeout', async (t) => {
     const node = await startTestNode(t, {
       roundIntervalMs: 50,
