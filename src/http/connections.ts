@@ -7,7 +7,9 @@
  * `maxInFlight` requests are in flight on all connections, a request on a connection with nothing in
  * flight is answered 503 at once and the others wait unread. Node reads up to 64 KiB at a time, so one
  * read can bring more requests than a connection may have in flight: those wait here, unprocessed and
- * in order, until it has room.
+ * in order, until it has room, and once they bring what is held to twice `maxInFlight`, no connection
+ * is read until it falls back under that (then what a flood costs depends on the caps alone, not on
+ * how many connections it spreads over: 250 connections pipelining 700 each took 890 MB).
  *
  * Every request read gets an answer before its connection ends. Closing, the last answer on each
  * connection says `Connection: close` and nothing is read after it; a connection with nothing in
@@ -80,8 +82,9 @@ export class Connections {
   private readonly refusals = new WeakSet<IncomingMessage>();
   /** Answers on their way (see `sending`). */
   private readonly sent = new WeakSet<ServerResponse>();
-  /** Answers handed to the app and not written yet: the requests in flight, with the deferred ones. */
+  /** Answers handed to the app and not written yet. */
   private readonly unwritten = new WeakSet<ServerResponse>();
+  /** Requests read and not answered yet: those unwritten, and the deferred ones. */
   private inFlight = 0;
   /** Of those, the deferred ones. */
   private deferredCount = 0;
