@@ -65,6 +65,7 @@ export interface RunOptions {
   maxRequestsInFlight?: number;
   maxRequestsPerConnection?: number;
   listenBacklog?: number;
+  maxConnections?: number;
   logLevel: LogLevel;
   embeddedRegtest?: boolean;
   blockInterval: number;
@@ -289,6 +290,7 @@ function httpLimits(options: RunOptions): Partial<HttpLimits> {
       maxRequestsPerConnection: options.maxRequestsPerConnection,
     }),
     ...(options.listenBacklog !== undefined && { listenBacklog: options.listenBacklog }),
+    ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
   };
 }
 
@@ -589,6 +591,14 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         'connections the kernel queues before otsd accepts them (capped by net.core.somaxconn; default 4096)',
       )
         .env('OTSD_LISTEN_BACKLOG')
+        .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--max-connections <n>',
+        'most open connections (about 40 KB each); past it, new ones are closed at once (default 5000)',
+      )
+        .env('OTSD_MAX_CONNECTIONS')
         .argParser(positiveInteger),
     )
     .addOption(

@@ -59,6 +59,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   max_requests_in_flight: { option: 'maxRequestsInFlight', check: positiveInteger },
   max_requests_per_connection: { option: 'maxRequestsPerConnection', check: positiveInteger },
   listen_backlog: { option: 'listenBacklog', check: positiveInteger },
+  max_connections: { option: 'maxConnections', check: positiveInteger },
   log_level: {
     option: 'logLevel',
     check: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type CollaborationEvent, MASTER_STATES } from '../anchoring/collaboration.js';
 import type { NodeStatus } from '../http/status-route.js';
+import { MIRROR_STATES } from '../mirror/mirror.js';
 import { serverUrl } from './server-url.js';
 
 export interface NodeMetrics {
@@ -113,7 +114,27 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     'Fee rate of the stamping transaction in flight, sat/vB',
     (s) => s.anchoring?.inFlight?.feeRate ?? 0,
   );
-  gauge('otsd_mirror_lag_records', 'Records a mirror is behind its upstream', (s) => s.mirror?.lagRecords);
+  gauge(
+    'otsd_mirror_lag_records',
+    'Records a mirror is behind its upstream (NaN while unknown: before its first head, or unreachable)',
+    (s) => s.mirror && (s.mirror.lagRecords ?? Number.NaN),
+  );
+  gauge(
+    'otsd_mirror_last_sync_age_seconds',
+    'Seconds since a mirror was last in sync with its upstream (NaN before the first time)',
+    (s) => s.mirror && (s.mirror.lastSyncAgeSeconds ?? Number.NaN),
+  );
+  new Gauge({
+    name: 'otsd_mirror_state',
+    help: "A mirror's state: 1 for the current one (following, refusing, unreachable, waiting, stopped)",
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const mirror = status().mirror;
+      if (!mirror) return;
+      for (const state of MIRROR_STATES) this.set({ state }, state === mirror.state ? 1 : 0);
+    },
+  });
   const mirrorRefusals = new Counter({
     name: 'otsd_mirror_refusals_total',
     help: "Times a mirror refused its upstream's data (it did not check out) and retried",

@@ -57,6 +57,10 @@ export interface HttpLimits {
    * end of round was being answered: the clients' SYNs were dropped and retried 1 and 3 s later.
    */
   listenBacklog: number;
+  /** Open connections; Node closes those past it at once. */
+  maxConnections: number;
+  /** Longest the answers written to a connection may wait for its client to read them. */
+  sendTimeoutMs: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -69,6 +73,8 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxRequestsPerConnection: 32,
   maxRequestsInFlight: 20_000,
   listenBacklog: 4096,
+  maxConnections: 5_000,
+  sendTimeoutMs: 30_000,
 };
 
 export interface CalendarAppOptions {
@@ -117,11 +123,13 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
         maxPerConnection: limits.maxRequestsPerConnection,
         maxInFlight: limits.maxRequestsInFlight,
         maxLingerMs: limits.headersTimeoutMs,
+        sendTimeoutMs: limits.sendTimeoutMs,
       },
       handler as (req: IncomingMessage, res: ServerResponse) => void,
     );
     server.on('request', connections.request);
     server.maxHeadersCount = limits.maxHeaders;
+    server.maxConnections = limits.maxConnections;
     // A client that shuts its sending side after its request (`nc -N`, some HTTP/1.0 clients) still
     // reads the answer, and the reference gives it. Node ends the connection as soon as the client's
     // side ends, before the digest's round closes, unless this switch (Node's own since 0.x, read by its

@@ -7,7 +7,9 @@
  * `maxInFlight` requests are in flight on all connections, a request on a connection with nothing in
  * flight is answered 503 at once and the others wait unread. Node reads up to 64 KiB at a time, so one
  * read can bring more requests than a connection may have in flight: those wait here, unprocessed and
- * in order, until it has room.
+ * in order, until it has room, and once they bring what is held to twice `maxInFlight`, no connection
+ * is read until it falls back under that (then what a flood costs depends on the caps alone, not on
+ * how many connections it spreads over: 250 connections pipelining 700 each took 890 MB).
  *
  * Every request read gets an answer before its connection ends. Closing, the last answer on each
  * connection says `Connection: close` and nothing is read after it; a connection with nothing in
@@ -15,6 +17,11 @@
  * (Node would destroy such a connection at once, with the request in its receive buffer, and end a
  * connection after any answer that says `Connection: close`, dropping the requests pipelined behind it:
  * up to 151 requests per stop went unanswered.)
+ *
+ * A request is in flight until its answer is written, not until its client has read it; Node holds the
+ * written answers of a client that does not read (and reads no more from it), so a connection whose
+ * answers have not moved for `sendTimeoutMs`, or `maxLingerMs` once closing, is closed: such a client
+ * once kept every other client out, and any stop waiting, for ever.
  * @module
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
@@ -25,8 +32,13 @@ export interface ConnectionLimits {
   maxPerConnection: number;
   /** Requests in flight on all connections; past it, new ones are refused (503) or wait unread. */
   maxInFlight: number;
-  /** Longest a closing server keeps an idle connection open while its client is still sending. */
+  /**
+   * Longest a closing server keeps an idle connection open while its client is still sending, and a
+   * connection whose client does not read the answers written to it.
+   */
   maxLingerMs: number;
+  /** Longest the answers written to a connection may wait for its client to read them; then it closes. */
+  sendTimeoutMs: number;
 }
 
 /**
@@ -55,6 +67,9 @@ interface Connection {
   /** Never read again: its last answer said Connection: close, or a request it had begun was cut. */
   done: boolean;
   linger: NodeJS.Timeout | undefined;
+  /** The socket's bytes written when last looked at (see sweep), and when they last moved. */
+  bytesWritten: number;
+  movedAt: number;
 }
 
 export class Connections {
@@ -67,7 +82,14 @@ export class Connections {
   private readonly refusals = new WeakSet<IncomingMessage>();
   /** Answers on their way (see `sending`). */
   private readonly sent = new WeakSet<ServerResponse>();
+  /** Answers handed to the app and not written yet. */
+  private readonly unwritten = new WeakSet<ServerResponse>();
+  /** Requests read and not answered yet: those unwritten, and the deferred ones. */
   private inFlight = 0;
+  /** Of those, the deferred ones. */
+  private deferredCount = 0;
+  /** No connection is read: the requests in flight reached twice the cap (see holdAllIfSaturated). */
+  private saturated = false;
   private closingSince: number | undefined;
 
   /** `handle` is the app: it is given each request once its connection has room. */
@@ -79,6 +101,10 @@ export class Connections {
     // Node destroys a connection with no request in progress as soon as the server closes, and with it
     // a request already in its receive buffer: closing is done here instead (see close())
     server.closeIdleConnections = () => {};
+    // the sweep closes connections whose clients do not read their answers (see sweep)
+    const every = Math.max(50, Math.min(1000, limits.maxLingerMs / 4, limits.sendTimeoutMs / 4));
+    const sweeping = setInterval(() => this.sweep(), every).unref();
+    server.once('close', () => clearInterval(sweeping));
   }
 
   /** Node's 'request' listener. */
@@ -94,8 +120,11 @@ export class Connections {
       }
     }
     connection.deferred.push([req, res]);
+    this.inFlight++;
+    this.deferredCount++;
     this.waiting.add(connection);
     this.stopReading(connection);
+    this.holdAllIfSaturated();
   };
 
   /** Whether `req` came in over the server's cap, to be answered 503 at once. */
@@ -149,10 +178,35 @@ export class Connections {
     return true;
   }
 
+  /**
+   * Whether a request may go to the app. Deferred requests do not count here: were they to, one
+   * client's read of hundreds of pipelined requests would keep every other client out.
+   */
   private hasRoom(connection: Connection): boolean {
     return (
-      connection.answering.size < this.limits.maxPerConnection && this.inFlight < this.limits.maxInFlight
+      connection.answering.size < this.limits.maxPerConnection &&
+      this.inFlight - this.deferredCount < this.limits.maxInFlight
     );
+  }
+
+  /**
+   * Deferred requests, up to one read per connection, are held too: once the requests in flight with
+   * them reach twice the cap, no connection is read (new ones included) until they are back under it,
+   * so that what a flood makes otsd hold depends on the caps, not on how many connections it uses.
+   */
+  private holdAllIfSaturated(): void {
+    if (this.saturated || this.inFlight < 2 * this.limits.maxInFlight) return;
+    this.saturated = true;
+    for (const connection of this.connections.values()) this.stopReading(connection);
+  }
+
+  /** Reads again, once under twice the cap, the connections held only for it. */
+  private releaseAllIfRoom(): void {
+    if (!this.saturated || this.inFlight >= 2 * this.limits.maxInFlight) return;
+    this.saturated = false;
+    for (const connection of this.connections.values())
+      if (connection.deferred.length === 0 && connection.answering.size < this.limits.maxPerConnection)
+        this.resumeReading(connection);
   }
 
   private connected(socket: ServerSocket): void {
@@ -164,6 +218,8 @@ export class Connections {
       closing: false,
       done: false,
       linger: undefined,
+      bytesWritten: 0,
+      movedAt: Date.now(),
     };
     this.connections.set(socket, connection);
     // the server resumes reading once its answers drain: a connection held here stays held
@@ -171,22 +227,44 @@ export class Connections {
       if (connection.held) this.stopReading(connection);
     });
     socket.once('close', () => this.disconnected(connection));
+    if (this.saturated) this.stopReading(connection);
     if (this.closing) this.closeAfterAnswers(connection);
   }
 
-  private start(connection: Connection, req: IncomingMessage, res: ServerResponse): void {
+  /** `counted`: a deferred request, already in flight. */
+  private start(connection: Connection, req: IncomingMessage, res: ServerResponse, counted = false): void {
     connection.answering.add(res);
-    this.inFlight++;
+    if (counted) this.deferredCount--;
+    else this.inFlight++;
+    this.unwritten.add(res);
+    // a request is answered once its answer is written, not once its client has read it: one that does
+    // not read holds no room on other connections (Node emits nothing when an answer queued behind
+    // another is ended, hence end itself)
+    const end = res.end;
+    res.end = ((...args: Parameters<typeof end>) => {
+      const ended = end.apply(res, args);
+      this.written(res);
+      return ended;
+    }) as typeof end;
     const answered = () => this.answered(connection, res);
     res.once('finish', answered);
     res.once('close', answered);
     if (connection.answering.size >= this.limits.maxPerConnection) this.stopReading(connection);
+    this.holdAllIfSaturated();
     this.handle(req, res);
+  }
+
+  /** The answer `res` is written (or its connection gone): it is no longer in flight. */
+  private written(res: ServerResponse): void {
+    if (!this.unwritten.delete(res)) return;
+    this.inFlight--;
+    this.makeRoom();
+    this.releaseAllIfRoom();
   }
 
   private answered(connection: Connection, res: ServerResponse): void {
     if (!connection.answering.delete(res)) return;
-    this.inFlight--;
+    this.written(res);
     this.makeRoom();
     if (connection.deferred.length === 0 && this.hasRoom(connection)) this.resumeReading(connection);
     this.endIfIdle(connection);
@@ -197,10 +275,10 @@ export class Connections {
     for (const connection of this.waiting) {
       while (connection.deferred.length > 0 && this.hasRoom(connection)) {
         const [req, res] = connection.deferred.shift() as [IncomingMessage, ServerResponse];
-        this.start(connection, req, res);
+        this.start(connection, req, res, true);
       }
       if (connection.deferred.length > 0) {
-        if (this.inFlight >= this.limits.maxInFlight) return;
+        if (this.inFlight - this.deferredCount >= this.limits.maxInFlight) return;
         continue;
       }
       this.waiting.delete(connection);
@@ -212,10 +290,32 @@ export class Connections {
     clearTimeout(connection.linger);
     this.connections.delete(connection.socket);
     this.waiting.delete(connection);
-    this.inFlight -= connection.answering.size;
+    for (const res of connection.answering) if (this.unwritten.delete(res)) this.inFlight--;
+    this.inFlight -= connection.deferred.length;
+    this.deferredCount -= connection.deferred.length;
     connection.answering.clear();
     connection.deferred = [];
     this.makeRoom();
+    this.releaseAllIfRoom();
+  }
+
+  /**
+   * Closes each connection whose client has not read the answers written to it for sendTimeoutMs (or,
+   * closing, maxLingerMs): Node buffers them without limit, holds the connection's next requests
+   * behind them, and a closing server would wait for them forever.
+   */
+  private sweep(): void {
+    const now = Date.now();
+    const stalledMs = this.closing
+      ? Math.min(this.limits.maxLingerMs, this.limits.sendTimeoutMs)
+      : this.limits.sendTimeoutMs;
+    for (const connection of this.connections.values()) {
+      const { socket } = connection;
+      if (socket.writableLength === 0 || socket.bytesWritten !== connection.bytesWritten) {
+        connection.bytesWritten = socket.bytesWritten;
+        connection.movedAt = now;
+      } else if (now - connection.movedAt >= stalledMs) socket.destroy();
+    }
   }
 
   private closeAfterAnswers(connection: Connection): void {
@@ -256,7 +356,7 @@ export class Connections {
   }
 
   private resumeReading(connection: Connection): void {
-    if (!connection.held || connection.done) return;
+    if (!connection.held || connection.done || this.saturated) return;
     connection.held = false;
     connection.socket._paused = false;
     connection.socket.parser?.resume();

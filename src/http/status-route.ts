@@ -297,7 +297,14 @@ export function statusHtml(s: NodeStatus): string {
       1,
       0,
       ['Mirror of', `<code>${escapeHtml(m.upstream)}</code>`],
-      ['Mirror lag', m.lagRecords === undefined ? 'not synced yet' : `${n(m.lagRecords)} records`],
+      [
+        'Mirror lag',
+        m.lagRecords !== undefined
+          ? `${n(m.lagRecords)} records`
+          : m.lastSyncAgeSeconds !== undefined
+            ? `unknown: last in sync ${duration(m.lastSyncAgeSeconds)} ago`
+            : 'not synced yet',
+      ],
       ['Mirror state', mirrorState(m)],
       ...(m.lastRefusal
         ? [

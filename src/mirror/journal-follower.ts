@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
-import { RecordKind } from '../journal/record.js';
+import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
 import { ChunkSource, type UpstreamHead } from './chunk-source.js';
@@ -24,6 +24,8 @@ const PREFETCH_CHUNKS = 8;
 /** Waits between attempts after a failure: the first, and the most (doubling in between). */
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 60_000;
+/** Least time between two long polls: an upstream (or a cache) may answer them at once. */
+const MIN_POLL_MS = 1000;
 
 export interface FollowerOptions {
   upstream: string;
@@ -97,24 +99,27 @@ export class JournalFollower {
 
   /**
    * The head says the upstream has fewer records than we hold, or another last record. Its journal
-   * decides: the chunk holding our last record still holds it (a stale head: refused), or ends before
-   * it, or holds another history (a fork). Always throws.
+   * decides, in the chunk holding the last record both hold: a record there that differs from ours is a
+   * fork (settle throws); one that agrees leaves a stale head, or a stale copy of the journal (a cache,
+   * a calendar restored from a backup), which contradicts nothing: refused, and asked for again. A
+   * restored calendar that writes on is caught as a fork once it writes a record we hold. Always throws.
    */
   private async contradictingHead(upstream: UpstreamHead): Promise<never> {
     const local = this.o.calendar.journal.head.records;
-    const chunk = Math.floor((local - 1) / CHUNK_RECORDS);
     const says = `the upstream's head says ${upstream.records} records (last chain hash ${upstream.chainHash})`;
     const fewer = `upstream has ${upstream.records} records, fewer than the ${local} already mirrored`;
+    if (upstream.records === 0) throw new MirrorIntegrityError(`${fewer}: an empty or stale upstream`);
+    const chunk = Math.floor((Math.min(local, upstream.records) - 1) / CHUNK_RECORDS);
     const bytes = await this.source.chunk(chunk);
-    if (!bytes) {
-      if (upstream.records <= chunk * CHUNK_RECORDS) throw new MirrorForkError(fewer);
-      throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although ${says}`);
-    }
+    if (!bytes) throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although ${says}`);
     const reading = await this.settle(chunk, bytes, await this.held(chunk));
+    const end = reading.kind === 'short' ? reading.end : (chunk + 1) * CHUNK_RECORDS;
+    if (upstream.records < local && end < local)
+      throw new MirrorIntegrityError(
+        `${fewer}, each of them ours (its journal ends at record ${Math.min(end, upstream.records) - 1}): a stale copy, or a calendar restored from a backup`,
+      );
     if (reading.kind === 'continues')
       throw new MirrorIntegrityError(`${says}, but its journal holds our record ${local - 1}: a stale head`);
-    if (upstream.records < local)
-      throw new MirrorForkError(`${fewer} (its journal ends at record ${reading.end - 1})`);
     throw new MirrorIntegrityError(
       `upstream chunk ${chunk} ends at record ${reading.end - 1} although ${says}`,
     );
@@ -220,6 +225,9 @@ export class JournalFollower {
         if (chunk * CHUNK_RECORDS > this.o.calendar.journal.head.records) throw damaged;
         const before = await this.source.chunk(chunk - 1);
         if (!before) throw damaged;
+        // its last record carries our chain hash before this chunk, which covers every record before:
+        // the upstream agrees with ours up to here, and this chunk's first record is damaged
+        if (equalBytes(before.subarray(before.byteLength - CHAIN_HASH_BYTES), held.previous)) throw damaged;
         // throws for a fork, or damage before; it agrees (here complete) or ends early otherwise
         await this.settle(chunk - 1, before, await this.held(chunk - 1));
         throw damaged;
@@ -251,7 +259,11 @@ export class JournalFollower {
       try {
         await this.syncOnce();
         backoff = FIRST_RETRY_MS;
-        await this.head(this.o.calendar.journal.head.records);
+        const asked = Date.now();
+        const held = this.o.calendar.journal.head.records;
+        const { records } = await this.head(held);
+        const early = MIN_POLL_MS - (Date.now() - asked);
+        if (records <= held && early > 0) await sleep(early, undefined, { signal }).catch(() => undefined);
       } catch (e) {
         if (e instanceof MirrorForkError) throw e;
         if (signal.aborted) return;

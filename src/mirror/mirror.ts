@@ -35,18 +35,23 @@ export interface MirrorProgress {
   etaSeconds: number | undefined;
 }
 
+/**
+ * following; retrying after refusing the upstream's data or failing to reach it; waiting for an
+ * attestation to be confirmed; stopped for good by a fork.
+ */
+export const MIRROR_STATES = ['following', 'refusing', 'unreachable', 'waiting', 'stopped'] as const;
+
 export interface MirrorStatus {
   upstream: string;
   localRecords: number;
   upstreamRecords: number | undefined;
-  /** Records the mirror is behind, as of the last upstream head it saw. */
+  /**
+   * Records the mirror is behind, as of the last upstream head it saw; unknown before the first, and
+   * while the upstream cannot be reached (it may have written any number since).
+   */
   lagRecords: number | undefined;
   lastSyncAgeSeconds: number | undefined;
-  /**
-   * following; retrying after refusing the upstream's data or failing to reach it; waiting for an
-   * attestation to be confirmed; stopped for good by a fork.
-   */
-  state: 'following' | 'refusing' | 'unreachable' | 'waiting' | 'stopped';
+  state: (typeof MIRROR_STATES)[number];
   /** Times the upstream's data was refused since start (each retried). */
   refusals: number;
   /** The last refusal: why, and how long ago. */
@@ -169,7 +174,8 @@ export class Mirror {
       upstream: this.o.upstream,
       localRecords: local,
       upstreamRecords: upstream,
-      lagRecords: upstream === undefined ? undefined : Math.max(0, upstream - local),
+      lagRecords:
+        upstream === undefined || problem?.kind === 'unreachable' ? undefined : Math.max(0, upstream - local),
       lastSyncAgeSeconds:
         this.follower.lastSyncAt === undefined
           ? undefined

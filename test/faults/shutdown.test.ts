@@ -1,11 +1,13 @@
 /**
  * Signals under load. SIGTERM while keep-alive connections send digests, one at a time or pipelined:
  * every request sent before the signal is answered (its proof, or 503 with Connection: close) before
- * its connection closes, otsd exits 0, and a restart knows every digest acknowledged. SIGHUP while
+ * its connection closes, otsd exits 0 (a client that reads none of its answers holding it no longer
+ * than the linger bound), and a restart knows every digest acknowledged. SIGHUP while
  * clients post: reloads (a bad file among them) change nothing acknowledged.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -76,6 +78,34 @@ describe('SIGTERM under load', () => {
     );
     assert.equal(unanswered, 0, `${unanswered} of ${sent} requests sent before a SIGTERM got no answer`);
     assert.equal(lost, 0);
+  });
+
+  it('exits 0 within the linger bound while a client reads none of its answers', async (t) => {
+    const calendar = await startCalendarProcess(tempDir(t), ['--log-level', 'info']);
+    t.after(() => calendar.stop('SIGKILL'));
+    const { hostname, port } = new URL(calendar.url);
+    const reader = connect(Number(port), hostname);
+    t.after(() => reader.destroy());
+    reader.on('error', () => {});
+    await new Promise((resolve) => reader.once('connect', resolve));
+    // its receive window fills with the answers, and otsd's writes stall
+    reader.pause();
+    reader.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(3000));
+    await sleep(3000);
+    const started = Date.now();
+    const exit = await calendar.stop('SIGTERM');
+    const seconds = (Date.now() - started) / 1000;
+    const stopped = /calendar: stopped/.test(calendar.output());
+    reportFault({
+      case: 'SIGTERM with a client reading nothing',
+      tries: 1,
+      acknowledged: 0,
+      lost: 0,
+      result: `${exit === 0 && stopped ? 'ok' : 'FAIL'} (exit ${exit} after ${seconds.toFixed(1)} s)`,
+    });
+    // the graceful stop's own timeout (30 s) ends it with exit 1 when the client holds it
+    assert.equal(exit, 0, calendar.output());
+    assert.ok(stopped, 'calendar: stopped logged');
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * The tampering proxy's six modes between a growing calendar and its mirror (the reliability report's
- * section 4): a flipped byte, a cut connection, a body cut short with a matching length, a stale copy
- * of the growing chunk, an old head: each is refused (the cut retried as a transport failure) for as
- * long as it lasts, shown on the status page, `otsd status` and the metrics, and the mirror follows
+ * section 4), and a seventh: a flipped byte, a cut connection, a body cut short with a matching length,
+ * a stale copy of the growing chunk, an old head, both together (a cache's stale snapshot): each is
+ * refused (the cut retried as a transport failure) for as long as it lasts, shown on the status page, `otsd status` and the metrics, and the mirror follows
  * again once the proxy is honest, its journal a copy of the calendar's. A fork (another calendar,
  * sharing the first records) stops the mirror for good, and it says so, honest upstream or not.
  */
@@ -22,11 +22,13 @@ import { scale } from './soak.js';
 import { reportFault } from './table.js';
 
 /** Why each mode's answers are refused (a cut connection is retried as a transport failure). */
-const REFUSED_FOR: Record<Exclude<Tampering, 'honest' | 'cut'>, RegExp> = {
+const REFUSED_FOR: Record<Exclude<Tampering, 'honest' | 'cut' | 'down' | 'no-wait'>, RegExp> = {
   flip: /^upstream chunk \d+: record \d+: chain hash [0-9a-f]{64} does not match the computed/,
   short: /^upstream chunk \d+(: record \d+: record of \d+ bytes cut short| ends at record \d+, before)/,
   'stale-chunk': /^upstream chunk \d+ ends at record \d+, before the \d+ records already mirrored$/,
   'old-head': /^the upstream's head says \d+ records .*, but its journal holds our record \d+: a stale head$/,
+  snapshot:
+    /^(upstream has \d+ records, fewer than the \d+ already mirrored, each of them ours|the upstream's head says \d+ records .*: a stale head$)/,
 };
 
 /** Refusals each mode must draw before the proxy is honest again (the backoff doubles each time). */
@@ -56,8 +58,8 @@ const status = async (node: CalendarNode) =>
   ).json()) as StatusJson;
 
 /**
- * Prepares the remembered copies of the stale modes: the mirror's current chunk, or the head, as they
- * are now; then waits until the mirror holds more than they do (within the same chunk, for a chunk).
+ * Prepares the remembered copies of the stale modes: the mirror's current chunk, or the head, or both
+ * (a snapshot), as they are now; then waits until the mirror holds more than they do (within the same chunk, for a chunk).
  */
 async function rememberStale(mode: Tampering, proxy: TamperingProxy, mirror: CalendarNode): Promise<void> {
   if (mode === 'old-head') {
@@ -69,6 +71,7 @@ async function rememberStale(mode: Tampering, proxy: TamperingProxy, mirror: Cal
   for (;;) {
     const chunk = Math.floor(records(mirror) / CHUNK_RECORDS);
     const now = records(mirror);
+    if (mode === 'snapshot') await proxy.remember('/journal/head');
     await proxy.remember(`/journal/chunk/${chunk}`);
     await waitFor('the mirror past the stale chunk', () => (records(mirror) > now + 2 ? true : undefined));
     if (Math.floor(records(mirror) / CHUNK_RECORDS) === chunk) return;
@@ -88,8 +91,9 @@ describe('a tampering proxy before a mirror', () => {
     });
     await waitFor('the mirror to follow', () => (records(mirror) > 20 ? true : undefined));
 
-    for (const mode of ['flip', 'cut', 'short', 'stale-chunk', 'old-head'] as const) {
-      if (mode === 'stale-chunk' || mode === 'old-head') await rememberStale(mode, proxy, mirror);
+    for (const mode of ['flip', 'cut', 'short', 'stale-chunk', 'old-head', 'snapshot'] as const) {
+      if (mode === 'stale-chunk' || mode === 'old-head' || mode === 'snapshot')
+        await rememberStale(mode, proxy, mirror);
       const before = mirror.mirror?.status().refusals ?? 0;
       const tamperedBefore = proxy.tampered;
       proxy.mode = mode;

@@ -2,14 +2,25 @@
  * A FAKE proxy in front of a real calendar, for what a broken cache or a hostile middlebox does to a
  * mirror's downloads (the reliability report's six modes): flip a byte of each journal chunk, cut the
  * connection mid-chunk (Content-Length whole), answer a chunk cut short with a matching length, serve
- * a stale copy of a chunk or of the head remembered earlier, or (a fork) pass everything to another
- * calendar. Mode 'honest' passes everything through.
+ * a stale copy of a chunk or of the head remembered earlier, or of both (a cache's stale snapshot), or
+ * (a fork) pass everything to another calendar; beyond those, answer 502 to everything (an upstream
+ * down), or drop the long poll's query (a cache that answers it at once). Mode 'honest' passes
+ * everything through.
  */
 import { createServer } from 'node:http';
 import type { TestContext } from 'node:test';
 import { listenOnLoopback } from './loopback-server.js';
 
-export type Tampering = 'honest' | 'flip' | 'cut' | 'short' | 'stale-chunk' | 'old-head';
+export type Tampering =
+  | 'honest'
+  | 'flip'
+  | 'cut'
+  | 'short'
+  | 'stale-chunk'
+  | 'old-head'
+  | 'snapshot'
+  | 'down'
+  | 'no-wait';
 
 export interface TamperingProxy {
   url: string;
@@ -22,6 +33,8 @@ export interface TamperingProxy {
   flipAt: (length: number) => number;
   /** Answers tampered with so far. */
   tampered: number;
+  /** Requests for the head and for chunks so far. */
+  requests: { head: number; chunks: number };
   /** Fetches `path` from the target now and keeps it: 'stale-chunk' and 'old-head' serve these copies. */
   remember(path: string): Promise<void>;
 }
@@ -45,16 +58,25 @@ export async function startTamperingProxy(t: TestContext, calendar: string): Pro
     chunks: () => true,
     flipAt: (length) => Math.min(100, length >> 1),
     tampered: 0,
+    requests: { head: 0, chunks: 0 },
     remember: async (path) => {
       remembered.set(path, await fetchFromTarget(path));
     },
   };
   const server = createServer(async (req, res) => {
-    const path = req.url ?? '/';
+    const asked = req.url ?? '/';
+    const path = state.mode === 'no-wait' ? asked.replace(/\?.*$/, '') : asked;
     const chunk = CHUNK_PATH.exec(path);
+    const head = path.startsWith('/journal/head');
+    if (head) state.requests.head++;
+    if (chunk) state.requests.chunks++;
+    if (state.mode === 'down') {
+      res.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
+      return;
+    }
     const stale =
-      (state.mode === 'stale-chunk' && chunk) ||
-      (state.mode === 'old-head' && path.startsWith('/journal/head'))
+      ((state.mode === 'stale-chunk' || state.mode === 'snapshot') && chunk) ||
+      ((state.mode === 'old-head' || state.mode === 'snapshot') && head)
         ? remembered.get(chunk ? path : '/journal/head')
         : undefined;
     let answer: { status: number; type: string; body: Buffer };

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { Timestamp } from '../../src/ots/index.js';
 import { startTestNode } from '../helpers/calendar-node.js';
@@ -13,6 +14,26 @@ import { digestRequest, type RawAnswer, RawConnection } from '../helpers/raw-htt
 import { waitFor } from '../helpers/wait-for.js';
 
 const digests = (n: number) => Array.from({ length: n }, () => randomBytes(32));
+
+/**
+ * Opens a connection that pipelines `count` GET / and reads no answer (its receive window fills, and
+ * the server's writes stall) until `closedWithin` reads on to see whether the server closed it.
+ */
+async function nonReader(url: string, count: number) {
+  const { hostname, port } = new URL(url);
+  const socket: Socket = connect(Number(port), hostname);
+  socket.on('error', () => {});
+  const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.pause();
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(count));
+  const closedWithin = async (ms: number) => {
+    socket.resume();
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref());
+    return Promise.race([closed, timer]);
+  };
+  return { socket, closedWithin };
+}
 
 /** Opens a connection that pipelines a POST /digest for each of `sent` at once. */
 async function pipeline(url: string, sent: Uint8Array[]): Promise<RawConnection> {
@@ -72,6 +93,45 @@ describe('requests in flight', () => {
     );
   });
 
+  it('past twice the server cap, counting requests read past their connection cap, no connection is read', async (t) => {
+    const node = await startTestNode(t, {
+      roundIntervalMs: 200,
+      httpLimits: { maxRequestsInFlight: 3, maxRequestsPerConnection: 1 },
+    });
+    // one read of 10: 1 in flight, 9 waiting unprocessed, 10 held (past 2 x 3)
+    const sent = digests(10);
+    const flood = await pipeline(node.url, sent);
+    t.after(() => flood.destroy());
+    await waitFor('the first digest to wait', () => (node.aggregator?.unanswered === 1 ? true : undefined));
+    const other = await pipeline(node.url, digests(1));
+    t.after(() => other.destroy());
+    await other.answered(1);
+    // it was read only once the flood's held requests fell under twice the cap
+    assert.ok(flood.answers.length >= 5, `answered after ${flood.answers.length} of the flood`);
+    assert.equal(other.answers[0]?.status, 200);
+    await flood.answered(10);
+    assertProofs(flood.answers, sent);
+  });
+
+  it('a client that reads none of its answers holds no room on other connections, and is closed past the send timeout', async (t) => {
+    const node = await startTestNode(t, {
+      roundIntervalMs: 50,
+      httpLimits: { maxRequestsInFlight: 64, sendTimeoutMs: 1500 },
+    });
+    const stalled = await Promise.all([nonReader(node.url, 3000), nonReader(node.url, 3000)]);
+    t.after(() => {
+      for (const s of stalled) s.socket.destroy();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // their answers are written (the kernel holds what it can): another client is served
+    const answer = await fetch(`${node.url}/digest`, { method: 'POST', body: new Uint8Array(32) });
+    assert.equal(answer.status, 200);
+    // and their connections, whose answers do not move, are closed by the server (the reset is seen
+    // once the client reads again); a client that reads still gets its answers and keeps its connection
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    for (const s of stalled) assert.ok(await s.closedWithin(20_000), 'the server closed the connection');
+  });
+
   it('a client pipelining more than the server takes gets every request read answered, then the connection ends', async (t) => {
     // the connection is held at its cap past the headers timeout, with a request cut by the held read
     const node = await startTestNode(t, {
@@ -103,6 +163,20 @@ describe('closing with requests in flight', () => {
       assertProofs(c.answers, sent[i] as Uint8Array[]);
       assert.equal(c.answers.at(-1)?.headers.connection, 'close');
     });
+  });
+
+  it('closes, past the linger bound, a connection whose client reads none of its answers', async (t) => {
+    const node = await startTestNode(t, { roundIntervalMs: 50, httpLimits: { headersTimeoutMs: 1000 } });
+    const stalled = await nonReader(node.url, 3000);
+    t.after(() => stalled.socket.destroy());
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // without the bound the close waits for this client for ever
+    const closed = await Promise.race([
+      node.close().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20_000).unref()),
+    ]);
+    assert.ok(closed, 'the server closed within 20 s');
+    assert.ok(await stalled.closedWithin(5000), 'the server closed the connection');
   });
 
   it('answers 503 with Connection: close to a request sent on an idle keep-alive connection as the close begins', async (t) => {
