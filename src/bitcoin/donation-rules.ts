@@ -43,6 +43,7 @@ export const REFUSALS = {
   change: 8,
   'tip-repeated': 9,
   'tip-not-offered': 9,
+  'tip-proven': 9,
   'input-not-confirmed': 10,
   'fee-rate': 11,
   conflict: 12,

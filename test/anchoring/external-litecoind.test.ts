@@ -335,7 +335,7 @@ describe('external stamping on litecoind', () => {
         422,
         /rule 11 \(fee-rate\)/,
       ],
-      ['too large', new Uint8Array(5000), 413, /too large/],
+      ['too large', new Uint8Array(5000), 413, /rule 1 \(too-large\)/],
     ];
     for (const [what, raw, status, text] of cases) {
       const answer = await post(calendar, raw);
