@@ -16,6 +16,12 @@ import { type DonationState, isActive, spentOutpoint, type TrackedDonation } fro
 /** States of a donation given up: the same transaction posted again is checked again. */
 const GIVEN_UP: ReadonlySet<DonationState> = new Set(['expired', 'conflicted', 'replaced']);
 
+/**
+ * Bumps of one donation taken: each writes a record, and only the last mined costs its donor anything,
+ * so a donor could otherwise fill the journal at the price of the incremental relay fee never paid.
+ */
+export const MAX_BUMPS = 8;
+
 /** A coinbase output can be spent once it has this many confirmations. */
 const COINBASE_MATURITY = 100;
 
@@ -95,6 +101,11 @@ export function checkOffline(
   const replaces = pending.find(
     (d) => d.tip === tip && spentOutpoint(d.tx.inputs[0] as typeof input) === coin,
   );
+  if (replaces && replaces.bumps >= MAX_BUMPS)
+    throw new DonationRefused(
+      'bumps',
+      `the donation was bumped ${replaces.bumps} times already; at most ${MAX_BUMPS} are taken`,
+    );
   if (!replaces) {
     const forTip = pending.filter((d) => d.tip === tip);
     if (forTip.length >= settings.maxPerTip) {

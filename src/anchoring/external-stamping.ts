@@ -208,18 +208,19 @@ export class ExternalStamping implements ProofSource {
         fee: payload.fee,
         feeRate: payload.fee / donation.vsize,
         takenAt: payload.height,
+        bumps: 0,
         deferUntil: undefined,
         state: 'mempool',
         minedAt: undefined,
       };
       // records come in the order taken: the donor's earlier donation to the tip from the same coin was replaced
-      for (const d of this.resumed)
-        if (
-          d.state === 'mempool' &&
-          d.tip === tip &&
-          spentOutpoint(d.tx.inputs[0] as TxInput) === spentOutpoint(donation.tx.inputs[0] as TxInput)
-        )
-          d.state = 'replaced';
+      const coin = spentOutpoint(donation.tx.inputs[0] as TxInput);
+      for (const d of this.resumed) {
+        if (d.state !== 'mempool' || d.tip !== tip || spentOutpoint(d.tx.inputs[0] as TxInput) !== coin)
+          continue;
+        d.state = 'replaced';
+        tracked.bumps = d.bumps + 1;
+      }
       this.track(tracked);
       this.resumed.push(tracked);
     }
@@ -372,6 +373,7 @@ export class ExternalStamping implements ProofSource {
       fee: checked.fee,
       feeRate: checked.feeRate,
       takenAt,
+      bumps: checked.replaces ? checked.replaces.bumps + 1 : 0,
       deferUntil,
       state: 'mempool',
       minedAt: undefined,
@@ -545,6 +547,7 @@ export class ExternalStamping implements ProofSource {
         fee: undefined,
         feeRate: undefined,
         takenAt: at.height,
+        bumps: 0,
         deferUntil: undefined,
         state: 'mined',
         minedAt: at,

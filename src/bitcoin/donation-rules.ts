@@ -49,6 +49,7 @@ export const REFUSALS = {
   conflict: 12,
   'tip-full': 13,
   'too-many': 13,
+  bumps: 13,
   'node-refused': 14,
 } as const;
 export type Refusal = keyof typeof REFUSALS;

@@ -37,6 +37,7 @@ const REFUSAL_ERRORS: Record<Refusal, HttpErrorDefinition> = {
   conflict: HttpErrors.EXTERNAL_CONFLICT,
   'tip-full': HttpErrors.EXTERNAL_CONFLICT,
   'too-many': HttpErrors.EXTERNAL_TOO_MANY,
+  bumps: HttpErrors.EXTERNAL_CONFLICT,
   'node-refused': HttpErrors.EXTERNAL_REFUSED,
 };
 

@@ -213,7 +213,7 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     assert.match(await full.text(), /rule 13 \(too-many\)/);
   });
 
-  it('after a restart, donations replaced or double-spent before it come back as such', async (t) => {
+  it('after a restart, donations replaced or double-spent before it come back as such; a donation is bumped at most 8 times', async (t) => {
     if (!needs(t)) return;
     const { ltc, calendar, coins, tip } = await donationSetting(t, chain, { fund: false }, 2);
     const [coin, other] = coins as [Coin, Coin];
@@ -233,5 +233,13 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
       calendar.explain,
     );
     assert.equal(await stateOf(calendar, txidOf(bumped)), 'mempool');
+    // the bump counted before the restart: 7 more are taken, the next refused
+    for (let bump = 2; bump <= 8; bump++) {
+      const next = await post(calendar, buildDonation(donor, { coin, tip, feeRate: 8 + 5 * (bump - 1) }));
+      assert.equal(next.status, 202, `bump ${bump}: ${next.text}`);
+    }
+    const ninth = await post(calendar, buildDonation(donor, { coin, tip, feeRate: 48 }));
+    assert.equal(ninth.status, 409, ninth.text);
+    assert.match(ninth.text, /rule 13 \(bumps\)/);
   });
 });

@@ -69,6 +69,7 @@ describe('donation rules', () => {
       'conflict',
       'tip-full',
       'too-many',
+      'bumps',
       'node-refused',
     ];
     for (const refusal of Object.keys(REFUSALS).filter((r) => !context.includes(r)))
