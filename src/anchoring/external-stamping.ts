@@ -1,8 +1,8 @@
 /**
  * External stamping: a source of proofs through transactions other people pay for. The calendar offers
  * tips (offered-tips.ts); anyone may post a transaction committing to one (`POST /external/tx`), which
- * is checked against every rule (donation-intake.ts), journaled as a donation record, relayed through
- * the calendar's node and then followed (tracked-donation.ts). A conforming transaction committing to
+ * is checked against every rule (donation-intake.ts), relayed through the calendar's node, journaled
+ * as a donation record once the node holds it, and then followed (tracked-donation.ts). A conforming transaction committing to
  * an offered tip is also found in its block when it was never posted (passive discovery).
  *
  * Once such a transaction is `minConfirmations` deep, the tip's commitments are proven through it by
@@ -11,13 +11,15 @@
  * is used, as python-opentimestamps' make_timestamp_from_block would.
  *
  * While a posted donation paying at least the fee rate the own transaction would pay now is pending,
- * the own transaction waits on its tip's commitments, for at most `waitBlocks` blocks after it was taken;
- * the wait ends at once when the donation leaves the mempool (double-spent or dropped). A donation
- * followed again after a restart is weighed again on the first pass, its wait counted from when it was
- * taken. A calendar whose own transaction sends nothing (an empty wallet) offers the tip of what is
+ * the own transaction waits on its tip's commitments, for at most `waitBlocks` blocks after the first
+ * such donation covering any of them was taken (later donations never extend it); the wait ends when the
+ * donation is seen out of the mempool (double-spent or dropped), looked at on each block and every 30 s
+ * while the own transaction waits. A donation followed again after a restart is weighed again on the
+ * first pass, its wait counted from when it was taken, and its state asked of the node. A calendar whose own transaction sends nothing (an empty wallet) offers the tip of what is
  * pending on each block, so it can be anchored by donations alone.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { bitcoinTipTimestamp } from '../bitcoin/bitcoin-proof.js';
@@ -26,11 +28,11 @@ import { RpcError } from '../bitcoin/rpc-client.js';
 import type { Calendar } from '../calendar/calendar.js';
 import { decodeDonationPayload, encodeDonationPayload } from '../journal/donation-payload.js';
 import { RecordKind } from '../journal/record.js';
-import { type BitcoinTransaction, equalBytes, reverseBytes, toHex } from '../ots/index.js';
+import { type BitcoinTransaction, equalBytes, reverseBytes, type TxInput, toHex } from '../ots/index.js';
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainFollower } from './chain-follower.js';
 import type { ChainPass, ProofSource, Prove } from './coordinator.js';
-import { checkPosted, type IntakeSettings } from './donation-intake.js';
+import { checkOffline, checkPosted, type IntakeSettings, type IntakeView } from './donation-intake.js';
 import { type OfferedTip, OfferedTips } from './offered-tips.js';
 import type { Stamper } from './stamper.js';
 import {
@@ -63,6 +65,24 @@ const HELD_CHECK_MS = 100;
 
 /** Donations in a final state kept for `GET /external/tx/<txid>`, the oldest dropped first. */
 const KEPT_FINAL = 1000;
+
+/** Tips dropped as proven, remembered (the oldest forgotten first) to answer a donation to one 410. */
+const KEPT_PROVEN_TIPS = 1000;
+
+/** Posts waiting for their turn (each asks the node a few times), in all and from one client. */
+const MAX_QUEUED_POSTS = 32;
+const MAX_QUEUED_PER_CLIENT = 2;
+
+/** Refusals the node's checks gave, by the posted bytes, answered again until the next block. */
+const MAX_CACHED_REFUSALS = 10_000;
+
+/** While the own transaction waits on a donation, the mempool is looked at this often (and on each block). */
+const MEMPOOL_CHECK_MS = 30_000;
+
+/** A post refused before its turn: too many posts wait (429, retry later). */
+export class IntakeBusy extends Error {
+  override name = 'IntakeBusy';
+}
 
 export interface ExternalStampingOptions {
   settings: ExternalSettings;
@@ -125,13 +145,29 @@ export class ExternalStamping implements ProofSource {
   private readonly donations = new Map<string, TrackedDonation>();
   /** Commitment records the own transaction leaves to a pending donation for now. */
   private deferred = new Set<number>();
+  /**
+   * The height each pending commitment was first covered by a donation the own transaction waits on:
+   * it waits at most `waitBlocks` from there, whatever donations come later.
+   */
+  private readonly coveredSince = new Map<number, number>();
   private feesSaved = 0;
-  /** Transactions paying an offered tip's script that break rules 1-9 (txid, hex): never looked at again. */
-  private readonly nonConforming = new Set<string>();
+  /** Transactions paying an offered tip's script that break rules 1-9 (txid, hex), while the tip is offered. */
+  private readonly nonConforming = new Map<string, OfferedTip>();
+  /** Tips dropped because their commitments are proven (hex), in the order dropped. */
+  private readonly provenTips = new Set<string>();
   /** Donations read back at start, whose wait is weighed on the first pass (it asks the node). */
   private resumed: TrackedDonation[] = [];
+  /** The mempool is looked at on the next pass whatever the time (after a restart). */
+  private mempoolDue = false;
+  private mempoolCheckedAt = 0;
   /** Posts are checked and taken one at a time, so the caps hold. */
   private intake: Promise<unknown> = Promise.resolve();
+  /** Posts waiting for their turn, in all and by client. */
+  private queued = 0;
+  private readonly queuedBy = new Map<string, number>();
+  /** The node's refusals, by the posted bytes' SHA-256 (the wtxid's job), and the height they hold for. */
+  private refusals = new Map<string, DonationRefused>();
+  private refusalsAt = -1;
 
   constructor(options: ExternalStampingOptions) {
     this.o = options;
@@ -172,26 +208,49 @@ export class ExternalStamping implements ProofSource {
         fee: payload.fee,
         feeRate: payload.fee / donation.vsize,
         takenAt: payload.height,
+        bumps: 0,
         deferUntil: undefined,
         state: 'mempool',
         minedAt: undefined,
       };
+      // records come in the order taken: the donor's earlier donation to the tip from the same coin was replaced
+      const coin = spentOutpoint(donation.tx.inputs[0] as TxInput);
+      for (const d of this.resumed) {
+        if (d.state !== 'mempool' || d.tip !== tip || spentOutpoint(d.tx.inputs[0] as TxInput) !== coin)
+          continue;
+        d.state = 'replaced';
+        tracked.bumps = d.bumps + 1;
+      }
       this.track(tracked);
       this.resumed.push(tracked);
     }
+    // the others' real state (double-spent, dropped) is asked of the node on the first pass
+    this.mempoolDue = this.resumed.length > 0;
   }
 
   async afterPass(pass: ChainPass): Promise<boolean> {
     this.tips.followOwn(this.o.own.versionsInFlight());
     await this.proveMined(pass.height);
-    if (pass.newBlocks > 0) await this.checkMempool();
+    const waiting = this.deferred.size > 0 && Date.now() - this.mempoolCheckedAt >= MEMPOOL_CHECK_MS;
+    if (pass.newBlocks > 0 || this.mempoolDue || waiting) {
+      if (await this.checkMempool()) {
+        this.mempoolDue = false;
+        this.mempoolCheckedAt = Date.now();
+      }
+    }
     const dropped = this.tips.prune(pass.height, pass.newBlocks > 0, (tip) =>
       this.forTip(tip).some((d) => isActive(d.state)),
     );
-    for (const tip of dropped)
+    for (const tip of dropped) {
+      if (!tip.commitments.some((n) => this.o.calendar.index.isPending(n))) this.rememberProven(tip);
       for (const d of this.forTip(tip)) if (isActive(d.state)) this.settle(d, 'expired');
-    for (const d of this.resumed.splice(0))
-      if (isActive(d.state)) d.deferUntil = await this.deferral(d.feeRate ?? 0, d.takenAt);
+      for (const [txid, of] of this.nonConforming) if (of === tip) this.nonConforming.delete(txid);
+    }
+    for (const d of this.resumed.splice(0)) {
+      if (!isActive(d.state)) continue;
+      d.deferUntil = await this.deferral(d.feeRate ?? 0, d.takenAt, d.tip.commitments);
+      if (d.deferUntil !== undefined) this.cover(d.tip.commitments, d.takenAt);
+    }
     return this.updateDeferral(pass.height);
   }
 
@@ -221,11 +280,48 @@ export class ExternalStamping implements ProofSource {
     return undefined;
   }
 
-  /** Checks, journals and relays a posted donation; throws DonationRefused naming the rule it breaks. */
-  post(raw: Uint8Array): Promise<Posted> {
+  /**
+   * Checks, relays and journals a posted donation; throws DonationRefused naming the rule it breaks, or
+   * IntakeBusy when too many posts (or too many of `client`'s) wait for their turn. What needs no node
+   * is checked before the post waits; a refusal the node's checks gave is answered again until the next block.
+   */
+  async post(raw: Uint8Array, client: string): Promise<Posted> {
+    const offline = checkOffline(
+      raw,
+      this.o.settings,
+      this.intakeView(Number.MAX_SAFE_INTEGER),
+      Number.MAX_SAFE_INTEGER,
+    );
+    if ('known' in offline) return { taken: false, donation: this.view(offline.known) };
+    const key = createHash('sha256').update(raw).digest('hex');
+    if (this.refusalsAt !== this.o.chain.height) {
+      this.refusals = new Map();
+      this.refusalsAt = this.o.chain.height;
+    }
+    const refused = this.refusals.get(key);
+    if (refused) throw refused;
+    const mine = this.queuedBy.get(client) ?? 0;
+    if (this.queued >= MAX_QUEUED_POSTS || mine >= MAX_QUEUED_PER_CLIENT)
+      throw new IntakeBusy(
+        mine >= MAX_QUEUED_PER_CLIENT
+          ? 'too many of your posts are being checked'
+          : 'too many posts are being checked',
+      );
+    this.queued += 1;
+    this.queuedBy.set(client, mine + 1);
     const next = this.intake.then(() => this.take(raw));
     this.intake = next.catch(() => undefined);
-    return next;
+    try {
+      return await next;
+    } catch (e) {
+      if (e instanceof DonationRefused && this.refusals.size < MAX_CACHED_REFUSALS) this.refusals.set(key, e);
+      throw e;
+    } finally {
+      this.queued -= 1;
+      const left = (this.queuedBy.get(client) ?? 1) - 1;
+      if (left > 0) this.queuedBy.set(client, left);
+      else this.queuedBy.delete(client);
+    }
   }
 
   donation(id: string): DonationView | undefined {
@@ -264,29 +360,10 @@ export class ExternalStamping implements ProofSource {
     const { calendar, settings, node, log } = this.o;
     // the node's height, not the calendar's, which lags while it catches up: rule 6 and the wait count from it
     const height = await node.blockCount();
-    const checked = await checkPosted(
-      raw,
-      settings,
-      {
-        height,
-        tip: (tip) => this.tips.get(tip),
-        isPending: (n) => calendar.index.isPending(n),
-        donations: () => this.donations.values(),
-      },
-      node,
-    );
+    const checked = await checkPosted(raw, settings, this.intakeView(height), node);
     if ('known' in checked) return { taken: false, donation: this.view(checked.known) };
     const takenAt = checked.replaces?.takenAt ?? height;
-    const deferUntil = await this.deferral(checked.feeRate, takenAt);
-    await calendar.journal.append(
-      RecordKind.Donation,
-      encodeDonationPayload({
-        commitments: checked.tip.commitments,
-        height: takenAt,
-        fee: checked.fee,
-        rawTx: raw,
-      }),
-    );
+    const deferUntil = await this.deferral(checked.feeRate, takenAt, checked.tip.commitments);
     const donation: TrackedDonation = {
       id: toHex(reverseBytes(checked.donation.tx.txid)),
       tip: checked.tip,
@@ -296,12 +373,25 @@ export class ExternalStamping implements ProofSource {
       fee: checked.fee,
       feeRate: checked.feeRate,
       takenAt,
+      bumps: checked.replaces ? checked.replaces.bumps + 1 : 0,
       deferUntil,
       state: 'mempool',
       minedAt: undefined,
     };
-    this.track(donation);
+    // relayed before it is journaled: nothing is written for a post the node refuses or drops; one
+    // relayed and then lost to a crash before its 202 is still found in its block (passive discovery)
     await this.relay(donation, checked.nodeAccepted);
+    await calendar.journal.append(
+      RecordKind.Donation,
+      encodeDonationPayload({
+        commitments: checked.tip.commitments,
+        height: takenAt,
+        fee: checked.fee,
+        rawTx: raw,
+      }),
+    );
+    this.track(donation);
+    if (deferUntil !== undefined) this.cover(checked.tip.commitments, takenAt);
     if (checked.replaces) this.settle(checked.replaces, 'replaced');
     this.updateDeferral(this.o.chain.height);
     log.info(
@@ -311,15 +401,51 @@ export class ExternalStamping implements ProofSource {
     return { taken: true, donation: this.view(donation) };
   }
 
-  /** The height before which the own transaction waits on the donation, if it waits at all. */
-  private async deferral(feeRate: number, takenAt: number): Promise<number | undefined> {
+  private intakeView(height: number): IntakeView {
+    return {
+      height,
+      tip: (tip) => this.tips.get(tip),
+      proven: (tip) => this.provenTips.has(toHex(tip)),
+      isPending: (n) => this.o.calendar.index.isPending(n),
+      donations: () => this.donations.values(),
+    };
+  }
+
+  /**
+   * The height before which the own transaction waits on the donation, if it waits at all: `waitBlocks`
+   * after it was taken, or after the first donation that covered any of its commitments, if earlier.
+   */
+  private async deferral(
+    feeRate: number,
+    takenAt: number,
+    commitments: readonly number[],
+  ): Promise<number | undefined> {
     const { waitBlocks } = this.o.settings;
     if (waitBlocks === 0) return undefined;
     if (feeRate < (await this.o.own.wantedFeeRate())) return undefined;
-    return takenAt + waitBlocks;
+    let since = takenAt;
+    for (const n of commitments) since = Math.min(since, this.coveredSince.get(n) ?? since);
+    return since + waitBlocks;
   }
 
-  /** Sends it; a node that cannot test without relaying (bcoin) must then hold it in its mempool. */
+  private rememberProven(tip: OfferedTip): void {
+    this.provenTips.add(toHex(tip.tip));
+    for (const old of this.provenTips) {
+      if (this.provenTips.size <= KEPT_PROVEN_TIPS) break;
+      this.provenTips.delete(old);
+    }
+  }
+
+  /** Notes that a donation the own transaction waits on covers `commitments` from `takenAt`. */
+  private cover(commitments: readonly number[], takenAt: number): void {
+    for (const n of commitments)
+      this.coveredSince.set(n, Math.min(takenAt, this.coveredSince.get(n) ?? takenAt));
+  }
+
+  /**
+   * Sends it; a node that cannot test without relaying (bcoin) must then hold it in its mempool. The
+   * node's refusal is rule 14; a node that does not answer (an RpcError without a code) is thrown as is.
+   */
   private async relay(donation: TrackedDonation, nodeAccepted: boolean): Promise<void> {
     const { node } = this.o;
     let refusal: string | undefined;
@@ -328,12 +454,10 @@ export class ExternalStamping implements ProofSource {
       if (!nodeAccepted && !(await this.held(donation)))
         refusal = 'the node dropped it: not in its mempool after relay';
     } catch (e) {
-      if (!(e instanceof RpcError)) throw e;
+      if (!(e instanceof RpcError) || e.code === undefined) throw e;
       refusal = e.message;
     }
-    if (refusal === undefined) return;
-    this.settle(donation, 'expired');
-    throw new DonationRefused('node-refused', refusal);
+    if (refusal !== undefined) throw new DonationRefused('node-refused', refusal);
   }
 
   /**
@@ -399,7 +523,7 @@ export class ExternalStamping implements ProofSource {
     for (const tx of block.transactions) {
       if (own.has(toHex(tx.txid)) || !tx.outputs.some((o) => equalBytes(o.script, tip.script))) continue;
       if (this.conforms(tx, at.height)) candidates.push(tx);
-      else this.nonConforming.add(toHex(tx.txid));
+      else this.nonConforming.set(toHex(tx.txid), tip);
     }
     // a stable sort: of the smallest, the first in the block
     candidates.sort((a, b) => a.nonWitnessBytes.byteLength - b.nonWitnessBytes.byteLength);
@@ -423,6 +547,7 @@ export class ExternalStamping implements ProofSource {
         fee: undefined,
         feeRate: undefined,
         takenAt: at.height,
+        bumps: 0,
         deferUntil: undefined,
         state: 'mined',
         minedAt: at,
@@ -455,10 +580,10 @@ export class ExternalStamping implements ProofSource {
    * mined: in the mempool, or sent again; its coin spent by another transaction makes it conflicted, a node that no longer takes it
    * expired.
    */
-  private async checkMempool(): Promise<void> {
+  private async checkMempool(): Promise<boolean> {
     const { node } = this.o;
     // while the calendar catches up, a donation in a block it has not read yet would look double-spent
-    if ((await node.blockCount()) > this.o.chain.height) return;
+    if ((await node.blockCount()) > this.o.chain.height) return false;
     for (const d of this.donations.values()) {
       if (d.state !== 'mempool' || !d.raw) continue;
       if (await node.inMempool(d.tx.txid)) continue;
@@ -480,6 +605,7 @@ export class ExternalStamping implements ProofSource {
       this.settle(d, 'expired');
       this.o.log.info({ txid: d.id, error: dropped }, 'external: donation dropped by the node');
     }
+    return true;
   }
 
   /** The commitments waited on now; true when a wait ended without a proof (the own transaction is due). */
@@ -492,6 +618,7 @@ export class ExternalStamping implements ProofSource {
       for (const n of d.tip.commitments) this.deferred.add(n);
     }
     const { index } = this.o.calendar;
+    for (const n of this.coveredSince.keys()) if (!index.isPending(n)) this.coveredSince.delete(n);
     return [...before].some((n) => !this.deferred.has(n) && index.isPending(n));
   }
 

@@ -42,6 +42,8 @@ export interface TrackedDonation {
   feeRate: number | undefined;
   /** The height it was taken at, or the first of those it replaced: the deferral counts from there. */
   takenAt: number;
+  /** How many donations of its donor to the tip, from the same coin, it replaced one after the other. */
+  bumps: number;
   /** The own transaction waits on its commitments before this height (undefined: it does not wait). */
   deferUntil: number | undefined;
   state: DonationState;

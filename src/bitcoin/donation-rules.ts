@@ -43,11 +43,13 @@ export const REFUSALS = {
   change: 8,
   'tip-repeated': 9,
   'tip-not-offered': 9,
+  'tip-proven': 9,
   'input-not-confirmed': 10,
   'fee-rate': 11,
   conflict: 12,
   'tip-full': 13,
   'too-many': 13,
+  bumps: 13,
   'node-refused': 14,
 } as const;
 export type Refusal = keyof typeof REFUSALS;

@@ -297,13 +297,15 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       return sendError(request, reply, error.definition, error.cause, error.detail);
     const code = (error as { code?: string }).code;
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return sendError(
-        request,
-        reply,
-        request.routeOptions.url === EXTERNAL_TX_ROUTE
-          ? HttpErrors.EXTERNAL_TOO_LARGE
-          : HttpErrors.DIGEST_TOO_LONG,
-      );
+      return request.routeOptions.url === EXTERNAL_TX_ROUTE
+        ? sendError(
+            request,
+            reply,
+            HttpErrors.EXTERNAL_TOO_LARGE,
+            undefined,
+            `rule 1 (too-large): the body is over ${request.routeOptions.bodyLimit} bytes`,
+          )
+        : sendError(request, reply, HttpErrors.DIGEST_TOO_LONG);
     if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
       return sendError(request, reply, HttpErrors.INVALID_CONTENT_LENGTH);
     const status = (error as { statusCode?: number }).statusCode;

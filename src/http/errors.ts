@@ -92,8 +92,14 @@ export const HttpErrors = define({
   EXTERNAL_TOO_LARGE: { status: 413, text: 'external tx: too large', level: 'info' },
   EXTERNAL_REFUSED: { status: 422, text: 'external tx refused', level: 'info' },
   EXTERNAL_TIP_NOT_OFFERED: { status: 404, text: 'external tx: tip not offered', level: 'info' },
+  EXTERNAL_TIP_PROVEN: { status: 410, text: 'external tx: tip proven already', level: 'info' },
   EXTERNAL_CONFLICT: { status: 409, text: 'external tx: conflict', level: 'info' },
   EXTERNAL_TOO_MANY: { status: 429, text: 'external tx: too many pending', level: 'info' },
+  EXTERNAL_BUSY: {
+    status: 429,
+    text: 'external tx: too many posts being checked, retry later',
+    level: 'info',
+  },
   EXTERNAL_NOT_ENABLED: {
     status: 404,
     text: 'this calendar takes no external transactions',

@@ -1,12 +1,17 @@
 /**
  * External stamping's routes: `GET /external/tips` (the tips a donor may commit to, and what is pending
- * for each), `POST /external/tx` (a donation, raw bytes or hex: 202 once checked, journaled and relayed;
+ * for each), `POST /external/tx` (a donation, raw bytes or hex: 202 once checked, relayed and journaled;
  * the same transaction again, 200 with its state) and `GET /external/tx/<txid>` (its state). Every
- * refusal names the donation rule broken.
+ * refusal names the donation rule broken; a post that finds too many waiting to be checked (in all, or
+ * from its client's address) is answered 429, and a node that does not answer 503.
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_EXTERNAL_SETTINGS, type ExternalStamping } from '../anchoring/external-stamping.js';
+import {
+  DEFAULT_EXTERNAL_SETTINGS,
+  type ExternalStamping,
+  IntakeBusy,
+} from '../anchoring/external-stamping.js';
 import { DonationRefused, type Refusal } from '../bitcoin/donation-rules.js';
 import { RpcError } from '../bitcoin/rpc-client.js';
 import { HttpError, type HttpErrorDefinition, HttpErrors } from './errors.js';
@@ -26,11 +31,13 @@ const REFUSAL_ERRORS: Record<Refusal, HttpErrorDefinition> = {
   change: HttpErrors.EXTERNAL_REFUSED,
   'tip-repeated': HttpErrors.EXTERNAL_REFUSED,
   'tip-not-offered': HttpErrors.EXTERNAL_TIP_NOT_OFFERED,
+  'tip-proven': HttpErrors.EXTERNAL_TIP_PROVEN,
   'input-not-confirmed': HttpErrors.EXTERNAL_REFUSED,
   'fee-rate': HttpErrors.EXTERNAL_REFUSED,
   conflict: HttpErrors.EXTERNAL_CONFLICT,
   'tip-full': HttpErrors.EXTERNAL_CONFLICT,
   'too-many': HttpErrors.EXTERNAL_TOO_MANY,
+  bumps: HttpErrors.EXTERNAL_CONFLICT,
   'node-refused': HttpErrors.EXTERNAL_REFUSED,
 };
 
@@ -58,9 +65,10 @@ export function externalRoutes(app: FastifyInstance, external: ExternalStamping 
     const raw = transactionBytes((request.body as Buffer | undefined) ?? Buffer.alloc(0));
     let posted: Awaited<ReturnType<ExternalStamping['post']>>;
     try {
-      posted = await stamping.post(new Uint8Array(raw));
+      posted = await stamping.post(new Uint8Array(raw), request.ip);
     } catch (e) {
       if (e instanceof DonationRefused) throw new HttpError(REFUSAL_ERRORS[e.refusal], undefined, e.message);
+      if (e instanceof IntakeBusy) throw new HttpError(HttpErrors.EXTERNAL_BUSY, undefined, e.message);
       if (e instanceof RpcError) throw new HttpError(HttpErrors.NODE_UNAVAILABLE, e);
       throw e;
     }

@@ -20,7 +20,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const donor = donorKey(new Uint8Array(32).fill(9), NETWORKS['bcoin-regtest']);
 
 describe('external stamping on bcoin', () => {
-  it('E19: a donation bcoin drops without a word is refused (rule 14); one it holds is taken', async (t) => {
+  it('E19: a donation bcoin drops without a word is refused (rule 14), nothing journaled; one it holds is taken', async (t) => {
     if (!requireTools(t, embeddedBcoinMissing())) return;
     const dataDir = tempDir(t);
     // blocks only when the test mines them: the tip stays pending while donations are posted
@@ -75,9 +75,17 @@ describe('external stamping on bcoin', () => {
     assert.ok((await rpc.call<string[]>('getrawmempool')).includes(txid), 'held by bcoin');
     // the donor's bump: the calendar's rules take it (rule 12), but bcoin (no replacement by fee)
     // answers with the txid and keeps nothing
+    const records = async () =>
+      (
+        (await (await fetch(calendar.url, { headers: { accept: 'application/json' } })).json()) as {
+          journal: { records: number };
+        }
+      ).journal.records;
+    const before = await records();
     const bump = await post(buildDonation(donor, { coin, tip: fromHex(tip), feeRate: 10 }));
     assert.equal(bump.status, 422, bump.text);
     assert.match(bump.text, /rule 14 \(node-refused\): the node dropped it/);
+    assert.equal(await records(), before, 'nothing journaled for a donation the node dropped');
     const state = (await (await fetch(`${calendar.url}/external/tx/${txid}`)).json()) as { state: string };
     assert.equal(state.state, 'mempool', 'the first donation is still the one followed');
   });

@@ -7,170 +7,45 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { DEFAULT_EXTERNAL_SETTINGS } from '../../src/anchoring/external-stamping.js';
 import { NETWORKS } from '../../src/bitcoin/network.js';
 import { RecordKind } from '../../src/journal/record.js';
-import {
-  fromHex,
-  PendingAttestation,
-  parseTransaction,
-  reverseBytes,
-  Timestamp,
-  toHex,
-} from '../../src/ots/index.js';
+import { fromHex, PendingAttestation, parseTransaction, Timestamp, toHex } from '../../src/ots/index.js';
 import { runCliAsync } from '../cli/run-cli.js';
-import { runPython } from '../clients/run-client.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
-import { buildDonation, type Coin, type CoinKind, donorKey, payment } from '../helpers/donation.js';
-import { freePort } from '../helpers/free-port.js';
-import { allProved, type LitecoinCalendar, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
+import { buildDonation, type Coin, donorKey, payment } from '../helpers/donation.js';
 import {
-  type Litecoind,
-  litecoindForFile,
-  litecoindUnavailable,
-  startLitecoind,
-} from '../helpers/litecoind.js';
+  donationCalendar,
+  donationSetting,
+  donor,
+  donorCoins,
+  donorCoinsTo,
+  journalKinds,
+  mine,
+  offeredTip,
+  paid,
+  post,
+  pythonHeights,
+  SETTINGS,
+  stateOf,
+  type TipsJson,
+  tipsOf,
+  txidOf,
+} from '../helpers/external-donations.js';
+import { freePort } from '../helpers/free-port.js';
+import { allProved } from '../helpers/litecoin-calendar.js';
+import { litecoindForFile, litecoindUnavailable, startLitecoind } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 
 const chain = litecoindForFile();
-const donor = donorKey(new Uint8Array(32).fill(9), NETWORKS['litecoin-regtest']);
-
-const SETTINGS = DEFAULT_EXTERNAL_SETTINGS;
-
-const mine = (ltc: Litecoind, blocks: number, to: string) =>
-  ltc.rpc.call<string[]>('generatetoaddress', blocks, to);
-
-/** Mature coinbase outputs paying the donor's key (of `kind`), one per coin asked for. */
-async function donorCoins(
-  calendar: LitecoinCalendar,
-  count: number,
-  kind: CoinKind = 'p2wpkh',
-): Promise<Coin[]> {
-  return donorCoinsTo(calendar.ltc, count, calendar.miner, kind);
-}
-
-/** The same, the blocks that mature them mined to `miner`. */
-async function donorCoinsTo(
-  ltc: Litecoind,
-  count: number,
-  miner: string,
-  kind: CoinKind = 'p2wpkh',
-): Promise<Coin[]> {
-  const hashes = await mine(ltc, count, payment(donor, kind).address as string);
-  await mine(ltc, 100, miner);
-  const coins: Coin[] = [];
-  for (const hash of hashes) {
-    const block = await ltc.rpc.call<{ tx: { txid: string; vout: { value: number }[] }[] }>(
-      'getblock',
-      hash,
-      2,
-    );
-    const coinbase = block.tx[0] as { txid: string; vout: { value: number }[] };
-    const value = BigInt(Math.round((coinbase.vout[0]?.value ?? 0) * 1e8));
-    coins.push({ txid: reverseBytes(fromHex(coinbase.txid)), index: 0, value, kind });
-  }
-  return coins;
-}
-
-interface TipsJson {
-  height: number;
-  tips: {
-    tip: string;
-    commitments: number;
-    own_tx: { txid: string } | null;
-    own_tx_not_before: number | null;
-    external: { txid: string; state: string }[];
-  }[];
-}
-
-const tipsOf = async (calendar: LitecoinCalendar): Promise<TipsJson> =>
-  (await (await fetch(`${calendar.node.url}/external/tips`)).json()) as TipsJson;
-
-/** The tips offeredTip returned: each is returned once. */
-const returned = new Set<string>();
-
-/** Waits for a new offered tip covering every commitment pending now, and returns it. */
-async function offeredTip(calendar: LitecoinCalendar): Promise<Uint8Array> {
-  const pending = calendar.node.calendar.index.pendingCount;
-  const tip = await waitFor(
-    `a tip over the ${pending} pending commitments`,
-    async () =>
-      (await tipsOf(calendar)).tips.find((x) => x.commitments === pending && !returned.has(x.tip))?.tip,
-    30_000,
-    calendar.explain,
-  );
-  returned.add(tip);
-  return fromHex(tip);
-}
-
-async function post(calendar: LitecoinCalendar, raw: Uint8Array, asHex = false) {
-  const res = await fetch(`${calendar.node.url}/external/tx`, {
-    method: 'POST',
-    body: asHex ? toHex(raw) : raw,
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
-}
-
-/** Satoshis a transaction's outputs pay. */
-const paid = (raw: Uint8Array) => Number(parseTransaction(raw).outputs.reduce((sum, o) => sum + o.value, 0n));
-
-const txidOf = (raw: Uint8Array) => toHex(reverseBytes(parseTransaction(raw).txid));
-
-async function journalKinds(calendar: LitecoinCalendar): Promise<number[]> {
-  const kinds: number[] = [];
-  for await (const record of calendar.node.calendar.journal.read()) kinds.push(record.kind);
-  return kinds;
-}
-
-/** The heights python-opentimestamps verified each commitment's proof at, against the node's headers. */
-async function pythonHeights(calendar: LitecoinCalendar, commitments: string[]): Promise<number[][]> {
-  const verified = (await runPython('python_verify.py', [
-    calendar.node.url,
-    calendar.ltc.rpcUrl,
-    ...commitments,
-  ])) as { verified: { height: number }[] }[];
-  return verified.map((v) => v.verified.map((x) => x.height));
-}
-
-const stateOf = async (calendar: LitecoinCalendar, txid: string) =>
-  ((await (await fetch(`${calendar.node.url}/external/tx/${txid}`)).json()) as { state: string }).state;
-
-/** A calendar taking donations (confirmed once mined), on the file's litecoind unless told another. */
-async function donationCalendar(
-  t: TestContext,
-  options: Parameters<typeof startLitecoinCalendar>[1] = {},
-): Promise<LitecoinCalendar> {
-  return startLitecoinCalendar(t, {
-    minConfirmations: 1,
-    external: SETTINGS,
-    ...options,
-    ltc: options.ltc ?? (await chain()),
-  });
-}
-
-/** A calendar taking donations, `coins` donor coins, one digest posted and the tip offered over it. */
-async function donationSetting(
-  t: TestContext,
-  options: Parameters<typeof startLitecoinCalendar>[1],
-  coins: number,
-) {
-  const calendar = await donationCalendar(t, options);
-  const donorCoinList = await donorCoins(calendar, coins);
-  const commitment = await calendar.postDigest();
-  const tip = await offeredTip(calendar);
-  return { ltc: calendar.ltc, calendar, coins: donorCoinList, commitment, tip };
-}
-
 const needs = (t: TestContext) => requireTools(t, litecoindUnavailable(), oracleUnavailable());
 
 describe('external stamping on litecoind', () => {
   it('E1, E12: an unfunded calendar is anchored by donations alone, posted (both output orders) or only mined', async (t) => {
     if (!needs(t)) return;
-    const calendar = await donationCalendar(t, { fund: false, metrics: true });
+    const calendar = await donationCalendar(t, chain, { fund: false, metrics: true });
     const { ltc } = calendar;
     const coins = await donorCoins(calendar, 3);
     const fees: number[] = [];
@@ -238,7 +113,7 @@ describe('external stamping on litecoind', () => {
 
   it('E13, E14: a mined transaction breaking a rule is ignored; of two donations in one block the smaller proves', async (t) => {
     if (!needs(t)) return;
-    const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, { fund: false }, 4);
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, chain, { fund: false }, 4);
     const [a, b, c, d] = coins as [Coin, Coin, Coin, Coin];
     // E13: two inputs, sent to the node only: it commits to the tip, but no proof goes through it
     const twoInputs = buildDonation(donor, { coin: a, tip, extraInputs: [b], feeRate: 3 });
@@ -268,6 +143,7 @@ describe('external stamping on litecoind', () => {
     if (!needs(t)) return;
     const { ltc, calendar, coins, commitment, tip } = await donationSetting(
       t,
+      chain,
       { fund: false, minConfirmations: 2 },
       1,
     );
@@ -290,7 +166,7 @@ describe('external stamping on litecoind', () => {
 
   it('E15: a donation for an older tip of the own transaction proves its commitments; the own transaction the rest', async (t) => {
     if (!needs(t)) return;
-    const calendar = await donationCalendar(t);
+    const calendar = await donationCalendar(t, chain);
     const { ltc } = calendar;
     const [coin] = (await donorCoins(calendar, 1)) as [Coin];
     const older = await calendar.postDigest();
@@ -389,7 +265,7 @@ describe('external stamping on litecoind', () => {
   it('a donor with a standard wallet: the recipe of docs/external-stamping.md (walletcreatefundedpsbt) makes a donation taken and proven', async (t) => {
     if (!needs(t)) return;
     const ltc = await startLitecoind(t, { wallet: true });
-    const calendar = await donationCalendar(t, { ltc, fund: false });
+    const calendar = await donationCalendar(t, chain, { ltc, fund: false });
     await ltc.rpc.call('createwallet', 'donor');
     const address = await ltc.rpc.call<string>('getnewaddress', '', 'bech32');
     await mine(ltc, 101, address);
@@ -413,7 +289,7 @@ describe('external stamping on litecoind', () => {
 
   it('E2-E8, E18: every broken rule is refused naming it, and nothing is journaled or relayed', async (t) => {
     if (!needs(t)) return;
-    const calendar = await donationCalendar(t, {
+    const calendar = await donationCalendar(t, chain, {
       fund: false,
       external: { ...SETTINGS, maxPerTip: 1, minFeeRate: 2 },
     });
@@ -459,7 +335,7 @@ describe('external stamping on litecoind', () => {
         422,
         /rule 11 \(fee-rate\)/,
       ],
-      ['too large', new Uint8Array(5000), 413, /too large/],
+      ['too large', new Uint8Array(5000), 413, /rule 1 \(too-large\)/],
     ];
     for (const [what, raw, status, text] of cases) {
       const answer = await post(calendar, raw);
@@ -480,6 +356,7 @@ describe('external stamping on litecoind', () => {
     // the first stamp cycle 10-30 s away: the donation comes before the own transaction is due
     const { ltc, calendar, coins, commitment, tip } = await donationSetting(
       t,
+      chain,
       { stampIntervalMs: 20_000 },
       1,
     );
@@ -535,6 +412,7 @@ describe('external stamping on litecoind', () => {
     // the first stamp cycle 10-30 s after each start: the own transaction is due within the wait below
     const { ltc, calendar, coins, commitment, tip } = await donationSetting(
       t,
+      chain,
       { stampIntervalMs: 20_000 },
       1,
     );
@@ -557,7 +435,7 @@ describe('external stamping on litecoind', () => {
 
   it('E11: a donation below the own fee rate defers nothing; a donation taken is followed again after a restart', async (t) => {
     if (!needs(t)) return;
-    const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, { fund: false }, 1);
+    const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, chain, { fund: false }, 1);
     const [coin] = coins as [Coin];
     const raw = buildDonation(donor, { coin, tip, feeRate: 2 });
     const taken = await post(calendar, raw);

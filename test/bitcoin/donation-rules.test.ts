@@ -62,7 +62,16 @@ describe('donation rules', () => {
 
   it('the fixture breaks every rule on bytes and on the spent output at least once', () => {
     const broken = new Set(fixture.cases.map((c) => c.refusal));
-    const context = ['tip-not-offered', 'fee-rate', 'conflict', 'tip-full', 'too-many', 'node-refused'];
+    const context = [
+      'tip-not-offered',
+      'tip-proven',
+      'fee-rate',
+      'conflict',
+      'tip-full',
+      'too-many',
+      'bumps',
+      'node-refused',
+    ];
     for (const refusal of Object.keys(REFUSALS).filter((r) => !context.includes(r)))
       assert.ok(broken.has(refusal), `no case breaks ${refusal}`);
   });
