@@ -10,7 +10,13 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Journal, JournalLogger, ReadCursor } from '../journal/journal.js';
+import { journalDamaged } from '../journal/damaged.js';
+import {
+  type Journal,
+  JournalCorruptError,
+  type JournalLogger,
+  type ReadCursor,
+} from '../journal/journal.js';
 import { CalendarIndex } from './calendar-index.js';
 import { catchUpIndex } from './catch-up.js';
 import { indexProblem } from './check.js';
@@ -84,12 +90,12 @@ export async function checkedAndCaughtUp(
       index = rebuild(path, problem, acknowledged, log);
     }
     try {
-      await catchUpIndex(index, journal, onProgress);
+      await catchUp(index, journal, onProgress);
     } catch (e) {
       if (problem || !/^MDB_/.test((e as Error).message)) throw e;
       await index.close();
       index = rebuild(path, `catching up failed: ${(e as Error).message}`, acknowledged, log);
-      await catchUpIndex(index, journal, onProgress);
+      await catchUp(index, journal, onProgress);
     }
     return index;
   } catch (e) {
@@ -97,6 +103,20 @@ export async function checkedAndCaughtUp(
     throw e;
   } finally {
     removeCheckMarker(path);
+  }
+}
+
+/** catchUpIndex, where a record failing its chain check is the journal's damage, said so. */
+async function catchUp(
+  index: CalendarIndex,
+  journal: Journal,
+  onProgress?: (applied: number, total: number) => void,
+): Promise<void> {
+  try {
+    await catchUpIndex(index, journal, onProgress);
+  } catch (e) {
+    if (e instanceof JournalCorruptError) throw journalDamaged(journal.dir, e);
+    throw e;
   }
 }
 

@@ -175,4 +175,33 @@ describe('the index checked at start', () => {
     assert.ok(existsSync(join(dataDir, 'index', 'check-started')), 'the rebuilt index keeps the position');
     await assert.rejects(Calendar.open({ dataDir, uri: URI }), REFUSED);
   });
+
+  it("refuses a journal damaged in a middle segment as the journal's damage, leaving the index as it is", async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true, maxSegmentBytes: 1024 });
+    for (const c of COMMITMENTS) await calendar.commit(c);
+    await calendar.close();
+    const journal = join(dataDir, 'journal');
+    const segments = readdirSync(journal)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
+    assert.ok(segments.length >= 3, `several segments expected: ${segments}`);
+    const middle = join(journal, segments[1] as string);
+    const bytes = readFileSync(middle);
+    const at = COMMITMENTS.map((c) => bytes.indexOf(Buffer.from(c))).find((i) => i > 0);
+    assert.ok(at !== undefined);
+    bytes[at] = (bytes[at] as number) ^ 1;
+    writeFileSync(middle, bytes);
+    const index = readFileSync(join(dataDir, 'index', 'data.mdb'));
+    const log = memoryLog();
+    await assert.rejects(
+      Calendar.open({ dataDir, uri: URI, log }),
+      /record \d+ .*the journal is damaged \(the index is left as it is\)\. Refusing to start\. Run otsd verify-journal/,
+    );
+    assert.deepEqual(
+      log.lines.filter((l) => l.msg.startsWith('index:')),
+      [],
+    );
+    assert.ok(readFileSync(join(dataDir, 'index', 'data.mdb')).equals(index), 'the index is left as it is');
+  });
 });
