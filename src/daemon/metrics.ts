@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type CollaborationEvent, MASTER_STATES } from '../anchoring/collaboration.js';
 import type { NodeStatus } from '../http/status-route.js';
+import type { FullCheckState } from '../index/full-check.js';
 import { serverUrl } from './server-url.js';
 
 export interface NodeMetrics {
@@ -24,6 +25,14 @@ export interface NodeMetrics {
   /** A submission to a master, a fallback to the own transaction, or a master's proof in time. */
   collaboration(event: CollaborationEvent): void;
 }
+
+const INDEX_CHECK_VALUES: Record<FullCheckState, number> = {
+  running: 1,
+  passed: 0,
+  stopped: 0,
+  'index damaged': 2,
+  'journal damaged': 3,
+};
 
 /** `indexApplied` is for nodes that keep a calendar: the journal records their index has applied. */
 export function createMetrics(status: () => NodeStatus, indexApplied?: () => number): NodeMetrics {
@@ -73,6 +82,11 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     'otsd_journal_unavailable',
     'The journal refuses appends (1) while it waits out a storage fault (disk full, I/O error), or takes them (0)',
     (s) => s.calendar && (s.calendar.journal.unavailable ? 1 : 0),
+  );
+  gauge(
+    'otsd_index_check',
+    'The full check of the index against the journal after start: 1 running, 0 passed, 2 the index damaged (lookups that find nothing get 503 until a restart rebuilds it), 3 the journal damaged',
+    (s) => s.calendar?.indexCheck && INDEX_CHECK_VALUES[s.calendar.indexCheck],
   );
   gauge('otsd_index_lag_records', 'Journal records the index has not applied yet', (s) =>
     s.calendar && indexApplied ? s.calendar.journal.records - indexApplied() : undefined,

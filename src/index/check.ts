@@ -103,7 +103,8 @@ async function throwIfJournalDamaged(journal: Journal, first: number): Promise<v
   }
 }
 
-async function entryProblem(
+/** What is wrong with the index's entry for `record` of the journal (what it holds, where it finds it), or undefined. */
+export async function entryProblem(
   index: CalendarIndex,
   journal: Journal,
   record: ScannedRecord,
