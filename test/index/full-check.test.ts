@@ -7,59 +7,64 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { IndexNotCheckedError } from '../../src/index/full-check.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
-import { sha256 } from '../../src/ots/index.js';
+import { sha256, toHex } from '../../src/ots/index.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
+import { startTestCalendar, TEST_URI } from '../helpers/test-calendar.js';
 
-const URI = 'http://127.0.0.1:14789';
 /** 24 chunks: more than the start's sample reads. */
 const COMMITMENTS = Array.from({ length: 24 * CHUNK_RECORDS }, (_, i) =>
   sha256(new Uint8Array([7, i & 0xff, i >> 8])),
 );
-/** In chunk 20, which the sample below does not read. */
-const DAMAGED = 20 * CHUNK_RECORDS + 17;
+/** The one damaged: in chunk 20, which the sample below does not read. */
+const damaged = COMMITMENTS[20 * CHUNK_RECORDS + 17] as Uint8Array;
 
-/** Opens the calendar with the start's sample fixed to chunks 0..16 and the last. */
-async function openMissingChunk20(dataDir: string, log: ReturnType<typeof memoryLog>): Promise<Calendar> {
+/** `open()` with the start's sample fixed to chunks 0..16 and the last. */
+async function missingChunk20<T>(open: () => Promise<T>): Promise<T> {
   const random = Math.random;
   let pick = 0;
   Math.random = () => (pick++ % 23) / 23;
   try {
-    return await Calendar.open({ dataDir, uri: URI, log });
+    return await open();
   } finally {
     Math.random = random;
   }
 }
 
+/** Flips the last bit of `commitment` wherever `file` holds it (its key and its value, old copies too). */
+function flipEverywhere(file: string, commitment: Uint8Array): void {
+  const bytes = readFileSync(file);
+  const needle = Buffer.from(commitment);
+  let flipped = 0;
+  for (let at = bytes.indexOf(needle); at > 0; at = bytes.indexOf(needle, at + 1)) {
+    bytes[at + needle.byteLength - 1] = (bytes[at + needle.byteLength - 1] as number) ^ 1;
+    flipped++;
+  }
+  assert.ok(flipped > 0);
+  writeFileSync(file, bytes);
+}
+
+/** A calendar of COMMITMENTS whose index lost the one numbered DAMAGED; its data directory. */
+async function damagedCalendar(t: TestContext): Promise<string> {
+  const dataDir = tempDir(t);
+  const created = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
+  for (let i = 0; i < COMMITMENTS.length; i += 512) {
+    await Promise.all(COMMITMENTS.slice(i, i + 512).map((c) => created.commit(c)));
+  }
+  await created.close();
+  flipEverywhere(join(dataDir, 'index', 'data.mdb'), damaged);
+  return dataDir;
+}
+
 describe('the full check of the index after start', () => {
   it('never answers Not found from an index it has not passed, and finds the damage the sample missed', async (t) => {
-    const dataDir = tempDir(t);
-    const created = await Calendar.open({ dataDir, uri: URI, create: true });
-    for (let i = 0; i < COMMITMENTS.length; i += 512) {
-      await Promise.all(COMMITMENTS.slice(i, i + 512).map((c) => created.commit(c)));
-    }
-    await created.close();
-    const damaged = COMMITMENTS[DAMAGED] as Uint8Array;
-    const file = join(dataDir, 'index', 'data.mdb');
-    const bytes = readFileSync(file);
-    // its last bit flipped wherever it is (its key and its value, old copies in free pages too)
-    let flipped = 0;
-    for (
-      let at = bytes.indexOf(Buffer.from(damaged));
-      at > 0;
-      at = bytes.indexOf(Buffer.from(damaged), at + 1)
-    ) {
-      bytes[at + damaged.byteLength - 1] = (bytes[at + damaged.byteLength - 1] as number) ^ 1;
-      flipped++;
-    }
-    assert.ok(flipped > 0);
-    writeFileSync(file, bytes);
+    const dataDir = await damagedCalendar(t);
 
     const log = memoryLog();
-    const calendar = await openMissingChunk20(dataDir, log);
+    const calendar = await missingChunk20(() => Calendar.open({ dataDir, uri: TEST_URI, log }));
     try {
       assert.equal(
         log.lines.find((l) => l.msg.startsWith('index: damaged')),
@@ -83,7 +88,7 @@ describe('the full check of the index after start', () => {
 
     // the next start rebuilds it
     const again = memoryLog();
-    const rebuilt = await Calendar.open({ dataDir, uri: URI, log: again });
+    const rebuilt = await Calendar.open({ dataDir, uri: TEST_URI, log: again });
     try {
       assert.ok(again.lines.some((l) => l.msg === 'index: damaged; rebuilding it from the journal'));
       rebuilt.startFullIndexCheck(again);
@@ -93,5 +98,14 @@ describe('the full check of the index after start', () => {
     } finally {
       await rebuilt.close();
     }
+  });
+
+  it('answers 503 over HTTP, not Not found, for a commitment the damaged index lost', async (t) => {
+    const dataDir = await damagedCalendar(t);
+    const { app, calendar } = await missingChunk20(() => startTestCalendar(t, { dataDir }));
+    calendar.startFullIndexCheck(memoryLog());
+    const res = await app.inject({ method: 'GET', url: `/timestamp/${toHex(damaged)}` });
+    assert.equal(res.statusCode, 503);
+    assert.match(res.body, /checking its index against its journal, retry later/);
   });
 });
