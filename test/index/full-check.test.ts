@@ -47,7 +47,7 @@ function flipEverywhere(file: string, commitment: Uint8Array): void {
   writeFileSync(file, bytes);
 }
 
-/** A calendar of COMMITMENTS whose index lost the one numbered DAMAGED; its data directory. */
+/** A calendar of COMMITMENTS whose index lost `damaged`; its data directory. */
 async function damagedCalendar(t: TestContext): Promise<string> {
   const dataDir = tempDir(t);
   const created = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
