@@ -5,7 +5,7 @@
  * not passed; a damaged one is rebuilt at the next start.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { Calendar } from '../../src/calendar/calendar.js';
@@ -49,13 +49,19 @@ function flipEverywhere(file: string, commitment: Uint8Array): void {
 
 /** A calendar of COMMITMENTS whose index lost `damaged`; its data directory. */
 async function damagedCalendar(t: TestContext): Promise<string> {
+  const dataDir = await calendarOfCommitments(t);
+  flipEverywhere(join(dataDir, 'index', 'data.mdb'), damaged);
+  return dataDir;
+}
+
+/** A calendar of COMMITMENTS in segments of 64 KiB (some 950 records each); its data directory. */
+async function calendarOfCommitments(t: TestContext): Promise<string> {
   const dataDir = tempDir(t);
-  const created = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
+  const created = await Calendar.open({ dataDir, uri: TEST_URI, create: true, maxSegmentBytes: 65536 });
   for (let i = 0; i < COMMITMENTS.length; i += 512) {
     await Promise.all(COMMITMENTS.slice(i, i + 512).map((c) => created.commit(c)));
   }
   await created.close();
-  flipEverywhere(join(dataDir, 'index', 'data.mdb'), damaged);
   return dataDir;
 }
 
@@ -107,5 +113,33 @@ describe('the full check of the index after start', () => {
     const res = await app.inject({ method: 'GET', url: `/timestamp/${toHex(damaged)}` });
     assert.equal(res.statusCode, 503);
     assert.match(res.body, /checking its index against its journal, retry later/);
+  });
+
+  it('finds a journal segment damaged where the sample did not read, and says so', async (t) => {
+    const dataDir = await calendarOfCommitments(t);
+    const journal = join(dataDir, 'journal');
+    const files = readdirSync(journal)
+      .filter((n) => n.endsWith('.seg'))
+      .sort();
+    const holding = files
+      .map((n) => join(journal, n))
+      .find((f) => readFileSync(f).includes(Buffer.from(damaged)));
+    assert.ok(holding && holding !== join(journal, files.at(-1) as string), 'a segment before the last');
+    flipEverywhere(holding, damaged);
+    const log = memoryLog();
+    const calendar = await missingChunk20(() => Calendar.open({ dataDir, uri: TEST_URI, log }));
+    try {
+      calendar.startFullIndexCheck(log);
+      await assert.rejects(calendar.answer(sha256(new Uint8Array([1, 2, 3]))), IndexNotCheckedError);
+      assert.equal(calendar.indexCheck?.state, 'journal damaged');
+      assert.match(calendar.indexCheck?.warning() ?? '', /the journal is damaged .*verify-journal/);
+      assert.ok(
+        log.lines.some(
+          (l) => l.level === 'error' && l.msg.startsWith('journal: damaged (found by the full check'),
+        ),
+      );
+    } finally {
+      await calendar.close();
+    }
   });
 });
