@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type CollaborationEvent, MASTER_STATES } from '../anchoring/collaboration.js';
 import type { NodeStatus } from '../http/status-route.js';
-import type { FullCheckState } from '../index/full-check.js';
 import { serverUrl } from './server-url.js';
 
 export interface NodeMetrics {
@@ -26,7 +25,9 @@ export interface NodeMetrics {
   collaboration(event: CollaborationEvent): void;
 }
 
-const INDEX_CHECK_VALUES: Record<FullCheckState, number> = {
+type IndexCheckState = NonNullable<NonNullable<NodeStatus['calendar']>['indexCheck']>;
+
+const INDEX_CHECK_VALUES: Record<IndexCheckState, number> = {
   running: 1,
   passed: 0,
   stopped: 0,
