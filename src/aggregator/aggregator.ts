@@ -7,6 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { JournalUnavailableError } from '../journal/outage.js';
+import { SummarizedLines } from '../log/summarized-lines.js';
 import { MerkleTree, type Op, OpAppend, OpSHA256, Writer } from '../ots/index.js';
 import type { RoundSink } from './round-sink.js';
 
@@ -78,6 +80,8 @@ export class Aggregator {
   private readonly maxRoundsInFlight: number;
   /** Digests taken out of the queue by rounds still committing. */
   private inRounds = 0;
+  /** Rounds refused while the journal waits out a full disk: a line per interval, not per round. */
+  private readonly refusedRounds: SummarizedLines;
   private stopping = false;
   /** Totals since start, for the status page and metrics. */
   readonly stats: RoundStats = { rounds: 0, digests: 0 };
@@ -90,6 +94,7 @@ export class Aggregator {
     this.maxWaiting = options.maxWaiting ?? 200_000;
     this.maxRoundsInFlight = options.maxRoundsInFlight ?? 1;
     this.log = options.log;
+    this.refusedRounds = new SummarizedLines();
   }
 
   /** Changes the caps while running (SIGHUP); digests already waiting stay. */
@@ -165,7 +170,7 @@ export class Aggregator {
     try {
       tipBytes = (await this.sink.commit(tree.root)).toBytes();
     } catch (e) {
-      this.log?.error({ err: e, digests: round.length }, 'aggregator: round could not be committed');
+      this.logRoundFailure(e, round.length);
       for (const w of round) w.reject(e as Error);
       return;
     }
@@ -181,6 +186,25 @@ export class Aggregator {
   }
 
   /**
+   * A round the journal refused while it waits out a full or failing disk (expected, and reported by
+   * the journal, the status page and the metrics): the first of an interval logged with its reason,
+   * the rest counted. Any other failure is logged each time with its stack.
+   */
+  private logRoundFailure(e: unknown, digests: number): void {
+    if (!(e instanceof JournalUnavailableError)) {
+      this.log?.error({ err: e, digests }, 'aggregator: round could not be committed');
+      return;
+    }
+    const message = 'aggregator: round could not be committed (the journal cannot write)';
+    this.refusedRounds.record(
+      'journal unavailable',
+      () => this.log?.error({ cause: e.message, digests, count: 1 }, message),
+      (count, seconds) =>
+        this.log?.error({ count, seconds }, `${message} (${count} more since the last line)`),
+    );
+  }
+
+  /**
    * Stops taking digests, commits every digest already waiting (in as many rounds as it takes) and
    * answers them, then resolves.
    */
@@ -189,6 +213,7 @@ export class Aggregator {
     clearTimeout(this.timer);
     await Promise.all(this.rounds);
     while (this.queue.length > 0) await this.runRound();
+    this.refusedRounds.flush();
   }
 }
 

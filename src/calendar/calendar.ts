@@ -4,8 +4,11 @@
  * the journal's append hook and catches up on open.
  * @module
  */
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CalendarIndex } from '../index/calendar-index.js';
 import { catchUpIndex } from '../index/catch-up.js';
+import { FullIndexCheck, IndexNotCheckedError } from '../index/full-check.js';
 import type { Journal, JournalLogger, StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload, encodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
@@ -48,6 +51,8 @@ const SHA256 = new OpSHA256();
 const PROOF_CACHE_ENTRIES = 256;
 /** Serialized proofs kept for GET /timestamp: some 25,000 proofs of 650 bytes. */
 const ANSWER_CACHE_BYTES = 16 * 1024 * 1024;
+/** How long a lookup that finds nothing waits for the full check of the index to end. */
+const FULL_CHECK_WAIT_MS = 5000;
 
 export class Calendar {
   readonly uri: string;
@@ -56,11 +61,14 @@ export class Calendar {
   /** Parsed tip timestamps of recent proof records: every lookup of a commitment in them needs one. */
   private readonly proofTips = new Map<number, Timestamp>();
   private readonly answers = new AnswerCache(ANSWER_CACHE_BYTES);
+  private readonly indexPath: string;
+  private fullCheck: FullIndexCheck | undefined;
 
-  private constructor(uri: string, journal: Journal, index: CalendarIndex) {
+  private constructor(uri: string, journal: Journal, index: CalendarIndex, indexPath: string) {
     this.uri = uri;
     this.journal = journal;
     this.index = index;
+    this.indexPath = indexPath;
   }
 
   static async open(options: CalendarOptions): Promise<Calendar> {
@@ -72,7 +80,7 @@ export class Calendar {
       ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
       ...(options.onCatchUpProgress !== undefined && { onCatchUpProgress: options.onCatchUpProgress }),
     });
-    const calendar = new Calendar(options.uri, journal, index);
+    const calendar = new Calendar(options.uri, journal, index, join(options.dataDir, 'index'));
     // an index that fails to take a batch catches up from the journal before the batch is acknowledged
     // and the next one written; if it cannot, the journal waits out a full disk and stops (otsd exits)
     // for anything else
@@ -81,6 +89,19 @@ export class Calendar {
       () => catchUpIndex(index, journal),
     );
     return calendar;
+  }
+
+  /**
+   * Starts checking the whole index against the journal in the background (otsd, once it listens):
+   * from then on a lookup that finds nothing is answered only from an index that passed it.
+   */
+  startFullIndexCheck(log: JournalLogger): void {
+    this.fullCheck = new FullIndexCheck(this.index, this.indexPath, this.journal, log);
+  }
+
+  /** The full check of the index, once started. */
+  get indexCheck(): FullIndexCheck | undefined {
+    return this.fullCheck;
   }
 
   /** Rebuilds the index from the journal alone. */
@@ -158,6 +179,7 @@ export class Calendar {
     const cached = this.answers.get(key);
     if (cached) return { state: 'found', bytes: cached };
     const found = this.index.lookup(commitment);
+    if (found.state === 'unknown') return this.unknown(commitment);
     if (found.state !== 'proved') return found;
     const looked = await this.lookup(commitment);
     if (looked.state !== 'found')
@@ -165,6 +187,23 @@ export class Calendar {
     const bytes = looked.timestamp.toBytes();
     this.answers.set(key, bytes);
     return { state: 'found', bytes };
+  }
+
+  /**
+   * A lookup that found nothing, answered as such only from an index that passed the full check (or
+   * is not being checked: offline tools). While the check runs it waits for it a few seconds; an index
+   * still unchecked after that, or found damaged, gets IndexNotCheckedError, never "unknown".
+   */
+  private async unknown(commitment: Uint8Array): Promise<Answer> {
+    const check = this.fullCheck;
+    if (!check || check.passed) return { state: 'unknown' };
+    if (check.state === 'running') {
+      await Promise.race([check.done, sleep(FULL_CHECK_WAIT_MS, undefined, { ref: false })]);
+      if (check.passed) return this.answer(commitment);
+    }
+    throw new IndexNotCheckedError(
+      `calendar: commitment ${toHex(commitment)} is not in the index, whose full check ${check.state === 'running' ? 'still runs' : `ended: ${check.state}`}`,
+    );
   }
 
   /**
@@ -205,6 +244,7 @@ export class Calendar {
   }
 
   async close(): Promise<void> {
+    await this.fullCheck?.stop();
     await this.journal.close();
     await this.index.close();
   }

@@ -47,7 +47,7 @@ export async function openStorage(
       ...(options.create !== undefined && { create: options.create }),
       ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
       ...(options.acceptLoss
-        ? { acknowledgedRecords: 0 }
+        ? { acknowledgedRecords: 0, setAsideAfterGap: true }
         : acknowledged && { acknowledgedRecords: acknowledged.number }),
     });
     if (acknowledged && !(await journalHasPosition(journal, acknowledged))) {

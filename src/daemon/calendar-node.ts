@@ -174,6 +174,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
             chainHash: toHex(calendar.journal.head.chainHash),
             ...(outage && { unavailable: outage }),
           },
+          ...(calendar.indexCheck && { indexCheck: calendar.indexCheck.state }),
           pendingCommitments: calendar.index.pendingCount,
           commitments: calendar.index.commitmentCount,
           prefixQueries: prefixLimits,
@@ -182,7 +183,12 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         roundIntervalMs: aggregator?.intervalMs ?? 0,
         lastMinute: activity.lastMinute(),
         totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
-        warnings: [...(outage ? [journalOutageWarning(outage)] : []), ...warnings, ...anchoringWarnings()],
+        warnings: [
+          ...(outage ? [journalOutageWarning(outage)] : []),
+          ...(calendar.indexCheck?.warning() ?? []),
+          ...warnings,
+          ...anchoringWarnings(),
+        ],
         ...(mirror && { mirror: mirror.status() }),
         ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
         ...(bitcoin && {
@@ -250,6 +256,8 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       life.onStop('anchoring', () => bitcoin.anchoring.stop());
     }
     life.onStop('HTTP intake', http.stopTakingRequests);
+    // the start checked a sample of the index; the rest is checked while otsd serves
+    calendar.startFullIndexCheck(log);
     const url = serverUrl(app.server);
     log.info(
       { url, uri: calendar.uri, dataDir: options.dataDir, records: calendar.journal.head.records },

@@ -26,6 +26,16 @@ export interface NodeMetrics {
   collaboration(event: CollaborationEvent): void;
 }
 
+type IndexCheckState = NonNullable<NonNullable<NodeStatus['calendar']>['indexCheck']>;
+
+const INDEX_CHECK_VALUES: Record<IndexCheckState, number> = {
+  running: 1,
+  passed: 0,
+  stopped: 0,
+  'index damaged': 2,
+  'journal damaged': 3,
+};
+
 /** `indexApplied` is for nodes that keep a calendar: the journal records their index has applied. */
 export function createMetrics(status: () => NodeStatus, indexApplied?: () => number): NodeMetrics {
   const registry = new Registry();
@@ -74,6 +84,11 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     'otsd_journal_unavailable',
     'The journal refuses appends (1) while it waits out a storage fault (disk full, I/O error), or takes them (0)',
     (s) => s.calendar && (s.calendar.journal.unavailable ? 1 : 0),
+  );
+  gauge(
+    'otsd_index_check',
+    'The full check of the index against the journal after start: 1 running, 0 passed, 2 the index damaged (lookups that find nothing get 503 until a restart rebuilds it), 3 the journal damaged',
+    (s) => s.calendar?.indexCheck && INDEX_CHECK_VALUES[s.calendar.indexCheck],
   );
   gauge('otsd_index_lag_records', 'Journal records the index has not applied yet', (s) =>
     s.calendar && indexApplied ? s.calendar.journal.records - indexApplied() : undefined,

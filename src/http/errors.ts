@@ -116,6 +116,11 @@ export const HttpErrors = define({
     text: 'the calendar cannot write to its disk (full or failing), retry later',
     level: 'warn',
   },
+  INDEX_NOT_CHECKED: {
+    status: 503,
+    text: 'the calendar is checking its index against its journal, retry later',
+    level: 'warn',
+  },
   INTERNAL: { status: 500, text: 'internal error', level: 'error', unexpected: true },
 });
 

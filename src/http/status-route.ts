@@ -9,6 +9,7 @@ import type { ScanProgress } from '../anchoring/chain-follower.js';
 import { type CollaborationStatus, FALLBACK_REASONS } from '../anchoring/collaboration.js';
 import type { AnchoringStatus } from '../anchoring/coordinator.js';
 import type { ExternalStatus } from '../anchoring/external-stamping.js';
+import type { FullCheckState } from '../index/full-check.js';
 import type { JournalOutage } from '../journal/outage.js';
 import type { MirrorStatus } from '../mirror/mirror.js';
 import type { PrefixLimits } from './prefix-route.js';
@@ -18,6 +19,8 @@ export interface CalendarStatus {
   uri: string;
   /** `unavailable`: while the journal refuses appends for a storage fault it waits out. */
   journal: { records: number; chainHash: string; unavailable?: JournalOutage };
+  /** The full check of the index against the journal after start (absent: not started). */
+  indexCheck?: FullCheckState;
   pendingCommitments: number;
   /** All commitments, for clients sizing the anonymity set of a prefix query. */
   commitments: number;
@@ -84,6 +87,7 @@ export function statusJson(s: NodeStatus): string {
     ...(c && {
       pending_commitments: c.pendingCommitments,
       commitments: c.commitments,
+      index_check: c.indexCheck ?? null,
       prefix_queries: { min_nibbles: c.prefixQueries.minNibbles, max_entries: c.prefixQueries.maxEntries },
     }),
     waiting_digests: s.waitingDigests,

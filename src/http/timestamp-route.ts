@@ -1,6 +1,7 @@
 /** `GET /timestamp/<hex>`: the Bitcoin proof of a commitment, or why there is none yet. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Calendar, MAX_COMMITMENT_BYTES } from '../calendar/calendar.js';
+import { IndexNotCheckedError } from '../index/full-check.js';
 import { HttpError, HttpErrors } from './errors.js';
 
 const PATH = '/timestamp/';
@@ -26,7 +27,9 @@ export function timestampRoute(
     if (!HEX_RE.test(hex)) throw new HttpError(HttpErrors.COMMITMENT_NOT_HEX);
     if (hex.length === 0 || hex.length > 2 * MAX_COMMITMENT_BYTES)
       throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
-    const found = await calendar.answer(Buffer.from(hex, 'hex'));
+    const found = await calendar.answer(Buffer.from(hex, 'hex')).catch((e: unknown) => {
+      throw e instanceof IndexNotCheckedError ? new HttpError(HttpErrors.INDEX_NOT_CHECKED, e) : e;
+    });
     if (found.state === 'pending') {
       const text = describePending?.(found.record);
       throw new HttpError(text ? { ...HttpErrors.COMMITMENT_PENDING, text } : HttpErrors.COMMITMENT_PENDING);

@@ -10,7 +10,8 @@
  * @module
  */
 import { CHUNK_RECORDS, parseChunk } from '../journal/chunk.js';
-import type { Journal, ReadCursor } from '../journal/journal.js';
+import { journalDamaged } from '../journal/damaged.js';
+import { type Journal, JournalCorruptError, type ReadCursor } from '../journal/journal.js';
 import { RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
@@ -30,7 +31,10 @@ export async function journalHasPosition(journal: Journal, position: ReadCursor)
   }
 }
 
-/** What is wrong with `index` as an index of `journal`, or undefined; an LMDB error reading it counts. */
+/**
+ * What is wrong with `index` as an index of `journal`, or undefined; an LMDB error reading it counts.
+ * Throws JournalCorruptError when the journal itself fails its chain check where the index points.
+ */
 export async function indexProblem(index: CalendarIndex, journal: Journal): Promise<string | undefined> {
   try {
     const applied = index.applied;
@@ -43,6 +47,7 @@ export async function indexProblem(index: CalendarIndex, journal: Journal): Prom
     }
     return undefined;
   } catch (e) {
+    if (e instanceof JournalCorruptError) throw e;
     return `reading it failed: ${(e as Error).message}`;
   }
 }
@@ -70,6 +75,7 @@ async function chunkProblem(
     const bytes = await journal.readRecordBytes(start, end);
     records = parseChunk(bytes, first, await journal.chainHashBefore(start));
   } catch (e) {
+    await throwIfJournalDamaged(journal, first);
     return `chunk ${chunk} is not where it says (segment ${start.segment} offset ${start.offset}): ${(e as Error).message}`;
   }
   const expected = Math.min(CHUNK_RECORDS, applied - first);
@@ -81,7 +87,24 @@ async function chunkProblem(
   return undefined;
 }
 
-async function entryProblem(
+/**
+ * Reads the journal's own records from the start of the segment holding `first` through the chunk
+ * from there (their chain hashes checked against the segment's header, not the index): throws
+ * journalDamaged when they fail, so that journal damage is never taken for the index's.
+ */
+async function throwIfJournalDamaged(journal: Journal, first: number): Promise<void> {
+  try {
+    for await (const record of journal.read(first)) {
+      if (record.number >= first + CHUNK_RECORDS - 1) break;
+    }
+  } catch (e) {
+    if (e instanceof JournalCorruptError) throw journalDamaged(journal.dir, e);
+    throw e;
+  }
+}
+
+/** What is wrong with the index's entry for `record` of the journal (what it holds, where it finds it), or undefined. */
+export async function entryProblem(
   index: CalendarIndex,
   journal: Journal,
   record: ScannedRecord,

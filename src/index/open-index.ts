@@ -5,30 +5,42 @@
  * damaged index is removed and rebuilt from the journal, with a log line at error level; a rebuild
  * keeps the acknowledged position where it can still be read. A check or catch-up that crashes otsd
  * (LMDB reading a damaged page can end the process with SIGSEGV) leaves its marker, and the next start
- * rebuilds the index without reading it again.
+ * rebuilds the index without reading it again (check-marker.ts).
  * @module
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Journal, JournalLogger, ReadCursor } from '../journal/journal.js';
+import { journalDamaged } from '../journal/damaged.js';
+import {
+  type Journal,
+  JournalCorruptError,
+  type JournalLogger,
+  type ReadCursor,
+} from '../journal/journal.js';
 import { CalendarIndex } from './calendar-index.js';
 import { catchUpIndex } from './catch-up.js';
 import { indexProblem } from './check.js';
-import { cursorFromJson, cursorToJson } from './cursor-json.js';
+import {
+  CHECK_MARKER,
+  hasCheckMarker,
+  readCheckMarker,
+  removeCheckMarker,
+  writeCheckMarker,
+} from './check-marker.js';
 import { lmdbFileProblem } from './lmdb-file.js';
 import { readIndexPages } from './read-pages.js';
-
-/** Written before the index is checked, removed after: the acknowledged position, in JSON. */
-const CHECK_MARKER = 'check-started';
 
 /**
  * Opens the index at `path` (creating it if needed); one whose file is damaged is made anew. The file
  * is checked before this process maps it: its meta pages, then every page, read by a child process.
  */
 export async function openCheckedIndex(path: string, log: JournalLogger): Promise<CalendarIndex> {
-  const marker = join(path, CHECK_MARKER);
-  if (existsSync(marker)) {
-    const kept = cursorFromJson(readFileSync(marker, 'utf8'));
+  const file = join(path, 'data.mdb');
+  if (hasCheckMarker(path)) {
+    // a marker that cannot be read (written by an older otsd, or damaged): the child may still read
+    // the position in the index
+    const kept =
+      readCheckMarker(path) ?? (existsSync(file) ? (await readIndexPages(path)).acknowledged : undefined);
     return rebuild(
       path,
       'otsd ended while it checked or caught up the index last time (a damaged page)',
@@ -36,7 +48,6 @@ export async function openCheckedIndex(path: string, log: JournalLogger): Promis
       log,
     );
   }
-  const file = join(path, 'data.mdb');
   if (existsSync(file)) {
     const problem = lmdbFileProblem(file);
     if (problem) return rebuild(path, problem, undefined, log);
@@ -65,35 +76,55 @@ export async function checkedAndCaughtUp(
   onProgress?: (applied: number, total: number) => void,
 ): Promise<CalendarIndex> {
   const acknowledged = index.acknowledged;
-  const marker = join(path, CHECK_MARKER);
-  // written again after a rebuild, which removes the directory
-  const mark = () => writeFileSync(marker, acknowledged ? cursorToJson(acknowledged) : '{}');
-  mark();
+  try {
+    // kept by a rebuild
+    writeCheckMarker(path, acknowledged);
+  } catch (e) {
+    await index.close();
+    throw e;
+  }
   try {
     const problem = await indexProblem(index, journal);
     if (problem) {
       await index.close();
       index = rebuild(path, problem, acknowledged, log);
-      mark();
     }
     try {
-      await catchUpIndex(index, journal, onProgress);
+      await catchUp(index, journal, onProgress);
     } catch (e) {
       if (problem || !/^MDB_/.test((e as Error).message)) throw e;
       await index.close();
       index = rebuild(path, `catching up failed: ${(e as Error).message}`, acknowledged, log);
-      mark();
-      await catchUpIndex(index, journal, onProgress);
+      await catchUp(index, journal, onProgress);
     }
     return index;
   } catch (e) {
     await index.close();
     throw e;
   } finally {
-    rmSync(marker, { force: true });
+    removeCheckMarker(path);
   }
 }
 
+/** catchUpIndex, where a record failing its chain check is the journal's damage, said so. */
+async function catchUp(
+  index: CalendarIndex,
+  journal: Journal,
+  onProgress?: (applied: number, total: number) => void,
+): Promise<void> {
+  try {
+    await catchUpIndex(index, journal, onProgress);
+  } catch (e) {
+    if (e instanceof JournalCorruptError) throw journalDamaged(journal.dir, e);
+    throw e;
+  }
+}
+
+/**
+ * Removes the index at `path` and makes a new one holding `acknowledged`. The position is in the
+ * marker, durably, before anything is removed, and the marker stays: otsd ending at any point in
+ * between rebuilds again next start, keeping it.
+ */
 function rebuild(
   path: string,
   problem: string,
@@ -108,7 +139,10 @@ function rebuild(
     },
     'index: damaged; rebuilding it from the journal',
   );
-  rmSync(path, { recursive: true, force: true });
+  if (acknowledged) writeCheckMarker(path, acknowledged);
+  for (const name of readdirSync(path)) {
+    if (name !== CHECK_MARKER) rmSync(join(path, name), { recursive: true, force: true });
+  }
   const index = CalendarIndex.open(path);
   if (acknowledged) index.keepAcknowledged(acknowledged);
   return index;

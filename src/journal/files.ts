@@ -4,7 +4,7 @@
  * killed process keeps the page cache and cannot show a missing fsync.
  * @module
  */
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 
 /** An open file: node's FileHandle is one. */
 export interface JournalFile {
@@ -25,6 +25,8 @@ export interface JournalFiles {
   /** Creates `dir` and any missing parents. */
   mkdir(dir: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** Renames a file within its directory (`otsd reindex --accept-loss` setting segments aside). */
+  rename(from: string, to: string): Promise<void>;
   /** fsync of a directory: the files created in it or removed from it stay so after a power cut. */
   syncDirectory(dir: string): Promise<void>;
 }
@@ -36,6 +38,7 @@ export const nodeFiles: JournalFiles = {
     await mkdir(dir, { recursive: true });
   },
   unlink: (path) => unlink(path),
+  rename: (from, to) => rename(from, to),
   syncDirectory: async (dir) => {
     const handle = await open(dir, 'r');
     try {

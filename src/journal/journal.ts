@@ -47,6 +47,8 @@ export interface JournalOptions {
    * of these refuses to start. Without it only a torn last record is cut off.
    */
   acknowledgedRecords?: number;
+  /** Set aside the segments after a missing one instead of refusing (`otsd reindex --accept-loss`). */
+  setAsideAfterGap?: boolean;
   /** The file operations; node:fs unless a test simulates power cuts or a full disk. */
   files?: JournalFiles;
   /** The waits between attempts to write again after a storage fault (see outage.ts). */
@@ -171,6 +173,7 @@ export class Journal {
       log,
       create: options.create ?? false,
       acknowledgedRecords: options.acknowledgedRecords,
+      ...(options.setAsideAfterGap && { setAsideAfterGap: true }),
     });
     log.info(
       { records: head.records, chainHash: toHex(head.chainHash), segments: segments.length },

@@ -50,7 +50,15 @@ export interface RecoveryOptions {
    * is not known, and then only a torn last record is cut off.
    */
   acknowledgedRecords: number | undefined;
+  /**
+   * `otsd reindex --accept-loss`: segments after a missing one (which cannot chain without it) are set
+   * aside (renamed with SET_ASIDE_SUFFIX, not deleted) instead of refusing to open.
+   */
+  setAsideAfterGap?: boolean;
 }
+
+/** Added to the name of a segment set aside by --accept-loss: no longer read, still on disk. */
+export const SET_ASIDE_SUFFIX = '.set-aside';
 
 export interface RecoveredJournal {
   /** Every segment, the last one's size cut to its last intact record. */
@@ -78,7 +86,7 @@ export async function recoverJournal(options: RecoveryOptions): Promise<Recovere
     await files.syncDirectory(dirname(dirname(dir)));
     names.push(segmentFileName(0));
   }
-  const segments = await readSegmentChain(files, dir, names);
+  const segments = await readSegmentChain(options, names);
   const last = segments.at(-1) as SegmentState;
   const head = await recoverLastSegment(options, last);
   if (options.acknowledgedRecords !== undefined && head.records < options.acknowledgedRecords) {
@@ -105,11 +113,16 @@ function missingRecords(dir: string, from: number, acknowledged: number, where: 
 
 /**
  * The refusal when records `from` up to `to` are missing before segments that follow them (a segment
- * file removed): those cannot chain without them, so only putting them back helps.
+ * file removed): those cannot chain without them. Past the first segment, `otsd reindex --accept-loss`
+ * can go on without them and every record after (setting the later segments aside).
  */
 function segmentsMissing(dir: string, from: number, to: number, where: string): JournalCorruptError {
+  const acceptLoss =
+    from > 0
+      ? `; to go on without them and every record after them, run otsd reindex --accept-loss ${dirname(dir)} (it sets the segment files after them aside)`
+      : ': the segments after them chain to them, so otsd cannot go on without them';
   return new JournalCorruptError(
-    `journal ${dir}: records ${from}..${to - 1} are missing: ${where} (a segment file removed?). Refusing to start. Restore the missing segment files from a backup or a mirror (otsd verify-journal checks a copy): the segments after them chain to them, so otsd cannot go on without them`,
+    `journal ${dir}: records ${from}..${to - 1} are missing: ${where} (a segment file removed?). Refusing to start. Restore the missing segment files from a backup or a mirror (otsd verify-journal checks a copy)${acceptLoss}`,
   );
 }
 
@@ -222,7 +235,8 @@ async function recoverLastSegment(options: RecoveryOptions, last: SegmentState):
  * Reads every segment header and checks that they link: names match headers, first numbers increase,
  * and each segment's previous chain hash is the last chain hash stored in the segment before it.
  */
-async function readSegmentChain(files: JournalFiles, dir: string, names: string[]): Promise<SegmentState[]> {
+async function readSegmentChain(options: RecoveryOptions, names: string[]): Promise<SegmentState[]> {
+  const { files, dir } = options;
   const segments: SegmentState[] = [];
   let beforeLastHash: Uint8Array | undefined;
   for (const name of names) {
@@ -258,6 +272,10 @@ async function readSegmentChain(files: JournalFiles, dir: string, names: string[
       if (!beforeLast || toHex(beforeLast) !== toHex(header.previousChainHash)) {
         const beforePath = join(dir, segmentFileName(before.first));
         const end = await segmentEnd(files, beforePath, before);
+        if (end < header.first && options.setAsideAfterGap) {
+          await setAside(options, names.slice(names.indexOf(name)), end, header.first);
+          break;
+        }
         if (end < header.first) {
           throw segmentsMissing(
             dir,
@@ -275,4 +293,27 @@ async function readSegmentChain(files: JournalFiles, dir: string, names: string[
     beforeLastHash = lastHash;
   }
   return segments;
+}
+
+/**
+ * Sets aside the segment files `names`, which follow records `gapFrom` up to `gapTo` that are missing:
+ * the journal ends before the gap. Logged at error level with every file and the records they held.
+ */
+async function setAside(
+  options: RecoveryOptions,
+  names: string[],
+  gapFrom: number,
+  gapTo: number,
+): Promise<void> {
+  for (const name of names) {
+    await options.files.rename(join(options.dir, name), join(options.dir, `${name}${SET_ASIDE_SUFFIX}`));
+  }
+  await options.files.syncDirectory(options.dir);
+  options.log.error(
+    {
+      missing: `records ${gapFrom}..${gapTo - 1}`,
+      setAside: names.map((n) => join(options.dir, `${n}${SET_ASIDE_SUFFIX}`)),
+    },
+    `journal: records ${gapFrom}..${gapTo - 1} are missing; the segments after them are set aside (renamed, not deleted) and the journal ends at record ${gapFrom}`,
+  );
 }

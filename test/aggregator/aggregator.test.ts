@@ -4,8 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Aggregator } from '../../src/aggregator/aggregator.js';
 import { Calendar } from '../../src/calendar/calendar.js';
+import { Journal, JournalUnavailableError } from '../../src/journal/journal.js';
+import { RecordKind } from '../../src/journal/record.js';
 import { Timestamp, toHex } from '../../src/ots/index.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { DiskFullFaultInjector } from '../helpers/disk-full-fault-injector.js';
+import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 import { TEST_URI } from '../helpers/test-calendar.js';
 
 describe('Aggregator', () => {
@@ -42,5 +45,34 @@ describe('Aggregator', () => {
       answeredWhenLoopRan !== undefined && answeredWhenLoopRan < digests.length,
       `the event loop ran after ${answeredWhenLoopRan} of ${digests.length} answers`,
     );
+  });
+
+  it('logs rounds refused on a full disk once per interval with a count, without a stack each', async (t) => {
+    // a real journal on a disk the fault injector makes full, committed to as a calendar does
+    const files = new DiskFullFaultInjector();
+    const journal = await Journal.open({ dir: tempDir(t), create: true, files });
+    t.after(() => journal.close());
+    const sink = {
+      commit: async (tip: Uint8Array) => {
+        await journal.append(RecordKind.Commitment, tip);
+        return new Timestamp(tip);
+      },
+    };
+    const log = memoryLog();
+    const aggregator = new Aggregator({ sink, intervalMs: 60_000, maxDigestsPerRound: 1, log });
+    files.fill();
+    const refused = Array.from({ length: 5 }, () =>
+      assert.rejects(aggregator.submit(new Uint8Array(randomBytes(32))), JournalUnavailableError),
+    );
+    await aggregator.stop();
+    await Promise.all(refused);
+    const lines = log.lines.filter((l) => l.msg.startsWith('aggregator:'));
+    assert.equal(lines.length, 2, JSON.stringify(lines));
+    const [first, summary] = lines as [(typeof lines)[0], (typeof lines)[0]];
+    assert.match((first.obj as { cause: string }).cause, /ENOSPC/);
+    assert.equal((first.obj as { err?: unknown }).err, undefined, 'no stack');
+    assert.equal((summary.obj as { count: number }).count, 4);
+    assert.match(summary.msg, /4 more since the last line/);
+    files.free();
   });
 });

@@ -106,30 +106,63 @@ describe('the acknowledged position', () => {
     }
   });
 
-  it('refuses a journal without its first or a middle segment, naming the records missing; only restoring them helps', async (t) => {
-    for (const which of ['first', 'middle'] as const) {
-      const dataDir = tempDir(t);
-      await acknowledged(dataDir, 40, 1000);
-      const files = segments(dataDir);
-      assert.ok(files.length > 2);
-      const removed = (which === 'first' ? files[0] : files[1]) as string;
-      const next = (which === 'first' ? files[1] : files[2]) as string;
-      const from = Number(removed.slice(-24, -4));
-      const to = Number(next.slice(-24, -4)) - 1;
-      const saved = readFileSync(removed);
-      rmSync(removed);
-      const missing = refusal(
+  it('refuses a journal without its first segment, naming the records missing; only restoring it helps', async (t) => {
+    const dataDir = tempDir(t);
+    await acknowledged(dataDir, 40, 1000);
+    const files = segments(dataDir);
+    const [removed, next] = files as [string, string];
+    const to = Number(next.slice(-24, -4)) - 1;
+    const saved = readFileSync(removed);
+    rmSync(removed);
+    const missing = refusal(
+      new RegExp(
+        `records 0\\.\\.${to} are missing: .*Refusing to start\\. Restore the missing segment files from a backup or a mirror`,
+      ),
+    );
+    await assert.rejects(open50(dataDir), missing);
+    const reindex = runCli(['reindex', '--accept-loss', dataDir]);
+    assert.equal(reindex.status, 1);
+    assert.match(reindex.stderr, new RegExp(`records 0\\.\\.${to} are missing`));
+    writeFileSync(removed, saved);
+    const calendar = await open50(dataDir);
+    assert.equal(calendar.journal.head.records, 40);
+    await calendar.close();
+  });
+
+  it('refuses a journal without a middle segment; reindex --accept-loss sets the later ones aside, saying how many records that loses', async (t) => {
+    const dataDir = tempDir(t);
+    await acknowledged(dataDir, 40, 1000);
+    const files = segments(dataDir);
+    assert.ok(files.length > 2);
+    const [, removed, next] = files as [string, string, string];
+    const from = Number(removed.slice(-24, -4));
+    const to = Number(next.slice(-24, -4)) - 1;
+    rmSync(removed);
+    await assert.rejects(
+      open50(dataDir),
+      refusal(
         new RegExp(
-          `records ${from}\\.\\.${to} are missing: .*Refusing to start\\. Restore the missing segment files from a backup or a mirror`,
+          `records ${from}\\.\\.${to} are missing: .*Refusing to start\\. Restore the missing segment files .*to go on without them and every record after them, run otsd reindex --accept-loss ${dataDir}`,
         ),
-      );
-      await assert.rejects(open50(dataDir), missing, which);
-      const reindex = runCli(['reindex', '--accept-loss', dataDir]);
-      assert.equal(reindex.status, 1, which);
-      assert.match(reindex.stderr, new RegExp(`records ${from}\\.\\.${to} are missing`));
-      writeFileSync(removed, saved);
-      const calendar = await open50(dataDir);
-      assert.equal(calendar.journal.head.records, 40);
+      ),
+    );
+    const reindex = runCli(['reindex', '--accept-loss', dataDir]);
+    assert.equal(reindex.status, 0, reindex.stderr);
+    assert.match(
+      reindex.stdout,
+      new RegExp(`accepted the loss of ${40 - from} records the index had applied \\(${from} to 39\\)`),
+    );
+    assert.deepEqual(
+      readdirSync(join(dataDir, 'journal')).filter((n) => n.endsWith('.set-aside')).length,
+      files.length - 2,
+    );
+    const calendar = await open50(dataDir);
+    try {
+      assert.equal(calendar.journal.head.records, from);
+      // the journal goes on from there
+      await calendar.commit(sha256(new Uint8Array([1, 2, 3])));
+      assert.equal(calendar.journal.head.records, from + 1);
+    } finally {
       await calendar.close();
     }
   });

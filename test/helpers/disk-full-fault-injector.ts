@@ -61,6 +61,10 @@ export class DiskFullFaultInjector implements JournalFiles {
     return nodeFiles.unlink(path);
   }
 
+  rename(from: string, to: string): Promise<void> {
+    return nodeFiles.rename(from, to);
+  }
+
   syncDirectory(dir: string): Promise<void> {
     return nodeFiles.syncDirectory(dir);
   }

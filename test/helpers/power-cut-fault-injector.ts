@@ -179,6 +179,14 @@ export class PowerCutFaultInjector implements JournalFiles {
     this.live.delete(path);
   }
 
+  async rename(from: string, to: string): Promise<void> {
+    await this.step(from);
+    const entry = this.live.get(from);
+    if (entry?.kind !== 'file') throw fsError('ENOENT', from);
+    this.live.delete(from);
+    this.live.set(to, entry);
+  }
+
   async syncDirectory(dir: string): Promise<void> {
     await this.step(dir);
     // the root's parents hold it durably already

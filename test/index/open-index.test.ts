@@ -6,13 +6,24 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { open } from 'lmdb';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
 import { sha256 } from '../../src/ots/index.js';
+import { mountSmallDisk } from '../helpers/small-disk.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
 const URI = 'http://127.0.0.1:14789';
@@ -62,6 +73,17 @@ async function dropEntries(indexPath: string): Promise<void> {
   }
   await root.close();
 }
+
+/** Cuts the journal's only segment to half its length: acknowledged records gone. */
+function cutJournal(dataDir: string): void {
+  const journal = join(dataDir, 'journal');
+  const [segment, ...more] = readdirSync(journal).filter((n) => !n.startsWith('.'));
+  assert.ok(segment && more.length === 0, `one segment expected: ${readdirSync(journal)}`);
+  const path = join(journal, segment);
+  truncateSync(path, Math.floor(statSync(path).size / 2));
+}
+
+const REFUSED = /records \d+\.\.\d+ are missing: .*Refusing to start/;
 
 describe('the index checked at start', () => {
   it('rebuilds an index whose data.mdb starts with garbage, instead of letting LMDB map it', async (t) => {
@@ -121,5 +143,65 @@ describe('the index checked at start', () => {
       log.lines.filter((l) => l.msg.startsWith('index:')),
       [],
     );
+  });
+
+  it('a start on a full disk leaves no marker, names it, and the next start still refuses a cut journal', async (t) => {
+    const disk = mountSmallDisk(t, 8);
+    if (!disk) return;
+    const dataDir = join(disk.dir, 'data');
+    await calendarOf(dataDir);
+    await disk.fill();
+    await assert.rejects(
+      Calendar.open({ dataDir, uri: URI }),
+      /writing .*check-started failed: ENOSPC.*Make room on it/,
+    );
+    assert.deepEqual(
+      readdirSync(join(dataDir, 'index')).filter((n) => n.startsWith('check-started')),
+      [],
+      'a failed marker write leaves nothing behind',
+    );
+    await disk.free();
+    cutJournal(dataDir);
+    await assert.rejects(Calendar.open({ dataDir, uri: URI }), REFUSED);
+  });
+
+  it('reads the acknowledged position from the index when the marker left by the last start is empty', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    // an older otsd's marker, cut short by a full disk or a power cut
+    writeFileSync(join(dataDir, 'index', 'check-started'), '');
+    cutJournal(dataDir);
+    await assert.rejects(Calendar.open({ dataDir, uri: URI }), REFUSED);
+    assert.ok(existsSync(join(dataDir, 'index', 'check-started')), 'the rebuilt index keeps the position');
+    await assert.rejects(Calendar.open({ dataDir, uri: URI }), REFUSED);
+  });
+
+  it("refuses a journal damaged in a middle segment as the journal's damage, leaving the index as it is", async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true, maxSegmentBytes: 1024 });
+    for (const c of COMMITMENTS) await calendar.commit(c);
+    await calendar.close();
+    const journal = join(dataDir, 'journal');
+    const segments = readdirSync(journal)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
+    assert.ok(segments.length >= 3, `several segments expected: ${segments}`);
+    const middle = join(journal, segments[1] as string);
+    const bytes = readFileSync(middle);
+    const at = COMMITMENTS.map((c) => bytes.indexOf(Buffer.from(c))).find((i) => i > 0);
+    assert.ok(at !== undefined);
+    bytes[at] = (bytes[at] as number) ^ 1;
+    writeFileSync(middle, bytes);
+    const index = readFileSync(join(dataDir, 'index', 'data.mdb'));
+    const log = memoryLog();
+    await assert.rejects(
+      Calendar.open({ dataDir, uri: URI, log }),
+      /record \d+ .*the journal is damaged \(the index is left as it is\)\. Refusing to start\. Run otsd verify-journal/,
+    );
+    assert.deepEqual(
+      log.lines.filter((l) => l.msg.startsWith('index:')),
+      [],
+    );
+    assert.ok(readFileSync(join(dataDir, 'index', 'data.mdb')).equals(index), 'the index is left as it is');
   });
 });

@@ -1,0 +1,145 @@
+/**
+ * The whole index checked against the journal after start (the start's check reads a sample): one
+ * flipped bit in a commitment's entry, in a chunk the sample missed, made an acknowledged commitment
+ * answer "Not found". A lookup that finds nothing is never answered from an index the full check has
+ * not passed; a damaged one is rebuilt at the next start.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { Calendar } from '../../src/calendar/calendar.js';
+import { IndexNotCheckedError } from '../../src/index/full-check.js';
+import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
+import { sha256, toHex } from '../../src/ots/index.js';
+import { memoryLog, tempDir } from '../helpers/temp-dir.js';
+import { startTestCalendar, TEST_URI } from '../helpers/test-calendar.js';
+
+/** 24 chunks: more than the start's sample reads. */
+const COMMITMENTS = Array.from({ length: 24 * CHUNK_RECORDS }, (_, i) =>
+  sha256(new Uint8Array([7, i & 0xff, i >> 8])),
+);
+/** The one damaged: in chunk 20, which the sample below does not read. */
+const damaged = COMMITMENTS[20 * CHUNK_RECORDS + 17] as Uint8Array;
+
+/** `open()` with the start's sample fixed to chunks 0..16 and the last. */
+async function missingChunk20<T>(open: () => Promise<T>): Promise<T> {
+  const random = Math.random;
+  let pick = 0;
+  Math.random = () => (pick++ % 23) / 23;
+  try {
+    return await open();
+  } finally {
+    Math.random = random;
+  }
+}
+
+/** Flips the last bit of `commitment` wherever `file` holds it (its key and its value, old copies too). */
+function flipEverywhere(file: string, commitment: Uint8Array): void {
+  const bytes = readFileSync(file);
+  const needle = Buffer.from(commitment);
+  let flipped = 0;
+  for (let at = bytes.indexOf(needle); at > 0; at = bytes.indexOf(needle, at + 1)) {
+    bytes[at + needle.byteLength - 1] = (bytes[at + needle.byteLength - 1] as number) ^ 1;
+    flipped++;
+  }
+  assert.ok(flipped > 0);
+  writeFileSync(file, bytes);
+}
+
+/** A calendar of COMMITMENTS whose index lost `damaged`; its data directory. */
+async function damagedCalendar(t: TestContext): Promise<string> {
+  const dataDir = await calendarOfCommitments(t);
+  flipEverywhere(join(dataDir, 'index', 'data.mdb'), damaged);
+  return dataDir;
+}
+
+/** A calendar of COMMITMENTS in segments of 64 KiB (some 950 records each); its data directory. */
+async function calendarOfCommitments(t: TestContext): Promise<string> {
+  const dataDir = tempDir(t);
+  const created = await Calendar.open({ dataDir, uri: TEST_URI, create: true, maxSegmentBytes: 65536 });
+  for (let i = 0; i < COMMITMENTS.length; i += 512) {
+    await Promise.all(COMMITMENTS.slice(i, i + 512).map((c) => created.commit(c)));
+  }
+  await created.close();
+  return dataDir;
+}
+
+describe('the full check of the index after start', () => {
+  it('never answers Not found from an index it has not passed, and finds the damage the sample missed', async (t) => {
+    const dataDir = await damagedCalendar(t);
+
+    const log = memoryLog();
+    const calendar = await missingChunk20(() => Calendar.open({ dataDir, uri: TEST_URI, log }));
+    try {
+      assert.equal(
+        log.lines.find((l) => l.msg.startsWith('index: damaged')),
+        undefined,
+        'the start did not notice',
+      );
+      calendar.startFullIndexCheck(log);
+      await assert.rejects(calendar.answer(damaged), IndexNotCheckedError);
+      assert.equal(calendar.indexCheck?.state, 'index damaged');
+      assert.match(calendar.indexCheck?.warning() ?? '', /the index is damaged .*restart otsd/);
+      assert.ok(
+        log.lines.some(
+          (l) => l.level === 'error' && l.msg.startsWith('index: damaged (found by the full check'),
+        ),
+      );
+      // what the index finds is answered as before
+      assert.notEqual((await calendar.answer(COMMITMENTS[3] as Uint8Array)).state, 'unknown');
+    } finally {
+      await calendar.close();
+    }
+
+    // the next start rebuilds it
+    const again = memoryLog();
+    const rebuilt = await Calendar.open({ dataDir, uri: TEST_URI, log: again });
+    try {
+      assert.ok(again.lines.some((l) => l.msg === 'index: damaged; rebuilding it from the journal'));
+      rebuilt.startFullIndexCheck(again);
+      assert.notEqual((await rebuilt.answer(damaged)).state, 'unknown');
+      assert.equal((await rebuilt.answer(sha256(new Uint8Array([1, 2, 3])))).state, 'unknown');
+      assert.equal(rebuilt.indexCheck?.state, 'passed');
+    } finally {
+      await rebuilt.close();
+    }
+  });
+
+  it('answers 503 over HTTP, not Not found, for a commitment the damaged index lost', async (t) => {
+    const dataDir = await damagedCalendar(t);
+    const { app, calendar } = await missingChunk20(() => startTestCalendar(t, { dataDir }));
+    calendar.startFullIndexCheck(memoryLog());
+    const res = await app.inject({ method: 'GET', url: `/timestamp/${toHex(damaged)}` });
+    assert.equal(res.statusCode, 503);
+    assert.match(res.body, /checking its index against its journal, retry later/);
+  });
+
+  it('finds a journal segment damaged where the sample did not read, and says so', async (t) => {
+    const dataDir = await calendarOfCommitments(t);
+    const journal = join(dataDir, 'journal');
+    const files = readdirSync(journal)
+      .filter((n) => n.endsWith('.seg'))
+      .sort();
+    const holding = files
+      .map((n) => join(journal, n))
+      .find((f) => readFileSync(f).includes(Buffer.from(damaged)));
+    assert.ok(holding && holding !== join(journal, files.at(-1) as string), 'a segment before the last');
+    flipEverywhere(holding, damaged);
+    const log = memoryLog();
+    const calendar = await missingChunk20(() => Calendar.open({ dataDir, uri: TEST_URI, log }));
+    try {
+      calendar.startFullIndexCheck(log);
+      await assert.rejects(calendar.answer(sha256(new Uint8Array([1, 2, 3]))), IndexNotCheckedError);
+      assert.equal(calendar.indexCheck?.state, 'journal damaged');
+      assert.match(calendar.indexCheck?.warning() ?? '', /the journal is damaged .*verify-journal/);
+      assert.ok(
+        log.lines.some(
+          (l) => l.level === 'error' && l.msg.startsWith('journal: damaged (found by the full check'),
+        ),
+      );
+    } finally {
+      await calendar.close();
+    }
+  });
+});
