@@ -20,6 +20,7 @@ import type { Journal } from '../journal/journal.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { isCalendarUrl } from '../remote/calendar-client.js';
 import { CliError } from './cli-error.js';
+import { nonNegativeInteger, positiveInteger } from './integer-arguments.js';
 import { nextSteps } from './next-steps.js';
 
 /** A one-line progress bar on the terminal while a mirror catches up. */
@@ -196,18 +197,6 @@ function checkExternal(options: RunOptions): void {
     throw new CliError(
       '--external needs --bitcoin-rpc or --embedded-regtest: the calendar checks and relays donations through its node',
     );
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function nonNegativeInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
 }
 
 /** Rule 1's limit: python-opentimestamps' default, and never above Core's largest standard transaction. */

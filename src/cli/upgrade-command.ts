@@ -4,7 +4,7 @@
  * only calendars on a whitelist (the public calendars the reference trusts, plus `--calendar URL`).
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { BitcoinBlockHeaderAttestation, toHex } from '../ots/index.js';
 import {
   DEFAULT_CALENDAR_WHITELIST,
@@ -13,13 +13,8 @@ import {
   upgradeByPrefix,
 } from '../remote/index.js';
 import { pendingNodes } from '../web/pending-nodes.js';
+import { positiveInteger } from './integer-arguments.js';
 import { readTimestampFile } from './read-timestamp-file.js';
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 export interface UpgradeOptions {
   prefixBits?: number;
