@@ -14,7 +14,7 @@ import { ChainScanStore } from './chain-scan-store.js';
 import { ChunksView } from './chunks-view.js';
 import { type CommitmentState, CommitmentsView } from './commitments-view.js';
 import { IndexConsistencyError } from './errors.js';
-import type { IndexDatabase, IndexView } from './index-view.js';
+import type { IndexDatabase, IndexedRecord, IndexView } from './index-view.js';
 import { indexedRecord } from './indexed-record.js';
 import { readU64, u64 } from './keys.js';
 import { OpenRecordsView, type RecordPlace } from './open-records-view.js';
@@ -67,29 +67,14 @@ export class CalendarIndex {
     this.stamps = view(new StampsView(openDatabase));
     // after the commitments view, so that they see the pending set after each proof
     const isPending = (n: number) => this.commitments.isPending(n);
-    this.delegations = view(
-      new OpenRecordsView(
-        openDatabase,
-        'delegations',
-        (e) => (e.kind === 'delegation' ? e.delegation.commitments : undefined),
-        isPending,
-      ),
+    const openRecords = (name: string, covered: (e: IndexedRecord) => readonly number[] | undefined) =>
+      view(new OpenRecordsView(openDatabase, name, covered, isPending));
+    this.delegations = openRecords('delegations', (e) =>
+      e.kind === 'delegation' ? e.delegation.commitments : undefined,
     );
-    this.offers = view(
-      new OpenRecordsView(
-        openDatabase,
-        'offers',
-        (e) => (e.kind === 'offer' ? e.offer.commitments : undefined),
-        isPending,
-      ),
-    );
-    this.donations = view(
-      new OpenRecordsView(
-        openDatabase,
-        'donations',
-        (e) => (e.kind === 'donation' ? e.donation.commitments : undefined),
-        isPending,
-      ),
+    this.offers = openRecords('offers', (e) => (e.kind === 'offer' ? e.offer.commitments : undefined));
+    this.donations = openRecords('donations', (e) =>
+      e.kind === 'donation' ? e.donation.commitments : undefined,
     );
     this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
     this.cursor = decodeCursor(this.meta.get(APPLIED_KEY)) ?? START;
