@@ -1,7 +1,8 @@
 /**
  * The format's vector checks as one pure function, so the same code runs in Node and, bundled, in a
  * browser (test/ots/browser.test.ts), and the two sets of outcomes can be compared whole. No Node
- * built-ins here: only `otsd/ots` and the inputs handed in.
+ * built-ins here: only `otsd/ots`, imported by its package name (so through the exports a bundler
+ * sees), and the inputs handed in.
  */
 import {
   BitcoinBlockHeaderAttestation,
@@ -17,7 +18,7 @@ import {
   sha256d,
   Timestamp,
   toHex,
-} from '../../src/ots/index.js';
+} from 'otsd/ots';
 
 export interface FixtureCase {
   description: string;
