@@ -44,7 +44,7 @@ export interface IntakeView {
   donations(): Iterable<TrackedDonation>;
 }
 
-export type IntakeNode = Pick<AnchorNode, 'chainOutput' | 'isUnspent' | 'testMempoolAccept'>;
+export type IntakeNode = Pick<AnchorNode, 'chainOutput' | 'inMempool' | 'isUnspent' | 'testMempoolAccept'>;
 
 /** A donation that passed every check the calendar makes before it is relayed. */
 export interface Checked {
@@ -57,6 +57,8 @@ export interface Checked {
   replaces: TrackedDonation | undefined;
   /** The node said it takes it (false: the node cannot say without relaying: bcoin). */
   nodeAccepted: boolean;
+  /** Whether the node holds it in its mempool already: it is not relayed again. */
+  held: boolean;
 }
 
 /** The same transaction posted again: its state is answered. */
@@ -155,6 +157,10 @@ export async function checkPosted(
       'fee-rate',
       `a fee of ${fee} sat is ${feeRate.toFixed(2)} sat/vB; at least ${settings.minFeeRate} required`,
     );
+  // relayed already (by the donor's wallet, or by this calendar before a crash or a timeout took its
+  // answer): the node took it, and the coin it spends is spent by it, not by a conflict
+  if (await node.inMempool(donation.tx.txid))
+    return { donation, raw, tip, fee, feeRate, replaces, nodeAccepted: true, held: true };
   if (!replaces && !(await node.isUnspent(input.prevTxid, input.prevIndex, true)))
     throw new DonationRefused(
       'conflict',
@@ -162,5 +168,5 @@ export async function checkPosted(
     );
   const verdict = await node.testMempoolAccept(raw);
   if (verdict && !verdict.allowed) throw new DonationRefused('node-refused', verdict.reason);
-  return { donation, raw, tip, fee, feeRate, replaces, nodeAccepted: verdict !== undefined };
+  return { donation, raw, tip, fee, feeRate, replaces, nodeAccepted: verdict !== undefined, held: false };
 }

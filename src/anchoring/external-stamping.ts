@@ -246,10 +246,13 @@ export class ExternalStamping implements ProofSource {
       for (const d of this.forTip(tip)) if (isActive(d.state)) this.settle(d, 'expired');
       for (const [txid, of] of this.nonConforming) if (of === tip) this.nonConforming.delete(txid);
     }
-    for (const d of this.resumed.splice(0)) {
+    const resumed = this.resumed.splice(0);
+    // every donation read back counts for the first-covered heights, also one double-spent since: a
+    // later donation's wait is never counted from its own height instead (the bound per commitment)
+    for (const d of resumed) this.cover(d.tip.commitments, d.takenAt);
+    for (const d of resumed) {
       if (!isActive(d.state)) continue;
       d.deferUntil = await this.deferral(d.feeRate ?? 0, d.takenAt, d.tip.commitments);
-      if (d.deferUntil !== undefined) this.cover(d.tip.commitments, d.takenAt);
     }
     return this.updateDeferral(pass.height);
   }
@@ -380,7 +383,7 @@ export class ExternalStamping implements ProofSource {
     };
     // relayed before it is journaled: nothing is written for a post the node refuses or drops; one
     // relayed and then lost to a crash before its 202 is still found in its block (passive discovery)
-    await this.relay(donation, checked.nodeAccepted);
+    if (!checked.held) await this.relay(donation, checked.nodeAccepted);
     await calendar.journal.append(
       RecordKind.Donation,
       encodeDonationPayload({
@@ -599,6 +602,8 @@ export class ExternalStamping implements ProofSource {
         if (!(await this.held(d))) dropped = 'not in its mempool after relay';
       } catch (e) {
         if (!(e instanceof RpcError)) throw e;
+        // a node that does not answer says nothing of the donation: asked again at the next check
+        if (e.code === undefined) return false;
         dropped = e.message;
       }
       if (dropped === undefined) continue;

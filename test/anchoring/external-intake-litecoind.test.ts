@@ -242,4 +242,53 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     assert.equal(ninth.status, 409, ninth.text);
     assert.match(ninth.text, /rule 13 \(bumps\)/);
   });
+
+  it('the first-covered height survives a restart: a donation after a double-spent one waits no longer for it', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, calendar, coins, tip } = await donationSetting(t, chain, LATE_CYCLES, 2);
+    const [a, b] = coins as [Coin, Coin];
+    const first = buildDonation(donor, { coin: a, tip, feeRate: 40 });
+    const taken = await post(calendar, first);
+    assert.equal(taken.status, 202, taken.text);
+    const bound = (await ltc.rpc.call<number>('getblockcount')) + SETTINGS.waitBlocks;
+    assert.equal(taken.json().defers_own_tx_until, bound);
+    await ltc.rpc.call('sendrawtransaction', toHex(elsewhere(a, tip)));
+    await mine(ltc, 1, calendar.miner);
+    await waitFor(
+      'the first donation double-spent',
+      async () => ((await stateOf(calendar, txidOf(first))) === 'conflicted' ? true : undefined),
+      60_000,
+      calendar.explain,
+    );
+    const second = buildDonation(donor, { coin: b, tip, feeRate: 40 });
+    const later = await post(calendar, second);
+    assert.equal(later.status, 202, later.text);
+    assert.equal(later.json().defers_own_tx_until, bound);
+    // kept out of the next blocks, so that it is still waited on after the restart
+    await ltc.rpc.call('prioritisetransaction', txidOf(second), 0, -100_000_000);
+    await calendar.restart();
+    const resumed = await waitFor(
+      'the second donation weighed again',
+      async () => {
+        const res = await fetch(`${calendar.node.url}/external/tx/${txidOf(second)}`).catch(() => undefined);
+        if (res?.status !== 200) return undefined;
+        return (
+          ((await res.json()) as { defers_own_tx_until: number | null }).defers_own_tx_until ?? undefined
+        );
+      },
+      30_000,
+      calendar.explain,
+    );
+    assert.equal(resumed, bound);
+  });
+
+  it('takes a donation the node holds already (relayed by the donor, or before a crash took the answer)', async (t) => {
+    if (!needs(t)) return;
+    const { ltc, calendar, coins, tip } = await donationSetting(t, chain, LATE_CYCLES, 1);
+    const raw = buildDonation(donor, { coin: coins[0] as Coin, tip, feeRate: 40 });
+    await ltc.rpc.call('sendrawtransaction', toHex(raw));
+    const taken = await post(calendar, raw);
+    assert.equal(taken.status, 202, taken.text);
+    assert.equal(await stateOf(calendar, txidOf(raw)), 'mempool');
+  });
 });
