@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { bitcoinTipTimestamp } from '../bitcoin/bitcoin-proof.js';
-import { checkDonation, DonationRefused, parseDonation } from '../bitcoin/donation-rules.js';
+import { checkDonation, DonationRefused, parseDonation, type Refusal } from '../bitcoin/donation-rules.js';
 import { RpcError } from '../bitcoin/rpc-client.js';
 import type { Calendar } from '../calendar/calendar.js';
 import { decodeDonationPayload, encodeDonationPayload } from '../journal/donation-payload.js';
@@ -75,6 +75,19 @@ const MAX_QUEUED_PER_CLIENT = 2;
 
 /** Refusals the node's checks gave, by the posted bytes, answered again until the next block. */
 const MAX_CACHED_REFUSALS = 10_000;
+/**
+ * The refusals kept for the rest of the block: those the chain and the node decide (the spent
+ * output, the lock time, the fee, the node's own verdict), which hold until the chain moves. Those of
+ * the calendar's and the mempool's state (a conflict, a full tip, too many pending) may change within
+ * a block: an honest post that lost a race for a slot is checked again.
+ */
+const NODE_REFUSALS: ReadonlySet<Refusal> = new Set([
+  'input-witness',
+  'lock-time',
+  'input-not-confirmed',
+  'fee-rate',
+  'node-refused',
+]);
 
 /** While the own transaction waits on a donation, the mempool is looked at this often (and on each block). */
 const MEMPOOL_CHECK_MS = 30_000;
@@ -317,7 +330,12 @@ export class ExternalStamping implements ProofSource {
     try {
       return await next;
     } catch (e) {
-      if (e instanceof DonationRefused && this.refusals.size < MAX_CACHED_REFUSALS) this.refusals.set(key, e);
+      if (
+        e instanceof DonationRefused &&
+        NODE_REFUSALS.has(e.refusal) &&
+        this.refusals.size < MAX_CACHED_REFUSALS
+      )
+        this.refusals.set(key, e);
       throw e;
     } finally {
       this.queued -= 1;

@@ -87,14 +87,24 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     assert.match(late.text, /rule 9 \(tip-proven\)/);
   });
 
-  it('a double-spend seen only in the mempool ends the wait without a block', async (t) => {
+  it('a double-spend seen only in the mempool ends the wait without a block, and frees its slot at once', async (t) => {
     if (!needs(t)) return;
-    const { ltc, calendar, coins, tip } = await donationSetting(t, chain, LATE_CYCLES, 1);
-    const [coin] = coins as [Coin];
+    const { ltc, calendar, coins, tip } = await donationSetting(
+      t,
+      chain,
+      { ...LATE_CYCLES, external: { ...SETTINGS, maxPerTip: 1 } },
+      2,
+    );
+    const [coin, next] = coins as [Coin, Coin];
     const raw = buildDonation(donor, { coin, tip, feeRate: 40 });
     const taken = await post(calendar, raw);
     assert.equal(taken.status, 202, taken.text);
     assert.notEqual(taken.json().defers_own_tx_until, null);
+    // the tip's one slot is taken
+    const another = buildDonation(donor, { coin: next, tip, feeRate: 40 });
+    const full = await post(calendar, another);
+    assert.equal(full.status, 409, full.text);
+    assert.match(full.text, /rule 13 \(tip-full\)/);
     // the calendar at the node's tip, and a check of the mempool done: no new block will come
     const height = await ltc.rpc.call<number>('getblockcount');
     await waitFor('the calendar at the tip', async () =>
@@ -115,6 +125,11 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
       30_000,
       calendar.explain,
     );
+    // within the same block, the same bytes posted again find the slot free: a full tip is not a
+    // refusal kept for the block
+    assert.equal(await ltc.rpc.call<number>('getblockcount'), height);
+    const again = await post(calendar, another);
+    assert.equal(again.status, 202, again.text);
   });
 
   it('E16: a donation whose block leaves the chain, its coin then spent elsewhere in the new branch: the own transaction proves', async (t) => {
