@@ -16,6 +16,7 @@ import type { BitcoinOptions } from '../daemon/stamping-role.js';
 import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
 import type { HttpLimits } from '../http/app.js';
+import type { FullIndexCheck } from '../index/full-check.js';
 import type { Journal } from '../journal/journal.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
 import { isCalendarUrl } from '../remote/calendar-client.js';
@@ -630,6 +631,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       let node: RunningNode;
       let ready: string;
       let journal: Journal | undefined;
+      let indexCheck: FullIndexCheck | undefined;
       if (options.role === 'aggregator') {
         const aggregatorNode = await startAggregatorNode({
           upstreams,
@@ -651,6 +653,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         );
         node = calendarNode;
         journal = calendarNode.calendar.journal;
+        indexCheck = calendarNode.calendar.indexCheck;
         process.stderr.write(
           `otsd: calendar ${calendarNode.calendar.uri} listening on ${calendarNode.url} (data dir ${options.dataDir})\n`,
         );
@@ -699,7 +702,22 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         process.exitCode = 1;
         return 'journal failure';
       });
-      const reason = await Promise.race([stopRequested, ...(journalStopped ? [journalStopped] : [])]);
+      // an index the full check found damaged is rebuilt by the next start (the check left its marker):
+      // stop with status 1 as well, and systemd starts otsd again, with nobody needed
+      const indexDamaged = indexCheck?.done.then(() => {
+        if (indexCheck?.state !== 'index damaged') return new Promise<never>(() => {});
+        logger.fatal(
+          { problem: indexCheck.problem },
+          'otsd: the index is damaged; exiting for a restart, which rebuilds it from the journal',
+        );
+        process.exitCode = 1;
+        return 'index damaged';
+      });
+      const reason = await Promise.race([
+        stopRequested,
+        ...(journalStopped ? [journalStopped] : []),
+        ...(indexDamaged ? [indexDamaged] : []),
+      ]);
       notifier.stopWatchdog();
       notifier.stopping();
       await stopNode(node, reason, logger, SHUTDOWN_TIMEOUT_MS);

@@ -5,7 +5,8 @@
  * (its chain hash checked on the way) and found where the index has it; the check returns to the event
  * loop every few hundred records. Until it passes, a lookup that finds nothing is not taken for the
  * truth (Calendar.answer waits for it, or refuses with IndexNotCheckedError); when it fails, the
- * index is known bad, or the journal damaged, and says so until a restart.
+ * index is known bad, or the journal damaged, and says so until a restart (`otsd run` stops with
+ * status 1 for one when the index is damaged).
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -52,7 +53,7 @@ export class FullIndexCheck {
   /** The status page's warning after the check failed. */
   warning(): string | undefined {
     if (this.state === 'index damaged')
-      return `the index is damaged (${this.problem}): lookups that find nothing get 503; restart otsd to rebuild it from the journal`;
+      return `the index is damaged (${this.problem}): lookups that find nothing get 503; otsd stops for a restart, which rebuilds it from the journal`;
     if (this.state === 'journal damaged')
       return `the journal is damaged (${this.problem}): run otsd verify-journal and restore the segment from a backup or a mirror`;
     return undefined;
@@ -100,7 +101,7 @@ export class FullIndexCheck {
     }
     log.error(
       { index: indexPath, problem },
-      'index: damaged (found by the full check after start); lookups that find nothing get 503 until otsd is restarted, which rebuilds it from the journal',
+      'index: damaged (found by the full check after start); lookups that find nothing get 503 until the restart that rebuilds it from the journal',
     );
   }
 }

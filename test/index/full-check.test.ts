@@ -12,8 +12,10 @@ import { Calendar } from '../../src/calendar/calendar.js';
 import { IndexNotCheckedError } from '../../src/index/full-check.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
 import { sha256, toHex } from '../../src/ots/index.js';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 import { startTestCalendar, TEST_URI } from '../helpers/test-calendar.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** 24 chunks: more than the start's sample reads. */
 const COMMITMENTS = Array.from({ length: 24 * CHUNK_RECORDS }, (_, i) =>
@@ -54,12 +56,12 @@ async function damagedCalendar(t: TestContext): Promise<string> {
   return dataDir;
 }
 
-/** A calendar of COMMITMENTS in segments of 64 KiB (some 950 records each); its data directory. */
-async function calendarOfCommitments(t: TestContext): Promise<string> {
+/** A calendar of `commitments` in segments of 64 KiB (some 950 records each); its data directory. */
+async function calendarOfCommitments(t: TestContext, commitments = COMMITMENTS): Promise<string> {
   const dataDir = tempDir(t);
   const created = await Calendar.open({ dataDir, uri: TEST_URI, create: true, maxSegmentBytes: 65536 });
-  for (let i = 0; i < COMMITMENTS.length; i += 512) {
-    await Promise.all(COMMITMENTS.slice(i, i + 512).map((c) => created.commit(c)));
+  for (let i = 0; i < commitments.length; i += 512) {
+    await Promise.all(commitments.slice(i, i + 512).map((c) => created.commit(c)));
   }
   await created.close();
   return dataDir;
@@ -80,7 +82,7 @@ describe('the full check of the index after start', () => {
       calendar.startFullIndexCheck(log);
       await assert.rejects(calendar.answer(damaged), IndexNotCheckedError);
       assert.equal(calendar.indexCheck?.state, 'index damaged');
-      assert.match(calendar.indexCheck?.warning() ?? '', /the index is damaged .*restart otsd/);
+      assert.match(calendar.indexCheck?.warning() ?? '', /the index is damaged .*otsd stops for a restart/);
       assert.ok(
         log.lines.some(
           (l) => l.level === 'error' && l.msg.startsWith('index: damaged (found by the full check'),
@@ -141,5 +143,49 @@ describe('the full check of the index after start', () => {
     } finally {
       await calendar.close();
     }
+  });
+
+  it('otsd exits with status 1 when the full check finds its index damaged, and the next start rebuilds it', async (t) => {
+    // 96 chunks, of which the start reads a sample of 17: it rarely reads the damaged one
+    const many = Array.from({ length: 96 * CHUNK_RECORDS }, (_, i) =>
+      sha256(new Uint8Array([8, i & 0xff, i >> 8])),
+    );
+    const lost = many[20 * CHUNK_RECORDS + 17] as Uint8Array;
+    const dataDir = await calendarOfCommitments(t, many);
+    const checked = (output: string) =>
+      /exiting for a restart, which rebuilds it/.test(output)
+        ? 'exited'
+        : /index: checked in full against the journal/.test(output)
+          ? 'passed'
+          : undefined;
+    for (let attempt = 1; ; attempt++) {
+      flipEverywhere(join(dataDir, 'index', 'data.mdb'), lost);
+      const otsd = await startCalendarProcess(dataDir);
+      t.after(() => otsd.stop('SIGKILL'));
+      const outcome = await waitFor('the full check', () => checked(otsd.output()), 60_000, otsd.output);
+      if (outcome === 'exited') {
+        const code = await waitFor(
+          'otsd to exit',
+          () => otsd.child.exitCode ?? undefined,
+          30_000,
+          otsd.output,
+        );
+        assert.equal(code, 1, otsd.output());
+        break;
+      }
+      // the start's sample read the damaged chunk and rebuilt the index before listening: again
+      await otsd.stop();
+      assert.ok(attempt < 6, 'the start-time sample read the damaged chunk every time');
+    }
+    const restarted = await startCalendarProcess(dataDir);
+    t.after(() => restarted.stop('SIGKILL'));
+    assert.equal(
+      await waitFor('the full check', () => checked(restarted.output()), 60_000, restarted.output),
+      'passed',
+    );
+    const res = await fetch(`${restarted.url}/timestamp/${toHex(lost)}`);
+    assert.equal(res.status, 404);
+    assert.match(await res.text(), /^Pending confirmation in Bitcoin blockchain/);
+    await restarted.stop();
   });
 });
