@@ -197,21 +197,35 @@ export class Calendar {
   private async unknown(commitment: Uint8Array): Promise<Answer> {
     const check = this.fullCheck;
     if (!check || check.passed) return { state: 'unknown' };
-    if (check.state === 'running') {
-      await Promise.race([check.done, sleep(FULL_CHECK_WAIT_MS, undefined, { ref: false })]);
-      if (check.passed) return this.answer(commitment);
-    }
+    if (await this.indexTrusted()) return this.answer(commitment);
     throw new IndexNotCheckedError(
       `calendar: commitment ${toHex(commitment)} is not in the index, whose full check ${check.state === 'running' ? 'still runs' : `ended: ${check.state}`}`,
     );
   }
 
   /**
+   * Whether what the index lacks may be taken for absent: it passed the full check (waited for a few
+   * seconds while it runs), or is not being checked (offline tools).
+   */
+  private async indexTrusted(): Promise<boolean> {
+    const check = this.fullCheck;
+    if (!check || check.passed) return true;
+    if (check.state === 'running')
+      await Promise.race([check.done, sleep(FULL_CHECK_WAIT_MS, undefined, { ref: false })]);
+    return check.passed;
+  }
+
+  /**
    * Every commitment whose hex starts with `prefix` with its current timestamp (the proof when
    * complete, else this calendar's PendingAttestation), in byte order; undefined when there are more
-   * than `limit`.
+   * than `limit`. IndexNotCheckedError while the index has not passed its full check.
    */
   async timestampsWithPrefix(prefix: string, limit: number): Promise<PrefixEntry[] | undefined> {
+    // a list from an index not checked in full could lack commitments the journal holds
+    if (!(await this.indexTrusted()))
+      throw new IndexNotCheckedError(
+        `calendar: prefix ${prefix} not listed: the index's full check ${this.fullCheck?.state === 'running' ? 'still runs' : `ended: ${this.fullCheck?.state}`}`,
+      );
     const commitments = this.index.commitmentsWithPrefix(prefix, limit + 1);
     if (commitments.length > limit) return undefined;
     return Promise.all(

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type Calendar, MAX_COMMITMENT_BYTES } from '../calendar/calendar.js';
+import { IndexNotCheckedError } from '../index/full-check.js';
 import { encodePrefixAnswer, PREFIX_ANSWER_CONTENT_TYPE } from '../remote/prefix-answer.js';
 import { HttpError, HttpErrors } from './errors.js';
 
@@ -42,7 +43,11 @@ export function prefixRoute(
         text: `prefix must have at least ${limits.minNibbles} hex digits`,
       });
     }
-    const entries = await calendar.timestampsWithPrefix(prefix.toLowerCase(), limits.maxEntries);
+    const entries = await calendar
+      .timestampsWithPrefix(prefix.toLowerCase(), limits.maxEntries)
+      .catch((e: unknown) => {
+        throw e instanceof IndexNotCheckedError ? new HttpError(HttpErrors.INDEX_NOT_CHECKED, e) : e;
+      });
     if (!entries) {
       throw new HttpError({
         ...HttpErrors.PREFIX_TOO_MANY,

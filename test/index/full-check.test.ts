@@ -108,13 +108,20 @@ describe('the full check of the index after start', () => {
     }
   });
 
-  it('answers 503 over HTTP, not Not found, for a commitment the damaged index lost', async (t) => {
+  it('answers 503 over HTTP, not Not found, for a commitment the damaged index lost, and lists no prefix from it', async (t) => {
     const dataDir = await damagedCalendar(t);
     const { app, calendar } = await missingChunk20(() => startTestCalendar(t, { dataDir }));
     calendar.startFullIndexCheck(memoryLog());
     const res = await app.inject({ method: 'GET', url: `/timestamp/${toHex(damaged)}` });
     assert.equal(res.statusCode, 503);
     assert.match(res.body, /checking its index against its journal, retry later/);
+    // nor listed by prefix from it (the list would lack it)
+    const listed = await app.inject({
+      method: 'GET',
+      url: `/timestamps?prefix=${toHex(damaged).slice(0, 8)}`,
+    });
+    assert.equal(listed.statusCode, 503, listed.body);
+    assert.match(listed.body, /checking its index against its journal, retry later/);
   });
 
   it('finds a journal segment damaged where the sample did not read, and says so', async (t) => {
