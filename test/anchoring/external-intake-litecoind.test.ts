@@ -176,6 +176,14 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     await calendar.postDigest();
     const tip = await offeredTip(calendar);
     const records = (await journalKinds(calendar)).length;
+    // the calendar at the node's tip: refusals are kept until the next block the calendar reads
+    const tipHeight = await calendar.ltc.rpc.call<number>('getblockcount');
+    await waitFor(
+      'the calendar at the tip',
+      () => (calendar.node.anchoring?.status().chainHeight === tipHeight ? true : undefined),
+      30_000,
+      calendar.explain,
+    );
     // rule 14: a broken signature, refused by the node's testmempoolaccept
     const bad = forged(coin, tip, 5);
     const refused = await post(calendar, bad);
