@@ -15,6 +15,7 @@ import {
   donorCoins,
   journalKinds,
   mine,
+  mineAndProve,
   offeredTip,
   post,
   SETTINGS,
@@ -79,8 +80,7 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     );
     assert.equal(await stateOf(calendar, txidOf(first)), 'mempool');
     assert.equal(await stateOf(calendar, txidOf(second)), 'mempool');
-    await mine(ltc, 1, calendar.miner);
-    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
+    await mineAndProve(calendar, [commitment], 'the proof');
     // a donation to the proven tip: 410
     const late = await post(calendar, buildDonation(donor, { coin: c, tip: newer, feeRate: 40 }));
     assert.equal(late.status, 410, late.text);

@@ -21,6 +21,7 @@ import {
   donorCoinsTo,
   journalKinds,
   mine,
+  mineAndProve,
   offeredTip,
   paid,
   post,
@@ -65,14 +66,7 @@ describe('external stamping on litecoind', () => {
         (await tipsOf(calendar)).tips.at(-1)?.external.map((d) => d.txid),
         [txidOf(raw)],
       );
-      const minedAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
-      await mine(ltc, 1, calendar.miner);
-      await waitFor(
-        'the proof through the donation',
-        () => allProved(calendar.node, [commitment]),
-        30_000,
-        calendar.explain,
-      );
+      const minedAt = await mineAndProve(calendar, [commitment], 'the proof through the donation');
       assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
       assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
     }
@@ -81,14 +75,7 @@ describe('external stamping on litecoind', () => {
     const tip = await offeredTip(calendar);
     const raw = buildDonation(donor, { coin: coins[2] as Coin, tip, feeRate: 3 });
     await ltc.rpc.call('sendrawtransaction', toHex(raw));
-    const minedAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
-    await mine(ltc, 1, calendar.miner);
-    await waitFor(
-      'the proof through the mined donation',
-      () => allProved(calendar.node, [commitment]),
-      30_000,
-      calendar.explain,
-    );
+    const minedAt = await mineAndProve(calendar, [commitment], 'the proof through the mined donation');
     assert.deepEqual(await pythonHeights(calendar, [commitment]), [[minedAt]]);
     assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
     const kinds = await journalKinds(calendar);
@@ -130,9 +117,7 @@ describe('external stamping on litecoind', () => {
     const larger = buildDonation(donor, { coin: d, tip, feeRate: 3, change: 'p2tr' });
     assert.equal((await post(calendar, larger)).status, 202);
     assert.equal((await post(calendar, smaller)).status, 202);
-    const minedAt = height + 1;
-    await mine(ltc, 1, calendar.miner);
-    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
+    const minedAt = await mineAndProve(calendar, [commitment]);
     assert.equal(await stateOf(calendar, txidOf(smaller)), 'proven');
     assert.equal(await stateOf(calendar, txidOf(larger)), 'superseded');
     assert.equal((await journalKinds(calendar)).filter((k) => k === RecordKind.Proof).length, 1);
@@ -183,14 +168,7 @@ describe('external stamping on litecoind', () => {
     const raw = buildDonation(donor, { coin, tip, feeRate: 3 });
     assert.equal((await post(calendar, raw)).status, 202);
     const newer = await calendar.postDigest();
-    const donationAt = (await ltc.rpc.call<number>('getblockcount')) + 1;
-    await mine(ltc, 1, calendar.miner);
-    await waitFor(
-      'the proof through the donation',
-      () => allProved(calendar.node, [older]),
-      30_000,
-      calendar.explain,
-    );
+    const donationAt = await mineAndProve(calendar, [older], 'the proof through the donation');
     // what is left goes into a replacement of the own transaction
     const replacement = await waitFor(
       'a replacement over the newer commitment',
@@ -199,13 +177,7 @@ describe('external stamping on litecoind', () => {
       calendar.explain,
     );
     const ownAt = donationAt + 1;
-    await mine(ltc, 1, calendar.miner);
-    await waitFor(
-      'the proof through the own transaction',
-      () => allProved(calendar.node, [newer]),
-      30_000,
-      calendar.explain,
-    );
+    await mineAndProve(calendar, [newer], 'the proof through the own transaction');
     assert.deepEqual(await pythonHeights(calendar, [older, newer]), [[donationAt], [ownAt]]);
     assert.equal(await stateOf(calendar, txidOf(raw)), 'proven');
     const block = await ltc.rpc.call<{ tx: string[] }>(
@@ -283,8 +255,7 @@ describe('external stamping on litecoind', () => {
     const { hex } = await ltc.rpc.call<{ hex: string }>('finalizepsbt', signed.psbt);
     const answer = await post(calendar, fromHex(hex), true);
     assert.equal(answer.status, 202, answer.text);
-    await mine(ltc, 1, calendar.miner);
-    await waitFor('the proof', () => allProved(calendar.node, [commitment]), 30_000, calendar.explain);
+    await mineAndProve(calendar, [commitment], 'the proof');
   });
 
   it('E2-E8, E18: every broken rule is refused naming it, and nothing is journaled or relayed', async (t) => {
@@ -398,19 +369,13 @@ describe('external stamping on litecoind', () => {
     );
     const ownTip = (await tipsOf(calendar)).tips.find((x) => x.own_tx?.txid === own);
     assert.ok(ownTip, 'the own transaction carries an offered tip');
-    await mine(ltc, 1, calendar.miner);
-    await waitFor(
-      'the proof through the own transaction',
-      () => allProved(calendar.node, [commitment]),
-      30_000,
-      calendar.explain,
-    );
+    await mineAndProve(calendar, [commitment], 'the proof through the own transaction');
   });
 
   it('E17: after a restart, the own transaction still waits on a donation at its fee rate, and the donation proves', async (t) => {
     if (!needs(t)) return;
     // the first stamp cycle 10-30 s after each start: the own transaction is due within the wait below
-    const { ltc, calendar, coins, commitment, tip } = await donationSetting(
+    const { calendar, coins, commitment, tip } = await donationSetting(
       t,
       chain,
       { stampIntervalMs: 20_000 },
@@ -423,19 +388,13 @@ describe('external stamping on litecoind', () => {
     await calendar.restart();
     await new Promise((resolve) => setTimeout(resolve, 31_000));
     assert.deepEqual(await calendar.mempool(), [txidOf(raw)], calendar.explain());
-    await mine(ltc, 1, calendar.miner);
-    await waitFor(
-      'the proof through the donation',
-      () => allProved(calendar.node, [commitment]),
-      30_000,
-      calendar.explain,
-    );
+    await mineAndProve(calendar, [commitment], 'the proof through the donation');
     assert.equal((await journalKinds(calendar)).filter((k) => k === RecordKind.Stamp).length, 0);
   });
 
   it('E11: a donation below the own fee rate defers nothing; a donation taken is followed again after a restart', async (t) => {
     if (!needs(t)) return;
-    const { ltc, calendar, coins, commitment, tip } = await donationSetting(t, chain, { fund: false }, 1);
+    const { calendar, coins, commitment, tip } = await donationSetting(t, chain, { fund: false }, 1);
     const [coin] = coins as [Coin];
     const raw = buildDonation(donor, { coin, tip, feeRate: 2 });
     const taken = await post(calendar, raw);
@@ -444,13 +403,7 @@ describe('external stamping on litecoind', () => {
     assert.equal(taken.json().defers_own_tx_until, null);
     // E17: the donation record brings it back after a restart
     await calendar.restart();
-    await mine(ltc, 1, calendar.miner);
-    await waitFor(
-      'the proof after the restart',
-      () => allProved(calendar.node, [commitment]),
-      30_000,
-      calendar.explain,
-    );
+    await mineAndProve(calendar, [commitment], 'the proof after the restart');
     assert.equal(await stateOf(calendar, txidOf(raw)), 'proven', calendar.explain());
   });
 });

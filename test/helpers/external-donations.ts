@@ -9,7 +9,7 @@ import { NETWORKS } from '../../src/bitcoin/network.js';
 import { fromHex, parseTransaction, reverseBytes, toHex } from '../../src/ots/index.js';
 import { runPython } from '../clients/run-client.js';
 import { type Coin, type CoinKind, donorKey, payment } from './donation.js';
-import { type LitecoinCalendar, startLitecoinCalendar } from './litecoin-calendar.js';
+import { allProved, type LitecoinCalendar, startLitecoinCalendar } from './litecoin-calendar.js';
 import type { Litecoind } from './litecoind.js';
 import { waitFor } from './wait-for.js';
 
@@ -19,6 +19,18 @@ export const SETTINGS = DEFAULT_EXTERNAL_SETTINGS;
 
 export const mine = (ltc: Litecoind, blocks: number, to: string) =>
   ltc.rpc.call<string[]>('generatetoaddress', blocks, to);
+
+/** Mines one block and waits until `commitments` are proved (through it); that block's height. */
+export async function mineAndProve(
+  calendar: LitecoinCalendar,
+  commitments: string[],
+  what = 'the proof',
+): Promise<number> {
+  const at = (await calendar.ltc.rpc.call<number>('getblockcount')) + 1;
+  await mine(calendar.ltc, 1, calendar.miner);
+  await waitFor(what, () => allProved(calendar.node, commitments), 30_000, calendar.explain);
+  return at;
+}
 
 /** Mature coinbase outputs paying the donor's key (of `kind`), one per coin asked for. */
 export async function donorCoins(
