@@ -7,7 +7,7 @@
  * a reorg that takes the claimed block away puts it back to the first.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { MAX_MASTER_CONFIRMATIONS } from '../../src/anchoring/master-status.js';
 import {
   coinbase,
@@ -29,6 +29,29 @@ import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const chain = litecoindForFile();
+
+/** The most a delegation made at `h0` waits, whatever its master says: the ceiling. */
+const ceilingOf = (h0: number) => h0 + FAST.timeoutBlocks + MAX_MASTER_CONFIRMATIONS + 1;
+
+/**
+ * A slave of a master that never stamps, publishes `confirmations` and, once the slave delegated,
+ * claims the coinbase of a new block as its transaction: the height of the delegation and that block.
+ */
+async function claimingMaster(t: TestContext, confirmations: number) {
+  const { ltc, proxy, slave } = await masterAndSlave(t, chain, {
+    masterStampIntervalMs: 600_000,
+    fundMaster: false,
+  });
+  proxy.publishedConfirmations = confirmations;
+  proxy.faults.add('publishes-confirmations');
+  await delegated(slave, 1);
+  const [h0] = (await delegationHeights(slave)) as [number];
+  const [claimed] = (await mine(ltc, 1, slave.miner)) as [string];
+  const txid = await coinbase(ltc, claimed);
+  proxy.claimedTxid = async () => txid;
+  proxy.faults.add('claims-mined');
+  return { ltc, slave, h0, claimed };
+}
 
 describe("how far a master moves a slave's deadline, on litecoind", () => {
   it('C4: a master that waits for fewer confirmations, mined just before the deadline: its shallow proof moves the deadline, not a miss', async (t) => {
@@ -68,7 +91,7 @@ describe("how far a master moves a slave's deadline, on litecoind", () => {
     proxy.faults.add('claims-mined');
     await delegated(slave, 1);
     const [h0] = await delegationHeights(slave);
-    const ceiling = (h0 as number) + FAST.timeoutBlocks + MAX_MASTER_CONFIRMATIONS + 1;
+    const ceiling = ceilingOf(h0 as number);
     const builtAt = await ownTransactionBy(slave, ceiling);
     assert.ok(builtAt <= ceiling, `the own transaction at ${builtAt}, past the ceiling ${ceiling}`);
     assert.ok(slave.log().filter((l) => l.includes('deadline extended')).length <= 1);
@@ -76,23 +99,9 @@ describe("how far a master moves a slave's deadline, on litecoind", () => {
 
   it('C7: a lying master publishing a million confirmations: its deadline moves by at most 12 of them', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const { ltc, proxy, slave } = await masterAndSlave(t, chain, {
-      masterStampIntervalMs: 600_000,
-      fundMaster: false,
-    });
-    proxy.publishedConfirmations = 1_000_000;
-    proxy.faults.add('publishes-confirmations');
-    await delegated(slave, 1);
-    const [h0] = await delegationHeights(slave);
-    const [claimed] = await mine(ltc, 1, slave.miner);
-    const txid = await coinbase(ltc, claimed as string);
-    proxy.claimedTxid = async () => txid;
-    proxy.faults.add('claims-mined');
-    const extended = (h0 as number) + 1 + MAX_MASTER_CONFIRMATIONS + 1;
-    const builtAt = await ownTransactionBy(
-      slave,
-      (h0 as number) + FAST.timeoutBlocks + MAX_MASTER_CONFIRMATIONS + 1,
-    );
+    const { slave, h0 } = await claimingMaster(t, 1_000_000);
+    const extended = h0 + 1 + MAX_MASTER_CONFIRMATIONS + 1;
+    const builtAt = await ownTransactionBy(slave, ceilingOf(h0));
     assert.equal(builtAt, extended, 'the own transaction at the mined block plus 12 confirmations plus one');
     assert.match(
       slave.log().find((l) => l.includes('deadline extended')) ?? '',
@@ -108,19 +117,8 @@ describe("how far a master moves a slave's deadline, on litecoind", () => {
 
   it('C10: a reorg takes away the block holding the transaction a master named: the deadline is the first again', async (t) => {
     if (!requireTools(t, litecoindUnavailable())) return;
-    const { ltc, proxy, slave } = await masterAndSlave(t, chain, {
-      masterStampIntervalMs: 600_000,
-      fundMaster: false,
-    });
-    proxy.publishedConfirmations = 6;
-    proxy.faults.add('publishes-confirmations');
-    await delegated(slave, 1);
-    const [h0] = await delegationHeights(slave);
-    const deadline = (h0 as number) + FAST.timeoutBlocks;
-    const [claimed] = await mine(ltc, 1, slave.miner);
-    const txid = await coinbase(ltc, claimed as string);
-    proxy.claimedTxid = async () => txid;
-    proxy.faults.add('claims-mined');
+    const { ltc, slave, h0, claimed } = await claimingMaster(t, 6);
+    const deadline = h0 + FAST.timeoutBlocks;
     await waitFor(
       'the deadline extended',
       () => (slave.log().some((l) => l.includes('deadline extended')) ? true : undefined),
