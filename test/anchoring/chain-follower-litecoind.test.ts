@@ -209,7 +209,13 @@ describe('chain following on litecoind', () => {
     );
     await sleep(1500); // more polls, each failing the same way
     assert.equal(calendar.log().filter((l) => l.includes('scantxoutset failed')).length, 1);
-    assert.equal(calendar.node.anchoring?.status().chainScan.state, 'waiting');
+    // each poll tries again (reading-utxo-set for the moment the refused call takes): between polls it
+    // waits, and it never follows a chain it could not scan
+    await waitFor('the follower waiting between its polls', () => {
+      const state = calendar.node.anchoring?.status().chainScan.state;
+      assert.notEqual(state, 'following');
+      return state === 'waiting';
+    });
     proxy.heal();
     await scannedToTip(calendar);
     assert.equal(calendar.node.anchoring?.status().lastError, undefined);

@@ -23,7 +23,6 @@ import { runJsClient, runPython } from '../clients/run-client.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import {
-  anyMasterTransaction,
   type CollaborationJson,
   collaborationOf,
   delegated,
@@ -33,6 +32,7 @@ import {
   masterAndSlave,
   masterTransaction,
   mine,
+  mineMasterTransactions,
   mineUntilProved,
   needs,
   ownTransactionSent,
@@ -63,24 +63,8 @@ describe('collaborative stamping on litecoind', () => {
     // a client of the slave, with the npm client
     const js = await runJsClient<{ stamped: string }>([slave.node.url]);
     const commitments = await delegated(slave, 2);
-    // the slave's tips reach the master a cycle apart or together, as the machine's load has it: the
-    // master's transactions (one, or one per tip when a tip came after its first was sent) are mined
-    // until it holds nothing pending
-    const minedTransactions = new Map<number, string>();
-    while (master.node.calendar.index.pendingCount > 0) {
-      // a tip that came after the transaction was sent joins only the next one: the master replaces on
-      // a new block, so waiting for one transaction over both would wait forever
-      const txid = await anyMasterTransaction(master);
-      const minedAt = (await height(ltc)) + 1;
-      await mine(ltc, 1, master.miner);
-      minedTransactions.set(minedAt, txid);
-      await waitFor(
-        "the master's proof",
-        () => (master.node.anchoring?.status().inFlight?.txid === txid ? undefined : true),
-        30_000,
-        master.explain,
-      );
-    }
+    // the slave's tips reach the master a cycle apart or together, as the machine's load has it
+    const minedTransactions = await mineMasterTransactions(master);
     await waitFor('the slave proofs', () => allProved(slave.node, commitments), 30_000, slave.explain);
     const heights = await pythonHeights(slave, commitments);
     for (const [at] of heights) assert.ok(at !== undefined && minedTransactions.has(at), String(heights));
@@ -255,8 +239,7 @@ describe('collaborative stamping on litecoind', () => {
     await waitFor('nothing in flight', () => (slave.node.anchoring?.status().inFlight ? undefined : true));
     const paid = (await ownTransactions(slave)).length;
     const later = await delegated(slave, 1);
-    await masterTransaction(master);
-    await mine(ltc, 1, master.miner);
+    await mineMasterTransactions(master);
     await waitFor('the proof through the master', () => allProved(slave.node, later), 30_000, slave.explain);
     assert.equal((await ownTransactions(slave)).length, paid, 'no own transaction once the master is back');
     assert.equal((await collaborationOf(slave)).masters[0]?.consecutive_misses, 0);

@@ -125,6 +125,29 @@ export async function anyMasterTransaction(master: LitecoinCalendar): Promise<st
 }
 
 /**
+ * Mines the master's transactions until it holds nothing pending: one, or one per tip when a tip
+ * reached it after its transaction was sent (it joins only the next one: the master replaces on a new
+ * block, so waiting for one transaction over every tip would wait forever). Returns each mined
+ * transaction by the height of its block.
+ */
+export async function mineMasterTransactions(master: LitecoinCalendar): Promise<Map<number, string>> {
+  const mined = new Map<number, string>();
+  while (master.node.calendar.index.pendingCount > 0) {
+    const txid = await anyMasterTransaction(master);
+    const minedAt = (await height(master.ltc)) + 1;
+    await mine(master.ltc, 1, master.miner);
+    mined.set(minedAt, txid);
+    await waitFor(
+      "the master's proof",
+      () => (master.node.anchoring?.status().inFlight?.txid === txid ? undefined : true),
+      30_000,
+      master.explain,
+    );
+  }
+  return mined;
+}
+
+/**
  * Posts `n` digests to the slave at once (in one round or more) and waits until a master holds the tip
  * of every pending commitment. Returns the commitment of each digest.
  */
