@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { DetachedTimestampFile, MerkleTree, makeMerkleTree, Timestamp, toHex } from 'otsd/ots';
 import { oracleUnavailable, PythonOracle } from '../test/oracle/python-oracle.js';
 import { VECTORS_DIR } from '../test/ots/vectors.js';
+import { type BenchRow, reportRows } from './table.js';
 
 const WARMUP = 3;
 const ROUNDS = 9;
@@ -34,6 +35,8 @@ const tip = toHex(new MerkleTree(leaves).root);
 
 interface Row {
   name: string;
+  /** Issue 18's goal, as the least ratio to python-opentimestamps; none for a row shown for context. */
+  goal?: number;
   /** The row's name in test/oracle/ots_oracle.py's bench_round. */
   python: string;
   /** What one round does, counted in the row's unit. */
@@ -45,6 +48,7 @@ const rows: Row[] = [
   {
     name: `parse ${data.length}-byte proof (ops/s)`,
     python: 'parse',
+    goal: 5,
     work: PARSE_ITERATIONS,
     ours: () => {
       for (let i = 0; i < PARSE_ITERATIONS; i++) Timestamp.fromBytes(msg, data);
@@ -53,6 +57,7 @@ const rows: Row[] = [
   {
     name: `serialize ${data.length}-byte proof (ops/s)`,
     python: 'serialize',
+    goal: 5,
     work: SERIALIZE_ITERATIONS,
     ours: () => {
       for (let i = 0; i < SERIALIZE_ITERATIONS; i++) proof.toBytes();
@@ -61,6 +66,7 @@ const rows: Row[] = [
   {
     name: `merkle tree, ${LEAVES} leaves as timestamps (leaves/s)`,
     python: 'merkle',
+    goal: 5,
     work: LEAVES,
     ours: () => makeMerkleTree(leaves.map((l) => new Timestamp(l))),
   },
@@ -107,28 +113,29 @@ for (let round = 0; round < WARMUP + ROUNDS; round++) {
     if (theirs !== undefined) times?.theirs.push(theirs);
   }
 }
-const loadAfter = loadavg();
 await oracle?.close();
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
 
-console.log(`load average (1, 5, 15 min) before ${load(loadBefore)}, after ${load(loadAfter)}`);
 console.log(`${ROUNDS} rounds after ${WARMUP} warm-up rounds; rates are medians, the ratio is the median`);
 console.log('of the per-round ratios (lowest-highest)');
-console.log(
-  `${'benchmark'.padEnd(52)} ${'otsd'.padStart(12)} ${'python-ots'.padStart(12)} ${'ratio'.padStart(18)}`,
+reportRows(
+  rows.map((row): BenchRow => {
+    const { ours, theirs } = seconds.get(row) ?? { ours: [], theirs: [] };
+    const ratios = theirs.map((t, i) => t / (ours[i] as number)).sort((a, b) => a - b);
+    const ratio = median(ratios);
+    return {
+      measure: `otsd/ots: ${row.name}`,
+      otsd: fmt(row.work / median(ours)),
+      baseline: theirs.length ? `${fmt(row.work / median(theirs))} python-opentimestamps` : '-',
+      ratio: ratios.length
+        ? `${ratio.toFixed(1)}x (${ratios[0]?.toFixed(1)}-${ratios[ratios.length - 1]?.toFixed(1)})`
+        : '-',
+      goal: row.goal ? `>= ${row.goal}x` : '-',
+      met: row.goal && ratios.length ? ratio >= row.goal : undefined,
+    };
+  }),
+  loadBefore,
 );
-for (const row of rows) {
-  const { ours, theirs } = seconds.get(row) ?? { ours: [], theirs: [] };
-  const ratios = theirs.map((t, i) => t / (ours[i] as number)).sort((a, b) => a - b);
-  const ratio = ratios.length
-    ? `${median(ratios).toFixed(1)}x (${ratios[0]?.toFixed(1)}-${ratios[ratios.length - 1]?.toFixed(1)})`
-    : '-';
-  const theirRate = theirs.length ? fmt(row.work / median(theirs)) : '-';
-  console.log(
-    `${row.name.padEnd(52)} ${fmt(row.work / median(ours)).padStart(12)} ${theirRate.padStart(12)} ${ratio.padStart(18)}`,
-  );
-}
 if (missing) console.log(`(python-opentimestamps not measured: ${missing})`);
