@@ -31,6 +31,7 @@ import { RecordKind } from '../journal/record.js';
 import { type BitcoinTransaction, equalBytes, reverseBytes, type TxInput, toHex } from '../ots/index.js';
 import type { AnchorNode } from './anchor-node.js';
 import type { ChainFollower } from './chain-follower.js';
+import { clientGroup } from './client-address.js';
 import type { ChainPass, ProofSource, Prove } from './coordinator.js';
 import { checkOffline, checkPosted, type IntakeSettings, type IntakeView } from './donation-intake.js';
 import { type OfferedTip, OfferedTips } from './offered-tips.js';
@@ -71,6 +72,7 @@ const KEPT_PROVEN_TIPS = 1000;
 
 /** Posts waiting for their turn (each asks the node a few times), in all and from one client. */
 const MAX_QUEUED_POSTS = 32;
+/** From one IPv4 address or one IPv6 /64 (client-address.ts). */
 const MAX_QUEUED_PER_CLIENT = 2;
 
 /** Refusals the node's checks gave, by the posted bytes, answered again until the next block. */
@@ -175,7 +177,7 @@ export class ExternalStamping implements ProofSource {
   private mempoolCheckedAt = 0;
   /** Posts are checked and taken one at a time, so the caps hold. */
   private intake: Promise<unknown> = Promise.resolve();
-  /** Posts waiting for their turn, in all and by client. */
+  /** Posts waiting for their turn, in all and by client (its clientGroup). */
   private queued = 0;
   private readonly queuedBy = new Map<string, number>();
   /** The node's refusals, by the posted bytes' SHA-256 (the wtxid's job), and the height they hold for. */
@@ -316,7 +318,8 @@ export class ExternalStamping implements ProofSource {
     }
     const refused = this.refusals.get(key);
     if (refused) throw refused;
-    const mine = this.queuedBy.get(client) ?? 0;
+    const group = clientGroup(client);
+    const mine = this.queuedBy.get(group) ?? 0;
     if (this.queued >= MAX_QUEUED_POSTS || mine >= MAX_QUEUED_PER_CLIENT)
       throw new IntakeBusy(
         mine >= MAX_QUEUED_PER_CLIENT
@@ -324,7 +327,7 @@ export class ExternalStamping implements ProofSource {
           : 'too many posts are being checked',
       );
     this.queued += 1;
-    this.queuedBy.set(client, mine + 1);
+    this.queuedBy.set(group, mine + 1);
     const next = this.intake.then(() => this.take(raw));
     this.intake = next.catch(() => undefined);
     try {
@@ -339,9 +342,9 @@ export class ExternalStamping implements ProofSource {
       throw e;
     } finally {
       this.queued -= 1;
-      const left = (this.queuedBy.get(client) ?? 1) - 1;
-      if (left > 0) this.queuedBy.set(client, left);
-      else this.queuedBy.delete(client);
+      const left = (this.queuedBy.get(group) ?? 1) - 1;
+      if (left > 0) this.queuedBy.set(group, left);
+      else this.queuedBy.delete(group);
     }
   }
 
