@@ -283,19 +283,28 @@ export class Journal {
     if (records.length === 0) return [];
     for (const { framed } of records) {
       const length = framed.byteLength - LENGTH_BYTES;
-      if (length < 1 || new DataView(framed.buffer, framed.byteOffset).getUint32(0) !== length)
+      const framedLength =
+        (((framed[0] as number) << 24) |
+          ((framed[1] as number) << 16) |
+          ((framed[2] as number) << 8) |
+          (framed[3] as number)) >>>
+        0;
+      if (length < 1 || framedLength !== length)
         throw new RangeError('journal record: framing does not match its length');
       checkPayloadBytes(framed[LENGTH_BYTES] as number, length - 1);
     }
-    const entries = records.map(
-      ({ framed, after, chainHash: hash }) =>
-        new Promise<StoredRecord>((resolve, reject) => {
-          const kind = framed[LENGTH_BYTES] as number;
-          this.queue.push({ kind, framed, chained: { after, hash }, resolve, reject });
-        }),
-    );
-    this.flushing ??= this.flush();
-    return await Promise.all(entries);
+    // one promise for the group, not one a record
+    return new Promise((resolve, reject) => {
+      const written: StoredRecord[] = [];
+      const take = (record: StoredRecord) => {
+        if (written.push(record) === records.length) resolve(written);
+      };
+      for (const { framed, after, chainHash: hash } of records) {
+        const kind = framed[LENGTH_BYTES] as number;
+        this.queue.push({ kind, framed, chained: { after, hash }, resolve: take, reject });
+      }
+      this.flushing ??= this.flush();
+    });
   }
 
   /**
