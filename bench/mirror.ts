@@ -3,7 +3,8 @@
  * over loopback HTTP, and `reindex` of the copy: records/s and MB/s of each, next to the baseline
  * measured in the same run, under the same load: otsd's own raw journal read rate (every record read
  * from the segment files and its chain hash checked, as reindex and a mirror's check begin), and the
- * ratio to it. The load average is printed before and after.
+ * ratio to it, in the table of bench/table.ts (with the load average before and after), which
+ * `npm run bench` gathers.
  *
  * Run: npm run bench:mirror   (BENCH_COMMITMENTS=200000 for a quicker run)
  */
@@ -16,15 +17,13 @@ import { pino } from 'pino';
 import { startCalendarNode } from '../src/daemon/calendar-node.js';
 import { openMirror } from '../src/mirror/index.js';
 import { BitcoinBlockHeaderAttestation, MerkleTree, OpAppend, sha256, Timestamp } from '../src/ots/index.js';
+import { type BenchRow, reportRows } from './table.js';
 
 const COMMITMENTS = Number(process.env.BENCH_COMMITMENTS ?? 1_000_000);
 const PER_PROOF = 10_000;
 
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-const loadBefore = load();
+const loadBefore = loadavg();
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const work = mkdtempSync(join(tmpdir(), 'otsd-bench-mirror-'));
 try {
   const node = await startCalendarNode({
@@ -65,13 +64,21 @@ try {
     for await (const _ of node.calendar.journal.read()) read++;
     baseline = Math.max(baseline, read / ((performance.now() - t0) / 1000));
   }
-  const row = (what: string, seconds: number) => {
+  const row = (measure: string, goal: number, seconds: number): BenchRow => {
     const rate = records / seconds;
     console.log(
-      `${what}: ${rate.toFixed(0)} records/s, ${(megabytes / seconds).toFixed(1)} MB/s (${seconds.toFixed(1)} s); ` +
-        `raw journal read ${baseline.toFixed(0)} records/s; ratio ${(rate / baseline).toFixed(3)}`,
+      `${measure}: ${fmt(rate)} records/s, ${(megabytes / seconds).toFixed(1)} MB/s (${seconds.toFixed(1)} s)`,
     );
+    return {
+      measure,
+      otsd: `${fmt(rate)} records/s`,
+      baseline: `${fmt(baseline)} records/s raw journal read`,
+      ratio: `${(rate / baseline).toFixed(3)}x`,
+      goal: `>= ${fmt(goal)} records/s`,
+      met: rate >= goal,
+    };
   };
+  const rows: BenchRow[] = [];
 
   // the bench's proofs are made up: they reach no chain
   const mirror = await openMirror({
@@ -81,11 +88,13 @@ try {
   });
   t0 = performance.now();
   await mirror.sync();
-  row('initial sync (index included)', (performance.now() - t0) / 1000);
+  rows.push(
+    row(`mirror initial sync on loopback, ${fmt(records)} records`, 150_000, (performance.now() - t0) / 1000),
+  );
   t0 = performance.now();
   await mirror.calendar.reindex();
-  row('reindex', (performance.now() - t0) / 1000);
-  console.log(`load average (1, 5, 15 min) before ${loadBefore}, after ${load()}`);
+  rows.push(row(`reindex of the mirror's ${fmt(records)} records`, 200_000, (performance.now() - t0) / 1000));
+  reportRows(rows, loadBefore);
   await mirror.close();
   await node.close();
 } finally {
