@@ -272,9 +272,10 @@ export class Journal {
 
   /**
    * Appends records the caller framed and chained, in one group, each stored byte for byte (no copy
-   * before the write, no hash): for a mirror, whose records were checked against this journal's head
-   * on the way in. A record whose `after` is not the chain hash before it here (something else was
-   * appended meanwhile) is chained anew: the caller compares the chain hashes the records got.
+   * before the write, no hash): for a mirror, which checked on the way in that each chain hash is
+   * sha256(after || framed), from this journal's head on. A record whose `after` is not the chain hash
+   * before it here (something else was appended meanwhile) is chained anew: the caller compares the
+   * chain hashes the records got.
    */
   async appendChained(records: readonly ChainedRecord[]): Promise<StoredRecord[]> {
     if (this.failure) throw this.failure;
