@@ -76,6 +76,7 @@ export function journalRoute(app: FastifyInstance, calendar: Calendar): void {
       .header('x-otsd-first-record', String(chunk * CHUNK_RECORDS))
       .header('cache-control', full ? 'public, max-age=31536000, immutable' : 'no-cache');
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.send(Buffer.from(bytes));
+    // the bytes as read, not a copy
+    return reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 }

@@ -10,17 +10,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
+import type { ChainedRecord } from '../journal/journal.js';
 import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
+import { ChunkDownloads } from './chunk-downloads.js';
 import { ChunkSource, type UpstreamHead } from './chunk-source.js';
 import type { HeaderCheck } from './header-check.js';
 import { MirrorForkError, MirrorIntegrityError } from './integrity-error.js';
 import { type ChunkReading, readChunk } from './upstream-chunk.js';
-import { verifyRecord } from './verify-record.js';
+import { type RecordContext, verifyRecord } from './verify-record.js';
 
-/** Chunks downloaded at once while catching up: their records are appended in one group. */
-const PREFETCH_CHUNKS = 8;
+/** Chunks downloading at once while catching up. */
+const DOWNLOADS_AHEAD = 8;
+/**
+ * Most records, and bytes of chunks, verified before they are appended in one group (one fsync, one
+ * index transaction): a transaction costs far more than its records' share, so few large ones make a
+ * sync several times faster than one per chunk. One group is appended while the next is checked.
+ */
+const GROUP_RECORDS = 32 * 1024;
+const GROUP_BYTES = 8 * 1024 * 1024;
 /** Waits between attempts after a failure: the first, and the most (doubling in between). */
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 60_000;
@@ -43,6 +52,17 @@ export interface FollowerOptions {
 interface Held {
   bytes: Uint8Array;
   previous: Uint8Array;
+  /** `previous` is that of records this sync verified in the chunk before: nothing earlier to settle. */
+  verifiedHere?: true;
+}
+
+/** Records verified and not appended yet, and what later records may refer to among them. */
+class Group {
+  readonly records: ChainedRecord[] = [];
+  readonly commitments = new Map<number, Uint8Array>();
+  readonly stamps = new Set<number>();
+  /** Bytes of the chunks its records are in (held until they are appended). */
+  bytes = 0;
 }
 
 const NOTHING_HELD = new Uint8Array(0);
@@ -83,16 +103,7 @@ export class JournalFollower {
     ) {
       await this.contradictingHead(upstream);
     }
-    while (journal.head.records < upstream.records) {
-      const before = journal.head.records;
-      await this.syncChunks(upstream.records);
-      if (journal.head.records === before) {
-        throw new MirrorIntegrityError(
-          `upstream chunk ${Math.floor(before / CHUNK_RECORDS)} ends at record ${before - 1} although its head has ${upstream.records} records`,
-        );
-      }
-      this.o.onProgress?.({ local: journal.head.records, upstream: upstream.records });
-    }
+    if (startRecords < upstream.records) await this.syncTo(upstream.records);
     this.lastSyncAt = Date.now();
     return journal.head.records - startRecords;
   }
@@ -126,56 +137,99 @@ export class JournalFollower {
   }
 
   /**
-   * Downloads up to PREFETCH_CHUNKS chunks at once, checks them in order and appends every record
-   * that verified in one group (one fsync, one index transaction). A chunk that fails to download or
-   * verify ends the batch: what verified before it is kept, then the error is thrown.
+   * Downloads the chunks from our head to the upstream's `upstreamRecords` (DOWNLOADS_AHEAD at once),
+   * checks them in order and appends what verified in groups, each while the next is checked. A chunk
+   * that fails to download or verify ends it: what verified before it is appended, then the error is
+   * thrown.
    */
-  private async syncChunks(upstreamRecords: number): Promise<void> {
+  private async syncTo(upstreamRecords: number): Promise<void> {
     const { journal, index } = this.o.calendar;
-    const firstChunk = Math.floor(journal.head.records / CHUNK_RECORDS);
-    const count = Math.min(PREFETCH_CHUNKS, Math.ceil(upstreamRecords / CHUNK_RECORDS) - firstChunk);
-    const downloads = Array.from({ length: count }, (_, i) => this.source.chunk(firstChunk + i));
-    for (const download of downloads) download.catch(() => undefined);
+    const startRecords = journal.head.records;
+    const firstChunk = Math.floor(startRecords / CHUNK_RECORDS);
+    const lastChunk = Math.ceil(upstreamRecords / CHUNK_RECORDS);
+    const downloads = new ChunkDownloads(this.source, firstChunk, lastChunk, DOWNLOADS_AHEAD);
     let held = await this.held(firstChunk);
     this.heldCommitments ??= index.commitmentCount;
-    const verified: ScannedRecord[] = [];
-    const commitments = new Map<number, Uint8Array>();
-    const stamps = new Set<number>();
+    let tail = { records: startRecords, chainHash: journal.head.chainHash };
+    let group = new Group();
+    /** The group being appended, until it is (and indexed). */
+    let appending: { group: Group; done: Promise<void> } | undefined;
+    const append = async (records: Group) => {
+      await appending?.done;
+      const done = this.append(records.records).then((commitments) => {
+        this.heldCommitments = (this.heldCommitments ?? 0) + commitments;
+        appending = undefined;
+        this.o.onProgress?.({ local: journal.head.records, upstream: upstreamRecords });
+      });
+      // awaited before the next group, or at the end
+      done.catch(() => undefined);
+      appending = { group: records, done };
+    };
+    const context = {
+      commitmentAt: (n: number) =>
+        group.commitments.get(n) ?? appending?.group.commitments.get(n) ?? index.commitmentAt(n),
+      commitments: () =>
+        (this.heldCommitments ?? 0) + (appending?.group.commitments.size ?? 0) + group.commitments.size,
+      isStampAt: (n: number) =>
+        group.stamps.has(n) || appending?.group.stamps.has(n) === true || index.isStampRecord(n),
+    };
     let failure: unknown;
-    for (const [i, download] of downloads.entries()) {
-      try {
-        const fresh = await this.verifyChunk(firstChunk + i, await download, held, { commitments, stamps });
-        verified.push(...fresh);
-        held = { bytes: NOTHING_HELD, previous: verified.at(-1)?.chainHash ?? held.previous };
-      } catch (e) {
-        failure = e;
-        break;
+    try {
+      for (let chunk = firstChunk; tail.records < upstreamRecords; chunk++) {
+        const bytes = await downloads.take(chunk);
+        if (!bytes)
+          throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although its head has it`);
+        const fresh = await this.verifyChunk(chunk, bytes, held, group, context);
+        for (const record of fresh) {
+          const framed = bytes.subarray(record.offset, record.offset + record.size - CHAIN_HASH_BYTES);
+          group.records.push({ framed, after: tail.chainHash, chainHash: record.chainHash });
+          tail = { records: record.number + 1, chainHash: record.chainHash };
+        }
+        group.bytes += bytes.byteLength;
+        held = { bytes: NOTHING_HELD, previous: tail.chainHash, verifiedHere: true };
+        if (tail.records < Math.min((chunk + 1) * CHUNK_RECORDS, upstreamRecords)) {
+          throw new MirrorIntegrityError(
+            `upstream chunk ${chunk} ends at record ${tail.records - 1} although its head has ${upstreamRecords} records`,
+          );
+        }
+        if (group.records.length >= GROUP_RECORDS || group.bytes >= GROUP_BYTES) {
+          await append(group);
+          group = new Group();
+        }
       }
+    } catch (e) {
+      failure = e;
     }
-    const written = await Promise.all(verified.map((r) => journal.append(r.kind, r.payload)));
-    written.forEach((w, i) => {
-      if (!equalBytes(w.chainHash, (verified[i] as ScannedRecord).chainHash)) {
+    await append(group);
+    await appending?.done;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Appends records verified in one group; resolves with how many commitments they hold. */
+  private async append(records: ChainedRecord[]): Promise<number> {
+    const written = await this.o.calendar.journal.appendChained(records);
+    let commitments = 0;
+    for (const [i, w] of written.entries()) {
+      if (!equalBytes(w.chainHash, (records[i] as ChainedRecord).chainHash)) {
         throw new MirrorIntegrityError(`record ${w.number}: appended with another chain hash`);
       }
-    });
-    this.heldCommitments += verified.filter((r) => r.kind === RecordKind.Commitment).length;
-    if (failure !== undefined) throw failure;
+      if (w.kind === RecordKind.Commitment) commitments++;
+    }
+    return commitments;
   }
 
   /**
    * The records of upstream chunk `chunk` past what we hold (or will hold, once the records verified
-   * before it in this batch are appended), each checked. `batch` gathers the batch's commitments and
-   * stamp records, not indexed yet.
+   * before it in this sync are appended), each checked. The group gathers its commitments and stamp
+   * records as they verify: later records may refer to them before they are indexed.
    */
   private async verifyChunk(
     chunk: number,
-    bytes: Uint8Array | undefined,
+    bytes: Uint8Array,
     held: Held,
-    batch: { commitments: Map<number, Uint8Array>; stamps: Set<number> },
+    group: Group,
+    context: Pick<RecordContext, 'commitmentAt' | 'isStampAt'> & { commitments(): number },
   ): Promise<ScannedRecord[]> {
-    const { commitments, stamps } = batch;
-    const { index, uri } = this.o.calendar;
-    if (!bytes) throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although its head has it`);
     const reading = await this.settle(chunk, bytes, held);
     if (reading.kind === 'short') {
       throw new MirrorIntegrityError(
@@ -184,14 +238,14 @@ export class JournalFollower {
     }
     for (const record of reading.fresh) {
       await verifyRecord(record, {
-        commitmentAt: (n) => commitments.get(n) ?? index.commitmentAt(n),
-        commitments: (this.heldCommitments ?? 0) + commitments.size,
-        isStampAt: (n) => stamps.has(n) || index.isStampRecord(n),
-        calendarUri: uri,
+        commitmentAt: context.commitmentAt,
+        commitments: context.commitments(),
+        isStampAt: context.isStampAt,
+        calendarUri: this.o.calendar.uri,
         checkHeader: this.o.checkHeader,
       });
-      if (record.kind === RecordKind.Commitment) commitments.set(record.number, record.payload);
-      if (record.kind === RecordKind.Stamp) stamps.add(record.number);
+      if (record.kind === RecordKind.Commitment) group.commitments.set(record.number, record.payload);
+      if (record.kind === RecordKind.Stamp) group.stamps.add(record.number);
     }
     return reading.fresh;
   }
@@ -221,8 +275,8 @@ export class JournalFollower {
         const damaged = new MirrorIntegrityError(
           `upstream chunk ${chunk}: record ${chunk * CHUNK_RECORDS}: ${reading.reason}`,
         );
-        // the chunk before was verified in this batch: this one does not follow from it
-        if (chunk * CHUNK_RECORDS > this.o.calendar.journal.head.records) throw damaged;
+        // the chunk before was verified in this sync: this one does not follow from it
+        if (held.verifiedHere) throw damaged;
         const before = await this.source.chunk(chunk - 1);
         if (!before) throw damaged;
         // its last record carries our chain hash before this chunk, which covers every record before:

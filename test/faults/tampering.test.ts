@@ -24,7 +24,8 @@ import { reportFault } from './table.js';
 /** Why each mode's answers are refused (a cut connection is retried as a transport failure). */
 const REFUSED_FOR: Record<Exclude<Tampering, 'honest' | 'cut' | 'down' | 'no-wait'>, RegExp> = {
   flip: /^upstream chunk \d+: record \d+: chain hash [0-9a-f]{64} does not match the computed/,
-  short: /^upstream chunk \d+(: record \d+: record of \d+ bytes cut short| ends at record \d+, before)/,
+  short:
+    /^upstream chunk \d+(: record \d+: record of \d+ bytes cut short| ends at record \d+(, before| although its head has))/,
   'stale-chunk': /^upstream chunk \d+ ends at record \d+, before the \d+ records already mirrored$/,
   'old-head': /^the upstream's head says \d+ records .*, but its journal holds our record \d+: a stale head$/,
   snapshot:

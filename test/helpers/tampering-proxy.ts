@@ -31,6 +31,8 @@ export interface TamperingProxy {
   chunks: (chunk: number) => boolean;
   /** The byte of a chunk that 'flip' flips. */
   flipAt: (length: number) => number;
+  /** How many bytes of a chunk 'short' keeps. */
+  shortAt: (length: number) => number;
   /** Answers tampered with so far. */
   tampered: number;
   /** Requests for the head and for chunks so far. */
@@ -57,6 +59,7 @@ export async function startTamperingProxy(t: TestContext, calendar: string): Pro
     target: calendar,
     chunks: () => true,
     flipAt: (length) => Math.min(100, length >> 1),
+    shortAt: (length) => Math.floor(length * 0.6),
     tampered: 0,
     requests: { head: 0, chunks: 0 },
     remember: async (path) => {
@@ -102,7 +105,7 @@ export async function startTamperingProxy(t: TestContext, calendar: string): Pro
         res.destroy();
         return;
       } else if (state.mode === 'short') {
-        body = body.subarray(0, Math.floor(body.length * 0.6));
+        body = body.subarray(0, state.shortAt(body.length));
         state.tampered++;
       }
     }

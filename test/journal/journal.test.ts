@@ -83,6 +83,59 @@ describe('journal append and read', () => {
     assert.equal((await verifyJournal(dir)).records, 6);
   });
 
+  it('appends records chained elsewhere in one group, byte for byte, and chains anew what does not follow', async (t) => {
+    const source = await filled(tempDir(t), 300);
+    const records = await collect(source);
+    await source.close();
+    const chained = records.map((r, i) => ({
+      framed: frameRecord(r.kind, r.payload),
+      after: i === 0 ? GENESIS_CHAIN_HASH : (records[i - 1] as StoredRecord).chainHash,
+      chainHash: r.chainHash,
+    }));
+    const dir = tempDir(t);
+    const copy = await Journal.open({ dir, create: true });
+    const batches: number[] = [];
+    copy.onAppend((batch) => batches.push(batch.length));
+    const written = await copy.appendChained(chained.slice(0, 200));
+    assert.deepEqual(batches, [200], 'one group, one write');
+    assert.deepEqual(
+      written.map((r) => toHex(r.chainHash)),
+      records.slice(0, 200).map((r) => toHex(r.chainHash)),
+    );
+    // something else appended meanwhile: the next records no longer follow, and are chained anew
+    await copy.append(RecordKind.Commitment, payload(999));
+    const [moved] = await copy.appendChained(chained.slice(200, 201));
+    assert.equal(moved?.number, 201);
+    assert.notEqual(toHex(moved?.chainHash as Uint8Array), toHex((records[200] as StoredRecord).chainHash));
+    assert.deepEqual(await copy.appendChained([]), []);
+    await copy.close();
+    const verified = await verifyJournal(dir);
+    assert.deepEqual([verified.ok, verified.records], [true, 202]);
+  });
+
+  it('refuses chained records whose framing or payload is wrong, writing none of them', async (t) => {
+    const journal = await Journal.open({ dir: tempDir(t), create: true });
+    const record = (framed: Uint8Array) => ({
+      framed,
+      after: GENESIS_CHAIN_HASH,
+      chainHash: new Uint8Array(32),
+    });
+    const good = frameRecord(RecordKind.Commitment, payload(1));
+    const misframed = good.slice();
+    misframed[3] = 99;
+    const oversized = frameRecord(RecordKind.Proof, new Uint8Array(65));
+    oversized[4] = RecordKind.Commitment;
+    await assert.rejects(journal.appendChained([record(good), record(misframed)]), /framing does not match/);
+    await assert.rejects(
+      journal.appendChained([record(oversized)]),
+      /payload of 65 bytes exceeds the 64-byte limit/,
+    );
+    assert.equal(journal.head.records, 0);
+    await journal.append(RecordKind.Commitment, payload(2));
+    assert.equal(journal.head.records, 1);
+    await journal.close();
+  });
+
   it('refuses appends after close, and opening a missing journal without create', async (t) => {
     const dir = tempDir(t);
     const journal = await filled(dir, 1);

@@ -216,6 +216,48 @@ describe('mirroring', () => {
     );
   });
 
+  it('a chunk that ends early at a record boundary is refused at its first download, naming it; what verified is kept', async (t) => {
+    const calendar = await startNode(t);
+    await fill(calendar, 600);
+    const proxy = await startTamperingProxy(t, calendar.url);
+    proxy.mode = 'short';
+    proxy.chunks = (chunk) => chunk === 1;
+    // chunk 1 is commitment records only, each 69 bytes: it ends after 100 whole records
+    proxy.shortAt = () => 100 * 69;
+    const mirror = await openMirror({
+      dir: tempDir(t),
+      upstream: proxy.url,
+      insecureSkipAttestationCheck: true,
+    });
+    t.after(() => mirror.close());
+    const records = calendar.calendar.journal.head.records;
+    await assert.rejects(
+      mirror.sync(),
+      new RegExp(
+        `^MirrorIntegrityError: upstream chunk 1 ends at record 355 although its head has ${records} records$`,
+      ),
+    );
+    assert.equal(mirror.calendar.journal.head.records, 356, 'chunk 0 and the records of chunk 1 kept');
+    // chunks 0 to 2 once each (chunk 1 twice, and chunk 2 blamed for it, before)
+    assert.equal(proxy.requests.chunks, Math.ceil(records / 256));
+  });
+
+  it('appends the chunks of a sync in one group (one write, one index transaction)', async (t) => {
+    const calendar = await startNode(t);
+    await fill(calendar, 3000);
+    const mirror = await openMirror({
+      dir: tempDir(t),
+      upstream: calendar.url,
+      insecureSkipAttestationCheck: true,
+    });
+    t.after(() => mirror.close());
+    const batches: number[] = [];
+    mirror.calendar.journal.onAppend((records) => batches.push(records.length));
+    assert.equal(await mirror.sync(), calendar.calendar.journal.head.records);
+    // twelve chunks (two batches for every eight chunks before)
+    assert.deepEqual(batches, [calendar.calendar.journal.head.records]);
+  });
+
   it('stops for good when the upstream journal forks from its copy, and says so', async (t) => {
     const calendar = await startNode(t);
     await fill(calendar, 4);
