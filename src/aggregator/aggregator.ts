@@ -33,6 +33,13 @@ const ANSWERS_PER_TURN = 256;
 const GATHER_QUIET_MS = 3;
 export const GATHER_MAX_MS = 20;
 
+/**
+ * Most rounds committing at once for a round to close early. With one, digests arriving just after a
+ * round closed (a burst's stragglers, a second group of clients) waited a whole upstream round for it
+ * and then another for their own; a second round takes them to the same upstream round.
+ */
+const EARLY_ROUNDS = 2;
+
 export interface AggregatorOptions {
   sink: RoundSink;
   /**
@@ -54,11 +61,12 @@ export interface AggregatorOptions {
    */
   maxRoundsInFlight?: number;
   /**
-   * Group commit: while no round is committing, digests do not wait for the timer; a round closes as
-   * soon as the digests that arrived together have been read. For a sink that waits on a remote
-   * calendar's own round: digests that arrive while a round waits upstream form the next round, sent
-   * the moment the upstream answers (or at the next tick), so a client waits about one upstream round
-   * instead of an interval here plus the upstream's round. A local calendar keeps the fixed interval,
+   * Group commit, for a sink that waits on a remote calendar's own round: digests do not wait for the
+   * timer while the sink is free; a round closes as soon as the digests that arrived together have
+   * arrived. Digests that arrive while a round waits upstream go in a second round, and past that
+   * together in the next, sent the moment the upstream answers (or at the next tick). A client waits
+   * about one upstream round instead of an interval here plus the upstream's round. After a failed
+   * round, rounds keep to the interval until one succeeds. A local calendar keeps the fixed interval,
    * which is what batches its journal writes.
    */
   closeWhenSinkFree?: boolean;
@@ -191,13 +199,14 @@ export class Aggregator {
   }
 
   /**
-   * With `closeWhenSinkFree`, while no round is committing and the last did not fail: a round of what
-   * waits, once the digests that arrive together have arrived (none for GATHER_QUIET_MS, or
-   * GATHER_MAX_MS after the first), or once the round is full. Clients answered together submit again
-   * together, and a round of the first few alone would make the rest wait for it.
+   * With `closeWhenSinkFree`, while fewer than EARLY_ROUNDS rounds are committing and the last did not
+   * fail: a round of what waits, once the digests that arrive together have arrived (none for
+   * GATHER_QUIET_MS, or GATHER_MAX_MS after the first), or once the round is full. Clients answered
+   * together submit again together, and a round of the first few alone would make the rest wait for it.
    */
   private closeEarly(): void {
-    if (!this.closeWhenSinkFree || this.sinkFailing || this.gathering || this.committing > 0) return;
+    if (!this.closeWhenSinkFree || this.sinkFailing || this.gathering) return;
+    if (this.committing >= EARLY_ROUNDS) return;
     if (this.queue.length === 0) return;
     this.gathering = true;
     const started = performance.now();
@@ -211,8 +220,8 @@ export class Aggregator {
         return;
       }
       this.gathering = false;
-      // a stop commits what waits itself; a round the timer started meanwhile is committing
-      if (!this.stopping && this.committing === 0) this.startRound();
+      // a stop commits what waits itself; rounds the timer started meanwhile may fill the early slots
+      if (!this.stopping && this.committing < EARLY_ROUNDS) this.startRound();
     };
     if (read >= this.maxDigestsPerRound) gather();
     else setTimeout(gather, GATHER_QUIET_MS);

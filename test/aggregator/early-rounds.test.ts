@@ -1,8 +1,8 @@
 /**
  * Rounds that close when the sink is free (group commit, as an aggregator in front of upstream
  * calendars runs them): a round goes as soon as nothing is committing, digests that arrive while a
- * round commits go together in the next one, the interval still bounds the wait, a failing sink
- * falls back to the interval, and a stop answers every digest.
+ * round commits go in a second round and the rest together once the sink answers, the interval still
+ * bounds the wait, a failing sink falls back to the interval, and a stop answers every digest.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -81,7 +81,7 @@ describe('rounds that close when the sink is free', () => {
     assert.equal(aggregator.stats.rounds, 1);
   });
 
-  it('keeps digests that arrive while a round commits for the next round, sent when the sink answers', async (t) => {
+  it('sends digests that arrive while a round commits in a second round, and the rest when the sink answers', async (t) => {
     const sink = heldCalendar(await openCalendar(t));
     const aggregator = new Aggregator({
       sink,
@@ -94,25 +94,31 @@ describe('rounds that close when the sink is free', () => {
       return aggregator.stop();
     });
     aggregator.start();
-    const first = digest();
-    const firstAnswer = aggregator.submit(first);
-    await settle();
-    assert.equal(sink.tips.length, 1);
-    const later = [digest(), digest()];
-    const laterAnswers = later.map((d) => aggregator.submit(d));
-    await settle();
-    assert.equal(sink.tips.length, 1, 'no second round while the first commits');
+    const groups = [[digest()], [digest(), digest()], [digest(), digest()]];
+    const answers: Promise<Uint8Array>[][] = [];
+    for (const group of groups) {
+      answers.push(group.map((d) => aggregator.submit(d)));
+      await settle();
+    }
+    assert.equal(sink.tips.length, 2, 'a second round while the first commits, not a third');
     assert.equal(aggregator.waiting, 2);
     sink.release();
-    const firstCommitment = commitmentOf(first, await firstAnswer);
+    await Promise.all([...(answers[0] ?? []), ...(answers[1] ?? [])]);
     await settle();
-    assert.equal(sink.tips.length, 2, 'the next round went when the sink answered, not at the interval');
+    assert.equal(sink.tips.length, 3, 'the next round went when the sink answered, not at the interval');
     sink.release();
-    const laterCommitments = (await Promise.all(laterAnswers)).map((a, i) =>
-      commitmentOf(later[i] as Uint8Array, a),
+    const commitments = await Promise.all(
+      groups.map(async (group, g) => {
+        const proofs = await Promise.all(answers[g] ?? []);
+        return new Set(proofs.map((p, i) => commitmentOf(group[i] as Uint8Array, p)));
+      }),
     );
-    assert.equal(new Set(laterCommitments).size, 1, 'the digests that waited went in one round');
-    assert.notEqual(laterCommitments[0], firstCommitment);
+    assert.deepEqual(
+      commitments.map((c) => c.size),
+      [1, 1, 1],
+      'each group in one round',
+    );
+    assert.equal(new Set(commitments.flatMap((c) => [...c])).size, 3, 'three rounds');
   });
 
   it('still starts a round every interval while another commits', async (t) => {
