@@ -1,14 +1,14 @@
 /**
  * Digests through stand-alone aggregators into one calendar (each `otsd run` in its own process):
  * the clients' throughput straight to the calendar, then through 1 and 2 aggregators, measured in the
- * same run at the same round interval; and the calendar's own request rate, which through aggregators
+ * same run at the same round interval, by the same clients and against the same calendar; and the calendar's own request rate, which through aggregators
  * stays at about one POST /digest (plus one GET /timestamp, the answer check) per aggregator round,
  * whatever the client load.
  *
  * Run: npm run bench:aggregator   (about a minute)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/free-port.js';
 import { closedLoop, type LoadResult } from './load.js';
@@ -17,6 +17,8 @@ import { startOtsd } from './processes.js';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const ROUND_MS = 100;
 const CONNECTIONS = [16, 256];
+/** Client loops (threads) in every row, whatever the number of targets: the same clients each way. */
+const CLIENT_LOOPS = 2;
 
 type Counts = { posts: number; gets: number };
 
@@ -43,18 +45,22 @@ async function rounds(url: string): Promise<number> {
   return status.totals.rounds;
 }
 
-/** Closed-loop clients spread evenly over `targets`, for DURATION_MS: the answers a second, the worst p50 and p99. */
+/**
+ * The same clients in every row: CLIENT_LOOPS closed loops of connections / CLIENT_LOOPS each, one
+ * thread each, loop i aimed at targets[i % targets.length], for DURATION_MS. Answers a second over
+ * all loops, the worst p50 and p99.
+ */
 async function loadOver(
   targets: string[],
   connections: number,
 ): Promise<Pick<LoadResult, 'perSecond' | 'p50ms' | 'p99ms' | 'statuses'>> {
   const results = await Promise.all(
-    targets.map((url) =>
+    Array.from({ length: CLIENT_LOOPS }, (_, i) =>
       closedLoop({
-        url,
+        url: targets[i % targets.length] as string,
         method: 'POST',
         paths: ['/digest'],
-        connections: Math.max(1, Math.round(connections / targets.length)),
+        connections: connections / CLIENT_LOOPS,
         durationMs: DURATION_MS,
         threads: 1,
       }),
@@ -70,6 +76,11 @@ async function loadOver(
     statuses,
   };
 }
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'otsd-bench-aggregator-'));
@@ -92,7 +103,7 @@ async function main(): Promise<void> {
   );
   try {
     console.log(
-      `digests into one calendar, ${ROUND_MS} ms rounds everywhere, ${DURATION_MS / 1000} s per measurement`,
+      `digests into one calendar, ${ROUND_MS} ms rounds everywhere, ${DURATION_MS / 1000} s per measurement, the same ${CLIENT_LOOPS} client loops in every row; load average ${load()}`,
     );
     for (const connections of CONNECTIONS) {
       console.log(`${connections} client connections`);
@@ -124,6 +135,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    console.log(`load average after: ${load()}`);
   } finally {
     await Promise.all(aggregators.map((a) => a.process.stop()));
     await calendar.process.stop();

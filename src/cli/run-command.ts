@@ -342,7 +342,10 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       ).env('OTSD_URI'),
     )
     .addOption(
-      new Option('--round-interval <ms>', 'time between aggregation rounds')
+      new Option(
+        '--round-interval <ms>',
+        'time between aggregation rounds (an aggregator, or a mirror with --aggregate, also sends one as soon as its upstreams answered the last)',
+      )
         .env('OTSD_ROUND_INTERVAL_MS')
         .default(1000)
         .argParser(positiveInteger),

@@ -11,9 +11,10 @@ export interface RoundOptions {
 }
 
 /**
- * Aggregation in front of remote calendars (a stand-alone aggregator, a mirror that aggregates), with
- * enough rounds in flight that a new one starts every interval even while earlier ones wait (at most
- * the timeout) for the upstreams.
+ * Aggregation in front of remote calendars (a stand-alone aggregator, a mirror that aggregates): a
+ * round is sent as soon as the upstreams have answered the last one (group commit), and with enough
+ * rounds in flight that one still starts every interval while earlier ones wait (at most the timeout)
+ * for the upstreams.
  */
 export function createUpstreamAggregator(
   upstreams: Omit<UpstreamSinkOptions, 'log'>,
@@ -22,7 +23,10 @@ export function createUpstreamAggregator(
 ): { sink: UpstreamSink; aggregator: Aggregator } {
   const sink = new UpstreamSink({ ...upstreams, log });
   const roundsInFlight = Math.ceil(upstreams.timeoutMs / (options.roundIntervalMs ?? 1000)) + 1;
-  return { sink, aggregator: createAggregator(sink, options, log, Math.min(64, roundsInFlight)) };
+  return {
+    sink,
+    aggregator: createAggregator(sink, options, log, Math.min(64, roundsInFlight), true),
+  };
 }
 
 export function createAggregator(
@@ -30,11 +34,13 @@ export function createAggregator(
   options: RoundOptions,
   log: Logger,
   maxRoundsInFlight = 1,
+  closeWhenSinkFree = false,
 ): Aggregator {
   return new Aggregator({
     sink,
     log,
     maxRoundsInFlight,
+    closeWhenSinkFree,
     ...(options.roundIntervalMs !== undefined && { intervalMs: options.roundIntervalMs }),
     ...(options.maxDigestsPerRound !== undefined && { maxDigestsPerRound: options.maxDigestsPerRound }),
     ...(options.maxWaitingDigests !== undefined && { maxWaiting: options.maxWaitingDigests }),
