@@ -23,6 +23,7 @@ import type { HttpErrorLog } from './error-log.js';
 import { errorHeaders, errorText, HttpError, type HttpErrorDefinition, HttpErrors } from './errors.js';
 import type { RequestLog } from './request-log.js';
 import {
+  commitmentOf,
   type PendingDescriber,
   PROOF_HEADERS,
   proofOf,
@@ -64,7 +65,7 @@ export function fastPath(options: FastPathOptions): FastPath {
       this.route = route;
     }
 
-    send(status: number, headers: Readonly<Record<string, string>>, body: Buffer | string): void {
+    send(status: number, headers: Readonly<Record<string, string>>, body: Uint8Array | string): void {
       const { req, res } = this;
       const head: Record<string, string> = { 'access-control-allow-origin': '*', ...headers };
       if (connections.sending(res)) head.connection = 'close';
@@ -100,12 +101,7 @@ export function fastPath(options: FastPathOptions): FastPath {
     req.once('end', () => {
       // a copy: the chunks are views of the connection's read buffer, and the digest waits for its round
       timestampOf(submitTo, Buffer.concat(chunks)).then(
-        (timestamp) =>
-          exchange.send(
-            200,
-            DIGEST_HEADERS,
-            Buffer.from(timestamp.buffer, timestamp.byteOffset, timestamp.byteLength),
-          ),
+        (timestamp) => exchange.send(200, DIGEST_HEADERS, timestamp),
         (e: unknown) => exchange.fail(e),
       );
     });
@@ -116,7 +112,16 @@ export function fastPath(options: FastPathOptions): FastPath {
 
   const serveProof = (req: IncomingMessage, res: ServerResponse, from: Calendar, hex: string) => {
     const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
-    proofOf(from, hex, describePending).then(
+    let commitment: Buffer;
+    try {
+      commitment = commitmentOf(hex);
+    } catch (e) {
+      return exchange.fail(e);
+    }
+    // most asked for are proved and asked for before: answered at once
+    const built = from.builtAnswer(commitment);
+    if (built) return exchange.send(200, PROOF_HEADERS, built);
+    proofOf(from, commitment, describePending).then(
       (proof) => exchange.send(200, PROOF_HEADERS, proof),
       (e: unknown) => exchange.fail(e),
     );
@@ -144,7 +149,7 @@ export function fastPath(options: FastPathOptions): FastPath {
 /** What an error's log line says of the request (a server's request has both). */
 const contextOf = (req: IncomingMessage) => ({ method: req.method as string, url: req.url as string });
 
-/** Hex digits only, any number (odd ones are answered as not hex, none as not found, by proofOf). */
+/** Hex digits only, any number (odd ones are answered as not hex, none as not found, by commitmentOf). */
 const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
 /**

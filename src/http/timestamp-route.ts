@@ -27,18 +27,23 @@ export function rawCommitment(target: string): string {
 export type PendingDescriber = (record: number) => string | undefined;
 
 /**
- * The proof of the commitment `hex` (as it follows /timestamp/ in the target); an HttpError says why
- * there is none.
+ * The commitment `hex` names (as it follows /timestamp/ in the target); an HttpError when it names
+ * none: not hex (400), or no commitment's length (as the reference: not found).
  */
-export async function proofOf(
-  calendar: Calendar,
-  hex: string,
-  describePending: PendingDescriber | undefined,
-): Promise<Buffer> {
+export function commitmentOf(hex: string): Buffer {
   if (!HEX_RE.test(hex)) throw new HttpError(HttpErrors.COMMITMENT_NOT_HEX);
   if (hex.length === 0 || hex.length > 2 * MAX_COMMITMENT_BYTES)
     throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
-  const found = await calendar.answer(Buffer.from(hex, 'hex')).catch((e: unknown) => {
+  return Buffer.from(hex, 'hex');
+}
+
+/** The proof of `commitment`; an HttpError says why there is none. */
+export async function proofOf(
+  calendar: Calendar,
+  commitment: Uint8Array,
+  describePending: PendingDescriber | undefined,
+): Promise<Uint8Array> {
+  const found = await calendar.answer(commitment).catch((e: unknown) => {
     throw e instanceof IndexNotCheckedError ? new HttpError(HttpErrors.INDEX_NOT_CHECKED, e) : e;
   });
   if (found.state === 'pending') {
@@ -46,7 +51,7 @@ export async function proofOf(
     throw new HttpError(text ? { ...HttpErrors.COMMITMENT_PENDING, text } : HttpErrors.COMMITMENT_PENDING);
   }
   if (found.state === 'unknown') throw new HttpError(HttpErrors.COMMITMENT_NOT_FOUND);
-  return Buffer.from(found.bytes.buffer, found.bytes.byteOffset, found.bytes.byteLength);
+  return found.bytes;
 }
 
 export function timestampRoute(
@@ -57,8 +62,8 @@ export function timestampRoute(
   // As in the reference, the commitment is the raw path after /timestamp/, neither cut at a query nor
   // percent-decoded: `/timestamp/abcd?x=1` and `/timestamp/%61%62` are not hex (400, cached for a year)
   const route = async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = await proofOf(calendar, rawCommitment(request.url), describePending);
-    return reply.headers(PROOF_HEADERS).send(body);
+    const proof = await proofOf(calendar, commitmentOf(rawCommitment(request.url)), describePending);
+    return reply.headers(PROOF_HEADERS).send(Buffer.from(proof.buffer, proof.byteOffset, proof.byteLength));
   };
   app.get(TIMESTAMP_ROUTE, route);
   // `/timestamp/` with nothing after it: the reference answers as for an unknown commitment
