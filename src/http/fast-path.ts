@@ -85,12 +85,25 @@ export function fastPath(options: FastPathOptions): FastPath {
       res.end(body);
     }
 
-    /** Answers the error `e` as the app's error handler does: an HttpError as itself, others as bugs. */
+    /**
+     * Answers the error `e` as the app's error handler does: an HttpError as itself, others as bugs.
+     * Once an answer is begun (a bug in writing it), none can follow: the connection is closed.
+     */
     fail(e: unknown): void {
+      if (this.res.headersSent) {
+        errorLog.record(HttpErrors.INTERNAL, contextOf(this.req), e);
+        this.res.destroy();
+        return;
+      }
       const [definition, cause, detail] =
         e instanceof HttpError ? [e.definition, e.cause, e.detail] : [HttpErrors.INTERNAL, e, undefined];
       errorLog.record(definition, contextOf(this.req), cause);
       this.send(definition.status, errorHeaders(definition), errorText(definition, detail));
+    }
+
+    /** Answers 200 with the bytes `work` resolves to, or the error it rejects with. */
+    settle(work: Promise<Uint8Array>, headers: Readonly<Record<string, string>>): void {
+      work.then((bytes) => this.send(200, headers, bytes)).catch((e: unknown) => this.fail(e));
     }
   }
 
@@ -100,10 +113,7 @@ export function fastPath(options: FastPathOptions): FastPath {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
       // a copy: the chunks are views of the connection's read buffer, and the digest waits for its round
-      timestampOf(submitTo, Buffer.concat(chunks)).then(
-        (timestamp) => exchange.send(200, DIGEST_HEADERS, timestamp),
-        (e: unknown) => exchange.fail(e),
-      );
+      exchange.settle(timestampOf(submitTo, Buffer.concat(chunks)), DIGEST_HEADERS);
     });
     // the connection was lost or cut before the body ended (Node answered a timeout itself): fastify
     // counts and logs this as a bad request, and there is no one left to answer
@@ -112,19 +122,15 @@ export function fastPath(options: FastPathOptions): FastPath {
 
   const serveProof = (req: IncomingMessage, res: ServerResponse, from: Calendar, hex: string) => {
     const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
-    let commitment: Buffer;
     try {
-      commitment = commitmentOf(hex);
+      const commitment = commitmentOf(hex);
+      // most asked for are proved and asked for before: answered at once
+      const built = from.builtAnswer(commitment);
+      if (built) exchange.send(200, PROOF_HEADERS, built);
+      else exchange.settle(proofOf(from, commitment, describePending), PROOF_HEADERS);
     } catch (e) {
-      return exchange.fail(e);
+      exchange.fail(e);
     }
-    // most asked for are proved and asked for before: answered at once
-    const built = from.builtAnswer(commitment);
-    if (built) return exchange.send(200, PROOF_HEADERS, built);
-    proofOf(from, commitment, describePending).then(
-      (proof) => exchange.send(200, PROOF_HEADERS, proof),
-      (e: unknown) => exchange.fail(e),
-    );
   };
 
   return (req, res) => {

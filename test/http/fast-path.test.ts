@@ -120,10 +120,10 @@ function assertSameRecords(fast: Side, fastify: Side): void {
   const lines = (side: Side) =>
     side.logs
       .filter((line) => !String(line.msg).startsWith('Server listening at'))
-      .map(({ time: _time, pid: _pid, hostname: _host, ms: _ms, cause, ...rest }) => ({
+      .map(({ time: _time, pid: _pid, hostname: _host, ms: _ms, err, ...rest }) => ({
         ...rest,
-        // the causes' messages name no request
-        ...(cause !== undefined && { cause: String(cause) }),
+        // an unexpected error's stack names the path that met it
+        ...(err !== undefined && { err: (err as { message: string }).message }),
       }));
   assert.deepEqual(lines(fast), lines(fastify));
   assert.deepEqual(fast.errors, fastify.errors);
@@ -188,6 +188,18 @@ describe('the fast path answers as fastify did', () => {
     const [answer] = await sameAnswers(apps, get(`/timestamp/${'cd'.repeat(32)}`));
     assert.equal(answer?.status, 503);
     await sameAnswers(apps, get(`/timestamp/${toHex(PROVED)}`));
+    assertSameRecords(apps.fast, apps.fastify);
+  });
+
+  it('an unexpected error: 500, logged with its stack each time, alike', async (t) => {
+    const apps = await twoApps(t);
+    // a fault no real calendar produces on demand: every answer fails
+    apps.calendar.answer = async () => Promise.reject(new Error('the disk is on fire'));
+    for (let i = 0; i < 2; i++) {
+      const [answer] = await sameAnswers(apps, get(`/timestamp/${'ef'.repeat(32)}`));
+      assert.deepEqual([answer?.status, answer?.body.toString()], [500, 'internal error']);
+    }
+    assert.equal(apps.fast.logs.filter((l) => l.code === 'OTSD_INTERNAL' && l.err).length, 2);
     assertSameRecords(apps.fast, apps.fastify);
   });
 
