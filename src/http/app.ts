@@ -135,7 +135,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       // a request without Host is refused in onRequest below, in the same form as every other error
       requireHostHeader: false,
     });
-    const app = handler as (req: IncomingMessage, res: ServerResponse) => void;
+    const fastifyHandler = handler as (req: IncomingMessage, res: ServerResponse) => void;
     // the fast path takes the hot routes' requests; fastify gets the rest
     let fast: FastPath | undefined;
     connections = new Connections(
@@ -147,7 +147,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
         sendTimeoutMs: limits.sendTimeoutMs,
       },
       (req, res) => {
-        if (!fast?.(req, res)) app(req, res);
+        if (!fast?.(req, res)) fastifyHandler(req, res);
       },
     );
     if (options.fastPath !== false)
