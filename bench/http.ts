@@ -13,7 +13,8 @@
  * (bench/load.ts) runs in two worker threads; its CPU and its lateness are printed, so that a row where
  * the client was the limit says so.
  *
- * Run: npm run bench:http   (four to six minutes; BENCH_DURATION_MS sets each measurement's length, default 4000)
+ * Run: npm run bench:http   (four to six minutes; BENCH_DURATION_MS sets each measurement's length, default 4000;
+ * BENCH_ROWS, a comma-separated list of post, overload, get, status and aggregator, runs only those)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -48,6 +49,12 @@ const IDLE_S = 120;
 /** As bench/aggregator.ts (docs/aggregation.md): closed-loop clients are bound by the rounds they wait. */
 const AGGREGATOR_ROUND_MS = 100;
 const CLOCK_TICKS = 100;
+const ROWS = ['post', 'overload', 'get', 'status', 'aggregator'] as const;
+const selected = new Set(process.env.BENCH_ROWS?.split(',') ?? ROWS);
+for (const row of selected)
+  if (!(ROWS as readonly string[]).includes(row)) throw new Error(`bench: BENCH_ROWS names no row ${row}`);
+/** Whether `row` is to be measured (BENCH_ROWS). */
+const runs = (row: (typeof ROWS)[number]) => selected.has(row);
 
 /** Writes `n` commitments and a proof covering them, so GET /timestamp answers 200. */
 async function provedCalendar(dataDir: string, n: number): Promise<string[]> {
@@ -145,6 +152,9 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = loadavg();
   const stopping: (() => Promise<unknown>)[] = [];
+  // the bare server every row compares against
+  let baseUrl = '';
+  let basePid = 0;
   try {
     const fsync = await fsyncCost(join(work, 'fsync-journal'));
     console.log(
@@ -152,10 +162,19 @@ async function main(): Promise<void> {
     );
     const baseline = spawnTracked(process.execPath, [BASELINE, '150']);
     stopping.push(() => baseline.stop());
-    const baseUrl = `http://127.0.0.1:${(await baseline.waitForOutput(/(\d+)\n/, 'the baseline server'))[1]}`;
-    const basePid = baseline.child.pid as number;
+    baseUrl = `http://127.0.0.1:${(await baseline.waitForOutput(/(\d+)\n/, 'the baseline server'))[1]}`;
+    basePid = baseline.child.pid as number;
 
-    // POST /digest, open loop
+    if (runs('post') || runs('overload')) await postRows();
+    if (runs('get') || runs('status')) await getRows();
+    if (runs('aggregator')) await aggregatorRow();
+  } finally {
+    for (const stop of stopping.reverse()) await stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  /** POST /digest, open loop; then the overload and the RSS after it. */
+  async function postRows(): Promise<void> {
     // as deploy/otsd.service runs it: glibc's arenas otherwise keep what a flood's connections took
     const post = await startOtsd(['--data-dir', join(work, 'post'), '--uri', 'http://127.0.0.1:1'], {
       MALLOC_ARENA_MAX: '2',
@@ -172,7 +191,7 @@ async function main(): Promise<void> {
     });
     await sleep(2000);
     const rssStart = usage(postPid).rssMb;
-    for (const keepAlive of [false, true]) {
+    for (const keepAlive of runs('post') ? [false, true] : []) {
       const mode = keepAlive ? 'keep-alive' : 'new connection per request';
       let best = 0;
       const p99s: string[] = [];
@@ -222,12 +241,17 @@ async function main(): Promise<void> {
       });
     }
 
-    // RSS after an overload
+    if (runs('overload')) await overloadRow(post.url, postPid, rssStart);
+    await post.process.stop();
+  }
+
+  /** RSS after an overload. */
+  async function overloadRow(url: string, postPid: number, rssStart: number): Promise<void> {
     console.log(
       `\noverload: POST ${OVERLOAD_RATE}/s open loop, new connections, then up to ${IDLE_S} s idle`,
     );
     const flood = await openLoop({
-      url: post.url,
+      url,
       method: 'POST',
       paths: ['/digest'],
       durationMs: DURATION_MS,
@@ -255,9 +279,10 @@ async function main(): Promise<void> {
       goal: '<= 1.2x start',
       met: rssIdle <= 1.2 * rssStart,
     });
-    await post.process.stop();
+  }
 
-    // GET /timestamp, proved
+  /** GET /timestamp, proved; then GET / on a small calendar (that one) and a large one. */
+  async function getRows(): Promise<void> {
     const commitments = await provedCalendar(join(work, 'proved'), 10_000);
     const proved = await startOtsd(['--data-dir', join(work, 'proved'), '--uri', 'http://127.0.0.1:1']);
     stopping.push(() => proved.process.stop());
@@ -268,7 +293,7 @@ async function main(): Promise<void> {
     console.log(
       `  first request for each commitment (answer built): ${Math.round(cold)}/s at 16 connections`,
     );
-    for (const connections of GET_CONNECTIONS) {
+    for (const connections of runs('get') ? GET_CONNECTIONS : []) {
       const common = { method: 'GET' as const, paths, durationMs: DURATION_MS, connections };
       const base = await closedLoop({ url: baseUrl, ...common });
       const ours = await closedLoop({ url: proved.url, ...common });
@@ -286,14 +311,19 @@ async function main(): Promise<void> {
       });
     }
 
-    // GET /, the status page: small calendar vs large
+    if (runs('status')) await statusRow(proved.url);
+    await proved.process.stop();
+  }
+
+  /** GET /, the status page: small calendar vs large. */
+  async function statusRow(smallUrl: string): Promise<void> {
     await pendingCalendar(join(work, 'large'), 200_000);
     const large = await startOtsd(['--data-dir', join(work, 'large'), '--uri', 'http://127.0.0.1:1']);
     stopping.push(() => large.process.stop());
     console.log('\nGET / (status page, JSON), closed loop, 16 connections');
     const status = async (url: string) =>
       closedLoop({ url, method: 'GET', paths: ['/status'], durationMs: DURATION_MS, connections: 16 });
-    const small = await status(proved.url);
+    const small = await status(smallUrl);
     const big = await status(large.url);
     const bareStatus = await status(baseUrl);
     console.log(`  10k commitments   ${line(small)}`);
@@ -308,9 +338,10 @@ async function main(): Promise<void> {
       met: big.okPerSecond >= 0.8 * small.okPerSecond,
     });
     await large.process.stop();
-    await proved.process.stop();
+  }
 
-    // through an aggregator
+  /** Digests through an aggregator vs straight to the calendar. */
+  async function aggregatorRow(): Promise<void> {
     const rounds = ['--round-interval', String(AGGREGATOR_ROUND_MS)];
     const calendar = await startOtsd([
       '--data-dir',
@@ -337,9 +368,6 @@ async function main(): Promise<void> {
       goal: '>= 1.0x',
       met: through.okPerSecond >= direct.okPerSecond,
     });
-  } finally {
-    for (const stop of stopping.reverse()) await stop();
-    rmSync(work, { recursive: true, force: true });
   }
 
   const fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');

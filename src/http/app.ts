@@ -1,7 +1,7 @@
 /**
  * The calendar's HTTP API (fastify): the reference's routes with its statuses, texts and caching,
  * CORS for browser clients, hard limits on URLs, headers, bodies and slow requests, and one log line
- * per error.
+ * per error. The hot routes' requests are answered ahead of fastify, the same way (fast-path.ts).
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -20,14 +20,16 @@ import type { Calendar } from '../calendar/calendar.js';
 import type { HeadersTrust } from '../web/facts.js';
 import { clientErrorDefinition } from './client-error.js';
 import { Connections } from './connections.js';
-import { digestRoute } from './digest-route.js';
+import { DIGEST_ROUTE, digestRoute } from './digest-route.js';
 import { HttpErrorLog } from './error-log.js';
 import { HttpError, type HttpErrorDefinition, HttpErrors, sendClientError, sendHttpError } from './errors.js';
 import { EXTERNAL_TX_ROUTE, externalRoutes } from './external-route.js';
+import { type FastPath, fastPath } from './fast-path.js';
 import { type HeaderSource, headersRoute } from './headers-route.js';
 import { journalRoute } from './journal-route.js';
 import { pageRoute } from './page-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits, prefixRoute } from './prefix-route.js';
+import { RequestLog, type RequestObserver } from './request-log.js';
 import { type NodeStatus, statusRoute } from './status-route.js';
 import { type PendingDescriber, timestampRoute } from './timestamp-route.js';
 import { type TipSource, tipRoute } from './tip-route.js';
@@ -96,9 +98,14 @@ export interface CalendarAppOptions {
   logger: FastifyBaseLogger;
   limits?: Partial<HttpLimits>;
   /** Told of every finished request: its route pattern, method, status and duration in seconds. */
-  observe?: (route: string, method: string, status: number, seconds: number) => void;
+  observe?: RequestObserver;
   /** Told the code of every error answered, those Node's parser answered included. */
   countError?: (code: string) => void;
+  /**
+   * Whether the hot routes are served by the fast path (fast-path.ts) rather than fastify: on unless
+   * false (the tests compare the two).
+   */
+  fastPath?: boolean;
 }
 
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
@@ -107,6 +114,17 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   // the requests in flight on each connection: set by serverFactory, which Fastify() calls at once
   let connections!: Connections;
+  const errorLog = new HttpErrorLog(options.logger, options.countError && { count: options.countError });
+  const requestLog = new RequestLog(options.logger, options.observe);
+  /** Why a request is refused before its route, if it is. */
+  const refusalOf = (request: IncomingMessage): HttpErrorDefinition | undefined => {
+    if (connections.closing) return HttpErrors.SHUTTING_DOWN;
+    if (connections.refused(request)) return HttpErrors.OVERLOADED;
+    if (!ALLOWED_METHODS.has(request.method as string)) return HttpErrors.UNSUPPORTED_METHOD;
+    if ((request.url as string).length > limits.maxUrlLength) return HttpErrors.URL_TOO_LONG;
+    if (request.httpVersion === '1.1' && request.headers.host === undefined) return HttpErrors.NO_HOST;
+    return undefined;
+  };
   const serverFactory: FastifyServerFactory = (handler) => {
     const server: Server = createServer({
       maxHeaderSize: limits.maxHeaderBytes,
@@ -117,6 +135,9 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       // a request without Host is refused in onRequest below, in the same form as every other error
       requireHostHeader: false,
     });
+    const fastifyHandler = handler as (req: IncomingMessage, res: ServerResponse) => void;
+    // the fast path takes the hot routes' requests; fastify gets the rest
+    let fast: FastPath | undefined;
     connections = new Connections(
       server,
       {
@@ -125,8 +146,20 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
         maxLingerMs: limits.headersTimeoutMs,
         sendTimeoutMs: limits.sendTimeoutMs,
       },
-      handler as (req: IncomingMessage, res: ServerResponse) => void,
+      (req, res) => {
+        if (!fast?.(req, res)) fastifyHandler(req, res);
+      },
     );
+    if (options.fastPath !== false)
+      fast = fastPath({
+        aggregator: options.aggregator,
+        calendar: options.calendar,
+        describePending: options.describePending,
+        connections,
+        refusalOf,
+        errorLog,
+        requestLog,
+      });
     server.on('request', connections.request);
     server.maxHeadersCount = limits.maxHeaders;
     server.maxConnections = limits.maxConnections;
@@ -144,7 +177,6 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     );
     return server;
   };
-  const errorLog = new HttpErrorLog(options.logger, options.countError && { count: options.countError });
   const sendError = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -159,6 +191,8 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     // no child logger per request (pino serializes its bindings each time): the request line names
     // its request id itself
     childLoggerFactory: (logger) => logger,
+    // one sequence of ids for the requests fastify answers and those of the fast path
+    genReqId: () => requestLog.nextId(),
     serverFactory,
     routerOptions: { maxParamLength: limits.maxUrlLength },
     // requests that arrive while closing get SHUTTING_DOWN from onRequest below (fastify's own 503 is JSON)
@@ -200,38 +234,21 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('access-control-allow-origin', '*');
-    const refusal = refusalOf(request);
+    const refusal = refusalOf(request.raw);
     if (refusal === HttpErrors.NO_HOST) reply.header('connection', 'close');
     // a body (a digest, or a donation) is raw bytes whatever the Content-Type says (as the reference):
     // not reading the header spares clients fastify's 415 for one that does not parse
     else if (refusal === undefined) request.raw.headers['content-type'] = undefined;
     done(refusal && new HttpError(refusal));
   });
-  /** Why a request is refused before its route, if it is. */
-  const refusalOf = (request: FastifyRequest): HttpErrorDefinition | undefined => {
-    if (connections.closing) return HttpErrors.SHUTTING_DOWN;
-    if (connections.refused(request.raw)) return HttpErrors.OVERLOADED;
-    if (!ALLOWED_METHODS.has(request.method)) return HttpErrors.UNSUPPORTED_METHOD;
-    if (request.url.length > limits.maxUrlLength) return HttpErrors.URL_TOO_LONG;
-    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) return HttpErrors.NO_HOST;
-    return undefined;
-  };
   app.addHook('onResponse', (request, reply, done) => {
-    options.observe?.(
-      request.routeOptions.url ?? 'unmatched',
+    requestLog.finished(
+      request.id,
       request.method,
+      request.url,
+      request.routeOptions.url ?? 'unmatched',
       reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
-    options.logger.debug(
-      {
-        reqId: request.id,
-        method: request.method,
-        url: request.url.slice(0, 200),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request',
+      reply.elapsedTime,
     );
     done();
   });
@@ -257,7 +274,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     },
   );
   if (options.aggregator) digestRoute(app, options.aggregator);
-  else app.post('/digest', async () => Promise.reject(new HttpError(HttpErrors.NOT_AGGREGATING)));
+  else app.post(DIGEST_ROUTE, async () => Promise.reject(new HttpError(HttpErrors.NOT_AGGREGATING)));
   if (options.calendar) {
     journalRoute(app, options.calendar);
     timestampRoute(app, options.calendar, options.describePending);

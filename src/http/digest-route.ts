@@ -9,19 +9,29 @@ import { NoUpstreamAnsweredError } from '../aggregator/upstream-sink.js';
 import { JournalUnavailableError } from '../journal/outage.js';
 import { HttpError, HttpErrors } from './errors.js';
 
+/** The route pattern, for fastify and the fast path (fast-path.ts) alike. */
+export const DIGEST_ROUTE = '/digest';
+
+/** The headers of a timestamp answered, besides its length. */
+export const DIGEST_HEADERS = { 'content-type': 'application/octet-stream' } as const;
+
+/** The timestamp of `digest` once its round is committed; an HttpError says why there is none. */
+export async function timestampOf(aggregator: Aggregator, digest: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await aggregator.submit(digest);
+  } catch (e) {
+    if (e instanceof AggregatorOverloadedError) throw new HttpError(HttpErrors.OVERLOADED, e);
+    if (e instanceof AggregatorClosedError) throw new HttpError(HttpErrors.SHUTTING_DOWN);
+    if (e instanceof NoUpstreamAnsweredError) throw new HttpError(HttpErrors.NO_UPSTREAM, e);
+    if (e instanceof JournalUnavailableError) throw new HttpError(HttpErrors.JOURNAL_UNAVAILABLE, e);
+    throw new HttpError(HttpErrors.COMMIT_FAILED, e);
+  }
+}
+
 export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void {
-  app.post('/digest', async (request, reply) => {
+  app.post(DIGEST_ROUTE, async (request, reply) => {
     const digest = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-    let timestamp: Uint8Array;
-    try {
-      timestamp = await aggregator.submit(digest);
-    } catch (e) {
-      if (e instanceof AggregatorOverloadedError) throw new HttpError(HttpErrors.OVERLOADED, e);
-      if (e instanceof AggregatorClosedError) throw new HttpError(HttpErrors.SHUTTING_DOWN);
-      if (e instanceof NoUpstreamAnsweredError) throw new HttpError(HttpErrors.NO_UPSTREAM, e);
-      if (e instanceof JournalUnavailableError) throw new HttpError(HttpErrors.JOURNAL_UNAVAILABLE, e);
-      throw new HttpError(HttpErrors.COMMIT_FAILED, e);
-    }
-    return reply.header('content-type', 'application/octet-stream').send(Buffer.from(timestamp));
+    const timestamp = await timestampOf(aggregator, digest);
+    return reply.headers(DIGEST_HEADERS).send(Buffer.from(timestamp));
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Every HTTP error otsd answers: one catalogue with a stable code, the status, the short text/plain
  * body clients print (the reference's wording where it has one), caching, and the log level; and the
- * one way they are answered, whether fastify routed the request or Node's parser refused it first.
+ * way they are answered, whether fastify routed the request or Node's parser refused it first (the fast
+ * path of fast-path.ts answers them with the same headers and text).
  * @module
  */
 import { type ServerResponse, STATUS_CODES } from 'node:http';
@@ -144,8 +145,8 @@ export class HttpError extends Error {
 export const errorText = (definition: HttpErrorDefinition, detail?: string) =>
   detail === undefined ? definition.text : `${definition.text}: ${detail}`;
 
-/** The headers of every error answer, besides its length. */
-function errorHeaders(definition: HttpErrorDefinition): Record<string, string> {
+/** The headers of every error answer, besides its length (and CORS, which every answer has). */
+export function errorHeaders(definition: HttpErrorDefinition): Record<string, string> {
   return {
     'content-type': 'text/plain',
     ...(definition.cacheControl && { 'cache-control': definition.cacheControl }),

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 
 export interface RawAnswer {
+  /** The status line and the headers, as sent. */
+  head: string;
   status: number;
   /** Lower-case names. */
   headers: Record<string, string>;
@@ -21,6 +23,7 @@ export function parseAnswer(answer: string): RawAnswer {
     lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
   );
   return {
+    head: answer.slice(0, end),
     status: Number(statusLine.split(' ')[1]),
     headers,
     body: Buffer.from(answer.slice(end + 4), 'latin1'),

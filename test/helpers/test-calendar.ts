@@ -3,7 +3,7 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Aggregator, type AggregatorOptions } from '../../src/aggregator/aggregator.js';
 import { Calendar } from '../../src/calendar/calendar.js';
-import { buildCalendarApp, type HttpLimits } from '../../src/http/app.js';
+import { buildCalendarApp, type CalendarAppOptions, type HttpLimits } from '../../src/http/app.js';
 import type { HeaderSource } from '../../src/http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../../src/http/prefix-route.js';
 import type { NodeStatus } from '../../src/http/status-route.js';
@@ -37,6 +37,27 @@ export async function startTestCalendar(
   const { logger, lines: logs } = captureLogs('debug');
   const calendar = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
   const aggregator = new Aggregator({ sink: calendar, intervalMs: 10, log: logger, ...options.aggregator });
+  const app = buildTestApp(calendar, aggregator, {
+    logger,
+    ...(options.limits && { limits: options.limits }),
+    ...(options.prefixLimits && { prefixLimits: options.prefixLimits }),
+    ...(options.headers && { headers: options.headers }),
+  });
+  aggregator.start();
+  t.after(async () => {
+    await app.close();
+    await aggregator.stop();
+    await calendar.close();
+  });
+  return { dataDir, calendar, aggregator, app, logs };
+}
+
+/** The HTTP app of `calendar` and `aggregator`, with a status page of what they hold. */
+export function buildTestApp(
+  calendar: Calendar,
+  aggregator: Aggregator,
+  options: Omit<CalendarAppOptions, 'calendar' | 'aggregator' | 'status'>,
+): FastifyInstance {
   const status = (): NodeStatus => ({
     role: 'calendar',
     version: 'test',
@@ -54,20 +75,5 @@ export async function startTestCalendar(
     totals: aggregator.stats,
     warnings: [],
   });
-  const app = buildCalendarApp({
-    calendar,
-    aggregator,
-    status,
-    logger,
-    ...(options.limits && { limits: options.limits }),
-    ...(options.prefixLimits && { prefixLimits: options.prefixLimits }),
-    ...(options.headers && { headers: options.headers }),
-  });
-  aggregator.start();
-  t.after(async () => {
-    await app.close();
-    await aggregator.stop();
-    await calendar.close();
-  });
-  return { dataDir, calendar, aggregator, app, logs };
+  return buildCalendarApp({ calendar, aggregator, status, ...options });
 }

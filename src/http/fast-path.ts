@@ -1,0 +1,169 @@
+/**
+ * The hot routes served straight on node:http, ahead of fastify: POST /digest and GET /timestamp/<hex>,
+ * which clients send by the thousand a second. fastify's routing, hooks and reply objects cost as much
+ * as the rest of such a request; here a request costs a few checks and one write.
+ *
+ * The answers are fastify's, byte for byte but for the Date (test/http/fast-path.test.ts compares
+ * them): the same route logic (digest-route.ts, timestamp-route.ts), the same error catalogue, logging
+ * and counts (errors.ts, error-log.ts), the same request account (request-log.ts), and the headers the
+ * app's hooks add (CORS; Connection: close on a closing connection's last answer, see connections.ts).
+ * The fast path takes only requests whose answer depends on nothing else: anything the app would refuse
+ * before routing (closing, overloaded, URL too long, no Host), a body that is not plainly at most a
+ * digest long, a target that is not `/digest` or `/timestamp/` and hex digits, every other route and
+ * method, goes to fastify untouched.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
+import type { Calendar } from '../calendar/calendar.js';
+import type { Connections } from './connections.js';
+import { DIGEST_HEADERS, DIGEST_ROUTE, timestampOf } from './digest-route.js';
+import type { HttpErrorLog } from './error-log.js';
+import { errorHeaders, errorText, HttpError, type HttpErrorDefinition, HttpErrors } from './errors.js';
+import type { RequestLog } from './request-log.js';
+import {
+  commitmentOf,
+  type PendingDescriber,
+  PROOF_HEADERS,
+  proofOf,
+  TIMESTAMP_PATH,
+  TIMESTAMP_ROUTE,
+} from './timestamp-route.js';
+
+export interface FastPathOptions {
+  /** Takes digests; without it POST /digest goes to fastify (which says this node takes none). */
+  aggregator: Aggregator | undefined;
+  /** Serves proofs; without it GET /timestamp goes to fastify. */
+  calendar: Calendar | undefined;
+  describePending: PendingDescriber | undefined;
+  connections: Connections;
+  /** Why the app refuses a request before any route (see app.ts), if it does. */
+  refusalOf: (req: IncomingMessage) => HttpErrorDefinition | undefined;
+  errorLog: HttpErrorLog;
+  requestLog: RequestLog;
+}
+
+/** A request handler that answers the requests it takes and returns false for the rest. */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function fastPath(options: FastPathOptions): FastPath {
+  const { aggregator, calendar, describePending, connections, refusalOf, errorLog, requestLog } = options;
+
+  /** One request taken: its answer is written with the app's headers, then accounted for. */
+  class Exchange {
+    private readonly req: IncomingMessage;
+    private readonly res: ServerResponse;
+    /** The route pattern, as fastify names it. */
+    private readonly route: string;
+    private readonly started = performance.now();
+    private readonly id = requestLog.nextId();
+
+    constructor(req: IncomingMessage, res: ServerResponse, route: string) {
+      this.req = req;
+      this.res = res;
+      this.route = route;
+    }
+
+    send(status: number, headers: Readonly<Record<string, string>>, body: Uint8Array | string): void {
+      const { req, res } = this;
+      const head: Record<string, string> = { 'access-control-allow-origin': '*', ...headers };
+      if (connections.sending(res)) head.connection = 'close';
+      head['content-length'] = String(Buffer.byteLength(body));
+      // as fastify's onResponse: an answer never written (its client gone) is not accounted for
+      res.once('finish', () =>
+        requestLog.finished(
+          this.id,
+          req.method as string,
+          req.url as string,
+          this.route,
+          status,
+          performance.now() - this.started,
+        ),
+      );
+      res.writeHead(status, head);
+      res.end(body);
+    }
+
+    /**
+     * Answers the error `e` as the app's error handler does: an HttpError as itself, others as bugs.
+     * Once an answer is begun (a bug in writing it), none can follow: the connection is closed.
+     */
+    fail(e: unknown): void {
+      if (this.res.headersSent) {
+        errorLog.record(HttpErrors.INTERNAL, contextOf(this.req), e);
+        this.res.destroy();
+        return;
+      }
+      const [definition, cause, detail] =
+        e instanceof HttpError ? [e.definition, e.cause, e.detail] : [HttpErrors.INTERNAL, e, undefined];
+      errorLog.record(definition, contextOf(this.req), cause);
+      this.send(definition.status, errorHeaders(definition), errorText(definition, detail));
+    }
+
+    /** Answers 200 with the bytes `work` resolves to, or the error it rejects with. */
+    settle(work: Promise<Uint8Array>, headers: Readonly<Record<string, string>>): void {
+      work.then((bytes) => this.send(200, headers, bytes)).catch((e: unknown) => this.fail(e));
+    }
+  }
+
+  const serveDigest = (req: IncomingMessage, res: ServerResponse, submitTo: Aggregator) => {
+    const exchange = new Exchange(req, res, DIGEST_ROUTE);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      // a copy: the chunks are views of the connection's read buffer, and the digest waits for its round
+      exchange.settle(timestampOf(submitTo, Buffer.concat(chunks)), DIGEST_HEADERS);
+    });
+    // the connection was lost or cut before the body ended (Node answered a timeout itself): fastify
+    // counts and logs this as a bad request, and there is no one left to answer
+    req.once('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
+  };
+
+  const serveProof = (req: IncomingMessage, res: ServerResponse, from: Calendar, hex: string) => {
+    const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
+    try {
+      const commitment = commitmentOf(hex);
+      // most asked for are proved and asked for before: answered at once
+      const built = from.builtAnswer(commitment);
+      if (built) exchange.send(200, PROOF_HEADERS, built);
+      else exchange.settle(proofOf(from, commitment, describePending), PROOF_HEADERS);
+    } catch (e) {
+      exchange.fail(e);
+    }
+  };
+
+  return (req, res) => {
+    if (refusalOf(req) !== undefined) return false;
+    const url = req.url as string;
+    if (req.method === 'POST') {
+      if (url !== DIGEST_ROUTE || aggregator === undefined || !plainDigestBody(req)) return false;
+      serveDigest(req, res, aggregator);
+      return true;
+    }
+    if (req.method === 'GET') {
+      if (calendar === undefined || !url.startsWith(TIMESTAMP_PATH)) return false;
+      const hex = url.slice(TIMESTAMP_PATH.length);
+      if (!HEX_DIGITS.test(hex)) return false;
+      serveProof(req, res, calendar, hex);
+      return true;
+    }
+    return false;
+  };
+}
+
+/** What an error's log line says of the request (a server's request has both). */
+const contextOf = (req: IncomingMessage) => ({ method: req.method as string, url: req.url as string });
+
+/** Hex digits only, any number (odd ones are answered as not hex, none as not found, by commitmentOf). */
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
+
+/**
+ * A body of at most a digest's length, as Node's parser frames it: a Content-Length it checked, or
+ * none (an empty body). A longer or chunked one goes to fastify, which refuses it with its own framing.
+ */
+function plainDigestBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = req.headers['content-length'];
+  return length === undefined || Number(length) <= MAX_DIGEST_BYTES;
+}
