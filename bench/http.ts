@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +37,7 @@ import {
 import { spawnTracked } from '../test/helpers/child-process.js';
 import { closedLoop, type LoadResult, openLoop } from './load.js';
 import { startOtsd } from './processes.js';
+import { type BenchRow, reportRows } from './table.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const BASELINE = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
@@ -137,19 +138,9 @@ const failed = (r: LoadResult) => r.sent - (r.statuses['200'] ?? 0);
 const line = (r: LoadResult) =>
   `${Math.round(r.okPerSecond).toString().padStart(6)} ok/s  p50 ${r.p50ms.toFixed(1).padStart(7)}  p99 ${r.p99ms.toFixed(1).padStart(7)}  max ${r.maxMs.toFixed(0).padStart(5)} ms  sent ${r.sent}  not 200: ${failed(r)}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}${Object.keys(r.statuses).some((s) => s !== '200') ? ` ${JSON.stringify(r.statuses)}` : ''}  client lag p99 ${r.sendLagP99ms.toFixed(0)} ms, cpu ${Math.round(r.clientCpuMs)} ms`;
 
-interface Row {
-  measure: string;
-  otsd: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-  met: boolean;
-}
-
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'otsd-bench-'));
-  const rows: Row[] = [];
-  const started = new Date();
+  const rows: BenchRow[] = [];
   const loadBefore = loadavg();
   const stopping: (() => Promise<unknown>)[] = [];
   // the bare server every row compares against
@@ -370,18 +361,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
-  console.log(
-    `\n${started.toISOString()}, ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}; load average before ${fmt(loadBefore)}, after ${fmt(loadavg())}\n`,
-  );
-  const header: (keyof Row)[] = ['measure', 'otsd', 'baseline', 'ratio', 'goal', 'met'];
-  const cells = rows.map((r) => header.map((h) => (h === 'met' ? (r.met ? 'yes' : 'NO') : r[h])));
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  const print = (c: string[]) =>
-    console.log(`| ${c.map((x, i) => x.padEnd(widths[i] as number)).join(' | ')} |`);
-  print(header);
-  print(widths.map((w) => '-'.repeat(w)));
-  for (const c of cells) print(c);
+  reportRows(rows, loadBefore);
 }
 
 await main();
