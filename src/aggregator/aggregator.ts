@@ -40,6 +40,15 @@ export const GATHER_MAX_MS = 20;
  */
 const EARLY_ROUNDS = 2;
 
+/**
+ * Most early rounds between two ticks of the interval. Each round is a POST and a checking GET to
+ * every upstream: without a bound, one client posting its next digest as soon as it is answered, in
+ * front of an upstream that answers at once, made a round per digest (hundreds a second). With it an
+ * upstream gets at most this many rounds more per interval than the interval alone sends; a closed
+ * loop through an aggregator in front of a calendar of the same interval uses one or two.
+ */
+export const EARLY_ROUNDS_PER_INTERVAL = 8;
+
 export interface AggregatorOptions {
   sink: RoundSink;
   /**
@@ -114,6 +123,8 @@ export class Aggregator {
   private committing = 0;
   /** An early close is reading the digests that arrive together before it takes them. */
   private gathering = false;
+  /** Early rounds this interval may still close (EARLY_ROUNDS_PER_INTERVAL at each tick). */
+  private earlyRoundsLeft = EARLY_ROUNDS_PER_INTERVAL;
   /**
    * The last round failed: rounds keep to the interval until one succeeds, so that a sink that fails
    * at once (an upstream answering 500) is not asked again for every digest that arrives.
@@ -182,6 +193,7 @@ export class Aggregator {
   private schedule(): void {
     if (this.stopping) return;
     this.timer = setTimeout(() => {
+      this.earlyRoundsLeft = EARLY_ROUNDS_PER_INTERVAL;
       this.startRound();
       this.schedule();
     }, this.intervalMs);
@@ -199,14 +211,14 @@ export class Aggregator {
   }
 
   /**
-   * With `closeWhenSinkFree`, while fewer than EARLY_ROUNDS rounds are committing and the last did not
-   * fail: a round of what waits, once the digests that arrive together have arrived (none for
+   * With `closeWhenSinkFree`, while fewer than EARLY_ROUNDS rounds are committing, the last did not
+   * fail and this interval has early rounds left (EARLY_ROUNDS_PER_INTERVAL): a round of what waits, once the digests that arrive together have arrived (none for
    * GATHER_QUIET_MS, or GATHER_MAX_MS after the first), or once the round is full. Clients answered
    * together submit again together, and a round of the first few alone would make the rest wait for it.
    */
   private closeEarly(): void {
     if (!this.closeWhenSinkFree || this.sinkFailing || this.gathering) return;
-    if (this.committing >= EARLY_ROUNDS) return;
+    if (this.committing >= EARLY_ROUNDS || this.earlyRoundsLeft === 0) return;
     if (this.queue.length === 0) return;
     this.gathering = true;
     const started = performance.now();
@@ -221,7 +233,10 @@ export class Aggregator {
       }
       this.gathering = false;
       // a stop commits what waits itself; rounds the timer started meanwhile may fill the early slots
-      if (!this.stopping && this.committing < EARLY_ROUNDS) this.startRound();
+      if (!this.stopping && this.committing < EARLY_ROUNDS && this.earlyRoundsLeft > 0) {
+        this.earlyRoundsLeft--;
+        this.startRound();
+      }
     };
     if (read >= this.maxDigestsPerRound) gather();
     else setTimeout(gather, GATHER_QUIET_MS);

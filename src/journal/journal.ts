@@ -515,7 +515,9 @@ export class Journal {
     for (const entry of batch) {
       const hash =
         entry.chained && equalBytes(entry.chained.after, previous)
-          ? entry.chained.hash
+          ? // a copy: the caller's may be a view of a whole downloaded chunk, or a buffer it reuses,
+            // and the head and the segment keep it
+            entry.chained.hash.slice()
           : chainHash(previous, entry.framed);
       buffer.set(entry.framed, at);
       buffer.set(hash, at + entry.framed.byteLength);

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Aggregator, AggregatorClosedError, GATHER_MAX_MS } from '../../src/aggregator/aggregator.js';
+import {
+  Aggregator,
+  AggregatorClosedError,
+  EARLY_ROUNDS_PER_INTERVAL,
+  GATHER_MAX_MS,
+} from '../../src/aggregator/aggregator.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { Journal, JournalUnavailableError } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
@@ -168,6 +173,30 @@ describe('rounds that close when the sink is free', () => {
     await assert.rejects(waiting, JournalUnavailableError);
     assert.equal(commits, 2);
     files.free();
+  });
+
+  it('closes at most EARLY_ROUNDS_PER_INTERVAL early rounds an interval, however fast the sink answers', async (t) => {
+    // a sink that answers at once, and one client posting its next digest as soon as it is answered:
+    // without the bound, a round (a POST and a GET to every upstream) per digest
+    const calendar = await openCalendar(t);
+    let commits = 0;
+    const sink = {
+      commit: (tip: Uint8Array) => {
+        commits++;
+        return calendar.commit(tip);
+      },
+    };
+    const aggregator = new Aggregator({ sink, intervalMs: HOUR, closeWhenSinkFree: true });
+    t.after(() => aggregator.stop());
+    aggregator.start();
+    for (let i = 0; i < EARLY_ROUNDS_PER_INTERVAL; i++) await aggregator.submit(digest());
+    assert.equal(commits, EARLY_ROUNDS_PER_INTERVAL, 'each early');
+    const next = aggregator.submit(digest());
+    await settle();
+    assert.equal(commits, EARLY_ROUNDS_PER_INTERVAL, 'the next waits for the interval');
+    assert.equal(aggregator.waiting, 1);
+    await aggregator.stop();
+    await next;
   });
 
   it('on stop, answers every digest, those in the committing round and those waiting for the next', async (t) => {

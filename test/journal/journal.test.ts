@@ -113,6 +113,30 @@ describe('journal append and read', () => {
     assert.deepEqual([verified.ok, verified.records], [true, 202]);
   });
 
+  it('keeps no view of the chained records it was given: the caller may reuse its buffer at once', async (t) => {
+    // as a mirror's records: framed bytes and chain hashes are views of one downloaded chunk
+    const chunk = new Uint8Array(200 * 69);
+    const chained = [];
+    let after = GENESIS_CHAIN_HASH;
+    for (let i = 0; i < 200; i++) {
+      const framed = frameRecord(RecordKind.Commitment, payload(i));
+      const at = i * 69;
+      chunk.set(framed, at);
+      chunk.set(chainHash(after, framed), at + framed.byteLength);
+      const hash = chunk.subarray(at + framed.byteLength, at + 69);
+      chained.push({ framed: chunk.subarray(at, at + framed.byteLength), after, chainHash: hash });
+      after = hash;
+    }
+    const dir = tempDir(t);
+    const journal = await Journal.open({ dir, create: true, maxSegmentBytes: 4096 });
+    for (let i = 0; i < 200; i += 50) await journal.appendChained(chained.slice(i, i + 50));
+    chunk.fill(0xee);
+    await journal.append(RecordKind.Commitment, payload(200));
+    await journal.close();
+    const verified = await verifyJournal(dir);
+    assert.deepEqual([verified.ok, verified.records], [true, 201], 'every acknowledged record kept');
+  });
+
   it('refuses chained records whose framing or payload is wrong, writing none of them', async (t) => {
     const journal = await Journal.open({ dir: tempDir(t), create: true });
     const record = (framed: Uint8Array) => ({
