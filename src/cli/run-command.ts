@@ -16,6 +16,7 @@ import type { BitcoinOptions } from '../daemon/stamping-role.js';
 import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
 import type { HttpLimits } from '../http/app.js';
+import { parseProxyAddresses } from '../http/trusted-proxies.js';
 import type { FullIndexCheck } from '../index/full-check.js';
 import type { Journal } from '../journal/journal.js';
 import type { MirrorProgress } from '../mirror/mirror.js';
@@ -68,6 +69,7 @@ export interface RunOptions {
   maxRequestsPerConnection?: number;
   listenBacklog?: number;
   maxConnections?: number;
+  trustProxy?: string[];
   logLevel: LogLevel;
   embeddedRegtest?: boolean;
   blockInterval: number;
@@ -173,6 +175,14 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 /** `--upstream` may be given several times, and OTSD_UPSTREAM may list URLs separated by commas. */
+function proxyAddresses(value: string, previous: string[] | undefined): string[] {
+  try {
+    return [...(previous ?? []), ...parseProxyAddresses(value)];
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
 function collectUrls(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(/[\s,]+/).filter(Boolean)];
 }
@@ -303,6 +313,7 @@ function calendarNodeOptions(
     port,
     ...roundOptions(options),
     httpLimits: httpLimits(options),
+    ...(options.trustProxy && { trustProxy: options.trustProxy }),
     ...(bitcoin && { bitcoin }),
     ...(upstream && {
       mirrorOf: upstream,
@@ -593,6 +604,14 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       )
         .env('OTSD_MAX_CONNECTIONS')
         .argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        '--trust-proxy <addresses>',
+        'reverse proxies (IP addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client: behind nginx, so that the limit on donation posts per client does not count every client as the proxy',
+      )
+        .env('OTSD_TRUST_PROXY')
+        .argParser(proxyAddresses),
     )
     .addOption(
       new Option(

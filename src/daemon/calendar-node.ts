@@ -51,6 +51,8 @@ export interface CalendarNodeOptions extends RoundOptions {
   /** 0 lets the OS choose. */
   port: number;
   httpLimits?: Partial<HttpLimits>;
+  /** Reverse proxies whose X-Forwarded-For is believed (the donation intake's limit per client). */
+  trustProxy?: readonly string[];
   prefixLimits?: Partial<PrefixLimits>;
   /** Bitcoin stamping; without it the calendar only collects commitments. */
   bitcoin?: BitcoinOptions;
@@ -232,6 +234,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       }),
       logger: log,
       ...(options.httpLimits && { limits: options.httpLimits }),
+      ...(options.trustProxy && { trustProxy: options.trustProxy }),
     });
     const http = await listen(life, app, {
       host: options.host,

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
 import { MAX_DONATION_BYTES_LIMIT } from '../bitcoin/donation-rules.js';
 import { NETWORK_NAMES } from '../bitcoin/network.js';
+import { isProxyAddress } from '../http/trusted-proxies.js';
 import { isCalendarUrl } from '../remote/calendar-client.js';
 import { MIRROR_HEADERS } from './mirror-role.js';
 
@@ -41,6 +42,15 @@ const urls: Check = (v) => {
     ? list
     : 'an http(s) URL or a list of them';
 };
+/** Reverse proxies' addresses, as `--trust-proxy` takes them (trusted-proxies.ts). */
+const proxyAddresses: Check = (v) => {
+  const list = typeof v === 'string' ? [v] : v;
+  return Array.isArray(list) &&
+    list.length > 0 &&
+    list.every((a) => typeof a === 'string' && isProxyAddress(a))
+    ? list
+    : 'an IP address or CIDR range, or a list of them';
+};
 const listen: Check = (v) => {
   const match = typeof v === 'string' ? /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v) : null;
   return match && Number(match[3]) <= 65535
@@ -60,6 +70,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { option: string; check: Check
   max_requests_per_connection: { option: 'maxRequestsPerConnection', check: positiveInteger },
   listen_backlog: { option: 'listenBacklog', check: positiveInteger },
   max_connections: { option: 'maxConnections', check: positiveInteger },
+  trust_proxy: { option: 'trustProxy', check: proxyAddresses },
   log_level: {
     option: 'logLevel',
     check: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),

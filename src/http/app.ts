@@ -106,6 +106,11 @@ export interface CalendarAppOptions {
    * false (the tests compare the two).
    */
   fastPath?: boolean;
+  /**
+   * Reverse proxies whose X-Forwarded-For names the client (trusted-proxies.ts); from other peers the
+   * header is ignored.
+   */
+  trustProxy?: readonly string[];
 }
 
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
@@ -194,6 +199,7 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     // one sequence of ids for the requests fastify answers and those of the fast path
     genReqId: () => requestLog.nextId(),
     serverFactory,
+    ...(options.trustProxy?.length && { trustProxy: [...options.trustProxy] }),
     routerOptions: { maxParamLength: limits.maxUrlLength },
     // requests that arrive while closing get SHUTTING_DOWN from onRequest below (fastify's own 503 is JSON)
     return503OnClosing: false,

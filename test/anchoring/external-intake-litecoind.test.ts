@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { toHex } from '../../src/ots/index.js';
 import { buildDonation, type Coin, payment } from '../helpers/donation.js';
 import {
@@ -200,11 +201,16 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     const conflict = await post(calendar, buildDonation(donor, { coin: spent, tip, feeRate: 5 }));
     assert.equal(conflict.status, 409, conflict.text);
     assert.match(conflict.text, /rule 12 \(conflict\)/);
-    // a node slow to answer: one post is checked, one from the same address waits, the next is told to retry
+    // a node slow to answer: one post is checked, one from the same address waits, the next is told to
+    // retry; naming other clients in X-Forwarded-For changes nothing (no proxy is trusted here)
     proxy.hold(['testmempoolaccept']);
     const held = post(calendar, forged(coin, tip, 6));
     await waitFor('the first post at the node', async () => asked() > before || undefined);
-    const waiting = [post(calendar, forged(coin, tip, 7)), post(calendar, forged(coin, tip, 8))];
+    const spoofing = (n: number) => ({ 'x-forwarded-for': `192.0.2.${n}` });
+    const waiting = [
+      post(calendar, forged(coin, tip, 7), false, spoofing(7)),
+      post(calendar, forged(coin, tip, 8), false, spoofing(8)),
+    ];
     const busy = await Promise.race(waiting);
     assert.equal(busy.status, 429, busy.text);
     assert.match(busy.text, /too many posts being checked/);
@@ -234,6 +240,36 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     assert.equal(full.status, 429);
     assert.equal(full.headers.get('retry-after'), '1');
     assert.match(await full.text(), /rule 13 \(too-many\)/);
+  });
+
+  it('behind a trusted proxy, the limit per client counts the client X-Forwarded-For names', async (t) => {
+    if (!needs(t)) return;
+    const calendar = await donationCalendar(t, chain, {
+      fund: false,
+      proxy: true,
+      trustProxy: ['127.0.0.1'],
+    });
+    const proxy = calendar.proxy as NonNullable<typeof calendar.proxy>;
+    const [coin] = (await donorCoins(calendar, 1)) as [Coin];
+    await calendar.postDigest();
+    const tip = await offeredTip(calendar);
+    const asked = () => proxy.calls.filter((c) => c.method === 'testmempoolaccept').length;
+    const from = (client: string) => ({ 'x-forwarded-for': client });
+    // the node holds the first post: one more from the same client waits, the next is told to retry
+    // (whichever of the two came second), while another client behind the same proxy still gets its
+    // post checked: a 429 is answered at once, a post waiting its turn only once the node answers
+    proxy.hold(['testmempoolaccept']);
+    const first = post(calendar, forged(coin, tip, 6), false, from('192.0.2.1'));
+    await waitFor('the first post at the node', async () => asked() > 0 || undefined);
+    const same = [7, 8].map((n) => post(calendar, forged(coin, tip, n), false, from('192.0.2.1')));
+    const busy = await Promise.race(same);
+    assert.equal(busy.status, 429, busy.text);
+    const other = post(calendar, forged(coin, tip, 9), false, from('198.51.100.1'));
+    await Promise.race([other, sleep(2000)]);
+    proxy.heal();
+    assert.equal((await other).status, 422, 'checked by the node (rule 14), not refused as busy');
+    const statuses = (await Promise.all([first, ...same])).map((x) => x.status);
+    assert.deepEqual(statuses.sort(), [422, 422, 429]);
   });
 
   it('after a restart, donations replaced or double-spent before it come back as such; a donation is bumped at most 8 times', async (t) => {

@@ -104,6 +104,27 @@ describe('configuration file', () => {
     );
   });
 
+  it('takes the trusted proxies as IP addresses or CIDR ranges, from the file, OTSD_TRUST_PROXY or flags', (t) => {
+    const path = join(tempDir(t), 'proxy.toml');
+    writeFileSync(path, 'trust_proxy = ["127.0.0.1", "10.0.0.0/8", "fd00::/8"]\n');
+    assert.equal(runCli(['config', 'check', path]).status, 0);
+    assert.match(
+      runCli(['config', 'show', '--config', path]).stdout,
+      /^trust_proxy = \["127\.0\.0\.1","10\.0\.0\.0\/8","fd00::\/8"\]$/m,
+    );
+    const fromEnv = runCli(['config', 'show'], { OTSD_TRUST_PROXY: '127.0.0.1, ::1' });
+    assert.match(fromEnv.stdout, /^trust_proxy = \["127\.0\.0\.1","::1"\]$/m);
+    const bad = join(tempDir(t), 'bad-proxy.toml');
+    writeFileSync(bad, 'trust_proxy = ["127.0.0.1", "10.0.0.0/33"]\n');
+    assert.equal(
+      runCli(['config', 'check', bad]).stderr,
+      `otsd: config ${bad}:\n  trust_proxy: expected an IP address or CIDR range, or a list of them, got ["127.0.0.1","10.0.0.0/33"]\n`,
+    );
+    const flag = runCli(['config', 'show', '--trust-proxy', 'localhost']);
+    assert.equal(flag.status, 1);
+    assert.match(flag.stderr, /"localhost" is not an IP address or CIDR range/);
+  });
+
   it('refuses roles and upstreams that do not fit, in one line', () => {
     const cases: [string[], string][] = [
       [['--role', 'aggregator'], '--role aggregator needs --upstream URL'],

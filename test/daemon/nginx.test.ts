@@ -52,5 +52,11 @@ describe('nginx in front of otsd', () => {
     const preflight = await get('/digest', 'OPTIONS');
     assert.equal(preflight.status, 204);
     assert.match(String(preflight.headers['access-control-allow-methods']), /POST/);
+
+    // a donation as hex, as large as the default `external.max_tx_bytes` allows (1,000 bytes), reaches
+    // otsd (nginx's 1k body limit is for digests): this calendar takes none, and says so itself
+    const donation = await get('/external/tx', 'POST', 'ab'.repeat(900));
+    assert.equal(donation.status, 404, donation.text);
+    assert.match(donation.text, /takes no external transactions/);
   });
 });

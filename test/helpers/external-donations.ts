@@ -95,10 +95,16 @@ export async function offeredTip(calendar: LitecoinCalendar): Promise<Uint8Array
   return fromHex(tip);
 }
 
-export async function post(calendar: LitecoinCalendar, raw: Uint8Array, asHex = false) {
+export async function post(
+  calendar: LitecoinCalendar,
+  raw: Uint8Array,
+  asHex = false,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${calendar.node.url}/external/tx`, {
     method: 'POST',
     body: asHex ? toHex(raw) : raw,
+    headers,
   });
   const text = await res.text();
   return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };

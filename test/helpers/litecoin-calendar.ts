@@ -71,6 +71,8 @@ export async function startLitecoinCalendar(
     port?: number;
     /** Serve Prometheus metrics (CalendarNode.metricsUrl). */
     metrics?: boolean;
+    /** Reverse proxies whose X-Forwarded-For is believed (--trust-proxy). */
+    trustProxy?: string[];
   } = {},
 ): Promise<LitecoinCalendar> {
   const ltc = options.ltc ?? (await startLitecoind(t, options.node));
@@ -116,6 +118,7 @@ export async function startLitecoinCalendar(
         ...(options.external && { external: options.external }),
       },
       ...(metricsPort !== undefined && { metrics: { host: '127.0.0.1', port: metricsPort } }),
+      ...(options.trustProxy && { trustProxy: options.trustProxy }),
       logger: pino({ level: 'debug' }, logSink),
     });
   let node = await start(options.scanFromHeight);

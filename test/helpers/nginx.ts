@@ -25,7 +25,12 @@ export interface Nginx {
   https: string;
   /** The certificate clients must trust (SSL_CERT_FILE for Python). */
   certFile: string;
-  get(path: string, method?: string): Promise<{ status: number; headers: Record<string, unknown> }>;
+  /** A request to the site (`body` sent as is), answered with its status, headers and body. */
+  get(
+    path: string,
+    method?: string,
+    body?: string,
+  ): Promise<{ status: number; headers: Record<string, unknown>; text: string }>;
 }
 
 export interface NginxSite {
@@ -87,18 +92,25 @@ export async function startNginx(t: TestContext, dir: string, site: NginxSite): 
   t.after(() => nginx.stop('SIGQUIT'));
   const https = `https://127.0.0.1:${ports.https}`;
   const ca = readFileSync(certFile);
-  const get: Nginx['get'] = (path, method = 'GET') =>
+  const get: Nginx['get'] = (path, method = 'GET', body) =>
     new Promise((resolve, reject) => {
       const req = request(
         `${https}${path}`,
         { method, ca, headers: { origin: 'https://example.org' } },
         (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
         },
       );
       req.on('error', reject);
-      req.end();
+      req.end(body);
     });
   const errorLog = () =>
     existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
