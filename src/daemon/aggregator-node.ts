@@ -76,6 +76,7 @@ export async function startAggregatorNode(options: AggregatorNodeOptions): Promi
     status,
     observe: metrics.request,
     countError: metrics.httpError,
+    countClosedConnection: metrics.connectionClosed,
     logger: log,
     ...(options.httpLimits && { limits: options.httpLimits }),
   });

@@ -227,6 +227,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
       }),
       observe: metrics.request,
       countError: metrics.httpError,
+      countClosedConnection: metrics.connectionClosed,
       ...(bitcoin && {
         tip: () => bitcoin.anchoring.currentTip(),
         describePending: (record: number) => bitcoin.anchoring.describePending(record),

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type CollaborationEvent, MASTER_STATES } from '../anchoring/collaboration.js';
+import type { ClosedReason } from '../http/connections.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { MIRROR_STATES } from '../mirror/mirror.js';
 import { serverUrl } from './server-url.js';
@@ -16,6 +17,8 @@ export interface NodeMetrics {
   request(route: string, method: string, status: number, seconds: number): void;
   /** One HTTP error answered (src/http/errors.ts), by its code. */
   httpError(code: string): void;
+  /** One connection closed for stalling or past max_connections (src/http/connections.ts). */
+  connectionClosed(reason: ClosedReason): void;
   /** One committed round. */
   round(digests: number): void;
   /** One round offered to an upstream calendar, with its outcome. */
@@ -51,6 +54,12 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     name: 'otsd_http_errors_total',
     help: 'HTTP errors answered, by code (OTSD_...), those for requests Node refused before routing included',
     labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const closedConnections = new Counter({
+    name: 'otsd_http_connections_closed_total',
+    help: 'Connections otsd closed itself: stalled (answers left unread past the send timeout) or over-cap (past max_connections)',
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
   const digests = new Counter({
@@ -263,6 +272,7 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
     request: (route, method, status, seconds) =>
       requests.observe({ route, method, status: String(status) }, seconds),
     httpError: (code) => httpErrors.inc({ code }),
+    connectionClosed: (reason) => closedConnections.inc({ reason }),
     mirrorRefusal: () => mirrorRefusals.inc(),
     round: (count) => {
       rounds.inc();

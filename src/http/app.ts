@@ -17,9 +17,10 @@ import Fastify, {
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { ExternalStamping } from '../anchoring/external-stamping.js';
 import type { Calendar } from '../calendar/calendar.js';
+import { SummarizedLines } from '../log/summarized-lines.js';
 import type { HeadersTrust } from '../web/facts.js';
 import { clientErrorDefinition } from './client-error.js';
-import { Connections } from './connections.js';
+import { type ClosedReason, Connections } from './connections.js';
 import { DIGEST_ROUTE, digestRoute } from './digest-route.js';
 import { HttpErrorLog } from './error-log.js';
 import { HttpError, type HttpErrorDefinition, HttpErrors, sendClientError, sendHttpError } from './errors.js';
@@ -101,6 +102,8 @@ export interface CalendarAppOptions {
   observe?: RequestObserver;
   /** Told the code of every error answered, those Node's parser answered included. */
   countError?: (code: string) => void;
+  /** Told of every connection closed for a reason of its own (connections.ts: stalled, over the cap). */
+  countClosedConnection?: (reason: ClosedReason) => void;
   /**
    * Whether the hot routes are served by the fast path (fast-path.ts) rather than fastify: on unless
    * false (the tests compare the two).
@@ -115,12 +118,19 @@ export interface CalendarAppOptions {
 
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
 
+const CLOSED_LINES: Record<ClosedReason, string> = {
+  stalled: 'http: connection closed, its client left the answers unread (send timeout)',
+  'over-cap': 'http: connection closed at once, max_connections are open',
+};
+
 export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   // the requests in flight on each connection: set by serverFactory, which Fastify() calls at once
   let connections!: Connections;
   const errorLog = new HttpErrorLog(options.logger, options.countError && { count: options.countError });
   const requestLog = new RequestLog(options.logger, options.observe);
+  // connections closed for stalling or past the cap: expected under abuse, a line per interval each
+  const closures = new SummarizedLines();
   /** Why a request is refused before its route, if it is. */
   const refusalOf = (request: IncomingMessage): HttpErrorDefinition | undefined => {
     if (connections.closing) return HttpErrors.SHUTTING_DOWN;
@@ -153,6 +163,18 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       },
       (req, res) => {
         if (!fast?.(req, res)) fastifyHandler(req, res);
+      },
+      (reason) => {
+        options.countClosedConnection?.(reason);
+        closures.record(
+          reason,
+          () => options.logger.warn({ reason, count: 1 }, CLOSED_LINES[reason]),
+          (count, seconds) =>
+            options.logger.warn(
+              { reason, count, seconds },
+              `${CLOSED_LINES[reason]} (${count} more since the last line)`,
+            ),
+        );
       },
     );
     if (options.fastPath !== false)
@@ -225,7 +247,10 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     // connections end as Connections decides (see close() there), not at once
     forceCloseConnections: false,
   });
-  app.addHook('onClose', async () => errorLog.flush());
+  app.addHook('onClose', async () => {
+    errorLog.flush();
+    closures.flush();
+  });
 
   // from the close on, every request read is answered, the last on each connection with
   // Connection: close (fastify sets it on every answer while closing, ending the connection under the

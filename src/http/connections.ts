@@ -27,6 +27,12 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
+/**
+ * Why a connection was closed without its client asking: its client left the answers written to it
+ * unread too long (stalled), or it came past `max_connections` (Node closes it at once).
+ */
+export type ClosedReason = 'stalled' | 'over-cap';
+
 export interface ConnectionLimits {
   /** Requests read from one connection and not answered yet; at it, the connection is not read. */
   maxPerConnection: number;
@@ -91,11 +97,23 @@ export class Connections {
   /** No connection is read: the requests in flight reached twice the cap (see holdAllIfSaturated). */
   private saturated = false;
   private closingSince: number | undefined;
+  private readonly onClosed: ((reason: ClosedReason) => void) | undefined;
 
-  /** `handle` is the app: it is given each request once its connection has room. */
-  constructor(server: Server, limits: ConnectionLimits, handle: RequestListener) {
+  /**
+   * `handle` is the app: it is given each request once its connection has room. `onClosed` is told of
+   * each connection closed for a ClosedReason.
+   */
+  constructor(
+    server: Server,
+    limits: ConnectionLimits,
+    handle: RequestListener,
+    onClosed?: (reason: ClosedReason) => void,
+  ) {
     this.limits = limits;
     this.handle = handle;
+    this.onClosed = onClosed;
+    // Node closes a connection past server.maxConnections as soon as it is accepted, and says only this
+    server.on('drop', () => this.onClosed?.('over-cap'));
     // Node's own listener runs first (the server registered it when it was created)
     server.on('connection', (socket: Socket) => this.connected(socket as ServerSocket));
     // Node destroys a connection with no request in progress as soon as the server closes, and with it
@@ -314,7 +332,10 @@ export class Connections {
       if (socket.writableLength === 0 || socket.bytesWritten !== connection.bytesWritten) {
         connection.bytesWritten = socket.bytesWritten;
         connection.movedAt = now;
-      } else if (now - connection.movedAt >= stalledMs) socket.destroy();
+      } else if (now - connection.movedAt >= stalledMs) {
+        this.onClosed?.('stalled');
+        socket.destroy();
+      }
     }
   }
 

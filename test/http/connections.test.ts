@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import type { CalendarNode } from '../../src/daemon/calendar-node.js';
 import { Timestamp } from '../../src/ots/index.js';
 import { startTestNode } from '../helpers/calendar-node.js';
+import { freePort } from '../helpers/free-port.js';
 import { digestRequest, type RawAnswer, RawConnection } from '../helpers/raw-http.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -33,6 +35,15 @@ async function nonReader(url: string, count: number) {
     return Promise.race([closed, timer]);
   };
   return { socket, closedWithin };
+}
+
+/** otsd_http_connections_closed_total for `reason`, from the node's metrics. */
+async function closedConnections(node: CalendarNode, reason: string): Promise<number> {
+  const text = await (await fetch(node.metricsUrl as string)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`otsd_http_connections_closed_total{reason="${reason}"}`));
+  return Number(line?.split(' ').at(-1) ?? 0);
 }
 
 /** Opens a connection that pipelines a POST /digest for each of `sent` at once. */
@@ -117,6 +128,7 @@ describe('requests in flight', () => {
     const node = await startTestNode(t, {
       roundIntervalMs: 50,
       httpLimits: { maxRequestsInFlight: 64, sendTimeoutMs: 1500 },
+      metrics: { host: '127.0.0.1', port: await freePort() },
     });
     const stalled = await Promise.all([nonReader(node.url, 3000), nonReader(node.url, 3000)]);
     t.after(() => {
@@ -130,6 +142,24 @@ describe('requests in flight', () => {
     // once the client reads again); a client that reads still gets its answers and keeps its connection
     await new Promise((resolve) => setTimeout(resolve, 5000));
     for (const s of stalled) assert.ok(await s.closedWithin(20_000), 'the server closed the connection');
+    assert.equal(await closedConnections(node, 'stalled'), 2, 'each counted');
+  });
+
+  it('counts the connections closed past max_connections', async (t) => {
+    const node = await startTestNode(t, {
+      httpLimits: { maxConnections: 2 },
+      metrics: { host: '127.0.0.1', port: await freePort() },
+    });
+    const { hostname, port } = new URL(node.url);
+    const sockets = Array.from({ length: 5 }, () => connect(Number(port), hostname).on('error', () => {}));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+    });
+    // Node accepts each, then closes those past the cap at once
+    await waitFor('three closed', async () =>
+      (await closedConnections(node, 'over-cap')) >= 3 ? true : undefined,
+    );
+    assert.equal(await closedConnections(node, 'over-cap'), 3);
   });
 
   it('a client pipelining more than the server takes gets every request read answered, then the connection ends', async (t) => {
