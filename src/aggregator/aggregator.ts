@@ -15,6 +15,8 @@ import type { RoundSink } from './round-sink.js';
 /** Reference limit: a digest is 0..64 bytes (the nonce makes every leaf 32 bytes). */
 export const MAX_DIGEST_BYTES = 64;
 export const NONCE_BYTES = 16;
+/** The reference calendar's round interval. */
+export const DEFAULT_ROUND_INTERVAL_MS = 1000;
 
 /**
  * Answers given in one turn of the event loop at the end of a round. A round of thousands answered in
@@ -139,7 +141,7 @@ export class Aggregator {
 
   constructor(options: AggregatorOptions) {
     this.sink = options.sink;
-    this.intervalMs = options.intervalMs ?? 1000;
+    this.intervalMs = options.intervalMs ?? DEFAULT_ROUND_INTERVAL_MS;
     this.maxDigestsPerRound = options.maxDigestsPerRound ?? 100_000;
     this.maxWaiting = options.maxWaiting ?? 200_000;
     this.maxRoundsInFlight = options.maxRoundsInFlight ?? 1;

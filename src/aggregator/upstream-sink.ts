@@ -38,6 +38,12 @@ export interface UpstreamSinkOptions {
   upstreams: string[];
   /** Longest wait for one upstream's answer and its check; past it the upstream is left out. */
   timeoutMs: number;
+  /**
+   * While another upstream is healthy, a failing one is asked at most once per this many ms (the round
+   * interval): rounds may go faster than the interval (an aggregator's early rounds), a dead upstream
+   * need not be tried, nor logged, for each. Every round by default.
+   */
+  retryFailingMs?: number;
   userAgent?: string;
   /** Told of each exchange, for metrics. */
   onExchange?: (url: string, outcome: 'ok' | 'failed', seconds: number) => void;
@@ -47,6 +53,8 @@ export interface UpstreamSinkOptions {
 interface Upstream {
   client: RemoteCalendar;
   health: UpstreamHealth;
+  /** When it was last asked (performance.now()). */
+  askedAt?: number;
 }
 
 export class UpstreamSink implements RoundSink {
@@ -103,22 +111,30 @@ export class UpstreamSink implements RoundSink {
 
   /**
    * Every upstream's answer, or why there is none, or undefined for a failing upstream that had not
-   * answered yet. The round waits for the upstreams that took the last rounds (at most the timeout);
-   * one that failed its last FAILING_AFTER rounds is still asked, but not waited for while another is
-   * healthy, so a dead upstream does not add its timeout to every round. Once it answers again (even
-   * too late for its round), rounds wait for it again.
+   * answered yet (or was not asked). The round waits for the upstreams that took the last rounds (at
+   * most the timeout); one that failed its last FAILING_AFTER rounds is still asked (at most once per
+   * `retryFailingMs`), but not waited for while another is healthy, so a dead upstream does not add its
+   * timeout to every round. Once it answers again (even too late for its round), rounds wait for it
+   * again. With no healthy upstream, every one is asked and waited for.
    */
   private async collect(tip: Uint8Array): Promise<(Timestamp | string | undefined)[]> {
     const results: (Timestamp | string | undefined)[] = this.upstreams.map(() => undefined);
-    const exchanges = this.upstreams.map((u, i) =>
-      this.exchange(u, tip).then((answer) => {
+    const isHealthy = (u: Upstream) => u.health.consecutiveFailures < FAILING_AFTER;
+    const anyHealthy = this.upstreams.some(isHealthy);
+    const now = performance.now();
+    const retryMs = this.options.retryFailingMs ?? 0;
+    const healthy: Promise<void>[] = [];
+    const all: Promise<void>[] = [];
+    for (const [i, u] of this.upstreams.entries()) {
+      if (anyHealthy && !isHealthy(u) && u.askedAt !== undefined && now - u.askedAt < retryMs) continue;
+      u.askedAt = now;
+      const exchange = this.exchange(u, tip).then((answer) => {
         results[i] = answer;
-      }),
-    );
-    const healthy = exchanges.filter(
-      (_, i) => (this.upstreams[i] as Upstream).health.consecutiveFailures < FAILING_AFTER,
-    );
-    await Promise.all(healthy.length > 0 ? healthy : exchanges);
+      });
+      all.push(exchange);
+      if (isHealthy(u)) healthy.push(exchange);
+    }
+    await Promise.all(anyHealthy ? healthy : all);
     return results;
   }
 

@@ -1,6 +1,6 @@
 /** The round settings every node that aggregates shares, and the aggregators made from them. */
 import type { Logger } from 'pino';
-import { Aggregator } from '../aggregator/aggregator.js';
+import { Aggregator, DEFAULT_ROUND_INTERVAL_MS } from '../aggregator/aggregator.js';
 import type { RoundSink } from '../aggregator/round-sink.js';
 import { UpstreamSink, type UpstreamSinkOptions } from '../aggregator/upstream-sink.js';
 
@@ -21,8 +21,10 @@ export function createUpstreamAggregator(
   options: RoundOptions,
   log: Logger,
 ): { sink: UpstreamSink; aggregator: Aggregator } {
-  const sink = new UpstreamSink({ ...upstreams, log });
-  const roundsInFlight = Math.ceil(upstreams.timeoutMs / (options.roundIntervalMs ?? 1000)) + 1;
+  const intervalMs = options.roundIntervalMs ?? DEFAULT_ROUND_INTERVAL_MS;
+  // early rounds may go faster than the interval: a failing upstream is still tried once an interval
+  const sink = new UpstreamSink({ retryFailingMs: intervalMs, ...upstreams, log });
+  const roundsInFlight = Math.ceil(upstreams.timeoutMs / intervalMs) + 1;
   return {
     sink,
     aggregator: createAggregator(sink, options, log, Math.min(64, roundsInFlight), true),

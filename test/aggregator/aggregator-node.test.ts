@@ -188,6 +188,18 @@ describe('the aggregator role', () => {
     });
   });
 
+  it('asks a failing upstream at most once an interval, however fast rounds go for the healthy one', async (t) => {
+    const good = await startTestNode(t);
+    const failing = await startMisbehavingCalendar(t, good.url, 'error');
+    // early rounds: each digest below goes as soon as the last is answered, well within the interval
+    const aggregator = await startAggregator(t, [good.url, failing.url], { roundIntervalMs: 60_000 });
+    for (let i = 0; i < FAILING_AFTER + 6; i++)
+      assert.equal((await post(aggregator.url, randomDigest())).response.status, 200);
+    assert.equal(failing.posts, FAILING_AFTER, 'asked until it was failing, then not again this interval');
+    const health = (await status(aggregator.url)).upstreams[1];
+    assert.equal(health?.failures, FAILING_AFTER);
+  });
+
   it('answers 503 while no upstream takes the round, and takes digests again once one does', async (t) => {
     const real = await startTestNode(t);
     const upstream = await startMisbehavingCalendar(t, real.url, 'error');
