@@ -6,7 +6,10 @@
  *
  * Two calendars are built through the journal and index APIs directly: one whose commitments are all
  * pending, one whose commitments are all proven (a proof per PER_PROOF commitments, as a block every
- * ten minutes of one-second rounds gives, each with a tree the size of a Bitcoin proof's).
+ * ten minutes of one-second rounds gives, each with a tree the size of a Bitcoin proof's). The index
+ * takes the records as a calendar's does, each group commit in one transaction (groups of
+ * GROUP_RECORDS: a busy calendar's; an idle one writes smaller ones); its size after a reindex (a few
+ * large transactions) is printed too.
  *
  * Run: npm run bench:storage   (BENCH_COMMITMENTS=200000 for a quicker run)
  */
@@ -33,8 +36,8 @@ import {
 const COMMITMENTS = Number(process.env.BENCH_COMMITMENTS ?? 1_000_000);
 /** Commitments a proof covers: one-second rounds between two blocks. */
 const PER_PROOF = 600;
-/** Appends in flight at once (the journal writes them in group commits). */
-const APPEND_BATCH = 10_000;
+/** Appends in flight at once: the journal writes them in one group commit. */
+const GROUP_RECORDS = 256;
 /** The reference server's disk per proven commitment (../shared/research/perf-turn2.md). */
 const REFERENCE_PROVEN_BYTES = 2_625;
 
@@ -64,19 +67,28 @@ function bitcoinLikeTree(tip: Uint8Array, height: number): Timestamp {
   return root;
 }
 
-/** A journal of COMMITMENTS commitments, proven PER_PROOF at a time when `proven`. */
-async function buildJournal(dir: string, proven: boolean): Promise<Journal> {
-  const journal = await Journal.open({ dir, create: true });
+/**
+ * A journal of COMMITMENTS commitments, proven PER_PROOF at a time when `proven`, and its index at
+ * `indexPath` taking each group commit as a calendar's does.
+ */
+async function buildCalendar(
+  journalDir: string,
+  indexPath: string,
+  proven: boolean,
+): Promise<{ journal: Journal; index: CalendarIndex }> {
+  const journal = await Journal.open({ dir: journalDir, create: true });
+  const index = CalendarIndex.open(indexPath, journalDir);
+  journal.onAppend((records) => index.apply(records));
   let unproven: { number: number; commitment: Uint8Array }[] = [];
-  for (let done = 0; done < COMMITMENTS; done += APPEND_BATCH) {
+  for (let done = 0; done < COMMITMENTS; done += GROUP_RECORDS) {
     const commitments = Array.from(
-      { length: Math.min(APPEND_BATCH, COMMITMENTS - done) },
+      { length: Math.min(GROUP_RECORDS, COMMITMENTS - done) },
       () => new Uint8Array(randomBytes(32)),
     );
     const records = await Promise.all(commitments.map((c) => journal.append(RecordKind.Commitment, c)));
     if (!proven) continue;
     unproven.push(...records.map((r, i) => ({ number: r.number, commitment: commitments[i] as Uint8Array })));
-    while (unproven.length >= PER_PROOF || (unproven.length > 0 && done + APPEND_BATCH >= COMMITMENTS)) {
+    while (unproven.length >= PER_PROOF || (unproven.length > 0 && done + GROUP_RECORDS >= COMMITMENTS)) {
       const covered = unproven.slice(0, PER_PROOF);
       unproven = unproven.slice(PER_PROOF);
       const tip = new MerkleTree(covered.map((c) => sha256(c.commitment))).root;
@@ -89,7 +101,7 @@ async function buildJournal(dir: string, proven: boolean): Promise<Journal> {
       );
     }
   }
-  return journal;
+  return { journal, index };
 }
 
 /** Records/s of reading the whole journal, chain hashes checked, nothing indexed. */
@@ -100,17 +112,12 @@ async function rawReadRate(journal: Journal): Promise<number> {
   return records / ((performance.now() - t0) / 1000);
 }
 
-/** Records/s of building the index at `path` from nothing. */
-async function reindexRate(journal: Journal, path: string): Promise<number> {
-  const index = CalendarIndex.open(path);
-  try {
-    index.clear({ forgetAcknowledged: true });
-    const t0 = performance.now();
-    await catchUpIndex(index, journal);
-    return journal.head.records / ((performance.now() - t0) / 1000);
-  } finally {
-    await index.close();
-  }
+/** Records/s of building `index` again from nothing, as otsd reindex does. */
+async function reindexRate(journal: Journal, index: CalendarIndex): Promise<number> {
+  index.clear({ forgetAcknowledged: true });
+  const t0 = performance.now();
+  await catchUpIndex(index, journal);
+  return journal.head.records / ((performance.now() - t0) / 1000);
 }
 
 const perCommitment = (bytes: number) => (bytes / COMMITMENTS).toFixed(1);
@@ -126,19 +133,21 @@ try {
   for (const proven of [false, true]) {
     const dir = join(work, proven ? 'proven' : 'pending');
     const t0 = performance.now();
-    const journal = await buildJournal(join(dir, 'journal'), proven);
+    const { journal, index } = await buildCalendar(join(dir, 'journal'), join(dir, 'index'), proven);
     const built = (performance.now() - t0) / 1000;
-    const raw = await rawReadRate(journal);
-    const reindex = await reindexRate(journal, join(dir, 'index'));
     const journalBytes = diskBytes(join(dir, 'journal'));
     const indexBytes = diskBytes(join(dir, 'index'));
+    const raw = await rawReadRate(journal);
+    const reindex = await reindexRate(journal, index);
+    await index.close();
+    const reindexedBytes = diskBytes(join(dir, 'index'));
     await journal.close();
     const what = proven ? 'proven' : 'pending';
     console.log(
-      `${what}: ${journal.head.records.toLocaleString('en-US')} records (journal built in ${built.toFixed(1)} s)`,
+      `${what}: ${journal.head.records.toLocaleString('en-US')} records (built in ${built.toFixed(1)} s, group commits of ${GROUP_RECORDS})`,
     );
     console.log(
-      `  disk per ${what} commitment: ${perCommitment(journalBytes + indexBytes)} B (journal ${perCommitment(journalBytes)} B, index ${perCommitment(indexBytes)} B)${proven ? `, ${((journalBytes + indexBytes) / COMMITMENTS / REFERENCE_PROVEN_BYTES).toFixed(3)} of the reference's ${REFERENCE_PROVEN_BYTES} B` : ''}`,
+      `  disk per ${what} commitment: ${perCommitment(journalBytes + indexBytes)} B (journal ${perCommitment(journalBytes)} B, index ${perCommitment(indexBytes)} B; index ${perCommitment(reindexedBytes)} B after a reindex)${proven ? `, ${((journalBytes + indexBytes) / COMMITMENTS / REFERENCE_PROVEN_BYTES).toFixed(3)} of the reference's ${REFERENCE_PROVEN_BYTES} B` : ''}`,
     );
     console.log(
       `  reindex: ${rate(reindex)}, raw journal read: ${rate(raw)}, ratio ${(reindex / raw).toFixed(3)}`,
