@@ -15,8 +15,11 @@ interface Run {
 
 export class PendingRuns {
   private readonly runs: IndexDatabase;
-  /** The last run as this transaction leaves it; null when not read yet. */
-  private tail: (Run & { stored: 'as is' | 'changed' | 'new' }) | undefined | null = null;
+  /**
+   * The last run as this transaction leaves it, and its count in the database (undefined for a run not
+   * written yet); null when not read yet.
+   */
+  private tail: (Run & { stored: number | undefined }) | undefined | null = null;
   /** Number of pending records, counted once when first asked. */
   private counted: number | undefined;
 
@@ -28,23 +31,22 @@ export class PendingRuns {
   add(n: number): void {
     if (this.tail === null) {
       const last = this.lastStored();
-      this.tail = last && { ...last, stored: 'as is' };
+      this.tail = last && { ...last, stored: last.count };
     }
     if (this.counted !== undefined) this.counted++;
     if (this.tail && this.tail.first + this.tail.count === n) {
       this.tail.count++;
-      if (this.tail.stored === 'as is') this.tail.stored = 'changed';
       return;
     }
     this.flush();
-    this.tail = { first: n, count: 1, stored: 'new' };
+    this.tail = { first: n, count: 1, stored: undefined };
   }
 
-  /** Writes the last run, in the transaction that changed it. */
+  /** Writes the last run, in the transaction that changed it (a new one appended after every other). */
   flush(): void {
-    if (!this.tail || this.tail.stored === 'as is') return;
-    this.runs.putSync(u64(this.tail.first), u64(this.tail.count), { append: this.tail.stored === 'new' });
-    this.tail.stored = 'as is';
+    if (!this.tail || this.tail.stored === this.tail.count) return;
+    this.runs.putSync(u64(this.tail.first), u64(this.tail.count), { append: this.tail.stored === undefined });
+    this.tail.stored = this.tail.count;
   }
 
   /** Forgets what is kept in memory: after a transaction that did not commit, or the database emptied. */
@@ -92,8 +94,14 @@ export class PendingRuns {
     for (const { first, count } of this.all()) for (let n = first; n < first + count; n++) yield n;
   }
 
+  /** Every run, the last one as this transaction leaves it. */
   private *all(): Generator<Run> {
-    for (const { key, value } of this.runs.getRange()) yield { first: readU64(key), count: readU64(value) };
+    const tail = this.tail;
+    for (const { key, value } of this.runs.getRange()) {
+      const first = readU64(key);
+      if (first !== tail?.first) yield { first, count: readU64(value) };
+    }
+    if (tail) yield { first: tail.first, count: tail.count };
   }
 
   private runAtOrBefore(n: number): Run | undefined {

@@ -3,13 +3,13 @@
  * index, which keeps only a prefix of each commitment and reads the rest back from the journal, in
  * its write transaction too (the journal is checked where it is read in full: on open, by the full
  * check, by catch-up). Records that start at a segment's end go on in the segment named by the next
- * record number.
+ * record number. Bytes that do not frame a record are a plain Error, not JournalCorruptError: the
+ * position came from the index, which may be the damaged one.
  * @module
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHAIN_HASH_BYTES, LENGTH_BYTES, MAX_RECORD_LENGTH, type RecordPosition } from './record.js';
-import { JournalCorruptError } from './recovery.js';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
 
 /** Bytes read at once: a few hundred commitment records. */
@@ -24,13 +24,14 @@ export interface ReadBackRecord {
 
 /**
  * The records of the journal in `dir` from `from` on, while the caller takes them (stop early with
- * break). Ends where the journal ends; throws JournalCorruptError for a record that cannot be framed.
+ * break). Ends where the journal ends; throws for bytes that do not frame a record.
  */
 export function* readRecordsSync(dir: string, from: RecordPosition): Generator<ReadBackRecord> {
   let { number, segment, offset } = from;
   let buffer = Buffer.allocUnsafe(BLOCK_BYTES);
   for (;;) {
     const path = join(dir, segmentFileName(segment));
+    const cutShort = () => new Error(`journal ${path}: record ${number} at offset ${offset} cut short`);
     const fd = openSync(path, 'r');
     try {
       for (;;) {
@@ -40,8 +41,8 @@ export function* readRecordsSync(dir: string, from: RecordPosition): Generator<R
         while (got - at >= LENGTH_BYTES) {
           const length = buffer.readUInt32BE(at);
           if (length === 0 || length > MAX_RECORD_LENGTH) {
-            throw new JournalCorruptError(
-              `journal ${path}: record ${number} at offset ${offset + at}: invalid length ${length}`,
+            throw new Error(
+              `journal ${path}: no record ${number} at offset ${offset + at} (invalid length ${length})`,
             );
           }
           const size = LENGTH_BYTES + length + CHAIN_HASH_BYTES;
@@ -50,11 +51,7 @@ export function* readRecordsSync(dir: string, from: RecordPosition): Generator<R
             // one record larger than the buffer
             buffer = Buffer.allocUnsafe(size);
             got = readSync(fd, buffer, 0, size, offset);
-            if (got < size) {
-              throw new JournalCorruptError(
-                `journal ${path}: record ${number} at offset ${offset} cut short`,
-              );
-            }
+            if (got < size) throw cutShort();
           }
           yield {
             number,
@@ -64,9 +61,7 @@ export function* readRecordsSync(dir: string, from: RecordPosition): Generator<R
           number++;
           at += size;
         }
-        if (at === 0) {
-          throw new JournalCorruptError(`journal ${path}: record ${number} at offset ${offset} cut short`);
-        }
+        if (at === 0) throw cutShort();
         offset += at;
       }
     } finally {
