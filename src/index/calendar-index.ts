@@ -345,6 +345,11 @@ export class CalendarIndex {
     return this.positions.chunkStart(chunk);
   }
 
+  /** Writes a compact copy of the index's file into the directory `dir` (compact-index.ts). */
+  copyCompact(dir: string): Promise<void> {
+    return this.root.backup(dir, true);
+  }
+
   async close(): Promise<void> {
     await this.root.close();
   }
