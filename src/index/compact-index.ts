@@ -7,10 +7,11 @@
  * point leaves one or the other whole.
  * @module
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JournalLogger } from '../journal/journal.js';
 import { CalendarIndex } from './calendar-index.js';
+import { fsyncPath } from './fsync-path.js';
 
 /** Where the compact copy is written, inside the index's directory (removed before and after). */
 export const COMPACTING_DIR = 'compacting';
@@ -31,7 +32,7 @@ export async function compactIndex(
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     await index.copyCompact(dir);
-    syncFile(copy);
+    fsyncPath(copy);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     log.warn({ index: path, err: e }, 'index: rebuilt, but not compacted (it works as it is)');
@@ -39,16 +40,7 @@ export async function compactIndex(
   }
   await index.close();
   renameSync(copy, join(path, 'data.mdb'));
-  syncFile(path);
+  fsyncPath(path);
   rmSync(dir, { recursive: true, force: true });
   return CalendarIndex.open(path, journalDir);
-}
-
-function syncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
