@@ -15,6 +15,7 @@ import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
 import type { Op } from '../ots/index.js';
 import { ChainScanStore } from './chain-scan-store.js';
 import { type CommitmentState, CommitmentsView } from './commitments-view.js';
+import { databaseNames } from './database-names.js';
 import { IndexConsistencyError } from './errors.js';
 import type { IndexDatabase, IndexedRecord, IndexView } from './index-view.js';
 import { indexedRecord } from './indexed-record.js';
@@ -48,7 +49,7 @@ export class CalendarIndex {
   /** Every sub-database, views' and meta alike, in the order opened. */
   private readonly databases: IndexDatabase[] = [];
   /** Their names. */
-  private readonly databaseNames: string[] = [];
+  private readonly openedNames: string[] = [];
   /** Every view, in the order each record is applied to them. */
   private readonly views: IndexView[] = [];
   /** The applied cursor, the acknowledged floor and the format version. */
@@ -79,7 +80,7 @@ export class CalendarIndex {
         ...(options.dupFixed && { dupSort: true, dupFixed: true, encoder: RAW_VALUES }),
       });
       this.databases.push(db);
-      this.databaseNames.push(name);
+      this.openedNames.push(name);
       return db;
     };
     const view = <V extends IndexView>(v: V): V => {
@@ -125,8 +126,7 @@ export class CalendarIndex {
 
   /** Drops the sub-databases LMDB lists that this version does not open (left by an older one). */
   private dropOthers(): void {
-    const names = [...this.root.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
-    const others = names.filter((name) => !this.databaseNames.includes(name));
+    const others = databaseNames(this.root).filter((name) => !this.openedNames.includes(name));
     for (const name of others) {
       this.root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' }).dropSync();
     }
