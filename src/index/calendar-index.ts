@@ -12,6 +12,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
 import { readRecordsSync } from '../journal/read-sync.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
+import { SegmentFds } from '../journal/segment-fds.js';
 import type { Op } from '../ots/index.js';
 import { ChainScanStore } from './chain-scan-store.js';
 import { type CommitmentState, CommitmentsView } from './commitments-view.js';
@@ -66,11 +67,11 @@ export class CalendarIndex {
   private cursor: ReadCursor;
   private floor: ReadCursor | undefined;
 
-  /** The journal's directory, which commitments are read back from. */
-  private readonly journalDir: string;
+  /** The journal's segments, which commitments are read back from. */
+  private readonly segments: SegmentFds;
 
   private constructor(path: string, journalDir: string) {
-    this.journalDir = journalDir;
+    this.segments = new SegmentFds(journalDir);
     this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 16 });
     const openDatabase = (name: string, options: { dupFixed?: boolean } = {}) => {
       const db = this.root.openDB<Buffer, Buffer>({
@@ -236,7 +237,7 @@ export class CalendarIndex {
   private readCommitment(n: number): Buffer | undefined {
     const from = this.positions.positionBefore(n);
     if (!from) return undefined;
-    for (const record of readRecordsSync(this.journalDir, from)) {
+    for (const record of readRecordsSync(this.segments, from)) {
       if (record.number < n) continue;
       return record.kind === RecordKind.Commitment ? Buffer.from(record.payload) : undefined;
     }
@@ -256,7 +257,7 @@ export class CalendarIndex {
       if (!records || n - at > POSITION_RECORDS) {
         records?.return(undefined);
         const from = this.positions.positionBefore(n);
-        records = from && readRecordsSync(this.journalDir, from);
+        records = from && readRecordsSync(this.segments, from);
       }
       let found: Buffer | undefined;
       for (let step = records?.next(); step && !step.done; step = records?.next()) {
@@ -351,6 +352,7 @@ export class CalendarIndex {
   }
 
   async close(): Promise<void> {
+    this.segments.close();
     await this.root.close();
   }
 }

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { Journal, JournalCorruptError, type StoredRecord } from '../../src/journal/journal.js';
 import { readRecordsSync } from '../../src/journal/read-sync.js';
 import { RecordKind } from '../../src/journal/record.js';
+import { SegmentFds } from '../../src/journal/segment-fds.js';
 import { sha256, toHex } from '../../src/ots/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -31,15 +32,17 @@ describe('reading records back synchronously', () => {
   it('reads from any record position on, across segments and past a record larger than its block', async (t) => {
     const dir = join(tempDir(t), 'journal');
     const records = await journalOfSegments(dir);
+    const segments = new SegmentFds(dir);
+    t.after(() => segments.close());
     assert.ok(new Set(records.map((r) => r.segment)).size >= 4, 'several segments');
     for (const from of [0, 1, 40, 69, 70, 71, 150]) {
       const start = records[from] as StoredRecord;
-      const read = Array.from(readRecordsSync(dir, start), summary);
+      const read = Array.from(readRecordsSync(segments, start), summary);
       assert.deepEqual(read, records.slice(from).map(summary), `from record ${from}`);
     }
     // stopped early: what was read is right
     let taken = 0;
-    for (const record of readRecordsSync(dir, records[3] as StoredRecord)) {
+    for (const record of readRecordsSync(segments, records[3] as StoredRecord)) {
       assert.equal(summary(record), summary(records[3 + taken] as StoredRecord));
       if (++taken === 5) break;
     }
@@ -48,9 +51,11 @@ describe('reading records back synchronously', () => {
   it('refuses a position that is not a record, without calling the journal damaged', async (t) => {
     const dir = join(tempDir(t), 'journal');
     const records = await journalOfSegments(dir);
+    const segments = new SegmentFds(dir);
+    t.after(() => segments.close());
     const start = records[10] as StoredRecord;
     assert.throws(
-      () => [...readRecordsSync(dir, { ...start, offset: start.offset + 2 })],
+      () => [...readRecordsSync(segments, { ...start, offset: start.offset + 2 })],
       (e) =>
         e instanceof Error && !(e instanceof JournalCorruptError) && /record 10 at offset/.test(e.message),
     );
