@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchRow, machineLine, printTable } from './table.js';
 
-const BENCHMARKS = ['ots', 'http', 'mirror'];
+const BENCHMARKS = ['ots', 'http', 'storage', 'mirror'];
 
 const only = process.env.BENCH_ONLY?.split(',');
 const work = mkdtempSync(join(tmpdir(), 'otsd-bench-'));

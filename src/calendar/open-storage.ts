@@ -37,7 +37,7 @@ export async function openStorage(
   const log = options.log ?? quietLog;
   const indexPath = join(options.dataDir, 'index');
   const journalDir = join(options.dataDir, 'journal');
-  const index = await openCheckedIndex(indexPath, log);
+  const index = await openCheckedIndex(indexPath, journalDir, log);
   const acknowledged = options.acceptLoss ? undefined : index.acknowledged;
   let journal: Journal;
   try {

@@ -11,6 +11,7 @@ import { openStorage } from '../calendar/open-storage.js';
 import { createLogger } from '../daemon/logger.js';
 import { checkMirrorSettings, type MirrorChecks, mirrorHeaderCheck } from '../daemon/mirror-role.js';
 import { catchUpIndex } from '../index/catch-up.js';
+import { compactIndex } from '../index/compact-index.js';
 import { lockDataDir } from '../journal/data-dir-lock.js';
 import { JournalCorruptError } from '../journal/journal.js';
 import { formatHead, verifyJournal } from '../journal/verify.js';
@@ -132,11 +133,12 @@ export function reindexCommand(out: (text: string) => void): Command {
       } catch (e) {
         throw new CliError((e as Error).message);
       }
+      const log = createLogger('warn');
       let storage: Awaited<ReturnType<typeof openStorage>>;
       try {
         storage = await openStorage({
           dataDir: dir,
-          log: createLogger('warn'),
+          log,
           acceptLoss: options.acceptLoss === true,
         });
       } catch (e) {
@@ -144,7 +146,8 @@ export function reindexCommand(out: (text: string) => void): Command {
         if (e instanceof JournalCorruptError) throw new CliError(e.message);
         throw e;
       }
-      const { index, journal } = storage;
+      const { journal } = storage;
+      let { index } = storage;
       const lost = (index.acknowledged?.number ?? 0) - journal.head.records;
       const started = Date.now();
       try {
@@ -156,6 +159,7 @@ export function reindexCommand(out: (text: string) => void): Command {
             `reindex: ${applied}/${total} records (${Math.round(applied / Math.max(seconds, 0.001))}/s)\n`,
           );
         });
+        index = await compactIndex(index, join(dir, 'index'), journal.dir, log);
         if (options.acceptLoss && lost > 0) {
           out(
             `accepted the loss of ${lost} records the index had applied (${journal.head.records} to ${journal.head.records + lost - 1})\n`,

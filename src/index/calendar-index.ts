@@ -1,43 +1,61 @@
 /**
  * The LMDB index of a calendar journal: derived from the journal alone, disposable, fast. It is a
- * list of views (commitments, proof trees, stamps, chunk positions: one module each) and the journal
+ * list of views (record positions, commitments, proof trees, stamps: one module each) and the journal
  * position it has applied, all updated in one transaction per batch of records, so it always matches
- * a prefix of the journal. Every sub-database is opened through one list, and clear() empties that
- * list: a view cannot keep anything from the history the index forgets.
+ * a prefix of the journal. It copies nothing the journal holds where reading it back is cheap: a
+ * commitment is read from its record, found through the positions view. Every sub-database is opened
+ * through one list, and clear() empties that list (and drops any other an older version left): a
+ * view cannot keep anything from the history the index forgets.
  * @module
  */
 import { open, type RootDatabase } from 'lmdb';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
-import { GENESIS_CHAIN_HASH } from '../journal/record.js';
+import { readRecordsSync } from '../journal/read-sync.js';
+import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
+import { SegmentFds } from '../journal/segment-fds.js';
 import type { Op } from '../ots/index.js';
 import { ChainScanStore } from './chain-scan-store.js';
-import { ChunksView } from './chunks-view.js';
 import { type CommitmentState, CommitmentsView } from './commitments-view.js';
+import { databaseNames } from './database-names.js';
 import { IndexConsistencyError } from './errors.js';
 import type { IndexDatabase, IndexedRecord, IndexView } from './index-view.js';
 import { indexedRecord } from './indexed-record.js';
 import { readU64, u64 } from './keys.js';
 import { OpenRecordsView, type RecordPlace } from './open-records-view.js';
+import { POSITION_RECORDS, PositionsView } from './positions-view.js';
 import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 4;
+export const INDEX_VERSION = 5;
 
 const APPLIED_KEY = Buffer.from('applied');
 /** A floor under the acknowledged position, kept when the index is cleared (encoded as `applied`). */
 const ACKNOWLEDGED_KEY = Buffer.from('acknowledged');
 const VERSION_KEY = Buffer.from('version');
 
+/** Values of a DUPFIXED database as bytes, comparable for getValues' ranges (lmdb-js needs writeKey). */
+const RAW_VALUES = {
+  encode: (value: Buffer) => value,
+  decode: (bytes: Uint8Array, size: number) => Buffer.from(bytes.subarray(0, size)),
+  needsStableBuffer: true,
+  writeKey: (value: Uint8Array, target: Uint8Array, at: number) => {
+    target.set(value, at);
+    return at + value.byteLength;
+  },
+};
+
 export class CalendarIndex {
   private readonly root: RootDatabase<Buffer, Buffer>;
   /** Every sub-database, views' and meta alike, in the order opened. */
   private readonly databases: IndexDatabase[] = [];
+  /** Their names. */
+  private readonly openedNames: string[] = [];
   /** Every view, in the order each record is applied to them. */
   private readonly views: IndexView[] = [];
   /** The applied cursor, the acknowledged floor and the format version. */
   private readonly meta: IndexDatabase;
-  private readonly chunks: ChunksView;
+  private readonly positions: PositionsView;
   private readonly commitments: CommitmentsView;
   private readonly proofTrees: ProofTreesView;
   private readonly stamps: StampsView;
@@ -49,11 +67,21 @@ export class CalendarIndex {
   private cursor: ReadCursor;
   private floor: ReadCursor | undefined;
 
-  private constructor(path: string) {
+  /** The journal's segments, which commitments are read back from. */
+  private readonly segments: SegmentFds;
+
+  private constructor(path: string, journalDir: string) {
+    this.segments = new SegmentFds(journalDir);
     this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 16 });
-    const openDatabase = (name: string) => {
-      const db = this.root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+    const openDatabase = (name: string, options: { dupFixed?: boolean } = {}) => {
+      const db = this.root.openDB<Buffer, Buffer>({
+        name,
+        keyEncoding: 'binary',
+        encoding: 'binary',
+        ...(options.dupFixed && { dupSort: true, dupFixed: true, encoder: RAW_VALUES }),
+      });
       this.databases.push(db);
+      this.openedNames.push(name);
       return db;
     };
     const view = <V extends IndexView>(v: V): V => {
@@ -61,8 +89,8 @@ export class CalendarIndex {
       return v;
     };
     this.meta = openDatabase('meta');
-    this.chunks = view(new ChunksView(openDatabase));
-    this.commitments = view(new CommitmentsView(openDatabase));
+    this.positions = view(new PositionsView(openDatabase));
+    this.commitments = view(new CommitmentsView(openDatabase, (n) => this.readCommitment(n)));
     this.proofTrees = view(new ProofTreesView(openDatabase));
     this.stamps = view(new StampsView(openDatabase));
     // after the commitments view, so that they see the pending set after each proof
@@ -82,15 +110,27 @@ export class CalendarIndex {
   }
 
   /**
-   * Opens (creating if needed) the index at `path`. An index of another format version is emptied; it
-   * keeps its acknowledged position (`applied` and the floor are encoded alike in every version).
-   * Check the file first (openCheckedIndex): LMDB trusts what it maps.
+   * Opens (creating if needed) the index at `path` of the journal in `journalDir`. An index of another
+   * format version is emptied, the sub-databases it had and this one has not dropped; it keeps its
+   * acknowledged position (`applied` and the floor are encoded alike in every version). Check the
+   * file first (openCheckedIndex): LMDB trusts what it maps.
    */
-  static open(path: string): CalendarIndex {
-    const index = new CalendarIndex(path);
+  static open(path: string, journalDir: string): CalendarIndex {
+    const index = new CalendarIndex(path, journalDir);
     const version = index.meta.get(VERSION_KEY);
-    if (version === undefined || readU64(version) !== INDEX_VERSION) index.clear();
+    if (version === undefined || readU64(version) !== INDEX_VERSION) {
+      index.dropOthers();
+      index.clear();
+    }
     return index;
+  }
+
+  /** Drops the sub-databases LMDB lists that this version does not open (left by an older one). */
+  private dropOthers(): void {
+    const others = databaseNames(this.root).filter((name) => !this.openedNames.includes(name));
+    for (const name of others) {
+      this.root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' }).dropSync();
+    }
   }
 
   /**
@@ -105,9 +145,14 @@ export class CalendarIndex {
       this.meta.put(VERSION_KEY, u64(INDEX_VERSION));
       if (floor) this.meta.put(ACKNOWLEDGED_KEY, encodeCursor(floor));
     });
-    this.commitments.forgetCounts();
+    this.commitments.emptied();
     this.cursor = START;
     this.floor = floor;
+  }
+
+  /** The index has caught up with the journal's head: what only speeds up a rebuild is let go. */
+  caughtUp(): void {
+    this.commitments.caughtUp();
   }
 
   /** Where to resume reading the journal: the next record to apply. */
@@ -141,15 +186,15 @@ export class CalendarIndex {
     try {
       this.applyInTransaction(fresh);
     } catch (e) {
-      // nothing of the batch was written, but the kept counts followed its records
-      this.commitments.forgetCounts();
+      // nothing of the batch was written, but what the commitments view keeps followed its records
+      this.commitments.forget();
       throw e;
     }
   }
 
   private applyInTransaction(fresh: readonly StoredRecord[]): void {
     const floorReached = this.floor !== undefined && (fresh.at(-1)?.number ?? 0) + 1 >= this.floor.number;
-    const commitmentAt = (n: number) => this.commitments.storedCommitmentAt(n);
+    const commitmentsAt = (numbers: readonly number[]) => this.readCommitments(numbers);
     let cursor = this.cursor;
     this.root.transactionSync(() => {
       for (const record of fresh) {
@@ -158,7 +203,7 @@ export class CalendarIndex {
             `index: expected journal record ${cursor.number}, got ${record.number}`,
           );
         }
-        const entry = indexedRecord(record, commitmentAt);
+        const entry = indexedRecord(record, commitmentsAt);
         for (const view of this.views) view.apply(entry);
         cursor = {
           number: record.number + 1,
@@ -167,6 +212,7 @@ export class CalendarIndex {
           previousChainHash: record.chainHash,
         };
       }
+      for (const view of this.views) view.finish?.();
       this.meta.put(APPLIED_KEY, encodeCursor(cursor));
       // a floor the applied position has reached says nothing more: an index rebuilt holds the same
       // entries as one built from nothing
@@ -182,9 +228,48 @@ export class CalendarIndex {
     return this.commitments.lookup(commitment);
   }
 
-  /** The commitment a commitment record holds. */
+  /** The commitment a commitment record the index has applied holds, read from the journal. */
   commitmentAt(record: number): Uint8Array | undefined {
-    return this.commitments.commitmentAt(record);
+    return record < this.cursor.number ? this.readCommitment(record) : undefined;
+  }
+
+  /** The commitment record `n` holds, read back from the journal from the kept position before it. */
+  private readCommitment(n: number): Buffer | undefined {
+    const from = this.positions.positionBefore(n);
+    if (!from) return undefined;
+    for (const record of readRecordsSync(this.segments, from)) {
+      if (record.number < n) continue;
+      return record.kind === RecordKind.Commitment ? Buffer.from(record.payload) : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * The commitments records `numbers` (ascending) hold, read from the journal in one pass per run of
+   * nearby records; undefined for a record that is not a commitment.
+   */
+  private readCommitments(numbers: readonly number[]): (Buffer | undefined)[] {
+    const out: (Buffer | undefined)[] = [];
+    let records: Generator<{ number: number; kind: number; payload: Uint8Array }> | undefined;
+    let at = -1;
+    for (const n of numbers) {
+      // a gap of more than a kept position's records: start again from the one before n
+      if (!records || n - at > POSITION_RECORDS) {
+        records?.return(undefined);
+        const from = this.positions.positionBefore(n);
+        records = from && readRecordsSync(this.segments, from);
+      }
+      let found: Buffer | undefined;
+      for (let step = records?.next(); step && !step.done; step = records?.next()) {
+        at = step.value.number;
+        if (at < n) continue;
+        if (at === n && step.value.kind === RecordKind.Commitment) found = Buffer.from(step.value.payload);
+        break;
+      }
+      out.push(found);
+    }
+    records?.return(undefined);
+    return out;
   }
 
   /** Number of commitments not yet covered by a proof. */
@@ -258,10 +343,16 @@ export class CalendarIndex {
 
   /** Where chunk `chunk` (records chunk*CHUNK_RECORDS onward) starts in the journal, once it has begun. */
   chunkStart(chunk: number): { segment: number; offset: number } | undefined {
-    return this.chunks.chunkStart(chunk);
+    return this.positions.chunkStart(chunk);
+  }
+
+  /** Writes a compact copy of the index's file into the directory `dir` (compact-index.ts). */
+  copyCompact(dir: string): Promise<void> {
+    return this.root.backup(dir, true);
   }
 
   async close(): Promise<void> {
+    this.segments.close();
     await this.root.close();
   }
 }

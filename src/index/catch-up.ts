@@ -3,7 +3,7 @@ import type { Journal, StoredRecord } from '../journal/journal.js';
 import type { CalendarIndex } from './calendar-index.js';
 import { IndexConsistencyError } from './errors.js';
 
-const BATCH = 10_000;
+const BATCH = 50_000;
 
 /** Applies the journal records the index has not applied yet, in batches of one transaction each. */
 export async function catchUpIndex(
@@ -28,5 +28,6 @@ export async function catchUpIndex(
     }
   }
   index.apply(batch);
+  index.caughtUp();
   onProgress?.(index.applied.number, total);
 }

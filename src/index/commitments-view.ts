@@ -1,10 +1,17 @@
 /**
- * Commitments: which record holds each one and which proofs cover it, the commitment of each record,
- * and the pending set (commitments no proof covers yet).
+ * Commitments: the record that first holds each one and the proofs that cover it, and the pending
+ * set. The index keeps only a 6-byte prefix of each commitment: the journal holds the rest, read back
+ * to confirm a match (and, for a prefix query, to answer it). Per commitment that is one 9-byte value
+ * packed among its 2-byte key's values (LMDB's DUPFIXED), where a copy of the commitment as a key, and
+ * a record -> commitment map, took some 180 bytes. A commitment seen again is not indexed again: its
+ * record is kept in `duplicates`, with the first record, which its proofs are listed under.
  * @module
  */
+import { compareBytes, toHex } from '../ots/index.js';
+import { AbsentPrefixes } from './absent-prefixes.js';
 import type { IndexDatabase, IndexedRecord, IndexView, OpenDatabase } from './index-view.js';
 import { readU64, u32, u64 } from './keys.js';
+import { PendingRuns } from './pending-runs.js';
 
 export interface ProofReference {
   /** Number of the proof record. */
@@ -19,122 +26,214 @@ export type CommitmentState =
   /** `proofs`: every proof record covering it, in record order (the first is the one served). */
   | { state: 'proved'; record: number; proofs: ProofReference[] };
 
-const EMPTY = Buffer.alloc(0);
+/** The commitment a commitment record holds, read back from the journal (undefined for another kind). */
+export type CommitmentAt = (record: number) => Uint8Array | undefined;
+
+/** Bytes of a commitment in the key; the next PREFIX_REST_BYTES start the value, then its record number. */
+const KEY_BYTES = 2;
+const PREFIX_REST_BYTES = 4;
+const PREFIX_BYTES = KEY_BYTES + PREFIX_REST_BYTES;
+const NUMBER_BYTES = 5;
+const VALUE_BYTES = PREFIX_REST_BYTES + NUMBER_BYTES;
+const DISTINCT_KEY = Buffer.from('distinct');
 
 export class CommitmentsView implements IndexView {
-  /** commitment -> its first record number, then (proof record, leaf) for each proof that covers it */
-  private readonly byCommitment: IndexDatabase;
-  /** record number -> the commitment it holds */
-  private readonly byRecord: IndexDatabase;
-  /** record numbers of commitments no proof covers yet */
-  private readonly pending: IndexDatabase;
-  /**
-   * The sizes of `byCommitment` and `pending`, kept as records are applied: counting them is a scan of
-   * the whole database (64 ms at a million commitments), and the status page asks on every request.
-   * Counted once when first asked, and again after `forgetCounts`.
-   */
-  private counts: { commitments: number; pending: number } | undefined;
+  /** first 2 bytes of a commitment -> (its next 4 bytes, its first record number), one per commitment */
+  private readonly prefixes: IndexDatabase;
+  /** first record number of a commitment -> (proof record, leaf) for each proof that covers it */
+  private readonly proofsOf: IndexDatabase;
+  /** record number of a commitment seen before -> the first record holding it */
+  private readonly duplicates: IndexDatabase;
+  /** `distinct`: the number of distinct commitments */
+  private readonly counts: IndexDatabase;
+  private readonly pending: PendingRuns;
+  private readonly commitmentAt: CommitmentAt;
+  /** The distinct count as this transaction leaves it; undefined when not read yet. */
+  private distinct: number | undefined;
+  private distinctChanged = false;
+  /** While the index is rebuilt from nothing: the prefixes it certainly does not hold. */
+  private absentPrefixes: AbsentPrefixes | undefined;
 
-  constructor(open: OpenDatabase) {
-    this.byCommitment = open('commitments');
-    this.byRecord = open('records');
-    this.pending = open('pending');
+  constructor(open: OpenDatabase, commitmentAt: CommitmentAt) {
+    this.prefixes = open('commitment-prefixes', { dupFixed: true });
+    this.proofsOf = open('proofs-of');
+    this.duplicates = open('duplicates');
+    this.counts = open('counts');
+    this.pending = new PendingRuns(open('pending-runs'));
+    this.commitmentAt = commitmentAt;
   }
 
   apply(entry: IndexedRecord): void {
     if (entry.kind === 'commitment') {
-      const key = u64(entry.record.number);
-      this.byRecord.put(key, entry.commitment);
-      // A commitment seen twice keeps its first record; the second is still indexed by number.
-      if (this.byCommitment.get(entry.commitment) === undefined) {
-        this.byCommitment.put(entry.commitment, key);
-        if (this.counts) this.counts.commitments++;
+      const n = entry.record.number;
+      const { commitment } = entry;
+      // A commitment seen twice keeps its first record; the second is pending all the same.
+      const first = this.absentPrefixes?.absent(commitment) ? undefined : this.firstRecord(commitment);
+      if (first === undefined) {
+        const { key, value } = prefixEntry(commitment, n);
+        this.prefixes.put(key, value);
+        this.absentPrefixes?.add(commitment);
+        if (this.absentPrefixes?.full) this.absentPrefixes = undefined;
+        this.distinct = this.distinctCount + 1;
+        this.distinctChanged = true;
+      } else {
+        this.duplicates.put(u64(n), u64(first));
       }
-      this.pending.put(key, EMPTY);
-      if (this.counts) this.counts.pending++;
+      this.pending.add(n);
     } else if (entry.kind === 'proof') {
       const proofKey = u64(entry.record.number);
-      entry.commitments.forEach((commitment, leaf) => {
-        const value = this.byCommitment.get(commitment) as Buffer;
-        this.byCommitment.put(commitment, Buffer.concat([value, proofKey, u32(leaf)]));
-        const record = u64(entry.proof.commitments[leaf] as number);
-        // a commitment a second proof covers is no longer pending
-        if (this.pending.get(record) === undefined) return;
-        this.pending.remove(record);
-        if (this.counts) this.counts.pending--;
+      entry.proof.commitments.forEach((n, leaf) => {
+        const duplicate = this.duplicates.get(u64(n));
+        const key = duplicate ?? u64(n);
+        const held = this.proofsOf.get(key);
+        this.proofsOf.put(key, Buffer.concat([...(held ? [held] : []), proofKey, u32(leaf)]));
       });
+      for (const { first, count } of runsOf(entry.proof.commitments)) this.pending.remove(first, count);
     }
   }
 
-  /**
-   * Drops the kept counts, to be counted again when next asked: after a transaction that did not
-   * commit (its records changed them) or after the databases were emptied.
-   */
-  forgetCounts(): void {
-    this.counts = undefined;
+  /** Writes what is kept in memory until the end of a transaction. */
+  finish(): void {
+    this.pending.flush();
+    if (this.distinctChanged) this.counts.put(DISTINCT_KEY, u64(this.distinct as number));
+    this.distinctChanged = false;
   }
 
-  private get kept(): { commitments: number; pending: number } {
-    this.counts ??= { commitments: this.byCommitment.getCount(), pending: this.pending.getCount() };
-    return this.counts;
+  /**
+   * Forgets what is kept in memory, to be read again when next asked: after a transaction that did
+   * not commit (its records changed it) or after the databases were emptied.
+   */
+  forget(): void {
+    this.pending.forget();
+    this.distinct = undefined;
+    this.distinctChanged = false;
+  }
+
+  /** The databases are empty: a rebuild begins. */
+  emptied(): void {
+    this.forget();
+    this.absentPrefixes = new AbsentPrefixes();
+  }
+
+  /** The index has caught up with the journal: what only speeds up a rebuild is dropped. */
+  caughtUp(): void {
+    this.absentPrefixes = undefined;
+  }
+
+  private get distinctCount(): number {
+    if (this.distinct === undefined) {
+      const stored = this.counts.get(DISTINCT_KEY);
+      this.distinct = stored ? readU64(stored) : 0;
+    }
+    return this.distinct;
+  }
+
+  /** The first record holding `commitment`: the entries with its prefix, each confirmed against the journal. */
+  private firstRecord(commitment: Uint8Array): number | undefined {
+    const { key, value: start } = prefixEntry(commitment, 0);
+    for (const value of this.prefixes.getValues(key, { start })) {
+      if (value.compare(start, 0, PREFIX_REST_BYTES, 0, PREFIX_REST_BYTES) !== 0) return undefined;
+      const n = value.readUIntBE(PREFIX_REST_BYTES, NUMBER_BYTES);
+      const held = this.commitmentAt(n);
+      if (held && Buffer.from(held.buffer, held.byteOffset, held.byteLength).equals(commitment)) return n;
+    }
+    return undefined;
   }
 
   lookup(commitment: Uint8Array): CommitmentState {
-    const value = this.byCommitment.get(
-      Buffer.from(commitment.buffer, commitment.byteOffset, commitment.byteLength),
-    );
-    if (value === undefined) return { state: 'unknown' };
-    const record = readU64(value, 0);
-    if (value.byteLength === 8) return { state: 'pending', record };
+    const record = this.firstRecord(commitment);
+    if (record === undefined) return { state: 'unknown' };
+    const value = this.proofsOf.get(u64(record));
+    if (value === undefined) return { state: 'pending', record };
     const proofs: ProofReference[] = [];
-    for (let at = 8; at < value.byteLength; at += 12) {
+    for (let at = 0; at < value.byteLength; at += 12) {
       proofs.push({ proof: readU64(value, at), leaf: value.readUInt32BE(at + 8) });
     }
     return { state: 'proved', record, proofs };
   }
 
-  /** The commitment record `record` holds, as the Buffer the index keys and hashes. */
-  storedCommitmentAt(record: number): Buffer | undefined {
-    return this.byRecord.get(u64(record));
-  }
-
-  /** The commitment a commitment record holds. */
-  commitmentAt(record: number): Uint8Array | undefined {
-    const value = this.storedCommitmentAt(record);
-    return value && new Uint8Array(value);
-  }
-
   /** Number of commitments not yet covered by a proof. */
   get pendingCount(): number {
-    return this.kept.pending;
+    return this.pending.count;
   }
 
   /** Whether commitment record `record` is pending (no proof covers it yet). */
   isPending(record: number): boolean {
-    return this.pending.get(u64(record)) !== undefined;
+    return this.pending.has(record);
   }
 
   /** Record numbers of pending commitments, oldest first. */
-  *pendingRecords(): Generator<number> {
-    for (const key of this.pending.getKeys()) yield readU64(key);
+  pendingRecords(): Generator<number> {
+    return this.pending.records();
   }
 
   /** Number of distinct commitments (what a client divides by 16^nibbles to size an anonymity set). */
   get commitmentCount(): number {
-    return this.kept.commitments;
+    return this.distinctCount;
   }
 
   /**
    * The commitments whose hex starts with `prefix` (any number of nibbles), in byte order, at most
-   * `limit` of them: a range scan, so the cost follows the answer, not the calendar.
+   * `limit` of them: a range scan of the prefixes, each candidate read back from the journal, so the
+   * cost follows the answer (and the rare commitments sharing its 6-byte prefix), not the calendar.
    */
   commitmentsWithPrefix(prefix: string, limit: number): Uint8Array[] {
-    const { start, end } = prefixRange(prefix);
+    const { start, end } = prefixRange(prefix.slice(0, 2 * PREFIX_BYTES));
+    const keyStart = start.subarray(0, KEY_BYTES);
+    const keyEnd = end?.subarray(0, KEY_BYTES);
     const out: Uint8Array[] = [];
-    for (const key of this.byCommitment.getKeys({ start, ...(end && { end }), limit }))
-      out.push(new Uint8Array(key));
-    return out;
+    // entries in prefix order; commitments sharing a 6-byte prefix are sorted among themselves
+    let group: Uint8Array[] = [];
+    let groupPrefix: Buffer | undefined;
+    const flush = () => {
+      group.sort(compareBytes);
+      out.push(...group);
+      group = [];
+    };
+    for (const { key, value } of this.prefixes.getRange({
+      start: keyStart,
+      ...(keyEnd && { end: inclusiveKeyEnd(keyEnd) }),
+    })) {
+      const entryPrefix = Buffer.concat([key, value.subarray(0, PREFIX_REST_BYTES)]);
+      if (entryPrefix.compare(start) < 0) continue;
+      if (end && entryPrefix.compare(end) >= 0) break;
+      if (!groupPrefix || !entryPrefix.equals(groupPrefix)) {
+        flush();
+        if (out.length >= limit) break;
+        groupPrefix = entryPrefix;
+      }
+      const commitment = this.commitmentAt(value.readUIntBE(PREFIX_REST_BYTES, NUMBER_BYTES));
+      if (commitment && toHex(commitment).startsWith(prefix)) group.push(new Uint8Array(commitment));
+    }
+    flush();
+    return out.slice(0, limit);
   }
+}
+
+/** The key and value of `commitment` at record `n` (a commitment shorter than 6 bytes padded with zeros). */
+export function prefixEntry(commitment: Uint8Array, n: number): { key: Buffer; value: Buffer } {
+  const prefix = Buffer.alloc(PREFIX_BYTES);
+  prefix.set(commitment.subarray(0, PREFIX_BYTES));
+  const value = Buffer.allocUnsafe(VALUE_BYTES);
+  prefix.copy(value, 0, KEY_BYTES);
+  value.writeUIntBE(n, PREFIX_REST_BYTES, NUMBER_BYTES);
+  return { key: prefix.subarray(0, KEY_BYTES), value };
+}
+
+/** The ascending record numbers as runs of consecutive ones. */
+function runsOf(numbers: readonly number[]): { first: number; count: number }[] {
+  const runs: { first: number; count: number }[] = [];
+  for (const n of numbers) {
+    const last = runs[runs.length - 1];
+    if (last && last.first + last.count === n) last.count++;
+    else runs.push({ first: n, count: 1 });
+  }
+  return runs;
+}
+
+/** A range end past every key up to `key` included (keys are KEY_BYTES long). */
+function inclusiveKeyEnd(key: Buffer): Buffer {
+  return Buffer.concat([key, Buffer.from([0])]);
 }
 
 /** The byte range [start, end) of keys whose hex starts with `prefix`; no end when it runs to the last key. */

@@ -15,8 +15,12 @@ import type { StampPayload } from '../journal/stamp-payload.js';
 
 export type IndexDatabase = Database<Buffer, Buffer>;
 
-/** Opens (creating if needed) the index's sub-database `name`: the only way a view gets one. */
-export type OpenDatabase = (name: string) => IndexDatabase;
+/**
+ * Opens (creating if needed) the index's sub-database `name`: the only way a view gets one.
+ * `dupFixed`: a key holds many values of one size, sorted and packed (LMDB's DUPSORT and DUPFIXED),
+ * which getValues can range over.
+ */
+export type OpenDatabase = (name: string, options?: { dupFixed?: boolean }) => IndexDatabase;
 
 /** A journal record as the views read it: decoded once, and a proof's commitments looked up once. */
 export type IndexedRecord =
@@ -32,4 +36,6 @@ export type IndexedRecord =
 export interface IndexView {
   /** Applies one record; called in journal order, inside the index's write transaction. */
   apply(entry: IndexedRecord): void;
+  /** Writes what the view kept in memory while applying, at the end of the transaction. */
+  finish?(): void;
 }

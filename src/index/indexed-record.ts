@@ -12,20 +12,27 @@ import { IndexConsistencyError } from './errors.js';
 import type { IndexedRecord } from './index-view.js';
 
 /**
- * The record decoded by its kind; a proof's commitments are looked up with `commitmentAt` (records
- * applied before it, this transaction's included). A kind this version does not know is 'other'.
+ * The record decoded by its kind; a proof's commitments are read with `commitmentsAt` (records
+ * applied before it, this transaction's included; undefined for one that is not a commitment). A kind
+ * this version does not know is 'other'.
  */
 export function indexedRecord(
   record: StoredRecord,
-  commitmentAt: (record: number) => Buffer | undefined,
+  commitmentsAt: (records: readonly number[]) => (Buffer | undefined)[],
 ): IndexedRecord {
   switch (record.kind) {
     case RecordKind.Commitment:
-      return { kind: 'commitment', record, commitment: Buffer.from(record.payload) };
+      // a view, not a copy: the views use it while the record is applied
+      return {
+        kind: 'commitment',
+        record,
+        commitment: Buffer.from(record.payload.buffer, record.payload.byteOffset, record.payload.byteLength),
+      };
     case RecordKind.Proof: {
       const proof = decodeProofPayload(record.payload);
-      const commitments = proof.commitments.map((n) => {
-        const commitment = commitmentAt(n);
+      const read = commitmentsAt(proof.commitments);
+      const commitments = proof.commitments.map((n, i) => {
+        const commitment = read[i];
         if (!commitment) {
           throw new IndexConsistencyError(
             `journal record ${record.number}: proof covers record ${n}, which is not a commitment`,

@@ -27,15 +27,23 @@ import {
   removeCheckMarker,
   writeCheckMarker,
 } from './check-marker.js';
+import { COMPACTING_DIR, compactIndex } from './compact-index.js';
 import { lmdbFileProblem } from './lmdb-file.js';
 import { readIndexPages } from './read-pages.js';
 
 /**
- * Opens the index at `path` (creating it if needed); one whose file is damaged is made anew. The file
- * is checked before this process maps it: its meta pages, then every page, read by a child process.
+ * Opens the index at `path` of the journal in `journalDir` (creating it if needed); one whose file is
+ * damaged is made anew. The file is checked before this process maps it: its meta pages, then every
+ * page, read by a child process.
  */
-export async function openCheckedIndex(path: string, log: JournalLogger): Promise<CalendarIndex> {
+export async function openCheckedIndex(
+  path: string,
+  journalDir: string,
+  log: JournalLogger,
+): Promise<CalendarIndex> {
   const file = join(path, 'data.mdb');
+  // a compact copy otsd ended while writing
+  rmSync(join(path, COMPACTING_DIR), { recursive: true, force: true });
   if (hasCheckMarker(path)) {
     // a marker that cannot be read (written by an older otsd, or damaged): the child may still read
     // the position in the index
@@ -43,6 +51,7 @@ export async function openCheckedIndex(path: string, log: JournalLogger): Promis
       readCheckMarker(path) ?? (existsSync(file) ? (await readIndexPages(path)).acknowledged : undefined);
     return rebuild(
       path,
+      journalDir,
       'otsd ended while it checked or caught up the index last time (a damaged page)',
       kept,
       log,
@@ -50,23 +59,24 @@ export async function openCheckedIndex(path: string, log: JournalLogger): Promis
   }
   if (existsSync(file)) {
     const problem = lmdbFileProblem(file);
-    if (problem) return rebuild(path, problem, undefined, log);
+    if (problem) return rebuild(path, journalDir, problem, undefined, log);
     const pages = await readIndexPages(path);
-    if (pages.problem) return rebuild(path, pages.problem, pages.acknowledged, log);
+    if (pages.problem) return rebuild(path, journalDir, pages.problem, pages.acknowledged, log);
   }
   try {
-    return CalendarIndex.open(path);
+    return CalendarIndex.open(path, journalDir);
   } catch (e) {
     // its list of sub-databases or its cursor cannot be read: nor can its acknowledged position
-    return rebuild(path, `opening it failed: ${(e as Error).message}`, undefined, log);
+    return rebuild(path, journalDir, `opening it failed: ${(e as Error).message}`, undefined, log);
   }
 }
 
 /**
  * Checks `index` against `journal` and brings it up to the journal's head: returns it, or, if it is
  * damaged (found by the check, or an LMDB error while it catches up), a rebuilt one that keeps its
- * acknowledged position. The marker stays while both run: otsd dying in them (a damaged page read or
- * written) makes the next start rebuild the index without reading it.
+ * acknowledged position. An index built from nothing here (new, of an older version, or rebuilt) is
+ * compacted. The marker stays while all this runs: otsd dying in it (a damaged page read or written)
+ * makes the next start rebuild the index without reading it.
  */
 export async function checkedAndCaughtUp(
   index: CalendarIndex,
@@ -87,17 +97,21 @@ export async function checkedAndCaughtUp(
     const problem = await indexProblem(index, journal);
     if (problem) {
       await index.close();
-      index = rebuild(path, problem, acknowledged, log);
+      index = rebuild(path, journal.dir, problem, acknowledged, log);
     }
+    let fromNothing = index.applied.number === 0;
     try {
       await catchUp(index, journal, onProgress);
     } catch (e) {
       if (problem || !/^MDB_/.test((e as Error).message)) throw e;
       await index.close();
-      index = rebuild(path, `catching up failed: ${(e as Error).message}`, acknowledged, log);
+      index = rebuild(path, journal.dir, `catching up failed: ${(e as Error).message}`, acknowledged, log);
+      fromNothing = true;
       await catchUp(index, journal, onProgress);
     }
-    return index;
+    return fromNothing && index.applied.number > 0
+      ? await compactIndex(index, path, journal.dir, log)
+      : index;
   } catch (e) {
     await index.close();
     throw e;
@@ -127,6 +141,7 @@ async function catchUp(
  */
 function rebuild(
   path: string,
+  journalDir: string,
   problem: string,
   acknowledged: ReadCursor | undefined,
   log: JournalLogger,
@@ -143,7 +158,7 @@ function rebuild(
   for (const name of readdirSync(path)) {
     if (name !== CHECK_MARKER) rmSync(join(path, name), { recursive: true, force: true });
   }
-  const index = CalendarIndex.open(path);
+  const index = CalendarIndex.open(path, journalDir);
   if (acknowledged) index.keepAcknowledged(acknowledged);
   return index;
 }

@@ -1,7 +1,8 @@
 /**
  * Proofs: where each proof record is in the journal, and every node of its merkle tree, so the path
  * from any commitment to the proof's tip is a few lookups. A proof whose tip is not the merkle root
- * of its commitments is refused.
+ * of its commitments is refused. Proofs are applied in record order and a tree's nodes in key order:
+ * both are written in LMDB's append mode, so their pages are full.
  * @module
  */
 import {
@@ -48,12 +49,13 @@ export class ProofTreesView implements IndexView {
     }
     tree.levels.forEach((level, depth) => {
       level.forEach((node, i) => {
-        this.nodes.put(nodeKey(record.number, depth, i), Buffer.from(node));
+        this.nodes.putSync(nodeKey(record.number, depth, i), Buffer.from(node), { append: true });
       });
     });
-    this.locations.put(
+    this.locations.putSync(
       u64(record.number),
       Buffer.concat([u64(record.segment), u64(record.offset), u32(entry.commitments.length)]),
+      { append: true },
     );
   }
 

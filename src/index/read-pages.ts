@@ -12,6 +12,7 @@ import { type Database, open, type RootDatabase } from 'lmdb';
 import type { ReadCursor } from '../journal/journal.js';
 import { storedAcknowledged } from './calendar-index.js';
 import { cursorFromJson, cursorToJson } from './cursor-json.js';
+import { databaseNames } from './database-names.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Most of the child's error text kept (an LMDB message and a line or two). */
@@ -51,9 +52,8 @@ export function openEveryDatabase(path: string): {
     maxDbs: 64,
     readOnly: true,
   });
-  // LMDB stores each sub-database's name with its terminating NUL; listed first, since opening one
-  // while the main database is being read fails
-  const names = [...root.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
+  // listed first, since opening one while the main database is being read fails
+  const names = databaseNames(root);
   const databases = new Map(
     names.map((name) => [
       name,

@@ -195,7 +195,7 @@ describe('the acknowledged position', () => {
     const dataDir = tempDir(t);
     await acknowledged(dataDir, 50);
     // what otsd reindex does before it catches up, and then the process died
-    const index = CalendarIndex.open(join(dataDir, 'index'));
+    const index = CalendarIndex.open(join(dataDir, 'index'), join(dataDir, 'journal'));
     index.clear();
     await index.close();
     flipRecord(dataDir, 10);

@@ -3,6 +3,9 @@
  * come from LMDB's own list, not from otsd's code, so a database otsd forgets to clear shows up too.
  * The index must be closed.
  */
+import { join } from 'node:path';
+import { CalendarIndex } from '../../src/index/calendar-index.js';
+import { prefixEntry } from '../../src/index/commitments-view.js';
 import { openEveryDatabase } from '../../src/index/read-pages.js';
 
 export async function indexContents(path: string): Promise<Map<string, string[]>> {
@@ -44,4 +47,19 @@ export function indexDifference(
     );
   }
   return differences.length === 0 ? undefined : differences.join('\n');
+}
+
+/**
+ * The bytes the index at `dataDir`/index stores for `commitment` (the rest of its prefix and its record
+ * number: what a test damages to make the index lose it). The index must be closed.
+ */
+export async function commitmentEntry(dataDir: string, commitment: Uint8Array): Promise<Buffer> {
+  const index = CalendarIndex.open(join(dataDir, 'index'), join(dataDir, 'journal'));
+  try {
+    const found = index.lookup(commitment);
+    if (found.state === 'unknown') throw new Error('commitmentEntry: the index does not hold it');
+    return prefixEntry(commitment, found.record).value;
+  } finally {
+    await index.close();
+  }
 }

@@ -136,7 +136,7 @@ export async function startLitecoinCalendar(
     restart: async (options = {}) => {
       await node.close();
       if (options.rebuildIndex) {
-        const index = CalendarIndex.open(join(dataDir, 'index'));
+        const index = CalendarIndex.open(join(dataDir, 'index'), join(dataDir, 'journal'));
         index.clear();
         await index.close();
       }

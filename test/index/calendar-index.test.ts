@@ -32,8 +32,8 @@ import { tempDir } from '../helpers/temp-dir.js';
 const key = walletKeyFromPrivate(new Uint8Array(32).fill(1), NETWORKS.regtest);
 
 /**
- * A calendar whose index has something in every database: two chunks, a proof, pending commitments, a
- * stamp ended and one in flight, a delegation, an offer and a donation.
+ * A calendar whose index has something in every database: two chunks, a proof, pending commitments
+ * (one seen twice), a stamp ended and one in flight, a delegation, an offer and a donation.
  */
 async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
   const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
@@ -41,6 +41,8 @@ async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
     sha256(new Uint8Array([i >> 8, i])),
   );
   for (const c of commitments) await calendar.commit(c);
+  // a commitment seen twice
+  await calendar.commit(commitments[0] as Uint8Array);
   const proved = commitments.slice(0, 100);
   const tip = new Timestamp(new MerkleTree(proved.map((c) => sha256(c))).root);
   tip.attestations.add(new BitcoinBlockHeaderAttestation(800_000));
@@ -115,7 +117,7 @@ describe('calendar index', () => {
     for (const [name, entries] of before) assert.notEqual(entries.length, 0, `${name} is empty before`);
 
     for (const forgetAcknowledged of [false, true]) {
-      const index = CalendarIndex.open(path);
+      const index = CalendarIndex.open(path, join(dataDir, 'journal'));
       const acknowledged = index.acknowledged?.number;
       index.clear({ forgetAcknowledged });
       assert.equal(index.applied.number, 0);
@@ -141,7 +143,7 @@ describe('calendar index', () => {
     await calendar.close();
     rmSync(join(dataDir, 'journal'), { recursive: true });
     cpSync(join(older, 'journal'), join(dataDir, 'journal'), { recursive: true });
-    const index = CalendarIndex.open(join(dataDir, 'index'));
+    const index = CalendarIndex.open(join(dataDir, 'index'), join(dataDir, 'journal'));
     const journal = await Journal.open({ dir: join(dataDir, 'journal') });
     await assert.rejects(
       catchUpIndex(index, journal),

@@ -13,6 +13,7 @@ import { IndexNotCheckedError } from '../../src/index/full-check.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
 import { sha256, toHex } from '../../src/ots/index.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { commitmentEntry } from '../helpers/index-contents.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 import { startTestCalendar, TEST_URI } from '../helpers/test-calendar.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -36,10 +37,9 @@ async function missingChunk20<T>(open: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Flips the last bit of `commitment` wherever `file` holds it (its key and its value, old copies too). */
-function flipEverywhere(file: string, commitment: Uint8Array): void {
+/** Flips the last bit of `needle` wherever `file` holds it (old copies too). */
+function flipEverywhere(file: string, needle: Uint8Array): void {
   const bytes = readFileSync(file);
-  const needle = Buffer.from(commitment);
   let flipped = 0;
   for (let at = bytes.indexOf(needle); at > 0; at = bytes.indexOf(needle, at + 1)) {
     bytes[at + needle.byteLength - 1] = (bytes[at + needle.byteLength - 1] as number) ^ 1;
@@ -52,7 +52,8 @@ function flipEverywhere(file: string, commitment: Uint8Array): void {
 /** A calendar of COMMITMENTS whose index lost `damaged`; its data directory. */
 async function damagedCalendar(t: TestContext): Promise<string> {
   const dataDir = await calendarOfCommitments(t);
-  flipEverywhere(join(dataDir, 'index', 'data.mdb'), damaged);
+  // its entry in the index: the rest of its prefix and its record number
+  flipEverywhere(join(dataDir, 'index', 'data.mdb'), await commitmentEntry(dataDir, damaged));
   return dataDir;
 }
 
@@ -165,8 +166,9 @@ describe('the full check of the index after start', () => {
         : /index: checked in full against the journal/.test(output)
           ? 'passed'
           : undefined;
+    const entry = await commitmentEntry(dataDir, lost);
     for (let attempt = 1; ; attempt++) {
-      flipEverywhere(join(dataDir, 'index', 'data.mdb'), lost);
+      flipEverywhere(join(dataDir, 'index', 'data.mdb'), entry);
       const otsd = await startCalendarProcess(dataDir);
       t.after(() => otsd.stop('SIGKILL'));
       const outcome = await waitFor('the full check', () => checked(otsd.output()), 60_000, otsd.output);

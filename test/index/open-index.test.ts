@@ -23,6 +23,7 @@ import { open } from 'lmdb';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
 import { sha256 } from '../../src/ots/index.js';
+import { commitmentEntry } from '../helpers/index-contents.js';
 import { mountSmallDisk } from '../helpers/small-disk.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
@@ -103,10 +104,10 @@ describe('the index checked at start', () => {
     // every page holding a commitment's entry (old copies of it in free pages too) overwritten: the
     // child reading the live one fails or dies
     const file = join(dataDir, 'index', 'data.mdb');
+    const entry = await commitmentEntry(dataDir, COMMITMENTS[5] as Uint8Array);
     const bytes = readFileSync(file);
-    const commitment = Buffer.from(COMMITMENTS[5] as Uint8Array);
     let damaged = 0;
-    for (let at = bytes.indexOf(commitment); at > 0; at = bytes.indexOf(commitment, at + 1)) {
+    for (let at = bytes.indexOf(entry); at > 0; at = bytes.indexOf(entry, at + 1)) {
       const page = at - (at % 4096);
       bytes.fill(0xff, page, page + 4096);
       damaged++;
