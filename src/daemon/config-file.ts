@@ -33,24 +33,19 @@ const oneOf =
   (...choices: string[]): Check =>
   (v) =>
     typeof v === 'string' && choices.includes(v) ? v : `one of ${choices.join(', ')}`;
+/** One string, or a non-empty list of strings, each passing `isItem`: always a list. */
+const listOf =
+  (isItem: (s: string) => boolean, what: string): Check =>
+  (v) => {
+    const list = typeof v === 'string' ? [v] : v;
+    return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && isItem(s))
+      ? list
+      : what;
+  };
 /** Calendar URLs, checked as `otsd run` checks them (isCalendarUrl): what passes here starts there. */
-const urls: Check = (v) => {
-  const list = typeof v === 'string' ? [v] : v;
-  return Array.isArray(list) &&
-    list.length > 0 &&
-    list.every((u) => typeof u === 'string' && isCalendarUrl(u))
-    ? list
-    : 'an http(s) URL or a list of them';
-};
+const urls = listOf(isCalendarUrl, 'an http(s) URL or a list of them');
 /** Reverse proxies' addresses, as `--trust-proxy` takes them (trusted-proxies.ts). */
-const proxyAddresses: Check = (v) => {
-  const list = typeof v === 'string' ? [v] : v;
-  return Array.isArray(list) &&
-    list.length > 0 &&
-    list.every((a) => typeof a === 'string' && isProxyAddress(a))
-    ? list
-    : 'an IP address or CIDR range, or a list of them';
-};
+const proxyAddresses = listOf(isProxyAddress, 'an IP address or CIDR range, or a list of them');
 const listen: Check = (v) => {
   const match = typeof v === 'string' ? /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v) : null;
   return match && Number(match[3]) <= 65535
