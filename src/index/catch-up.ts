@@ -3,7 +3,8 @@ import type { Journal, StoredRecord } from '../journal/journal.js';
 import type { CalendarIndex } from './calendar-index.js';
 import { IndexConsistencyError } from './errors.js';
 
-const BATCH = 50_000;
+/** Records applied in one transaction (and between two progress reports). */
+export const CATCH_UP_BATCH = 50_000;
 
 /** Applies the journal records the index has not applied yet, in batches of one transaction each. */
 export async function catchUpIndex(
@@ -21,7 +22,7 @@ export async function catchUpIndex(
   let batch: StoredRecord[] = [];
   for await (const record of journal.read(index.applied.number === 0 ? 0 : index.applied)) {
     batch.push(record);
-    if (batch.length === BATCH) {
+    if (batch.length === CATCH_UP_BATCH) {
       index.apply(batch);
       batch = [];
       onProgress?.(record.number + 1, total);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CATCH_UP_BATCH } from '../../src/index/catch-up.js';
 import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { sha256 } from '../../src/ots/index.js';
@@ -101,10 +102,12 @@ describe('systemd notify', () => {
     if (!requireTools(t, notifyUnavailable())) return;
     const dir = tempDir(t);
     const dataDir = join(dir, 'data');
-    // a journal of 25,000 commitments and no index: the index catches up at start, 10,000 at a time
+    // a journal of two and a half catch-up batches and no index: the index catches up at start, a
+    // batch at a time, and says so after each
+    const records = 2.5 * CATCH_UP_BATCH;
     const journal = await Journal.open({ dir: join(dataDir, 'journal'), create: true });
     await Promise.all(
-      Array.from({ length: 25_000 }, (_, i) => journal.append(RecordKind.Commitment, sha256(u32be(i)))),
+      Array.from({ length: records }, (_, i) => journal.append(RecordKind.Commitment, sha256(u32be(i)))),
     );
     await journal.close();
     const socket = await startNotifySocket(t, dir);
@@ -113,7 +116,9 @@ describe('systemd notify', () => {
     await waitFor('READY=1', () => (socket.messages().includes('READY=1') ? true : undefined));
     const lines = socket.messages().split('\n');
     const extend = lines.findIndex((l) =>
-      l.includes('EXTEND_TIMEOUT_USEC=60000000 STATUS=index: catching up, 10000 of 25000 journal records'),
+      l.includes(
+        `EXTEND_TIMEOUT_USEC=60000000 STATUS=index: catching up, ${CATCH_UP_BATCH} of ${records} journal records`,
+      ),
     );
     assert.ok(extend >= 0, socket.messages());
     assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');
