@@ -11,7 +11,6 @@ import { openStorage } from '../calendar/open-storage.js';
 import { createLogger } from '../daemon/logger.js';
 import { checkMirrorSettings, type MirrorChecks, mirrorHeaderCheck } from '../daemon/mirror-role.js';
 import { catchUpIndex } from '../index/catch-up.js';
-import { compactIndex } from '../index/compact-index.js';
 import { lockDataDir } from '../journal/data-dir-lock.js';
 import { JournalCorruptError } from '../journal/journal.js';
 import { formatHead, verifyJournal } from '../journal/verify.js';
@@ -147,7 +146,7 @@ export function reindexCommand(out: (text: string) => void): Command {
         throw e;
       }
       const { journal } = storage;
-      let { index } = storage;
+      const { index } = storage;
       const lost = (index.acknowledged?.number ?? 0) - journal.head.records;
       const started = Date.now();
       try {
@@ -159,7 +158,6 @@ export function reindexCommand(out: (text: string) => void): Command {
             `reindex: ${applied}/${total} records (${Math.round(applied / Math.max(seconds, 0.001))}/s)\n`,
           );
         });
-        index = await compactIndex(index, join(dir, 'index'), journal.dir, log);
         if (options.acceptLoss && lost > 0) {
           out(
             `accepted the loss of ${lost} records the index had applied (${journal.head.records} to ${journal.head.records + lost - 1})\n`,

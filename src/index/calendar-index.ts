@@ -346,11 +346,6 @@ export class CalendarIndex {
     return this.positions.chunkStart(chunk);
   }
 
-  /** Writes a compact copy of the index's file into the directory `dir` (compact-index.ts). */
-  copyCompact(dir: string): Promise<void> {
-    return this.root.backup(dir, true);
-  }
-
   async close(): Promise<void> {
     this.segments.close();
     await this.root.close();

@@ -27,7 +27,6 @@ import {
   removeCheckMarker,
   writeCheckMarker,
 } from './check-marker.js';
-import { COMPACTING_DIR, compactIndex } from './compact-index.js';
 import { lmdbFileProblem } from './lmdb-file.js';
 import { readIndexPages } from './read-pages.js';
 
@@ -42,8 +41,6 @@ export async function openCheckedIndex(
   log: JournalLogger,
 ): Promise<CalendarIndex> {
   const file = join(path, 'data.mdb');
-  // a compact copy otsd ended while writing
-  rmSync(join(path, COMPACTING_DIR), { recursive: true, force: true });
   if (hasCheckMarker(path)) {
     // a marker that cannot be read (written by an older otsd, or damaged): the child may still read
     // the position in the index
@@ -74,8 +71,7 @@ export async function openCheckedIndex(
 /**
  * Checks `index` against `journal` and brings it up to the journal's head: returns it, or, if it is
  * damaged (found by the check, or an LMDB error while it catches up), a rebuilt one that keeps its
- * acknowledged position. An index built from nothing here (new, of an older version, or rebuilt) is
- * compacted. The marker stays while all this runs: otsd dying in it (a damaged page read or written)
+ * acknowledged position. The marker stays while all this runs: otsd dying in it (a damaged page read or written)
  * makes the next start rebuild the index without reading it.
  */
 export async function checkedAndCaughtUp(
@@ -99,19 +95,15 @@ export async function checkedAndCaughtUp(
       await index.close();
       index = rebuild(path, journal.dir, problem, acknowledged, log);
     }
-    let fromNothing = index.applied.number === 0;
     try {
       await catchUp(index, journal, onProgress);
     } catch (e) {
       if (problem || !/^MDB_/.test((e as Error).message)) throw e;
       await index.close();
       index = rebuild(path, journal.dir, `catching up failed: ${(e as Error).message}`, acknowledged, log);
-      fromNothing = true;
       await catchUp(index, journal, onProgress);
     }
-    return fromNothing && index.applied.number > 0
-      ? await compactIndex(index, path, journal.dir, log)
-      : index;
+    return index;
   } catch (e) {
     await index.close();
     throw e;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Journal } from '../../src/journal/journal.js';
+import { RecordKind } from '../../src/journal/record.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -50,6 +52,24 @@ describe('otsd verify-journal and otsd reindex', () => {
     calendar = await startCalendarProcess(dataDir);
     assert.deepEqual(await answers(calendar.url, [...commitments, 'ab'.repeat(32)]), before);
     assert.equal(await calendar.stop('SIGINT'), 0);
+  });
+
+  it('reindexes a calendar of 40,000 commitments again and again (an index rebuilt from nothing can be cleared)', async (t) => {
+    // a compacted copy of a rebuilt index (LMDB's, tried once) crashed LMDB when its DUPFIXED database
+    // was cleared by the next reindex, from some 30,000 commitments on
+    const dataDir = tempDir(t);
+    const journal = await Journal.open({ dir: join(dataDir, 'journal'), create: true });
+    await Promise.all(
+      Array.from({ length: 40_000 }, () =>
+        journal.append(RecordKind.Commitment, crypto.getRandomValues(new Uint8Array(32))),
+      ),
+    );
+    await journal.close();
+    for (let run = 0; run < 3; run++) {
+      const reindexed = runCli(['reindex', dataDir]);
+      assert.equal(reindexed.status, 0, `run ${run}: ${reindexed.stderr}`);
+      assert.match(reindexed.stdout, /index rebuilt: 40000 records applied, 40000 commitments pending/);
+    }
   });
 
   it('verify-journal names a damaged record and exits 1', async (t) => {
