@@ -224,6 +224,11 @@ export class CalendarIndex {
 
   // The questions the rest of otsd asks, each answered by the view that holds it.
 
+  /** How many distinct commitments share the 6-byte prefix of `commitment`, counted up to `atMost`. */
+  sharingPrefix(commitment: Uint8Array, atMost: number): number {
+    return this.commitments.sharingPrefix(commitment, atMost);
+  }
+
   lookup(commitment: Uint8Array): CommitmentState {
     return this.commitments.lookup(commitment);
   }

@@ -32,7 +32,8 @@ export type CommitmentAt = (record: number) => Uint8Array | undefined;
 /** Bytes of a commitment in the key; the next PREFIX_REST_BYTES start the value, then its record number. */
 const KEY_BYTES = 2;
 const PREFIX_REST_BYTES = 4;
-const PREFIX_BYTES = KEY_BYTES + PREFIX_REST_BYTES;
+/** Bytes of a commitment the index keeps (the rest is read back from the journal). */
+export const PREFIX_BYTES = KEY_BYTES + PREFIX_REST_BYTES;
 const NUMBER_BYTES = 5;
 const VALUE_BYTES = PREFIX_REST_BYTES + NUMBER_BYTES;
 const DISTINCT_KEY = Buffer.from('distinct');
@@ -138,6 +139,20 @@ export class CommitmentsView implements IndexView {
       if (held && Buffer.from(held.buffer, held.byteOffset, held.byteLength).equals(commitment)) return n;
     }
     return undefined;
+  }
+
+  /**
+   * How many distinct commitments held share the first 6 bytes of `commitment` (its padded prefix),
+   * counted up to `atMost`: their entries alone, no journal read.
+   */
+  sharingPrefix(commitment: Uint8Array, atMost: number): number {
+    const { key, value: start } = prefixEntry(commitment, 0);
+    let count = 0;
+    for (const value of this.prefixes.getValues(key, { start })) {
+      if (count >= atMost || value.compare(start, 0, PREFIX_REST_BYTES, 0, PREFIX_REST_BYTES) !== 0) break;
+      count++;
+    }
+    return count;
   }
 
   lookup(commitment: Uint8Array): CommitmentState {

@@ -9,6 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
+import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
 import type { ChainedRecord } from '../journal/journal.js';
 import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
@@ -60,12 +61,18 @@ interface Held {
 class Group {
   readonly records: ChainedRecord[] = [];
   readonly commitments = new Map<number, Uint8Array>();
+  /** How many of its commitments have each 6-byte prefix (hex): see MAX_SHARED_PREFIX. */
+  readonly prefixes = new Map<string, number>();
   readonly stamps = new Set<number>();
   /** Bytes of the chunks its records are in (held until they are appended). */
   bytes = 0;
 }
 
 const NOTHING_HELD = new Uint8Array(0);
+
+/** The first PREFIX_BYTES of a commitment, as hex, zero-padded as the index pads a shorter one. */
+const prefixOf = (commitment: Uint8Array) =>
+  toHex(commitment.subarray(0, PREFIX_BYTES)).padEnd(2 * PREFIX_BYTES, '0');
 
 export class JournalFollower {
   private readonly o: FollowerOptions;
@@ -172,6 +179,11 @@ export class JournalFollower {
         (this.heldCommitments ?? 0) + (appending?.group.commitments.size ?? 0) + group.commitments.size,
       isStampAt: (n: number) =>
         group.stamps.has(n) || appending?.group.stamps.has(n) === true || index.isStampRecord(n),
+      sharingPrefix: (commitment: Uint8Array, atMost: number) => {
+        const prefix = prefixOf(commitment);
+        const inGroups = (group.prefixes.get(prefix) ?? 0) + (appending?.group.prefixes.get(prefix) ?? 0);
+        return inGroups >= atMost ? inGroups : inGroups + index.sharingPrefix(commitment, atMost - inGroups);
+      },
     };
     let failure: unknown;
     try {
@@ -228,7 +240,7 @@ export class JournalFollower {
     bytes: Uint8Array,
     held: Held,
     group: Group,
-    context: Pick<RecordContext, 'commitmentAt' | 'isStampAt'> & { commitments(): number },
+    context: Pick<RecordContext, 'commitmentAt' | 'isStampAt' | 'sharingPrefix'> & { commitments(): number },
   ): Promise<ScannedRecord[]> {
     const reading = await this.settle(chunk, bytes, held);
     if (reading.kind === 'short') {
@@ -241,10 +253,15 @@ export class JournalFollower {
         commitmentAt: context.commitmentAt,
         commitments: context.commitments(),
         isStampAt: context.isStampAt,
+        sharingPrefix: context.sharingPrefix,
         calendarUri: this.o.calendar.uri,
         checkHeader: this.o.checkHeader,
       });
-      if (record.kind === RecordKind.Commitment) group.commitments.set(record.number, record.payload);
+      if (record.kind === RecordKind.Commitment) {
+        group.commitments.set(record.number, record.payload);
+        const prefix = prefixOf(record.payload);
+        group.prefixes.set(prefix, (group.prefixes.get(prefix) ?? 0) + 1);
+      }
       if (record.kind === RecordKind.Stamp) group.stamps.add(record.number);
     }
     return reading.fresh;

@@ -13,6 +13,7 @@
  * @module
  */
 import { checkDonation, MAX_DONATION_BYTES_LIMIT } from '../bitcoin/donation-rules.js';
+import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { decodeDelegationPayload } from '../journal/delegation-payload.js';
 import { decodeDonationPayload } from '../journal/donation-payload.js';
 import { merkleRoot } from '../journal/merkle-root.js';
@@ -29,6 +30,7 @@ import {
   parseTransaction,
   sha256,
   type Timestamp,
+  toHex,
 } from '../ots/index.js';
 import { isCalendarUrl, pendingCommitment } from '../remote/calendar-client.js';
 import { type HeaderCheck, NotYetConfirmedError } from './header-check.js';
@@ -49,7 +51,21 @@ export interface RecordContext extends AttestationContext {
   commitments: number;
   /** Whether record `n` is a stamp record (appended or verified earlier in the batch). */
   isStampAt(n: number): boolean;
+  /**
+   * How many commitments held (appended or verified earlier in the batch) share the first
+   * PREFIX_BYTES of `commitment`, counted up to `atMost`.
+   */
+  sharingPrefix(commitment: Uint8Array, atMost: number): number;
 }
+
+/**
+ * Most commitments that may share their first 6 bytes (the index keeps that much of each, and confirms
+ * a match by reading the journal: commitments sharing it make each lookup and insert read them all).
+ * A calendar's commitments are its round tips, merkle roots of nonced hashes: nine sharing 48 bits is
+ * beyond chance at any size, while an upstream that wrote thousands could make its mirrors' index
+ * quadratic.
+ */
+export const MAX_SHARED_PREFIX = 8;
 
 /** Throws MirrorIntegrityError naming the record and what is wrong with it. */
 export async function verifyRecord(record: JournalRecord, context: RecordContext): Promise<void> {
@@ -76,6 +92,10 @@ export async function verifyRecord(record: JournalRecord, context: RecordContext
   try {
     if (record.kind === RecordKind.Commitment) {
       if (size === 0) fail('commitment of invalid length');
+      if (context.sharingPrefix(record.payload, MAX_SHARED_PREFIX) >= MAX_SHARED_PREFIX)
+        fail(
+          `commitment ${toHex(record.payload)} shares its first ${PREFIX_BYTES} bytes with ${MAX_SHARED_PREFIX} others: not a calendar's round tip`,
+        );
     } else if (record.kind === RecordKind.Proof) {
       const proof = decodeProofRanges(record.payload, bounds);
       if (!equalBytes(rootOf('proof', rangeNumbers(proof.commitments)), proof.tip.msg))

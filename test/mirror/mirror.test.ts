@@ -13,6 +13,7 @@ import type { Lookup } from '../../src/calendar/calendar.js';
 import type { CalendarNode } from '../../src/daemon/calendar-node.js';
 import { verifyJournal } from '../../src/journal/verify.js';
 import { DataDirInUseError, openMirror } from '../../src/mirror/index.js';
+import { MAX_SHARED_PREFIX } from '../../src/mirror/verify-record.js';
 import { type PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
@@ -240,6 +241,34 @@ describe('mirroring', () => {
     assert.equal(mirror.calendar.journal.head.records, 356, 'chunk 0 and the records of chunk 1 kept');
     // chunks 0 to 2 once each (chunk 1 twice, and chunk 2 blamed for it, before)
     assert.equal(proxy.requests.chunks, Math.ceil(records / 256));
+  });
+
+  it('refuses commitments sharing their 6-byte prefix past MAX_SHARED_PREFIX, in one sync or across syncs', async (t) => {
+    // an upstream that writes commitments sharing the prefix the index keeps (no round tip does):
+    // each would make every later insert and lookup of that prefix read them all from the journal
+    const calendar = await startNode(t);
+    const sharing = (i: number) => new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0, 1, i, ...new Uint8Array(25)]);
+    await fill(calendar, 300);
+    for (let i = 0; i < MAX_SHARED_PREFIX - 2; i++) await calendar.calendar.commit(sharing(i));
+    const mirror = await openMirror({
+      dir: tempDir(t),
+      upstream: calendar.url,
+      insecureSkipAttestationCheck: true,
+    });
+    t.after(() => mirror.close());
+    await mirror.sync();
+    // three more: two take it to MAX_SHARED_PREFIX (indexed ones and this sync's counted together),
+    // the third is refused
+    const held = calendar.calendar.journal.head.records;
+    for (const i of [100, 101, 102]) await calendar.calendar.commit(sharing(i));
+    await assert.rejects(
+      mirror.sync(),
+      new RegExp(
+        `^MirrorIntegrityError: upstream record ${held + 2}: commitment deadbeef0001.* shares its first 6 bytes with ${MAX_SHARED_PREFIX} others`,
+      ),
+    );
+    assert.equal(mirror.calendar.journal.head.records, held, 'the chunks before it kept, none of its chunk');
+    assert.equal(mirror.calendar.index.sharingPrefix(sharing(0), 100), MAX_SHARED_PREFIX - 2);
   });
 
   it('appends the chunks of a sync in one group (one write, one index transaction)', async (t) => {

@@ -32,6 +32,8 @@ const context = {
   commitmentAt: (n: number) => commitments[n],
   commitments: 3,
   isStampAt: (n: number) => n === 3,
+  // the commitments starting with 0xee share their 6-byte prefix with MAX_SHARED_PREFIX others
+  sharingPrefix: (c: Uint8Array, atMost: number) => (c[0] === 0xee ? atMost : 0),
   calendarUri: 'https://slave.example.org',
   checkHeader: async () => {
     headerChecks++;
@@ -74,6 +76,12 @@ const record = (number: number, kind: number, payload: Uint8Array) => ({
 });
 
 const valid: [string, number, Uint8Array][] = [
+  ['a commitment', RecordKind.Commitment, sha256(new Uint8Array([9]))],
+  [
+    'a commitment sharing its 6-byte prefix with fewer than MAX_SHARED_PREFIX others',
+    RecordKind.Commitment,
+    new Uint8Array([0xed, ...new Uint8Array(31)]),
+  ],
   ['a delegation', RecordKind.Delegation, delegation()],
   [
     'a delegation whose answer names another URI than the master URL (its public URI)',
@@ -108,6 +116,12 @@ const outcome = (byte: number) => {
   return w.toBytes();
 };
 const invalid: [string, number, Uint8Array, RegExp][] = [
+  [
+    'a commitment sharing its 6-byte prefix with MAX_SHARED_PREFIX others (the index would read them all on each lookup)',
+    RecordKind.Commitment,
+    new Uint8Array([0xee, ...new Uint8Array(31)]),
+    /commitment ee0{62} shares its first 6 bytes with 8 others: not a calendar's round tip/,
+  ],
   [
     'a delegation of a later record',
     RecordKind.Delegation,
