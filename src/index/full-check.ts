@@ -2,8 +2,9 @@
  * The whole index checked against the whole journal, in the background once otsd listens: the start's
  * check (check.ts) reads only a sample of chunks, and one flipped bit elsewhere made an acknowledged
  * commitment answer "Not found". Every record the index had applied at start is read from the journal
- * (its chain hash checked on the way) and found where the index has it; the check returns to the event
- * loop every few hundred records. Until it passes, a lookup that finds nothing is not taken for the
+ * (its chain hash checked on the way) and found where the index has it, and the pending set is compared
+ * with what the journal's proofs leave pending (a commitment the index took for proven would never be
+ * stamped); the check returns to the event loop every few hundred records. Until it passes, a lookup that finds nothing is not taken for the
  * truth (Calendar.answer waits for it, or refuses with IndexNotCheckedError); when it fails, the
  * index is known bad, or the journal damaged, and says so until a restart (`otsd run` stops with
  * status 1 for one when the index is damaged).
@@ -15,9 +16,48 @@ import { type Journal, JournalCorruptError, type JournalLogger } from '../journa
 import type { CalendarIndex } from './calendar-index.js';
 import { entryProblem } from './check.js';
 import { writeCheckMarker } from './check-marker.js';
+import { ProofCoverage } from './proof-coverage.js';
 
 /** Records checked between turns of the event loop: a fraction of a millisecond each turn. */
 const RECORDS_PER_TURN = 256;
+/** Pending states compared between turns (a lookup in memory or a page each). */
+const STATES_PER_TURN = 4096;
+
+/**
+ * Whether the index's pending set matches the journal's proofs for the commitments checked (`coverage`,
+ * taken from the records before the check's end): a commitment the index takes for proven would never
+ * be stamped; one it takes for pending would be stamped again. Rounds and proofs go on meanwhile: the
+ * proofs applied since the walk are read too, and read again when a commitment the journal left
+ * pending turns out proven (a proof applied while comparing). A proof never makes a commitment pending
+ * again, so the other way round is damage at once.
+ */
+async function pendingProblem(
+  index: CalendarIndex,
+  journal: Journal,
+  coverage: ProofCoverage,
+): Promise<string | undefined> {
+  let read = coverage.records;
+  const readProofsSince = async () => {
+    const applied = index.applied.number;
+    for await (const record of journal.read(read)) {
+      if (record.number >= applied) break;
+      coverage.take(record);
+    }
+    read = Math.max(read, applied);
+  };
+  await readProofsSince();
+  for (let n = 0; n < coverage.records; n++) {
+    const pending = coverage.pending(n);
+    if (pending !== undefined && index.isPending(n) !== pending) {
+      if (pending) await readProofsSince();
+      const now = coverage.pending(n);
+      if (index.isPending(n) !== now)
+        return `record ${n}: the index has the commitment ${now ? 'proven' : 'pending'}, while the journal's proofs leave it ${now ? 'pending' : 'proven'}`;
+    }
+    if (n % STATES_PER_TURN === STATES_PER_TURN - 1) await nextTurn();
+  }
+  return undefined;
+}
 
 export type FullCheckState = 'running' | 'passed' | 'index damaged' | 'journal damaged' | 'stopped';
 
@@ -66,14 +106,18 @@ export class FullIndexCheck {
     log: JournalLogger,
   ): Promise<void> {
     const end = index.applied.number;
+    const coverage = new ProofCoverage(end);
     let checked = 0;
     try {
       for await (const record of journal.read(0)) {
         if (record.number >= end || this.stopping) break;
         const problem = await entryProblem(index, journal, record);
         if (problem) return this.indexDamaged(`record ${record.number}: ${problem}`, index, indexPath, log);
+        coverage.take(record);
         if (++checked % RECORDS_PER_TURN === 0) await nextTurn();
       }
+      const problem = this.stopping ? undefined : await pendingProblem(index, journal, coverage);
+      if (problem) return this.indexDamaged(problem, index, indexPath, log);
     } catch (e) {
       if (!(e instanceof JournalCorruptError)) {
         return this.indexDamaged(`reading it failed: ${(e as Error).message}`, index, indexPath, log);

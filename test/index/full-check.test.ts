@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { open } from 'lmdb';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { IndexNotCheckedError } from '../../src/index/full-check.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
-import { sha256, toHex } from '../../src/ots/index.js';
+import { BitcoinBlockHeaderAttestation, MerkleTree, sha256, Timestamp, toHex } from '../../src/ots/index.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { commitmentEntry } from '../helpers/index-contents.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
@@ -123,6 +124,66 @@ describe('the full check of the index after start', () => {
     });
     assert.equal(listed.statusCode, 503, listed.body);
     assert.match(listed.body, /checking its index against its journal, retry later/);
+  });
+
+  it('finds a pending set that does not match the journal: commitments taken for proven would never be stamped', async (t) => {
+    const commitments = COMMITMENTS.slice(0, 600);
+    const dataDir = await calendarOfCommitments(t, commitments);
+    const proving = await Calendar.open({ dataDir, uri: TEST_URI });
+    const proven = Array.from({ length: 100 }, (_, i) => 100 + i);
+    const tip = new Timestamp(new MerkleTree(proven.map((n) => sha256(commitments[n] as Uint8Array))).root);
+    tip.attestations.add(new BitcoinBlockHeaderAttestation(1000));
+    await proving.addProof(proven, tip);
+    await proving.close();
+    // pending: records 0-99 and 200-599, two runs; the second cut to 200-499, values in place (every
+    // page stays valid, so only a comparison with the journal finds it)
+    const env = open<Buffer, Buffer>({ path: join(dataDir, 'index'), keyEncoding: 'binary', maxDbs: 64 });
+    const runs = env.openDB<Buffer, Buffer>({
+      name: 'pending-runs',
+      keyEncoding: 'binary',
+      encoding: 'binary',
+    });
+    const second = [...runs.getRange()][1] as { key: Buffer; value: Buffer };
+    const cut = Buffer.alloc(8);
+    cut.writeUInt32BE(300, 4);
+    await runs.put(second.key, cut);
+    await env.close();
+
+    const log = memoryLog();
+    const calendar = await Calendar.open({ dataDir, uri: TEST_URI, log });
+    try {
+      calendar.startFullIndexCheck(log);
+      await calendar.indexCheck?.done;
+      assert.equal(calendar.indexCheck?.state, 'index damaged');
+      assert.match(
+        calendar.indexCheck?.problem ?? '',
+        /^record 500: the index has the commitment proven, while the journal's proofs leave it pending$/,
+      );
+    } finally {
+      await calendar.close();
+    }
+  });
+
+  it('passes a calendar whose rounds and proofs go on while it checks', async (t) => {
+    const dataDir = await calendarOfCommitments(t);
+    const calendar = await Calendar.open({ dataDir, uri: TEST_URI });
+    try {
+      calendar.startFullIndexCheck(memoryLog());
+      // new commitments and a proof of old and new ones, while the check walks the journal
+      const more = Array.from({ length: 300 }, (_, i) => sha256(new Uint8Array([9, i & 0xff, i >> 8])));
+      await Promise.all(more.map((c) => calendar.commit(c)));
+      const head = calendar.journal.head.records;
+      const proven = [5, 6, 7, head - 2, head - 1];
+      const tip = new Timestamp(
+        new MerkleTree(proven.map((n) => sha256(calendar.index.commitmentAt(n) as Uint8Array))).root,
+      );
+      tip.attestations.add(new BitcoinBlockHeaderAttestation(1000));
+      await calendar.addProof(proven, tip);
+      await calendar.indexCheck?.done;
+      assert.equal(calendar.indexCheck?.state, 'passed', calendar.indexCheck?.problem);
+    } finally {
+      await calendar.close();
+    }
   });
 
   it('finds a journal segment damaged where the sample did not read, and says so', async (t) => {
