@@ -12,7 +12,12 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { journalDamaged } from '../journal/damaged.js';
-import { type Journal, JournalCorruptError, type JournalLogger } from '../journal/journal.js';
+import {
+  type Journal,
+  JournalCorruptError,
+  type JournalLogger,
+  type ReadCursor,
+} from '../journal/journal.js';
 import type { CalendarIndex } from './calendar-index.js';
 import { entryProblem } from './check.js';
 import { writeCheckMarker } from './check-marker.js';
@@ -29,24 +34,30 @@ const STATES_PER_TURN = 4096;
  * be stamped; one it takes for pending would be stamped again. Rounds and proofs go on meanwhile: the
  * proofs applied since the walk are read too, and read again when a commitment the journal left
  * pending turns out proven (a proof applied while comparing). A proof never makes a commitment pending
- * again, so the other way round is damage at once.
+ * again, so the other way round is damage at once. `from` is where the walk ended (the records read
+ * since start there: a cursor, not a number, which the journal would find by reading its segment from
+ * the start in one go). Returns undefined, without a verdict, once `stopping()`.
  */
 async function pendingProblem(
   index: CalendarIndex,
   journal: Journal,
   coverage: ProofCoverage,
+  from: ReadCursor,
+  stopping: () => boolean,
 ): Promise<string | undefined> {
-  let read = coverage.records;
+  let read = from;
   const readProofsSince = async () => {
-    const applied = index.applied.number;
+    const applied = index.applied;
+    let taken = 0;
     for await (const record of journal.read(read)) {
-      if (record.number >= applied) break;
+      if (record.number >= applied.number) break;
       coverage.take(record);
+      if (++taken % RECORDS_PER_TURN === 0) await nextTurn();
     }
-    read = Math.max(read, applied);
+    if (applied.number > read.number) read = applied;
   };
   await readProofsSince();
-  for (let n = 0; n < coverage.records; n++) {
+  for (let n = 0; n < coverage.records && !stopping(); n++) {
     const pending = coverage.pending(n);
     if (pending !== undefined && index.isPending(n) !== pending) {
       if (pending) await readProofsSince();
@@ -105,7 +116,8 @@ export class FullIndexCheck {
     journal: Journal,
     log: JournalLogger,
   ): Promise<void> {
-    const end = index.applied.number;
+    const walkEnd = index.applied;
+    const end = walkEnd.number;
     const coverage = new ProofCoverage(end);
     let checked = 0;
     try {
@@ -116,7 +128,9 @@ export class FullIndexCheck {
         coverage.take(record);
         if (++checked % RECORDS_PER_TURN === 0) await nextTurn();
       }
-      const problem = this.stopping ? undefined : await pendingProblem(index, journal, coverage);
+      const problem = this.stopping
+        ? undefined
+        : await pendingProblem(index, journal, coverage, walkEnd, () => this.stopping);
       if (problem) return this.indexDamaged(problem, index, indexPath, log);
     } catch (e) {
       if (!(e instanceof JournalCorruptError)) {
