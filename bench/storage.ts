@@ -40,7 +40,10 @@ const COMMITMENTS = Number(process.env.BENCH_COMMITMENTS ?? 1_000_000);
 const PER_PROOF = 600;
 /** Appends in flight at once: the journal writes them in one group commit. */
 const GROUP_RECORDS = 256;
-/** The reference server's disk per proven commitment (../shared/research/perf-turn2.md). */
+/**
+ * The reference server's disk per proven commitment, measured once (docs/operating.md, Sizing, says
+ * how): the Python server is not run by this bench.
+ */
 const REFERENCE_PROVEN_BYTES = 2_625;
 
 /** Bytes the files under `path` take on disk (allocated blocks, as du counts them). */
