@@ -21,7 +21,6 @@ import { join } from 'node:path';
 import type { ReadCursor } from '../journal/journal.js';
 import { isStorageError } from '../journal/outage.js';
 import { cursorFromJson, cursorToJson } from './cursor-json.js';
-import { fsyncPath } from './fsync-path.js';
 
 export const CHECK_MARKER = 'check-started';
 const TEMPORARY = `${CHECK_MARKER}.tmp`;
@@ -54,7 +53,7 @@ export function writeCheckMarker(indexPath: string, acknowledged: ReadCursor | u
       closeSync(file);
     }
     renameSync(temporary, marker);
-    fsyncPath(indexPath);
+    syncDirectory(indexPath);
   } catch (e) {
     rmSync(temporary, { force: true });
     const advice = isStorageError(e)
@@ -67,4 +66,13 @@ export function writeCheckMarker(indexPath: string, acknowledged: ReadCursor | u
 /** Removes the marker (the check and catch-up ended well). */
 export function removeCheckMarker(indexPath: string): void {
   rmSync(join(indexPath, CHECK_MARKER), { force: true });
+}
+
+function syncDirectory(dir: string): void {
+  const handle = openSync(dir, 'r');
+  try {
+    fsyncSync(handle);
+  } finally {
+    closeSync(handle);
+  }
 }
