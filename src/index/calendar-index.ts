@@ -240,13 +240,7 @@ export class CalendarIndex {
 
   /** The commitment record `n` holds, read back from the journal from the kept position before it. */
   private readCommitment(n: number): Buffer | undefined {
-    const from = this.positions.positionBefore(n);
-    if (!from) return undefined;
-    for (const record of readRecordsSync(this.segments, from)) {
-      if (record.number < n) continue;
-      return record.kind === RecordKind.Commitment ? Buffer.from(record.payload) : undefined;
-    }
-    return undefined;
+    return this.readCommitments([n])[0];
   }
 
   /**
