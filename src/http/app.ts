@@ -252,9 +252,9 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
     closures.flush();
   });
 
-  // from the close on, every request read is answered, the last on each connection with
-  // Connection: close (fastify sets it on every answer while closing, ending the connection under the
-  // requests pipelined behind it); idle connections end after a linger
+  // from the close on, every request read is answered and each connection ends after a linger
+  // (fastify says Connection: close on every answer while closing, ending the connection under the
+  // requests pipelined behind it: connections.ts decides when an answer says it)
   app.addHook('preClose', async () => connections.close());
   // The per-request hooks take callbacks: an async hook costs a promise and its microtasks per request,
   // which at thousands of digests a second was a fifth of the server's time

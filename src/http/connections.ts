@@ -11,12 +11,13 @@
  * is read until it falls back under that (then what a flood costs depends on the caps alone, not on
  * how many connections it spreads over: 250 connections pipelining 700 each took 890 MB).
  *
- * Every request read gets an answer before its connection ends. Closing, the last answer on each
- * connection says `Connection: close` and nothing is read after it; a connection with nothing in
- * flight lingers briefly, so that a request its client sent just before is still read and answered.
- * (Node would destroy such a connection at once, with the request in its receive buffer, and end a
- * connection after any answer that says `Connection: close`, dropping the requests pipelined behind it:
- * up to 151 requests per stop went unanswered.)
+ * Every request read gets an answer before its connection ends. Closing, each connection ends once
+ * everything read on it is answered and its client has sent nothing more for a moment (it lingers), so
+ * that requests its client sent before it saw the close are still read and answered (503); only a
+ * client still sending past `maxLingerMs` gets `Connection: close` on its last answer. (Node would
+ * destroy an idle connection at once, with a request in its receive buffer, and ends a connection after
+ * any answer that says `Connection: close`, dropping the requests pipelined behind it, even those of the
+ * same read: up to 151 requests per stop went unanswered.)
  *
  * A request is in flight until its answer is written, not until its client has read it; Node holds the
  * written answers of a client that does not read (and reads no more from it), so a connection whose
@@ -155,14 +156,17 @@ export class Connections {
   }
 
   /**
-   * Told that the answer `res` is about to be sent; returns whether it ends its connection: once the
-   * connection is closing, when every other request read on it has been answered. Nothing more is read
-   * from it then.
+   * Told that the answer `res` is about to be sent; returns whether it ends its connection: the last
+   * answer of a connection that was cut, or of a closing server past its linger bound. Nothing more is
+   * read from it then. Before that bound a closing server's connection ends by lingering (endIfIdle):
+   * an answer that ended it would leave unanswered the requests its client sent behind it, in the same
+   * read or still in the receive buffer.
    */
   sending(res: ServerResponse): boolean {
     this.sent.add(res);
     const connection = this.connections.get(res.req.socket);
     if (!connection?.closing || connection.deferred.length > 0) return false;
+    if (!connection.done && !this.lingeredOut()) return false;
     for (const other of connection.answering) if (!this.sent.has(other)) return false;
     connection.done = true;
     this.stopReading(connection);
@@ -170,8 +174,8 @@ export class Connections {
   }
 
   /**
-   * From now on each connection ends after its last answer; those with nothing in flight linger, then
-   * close. The server's close() waits for them all.
+   * From now on each connection ends once everything read on it is answered and it has lingered. The
+   * server's close() waits for them all.
    */
   close(): void {
     if (this.closing) return;
@@ -347,7 +351,8 @@ export class Connections {
   /**
    * Ends a closing connection with nothing left to answer. One that may still be read lingers first:
    * it ends once its client has sent nothing for LINGER_MS (a request it sent meanwhile is read and
-   * answered, and that answer ends the connection), or maxLingerMs after the close began.
+   * answered, and the linger begins again), or maxLingerMs after the close began. A connection held
+   * for the caps is not read, so silence on it says nothing: it lingers on until it is read again.
    */
   private endIfIdle(connection: Connection): void {
     if (!connection.closing || connection.answering.size > 0 || connection.deferred.length > 0) return;
@@ -359,11 +364,15 @@ export class Connections {
     const bytesRead = connection.socket.bytesRead;
     connection.linger = setTimeout(() => {
       if (connection.answering.size > 0 || connection.deferred.length > 0) return;
-      const lingered = Date.now() - (this.closingSince ?? 0);
-      if (connection.socket.bytesRead !== bytesRead && lingered < this.limits.maxLingerMs)
-        return this.endIfIdle(connection);
+      const quiet = connection.socket.bytesRead === bytesRead && !connection.held;
+      if (!quiet && !this.lingeredOut()) return this.endIfIdle(connection);
       connection.socket.destroySoon();
     }, LINGER_MS);
+  }
+
+  /** The server has been closing for maxLingerMs: its connections linger no longer. */
+  private lingeredOut(): boolean {
+    return this.closingSince !== undefined && Date.now() - this.closingSince >= this.limits.maxLingerMs;
   }
 
   /**

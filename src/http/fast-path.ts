@@ -6,7 +6,7 @@
  * The answers are fastify's, byte for byte but for the Date (test/http/fast-path.test.ts compares
  * them): the same route logic (digest-route.ts, timestamp-route.ts), the same error catalogue, logging
  * and counts (errors.ts, error-log.ts), the same request account (request-log.ts), and the headers the
- * app's hooks add (CORS; Connection: close on a closing connection's last answer, see connections.ts).
+ * app's hooks add (CORS; Connection: close when connections.ts ends a connection with an answer).
  * The fast path takes only requests whose answer depends on nothing else: anything the app would refuse
  * before routing (closing, overloaded, URL too long, no Host), a body that is not plainly at most a
  * digest long, a target that is not `/digest` or `/timestamp/` and hex digits, every other route and
@@ -69,6 +69,8 @@ export function fastPath(options: FastPathOptions): FastPath {
       const { req, res } = this;
       const head: Record<string, string> = { 'access-control-allow-origin': '*', ...headers };
       if (connections.sending(res)) head.connection = 'close';
+      // as the app's onSend: a closing server's connection ends by lingering, and says nothing of it
+      else if (connections.closing) res.removeHeader('connection');
       head['content-length'] = String(Buffer.byteLength(body));
       // as fastify's onResponse: an answer never written (its client gone) is not accounted for
       res.once('finish', () =>

@@ -1,9 +1,9 @@
 /**
  * Signals under load. SIGTERM while keep-alive connections send digests, one at a time or pipelined:
- * every request sent before the signal is answered (its proof, or 503 with Connection: close) before
- * its connection closes, otsd exits 0 (a client that reads none of its answers holding it no longer
- * than the linger bound), and a restart knows every digest acknowledged. SIGHUP while
- * clients post: reloads (a bad file among them) change nothing acknowledged.
+ * every request sent before the signal is answered (its proof, or 503) before its connection closes,
+ * otsd exits 0 (a client that reads none of its answers holding it no longer than the linger bound),
+ * and a restart knows every digest acknowledged. SIGHUP while clients post: reloads (a bad file among
+ * them) change nothing acknowledged.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
