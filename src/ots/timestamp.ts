@@ -249,15 +249,22 @@ export class Timestamp {
     return w.toBytes();
   }
 
-  /** Parses a whole byte array as the timestamp of `msg`; trailing bytes are an error. */
+  /**
+   * Parses a whole byte array as the timestamp of `msg`; trailing bytes are an error. The tree holds
+   * copies of `msg` and `bytes`, so a caller may reuse both.
+   */
   static fromBytes(msg: Uint8Array, bytes: Uint8Array, options?: TimestampReadOptions): Timestamp {
-    const r = new Reader(bytes);
-    const timestamp = Timestamp.read(r, msg, options);
+    const r = new Reader(new Uint8Array(bytes));
+    const timestamp = Timestamp.read(r, new Uint8Array(msg), options);
     r.assertEof();
     return timestamp;
   }
 
-  /** Parses the timestamp of `msg` at the reader's position, leaving the reader after it. */
+  /**
+   * Parses the timestamp of `msg` at the reader's position, leaving the reader after it. The tree
+   * keeps `msg` and views into the reader's bytes (op arguments, attestation payloads): neither may
+   * change afterwards.
+   */
   static read(r: Reader, msg: Uint8Array, options?: TimestampReadOptions): Timestamp {
     const parse = new TreeParse(r, (options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - msg.length);
     const timestamp = new Timestamp(msg);
