@@ -37,7 +37,7 @@ export abstract class Op {
   /**
    * The length of the op's result on a message of `msgLength` bytes, with every check of `call` (the
    * same MsgValueError, in the same order): no op refuses a message for its bytes, only for its
-   * length.
+   * length. A parse checks a tree with it and computes the messages only when they are read.
    */
   resultLength(msgLength: number): number {
     if (msgLength > this.maxMsgLength) {

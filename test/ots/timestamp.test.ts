@@ -271,6 +271,20 @@ function nodesOf(t: Timestamp): Timestamp[] {
   return out;
 }
 
+describe('parsed messages (computed when first read)', () => {
+  it("are each op applied to its parent's message, whichever node is read first", () => {
+    fc.assert(
+      fc.property(fc.oneof(timestampArb, deepTimestampArb), fc.boolean(), (built, deepestFirst) => {
+        const expected = nodesOf(built).map((node) => toHex(node.msg));
+        const parsed = nodesOf(Timestamp.fromBytes(built.msg, built.toBytes()));
+        const order = parsed.map((_, i) => (deepestFirst ? parsed.length - 1 - i : i));
+        for (const i of order) assert.equal(toHex((parsed[i] as Timestamp).msg), expected[i]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('a parsed tree and the buffers it was parsed from', () => {
   it('does not follow them: fromBytes keeps copies of the input and the message', () => {
     const files = readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.ots'));
