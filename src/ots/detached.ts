@@ -63,8 +63,9 @@ export class DetachedTimestampFile {
     return w.toBytes();
   }
 
+  /** The file and its tree hold a copy of `bytes`, so a caller may reuse them. */
   static fromBytes(bytes: Uint8Array, options?: TimestampReadOptions): DetachedTimestampFile {
-    const r = new Reader(bytes);
+    const r = new Reader(new Uint8Array(bytes));
     r.assertMagic(HEADER_MAGIC);
     const versionAt = r.offset;
     const major = r.readVarUint();

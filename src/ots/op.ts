@@ -23,19 +23,32 @@ export abstract class Op {
     return MAX_MSG_LENGTH;
   }
 
+  /** The result; called only on a message whose length `resultLength` accepted. */
   protected abstract apply(msg: Uint8Array): Uint8Array;
+  /** The length of `apply`'s result on a message of `msgLength` bytes, or the op's own refusal. */
+  protected abstract applyLength(msgLength: number): number;
 
   /** The op's result on `msg`; MsgValueError when the message or the result breaks a limit. */
   call(msg: Uint8Array): Uint8Array {
-    if (msg.length > this.maxMsgLength) {
-      throw new MsgValueError(`${this.name}: message too long; ${msg.length} > ${this.maxMsgLength}`);
+    this.resultLength(msg.length);
+    return this.apply(msg);
+  }
+
+  /**
+   * The length of the op's result on a message of `msgLength` bytes, with every check of `call` (the
+   * same MsgValueError, in the same order): no op refuses a message for its bytes, only for its
+   * length. A parse checks a tree with it and computes the messages only when they are read.
+   */
+  resultLength(msgLength: number): number {
+    if (msgLength > this.maxMsgLength) {
+      throw new MsgValueError(`${this.name}: message too long; ${msgLength} > ${this.maxMsgLength}`);
     }
-    const result = this.apply(msg);
-    if (result.length === 0) throw new MsgValueError(`${this.name}: empty result`);
-    if (result.length > MAX_RESULT_LENGTH) {
-      throw new MsgValueError(`${this.name}: result too long; ${result.length} > ${MAX_RESULT_LENGTH}`);
+    const length = this.applyLength(msgLength);
+    if (length === 0) throw new MsgValueError(`${this.name}: empty result`);
+    if (length > MAX_RESULT_LENGTH) {
+      throw new MsgValueError(`${this.name}: result too long; ${length} > ${MAX_RESULT_LENGTH}`);
     }
-    return result;
+    return length;
   }
 
   write(w: Writer): void {
@@ -134,6 +147,9 @@ export abstract class CryptOp extends UnaryOp {
   protected apply(msg: Uint8Array): Uint8Array {
     return this.hash(msg);
   }
+  protected applyLength(): number {
+    return this.digestLength;
+  }
   /** The digest of data of any length (a whole file), without the message-length limit. */
   hashData(data: Uint8Array): Uint8Array {
     return this.hash(data);
@@ -186,6 +202,9 @@ export class OpAppend extends BinaryOp {
   protected apply(msg: Uint8Array): Uint8Array {
     return concatBytes(msg, this.arg);
   }
+  protected applyLength(msgLength: number): number {
+    return msgLength + this.arg.length;
+  }
 }
 
 export class OpPrepend extends BinaryOp {
@@ -197,6 +216,9 @@ export class OpPrepend extends BinaryOp {
   protected apply(msg: Uint8Array): Uint8Array {
     return concatBytes(this.arg, msg);
   }
+  protected applyLength(msgLength: number): number {
+    return msgLength + this.arg.length;
+  }
 }
 
 /** Reverses the message. The reference marks it as possibly going away; it still reads and writes it. */
@@ -204,8 +226,11 @@ export class OpReverse extends UnaryOp {
   readonly tag = 0xf2;
   readonly name = 'reverse';
   protected apply(msg: Uint8Array): Uint8Array {
-    if (msg.length === 0) throw new MsgValueError("reverse: can't reverse an empty message");
     return reverseBytes(msg);
+  }
+  protected applyLength(msgLength: number): number {
+    if (msgLength === 0) throw new MsgValueError("reverse: can't reverse an empty message");
+    return msgLength;
   }
 }
 
@@ -217,8 +242,11 @@ export class OpHexlify extends UnaryOp {
     return MAX_RESULT_LENGTH / 2;
   }
   protected apply(msg: Uint8Array): Uint8Array {
-    if (msg.length === 0) throw new MsgValueError("hexlify: can't hexlify an empty message");
     return new TextEncoder().encode(toHex(msg));
+  }
+  protected applyLength(msgLength: number): number {
+    if (msgLength === 0) throw new MsgValueError("hexlify: can't hexlify an empty message");
+    return 2 * msgLength;
   }
 }
 

@@ -21,15 +21,24 @@ import { Reader, varUintLength, Writer } from './serialize.js';
 export const RECURSION_LIMIT = 256;
 
 /**
- * Default bound on the sum of all message lengths a parse may materialize. Not a reference limit: it
- * stops a small input from expanding into gigabytes (every `append 1 byte` may copy 4 KiB). Real
- * proofs use a few kilobytes.
+ * Default bound on the sum of the message lengths of a parsed tree (the bytes its messages take once
+ * read). Not a reference limit: it stops a small input from expanding into gigabytes (every `append 1
+ * byte` may copy 4 KiB). Real proofs use a few kilobytes.
  */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface TimestampReadOptions {
   maxMessageBytes?: number;
 }
+
+/**
+ * What the parser, below, may do that no caller can: give a node a child whose message is computed
+ * when first read, and set it in the node's op set. Assigned by static blocks, which see private members.
+ */
+let parsedChild: (parent: Timestamp, op: Op) => Timestamp;
+let putChild: (set: OpSet, op: Op, child: Timestamp) => void;
+/** The message a parsed child is built with, replaced at once by its pending state. */
+const NOT_YET = new Uint8Array(0);
 
 const ATTESTATION_MARKER = 0x00;
 const FORK_MARKER = 0xff;
@@ -115,11 +124,17 @@ export class AttestationSet extends UniqueEntries<Attestation, Attestation> impl
 
 /** The op edges of one node: at most one child per distinct op. */
 export class OpSet extends UniqueEntries<Op, [Op, Timestamp]> implements Iterable<[Op, Timestamp]> {
-  private readonly msg: Uint8Array;
+  /** The node whose message the ops apply to (a parsed one computes it when first read), or that message. */
+  private readonly of: Timestamp | Uint8Array;
 
-  constructor(msg: Uint8Array) {
+  constructor(of: Timestamp | Uint8Array) {
     super();
-    this.msg = msg;
+    this.of = of;
+  }
+
+  private get msg(): Uint8Array {
+    const of = this.of;
+    return of instanceof Timestamp ? of.msg : of;
   }
 
   protected valueOf(entry: [Op, Timestamp]): Op {
@@ -136,6 +151,10 @@ export class OpSet extends UniqueEntries<Op, [Op, Timestamp]> implements Iterabl
     const child = new Timestamp(op.call(this.msg));
     this.put(op, [op, child]);
     return child;
+  }
+
+  static {
+    putChild = (set, op, child) => set.put(op, [op, child]);
   }
 
   get(op: Op): Timestamp | undefined {
@@ -170,7 +189,14 @@ export interface AttestationPath {
 }
 
 export class Timestamp {
-  readonly msg: Uint8Array;
+  /** The message; in a parsed node, undefined until first read. */
+  private known: Uint8Array | undefined;
+  /**
+   * While `known` is undefined: the node and the op whose result on its message this node's is (so an
+   * unread node keeps its parent, and the ops' arguments, reachable).
+   */
+  private parent: Timestamp | undefined;
+  private via: Op | undefined;
   readonly attestations = new AttestationSet();
   readonly ops: OpSet;
 
@@ -178,8 +204,39 @@ export class Timestamp {
     if (msg.length > MAX_MSG_LENGTH) {
       throw new OtsValueError(`Message exceeds Op length limit; ${msg.length} > ${MAX_MSG_LENGTH}`);
     }
-    this.msg = msg;
-    this.ops = new OpSet(msg);
+    this.known = msg;
+    this.ops = new OpSet(this);
+  }
+
+  /**
+   * The message this node timestamps. A parse checks every op's limits on lengths alone and leaves
+   * the ops to be applied here, on first read: hashing the whole tree was most of a parse's time,
+   * and a reader of a proof often wants the serialization or one path, not every message.
+   */
+  get msg(): Uint8Array {
+    return this.known ?? this.computeMsg();
+  }
+
+  /**
+   * Applies this node's op to its parent's message, computing the parent's first if need be: a
+   * recursion, but only a parse makes such nodes, at most RECURSION_LIMIT deep.
+   */
+  private computeMsg(): Uint8Array {
+    const msg = (this.via as Op).call((this.parent as Timestamp).msg);
+    this.known = msg;
+    this.parent = undefined;
+    this.via = undefined;
+    return msg;
+  }
+
+  static {
+    parsedChild = (parent, op) => {
+      const child = new Timestamp(NOT_YET);
+      child.known = undefined;
+      child.parent = parent;
+      child.via = op;
+      return child;
+    };
   }
 
   /** Adds every op and attestation of `other`, a timestamp of the same message. */
@@ -249,19 +306,26 @@ export class Timestamp {
     return w.toBytes();
   }
 
-  /** Parses a whole byte array as the timestamp of `msg`; trailing bytes are an error. */
+  /**
+   * Parses a whole byte array as the timestamp of `msg`; trailing bytes are an error. The tree holds
+   * copies of `msg` and `bytes`, so a caller may reuse both.
+   */
   static fromBytes(msg: Uint8Array, bytes: Uint8Array, options?: TimestampReadOptions): Timestamp {
-    const r = new Reader(bytes);
-    const timestamp = Timestamp.read(r, msg, options);
+    const r = new Reader(new Uint8Array(bytes));
+    const timestamp = Timestamp.read(r, new Uint8Array(msg), options);
     r.assertEof();
     return timestamp;
   }
 
-  /** Parses the timestamp of `msg` at the reader's position, leaving the reader after it. */
+  /**
+   * Parses the timestamp of `msg` at the reader's position, leaving the reader after it. The tree
+   * keeps `msg` and views into the reader's bytes (op arguments, attestation payloads, and the
+   * messages it computes from them when first read): neither may change afterwards.
+   */
   static read(r: Reader, msg: Uint8Array, options?: TimestampReadOptions): Timestamp {
     const parse = new TreeParse(r, (options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - msg.length);
     const timestamp = new Timestamp(msg);
-    parse.node(timestamp, RECURSION_LIMIT);
+    parse.node(timestamp, msg.length, RECURSION_LIMIT);
     return timestamp;
   }
 
@@ -280,21 +344,21 @@ class TreeParse {
     this.budget = budget;
   }
 
-  /** Reads the children of `node`: every one but the last behind a fork marker. */
-  node(node: Timestamp, depthLeft: number): void {
+  /** Reads the children of `node` (a message of `msgLength` bytes): all but the last behind a fork marker. */
+  node(node: Timestamp, msgLength: number, depthLeft: number): void {
     const r = this.r;
     if (depthLeft === 0) {
       throw new RecursionLimitError('Reached timestamp recursion depth limit while deserializing', r.offset);
     }
     let tag = r.readByte();
     while (tag === FORK_MARKER) {
-      this.child(node, r.readByte(), depthLeft);
+      this.child(node, msgLength, r.readByte(), depthLeft);
       tag = r.readByte();
     }
-    this.child(node, tag, depthLeft);
+    this.child(node, msgLength, tag, depthLeft);
   }
 
-  private child(node: Timestamp, tag: number, depthLeft: number): void {
+  private child(node: Timestamp, msgLength: number, tag: number, depthLeft: number): void {
     const r = this.r;
     if (tag === ATTESTATION_MARKER) {
       node.attestations.add(AttestationReader.read(r));
@@ -302,21 +366,23 @@ class TreeParse {
     }
     const opAt = r.offset - 1;
     const op = Op.readWithTag(r, tag);
-    let child: Timestamp;
+    let length: number;
     try {
-      // A repeated op replaces the earlier subtree, as in the reference (its OpSet is a dict).
-      child = node.ops.replace(op);
+      length = op.resultLength(msgLength);
     } catch (e) {
       if (e instanceof MsgValueError) {
         throw new DeserializationError(`Invalid timestamp; message invalid for op ${op}: ${e.message}`, opAt);
       }
       throw e;
     }
-    this.budget -= child.msg.length;
+    this.budget -= length;
     if (this.budget < 0) {
       throw new DeserializationError('Timestamp messages exceed the size budget of this parse', opAt);
     }
-    this.node(child, depthLeft - 1);
+    const child = parsedChild(node, op);
+    // A repeated op replaces the earlier subtree, as in the reference (its OpSet is a dict).
+    putChild(node.ops, op, child);
+    this.node(child, length, depthLeft - 1);
   }
 }
 

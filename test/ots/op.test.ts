@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   fromHex,
   MsgValueError,
+  type Op,
   OpAppend,
   OpArgValueError,
   OpHexlify,
@@ -16,6 +18,7 @@ import {
   toHex,
   Writer,
 } from 'otsd/ots';
+import { opArb } from './arbitraries.js';
 
 // Digests of "" and "\x80", from python-opentimestamps' test_op.py and this machine's reference.
 const DIGESTS = [
@@ -117,5 +120,40 @@ describe('op serialization', () => {
       'append 02',
       'prepend 01',
     ]);
+  });
+});
+
+describe('resultLength', () => {
+  /** What `f` gives, or the name and text of what it throws. */
+  const outcome = (f: () => number): number | string => {
+    try {
+      return f();
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  // Arguments up to the limit, so that results pass it; message lengths around every limit.
+  const anyOp: fc.Arbitrary<Op> = fc.oneof(
+    opArb,
+    fc.integer({ min: 1, max: 4096 }).map((n) => new OpAppend(new Uint8Array(n))),
+    fc.integer({ min: 1, max: 4096 }).map((n) => new OpPrepend(new Uint8Array(n))),
+  );
+  const msgLength = fc.oneof(
+    fc.nat(80),
+    fc.integer({ min: 2040, max: 2056 }),
+    fc.integer({ min: 4088, max: 4100 }),
+  );
+
+  it("is the length of call's result, and refuses what call refuses with the same error", () => {
+    fc.assert(
+      fc.property(anyOp, msgLength, fc.uint8Array({ minLength: 1, maxLength: 1 }), (op, n, [fill]) => {
+        const msg = new Uint8Array(n).fill(fill as number);
+        assert.equal(
+          outcome(() => op.resultLength(n)),
+          outcome(() => op.call(msg).length),
+        );
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   BitcoinBlockHeaderAttestation,
   DeserializationError,
+  DetachedTimestampFile,
   fromHex,
   MsgValueError,
   OpAppend,
@@ -19,6 +21,7 @@ import {
 } from 'otsd/ots';
 import { serializedLength } from '../../src/ots/timestamp.js';
 import { deepTimestampArb, timestampArb } from './arbitraries.js';
+import { VECTORS_DIR } from './vectors.js';
 
 const EMPTY = new Uint8Array();
 
@@ -254,5 +257,56 @@ describe('serializedLength', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** Every node of `t`, root first, each parent before its children, children in canonical order. */
+function nodesOf(t: Timestamp): Timestamp[] {
+  const out: Timestamp[] = [];
+  const walk = (node: Timestamp) => {
+    out.push(node);
+    for (const [, child] of node.ops.sorted()) walk(child);
+  };
+  walk(t);
+  return out;
+}
+
+describe('parsed messages (computed when first read)', () => {
+  it("are each op applied to its parent's message, whichever node is read first", () => {
+    fc.assert(
+      fc.property(fc.oneof(timestampArb, deepTimestampArb), fc.boolean(), (built, deepestFirst) => {
+        const expected = nodesOf(built).map((node) => toHex(node.msg));
+        const parsed = nodesOf(Timestamp.fromBytes(built.msg, built.toBytes()));
+        const order = parsed.map((_, i) => (deepestFirst ? parsed.length - 1 - i : i));
+        for (const i of order) assert.equal(toHex((parsed[i] as Timestamp).msg), expected[i]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('a parsed tree and the buffers it was parsed from', () => {
+  it('does not follow them: fromBytes keeps copies of the input and the message', () => {
+    const files = readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.ots'));
+    for (const name of files) {
+      const bytes = new Uint8Array(readFileSync(`${VECTORS_DIR}/${name}`));
+      const file = DetachedTimestampFile.fromBytes(bytes);
+      const original = DetachedTimestampFile.fromBytes(bytes.slice());
+      const msg = original.timestamp.msg.slice();
+      const data = original.timestamp.toBytes();
+      const timestamp = Timestamp.fromBytes(msg, data);
+      bytes.fill(0x55);
+      msg.fill(0x55);
+      data.fill(0x55);
+      for (const parsed of [file.timestamp, timestamp]) {
+        assert.equal(toHex(parsed.toBytes()), toHex(original.timestamp.toBytes()), name);
+        assert.deepEqual(
+          nodesOf(parsed).map((node) => toHex(node.msg)),
+          nodesOf(original.timestamp).map((node) => toHex(node.msg)),
+          name,
+        );
+      }
+      assert.equal(toHex(file.toBytes()), toHex(original.toBytes()), name);
+    }
   });
 });
