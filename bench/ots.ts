@@ -46,22 +46,23 @@ interface Row {
 
 const rows: Row[] = [
   {
-    name: `parse ${data.length}-byte proof (ops/s)`,
+    // python-opentimestamps computes every message as it parses; a parse here leaves each to be
+    // computed when first read, so this row reads them all: the same work on both sides
+    name: `parse ${data.length}-byte proof, every message computed (ops/s)`,
     python: 'parse',
     goal: 5,
     work: PARSE_ITERATIONS,
     ours: () => {
-      for (let i = 0; i < PARSE_ITERATIONS; i++) Timestamp.fromBytes(msg, data);
+      for (let i = 0; i < PARSE_ITERATIONS; i++) messageBytes(Timestamp.fromBytes(msg, data));
     },
   },
   {
-    // Context for the row above: a parse computes the messages when first read, the reference's as it
-    // parses; reading every message makes this side do all the reference's hashing too.
-    name: `parse ${data.length}-byte proof, then read every message (ops/s)`,
+    // context: the parse alone, which is what a caller that reads few messages pays
+    name: `parse ${data.length}-byte proof, messages left until read (ops/s)`,
     python: 'parse',
     work: PARSE_ITERATIONS,
     ours: () => {
-      for (let i = 0; i < PARSE_ITERATIONS; i++) messageBytes(Timestamp.fromBytes(msg, data));
+      for (let i = 0; i < PARSE_ITERATIONS; i++) Timestamp.fromBytes(msg, data);
     },
   },
   {

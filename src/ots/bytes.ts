@@ -61,3 +61,13 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 export function reverseBytes(b: Uint8Array): Uint8Array {
   return Uint8Array.from(b).reverse();
 }
+
+/**
+ * A plain copy of `bytes` (of a Buffer too, whose `slice` is a view), for a parse that must not keep
+ * its caller's array; `what` names the argument in the TypeError for anything but a Uint8Array
+ * (`new Uint8Array` alone would take an Array, an ArrayBuffer, even a number).
+ */
+export function copyOfBytes(bytes: Uint8Array, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what}: expected a Uint8Array`);
+  return new Uint8Array(bytes);
+}

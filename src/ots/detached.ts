@@ -3,7 +3,7 @@
  * then the timestamp of that digest; nothing may follow.
  * @module
  */
-import { toHex } from './bytes.js';
+import { copyOfBytes, toHex } from './bytes.js';
 import { DeserializationError, OtsValueError, UnsupportedMajorVersionError } from './errors.js';
 import { type CryptOp, cryptOpByTag } from './op.js';
 import { Reader, varUintLength, Writer } from './serialize.js';
@@ -65,7 +65,7 @@ export class DetachedTimestampFile {
 
   /** The file and its tree hold a copy of `bytes`, so a caller may reuse them. */
   static fromBytes(bytes: Uint8Array, options?: TimestampReadOptions): DetachedTimestampFile {
-    const r = new Reader(new Uint8Array(bytes));
+    const r = new Reader(copyOfBytes(bytes, 'DetachedTimestampFile.fromBytes'));
     r.assertMagic(HEADER_MAGIC);
     const versionAt = r.offset;
     const major = r.readVarUint();

@@ -12,7 +12,7 @@
  */
 import type { Attestation } from './attestation.js';
 import { ATTESTATION_TAG_LENGTH, Attestation as AttestationReader } from './attestation.js';
-import { equalBytes, toHex } from './bytes.js';
+import { copyOfBytes, equalBytes, toHex } from './bytes.js';
 import { DeserializationError, MsgValueError, OtsValueError, RecursionLimitError } from './errors.js';
 import { BinaryOp, isResultOf, MAX_MSG_LENGTH, Op } from './op.js';
 import { Reader, varUintLength, Writer } from './serialize.js';
@@ -21,8 +21,8 @@ import { Reader, varUintLength, Writer } from './serialize.js';
 export const RECURSION_LIMIT = 256;
 
 /**
- * Default bound on the sum of the message lengths of a parsed tree (the bytes its messages take once
- * read). Not a reference limit: it stops a small input from expanding into gigabytes (every `append 1
+ * Default bound on the sum of the message lengths of every node a parse reads (the bytes its messages
+ * take once read; subtrees a repeated op replaces count too). Not a reference limit: it stops a small input from expanding into gigabytes (every `append 1
  * byte` may copy 4 KiB). Real proofs use a few kilobytes.
  */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -311,8 +311,8 @@ export class Timestamp {
    * copies of `msg` and `bytes`, so a caller may reuse both.
    */
   static fromBytes(msg: Uint8Array, bytes: Uint8Array, options?: TimestampReadOptions): Timestamp {
-    const r = new Reader(new Uint8Array(bytes));
-    const timestamp = Timestamp.read(r, new Uint8Array(msg), options);
+    const r = new Reader(copyOfBytes(bytes, 'Timestamp.fromBytes bytes'));
+    const timestamp = Timestamp.read(r, copyOfBytes(msg, 'Timestamp.fromBytes msg'), options);
     r.assertEof();
     return timestamp;
   }

@@ -286,6 +286,28 @@ describe('parsed messages (computed when first read)', () => {
 });
 
 describe('a parsed tree and the buffers it was parsed from', () => {
+  it('takes only a Uint8Array (a Buffer among them): an Array, an ArrayBuffer or a number is a TypeError', () => {
+    const file = readFileSync(`${VECTORS_DIR}/hello-world.txt.ots`);
+    const { timestamp } = DetachedTimestampFile.fromBytes(file);
+    const data = timestamp.toBytes();
+    assert.equal(
+      toHex(Timestamp.fromBytes(Buffer.from(timestamp.msg), Buffer.from(data)).toBytes()),
+      toHex(data),
+    );
+    const wrong = [[...data], data.buffer, 32, null] as unknown as Uint8Array[];
+    for (const bytes of wrong) {
+      assert.throws(
+        () => DetachedTimestampFile.fromBytes(bytes),
+        /DetachedTimestampFile.fromBytes: expected a Uint8Array/,
+      );
+      assert.throws(
+        () => Timestamp.fromBytes(timestamp.msg, bytes),
+        /Timestamp.fromBytes bytes: expected a Uint8Array/,
+      );
+      assert.throws(() => Timestamp.fromBytes(bytes, data), /Timestamp.fromBytes msg: expected a Uint8Array/);
+    }
+  });
+
   it('does not follow them: fromBytes keeps copies of the input and the message', () => {
     const files = readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.ots'));
     for (const name of files) {
