@@ -13,7 +13,7 @@
  * method, goes to fastify untouched.
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
@@ -30,6 +30,7 @@ import {
   TIMESTAMP_PATH,
   TIMESTAMP_ROUTE,
 } from './timestamp-route.js';
+import type { FinishedAnswer, TrackedResponse } from './tracked-response.js';
 
 export interface FastPathOptions {
   /** Takes digests; without it POST /digest goes to fastify (which says this node takes none). */
@@ -45,46 +46,47 @@ export interface FastPathOptions {
 }
 
 /** A request handler that answers the requests it takes and returns false for the rest. */
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type FastPath = (req: IncomingMessage, res: TrackedResponse) => boolean;
 
 export function fastPath(options: FastPathOptions): FastPath {
   const { aggregator, calendar, describePending, connections, refusalOf, errorLog, requestLog } = options;
 
   /** One request taken: its answer is written with the app's headers, then accounted for. */
-  class Exchange {
+  class Exchange implements FinishedAnswer {
     private readonly req: IncomingMessage;
-    private readonly res: ServerResponse;
+    private readonly res: TrackedResponse;
     /** The route pattern, as fastify names it. */
     private readonly route: string;
     private readonly started = performance.now();
     private readonly id = requestLog.nextId();
 
-    constructor(req: IncomingMessage, res: ServerResponse, route: string) {
+    /** Set when the answer is sent. */
+    private status = 0;
+
+    constructor(req: IncomingMessage, res: TrackedResponse, route: string) {
       this.req = req;
       this.res = res;
       this.route = route;
     }
 
     send(status: number, headers: Readonly<Record<string, string>>, body: Uint8Array | string): void {
-      const { req, res } = this;
+      const { res } = this;
       const head: Record<string, string> = { 'access-control-allow-origin': '*', ...headers };
       if (connections.sending(res)) head.connection = 'close';
       // as the app's onSend: a closing server's connection ends by lingering, and says nothing of it
       else if (connections.closing) res.removeHeader('connection');
       head['content-length'] = String(Buffer.byteLength(body));
-      // as fastify's onResponse: an answer never written (its client gone) is not accounted for
-      res.once('finish', () =>
-        requestLog.finished(
-          this.id,
-          req.method as string,
-          req.url as string,
-          this.route,
-          status,
-          performance.now() - this.started,
-        ),
-      );
+      this.status = status;
+      res.account = this;
       res.writeHead(status, head);
       res.end(body);
+    }
+
+    /** As fastify's onResponse: an answer never written (its client gone) is not accounted for. */
+    finished(): void {
+      const { req } = this;
+      const ms = performance.now() - this.started;
+      requestLog.finished(this.id, req.method as string, req.url as string, this.route, this.status, ms);
     }
 
     /**
@@ -109,7 +111,7 @@ export function fastPath(options: FastPathOptions): FastPath {
     }
   }
 
-  const serveDigest = (req: IncomingMessage, res: ServerResponse, submitTo: Aggregator) => {
+  const serveDigest = (req: IncomingMessage, res: TrackedResponse, submitTo: Aggregator) => {
     const exchange = new Exchange(req, res, DIGEST_ROUTE);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -122,7 +124,7 @@ export function fastPath(options: FastPathOptions): FastPath {
     req.once('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
   };
 
-  const serveProof = (req: IncomingMessage, res: ServerResponse, from: Calendar, hex: string) => {
+  const serveProof = (req: IncomingMessage, res: TrackedResponse, from: Calendar, hex: string) => {
     const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
     try {
       const commitment = commitmentOf(hex);
