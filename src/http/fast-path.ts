@@ -126,12 +126,12 @@ export function fastPath(options: FastPathOptions): FastPath {
 
   const serveProof = (req: IncomingMessage, res: TrackedResponse, from: Calendar, hex: string) => {
     const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
+    // most asked for are proved and asked for before, in lowercase: answered at once (only a valid
+    // commitment's hex finds an answer; the rest, uppercase included, take the way of a first request)
+    const built = from.builtAnswer(hex);
+    if (built) return exchange.send(200, PROOF_HEADERS, built);
     try {
-      const commitment = commitmentOf(hex);
-      // most asked for are proved and asked for before: answered at once
-      const built = from.builtAnswer(commitment);
-      if (built) exchange.send(200, PROOF_HEADERS, built);
-      else exchange.settle(proofOf(from, commitment, describePending), PROOF_HEADERS);
+      exchange.settle(proofOf(from, commitmentOf(hex), describePending), PROOF_HEADERS);
     } catch (e) {
       exchange.fail(e);
     }
