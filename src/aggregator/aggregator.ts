@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JournalUnavailableError } from '../journal/outage.js';
 import { SummarizedLines } from '../log/summarized-lines.js';
-import { MerkleTree, type Op, OpAppend, OpSHA256, Writer } from '../ots/index.js';
+import { MerkleTree, OpAppend, OpSHA256, sha256, Writer } from '../ots/index.js';
 import type { RoundSink } from './round-sink.js';
 
 /** Reference limit: a digest is 0..64 bytes (the nonce makes every leaf 32 bytes). */
@@ -274,11 +274,7 @@ export class Aggregator {
 
   private async commitRound(round: Waiting[]): Promise<void> {
     const nonces = randomBytes(NONCE_BYTES * round.length);
-    const appends = round.map(
-      (_, i) => new OpAppend(new Uint8Array(nonces.buffer, nonces.byteOffset + i * NONCE_BYTES, NONCE_BYTES)),
-    );
-    const leaves = round.map((w, i) => SHA256.call((appends[i] as OpAppend).call(w.digest)));
-    const tree = new MerkleTree(leaves);
+    const tree = new MerkleTree(leavesOf(round, nonces));
     let tipBytes: Uint8Array;
     try {
       tipBytes = await this.commitTip(tree.root);
@@ -290,11 +286,11 @@ export class Aggregator {
     this.stats.rounds++;
     this.stats.digests += round.length;
     for (const listener of this.listeners) listener(round.length);
-    for (let i = 0; i < round.length; i++) {
-      if (i > 0 && i % ANSWERS_PER_TURN === 0) await nextTurn();
-      (round[i] as Waiting).resolve(
-        serializePath([appends[i] as OpAppend, SHA256, ...tree.path(i)], tipBytes),
-      );
+    for (let first = 0; first < round.length; first += ANSWERS_PER_TURN) {
+      if (first > 0) await nextTurn();
+      const end = Math.min(round.length, first + ANSWERS_PER_TURN);
+      const answers = writeAnswers(tree, nonces, tipBytes, first, end);
+      for (let i = first; i < end; i++) (round[i] as Waiting).resolve(answers[i - first] as Uint8Array);
     }
   }
 
@@ -330,10 +326,44 @@ export class Aggregator {
   }
 }
 
-/** A bare timestamp: one op per node down the path, then the tip's own serialization. */
-function serializePath(path: Op[], tip: Uint8Array): Uint8Array {
-  const w = new Writer();
-  for (const op of path) op.write(w);
-  w.writeBytes(tip);
-  return w.toBytes();
+/** The leaf of each digest: sha256(digest ‖ its nonce), the nonces `NONCE_BYTES` each in order. */
+function leavesOf(round: readonly Waiting[], nonces: Uint8Array): Uint8Array[] {
+  // one buffer for every digest of a length (a round's digests are mostly of one), not one each
+  let message = new Uint8Array(0);
+  return round.map(({ digest }, i) => {
+    if (message.length !== digest.length + NONCE_BYTES) message = new Uint8Array(digest.length + NONCE_BYTES);
+    message.set(digest);
+    message.set(nonces.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES), digest.length);
+    return sha256(message);
+  });
+}
+
+/**
+ * The answers of digests `first` to `end` (excluded): each a bare timestamp, from the digest (append
+ * its nonce, sha256) along its path to the tip, then the tip's own serialization. Written into one
+ * buffer, each answer a view of it: op objects and a growing buffer per digest were most of what a
+ * round left to the garbage collector.
+ */
+function writeAnswers(
+  tree: MerkleTree,
+  nonces: Uint8Array,
+  tip: Uint8Array,
+  first: number,
+  end: number,
+): Uint8Array[] {
+  const nonce = (i: number) => nonces.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES);
+  const ends: number[] = [];
+  // the longest an answer can be: append the nonce (tag, length, 16 bytes), sha256, then at most a
+  // step per level (tag, length, a 32-byte sibling, sha256), then the tip
+  const longest = 3 + NONCE_BYTES + 35 * (tree.levels.length - 1) + tip.length;
+  const w = new Writer((end - first) * longest);
+  for (let i = first; i < end; i++) {
+    new OpAppend(nonce(i)).write(w);
+    SHA256.write(w);
+    tree.writePath(i, w);
+    w.writeBytes(tip);
+    ends.push(w.byteLength);
+  }
+  const bytes = w.toBytes();
+  return ends.map((to, i) => bytes.subarray(i === 0 ? 0 : ends[i - 1], to));
 }
