@@ -105,9 +105,21 @@ export function fastPath(options: FastPathOptions): FastPath {
       this.send(definition.status, errorHeaders(definition), errorText(definition, detail));
     }
 
-    /** Answers 200 with the bytes `work` resolves to, or the error it rejects with. */
+    /**
+     * Answers 200 with the bytes `work` resolves to, or the error it rejects with (or that writing the
+     * answer threw): one reaction, not a promise more per request for a catch.
+     */
     settle(work: Promise<Uint8Array>, headers: Readonly<Record<string, string>>): void {
-      work.then((bytes) => this.send(200, headers, bytes)).catch((e: unknown) => this.fail(e));
+      work.then(
+        (bytes) => {
+          try {
+            this.send(200, headers, bytes);
+          } catch (e) {
+            this.fail(e);
+          }
+        },
+        (e: unknown) => this.fail(e),
+      );
     }
   }
 
