@@ -136,14 +136,18 @@ export function fastPath(options: FastPathOptions): FastPath {
     req.once('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
   };
 
-  const serveProof = (req: IncomingMessage, res: TrackedResponse, from: Calendar, hex: string) => {
+  /** `built`: the answer, when it is built already. */
+  const serveProof = (
+    req: IncomingMessage,
+    res: TrackedResponse,
+    from: Calendar,
+    hex: string,
+    built: Uint8Array | undefined,
+  ) => {
     const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
-    // most asked for are proved and asked for before, in lowercase: answered at once (only a valid
-    // commitment's hex finds an answer; the rest, uppercase included, take the way of a first request)
-    const built = from.builtAnswer(hex);
-    if (built) return exchange.send(200, PROOF_HEADERS, built);
     try {
-      exchange.settle(proofOf(from, commitmentOf(hex), describePending), PROOF_HEADERS);
+      if (built) exchange.send(200, PROOF_HEADERS, built);
+      else exchange.settle(proofOf(from, commitmentOf(hex), describePending), PROOF_HEADERS);
     } catch (e) {
       exchange.fail(e);
     }
@@ -160,8 +164,11 @@ export function fastPath(options: FastPathOptions): FastPath {
     if (req.method === 'GET') {
       if (calendar === undefined || !url.startsWith(TIMESTAMP_PATH)) return false;
       const hex = url.slice(TIMESTAMP_PATH.length);
-      if (!HEX_DIGITS.test(hex)) return false;
-      serveProof(req, res, calendar, hex);
+      // most asked for are proved and asked for before, in lowercase: answered at once (only a valid
+      // commitment's hex finds an answer; the rest, uppercase included, take the way of a first request)
+      const built = calendar.builtAnswer(hex);
+      if (built === undefined && !HEX_DIGITS.test(hex)) return false;
+      serveProof(req, res, calendar, hex, built);
       return true;
     }
     return false;
