@@ -1,20 +1,19 @@
 /**
- * Aggregation rounds, as the reference calendar runs them: every interval, the digests that arrived
- * are each given a fresh 16-byte random nonce (leaf = sha256(digest ‖ nonce)), a merkle tree is built
- * over the leaves, its tip goes to the sink, and each client gets its path from digest to tip followed
- * by the sink's timestamp of the tip.
+ * Aggregation rounds, as the reference calendar runs them: each digest is given a fresh 16-byte random
+ * nonce (leaf = sha256(digest ‖ nonce), made as it arrives: round-tree.ts); every interval a merkle
+ * tree is built over the leaves that arrived, its tip goes to the sink, and each client gets its path
+ * from digest to tip followed by the sink's timestamp of the tip.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JournalUnavailableError } from '../journal/outage.js';
 import { SummarizedLines } from '../log/summarized-lines.js';
-import { MerkleTree, OpAppend, OpSHA256, sha256, Writer } from '../ots/index.js';
+import { MerkleTree } from '../ots/index.js';
 import type { RoundSink } from './round-sink.js';
+import { type Leaf, Leaves, writeAnswers } from './round-tree.js';
 
 /** Reference limit: a digest is 0..64 bytes (the nonce makes every leaf 32 bytes). */
 export const MAX_DIGEST_BYTES = 64;
-export const NONCE_BYTES = 16;
 /** The reference calendar's round interval. */
 export const DEFAULT_ROUND_INTERVAL_MS = 1000;
 
@@ -96,7 +95,7 @@ export class AggregatorClosedError extends Error {
 }
 
 interface Waiting {
-  digest: Uint8Array;
+  leaf: Leaf;
   resolve: (timestamp: Uint8Array) => void;
   reject: (error: Error) => void;
 }
@@ -106,8 +105,6 @@ export interface RoundStats {
   digests: number;
 }
 
-const SHA256 = new OpSHA256();
-
 export class Aggregator {
   private readonly sink: RoundSink;
   readonly intervalMs: number;
@@ -115,6 +112,7 @@ export class Aggregator {
   private maxWaiting: number;
   private readonly log: NonNullable<AggregatorOptions['log']> | undefined;
   private queue: Waiting[] = [];
+  private readonly leaves = new Leaves();
   private timer: NodeJS.Timeout | undefined;
   private readonly rounds = new Set<Promise<void>>();
   private readonly maxRoundsInFlight: number;
@@ -177,7 +175,8 @@ export class Aggregator {
 
   /**
    * Resolves, after the round that takes `digest` is durable, with the serialized timestamp from the
-   * digest to the sink's attestation (a bare tree whose root message is the digest).
+   * digest to the sink's attestation (a bare tree whose root message is the digest). `digest` is read
+   * at once (its leaf is made now), not kept.
    */
   submit(digest: Uint8Array): Promise<Uint8Array> {
     if (digest.byteLength > MAX_DIGEST_BYTES)
@@ -186,8 +185,9 @@ export class Aggregator {
     if (this.unanswered >= this.maxWaiting) {
       return Promise.reject(new AggregatorOverloadedError(`${this.unanswered} digests already unanswered`));
     }
+    const leaf = this.leaves.leafOf(digest);
     return new Promise((resolve, reject) => {
-      this.queue.push({ digest, resolve, reject });
+      this.queue.push({ leaf, resolve, reject });
       this.closeEarly();
     });
   }
@@ -273,8 +273,8 @@ export class Aggregator {
   }
 
   private async commitRound(round: Waiting[]): Promise<void> {
-    const nonces = randomBytes(NONCE_BYTES * round.length);
-    const tree = new MerkleTree(leavesOf(round, nonces));
+    const leaves = round.map((w) => w.leaf);
+    const tree = new MerkleTree(leaves.map((leaf) => leaf.hash));
     let tipBytes: Uint8Array;
     try {
       tipBytes = await this.commitTip(tree.root);
@@ -289,7 +289,7 @@ export class Aggregator {
     for (let first = 0; first < round.length; first += ANSWERS_PER_TURN) {
       if (first > 0) await nextTurn();
       const end = Math.min(round.length, first + ANSWERS_PER_TURN);
-      const answers = writeAnswers(tree, nonces, tipBytes, first, end);
+      const answers = writeAnswers(tree, leaves, tipBytes, first, end);
       for (let i = first; i < end; i++) (round[i] as Waiting).resolve(answers[i - first] as Uint8Array);
     }
   }
@@ -324,46 +324,4 @@ export class Aggregator {
     while (this.queue.length > 0) await this.runRound();
     this.refusedRounds.flush();
   }
-}
-
-/** The leaf of each digest: sha256(digest ‖ its nonce), the nonces `NONCE_BYTES` each in order. */
-function leavesOf(round: readonly Waiting[], nonces: Uint8Array): Uint8Array[] {
-  // one buffer for every digest of a length (a round's digests are mostly of one), not one each
-  let message = new Uint8Array(0);
-  return round.map(({ digest }, i) => {
-    if (message.length !== digest.length + NONCE_BYTES) message = new Uint8Array(digest.length + NONCE_BYTES);
-    message.set(digest);
-    message.set(nonces.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES), digest.length);
-    return sha256(message);
-  });
-}
-
-/**
- * The answers of digests `first` to `end` (excluded): each a bare timestamp, from the digest (append
- * its nonce, sha256) along its path to the tip, then the tip's own serialization. Written into one
- * buffer, each answer a view of it: op objects and a growing buffer per digest were most of what a
- * round left to the garbage collector.
- */
-function writeAnswers(
-  tree: MerkleTree,
-  nonces: Uint8Array,
-  tip: Uint8Array,
-  first: number,
-  end: number,
-): Uint8Array[] {
-  const nonce = (i: number) => nonces.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES);
-  const ends: number[] = [];
-  // the longest an answer can be: append the nonce (tag, length, 16 bytes), sha256, then at most a
-  // step per level (tag, length, a 32-byte sibling, sha256), then the tip
-  const longest = 3 + NONCE_BYTES + 35 * (tree.levels.length - 1) + tip.length;
-  const w = new Writer((end - first) * longest);
-  for (let i = first; i < end; i++) {
-    new OpAppend(nonce(i)).write(w);
-    SHA256.write(w);
-    tree.writePath(i, w);
-    w.writeBytes(tip);
-    ends.push(w.byteLength);
-  }
-  const bytes = w.toBytes();
-  return ends.map((to, i) => bytes.subarray(i === 0 ? 0 : ends[i - 1], to));
 }

@@ -128,8 +128,9 @@ export function fastPath(options: FastPathOptions): FastPath {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
-      // a copy: the chunks are views of the connection's read buffer, and the digest waits for its round
-      exchange.settle(timestampOf(submitTo, Buffer.concat(chunks)), DIGEST_HEADERS);
+      // no copy of a body read at once: the aggregator reads the digest as it takes it, and keeps none
+      const digest = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      exchange.settle(timestampOf(submitTo, digest), DIGEST_HEADERS);
     });
     // the connection was lost or cut before the body ended (Node answered a timeout itself): fastify
     // counts and logs this as a bad request, and there is no one left to answer
