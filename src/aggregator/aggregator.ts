@@ -114,6 +114,8 @@ export class Aggregator {
   private queue: Waiting[] = [];
   private readonly leaves = new Leaves();
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer's tick is due (performance.now()). */
+  private tickDue: number | undefined;
   private readonly rounds = new Set<Promise<void>>();
   private readonly maxRoundsInFlight: number;
   private readonly closeWhenSinkFree: boolean;
@@ -192,13 +194,21 @@ export class Aggregator {
     });
   }
 
+  /**
+   * The next tick, an interval after the last was due: not an interval after the last ran, nor after
+   * its round's tree was built, which made every round, and the wait of a digest that just missed one,
+   * longer by both. A tick a whole interval late does not bring the next one at once.
+   */
   private schedule(): void {
     if (this.stopping) return;
+    const now = performance.now();
+    const due = (this.tickDue ?? now) + this.intervalMs;
+    this.tickDue = due > now ? due : now + this.intervalMs;
     this.timer = setTimeout(() => {
       this.earlyRoundsLeft = EARLY_ROUNDS_PER_INTERVAL;
-      this.startRound();
       this.schedule();
-    }, this.intervalMs);
+      this.startRound();
+    }, this.tickDue - now);
   }
 
   /** A round of what waits, unless every round slot is taken: then its digests go in the next round. */
