@@ -296,6 +296,8 @@ export class Connections implements ResponseTracker {
 
   /** Hands waiting requests to the app while there is room: each connection's in order, oldest first. */
   private makeRoom(): void {
+    // nothing waits, as a rule: not even an iterator per answer then
+    if (this.waiting.size === 0) return;
     for (const connection of this.waiting) {
       while (connection.deferred.length > 0 && this.hasRoom(connection)) {
         const [req, res] = connection.deferred.shift() as [IncomingMessage, TrackedResponse];
