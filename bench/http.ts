@@ -5,7 +5,7 @@
  *   connection per request and keep-alive: the rate answered with p99 <= round + 50 ms, none dropped;
  * - CPU per digest (the otsd process's, from /proc), keep-alive;
  * - GET /timestamp of proved commitments, closed loop at 1, 16 and 64 connections, once each answer
- *   was built (the first request's rate is printed);
+ *   was built (the first request's rate is printed), with each server's CPU per answer;
  * - GET / (the status page) on 10k and 200k commitments: independent of history;
  * - digests through an aggregator vs straight to the calendar, 256 connections, 100 ms rounds;
  * - RSS idle after an overload vs at start (otsd run as deploy/otsd.service runs it).
@@ -277,6 +277,7 @@ async function main(): Promise<void> {
     const commitments = await provedCalendar(join(work, 'proved'), 10_000);
     const proved = await startOtsd(['--data-dir', join(work, 'proved'), '--uri', 'http://127.0.0.1:1']);
     stopping.push(() => proved.process.stop());
+    const provedPid = proved.process.child.pid as number;
     const paths = commitments.map((c) => `/timestamp/${c}`);
     console.log('\nGET /timestamp, proved (10,000 commitments, one proof), closed loop, keep-alive');
     // each answer built once (the first request for a commitment), then served from bytes
@@ -286,10 +287,15 @@ async function main(): Promise<void> {
     );
     for (const connections of runs('get') ? GET_CONNECTIONS : []) {
       const common = { method: 'GET' as const, paths, durationMs: DURATION_MS, connections };
-      const base = await closedLoop({ url: baseUrl, ...common });
-      const ours = await closedLoop({ url: proved.url, ...common });
-      console.log(`  ${String(connections).padStart(3)} conn  otsd ${line(ours)}`);
-      console.log(`            bare ${line(base)}`);
+      const [base, baseCpu] = await withCpu(basePid, () => closedLoop({ url: baseUrl, ...common }));
+      const [ours, oursCpu] = await withCpu(provedPid, () => closedLoop({ url: proved.url, ...common }));
+      // the server's CPU per answer: what a row costs otsd itself, steadier than rates on a busy machine
+      const perAnswer = (cpu: number, r: LoadResult) =>
+        `server cpu ${((1000 * cpu) / r.answered).toFixed(1)} us an answer`;
+      console.log(
+        `  ${String(connections).padStart(3)} conn  otsd ${line(ours)}, ${perAnswer(oursCpu, ours)}`,
+      );
+      console.log(`            bare ${line(base)}, ${perAnswer(baseCpu, base)}`);
       const ratio = ours.okPerSecond / base.okPerSecond;
       const p99Goal = connections === 64 ? ', p99 < 5 ms' : '';
       rows.push({

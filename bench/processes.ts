@@ -6,7 +6,13 @@ import { spawnTracked, type TrackedChild } from '../test/helpers/child-process.j
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /**
- * Runs `otsd run --listen 127.0.0.1:0 --log-level warn ...args` (with `env` added to this process's
+ * Extra node flags for every otsd started here, space-separated, e.g. BENCH_OTSD_NODE_FLAGS='--cpu-prof
+ * --cpu-prof-dir=/tmp/prof' to profile what a row costs otsd (the profile is written when it stops).
+ */
+const NODE_FLAGS = process.env.BENCH_OTSD_NODE_FLAGS?.split(' ').filter((flag) => flag !== '') ?? [];
+
+/**
+ * Runs `node ...BENCH_OTSD_NODE_FLAGS otsd run --listen 127.0.0.1:0 --log-level warn ...args` (with `env` added to this process's
  * environment); resolves once it listens and, for a calendar, once the full check of its index has
  * ended: the check reads the whole journal beside the requests measured (it made the status page of a
  * 200k-commitment calendar look three times slower than a small one's).
@@ -17,7 +23,7 @@ export async function startOtsd(
 ): Promise<{ url: string; process: TrackedChild }> {
   const process = spawnTracked(
     globalThis.process.execPath,
-    [MAIN, 'run', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...args],
+    [...NODE_FLAGS, MAIN, 'run', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...args],
     { env: { ...globalThis.process.env, ...env } },
   );
   const match = await process.waitForOutput(/listening on (http:\/\/\S+)/, `otsd run ${args.join(' ')}`);

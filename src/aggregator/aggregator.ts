@@ -1,20 +1,19 @@
 /**
- * Aggregation rounds, as the reference calendar runs them: every interval, the digests that arrived
- * are each given a fresh 16-byte random nonce (leaf = sha256(digest ‖ nonce)), a merkle tree is built
- * over the leaves, its tip goes to the sink, and each client gets its path from digest to tip followed
- * by the sink's timestamp of the tip.
+ * Aggregation rounds, as the reference calendar runs them: each digest is given a fresh 16-byte random
+ * nonce (leaf = sha256(digest ‖ nonce), made as it arrives: round-tree.ts); every interval a merkle
+ * tree is built over the leaves that arrived, its tip goes to the sink, and each client gets its path
+ * from digest to tip followed by the sink's timestamp of the tip.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JournalUnavailableError } from '../journal/outage.js';
 import { SummarizedLines } from '../log/summarized-lines.js';
-import { MerkleTree, type Op, OpAppend, OpSHA256, Writer } from '../ots/index.js';
+import { MerkleTree } from '../ots/index.js';
 import type { RoundSink } from './round-sink.js';
+import { type Leaf, Leaves, writeAnswers } from './round-tree.js';
 
 /** Reference limit: a digest is 0..64 bytes (the nonce makes every leaf 32 bytes). */
 export const MAX_DIGEST_BYTES = 64;
-export const NONCE_BYTES = 16;
 /** The reference calendar's round interval. */
 export const DEFAULT_ROUND_INTERVAL_MS = 1000;
 
@@ -96,7 +95,7 @@ export class AggregatorClosedError extends Error {
 }
 
 interface Waiting {
-  digest: Uint8Array;
+  leaf: Leaf;
   resolve: (timestamp: Uint8Array) => void;
   reject: (error: Error) => void;
 }
@@ -106,8 +105,6 @@ export interface RoundStats {
   digests: number;
 }
 
-const SHA256 = new OpSHA256();
-
 export class Aggregator {
   private readonly sink: RoundSink;
   readonly intervalMs: number;
@@ -115,7 +112,10 @@ export class Aggregator {
   private maxWaiting: number;
   private readonly log: NonNullable<AggregatorOptions['log']> | undefined;
   private queue: Waiting[] = [];
+  private readonly leaves = new Leaves();
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer's tick is due (performance.now()). */
+  private tickDue: number | undefined;
   private readonly rounds = new Set<Promise<void>>();
   private readonly maxRoundsInFlight: number;
   private readonly closeWhenSinkFree: boolean;
@@ -177,7 +177,8 @@ export class Aggregator {
 
   /**
    * Resolves, after the round that takes `digest` is durable, with the serialized timestamp from the
-   * digest to the sink's attestation (a bare tree whose root message is the digest).
+   * digest to the sink's attestation (a bare tree whose root message is the digest). `digest` is read
+   * at once (its leaf is made now), not kept.
    */
   submit(digest: Uint8Array): Promise<Uint8Array> {
     if (digest.byteLength > MAX_DIGEST_BYTES)
@@ -186,19 +187,28 @@ export class Aggregator {
     if (this.unanswered >= this.maxWaiting) {
       return Promise.reject(new AggregatorOverloadedError(`${this.unanswered} digests already unanswered`));
     }
+    const leaf = this.leaves.leafOf(digest);
     return new Promise((resolve, reject) => {
-      this.queue.push({ digest, resolve, reject });
+      this.queue.push({ leaf, resolve, reject });
       this.closeEarly();
     });
   }
 
+  /**
+   * The next tick, an interval after the last was due: not an interval after the last ran, nor after
+   * its round's tree was built, which made every round, and the wait of a digest that just missed one,
+   * longer by both. A tick a whole interval late does not bring the next one at once.
+   */
   private schedule(): void {
     if (this.stopping) return;
+    const now = performance.now();
+    const due = (this.tickDue ?? now) + this.intervalMs;
+    this.tickDue = due > now ? due : now + this.intervalMs;
     this.timer = setTimeout(() => {
       this.earlyRoundsLeft = EARLY_ROUNDS_PER_INTERVAL;
-      this.startRound();
       this.schedule();
-    }, this.intervalMs);
+      this.startRound();
+    }, this.tickDue - now);
   }
 
   /** A round of what waits, unless every round slot is taken: then its digests go in the next round. */
@@ -273,12 +283,8 @@ export class Aggregator {
   }
 
   private async commitRound(round: Waiting[]): Promise<void> {
-    const nonces = randomBytes(NONCE_BYTES * round.length);
-    const appends = round.map(
-      (_, i) => new OpAppend(new Uint8Array(nonces.buffer, nonces.byteOffset + i * NONCE_BYTES, NONCE_BYTES)),
-    );
-    const leaves = round.map((w, i) => SHA256.call((appends[i] as OpAppend).call(w.digest)));
-    const tree = new MerkleTree(leaves);
+    const leaves = round.map((w) => w.leaf);
+    const tree = new MerkleTree(leaves.map((leaf) => leaf.hash));
     let tipBytes: Uint8Array;
     try {
       tipBytes = await this.commitTip(tree.root);
@@ -290,11 +296,11 @@ export class Aggregator {
     this.stats.rounds++;
     this.stats.digests += round.length;
     for (const listener of this.listeners) listener(round.length);
-    for (let i = 0; i < round.length; i++) {
-      if (i > 0 && i % ANSWERS_PER_TURN === 0) await nextTurn();
-      (round[i] as Waiting).resolve(
-        serializePath([appends[i] as OpAppend, SHA256, ...tree.path(i)], tipBytes),
-      );
+    for (let first = 0; first < round.length; first += ANSWERS_PER_TURN) {
+      if (first > 0) await nextTurn();
+      const end = Math.min(round.length, first + ANSWERS_PER_TURN);
+      const answers = writeAnswers(tree, leaves, tipBytes, first, end);
+      for (let i = first; i < end; i++) (round[i] as Waiting).resolve(answers[i - first] as Uint8Array);
     }
   }
 
@@ -328,12 +334,4 @@ export class Aggregator {
     while (this.queue.length > 0) await this.runRound();
     this.refusedRounds.flush();
   }
-}
-
-/** A bare timestamp: one op per node down the path, then the tip's own serialization. */
-function serializePath(path: Op[], tip: Uint8Array): Uint8Array {
-  const w = new Writer();
-  for (const op of path) op.write(w);
-  w.writeBytes(tip);
-  return w.toBytes();
 }

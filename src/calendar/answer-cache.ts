@@ -5,8 +5,20 @@
  * op, serialization) cost most of a GET.
  * @module
  */
+
+/** An answer held, in the list of answers from the least to the most recently used. */
+interface Entry {
+  key: string;
+  answer: Uint8Array;
+  older: Entry | undefined;
+  newer: Entry | undefined;
+}
+
 export class AnswerCache {
-  private readonly entries = new Map<string, Uint8Array>();
+  private readonly entries = new Map<string, Entry>();
+  /** The least and the most recently used. */
+  private oldest: Entry | undefined;
+  private newest: Entry | undefined;
   private bytes = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -16,29 +28,50 @@ export class AnswerCache {
     return this.bytes;
   }
 
+  /**
+   * A hit moves its entry to the newest end of the list: a few links, where moving it to the end of
+   * the Map's order (a delete and a set) cost two hash lookups on every GET.
+   */
   get(key: string): Uint8Array | undefined {
-    const answer = this.entries.get(key);
-    if (answer) {
-      // a Map iterates in insertion order: moved to the end, it is the last dropped
-      this.entries.delete(key);
-      this.entries.set(key, answer);
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry !== this.newest) {
+      this.unlink(entry);
+      this.link(entry);
     }
-    return answer;
+    return entry.answer;
   }
 
   set(key: string, answer: Uint8Array): void {
     const old = this.entries.get(key);
-    if (old) {
-      this.entries.delete(key);
-      this.bytes -= old.byteLength;
-    }
+    if (old) this.drop(old);
     if (answer.byteLength > this.maxBytes) return;
-    this.entries.set(key, answer);
+    const entry: Entry = { key, answer, older: undefined, newer: undefined };
+    this.entries.set(key, entry);
+    this.link(entry);
     this.bytes += answer.byteLength;
-    for (const [oldest, dropped] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= dropped.byteLength;
-    }
+    while (this.bytes > this.maxBytes) this.drop(this.oldest as Entry);
+  }
+
+  private drop(entry: Entry): void {
+    this.entries.delete(entry.key);
+    this.unlink(entry);
+    this.bytes -= entry.answer.byteLength;
+  }
+
+  /** Makes `entry` the newest. */
+  private link(entry: Entry): void {
+    entry.older = this.newest;
+    entry.newer = undefined;
+    if (this.newest) this.newest.newer = entry;
+    else this.oldest = entry;
+    this.newest = entry;
+  }
+
+  private unlink(entry: Entry): void {
+    if (entry.older) entry.older.newer = entry.newer;
+    else this.oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else this.newest = entry.older;
   }
 }

@@ -188,11 +188,12 @@ export class Calendar {
   }
 
   /**
-   * `answer` of a proved commitment whose answer is built already, at once (no index read, no promise:
-   * the server's fast path serves most GET /timestamp from here); undefined for any other.
+   * `answer` of the proved commitment whose hex, in lowercase, is `hex` (as clients send it) and whose
+   * answer is built already, at once (no index read, no promise, not even the commitment's bytes: the
+   * server's fast path serves most GET /timestamp from here); undefined for any other string.
    */
-  builtAnswer(commitment: Uint8Array): Uint8Array | undefined {
-    return this.answers.get(answerKey(commitment));
+  builtAnswer(hex: string): Uint8Array | undefined {
+    return this.answers.get(hex);
   }
 
   /**
@@ -270,6 +271,5 @@ export class Calendar {
   }
 }
 
-/** A commitment's key in the answer cache: its bytes as a string. */
-const answerKey = (commitment: Uint8Array) =>
-  Buffer.from(commitment.buffer, commitment.byteOffset, commitment.byteLength).toString('latin1');
+/** A commitment's key in the answer cache: its hex in lowercase, as clients name it (see builtAnswer). */
+const answerKey = (commitment: Uint8Array) => toHex(commitment);

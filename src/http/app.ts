@@ -34,6 +34,7 @@ import { RequestLog, type RequestObserver } from './request-log.js';
 import { type NodeStatus, statusRoute } from './status-route.js';
 import { type PendingDescriber, timestampRoute } from './timestamp-route.js';
 import { type TipSource, tipRoute } from './tip-route.js';
+import { TrackedResponse } from './tracked-response.js';
 
 export interface HttpLimits {
   /** Longest request URL. */
@@ -149,6 +150,8 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
       // a request without Host is refused in onRequest below, in the same form as every other error
       requireHostHeader: false,
+      // answers that tell Connections when they are ended and done (tracked-response.ts)
+      ServerResponse: TrackedResponse,
     });
     const fastifyHandler = handler as (req: IncomingMessage, res: ServerResponse) => void;
     // the fast path takes the hot routes' requests; fastify gets the rest
@@ -259,7 +262,8 @@ export function buildCalendarApp(options: CalendarAppOptions): FastifyInstance {
   // The per-request hooks take callbacks: an async hook costs a promise and its microtasks per request,
   // which at thousands of digests a second was a fifth of the server's time
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (connections.sending(reply.raw)) reply.header('connection', 'close');
+    // the server answers with TrackedResponses (serverFactory)
+    if (connections.sending(reply.raw as TrackedResponse)) reply.header('connection', 'close');
     else if (connections.closing) reply.raw.removeHeader('connection');
     done(null, payload);
   });

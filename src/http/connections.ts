@@ -25,8 +25,12 @@
  * once kept every other client out, and any stop waiting, for ever.
  * @module
  */
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ResponseTracker, TrackedResponse } from './tracked-response.js';
+
+/** The app: Node's request listener, on a server whose answers are TrackedResponses. */
+export type TrackedListener = (req: IncomingMessage, res: TrackedResponse) => void;
 
 /**
  * Why a connection was closed without its client asking: its client left the answers written to it
@@ -64,9 +68,9 @@ type ServerSocket = Socket & { _paused?: boolean; parser?: { resume(): void } | 
 interface Connection {
   socket: ServerSocket;
   /** Answers of the requests handed to the app and not finished yet. */
-  answering: Set<ServerResponse>;
+  answering: Set<TrackedResponse>;
   /** Requests read while the connection (or the server) had no room, oldest first. */
-  deferred: [IncomingMessage, ServerResponse][];
+  deferred: [IncomingMessage, TrackedResponse][];
   /** Not read for now (see stopReading). */
   held: boolean;
   /** It ends after the answers to the requests read: the server closes, or (cut) it cannot read on. */
@@ -79,19 +83,22 @@ interface Connection {
   movedAt: number;
 }
 
-export class Connections {
+/**
+ * The server given to the constructor must answer with TrackedResponses (createServer's
+ * `ServerResponse` option): each answer tells this bookkeeping when it is ended and done.
+ */
+export class Connections implements ResponseTracker {
   private readonly limits: ConnectionLimits;
-  private readonly handle: RequestListener;
+  private readonly handle: TrackedListener;
   private readonly connections = new Map<Socket, Connection>();
   /** Connections with deferred requests, in the order they began waiting. */
   private readonly waiting = new Set<Connection>();
   /** Requests read past the server's cap with nothing ahead of them: answered 503 (see `refused`). */
   private readonly refusals = new WeakSet<IncomingMessage>();
-  /** Answers on their way (see `sending`). */
-  private readonly sent = new WeakSet<ServerResponse>();
-  /** Answers handed to the app and not written yet. */
-  private readonly unwritten = new WeakSet<ServerResponse>();
-  /** Requests read and not answered yet: those unwritten, and the deferred ones. */
+  /**
+   * Requests read and not answered yet: those handed to the app whose answers are not written yet
+   * (TrackedResponse.unwritten), and the deferred ones.
+   */
   private inFlight = 0;
   /** Of those, the deferred ones. */
   private deferredCount = 0;
@@ -107,7 +114,7 @@ export class Connections {
   constructor(
     server: Server,
     limits: ConnectionLimits,
-    handle: RequestListener,
+    handle: TrackedListener,
     onClosed?: (reason: ClosedReason) => void,
   ) {
     this.limits = limits;
@@ -127,7 +134,7 @@ export class Connections {
   }
 
   /** Node's 'request' listener. */
-  readonly request: RequestListener = (req, res) => {
+  readonly request: TrackedListener = (req, res) => {
     const connection = this.connections.get(req.socket);
     if (!connection) return this.handle(req, res);
     if (connection.deferred.length === 0) {
@@ -162,12 +169,12 @@ export class Connections {
    * an answer that ended it would leave unanswered the requests its client sent behind it, in the same
    * read or still in the receive buffer.
    */
-  sending(res: ServerResponse): boolean {
-    this.sent.add(res);
+  sending(res: TrackedResponse): boolean {
+    res.announced = true;
     const connection = this.connections.get(res.req.socket);
     if (!connection?.closing || connection.deferred.length > 0) return false;
     if (!connection.done && !this.lingeredOut()) return false;
-    for (const other of connection.answering) if (!this.sent.has(other)) return false;
+    for (const other of connection.answering) if (!other.announced) return false;
     connection.done = true;
     this.stopReading(connection);
     return true;
@@ -254,39 +261,34 @@ export class Connections {
   }
 
   /** `counted`: a deferred request, already in flight. */
-  private start(connection: Connection, req: IncomingMessage, res: ServerResponse, counted = false): void {
+  private start(connection: Connection, req: IncomingMessage, res: TrackedResponse, counted = false): void {
     connection.answering.add(res);
     if (counted) this.deferredCount--;
     else this.inFlight++;
-    this.unwritten.add(res);
     // a request is answered once its answer is written, not once its client has read it: one that does
     // not read holds no room on other connections (Node emits nothing when an answer queued behind
-    // another is ended, hence end itself)
-    const end = res.end;
-    res.end = ((...args: Parameters<typeof end>) => {
-      const ended = end.apply(res, args);
-      this.written(res);
-      return ended;
-    }) as typeof end;
-    const answered = () => this.answered(connection, res);
-    res.once('finish', answered);
-    res.once('close', answered);
+    // another is ended: the TrackedResponse tells of its end itself)
+    res.unwritten = true;
+    res.tracker = this;
     if (connection.answering.size >= this.limits.maxPerConnection) this.stopReading(connection);
     this.holdAllIfSaturated();
     this.handle(req, res);
   }
 
   /** The answer `res` is written (or its connection gone): it is no longer in flight. */
-  private written(res: ServerResponse): void {
-    if (!this.unwritten.delete(res)) return;
+  ended(res: TrackedResponse): void {
+    if (!res.unwritten) return;
+    res.unwritten = false;
     this.inFlight--;
     this.makeRoom();
     this.releaseAllIfRoom();
   }
 
-  private answered(connection: Connection, res: ServerResponse): void {
-    if (!connection.answering.delete(res)) return;
-    this.written(res);
+  /** The answer `res` is finished, or its connection gone. */
+  settled(res: TrackedResponse): void {
+    const connection = this.connections.get(res.req.socket);
+    if (!connection?.answering.delete(res)) return;
+    this.ended(res);
     this.makeRoom();
     if (connection.deferred.length === 0 && this.hasRoom(connection)) this.resumeReading(connection);
     this.endIfIdle(connection);
@@ -294,9 +296,11 @@ export class Connections {
 
   /** Hands waiting requests to the app while there is room: each connection's in order, oldest first. */
   private makeRoom(): void {
+    // nothing waits, as a rule: not even an iterator per answer then
+    if (this.waiting.size === 0) return;
     for (const connection of this.waiting) {
       while (connection.deferred.length > 0 && this.hasRoom(connection)) {
-        const [req, res] = connection.deferred.shift() as [IncomingMessage, ServerResponse];
+        const [req, res] = connection.deferred.shift() as [IncomingMessage, TrackedResponse];
         this.start(connection, req, res, true);
       }
       if (connection.deferred.length > 0) {
@@ -312,7 +316,11 @@ export class Connections {
     clearTimeout(connection.linger);
     this.connections.delete(connection.socket);
     this.waiting.delete(connection);
-    for (const res of connection.answering) if (this.unwritten.delete(res)) this.inFlight--;
+    for (const res of connection.answering)
+      if (res.unwritten) {
+        res.unwritten = false;
+        this.inFlight--;
+      }
     this.inFlight -= connection.deferred.length;
     this.deferredCount -= connection.deferred.length;
     connection.answering.clear();

@@ -15,17 +15,29 @@ export const DIGEST_ROUTE = '/digest';
 /** The headers of a timestamp answered, besides its length. */
 export const DIGEST_HEADERS = { 'content-type': 'application/octet-stream' } as const;
 
-/** The timestamp of `digest` once its round is committed; an HttpError says why there is none. */
-export async function timestampOf(aggregator: Aggregator, digest: Uint8Array): Promise<Uint8Array> {
+/**
+ * The timestamp of `digest` once its round is committed; an HttpError says why there is none. Not an
+ * async function: its suspended frame would wait out the round with every digest (thousands a second).
+ */
+export function timestampOf(aggregator: Aggregator, digest: Uint8Array): Promise<Uint8Array> {
   try {
-    return await aggregator.submit(digest);
+    return aggregator.submit(digest).catch(rethrowAsHttpError);
   } catch (e) {
-    if (e instanceof AggregatorOverloadedError) throw new HttpError(HttpErrors.OVERLOADED, e);
-    if (e instanceof AggregatorClosedError) throw new HttpError(HttpErrors.SHUTTING_DOWN);
-    if (e instanceof NoUpstreamAnsweredError) throw new HttpError(HttpErrors.NO_UPSTREAM, e);
-    if (e instanceof JournalUnavailableError) throw new HttpError(HttpErrors.JOURNAL_UNAVAILABLE, e);
-    throw new HttpError(HttpErrors.COMMIT_FAILED, e);
+    return Promise.reject(httpErrorOf(e));
   }
+}
+
+const rethrowAsHttpError = (e: unknown): never => {
+  throw httpErrorOf(e);
+};
+
+/** The HttpError that says why a digest got no timestamp. */
+function httpErrorOf(e: unknown): HttpError {
+  if (e instanceof AggregatorOverloadedError) return new HttpError(HttpErrors.OVERLOADED, e);
+  if (e instanceof AggregatorClosedError) return new HttpError(HttpErrors.SHUTTING_DOWN);
+  if (e instanceof NoUpstreamAnsweredError) return new HttpError(HttpErrors.NO_UPSTREAM, e);
+  if (e instanceof JournalUnavailableError) return new HttpError(HttpErrors.JOURNAL_UNAVAILABLE, e);
+  return new HttpError(HttpErrors.COMMIT_FAILED, e);
 }
 
 export function digestRoute(app: FastifyInstance, aggregator: Aggregator): void {

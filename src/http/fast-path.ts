@@ -13,7 +13,7 @@
  * method, goes to fastify untouched.
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
@@ -30,6 +30,7 @@ import {
   TIMESTAMP_PATH,
   TIMESTAMP_ROUTE,
 } from './timestamp-route.js';
+import type { FinishedAnswer, TrackedResponse } from './tracked-response.js';
 
 export interface FastPathOptions {
   /** Takes digests; without it POST /digest goes to fastify (which says this node takes none). */
@@ -45,46 +46,47 @@ export interface FastPathOptions {
 }
 
 /** A request handler that answers the requests it takes and returns false for the rest. */
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type FastPath = (req: IncomingMessage, res: TrackedResponse) => boolean;
 
 export function fastPath(options: FastPathOptions): FastPath {
   const { aggregator, calendar, describePending, connections, refusalOf, errorLog, requestLog } = options;
 
   /** One request taken: its answer is written with the app's headers, then accounted for. */
-  class Exchange {
+  class Exchange implements FinishedAnswer {
     private readonly req: IncomingMessage;
-    private readonly res: ServerResponse;
+    private readonly res: TrackedResponse;
     /** The route pattern, as fastify names it. */
     private readonly route: string;
     private readonly started = performance.now();
     private readonly id = requestLog.nextId();
 
-    constructor(req: IncomingMessage, res: ServerResponse, route: string) {
+    /** Set when the answer is sent. */
+    private status = 0;
+
+    constructor(req: IncomingMessage, res: TrackedResponse, route: string) {
       this.req = req;
       this.res = res;
       this.route = route;
     }
 
     send(status: number, headers: Readonly<Record<string, string>>, body: Uint8Array | string): void {
-      const { req, res } = this;
+      const { res } = this;
       const head: Record<string, string> = { 'access-control-allow-origin': '*', ...headers };
       if (connections.sending(res)) head.connection = 'close';
       // as the app's onSend: a closing server's connection ends by lingering, and says nothing of it
       else if (connections.closing) res.removeHeader('connection');
       head['content-length'] = String(Buffer.byteLength(body));
-      // as fastify's onResponse: an answer never written (its client gone) is not accounted for
-      res.once('finish', () =>
-        requestLog.finished(
-          this.id,
-          req.method as string,
-          req.url as string,
-          this.route,
-          status,
-          performance.now() - this.started,
-        ),
-      );
+      this.status = status;
+      res.account = this;
       res.writeHead(status, head);
       res.end(body);
+    }
+
+    /** As fastify's onResponse: an answer never written (its client gone) is not accounted for. */
+    finished(): void {
+      const { req } = this;
+      const ms = performance.now() - this.started;
+      requestLog.finished(this.id, req.method as string, req.url as string, this.route, this.status, ms);
     }
 
     /**
@@ -103,33 +105,50 @@ export function fastPath(options: FastPathOptions): FastPath {
       this.send(definition.status, errorHeaders(definition), errorText(definition, detail));
     }
 
-    /** Answers 200 with the bytes `work` resolves to, or the error it rejects with. */
+    /**
+     * Answers 200 with the bytes `work` resolves to, or the error it rejects with (or that writing the
+     * answer threw): one reaction, not a promise more per request for a catch.
+     */
     settle(work: Promise<Uint8Array>, headers: Readonly<Record<string, string>>): void {
-      work.then((bytes) => this.send(200, headers, bytes)).catch((e: unknown) => this.fail(e));
+      work.then(
+        (bytes) => {
+          try {
+            this.send(200, headers, bytes);
+          } catch (e) {
+            this.fail(e);
+          }
+        },
+        (e: unknown) => this.fail(e),
+      );
     }
   }
 
-  const serveDigest = (req: IncomingMessage, res: ServerResponse, submitTo: Aggregator) => {
+  const serveDigest = (req: IncomingMessage, res: TrackedResponse, submitTo: Aggregator) => {
     const exchange = new Exchange(req, res, DIGEST_ROUTE);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
-      // a copy: the chunks are views of the connection's read buffer, and the digest waits for its round
-      exchange.settle(timestampOf(submitTo, Buffer.concat(chunks)), DIGEST_HEADERS);
+      // no copy of a body read at once: the aggregator reads the digest as it takes it, and keeps none
+      const digest = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      exchange.settle(timestampOf(submitTo, digest), DIGEST_HEADERS);
     });
     // the connection was lost or cut before the body ended (Node answered a timeout itself): fastify
     // counts and logs this as a bad request, and there is no one left to answer
     req.once('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
   };
 
-  const serveProof = (req: IncomingMessage, res: ServerResponse, from: Calendar, hex: string) => {
+  /** `built`: the answer, when it is built already. */
+  const serveProof = (
+    req: IncomingMessage,
+    res: TrackedResponse,
+    from: Calendar,
+    hex: string,
+    built: Uint8Array | undefined,
+  ) => {
     const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
     try {
-      const commitment = commitmentOf(hex);
-      // most asked for are proved and asked for before: answered at once
-      const built = from.builtAnswer(commitment);
       if (built) exchange.send(200, PROOF_HEADERS, built);
-      else exchange.settle(proofOf(from, commitment, describePending), PROOF_HEADERS);
+      else exchange.settle(proofOf(from, commitmentOf(hex), describePending), PROOF_HEADERS);
     } catch (e) {
       exchange.fail(e);
     }
@@ -146,8 +165,11 @@ export function fastPath(options: FastPathOptions): FastPath {
     if (req.method === 'GET') {
       if (calendar === undefined || !url.startsWith(TIMESTAMP_PATH)) return false;
       const hex = url.slice(TIMESTAMP_PATH.length);
-      if (!HEX_DIGITS.test(hex)) return false;
-      serveProof(req, res, calendar, hex);
+      // most asked for are proved and asked for before, in lowercase: answered at once (only a valid
+      // commitment's hex finds an answer; the rest, uppercase included, take the way of a first request)
+      const built = calendar.builtAnswer(hex);
+      if (built === undefined && !HEX_DIGITS.test(hex)) return false;
+      serveProof(req, res, calendar, hex, built);
       return true;
     }
     return false;

@@ -8,6 +8,9 @@ import type { FastifyBaseLogger } from 'fastify';
 /** Told of every finished request: its route pattern, method, status and duration in seconds. */
 export type RequestObserver = (route: string, method: string, status: number, seconds: number) => void;
 
+/** The levels at which the request line is written (otsd uses pino's own levels). */
+const LINE_LEVELS = new Set(['debug', 'trace']);
+
 /** fastify's own limit: ids stay small integers (a larger one would deoptimize the counter). */
 const MAX_ID = 2147483647;
 
@@ -30,6 +33,8 @@ export class RequestLog {
   /** `route` is the pattern that matched ('unmatched' for none); `ms` the time from routing to the end. */
   finished(id: string, method: string, url: string, route: string, status: number, ms: number): void {
     this.observe?.(route, method, status, ms / 1000);
+    // not even built at other levels: thousands a second
+    if (!LINE_LEVELS.has(this.logger.level)) return;
     this.logger.debug(
       { reqId: id, method, url: url.slice(0, 200), status, ms: Math.round(ms * 10) / 10 },
       'request',

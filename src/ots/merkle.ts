@@ -8,9 +8,14 @@
 import { OtsValueError } from './errors.js';
 import { sha256 } from './hash.js';
 import { type CryptOp, type Op, OpAppend, OpPrepend, OpSHA256 } from './op.js';
+import type { Writer } from './serialize.js';
 import { Timestamp } from './timestamp.js';
 
 const SHA256 = new OpSHA256();
+/** The tags of the ops of a path, as OpAppend, OpPrepend and OpSHA256 write themselves. */
+const APPEND_TAG = 0xf0;
+const PREPEND_TAG = 0xf1;
+const SHA256_TAG = 0x08;
 
 /**
  * Timestamps `left ‖ right` then applies `op`: left gets `append(right.msg)`, right gets
@@ -102,23 +107,36 @@ export class MerkleTree {
 
   /** The ops that lead from leaf `index` to the root: (append|prepend sibling, sha256) per level. */
   path(index: number): Op[] {
-    if (!Number.isInteger(index) || index < 0 || index >= this.size) {
-      throw new RangeError(`MerkleTree.path: index ${index} out of range 0..${this.size - 1}`);
-    }
     const ops: Op[] = [];
+    this.walk('path', index, (appended, sibling) =>
+      ops.push(appended ? new OpAppend(sibling) : new OpPrepend(sibling), SHA256),
+    );
+    return ops;
+  }
+
+  /**
+   * Writes the ops of `path(index)` as they serialize, without making them: an aggregator writes a
+   * path for each of thousands of digests a round.
+   */
+  writePath(index: number, w: Writer): void {
+    this.walk('writePath', index, (appended, sibling) => {
+      w.writeByte(appended ? APPEND_TAG : PREPEND_TAG);
+      w.writeVarBytes(sibling);
+      w.writeByte(SHA256_TAG);
+    });
+  }
+
+  /** Calls `step` for each level from leaf `index` up that has a sibling: appended, or prepended. */
+  private walk(caller: string, index: number, step: (appended: boolean, sibling: Uint8Array) => void): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.size) {
+      throw new RangeError(`MerkleTree.${caller}: index ${index} out of range 0..${this.size - 1}`);
+    }
     let i = index;
-    for (const level of this.levels.slice(0, -1)) {
+    for (let depth = 0; depth < this.levels.length - 1; depth++) {
+      const level = this.levels[depth] as readonly Uint8Array[];
       const sibling = i ^ 1;
-      if (sibling < level.length) {
-        ops.push(
-          i % 2 === 0
-            ? new OpAppend(level[sibling] as Uint8Array)
-            : new OpPrepend(level[sibling] as Uint8Array),
-        );
-        ops.push(SHA256);
-      }
+      if (sibling < level.length) step(i % 2 === 0, level[sibling] as Uint8Array);
       i >>= 1;
     }
-    return ops;
   }
 }

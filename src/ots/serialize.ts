@@ -116,6 +116,11 @@ export class Writer {
     this.buffer = new Uint8Array(capacity);
   }
 
+  /** The bytes written so far. */
+  get byteLength(): number {
+    return this.length;
+  }
+
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
     let size = Math.max(this.buffer.length * 2, 16);

@@ -1,4 +1,7 @@
-/** The end of a round: every waiting digest answered, in slices that let the event loop run between. */
+/**
+ * The end of a round: every waiting digest answered, in slices that let the event loop run between;
+ * rounds an interval apart.
+ */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -74,5 +77,35 @@ describe('Aggregator', () => {
     assert.equal((summary.obj as { count: number }).count, 4);
     assert.match(summary.msg, /4 more since the last line/);
     files.free();
+  });
+
+  it('ticks an interval apart, however long the work at the start of a round', async (t) => {
+    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: TEST_URI, create: true });
+    t.after(() => calendar.close());
+    const INTERVAL_MS = 200;
+    const WORK_MS = 80;
+    const ticks: number[] = [];
+    // a real calendar, whose round begins with 80 ms of work on the event loop (a round of hundreds of
+    // thousands of digests builds its tree for as long)
+    const sink = {
+      commit: (tip: Uint8Array) => {
+        ticks.push(performance.now());
+        const until = performance.now() + WORK_MS;
+        while (performance.now() < until);
+        return calendar.commit(tip);
+      },
+    };
+    const aggregator = new Aggregator({ sink, intervalMs: INTERVAL_MS });
+    aggregator.start();
+    // a digest waits at every tick
+    const answers: Promise<Uint8Array>[] = [];
+    const feeding = setInterval(() => answers.push(aggregator.submit(new Uint8Array(randomBytes(32)))), 20);
+    while (ticks.length < 8) await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
+    clearInterval(feeding);
+    await aggregator.stop();
+    await Promise.all(answers);
+    // once WORK_MS a round late, once more each further round, the ticks would be INTERVAL_MS + WORK_MS apart
+    const spacing = ((ticks[7] as number) - (ticks[0] as number)) / 7;
+    assert.ok(spacing < INTERVAL_MS + WORK_MS / 2, `ticks ${spacing.toFixed(0)} ms apart`);
   });
 });

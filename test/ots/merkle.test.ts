@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { catSha256, catSha256d, MerkleTree, makeMerkleTree, OtsValueError, Timestamp, toHex } from 'otsd/ots';
+import {
+  catSha256,
+  catSha256d,
+  MerkleTree,
+  makeMerkleTree,
+  OtsValueError,
+  Timestamp,
+  toHex,
+  Writer,
+} from 'otsd/ots';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -84,8 +93,27 @@ describe('MerkleTree paths', () => {
       { numRuns: 200 },
     );
   });
+  it('writePath writes the bytes of the path ops', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 200 }), { minLength: 1, maxLength: 70 }),
+        (raw) => {
+          const tree = new MerkleTree(raw);
+          raw.forEach((_, i) => {
+            const ops = new Writer();
+            for (const op of tree.path(i)) op.write(ops);
+            const written = new Writer();
+            tree.writePath(i, written);
+            assert.equal(toHex(written.toBytes()), toHex(ops.toBytes()));
+          });
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
   it('refuses an index out of range', () => {
     assert.throws(() => new MerkleTree(leaves(3)).path(3), RangeError);
     assert.throws(() => new MerkleTree(leaves(3)).path(-1), RangeError);
+    assert.throws(() => new MerkleTree(leaves(3)).writePath(3, new Writer()), RangeError);
   });
 });
