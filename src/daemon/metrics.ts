@@ -9,7 +9,6 @@ import { type CollaborationEvent, MASTER_STATES } from '../anchoring/collaborati
 import type { ClosedReason } from '../http/connections.js';
 import type { NodeStatus } from '../http/status-route.js';
 import { MIRROR_STATES } from '../mirror/mirror.js';
-import { RequestHistogram } from './request-histogram.js';
 import { serverUrl } from './server-url.js';
 
 export interface NodeMetrics {
@@ -44,9 +43,10 @@ const INDEX_CHECK_VALUES: Record<IndexCheckState, number> = {
 export function createMetrics(status: () => NodeStatus, indexApplied?: () => number): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'otsd_' });
-  const requests = new RequestHistogram({
+  const requests = new Histogram({
     name: 'otsd_http_request_duration_seconds',
     help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
     buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 1, 2, 5, 15],
     registers: [registry],
   });
@@ -269,7 +269,8 @@ export function createMetrics(status: () => NodeStatus, indexApplied?: () => num
       else masterLatency.observe({ master: event.master }, event.blocks);
     },
     registry,
-    request: (route, method, status, seconds) => requests.observe(route, method, status, seconds),
+    request: (route, method, status, seconds) =>
+      requests.observe({ route, method, status: String(status) }, seconds),
     httpError: (code) => httpErrors.inc({ code }),
     connectionClosed: (reason) => closedConnections.inc({ reason }),
     mirrorRefusal: () => mirrorRefusals.inc(),
