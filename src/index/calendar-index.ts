@@ -27,7 +27,7 @@ import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 5;
+export const INDEX_VERSION = 6;
 
 const APPLIED_KEY = Buffer.from('applied');
 /** A floor under the acknowledged position, kept when the index is cleared (encoded as `applied`). */

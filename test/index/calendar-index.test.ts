@@ -15,6 +15,7 @@ import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js
 import { encodeDonationPayload } from '../../src/journal/donation-payload.js';
 import { Journal } from '../../src/journal/journal.js';
 import { encodeOfferPayload } from '../../src/journal/offer-payload.js';
+import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
 import { encodeStampPayload } from '../../src/journal/stamp-payload.js';
@@ -130,6 +131,37 @@ describe('calendar index', () => {
         assert.equal(entries.length, kept, `${name} after clear: ${entries.join(', ')}`);
       }
     }
+  });
+
+  it('leads every leaf of a proof to its tip by the merkle path, as applied and after a reindex', async (t) => {
+    const dir = tempDir(t);
+    const journal = await Journal.open({ dir: join(dir, 'journal'), create: true });
+    const index = CalendarIndex.open(join(dir, 'index'), join(dir, 'journal'));
+    journal.onAppend((records) => index.apply(records));
+    // levels of 100, 50, 25, 13, 7, 4, 2 and 1 nodes: several blocks of a level, and odd ends
+    const commitments = Array.from({ length: 100 }, (_, i) => sha256(new Uint8Array([i])));
+    const numbers = [];
+    for (const c of commitments) numbers.push((await journal.append(RecordKind.Commitment, c)).number);
+    const tip = new MerkleTree(commitments.map((c) => sha256(c))).root;
+    const attested = new Timestamp(tip);
+    attested.attestations.add(new BitcoinBlockHeaderAttestation(800_000));
+    const proof = await journal.append(
+      RecordKind.Proof,
+      encodeProofPayload({ commitments: numbers, tip: attested }),
+    );
+    const pathsLeadToTip = () => {
+      for (const [leaf, c] of commitments.entries()) {
+        let msg = sha256(c);
+        for (const op of index.merklePath(proof.number, leaf)) msg = op.call(msg);
+        assert.deepEqual(msg, tip, `leaf ${leaf}`);
+      }
+    };
+    pathsLeadToTip();
+    index.clear();
+    await catchUpIndex(index, journal);
+    pathsLeadToTip();
+    await journal.close();
+    await index.close();
   });
 
   it('catch-up refuses an index ahead of the journal instead of emptying it', async (t) => {
