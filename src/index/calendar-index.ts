@@ -193,24 +193,33 @@ export class CalendarIndex {
   }
 
   private applyInTransaction(fresh: readonly StoredRecord[]): void {
-    const floorReached = this.floor !== undefined && (fresh.at(-1)?.number ?? 0) + 1 >= this.floor.number;
-    const commitmentsAt = (numbers: readonly number[]) => this.readCommitments(numbers);
-    let cursor = this.cursor;
+    const last = fresh[fresh.length - 1] as StoredRecord;
+    const floorReached = this.floor !== undefined && last.number + 1 >= this.floor.number;
+    const cursor: ReadCursor = {
+      number: last.number + 1,
+      segment: last.segment,
+      offset: last.offset + last.size,
+      previousChainHash: last.chainHash,
+    };
+    /** The record being applied: those before it in the batch are. */
+    let next = this.cursor.number;
+    // a proof's commitments are most often in its own batch, before it: taken from there, not read back
+    const base = next;
+    const commitmentsAt = (numbers: readonly number[]) =>
+      (numbers[0] ?? -1) >= base && (numbers.at(-1) ?? Number.POSITIVE_INFINITY) < next
+        ? numbers.map((n) => {
+            const record = fresh[n - base];
+            return record?.kind === RecordKind.Commitment ? payloadView(record) : undefined;
+          })
+        : this.readCommitments(numbers);
     this.root.transactionSync(() => {
       for (const record of fresh) {
-        if (record.number !== cursor.number) {
-          throw new IndexConsistencyError(
-            `index: expected journal record ${cursor.number}, got ${record.number}`,
-          );
+        if (record.number !== next) {
+          throw new IndexConsistencyError(`index: expected journal record ${next}, got ${record.number}`);
         }
         const entry = indexedRecord(record, commitmentsAt);
         for (const view of this.views) view.apply(entry);
-        cursor = {
-          number: record.number + 1,
-          segment: record.segment,
-          offset: record.offset + record.size,
-          previousChainHash: record.chainHash,
-        };
+        next++;
       }
       for (const view of this.views) view.finish?.();
       this.meta.put(APPLIED_KEY, encodeCursor(cursor));
@@ -349,6 +358,11 @@ export class CalendarIndex {
     this.segments.close();
     await this.root.close();
   }
+}
+
+/** A record's payload as a Buffer, without a copy. */
+function payloadView(record: StoredRecord): Buffer {
+  return Buffer.from(record.payload.buffer, record.payload.byteOffset, record.payload.byteLength);
 }
 
 const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };
