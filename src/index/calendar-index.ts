@@ -10,7 +10,7 @@
  */
 import { open, type RootDatabase } from 'lmdb';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
-import { readRecordsSync } from '../journal/read-sync.js';
+import { type ReadBackRecord, readRecordsSync } from '../journal/read-sync.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
 import { SegmentFds } from '../journal/segment-fds.js';
 import type { Op } from '../ots/index.js';
@@ -69,6 +69,8 @@ export class CalendarIndex {
 
   /** The journal's segments, which commitments are read back from. */
   private readonly segments: SegmentFds;
+  /** The last reader of records read back (see readCommitments), and the last record it gave. */
+  private reader: JournalReader | undefined;
 
   private constructor(path: string, journalDir: string) {
     this.segments = new SegmentFds(journalDir);
@@ -146,13 +148,9 @@ export class CalendarIndex {
       if (floor) this.meta.put(ACKNOWLEDGED_KEY, encodeCursor(floor));
     });
     this.commitments.emptied();
+    this.dropReader();
     this.cursor = START;
     this.floor = floor;
-  }
-
-  /** The index has caught up with the journal's head: what only speeds up a rebuild is let go. */
-  caughtUp(): void {
-    this.commitments.caughtUp();
   }
 
   /** Where to resume reading the journal: the next record to apply. */
@@ -254,30 +252,51 @@ export class CalendarIndex {
 
   /**
    * The commitments records `numbers` (ascending) hold, read from the journal in one pass per run of
-   * nearby records; undefined for a record that is not a commitment.
+   * nearby records; undefined for a record that is not a commitment. The pass goes on from where the
+   * last call left it when `numbers` begin shortly after (a mirror checking a proof asks for its
+   * commitments one at a time).
    */
   private readCommitments(numbers: readonly number[]): (Buffer | undefined)[] {
     const out: (Buffer | undefined)[] = [];
-    let records: Generator<{ number: number; kind: number; payload: Uint8Array }> | undefined;
-    let at = -1;
     for (const n of numbers) {
-      // a gap of more than a kept position's records: start again from the one before n
-      if (!records || n - at > POSITION_RECORDS) {
-        records?.return(undefined);
-        const from = this.positions.positionBefore(n);
-        records = from && readRecordsSync(this.segments, from);
-      }
       let found: Buffer | undefined;
-      for (let step = records?.next(); step && !step.done; step = records?.next()) {
-        at = step.value.number;
-        if (at < n) continue;
-        if (at === n && step.value.kind === RecordKind.Commitment) found = Buffer.from(step.value.payload);
-        break;
+      const reader = this.readerAt(n);
+      let step: IteratorResult<ReadBackRecord> | undefined;
+      try {
+        for (step = reader?.records.next(); reader && step && !step.done; step = reader.records.next()) {
+          reader.at = step.value.number;
+          if (reader.at < n) continue;
+          if (reader.at === n && step.value.kind === RecordKind.Commitment)
+            found = Buffer.from(step.value.payload);
+          break;
+        }
+      } catch (e) {
+        this.reader = undefined;
+        throw e;
       }
+      // it ran to the journal's end: the next is made anew, from wherever the journal ends then
+      if (step?.done) this.reader = undefined;
       out.push(found);
     }
-    records?.return(undefined);
     return out;
+  }
+
+  /**
+   * A reader of the journal that has not passed record `n`: the last one if `n` is a little after
+   * where it stopped, else one from the kept position before `n`.
+   */
+  private readerAt(n: number): JournalReader | undefined {
+    const kept = this.reader;
+    if (kept && n > kept.at && n - kept.at <= POSITION_RECORDS) return kept;
+    this.dropReader();
+    const from = this.positions.positionBefore(n);
+    if (from) this.reader = { records: readRecordsSync(this.segments, from), at: from.number - 1 };
+    return this.reader;
+  }
+
+  private dropReader(): void {
+    this.reader?.records.return(undefined);
+    this.reader = undefined;
   }
 
   /** Number of commitments not yet covered by a proof. */
@@ -355,6 +374,7 @@ export class CalendarIndex {
   }
 
   async close(): Promise<void> {
+    this.dropReader();
     this.segments.close();
     await this.root.close();
   }
@@ -363,6 +383,11 @@ export class CalendarIndex {
 /** A record's payload as a Buffer, without a copy. */
 function payloadView(record: StoredRecord): Buffer {
   return Buffer.from(record.payload.buffer, record.payload.byteOffset, record.payload.byteLength);
+}
+
+interface JournalReader {
+  records: Generator<ReadBackRecord>;
+  at: number;
 }
 
 const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };

@@ -24,6 +24,5 @@ export async function catchUpIndex(
     index.apply(batch);
     onProgress?.(index.applied.number, total);
   }
-  index.caughtUp();
   onProgress?.(index.applied.number, total);
 }

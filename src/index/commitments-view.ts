@@ -54,7 +54,10 @@ export class CommitmentsView implements IndexView {
   /** The distinct count as this transaction leaves it; undefined when not read yet. */
   private distinct: number | undefined;
   private distinctChanged = false;
-  /** While the index is rebuilt from nothing: the prefixes it certainly does not hold. */
+  /**
+   * From an empty index on (a new calendar or mirror, a rebuild) until it proves too little: the
+   * prefixes it certainly does not hold. Not made again after a restart.
+   */
   private absentPrefixes: AbsentPrefixes | undefined;
   /** See lastDuplicateRecord and lastProvenRecord; undefined when not read yet. */
   private lastDuplicate: number | undefined;
@@ -152,11 +155,6 @@ export class CommitmentsView implements IndexView {
     this.absentPrefixes = new AbsentPrefixes();
   }
 
-  /** The index has caught up with the journal: what only speeds up a rebuild is dropped. */
-  caughtUp(): void {
-    this.absentPrefixes = undefined;
-  }
-
   private get distinctCount(): number {
     if (this.distinct === undefined) {
       const stored = this.counts.get(DISTINCT_KEY);
@@ -182,6 +180,7 @@ export class CommitmentsView implements IndexView {
    * counted up to `atMost`: their entries alone, no journal read.
    */
   sharingPrefix(commitment: Uint8Array, atMost: number): number {
+    if (this.absentPrefixes?.absent(commitment)) return 0;
     const { key, value: start } = prefixEntry(commitment, 0);
     let count = 0;
     for (const value of this.prefixes.getValues(key, { start })) {

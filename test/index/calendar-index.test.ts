@@ -164,6 +164,25 @@ describe('calendar index', () => {
     await index.close();
   });
 
+  it('reads back commitments in any order, and those appended after a read reached the journal end', async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
+    try {
+      const c = (i: number) => Buffer.from(sha256(new Uint8Array([3, i])));
+      for (let i = 0; i < 40; i++) await calendar.commit(c(i));
+      // forward in small steps (one pass goes on), back, and far
+      for (const n of [0, 1, 5, 20, 21, 3, 39, 2]) assert.deepEqual(calendar.index.commitmentAt(n), c(n));
+      // the last read ran to the journal's end: what is appended after it is read all the same
+      for (let i = 40; i < 45; i++) {
+        await calendar.commit(c(i));
+        assert.deepEqual(calendar.index.commitmentAt(i), c(i), `record ${i}`);
+      }
+      assert.equal(calendar.index.commitmentAt(45), undefined);
+    } finally {
+      await calendar.close();
+    }
+  });
+
   it('catch-up refuses an index ahead of the journal instead of emptying it', async (t) => {
     const older = tempDir(t);
     const dataDir = tempDir(t);
