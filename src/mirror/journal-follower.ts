@@ -61,8 +61,8 @@ interface Held {
 class Group {
   readonly records: ChainedRecord[] = [];
   readonly commitments = new Map<number, Uint8Array>();
-  /** How many of its commitments have each 6-byte prefix (hex): see MAX_SHARED_PREFIX. */
-  readonly prefixes = new Map<string, number>();
+  /** How many of its commitments have each 6-byte prefix (as a number): see MAX_SHARED_PREFIX. */
+  readonly prefixes = new Map<number, number>();
   readonly stamps = new Set<number>();
   /** Bytes of the chunks its records are in (held until they are appended). */
   bytes = 0;
@@ -70,9 +70,15 @@ class Group {
 
 const NOTHING_HELD = new Uint8Array(0);
 
-/** The first PREFIX_BYTES of a commitment, as hex, zero-padded as the index pads a shorter one. */
-const prefixOf = (commitment: Uint8Array) =>
-  toHex(commitment.subarray(0, PREFIX_BYTES)).padEnd(2 * PREFIX_BYTES, '0');
+/**
+ * The first PREFIX_BYTES of a commitment as a number (48 bits: exact in a double), zero-padded as the
+ * index pads a shorter one: a map key cheaper than its hex.
+ */
+function prefixOf(commitment: Uint8Array): number {
+  let prefix = 0;
+  for (let i = 0; i < PREFIX_BYTES; i++) prefix = prefix * 256 + (commitment[i] ?? 0);
+  return prefix;
+}
 
 export class JournalFollower {
   private readonly o: FollowerOptions;
