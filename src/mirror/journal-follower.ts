@@ -1,7 +1,7 @@
 /**
  * Follows a calendar's journal into a local one: downloads chunks from the local head onward (see
  * ChunkSource), sets each against the records held (see readChunk) and checks every new record (see
- * verifyRecord), appends them, then long-polls for the next records. Data that does not check out is
+ * checkRecord), appends them, then long-polls for the next records. Data that does not check out is
  * refused (MirrorIntegrityError) and asked for again, with backoff; a history that contradicts the
  * records held (MirrorForkError) ends it. A mirror runs it; a client can too, to keep its own verified
  * copy of a calendar.
@@ -20,7 +20,7 @@ import { ChunkSource, type UpstreamHead } from './chunk-source.js';
 import type { HeaderCheck } from './header-check.js';
 import { MirrorForkError, MirrorIntegrityError } from './integrity-error.js';
 import { type ChunkReading, readChunk } from './upstream-chunk.js';
-import { type RecordContext, verifyRecord } from './verify-record.js';
+import { checkRecord, type RecordContext, verifyAttestations } from './verify-record.js';
 
 /** Chunks downloading at once while catching up. */
 const DOWNLOADS_AHEAD = 8;
@@ -254,15 +254,18 @@ export class JournalFollower {
         `upstream chunk ${chunk} ends at record ${reading.end - 1}, before the ${this.o.calendar.journal.head.records} records already mirrored`,
       );
     }
+    const recordContext: RecordContext = {
+      commitmentAt: context.commitmentAt,
+      commitments: 0,
+      isStampAt: context.isStampAt,
+      sharingPrefix: context.sharingPrefix,
+      calendarUri: this.o.calendar.uri,
+      checkHeader: this.o.checkHeader,
+    };
     for (const record of reading.fresh) {
-      await verifyRecord(record, {
-        commitmentAt: context.commitmentAt,
-        commitments: context.commitments(),
-        isStampAt: context.isStampAt,
-        sharingPrefix: context.sharingPrefix,
-        calendarUri: this.o.calendar.uri,
-        checkHeader: this.o.checkHeader,
-      });
+      recordContext.commitments = context.commitments();
+      const tip = checkRecord(record, recordContext);
+      if (tip) await verifyAttestations(record, tip, recordContext);
       if (record.kind === RecordKind.Commitment) {
         group.commitments.set(record.number, record.payload);
         const prefix = prefixOf(record.payload);
