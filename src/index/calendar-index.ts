@@ -207,7 +207,7 @@ export class CalendarIndex {
       (numbers[0] ?? -1) >= base && (numbers.at(-1) ?? Number.POSITIVE_INFINITY) < next
         ? numbers.map((n) => {
             const record = fresh[n - base];
-            return record?.kind === RecordKind.Commitment ? payloadView(record) : undefined;
+            return record?.kind === RecordKind.Commitment ? record.payload : undefined;
           })
         : this.readCommitments(numbers);
     this.root.transactionSync(() => {
@@ -378,11 +378,6 @@ export class CalendarIndex {
     this.segments.close();
     await this.root.close();
   }
-}
-
-/** A record's payload as a Buffer, without a copy. */
-function payloadView(record: StoredRecord): Buffer {
-  return Buffer.from(record.payload.buffer, record.payload.byteOffset, record.payload.byteLength);
 }
 
 interface JournalReader {
