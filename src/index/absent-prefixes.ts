@@ -1,9 +1,11 @@
 /**
  * Which commitment prefixes an index certainly does not hold: one bit per 27-bit prefix, set for
- * every commitment indexed. Kept only from an empty index on (a rebuild), where an unset bit proves
- * a new commitment is no duplicate without a range read of the index (a few microseconds each, most
- * of a rebuild's time otherwise). A bit set in a transaction that did not commit only costs a read.
- * Once an eighth of the bits are set it proves too little to be worth its 16 MiB, and is dropped.
+ * every commitment indexed. Kept only from an empty index on (a new calendar or mirror, a rebuild),
+ * where an unset bit proves a new commitment is no duplicate, and that none held shares its prefix
+ * (what a mirror counts before it takes one), without a range read of the index (a few microseconds
+ * each, most of a rebuild's or a mirror's sync time otherwise). A bit set in a transaction that did
+ * not commit only costs a read. Once an eighth of the bits are set (some 17 million commitments) it
+ * proves too little to be worth its 16 MiB, and is dropped.
  * @module
  */
 

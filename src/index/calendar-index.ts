@@ -10,7 +10,7 @@
  */
 import { open, type RootDatabase } from 'lmdb';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
-import { readRecordsSync } from '../journal/read-sync.js';
+import { type ReadBackRecord, readRecordsSync } from '../journal/read-sync.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
 import { SegmentFds } from '../journal/segment-fds.js';
 import type { Op } from '../ots/index.js';
@@ -27,7 +27,7 @@ import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 5;
+export const INDEX_VERSION = 6;
 
 const APPLIED_KEY = Buffer.from('applied');
 /** A floor under the acknowledged position, kept when the index is cleared (encoded as `applied`). */
@@ -69,6 +69,8 @@ export class CalendarIndex {
 
   /** The journal's segments, which commitments are read back from. */
   private readonly segments: SegmentFds;
+  /** The last reader of records read back (see readCommitments), and the last record it gave. */
+  private reader: JournalReader | undefined;
 
   private constructor(path: string, journalDir: string) {
     this.segments = new SegmentFds(journalDir);
@@ -146,13 +148,9 @@ export class CalendarIndex {
       if (floor) this.meta.put(ACKNOWLEDGED_KEY, encodeCursor(floor));
     });
     this.commitments.emptied();
+    this.dropReader();
     this.cursor = START;
     this.floor = floor;
-  }
-
-  /** The index has caught up with the journal's head: what only speeds up a rebuild is let go. */
-  caughtUp(): void {
-    this.commitments.caughtUp();
   }
 
   /** Where to resume reading the journal: the next record to apply. */
@@ -193,24 +191,33 @@ export class CalendarIndex {
   }
 
   private applyInTransaction(fresh: readonly StoredRecord[]): void {
-    const floorReached = this.floor !== undefined && (fresh.at(-1)?.number ?? 0) + 1 >= this.floor.number;
-    const commitmentsAt = (numbers: readonly number[]) => this.readCommitments(numbers);
-    let cursor = this.cursor;
+    const last = fresh[fresh.length - 1] as StoredRecord;
+    const floorReached = this.floor !== undefined && last.number + 1 >= this.floor.number;
+    const cursor: ReadCursor = {
+      number: last.number + 1,
+      segment: last.segment,
+      offset: last.offset + last.size,
+      previousChainHash: last.chainHash,
+    };
+    /** The record being applied: those before it in the batch are. */
+    let next = this.cursor.number;
+    // a proof's commitments are most often in its own batch, before it: taken from there, not read back
+    const base = next;
+    const commitmentsAt = (numbers: readonly number[]) =>
+      (numbers[0] ?? -1) >= base && (numbers.at(-1) ?? Number.POSITIVE_INFINITY) < next
+        ? numbers.map((n) => {
+            const record = fresh[n - base];
+            return record?.kind === RecordKind.Commitment ? record.payload : undefined;
+          })
+        : this.readCommitments(numbers);
     this.root.transactionSync(() => {
       for (const record of fresh) {
-        if (record.number !== cursor.number) {
-          throw new IndexConsistencyError(
-            `index: expected journal record ${cursor.number}, got ${record.number}`,
-          );
+        if (record.number !== next) {
+          throw new IndexConsistencyError(`index: expected journal record ${next}, got ${record.number}`);
         }
         const entry = indexedRecord(record, commitmentsAt);
         for (const view of this.views) view.apply(entry);
-        cursor = {
-          number: record.number + 1,
-          segment: record.segment,
-          offset: record.offset + record.size,
-          previousChainHash: record.chainHash,
-        };
+        next++;
       }
       for (const view of this.views) view.finish?.();
       this.meta.put(APPLIED_KEY, encodeCursor(cursor));
@@ -245,30 +252,51 @@ export class CalendarIndex {
 
   /**
    * The commitments records `numbers` (ascending) hold, read from the journal in one pass per run of
-   * nearby records; undefined for a record that is not a commitment.
+   * nearby records; undefined for a record that is not a commitment. The pass goes on from where the
+   * last call left it when `numbers` begin shortly after (a mirror checking a proof asks for its
+   * commitments one at a time).
    */
   private readCommitments(numbers: readonly number[]): (Buffer | undefined)[] {
     const out: (Buffer | undefined)[] = [];
-    let records: Generator<{ number: number; kind: number; payload: Uint8Array }> | undefined;
-    let at = -1;
     for (const n of numbers) {
-      // a gap of more than a kept position's records: start again from the one before n
-      if (!records || n - at > POSITION_RECORDS) {
-        records?.return(undefined);
-        const from = this.positions.positionBefore(n);
-        records = from && readRecordsSync(this.segments, from);
-      }
       let found: Buffer | undefined;
-      for (let step = records?.next(); step && !step.done; step = records?.next()) {
-        at = step.value.number;
-        if (at < n) continue;
-        if (at === n && step.value.kind === RecordKind.Commitment) found = Buffer.from(step.value.payload);
-        break;
+      const reader = this.readerAt(n);
+      let step: IteratorResult<ReadBackRecord> | undefined;
+      try {
+        for (step = reader?.records.next(); reader && step && !step.done; step = reader.records.next()) {
+          reader.at = step.value.number;
+          if (reader.at < n) continue;
+          if (reader.at === n && step.value.kind === RecordKind.Commitment)
+            found = Buffer.from(step.value.payload);
+          break;
+        }
+      } catch (e) {
+        this.reader = undefined;
+        throw e;
       }
+      // it ran to the journal's end: the next is made anew, from wherever the journal ends then
+      if (step?.done) this.reader = undefined;
       out.push(found);
     }
-    records?.return(undefined);
     return out;
+  }
+
+  /**
+   * A reader of the journal that has not passed record `n`: the last one if `n` is a little after
+   * where it stopped, else one from the kept position before `n`.
+   */
+  private readerAt(n: number): JournalReader | undefined {
+    const kept = this.reader;
+    if (kept && n > kept.at && n - kept.at <= POSITION_RECORDS) return kept;
+    this.dropReader();
+    const from = this.positions.positionBefore(n);
+    if (from) this.reader = { records: readRecordsSync(this.segments, from), at: from.number - 1 };
+    return this.reader;
+  }
+
+  private dropReader(): void {
+    this.reader?.records.return(undefined);
+    this.reader = undefined;
   }
 
   /** Number of commitments not yet covered by a proof. */
@@ -346,9 +374,15 @@ export class CalendarIndex {
   }
 
   async close(): Promise<void> {
+    this.dropReader();
     this.segments.close();
     await this.root.close();
   }
+}
+
+interface JournalReader {
+  records: Generator<ReadBackRecord>;
+  at: number;
 }
 
 const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };

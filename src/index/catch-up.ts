@@ -1,5 +1,5 @@
 /** Bringing an index up to the journal's head: from where it left off, or from nothing. */
-import type { Journal, StoredRecord } from '../journal/journal.js';
+import type { Journal } from '../journal/journal.js';
 import type { CalendarIndex } from './calendar-index.js';
 import { IndexConsistencyError } from './errors.js';
 
@@ -19,16 +19,10 @@ export async function catchUpIndex(
     );
   }
   const total = journal.head.records;
-  let batch: StoredRecord[] = [];
-  for await (const record of journal.read(index.applied.number === 0 ? 0 : index.applied)) {
-    batch.push(record);
-    if (batch.length === CATCH_UP_BATCH) {
-      index.apply(batch);
-      batch = [];
-      onProgress?.(record.number + 1, total);
-    }
+  const from = index.applied.number === 0 ? 0 : index.applied;
+  for await (const batch of journal.readBatches(from, CATCH_UP_BATCH)) {
+    index.apply(batch);
+    onProgress?.(index.applied.number, total);
   }
-  index.apply(batch);
-  index.caughtUp();
   onProgress?.(index.applied.number, total);
 }

@@ -10,7 +10,7 @@
 import { compareBytes, toHex } from '../ots/index.js';
 import { AbsentPrefixes } from './absent-prefixes.js';
 import type { IndexDatabase, IndexedRecord, IndexView, OpenDatabase } from './index-view.js';
-import { readU64, u32, u64 } from './keys.js';
+import { readU64, u64 } from './keys.js';
 import { PendingRuns } from './pending-runs.js';
 
 export interface ProofReference {
@@ -36,6 +36,8 @@ const PREFIX_REST_BYTES = 4;
 export const PREFIX_BYTES = KEY_BYTES + PREFIX_REST_BYTES;
 const NUMBER_BYTES = 5;
 const VALUE_BYTES = PREFIX_REST_BYTES + NUMBER_BYTES;
+/** A proof covering a commitment, in `proofsOf`: its record number (8 bytes), the leaf (4). */
+const REFERENCE_BYTES = 12;
 const DISTINCT_KEY = Buffer.from('distinct');
 
 export class CommitmentsView implements IndexView {
@@ -52,8 +54,18 @@ export class CommitmentsView implements IndexView {
   /** The distinct count as this transaction leaves it; undefined when not read yet. */
   private distinct: number | undefined;
   private distinctChanged = false;
-  /** While the index is rebuilt from nothing: the prefixes it certainly does not hold. */
+  /**
+   * From an empty index on (a new calendar or mirror, a rebuild) until it proves too little: the
+   * prefixes it certainly does not hold. Not made again after a restart.
+   */
   private absentPrefixes: AbsentPrefixes | undefined;
+  /** See lastDuplicateRecord and lastProvenRecord; undefined when not read yet. */
+  private lastDuplicate: number | undefined;
+  private lastProven: number | undefined;
+  /** Written into for each put, which copies them: no allocation per commitment. */
+  private readonly scratchKey = Buffer.allocUnsafe(KEY_BYTES);
+  private readonly scratchValue = Buffer.allocUnsafe(VALUE_BYTES);
+  private readonly scratchReference = Buffer.allocUnsafe(REFERENCE_BYTES);
 
   constructor(open: OpenDatabase, commitmentAt: CommitmentAt) {
     this.prefixes = open('commitment-prefixes', { dupFixed: true });
@@ -71,26 +83,51 @@ export class CommitmentsView implements IndexView {
       // A commitment seen twice keeps its first record; the second is pending all the same.
       const first = this.absentPrefixes?.absent(commitment) ? undefined : this.firstRecord(commitment);
       if (first === undefined) {
-        const { key, value } = prefixEntry(commitment, n);
-        this.prefixes.put(key, value);
+        writePrefixEntry(commitment, n, this.scratchKey, this.scratchValue);
+        this.prefixes.put(this.scratchKey, this.scratchValue);
         this.absentPrefixes?.add(commitment);
         if (this.absentPrefixes?.full) this.absentPrefixes = undefined;
         this.distinct = this.distinctCount + 1;
         this.distinctChanged = true;
       } else {
         this.duplicates.put(u64(n), u64(first));
+        this.lastDuplicate = Math.max(this.lastDuplicateRecord, n);
       }
       this.pending.add(n);
     } else if (entry.kind === 'proof') {
-      const proofKey = u64(entry.record.number);
+      const reference = this.scratchReference;
+      u64(entry.record.number).copy(reference, 0);
       entry.proof.commitments.forEach((n, leaf) => {
-        const duplicate = this.duplicates.get(u64(n));
-        const key = duplicate ?? u64(n);
+        reference.writeUInt32BE(leaf, 8);
+        // most records are no duplicate and proven once: no read where none can be held
+        const duplicate = n > this.lastDuplicateRecord ? undefined : this.duplicates.get(u64(n));
+        const first = duplicate === undefined ? n : readU64(duplicate);
+        if (first > this.lastProvenRecord) {
+          this.proofsOf.putSync(u64(first), reference, { append: true });
+          this.lastProven = first;
+          return;
+        }
+        const key = u64(first);
         const held = this.proofsOf.get(key);
-        this.proofsOf.put(key, Buffer.concat([...(held ? [held] : []), proofKey, u32(leaf)]));
+        this.proofsOf.put(key, held ? Buffer.concat([held, reference]) : reference);
       });
       for (const { first, count } of runsOf(entry.proof.commitments)) this.pending.remove(first, count);
     }
+  }
+
+  /**
+   * The last key of `duplicates` (a record number, -1 for none) as this transaction leaves it: a
+   * record after it is no duplicate. Read once, then kept (forgotten with the rest).
+   */
+  private get lastDuplicateRecord(): number {
+    this.lastDuplicate ??= lastKey(this.duplicates);
+    return this.lastDuplicate;
+  }
+
+  /** The last key of `proofsOf`, the same way: a record after it is covered by no proof yet. */
+  private get lastProvenRecord(): number {
+    this.lastProven ??= lastKey(this.proofsOf);
+    return this.lastProven;
   }
 
   /** Writes what is kept in memory until the end of a transaction. */
@@ -108,17 +145,14 @@ export class CommitmentsView implements IndexView {
     this.pending.forget();
     this.distinct = undefined;
     this.distinctChanged = false;
+    this.lastDuplicate = undefined;
+    this.lastProven = undefined;
   }
 
   /** The databases are empty: a rebuild begins. */
   emptied(): void {
     this.forget();
     this.absentPrefixes = new AbsentPrefixes();
-  }
-
-  /** The index has caught up with the journal: what only speeds up a rebuild is dropped. */
-  caughtUp(): void {
-    this.absentPrefixes = undefined;
   }
 
   private get distinctCount(): number {
@@ -146,6 +180,7 @@ export class CommitmentsView implements IndexView {
    * counted up to `atMost`: their entries alone, no journal read.
    */
   sharingPrefix(commitment: Uint8Array, atMost: number): number {
+    if (this.absentPrefixes?.absent(commitment)) return 0;
     const { key, value: start } = prefixEntry(commitment, 0);
     let count = 0;
     for (const value of this.prefixes.getValues(key, { start })) {
@@ -161,7 +196,7 @@ export class CommitmentsView implements IndexView {
     const value = this.proofsOf.get(u64(record));
     if (value === undefined) return { state: 'pending', record };
     const proofs: ProofReference[] = [];
-    for (let at = 0; at < value.byteLength; at += 12) {
+    for (let at = 0; at < value.byteLength; at += REFERENCE_BYTES) {
       proofs.push({ proof: readU64(value, at), leaf: value.readUInt32BE(at + 8) });
     }
     return { state: 'proved', record, proofs };
@@ -227,12 +262,23 @@ export class CommitmentsView implements IndexView {
 
 /** The key and value of `commitment` at record `n` (a commitment shorter than 6 bytes padded with zeros). */
 export function prefixEntry(commitment: Uint8Array, n: number): { key: Buffer; value: Buffer } {
-  const prefix = Buffer.alloc(PREFIX_BYTES);
-  prefix.set(commitment.subarray(0, PREFIX_BYTES));
+  const key = Buffer.allocUnsafe(KEY_BYTES);
   const value = Buffer.allocUnsafe(VALUE_BYTES);
-  prefix.copy(value, 0, KEY_BYTES);
+  writePrefixEntry(commitment, n, key, value);
+  return { key, value };
+}
+
+/** prefixEntry, written into `key` and `value`. */
+function writePrefixEntry(commitment: Uint8Array, n: number, key: Buffer, value: Buffer): void {
+  for (let i = 0; i < KEY_BYTES; i++) key[i] = commitment[i] ?? 0;
+  for (let i = 0; i < PREFIX_REST_BYTES; i++) value[i] = commitment[KEY_BYTES + i] ?? 0;
   value.writeUIntBE(n, PREFIX_REST_BYTES, NUMBER_BYTES);
-  return { key: prefix.subarray(0, KEY_BYTES), value };
+}
+
+/** The last key of `db`, a record number (u64), or -1 for an empty one. */
+function lastKey(db: IndexDatabase): number {
+  for (const key of db.getKeys({ reverse: true, limit: 1 })) return readU64(key);
+  return -1;
 }
 
 /** The ascending record numbers as runs of consecutive ones. */

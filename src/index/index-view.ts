@@ -24,8 +24,8 @@ export type OpenDatabase = (name: string, options?: { dupFixed?: boolean }) => I
 
 /** A journal record as the views read it: decoded once, and a proof's commitments looked up once. */
 export type IndexedRecord =
-  | { kind: 'commitment'; record: StoredRecord; commitment: Buffer }
-  | { kind: 'proof'; record: StoredRecord; proof: ProofPayload; commitments: Buffer[] }
+  | { kind: 'commitment'; record: StoredRecord; commitment: Uint8Array }
+  | { kind: 'proof'; record: StoredRecord; proof: ProofPayload; commitments: Uint8Array[] }
   | { kind: 'stamp'; record: StoredRecord; stamp: StampPayload }
   | { kind: 'stamp-end'; record: StoredRecord; end: StampEndPayload }
   | { kind: 'delegation'; record: StoredRecord; delegation: DelegationPayload }

@@ -18,16 +18,12 @@ import type { IndexedRecord } from './index-view.js';
  */
 export function indexedRecord(
   record: StoredRecord,
-  commitmentsAt: (records: readonly number[]) => (Buffer | undefined)[],
+  commitmentsAt: (records: readonly number[]) => (Uint8Array | undefined)[],
 ): IndexedRecord {
   switch (record.kind) {
     case RecordKind.Commitment:
-      // a view, not a copy: the views use it while the record is applied
-      return {
-        kind: 'commitment',
-        record,
-        commitment: Buffer.from(record.payload.buffer, record.payload.byteOffset, record.payload.byteLength),
-      };
+      // the record's own bytes, not a copy: the views use them while the record is applied
+      return { kind: 'commitment', record, commitment: record.payload };
     case RecordKind.Proof: {
       const proof = decodeProofPayload(record.payload);
       const read = commitmentsAt(proof.commitments);

@@ -1,8 +1,10 @@
 /**
  * Proofs: where each proof record is in the journal, and every node of its merkle tree, so the path
  * from any commitment to the proof's tip is a few lookups. A proof whose tip is not the merkle root
- * of its commitments is refused. Proofs are applied in record order and a tree's nodes in key order:
- * both are written in LMDB's append mode, so their pages are full.
+ * of its commitments is refused. A level's nodes are kept BLOCK_NODES to an entry: one write per 32
+ * nodes rather than one per node (a node's write cost more than hashing it), and one key per block
+ * on disk. Proofs are applied in record order and a tree's blocks in key order: both are written in
+ * LMDB's append mode, so their pages are full.
  * @module
  */
 import {
@@ -26,11 +28,15 @@ export interface ProofLocation {
 }
 
 const SHA256 = new OpSHA256();
+/** Bytes of a tree node: sha256 digests all (a leaf is sha256 of its commitment). */
+const NODE_BYTES = 32;
+/** Nodes of one level kept in one entry (1 KiB: several entries to a page, no overflow pages). */
+const BLOCK_NODES = 32;
 
 export class ProofTreesView implements IndexView {
   /** proof record number -> its segment, offset and number of leaves */
   private readonly locations: IndexDatabase;
-  /** (proof, depth, index) -> merkle tree node */
+  /** (proof, depth, block) -> merkle tree nodes block*BLOCK_NODES.. of that level, concatenated */
   private readonly nodes: IndexDatabase;
 
   constructor(open: OpenDatabase) {
@@ -48,9 +54,12 @@ export class ProofTreesView implements IndexView {
       );
     }
     tree.levels.forEach((level, depth) => {
-      level.forEach((node, i) => {
-        this.nodes.putSync(nodeKey(record.number, depth, i), Buffer.from(node), { append: true });
-      });
+      for (let first = 0; first < level.length; first += BLOCK_NODES) {
+        const nodes = level.slice(first, first + BLOCK_NODES);
+        const block = Buffer.allocUnsafe(nodes.length * NODE_BYTES);
+        for (const [i, node] of nodes.entries()) block.set(node, i * NODE_BYTES);
+        this.nodes.putSync(blockKey(record.number, depth, first / BLOCK_NODES), block, { append: true });
+      }
     });
     this.locations.putSync(
       u64(record.number),
@@ -75,13 +84,12 @@ export class ProofTreesView implements IndexView {
     for (let depth = 0; size > 1; depth++) {
       const sibling = i ^ 1;
       if (sibling < size) {
-        const node = this.nodes.get(nodeKey(proof, depth, sibling));
-        if (!node)
+        const block = this.nodes.get(blockKey(proof, depth, Math.floor(sibling / BLOCK_NODES)));
+        const at = (sibling % BLOCK_NODES) * NODE_BYTES;
+        if (!block || block.byteLength < at + NODE_BYTES)
           throw new IndexConsistencyError(`index: proof ${proof} lacks merkle node ${depth}/${sibling}`);
-        ops.push(
-          i % 2 === 0 ? new OpAppend(new Uint8Array(node)) : new OpPrepend(new Uint8Array(node)),
-          SHA256,
-        );
+        const node = new Uint8Array(block.subarray(at, at + NODE_BYTES));
+        ops.push(i % 2 === 0 ? new OpAppend(node) : new OpPrepend(node), SHA256);
       }
       i >>= 1;
       size = Math.ceil(size / 2);
@@ -90,10 +98,10 @@ export class ProofTreesView implements IndexView {
   }
 }
 
-function nodeKey(proof: number, depth: number, index: number): Buffer {
+function blockKey(proof: number, depth: number, block: number): Buffer {
   const key = Buffer.allocUnsafe(13);
   u64(proof).copy(key, 0);
   key.writeUInt8(depth, 8);
-  key.writeUInt32BE(index, 9);
+  key.writeUInt32BE(block, 9);
   return key;
 }

@@ -123,6 +123,11 @@ interface PendingAppend {
 
 const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /**
+ * Records in one array of readBatches unless the caller asks for more: enough that the wait per
+ * array costs little, few enough that a reader stopping early (a chunk's check) scans little past it.
+ */
+const READ_BATCH_RECORDS = 256;
+/**
  * After a failed write the journal writes this many bytes past its durable end, syncs and cuts them
  * off again before it takes appends: room for a few batches, not just the one that fits a page.
  */
@@ -563,6 +568,18 @@ export class Journal {
    * the head as it is when reading starts. Every chain hash is checked on the way.
    */
   async *read(from: number | ReadCursor = 0): AsyncGenerator<StoredRecord> {
+    for await (const batch of this.readBatches(from)) yield* batch;
+  }
+
+  /**
+   * `read`, in arrays of at most `most` records: a segment's records are scanned at one go, where a
+   * wait per record (an async generator's) would cost as much as checking its chain hash. The records
+   * of a batch are views into their segment's bytes, held until the caller lets the batch go.
+   */
+  async *readBatches(
+    from: number | ReadCursor = 0,
+    most = READ_BATCH_RECORDS,
+  ): AsyncGenerator<StoredRecord[]> {
     const limit = this.currentHead.records;
     const startNumber = typeof from === 'number' ? from : from.number;
     if (startNumber >= limit) return;
@@ -583,19 +600,32 @@ export class Journal {
             };
       cursor = undefined;
       const scan = scanRecords(bytes, start, startOffset);
+      let batch: StoredRecord[] = [];
       for (;;) {
         const step = scan.next();
         if (step.done) {
           if (step.value.kind !== 'end') {
+            // what verified before the damage is read first, as a record at a time would be
+            if (batch.length > 0) yield batch;
             throw new JournalCorruptError(
               `journal ${path}: record ${step.value.number} at offset ${step.value.offset}: ${step.value.reason}`,
             );
           }
           break;
         }
-        if (step.value.number >= limit) return;
-        if (step.value.number >= startNumber) yield { ...step.value, segment: segment.first };
+        if (step.value.number >= limit) {
+          if (batch.length > 0) yield batch;
+          return;
+        }
+        if (step.value.number < startNumber) continue;
+        const record = step.value as StoredRecord;
+        record.segment = segment.first;
+        if (batch.push(record) === most) {
+          yield batch;
+          batch = [];
+        }
       }
+      if (batch.length > 0) yield batch;
     }
   }
 

@@ -2,7 +2,7 @@
  * Walks the records of one segment's bytes, checking each chain hash. Pure: callers read the file.
  * @module
  */
-import { equalBytes, toHex } from '../ots/index.js';
+import { equalBytes, sha256, toHex } from '../ots/index.js';
 import {
   CHAIN_HASH_BYTES,
   chainHash,
@@ -70,7 +70,12 @@ export function* scanRecords(
     }
     const framed = bytes.subarray(at, at + LENGTH_BYTES + length);
     const stored = bytes.subarray(at + LENGTH_BYTES + length, at + size);
-    const expected = chainHash(previous, framed);
+    // past the first record, the chain hash before a record is the 32 bytes just before it (the last
+    // record's): hashed where they lie, not copied next to the record
+    const expected =
+      number === start.number
+        ? chainHash(previous, framed)
+        : sha256(bytes.subarray(at - CHAIN_HASH_BYTES, at + LENGTH_BYTES + length));
     if (!equalBytes(stored, expected)) {
       return {
         kind: 'mismatch',

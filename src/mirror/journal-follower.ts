@@ -1,7 +1,7 @@
 /**
  * Follows a calendar's journal into a local one: downloads chunks from the local head onward (see
  * ChunkSource), sets each against the records held (see readChunk) and checks every new record (see
- * verifyRecord), appends them, then long-polls for the next records. Data that does not check out is
+ * checkRecord), appends them, then long-polls for the next records. Data that does not check out is
  * refused (MirrorIntegrityError) and asked for again, with backoff; a history that contradicts the
  * records held (MirrorForkError) ends it. A mirror runs it; a client can too, to keep its own verified
  * copy of a calendar.
@@ -20,7 +20,7 @@ import { ChunkSource, type UpstreamHead } from './chunk-source.js';
 import type { HeaderCheck } from './header-check.js';
 import { MirrorForkError, MirrorIntegrityError } from './integrity-error.js';
 import { type ChunkReading, readChunk } from './upstream-chunk.js';
-import { type RecordContext, verifyRecord } from './verify-record.js';
+import { checkRecord, type RecordContext, verifyAttestations } from './verify-record.js';
 
 /** Chunks downloading at once while catching up. */
 const DOWNLOADS_AHEAD = 8;
@@ -61,8 +61,8 @@ interface Held {
 class Group {
   readonly records: ChainedRecord[] = [];
   readonly commitments = new Map<number, Uint8Array>();
-  /** How many of its commitments have each 6-byte prefix (hex): see MAX_SHARED_PREFIX. */
-  readonly prefixes = new Map<string, number>();
+  /** How many of its commitments have each 6-byte prefix (as a number): see MAX_SHARED_PREFIX. */
+  readonly prefixes = new Map<number, number>();
   readonly stamps = new Set<number>();
   /** Bytes of the chunks its records are in (held until they are appended). */
   bytes = 0;
@@ -70,9 +70,15 @@ class Group {
 
 const NOTHING_HELD = new Uint8Array(0);
 
-/** The first PREFIX_BYTES of a commitment, as hex, zero-padded as the index pads a shorter one. */
-const prefixOf = (commitment: Uint8Array) =>
-  toHex(commitment.subarray(0, PREFIX_BYTES)).padEnd(2 * PREFIX_BYTES, '0');
+/**
+ * The first PREFIX_BYTES of a commitment as a number (48 bits: exact in a double), zero-padded as the
+ * index pads a shorter one: a map key cheaper than its hex.
+ */
+function prefixOf(commitment: Uint8Array): number {
+  let prefix = 0;
+  for (let i = 0; i < PREFIX_BYTES; i++) prefix = prefix * 256 + (commitment[i] ?? 0);
+  return prefix;
+}
 
 export class JournalFollower {
   private readonly o: FollowerOptions;
@@ -248,15 +254,18 @@ export class JournalFollower {
         `upstream chunk ${chunk} ends at record ${reading.end - 1}, before the ${this.o.calendar.journal.head.records} records already mirrored`,
       );
     }
+    const recordContext: RecordContext = {
+      commitmentAt: context.commitmentAt,
+      commitments: 0,
+      isStampAt: context.isStampAt,
+      sharingPrefix: context.sharingPrefix,
+      calendarUri: this.o.calendar.uri,
+      checkHeader: this.o.checkHeader,
+    };
     for (const record of reading.fresh) {
-      await verifyRecord(record, {
-        commitmentAt: context.commitmentAt,
-        commitments: context.commitments(),
-        isStampAt: context.isStampAt,
-        sharingPrefix: context.sharingPrefix,
-        calendarUri: this.o.calendar.uri,
-        checkHeader: this.o.checkHeader,
-      });
+      recordContext.commitments = context.commitments();
+      const tip = checkRecord(record, recordContext);
+      if (tip) await verifyAttestations(record, tip, recordContext);
       if (record.kind === RecordKind.Commitment) {
         group.commitments.set(record.number, record.payload);
         const prefix = prefixOf(record.payload);

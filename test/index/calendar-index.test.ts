@@ -15,6 +15,7 @@ import { encodeDelegationPayload } from '../../src/journal/delegation-payload.js
 import { encodeDonationPayload } from '../../src/journal/donation-payload.js';
 import { Journal } from '../../src/journal/journal.js';
 import { encodeOfferPayload } from '../../src/journal/offer-payload.js';
+import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { encodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end-payload.js';
 import { encodeStampPayload } from '../../src/journal/stamp-payload.js';
@@ -129,6 +130,56 @@ describe('calendar index', () => {
         const kept = name === 'meta' ? (forgetAcknowledged ? 1 : 2) : 0;
         assert.equal(entries.length, kept, `${name} after clear: ${entries.join(', ')}`);
       }
+    }
+  });
+
+  it('leads every leaf of a proof to its tip by the merkle path, as applied and after a reindex', async (t) => {
+    const dir = tempDir(t);
+    const journal = await Journal.open({ dir: join(dir, 'journal'), create: true });
+    const index = CalendarIndex.open(join(dir, 'index'), join(dir, 'journal'));
+    journal.onAppend((records) => index.apply(records));
+    // levels of 100, 50, 25, 13, 7, 4, 2 and 1 nodes: several blocks of a level, and odd ends
+    const commitments = Array.from({ length: 100 }, (_, i) => sha256(new Uint8Array([i])));
+    const numbers = [];
+    for (const c of commitments) numbers.push((await journal.append(RecordKind.Commitment, c)).number);
+    const tip = new MerkleTree(commitments.map((c) => sha256(c))).root;
+    const attested = new Timestamp(tip);
+    attested.attestations.add(new BitcoinBlockHeaderAttestation(800_000));
+    const proof = await journal.append(
+      RecordKind.Proof,
+      encodeProofPayload({ commitments: numbers, tip: attested }),
+    );
+    const pathsLeadToTip = () => {
+      for (const [leaf, c] of commitments.entries()) {
+        let msg = sha256(c);
+        for (const op of index.merklePath(proof.number, leaf)) msg = op.call(msg);
+        assert.deepEqual(msg, tip, `leaf ${leaf}`);
+      }
+    };
+    pathsLeadToTip();
+    index.clear();
+    await catchUpIndex(index, journal);
+    pathsLeadToTip();
+    await journal.close();
+    await index.close();
+  });
+
+  it('reads back commitments in any order, and those appended after a read reached the journal end', async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14788', create: true });
+    try {
+      const c = (i: number) => Buffer.from(sha256(new Uint8Array([3, i])));
+      for (let i = 0; i < 40; i++) await calendar.commit(c(i));
+      // forward in small steps (one pass goes on), back, and far
+      for (const n of [0, 1, 5, 20, 21, 3, 39, 2]) assert.deepEqual(calendar.index.commitmentAt(n), c(n));
+      // the last read ran to the journal's end: what is appended after it is read all the same
+      for (let i = 40; i < 45; i++) {
+        await calendar.commit(c(i));
+        assert.deepEqual(calendar.index.commitmentAt(i), c(i), `record ${i}`);
+      }
+      assert.equal(calendar.index.commitmentAt(45), undefined);
+    } finally {
+      await calendar.close();
     }
   });
 

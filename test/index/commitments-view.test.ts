@@ -1,8 +1,9 @@
 /**
  * The commitments view's compact layout: a 6-byte prefix per commitment (the rest read back from the
- * journal), commitments seen twice kept apart, the pending set as runs of records, and an index of
- * the version before it (test/fixtures/index-v4, written by otsd at 714d35d: 40 commitments, the
- * first 20 proven) rebuilt at start.
+ * journal), commitments seen twice kept apart, the pending set as runs of records, and indexes of
+ * older versions rebuilt at start: test/fixtures/index-v4 (written by otsd at 714d35d: 40 commitments,
+ * the first 20 proven) and test/fixtures/index-v5 (written by otsd at 1c3418d: 50 commitments, the
+ * first 40 proven in one proof, whose tree version 5 kept a node to an entry).
  */
 import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
@@ -11,12 +12,14 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { CalendarIndex, INDEX_VERSION } from '../../src/index/calendar-index.js';
+import { catchUpIndex } from '../../src/index/catch-up.js';
+import { Journal } from '../../src/journal/journal.js';
 import { BitcoinBlockHeaderAttestation, MerkleTree, sha256, Timestamp, toHex } from '../../src/ots/index.js';
-import { indexContents } from '../helpers/index-contents.js';
+import { indexContents, indexDifference } from '../helpers/index-contents.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const URI = 'http://127.0.0.1:14788';
-const V4_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/index-v4/', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}/`, import.meta.url));
 
 /** A proof of `records` (commitment record numbers, ascending) holding `commitments`. */
 async function prove(calendar: Calendar, records: number[]): Promise<void> {
@@ -114,6 +117,36 @@ describe('the commitments view', () => {
     }
   });
 
+  it('holds the same entries rebuilt in one batch as built a record at a time: duplicates, proofs over proofs', async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    const c = (i: number) => sha256(new Uint8Array([9, i]));
+    for (const i of [0, 1, 2, 0]) await calendar.commit(c(i)); // records 0-3, 3 a duplicate of 0
+    await prove(calendar, [0, 1]); // record 4
+    await calendar.commit(c(3)); // record 5
+    await prove(calendar, [1, 2, 3]); // record 6: 1 proven again, 3 through its first record
+    await prove(calendar, [5]); // record 7
+    await calendar.commit(c(1)); // record 8, a duplicate of 1, proven twice already
+    await prove(calendar, [0, 8]); // record 9
+    await calendar.close();
+    const recordByRecord = await indexContents(join(dataDir, 'index'));
+
+    const index = CalendarIndex.open(join(dataDir, 'index'), join(dataDir, 'journal'));
+    const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+    index.clear();
+    await catchUpIndex(index, journal);
+    await journal.close();
+    await index.close();
+    assert.equal(indexDifference(await indexContents(join(dataDir, 'index')), recordByRecord), undefined);
+    assert.equal(recordByRecord.get('duplicates')?.length, 2);
+    // record 1: proofs 4, 6 and 9 (through its duplicate 8)
+    const proofsOf1 = recordByRecord.get('proofs-of')?.find((e) => e.startsWith('0000000000000001='));
+    assert.equal(
+      proofsOf1,
+      '0000000000000001=000000000000000400000001000000000000000600000000000000000000000900000001',
+    );
+  });
+
   it('keeps the pending set as runs, split and ended by proofs in any order', async (t) => {
     const dataDir = tempDir(t);
     let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
@@ -158,27 +191,49 @@ describe('the commitments view', () => {
     assert.deepEqual((await indexContents(join(dataDir, 'index'))).get('pending-runs')?.length, 1);
   });
 
-  it('rebuilds an index of the version before at start, dropping its databases, and answers as before', async (t) => {
+  it('rebuilds an index of version 4 at start, dropping its databases, and answers as before', async (t) => {
     const dataDir = tempDir(t);
-    cpSync(V4_FIXTURE, dataDir, { recursive: true });
+    cpSync(fixture('index-v4'), dataDir, { recursive: true });
     const before = await indexContents(join(dataDir, 'index'));
     assert.ok(before.has('records'), 'the fixture is a version 4 index');
-
-    const calendar = await Calendar.open({ dataDir, uri: URI });
-    try {
-      const commitments = Array.from({ length: 40 }, (_, i) => sha256(new Uint8Array([0x04, i])));
-      for (const [i, c] of commitments.entries()) {
-        assert.equal((await calendar.lookup(c)).state, i < 20 ? 'found' : 'pending', `commitment ${i}`);
-      }
-      assert.equal(calendar.index.commitmentCount, 40);
-      assert.equal(calendar.index.pendingCount, 20);
-      assert.equal(calendar.index.applied.number, 41);
-    } finally {
-      await calendar.close();
-    }
+    await answersAsBefore(dataDir, 0x04, 40, 20);
     const after = await indexContents(join(dataDir, 'index'));
     for (const old of ['records', 'commitments', 'pending', 'chunks']) assert.ok(!after.has(old), old);
-    const version = after.get('meta')?.find((e) => e.startsWith(Buffer.from('version').toString('hex')));
-    assert.equal(version?.split('=')[1], INDEX_VERSION.toString(16).padStart(16, '0'));
+  });
+
+  it('rebuilds an index of version 5 at start, its proof trees in blocks, and answers as before', async (t) => {
+    const dataDir = tempDir(t);
+    cpSync(fixture('index-v5'), dataDir, { recursive: true });
+    assert.equal(storedVersion(await indexContents(join(dataDir, 'index'))), 5);
+    await answersAsBefore(dataDir, 0x05, 50, 40);
+    const tree = (await indexContents(join(dataDir, 'index'))).get('tree') ?? [];
+    // levels of 40, 20, 10, 5, 3, 2 and 1 nodes: the first in two blocks
+    assert.equal(tree.length, 8);
   });
 });
+
+/**
+ * Opens the calendar at `dataDir` (an older index, rebuilt at start): its `count` commitments
+ * (sha256 of [tag, i]) answer, the first `proven` found, the rest pending; the index is of this version.
+ */
+async function answersAsBefore(dataDir: string, tag: number, count: number, proven: number): Promise<void> {
+  const calendar = await Calendar.open({ dataDir, uri: URI });
+  try {
+    const commitments = Array.from({ length: count }, (_, i) => sha256(new Uint8Array([tag, i])));
+    for (const [i, c] of commitments.entries()) {
+      assert.equal((await calendar.lookup(c)).state, i < proven ? 'found' : 'pending', `commitment ${i}`);
+    }
+    assert.equal(calendar.index.commitmentCount, count);
+    assert.equal(calendar.index.pendingCount, count - proven);
+    assert.equal(calendar.index.applied.number, count + 1);
+  } finally {
+    await calendar.close();
+  }
+  assert.equal(storedVersion(await indexContents(join(dataDir, 'index'))), INDEX_VERSION);
+}
+
+/** The format version an index's `meta` database holds. */
+function storedVersion(contents: Map<string, string[]>): number {
+  const version = contents.get('meta')?.find((e) => e.startsWith(Buffer.from('version').toString('hex')));
+  return Number.parseInt(version?.split('=')[1] ?? '', 16);
+}

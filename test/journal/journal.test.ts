@@ -23,6 +23,16 @@ async function filled(dir: string, n: number, maxSegmentBytes?: number): Promise
   return journal;
 }
 
+/** The journal's last segment file. */
+const segmentPath = (dir: string) =>
+  join(
+    dir,
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.seg'))
+      .sort()
+      .at(-1) as string,
+  );
+
 describe('journal append and read', () => {
   it('numbers records from 0 and chains them as documented', async (t) => {
     const dir = tempDir(t);
@@ -219,15 +229,6 @@ describe('journal listeners', () => {
 });
 
 describe('journal recovery', () => {
-  const segmentPath = (dir: string) =>
-    join(
-      dir,
-      readdirSync(dir)
-        .filter((n) => n.endsWith('.seg'))
-        .sort()
-        .at(-1) as string,
-    );
-
   it('truncates a torn last record (cut mid-write) with a log line', async (t) => {
     const dir = tempDir(t);
     await (await filled(dir, 3)).close();
@@ -399,6 +400,49 @@ describe('journal segments', () => {
     await reopened.close();
     const verified = await verifyJournal(dir);
     assert.deepEqual([verified.ok, verified.records, verified.segments], [true, 50, names.length]);
+  });
+
+  it('reads in batches the records read gives, at most `most` a batch, from a number or a cursor', async (t) => {
+    const dir = tempDir(t);
+    const journal = await filled(dir, 50, 1000);
+    const records = await collect(journal);
+    const batched = async (from: Parameters<Journal['readBatches']>[0], most: number) => {
+      const sizes: number[] = [];
+      const out: StoredRecord[] = [];
+      for await (const batch of journal.readBatches(from, most)) {
+        sizes.push(batch.length);
+        out.push(...batch);
+      }
+      return { sizes, out };
+    };
+    const all = await batched(0, 4);
+    assert.deepEqual(all.out, records);
+    assert.ok(all.sizes.every((n) => n >= 1 && n <= 4));
+    assert.deepEqual((await batched(37, 1000)).out, records.slice(37));
+    const at = records[20] as StoredRecord;
+    const cursor = { ...at, previousChainHash: (records[19] as StoredRecord).chainHash };
+    assert.deepEqual((await batched(cursor, 7)).out, records.slice(20));
+    await journal.close();
+  });
+
+  it('reads in batches up to a damaged record, then throws naming it', async (t) => {
+    const dir = tempDir(t);
+    const journal = await filled(dir, 5);
+    const path = segmentPath(dir);
+    const bytes = readFileSync(path);
+    const recordSize = 4 + 1 + 32 + 32;
+    bytes[SEGMENT_HEADER_BYTES + 3 * recordSize + 10] =
+      (bytes[SEGMENT_HEADER_BYTES + 3 * recordSize + 10] as number) ^ 0xff; // inside record 3's payload
+    writeFileSync(path, bytes);
+    const read: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const batch of journal.readBatches(0, 100)) read.push(...batch.map((r) => r.number));
+      })(),
+      (e) => e instanceof JournalCorruptError && /record 3 at offset/.test(e.message),
+    );
+    assert.deepEqual(read, [0, 1, 2]);
+    await journal.close();
   });
 
   it('refuses segments that do not link, and verify-journal finds a missing segment', async (t) => {
