@@ -71,6 +71,11 @@ interface Connection {
   answering: Set<TrackedResponse>;
   /** Requests read while the connection (or the server) had no room, oldest first. */
   deferred: [IncomingMessage, TrackedResponse][];
+  /**
+   * The answer of the request read last: it goes out last, after every earlier one (Node writes a
+   * connection's answers in the order of their requests, whatever the order they are ended in).
+   */
+  latest: TrackedResponse | undefined;
   /** Not read for now (see stopReading). */
   held: boolean;
   /** It ends after the answers to the requests read: the server closes, or (cut) it cannot read on. */
@@ -137,6 +142,7 @@ export class Connections implements ResponseTracker {
   readonly request: TrackedListener = (req, res) => {
     const connection = this.connections.get(req.socket);
     if (!connection) return this.handle(req, res);
+    connection.latest = res;
     if (connection.deferred.length === 0) {
       if (this.hasRoom(connection)) return this.start(connection, req, res);
       if (connection.answering.size === 0) {
@@ -174,6 +180,8 @@ export class Connections implements ResponseTracker {
     const connection = this.connections.get(res.req.socket);
     if (!connection?.closing || connection.deferred.length > 0) return false;
     if (!connection.done && !this.lingeredOut()) return false;
+    // only the answer last on the wire may end it: Node drops the answers queued behind one that does
+    if (res !== connection.latest) return false;
     for (const other of connection.answering) if (!other.announced) return false;
     connection.done = true;
     this.stopReading(connection);
@@ -243,6 +251,7 @@ export class Connections implements ResponseTracker {
       socket,
       answering: new Set(),
       deferred: [],
+      latest: undefined,
       held: false,
       closing: false,
       done: false,
@@ -288,6 +297,8 @@ export class Connections implements ResponseTracker {
   settled(res: TrackedResponse): void {
     const connection = this.connections.get(res.req.socket);
     if (!connection?.answering.delete(res)) return;
+    // the last on the wire is done: it keeps nothing alive until the next request
+    if (connection.latest === res) connection.latest = undefined;
     this.ended(res);
     this.makeRoom();
     if (connection.deferred.length === 0 && this.hasRoom(connection)) this.resumeReading(connection);

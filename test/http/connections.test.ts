@@ -176,6 +176,29 @@ describe('requests in flight', () => {
     assertProofs(connection.answers, sent);
     assert.equal(connection.answers.at(-1)?.headers.connection, 'close');
   });
+  it('ends a cut connection after the answer last on the wire, though an earlier request was answered last', async (t) => {
+    // the GETs are refused at once, the digest waits for its round: its answer goes out last in time
+    // but first on the wire, and a Connection: close on it would drop the three queued behind it
+    const node = await startTestNode(t, {
+      roundIntervalMs: 2000,
+      httpLimits: { maxRequestsPerConnection: 4, headersTimeoutMs: 500 },
+    });
+    const connection = await RawConnection.open(node.url);
+    t.after(() => connection.destroy());
+    const bad = 'GET /timestamp/zz HTTP/1.1\r\nHost: x\r\n\r\n';
+    await connection.write(
+      Buffer.concat([
+        digestRequest(randomBytes(32)),
+        Buffer.from(bad.repeat(3)),
+        Buffer.from('GET / HTTP/1.1\r\nHo'),
+      ]),
+    );
+    assert.equal(await connection.closed, undefined);
+    assert.deepEqual(
+      connection.answers.map((a) => a.status),
+      [200, 400, 400, 400],
+    );
+  });
 });
 
 describe('closing with requests in flight', () => {
