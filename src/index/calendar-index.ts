@@ -283,14 +283,19 @@ export class CalendarIndex {
 
   /**
    * A reader of the journal that has not passed record `n`: the last one if `n` is a little after
-   * where it stopped, else one from the kept position before `n`.
+   * where it stopped and was durable when it was made, else one from the kept position before `n`.
    */
   private readerAt(n: number): JournalReader | undefined {
     const kept = this.reader;
-    if (kept && n > kept.at && n - kept.at <= POSITION_RECORDS) return kept;
+    if (kept && n > kept.at && n - kept.at <= POSITION_RECORDS && n < kept.durableBelow) return kept;
     this.dropReader();
     const from = this.positions.positionBefore(n);
-    if (from) this.reader = { records: readRecordsSync(this.segments, from), at: from.number - 1 };
+    if (from)
+      this.reader = {
+        records: readRecordsSync(this.segments, from),
+        at: from.number - 1,
+        durableBelow: this.cursor.number,
+      };
     return this.reader;
   }
 
@@ -383,6 +388,12 @@ export class CalendarIndex {
 interface JournalReader {
   records: Generator<ReadBackRecord>;
   at: number;
+  /**
+   * Records the index had applied when the reader was made: durable then, so their bytes are the
+   * journal's for good. The reader reads ahead of them (64 KiB at a time), into records that may be
+   * being written, and that a failed write cuts back and writes anew: those it must never serve.
+   */
+  durableBelow: number;
 }
 
 const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };

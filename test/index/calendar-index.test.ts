@@ -26,9 +26,11 @@ import {
   sha256,
   Timestamp,
 } from '../../src/ots/index.js';
+import { DiskFullFaultInjector } from '../helpers/disk-full-fault-injector.js';
 import { buildDonation, donorKey, madeUpCoin } from '../helpers/donation.js';
 import { indexContents } from '../helpers/index-contents.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const key = walletKeyFromPrivate(new Uint8Array(32).fill(1), NETWORKS.regtest);
 
@@ -180,6 +182,48 @@ describe('calendar index', () => {
       assert.equal(calendar.index.commitmentAt(45), undefined);
     } finally {
       await calendar.close();
+    }
+  });
+
+  it('never reads back the bytes of a write the journal cut back after a failure', async (t) => {
+    const dir = tempDir(t);
+    const files = new DiskFullFaultInjector();
+    const journal = await Journal.open({
+      dir: join(dir, 'journal'),
+      create: true,
+      files,
+      retryDelays: { firstMs: 10, maxMs: 50 },
+    });
+    const index = CalendarIndex.open(join(dir, 'index'), join(dir, 'journal'));
+    try {
+      let fillAfter = -1;
+      journal.onAppend(
+        (records) => {
+          index.apply(records);
+          if (records.at(-1)?.number === fillAfter) files.fill();
+        },
+        () => catchUpIndex(index, journal),
+      );
+      const c = (tag: number, i: number) => sha256(new Uint8Array([tag, i]));
+      for (let i = 0; i < 9; i++) await journal.append(RecordKind.Commitment, c(1, i));
+      // record 9 is applied, then the disk fills: the next group is half written, then cut back
+      fillAfter = 9;
+      const refused = [
+        journal.append(RecordKind.Commitment, c(1, 9)),
+        ...Array.from({ length: 10 }, (_, i) => journal.append(RecordKind.Commitment, c(2, i))),
+      ];
+      await Promise.allSettled(refused);
+      // a lookup during the outage reads the journal, and its reader reads ahead into the cut bytes
+      assert.equal(index.lookup(c(1, 8)).state, 'pending');
+      files.free();
+      await waitFor('the journal writable again', () => (journal.unavailable ? undefined : true));
+      const other = c(3, 0);
+      const { number } = await journal.append(RecordKind.Commitment, other);
+      assert.equal(number, 10);
+      assert.deepEqual(index.lookup(other), { state: 'pending', record: 10 });
+    } finally {
+      await index.close();
+      await journal.close();
     }
   });
 
