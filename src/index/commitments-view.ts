@@ -74,6 +74,9 @@ export class CommitmentsView implements IndexView {
     this.counts = open('counts');
     this.pending = new PendingRuns(open('pending-runs'));
     this.commitmentAt = commitmentAt;
+    // an index that holds no commitment yet (a calendar just made by `otsd init`, a mirror's first
+    // start) keeps the bitmap from its first one, as one emptied in this process does
+    if (isEmpty(this.prefixes)) this.absentPrefixes = new AbsentPrefixes();
   }
 
   apply(entry: IndexedRecord): void {
@@ -279,6 +282,11 @@ function writePrefixEntry(commitment: Uint8Array, n: number, key: Buffer, value:
 function lastKey(db: IndexDatabase): number {
   for (const key of db.getKeys({ reverse: true, limit: 1 })) return readU64(key);
   return -1;
+}
+
+function isEmpty(db: IndexDatabase): boolean {
+  for (const _ of db.getKeys({ limit: 1 })) return false;
+  return true;
 }
 
 /** The ascending record numbers as runs of consecutive ones. */
