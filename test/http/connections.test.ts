@@ -231,42 +231,28 @@ describe('closing with requests in flight', () => {
     assert.ok(await stalled.closedWithin(5000), 'the server closed the connection');
   });
 
-  it('answers 503 to a request sent on an idle keep-alive connection as the close begins, then ends it', async (t) => {
-    const node = await startTestNode(t, { roundIntervalMs: 20 });
-    const connections = await Promise.all(Array.from({ length: 8 }, () => pipeline(node.url, digests(1))));
-    t.after(() => {
-      for (const c of connections) c.destroy();
+  // one request, or a batch that comes in one read (an answer that ended the connection would leave
+  // the rest of the batch unanswered)
+  for (const batch of [1, 8]) {
+    it(`answers 503 to ${batch} request(s) sent on an idle keep-alive connection as the close begins, then ends it`, async (t) => {
+      const node = await startTestNode(t, { roundIntervalMs: 20 });
+      const connections = await Promise.all(Array.from({ length: 8 }, () => pipeline(node.url, digests(1))));
+      t.after(() => {
+        for (const c of connections) c.destroy();
+      });
+      await Promise.all(connections.map((c) => c.answered(1)));
+      // idle now: each sends its next requests, and the close begins in the same tick, before the
+      // server reads any of them
+      for (const c of connections) c.socket.write(Buffer.concat(digests(batch).map(digestRequest)));
+      await node.close();
+      for (const c of connections) {
+        assert.equal(await c.closed, undefined);
+        assert.deepEqual(
+          c.answers.map((a) => a.status),
+          [200, ...Array(batch).fill(503)],
+        );
+        assert.equal(c.answers[1]?.body.toString(), 'calendar shutting down, retry later');
+      }
     });
-    await Promise.all(connections.map((c) => c.answered(1)));
-    // idle now: each sends its next request, and the close begins in the same tick, before the server
-    // reads any of them
-    for (const c of connections) c.socket.write(digestRequest(randomBytes(32)));
-    await node.close();
-    for (const c of connections) {
-      assert.equal(await c.closed, undefined);
-      assert.equal(c.answers.length, 2);
-      const last = c.answers[1] as RawAnswer;
-      assert.equal(last.status, 503);
-      assert.equal(last.body.toString(), 'calendar shutting down, retry later');
-    }
-  });
-
-  it('answers every request of a pipelined batch sent on an idle connection as the close begins', async (t) => {
-    const node = await startTestNode(t, { roundIntervalMs: 20 });
-    const connections = await Promise.all(Array.from({ length: 8 }, () => pipeline(node.url, digests(1))));
-    t.after(() => {
-      for (const c of connections) c.destroy();
-    });
-    await Promise.all(connections.map((c) => c.answered(1)));
-    // the whole batch comes in one read: an answer that ended the connection would leave the rest
-    for (const c of connections) c.socket.write(Buffer.concat(digests(8).map(digestRequest)));
-    await node.close();
-    for (const c of connections) {
-      assert.equal(await c.closed, undefined);
-      assert.deepEqual(
-        c.answers.map((a) => a.status),
-        [200, ...Array(8).fill(503)],
-      );
-    }
-  });
+  }
 });
