@@ -7,7 +7,10 @@
  * whether this thread kept its schedule). Each request gets a new connection (`Connection: close`,
  * closed by the server, as a client that does not keep connections), or an idle keep-alive connection
  * from a pool that grows when none is idle. Closed loop: `connections` keep-alive connections, each
- * sending its next request when the last is answered.
+ * sending its next request when the last is answered; its rate is each connection's answers between
+ * its first and its last answer (steadyPerSecond), not the answers to requests sent in the window:
+ * clients bound by a server's rounds are answered a round at a time, and a window of 4 s held 41
+ * rounds of answers or 40 as the rounds' phase fell, a fencepost of one round in 40.
  * @module
  */
 import { randomFillSync } from 'node:crypto';
@@ -41,6 +44,11 @@ export interface WorkerResult {
   /** Connections opened. */
   connections: number;
   elapsedMs: number;
+  /**
+   * Closed loop: answers a second in the steady state, the sum over connections of (answers - 1) /
+   * (time from its first answer to its last); 0 in open loop.
+   */
+  steadyPerSecond: number;
 }
 
 const DIGEST_BYTES = 32;
@@ -111,6 +119,9 @@ function run(job: WorkerJob): Promise<WorkerResult> {
     readonly socket: Socket;
     reusable = true;
     private current: { due: number; timer: NodeJS.Timeout } | undefined;
+    answers = 0;
+    firstAnswerAt = 0;
+    lastAnswerAt = 0;
 
     constructor(onIdle: (connection: Connection) => void) {
       opened++;
@@ -119,7 +130,10 @@ function run(job: WorkerJob): Promise<WorkerResult> {
       this.socket.on('data', (chunk: Buffer) =>
         reader.read(chunk, (status, closes) => {
           if (!this.current) return;
-          latencies.push(performance.now() - this.current.due);
+          const now = performance.now();
+          latencies.push(now - this.current.due);
+          if (this.answers++ === 0) this.firstAnswerAt = now;
+          this.lastAnswerAt = now;
           statuses[status] = (statuses[status] ?? 0) + 1;
           this.settle();
           if (closes || newConnections || !sending) {
@@ -164,10 +178,12 @@ function run(job: WorkerJob): Promise<WorkerResult> {
     sending = false;
     maybeFinish();
   };
+  const closedLoopConnections: Connection[] = [];
   if (job.mode.kind === 'closed') {
     const again = (connection: Connection) => connection.send(performance.now());
     for (let i = 0; i < job.mode.connections; i++) {
       const connection = new Connection(again);
+      closedLoopConnections.push(connection);
       connection.socket.once('connect', () => again(connection));
     }
     setTimeout(stopSending, job.durationMs);
@@ -210,6 +226,11 @@ function run(job: WorkerJob): Promise<WorkerResult> {
       sendLagMaxMs: lags[lags.length - 1] ?? 0,
       connections: opened,
       elapsedMs: performance.now() - started,
+      steadyPerSecond: closedLoopConnections.reduce(
+        (total, c) =>
+          total + (c.answers > 1 ? (1000 * (c.answers - 1)) / (c.lastAnswerAt - c.firstAnswerAt) : 0),
+        0,
+      ),
     };
   });
 }

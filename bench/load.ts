@@ -12,9 +12,12 @@ export interface LoadResult {
   /** Requests sent, and answered (any status). */
   sent: number;
   answered: number;
-  /** Answers a second over the run. */
+  /**
+   * Answers a second: open loop, over the sending window; closed loop, in the steady state (each
+   * connection's answers between its first and its last, load-worker.ts).
+   */
   perSecond: number;
-  /** 200 answers a second over the run. */
+  /** 200 answers a second, the same way. */
   okPerSecond: number;
   p50ms: number;
   p90ms: number;
@@ -110,13 +113,19 @@ async function run(
     return total;
   };
   const statuses = sum((r) => r.statuses);
-  // rates over the sending window: answers after it count, their requests were sent in it
+  // open loop: rates over the sending window (answers after it count, their requests were sent in
+  // it); closed loop: each connection's steady rate (load-worker.ts, steadyPerSecond)
   const windowS = options.durationMs / 1000;
+  const closed = mode(0).kind === 'closed';
+  const perSecond = closed
+    ? results.reduce((total, r) => total + r.steadyPerSecond, 0)
+    : latencies.length / windowS;
+  const okShare = latencies.length > 0 ? (statuses['200'] ?? 0) / latencies.length : 0;
   return {
     sent: results.reduce((n, r) => n + r.sent, 0),
     answered: latencies.length,
-    perSecond: latencies.length / windowS,
-    okPerSecond: (statuses['200'] ?? 0) / windowS,
+    perSecond,
+    okPerSecond: perSecond * okShare,
     p50ms: pct(0.5),
     p90ms: pct(0.9),
     p99ms: pct(0.99),
