@@ -35,7 +35,7 @@ import {
   toHex,
 } from '../src/ots/index.js';
 import { spawnTracked } from '../test/helpers/child-process.js';
-import { closedLoop, type LoadResult, openLoop } from './load.js';
+import { alternately, closedLoop, type LoadResult, openLoop } from './load.js';
 import { startOtsd } from './processes.js';
 import { type BenchRow, reportRows } from './table.js';
 
@@ -50,6 +50,8 @@ const IDLE_S = 120;
 /** As bench/aggregator.ts (docs/aggregation.md): closed-loop clients are bound by the rounds they wait. */
 const AGGREGATOR_ROUND_MS = 100;
 const CLOCK_TICKS = 100;
+/** Runs of each closed-loop measure of the GET and status rows, in turn with the one it is compared to. */
+const ALTERNATIONS = 3;
 const ROWS = ['post', 'overload', 'get', 'status', 'aggregator'] as const;
 const selected = new Set(process.env.BENCH_ROWS?.split(',') ?? ROWS);
 for (const row of selected)
@@ -287,15 +289,23 @@ async function main(): Promise<void> {
     );
     for (const connections of runs('get') ? GET_CONNECTIONS : []) {
       const common = { method: 'GET' as const, paths, durationMs: DURATION_MS, connections };
-      const [base, baseCpu] = await withCpu(basePid, () => closedLoop({ url: baseUrl, ...common }));
-      const [ours, oursCpu] = await withCpu(provedPid, () => closedLoop({ url: proved.url, ...common }));
-      // the server's CPU per answer: what a row costs otsd itself, steadier than rates on a busy machine
-      const perAnswer = (cpu: number, r: LoadResult) =>
-        `server cpu ${((1000 * cpu) / r.answered).toFixed(1)} us an answer`;
-      console.log(
-        `  ${String(connections).padStart(3)} conn  otsd ${line(ours)}, ${perAnswer(oursCpu, ours)}`,
-      );
-      console.log(`            bare ${line(base)}, ${perAnswer(baseCpu, base)}`);
+      // the server's CPU per answer over every run: what a row costs the server itself, steadier than
+      // rates on a busy machine
+      const spent = { base: { cpuMs: 0, answered: 0 }, ours: { cpuMs: 0, answered: 0 } };
+      const measured = (pid: number, url: string, into: { cpuMs: number; answered: number }) => async () => {
+        const [result, cpu] = await withCpu(pid, () => closedLoop({ url, ...common }));
+        into.cpuMs += cpu;
+        into.answered += result.answered;
+        return result;
+      };
+      const [base, ours] = (await alternately(
+        [measured(basePid, baseUrl, spent.base), measured(provedPid, proved.url, spent.ours)],
+        ALTERNATIONS,
+      )) as [LoadResult, LoadResult];
+      const perAnswer = ({ cpuMs, answered }: { cpuMs: number; answered: number }) =>
+        `server cpu ${((1000 * cpuMs) / Math.max(1, answered)).toFixed(1)} us an answer`;
+      console.log(`  ${String(connections).padStart(3)} conn  otsd ${line(ours)}, ${perAnswer(spent.ours)}`);
+      console.log(`            bare ${line(base)}, ${perAnswer(spent.base)}`);
       const ratio = ours.okPerSecond / base.okPerSecond;
       const p99Goal = connections === 64 ? ', p99 < 5 ms' : '';
       rows.push({
@@ -317,12 +327,15 @@ async function main(): Promise<void> {
     await pendingCalendar(join(work, 'large'), 200_000);
     const large = await startOtsd(['--data-dir', join(work, 'large'), '--uri', 'http://127.0.0.1:1']);
     stopping.push(() => large.process.stop());
-    console.log('\nGET / (status page, JSON), closed loop, 16 connections');
+    console.log(
+      `\nGET /status (the status page), closed loop, 16 connections, ${ALTERNATIONS} runs each in turn`,
+    );
     const status = async (url: string) =>
       closedLoop({ url, method: 'GET', paths: ['/status'], durationMs: DURATION_MS, connections: 16 });
-    const small = await status(smallUrl);
-    const big = await status(large.url);
-    const bareStatus = await status(baseUrl);
+    const [small, big, bareStatus] = (await alternately(
+      [() => status(smallUrl), () => status(large.url), () => status(baseUrl)],
+      ALTERNATIONS,
+    )) as [LoadResult, LoadResult, LoadResult];
     console.log(`  10k commitments   ${line(small)}`);
     console.log(`  200k commitments  ${line(big)}`);
     console.log(`  bare              ${line(bareStatus)}`);

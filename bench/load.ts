@@ -68,6 +68,13 @@ export function openLoop(options: LoadOptions & { rate: number; keepAlive: boole
   }));
 }
 
+/** Counts by name (statuses, errors), added up. */
+function summedCounts(counts: Record<string, number>[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const c of counts) for (const [k, v] of Object.entries(c)) total[k] = (total[k] ?? 0) + v;
+  return total;
+}
+
 /** Thread `i`'s share of `n` split over `threads`. */
 const share = (n: number, threads: number, i: number) => Math.floor(n / threads) + (i < n % threads ? 1 : 0);
 
@@ -107,12 +114,7 @@ async function run(
   latencies.sort();
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  const sum = (pick: (r: WorkerResult) => Record<string, number>) => {
-    const total: Record<string, number> = {};
-    for (const r of results) for (const [k, v] of Object.entries(pick(r))) total[k] = (total[k] ?? 0) + v;
-    return total;
-  };
-  const statuses = sum((r) => r.statuses);
+  const statuses = summedCounts(results.map((r) => r.statuses));
   // open loop: rates over the sending window (answers after it count, their requests were sent in
   // it); closed loop: each connection's steady rate (load-worker.ts, steadyPerSecond)
   const windowS = options.durationMs / 1000;
@@ -131,10 +133,47 @@ async function run(
     p99ms: pct(0.99),
     maxMs: latencies[latencies.length - 1] ?? NaN,
     statuses,
-    errors: sum((r) => r.errors),
+    errors: summedCounts(results.map((r) => r.errors)),
     sendLagP99ms: Math.max(...results.map((r) => r.sendLagP99ms)),
     sendLagMaxMs: Math.max(...results.map((r) => r.sendLagMaxMs)),
     connections: results.reduce((n, r) => n + r.connections, 0),
     clientCpuMs: (cpu.user + cpu.system) / 1000,
   };
+}
+
+/**
+ * Runs each of `measures` `times` times, in turn (a, b, a, b...), so that a change in the machine's
+ * load falls on every one of them alike; returns, for each, the median of its runs' rates and
+ * percentiles, and its counts (requests, answers, statuses, errors) over all of them. A closed-loop
+ * row on two shared cores spread by a third between two runs of 4 s; measured in turn, the ratio
+ * between the rows is what stays.
+ */
+export async function alternately(
+  measures: (() => Promise<LoadResult>)[],
+  times: number,
+): Promise<LoadResult[]> {
+  const runs: LoadResult[][] = measures.map(() => []);
+  for (let time = 0; time < times; time++)
+    for (const [i, measure] of measures.entries()) runs[i]?.push(await measure());
+  return runs.map((results) => {
+    const median = (pick: (r: LoadResult) => number) =>
+      results.map(pick).sort((a, b) => a - b)[Math.floor(results.length / 2)] as number;
+    const total = (pick: (r: LoadResult) => number) => results.reduce((sum, r) => sum + pick(r), 0);
+    return {
+      sent: total((r) => r.sent),
+      answered: total((r) => r.answered),
+      perSecond: median((r) => r.perSecond),
+      okPerSecond: median((r) => r.okPerSecond),
+      p50ms: median((r) => r.p50ms),
+      p90ms: median((r) => r.p90ms),
+      p99ms: median((r) => r.p99ms),
+      maxMs: Math.max(...results.map((r) => r.maxMs)),
+      statuses: summedCounts(results.map((r) => r.statuses)),
+      errors: summedCounts(results.map((r) => r.errors)),
+      sendLagP99ms: Math.max(...results.map((r) => r.sendLagP99ms)),
+      sendLagMaxMs: Math.max(...results.map((r) => r.sendLagMaxMs)),
+      connections: total((r) => r.connections),
+      clientCpuMs: total((r) => r.clientCpuMs),
+    };
+  });
 }
