@@ -46,7 +46,7 @@ export interface WorkerResult {
   elapsedMs: number;
   /**
    * Closed loop: answers a second in the steady state, the sum over connections of (answers - 1) /
-   * (time from its first answer to its last); 0 in open loop.
+   * (time from its first answer to its last, at least to the end of sending); 0 in open loop.
    */
   steadyPerSecond: number;
 }
@@ -179,6 +179,14 @@ function run(job: WorkerJob): Promise<WorkerResult> {
     maybeFinish();
   };
   const closedLoopConnections: Connection[] = [];
+  /**
+   * A closed-loop connection's answers a second from its first answer to its last, or to the end of
+   * sending for one that ended early (the server closed it): its missing answers count against the rate.
+   */
+  const steadyRate = (c: Connection) => {
+    const span = Math.max(c.lastAnswerAt, end) - c.firstAnswerAt;
+    return c.answers > 1 && span > 0 ? (1000 * (c.answers - 1)) / span : 0;
+  };
   if (job.mode.kind === 'closed') {
     const again = (connection: Connection) => connection.send(performance.now());
     for (let i = 0; i < job.mode.connections; i++) {
@@ -226,11 +234,7 @@ function run(job: WorkerJob): Promise<WorkerResult> {
       sendLagMaxMs: lags[lags.length - 1] ?? 0,
       connections: opened,
       elapsedMs: performance.now() - started,
-      steadyPerSecond: closedLoopConnections.reduce(
-        (total, c) =>
-          total + (c.answers > 1 ? (1000 * (c.answers - 1)) / (c.lastAnswerAt - c.firstAnswerAt) : 0),
-        0,
-      ),
+      steadyPerSecond: closedLoopConnections.reduce((total, c) => total + steadyRate(c), 0),
     };
   });
 }
