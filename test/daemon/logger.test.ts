@@ -20,7 +20,7 @@ describe('readable log lines (stdout is a terminal)', () => {
 
 describe('mirror progress bar (stderr is a terminal)', () => {
   it('shows the share, counts, rate and time left', async () => {
-    const { progressBar } = await import('../../src/cli/run-command.js');
+    const { progressBar } = await import('../../src/cli/node-options.js');
     assert.equal(
       progressBar({ local: 50, upstream: 200, recordsPerSecond: 25, etaSeconds: 6 }),
       `[${'#'.repeat(8)}${' '.repeat(22)}] 25% 50/200 records, 25/s, ETA 6 s`,
