@@ -1,7 +1,7 @@
 /** `otsd config check FILE` and `otsd config show [run options]`. */
 import { Command } from 'commander';
-import { loadConfigFile } from '../daemon/config-file.js';
 import { CliError } from './cli-error.js';
+import { loadConfigFile } from './config-file.js';
 import { runCommand } from './run-command.js';
 
 export function configCommand(out: (text: string) => void): Command {

@@ -1,7 +1,7 @@
 /** `otsd run`'s --config file: applied under the flags at start, read again on SIGHUP, shown by --show-config. */
 import type { Command } from 'commander';
-import { CONFIG_KEYS, loadConfigFile, maskSecret } from '../daemon/config-file.js';
 import { CliError } from './cli-error.js';
+import { CONFIG_KEYS, loadConfigFile, maskSecret } from './config-file.js';
 import type { RunOptions } from './run-options.js';
 
 /**
@@ -43,7 +43,7 @@ export function applyConfigFile(command: Command): RunOptions {
 /** The effective configuration as TOML-ish `key = value` lines, with the node's credentials masked. */
 export function showConfig(options: RunOptions): string {
   const byOption = new Map(
-    Object.entries(CONFIG_KEYS).map(([key, spec]) => [spec.option, { key, secret: spec.secret }]),
+    [...CONFIG_KEYS].map(([key, { setting, option }]) => [option, { key, secret: setting.secret }]),
   );
   return Object.entries(options)
     .filter(([option]) => byOption.has(option))

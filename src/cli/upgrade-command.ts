@@ -13,7 +13,7 @@ import {
   upgradeByPrefix,
 } from '../remote/index.js';
 import { pendingNodes } from '../web/pending-nodes.js';
-import { positiveInteger } from './integer-arguments.js';
+import { positiveInteger } from './number-arguments.js';
 import { readTimestampFile } from './read-timestamp-file.js';
 
 export interface UpgradeOptions {

@@ -1,9 +1,10 @@
 /** The configuration file: checked with one line per problem; flags and OTSD_* variables override it. */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { RUN_SETTINGS } from '../../src/cli/run-options.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -18,6 +19,18 @@ describe('configuration file', () => {
     assert.match(result.stdout, /^config .*otsd\.example\.toml ok: \d+ settings\n$/);
   });
 
+  it('the example names every setting, in its section (set, or commented out)', () => {
+    const named = new Set<string>();
+    let section = '';
+    for (const line of readFileSync(EXAMPLE, 'utf8').split('\n')) {
+      const header = /^\[([a-z_]+)\]$/.exec(line);
+      if (header) section = `${header[1]}.`;
+      const key = /^(?:# )?([a-z_]+) = /.exec(line);
+      if (key) named.add(`${section}${key[1]}`);
+    }
+    assert.deepEqual([...named].sort(), RUN_SETTINGS.map((s) => s.key).sort());
+  });
+
   it('names every problem, with key, value and what was expected', (t) => {
     const path = join(tempDir(t), 'bad.toml');
     writeFileSync(path, 'listen = "nope"\nround_interval_ms = 0\n[bitcoin]\nnetwork = "moon"\nextra = 1\n');
@@ -25,13 +38,35 @@ describe('configuration file', () => {
     assert.equal(result.status, 1);
     assert.equal(
       result.stderr,
-      `otsd: config ${path}:\n  listen: expected HOST:PORT, got "nope"\n  round_interval_ms: expected a positive integer, got 0\n` +
+      `otsd: config ${path}:\n  listen: expected HOST:PORT, e.g. 127.0.0.1:14788, got "nope"\n  round_interval_ms: expected a positive integer, got 0\n` +
         '  bitcoin.network: expected one of main, test, signet, regtest, bcoin-regtest, litecoin-regtest, got "moon"\n' +
         '  bitcoin.extra: unknown key\n',
     );
     const syntax = join(tempDir(t), 'syntax.toml');
     writeFileSync(syntax, 'listen = \n');
     assert.match(runCli(['config', 'check', syntax]).stderr, /^otsd: config .*syntax\.toml: /);
+  });
+
+  it('reads each key as its flag reads it, refusing what the flag refuses in the same words', (t) => {
+    const path = join(tempDir(t), 'kinds.toml');
+    writeFileSync(
+      path,
+      'max_connections = "100"\naggregate = "yes"\nmetrics_listen = "127.0.0.1:70000"\nlog_level = "loud"\n' +
+        '[external]\nwait_blocks = 1.5\nmax_tx_bytes = 999999999\n',
+    );
+    const result = runCli(['config', 'check', path]);
+    assert.equal(result.status, 1);
+    assert.deepEqual(result.stderr.split('\n').slice(1, -1), [
+      '  max_connections: expected a positive integer, got "100"',
+      '  aggregate: expected true or false, got "yes"',
+      '  metrics_listen: expected HOST:PORT, e.g. 127.0.0.1:14788, got "127.0.0.1:70000"',
+      '  log_level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      '  external.wait_blocks: expected a non-negative integer, got 1.5',
+      '  external.max_tx_bytes: expected a positive integer up to 100000, got 999999999',
+    ]);
+    const flags = runCli(['config', 'show', '--external-max-tx-bytes', '999999999']);
+    assert.equal(flags.status, 1);
+    assert.match(flags.stderr, /expected a positive integer up to 100000/);
   });
 
   it('flags override variables, which override the file; secrets are masked', (t) => {
