@@ -14,7 +14,7 @@ import type { Attestation } from './attestation.js';
 import { ATTESTATION_TAG_LENGTH, Attestation as AttestationReader } from './attestation.js';
 import { copyOfBytes, equalBytes, toHex } from './bytes.js';
 import { DeserializationError, MsgValueError, OtsValueError, RecursionLimitError } from './errors.js';
-import { BinaryOp, isResultOf, MAX_MSG_LENGTH, Op } from './op.js';
+import { BinaryOp, isResultOf, MAX_MSG_LENGTH, Op, resultOfChecked } from './op.js';
 import { Reader, varUintLength, Writer } from './serialize.js';
 
 /** Nesting limit of the reference's parser: a path of 255 ops parses, 256 do not. */
@@ -219,10 +219,11 @@ export class Timestamp {
 
   /**
    * Applies this node's op to its parent's message, computing the parent's first if need be: a
-   * recursion, but only a parse makes such nodes, at most RECURSION_LIMIT deep.
+   * recursion, but only a parse makes such nodes, at most RECURSION_LIMIT deep. The parse checked
+   * the op's limits on the parent's message length, so they are not checked again.
    */
   private computeMsg(): Uint8Array {
-    const msg = (this.via as Op).call((this.parent as Timestamp).msg);
+    const msg = resultOfChecked(this.via as Op, (this.parent as Timestamp).msg);
     this.known = msg;
     this.parent = undefined;
     this.via = undefined;
