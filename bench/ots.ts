@@ -7,15 +7,19 @@
  * little:
  * - CPU time, not wall-clock: each side counts the CPU time of its own process around its work
  *   (`process.cpuUsage()` here, every thread, the collector's included; `time.process_time()` in
- *   Python), so time spent descheduled by a neighbour's job counts on neither side. Wall-clock rounds
- *   on this 2-core machine, with other jobs on it, spread 2-14x on one row.
+ *   Python), so time spent descheduled by a neighbour's job counts on neither side (its use of the
+ *   shared caches still slows both, which the interleaving below evens out). Wall-clock rounds on
+ *   this 2-core machine spread 1.9-13.6x on the parse row at load average 5-7 from other jobs.
  * - The same work on both sides: a row's slice is the same number of proofs (or trees) here and in
  *   Python, which runs it in its own process (no IPC in its numbers) while this one waits.
  * - Fine interleaving: a round is SLICES slices, each run here then in Python at once, so a burst of
- *   load or a slow stretch of the machine falls on both sides of the round alike. A round's ratio is
- *   Python's CPU time over ours, summed over its slices; a round is long enough (some 50 ms of ours,
- *   a few hundred of Python's) that each side's collector runs in it as often as it does in steady
- *   use.
+ *   load or a slow stretch of the machine falls on both sides of the round alike (rounds of one side
+ *   after the other's, as before, spread 2.6-6.5x on the parse row of two quiet runs). A round's
+ *   ratio is Python's CPU time over ours, summed over its slices: 2,000 proofs, 10,000
+ *   serializations or 8 trees a side, 9-300 ms of ours and 0.04-1.5 s of Python's, so that our
+ *   collector runs in a round as it does in steady use. The merkle row's trees outlive a slice on
+ *   our side and are collected in later ones (counted), while Python frees each after its clock
+ *   stops (not counted).
  * - WARMUP unrecorded rounds first (the JIT, Python's allocator), then ROUNDS rounds; a row's ratio is
  *   the median of its per-round ratios, with the lowest and highest beside it, and the load average
  *   is printed too.
