@@ -17,9 +17,9 @@
  *   after the other's, as before, spread 2.6-6.5x on the parse row of two quiet runs). A round's
  *   ratio is Python's CPU time over ours, summed over its slices: 2,000 proofs, 10,000
  *   serializations or 8 trees a side, 9-300 ms of ours and 0.04-1.5 s of Python's, so that our
- *   collector runs in a round as it does in steady use. The merkle row's trees outlive a slice on
- *   our side and are collected in later ones (counted), while Python frees each after its clock
- *   stops (not counted).
+ *   collector runs in a round as it does in steady use. On the merkle row our collector's work on a
+ *   tree (a scavenge that copies it half-built, a later mark-compact) falls mostly in our slices and
+ *   counts, while Python frees each tree after its clock stops.
  * - WARMUP unrecorded rounds first (the JIT, Python's allocator), then ROUNDS rounds; a row's ratio is
  *   the median of its per-round ratios, with the lowest and highest beside it, and the load average
  *   is printed too.
