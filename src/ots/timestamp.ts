@@ -14,7 +14,7 @@ import type { Attestation } from './attestation.js';
 import { ATTESTATION_TAG_LENGTH, Attestation as AttestationReader } from './attestation.js';
 import { copyOfBytes, equalBytes, toHex } from './bytes.js';
 import { DeserializationError, MsgValueError, OtsValueError, RecursionLimitError } from './errors.js';
-import { BinaryOp, isResultOf, MAX_MSG_LENGTH, Op } from './op.js';
+import { BinaryOp, isResultOf, MAX_MSG_LENGTH, Op, resultOfChecked } from './op.js';
 import { Reader, varUintLength, Writer } from './serialize.js';
 
 /** Nesting limit of the reference's parser: a path of 255 ops parses, 256 do not. */
@@ -37,6 +37,8 @@ export interface TimestampReadOptions {
  */
 let parsedChild: (parent: Timestamp, op: Op) => Timestamp;
 let putChild: (set: OpSet, op: Op, child: Timestamp) => void;
+/** A node's attestations without making an empty set: serialization reads every node's. */
+let attestationsOf: (node: Timestamp) => AttestationSet | undefined;
 /** The message a parsed child is built with, replaced at once by its pending state. */
 const NOT_YET = new Uint8Array(0);
 
@@ -197,7 +199,8 @@ export class Timestamp {
    */
   private parent: Timestamp | undefined;
   private via: Op | undefined;
-  readonly attestations = new AttestationSet();
+  /** Made at first use: all but the last node of a path have none, and a parse makes one per node. */
+  private attestationSet: AttestationSet | undefined;
   readonly ops: OpSet;
 
   constructor(msg: Uint8Array) {
@@ -206,6 +209,15 @@ export class Timestamp {
     }
     this.known = msg;
     this.ops = new OpSet(this);
+  }
+
+  get attestations(): AttestationSet {
+    this.attestationSet ??= new AttestationSet();
+    return this.attestationSet;
+  }
+
+  static {
+    attestationsOf = (node) => node.attestationSet;
   }
 
   /**
@@ -219,10 +231,11 @@ export class Timestamp {
 
   /**
    * Applies this node's op to its parent's message, computing the parent's first if need be: a
-   * recursion, but only a parse makes such nodes, at most RECURSION_LIMIT deep.
+   * recursion, but only a parse makes such nodes, at most RECURSION_LIMIT deep. The parse checked
+   * the op's limits on the parent's message length, so they are not checked again.
    */
   private computeMsg(): Uint8Array {
-    const msg = (this.via as Op).call((this.parent as Timestamp).msg);
+    const msg = resultOfChecked(this.via as Op, (this.parent as Timestamp).msg);
     this.known = msg;
     this.parent = undefined;
     this.via = undefined;
@@ -282,7 +295,7 @@ export class Timestamp {
   }
 
   write(w: Writer): void {
-    const attestations = this.attestations.sorted();
+    const attestations = this.attestationSet?.sorted() ?? NO_ENTRIES;
     const ops = this.ops.sorted();
     const children = attestations.length + ops.length;
     if (children === 0) throw new OtsValueError("An empty timestamp can't be serialized");
@@ -391,10 +404,13 @@ class TreeParse {
  * file's) allocates once: a walk over the tree costs less than growing and copying a typed array.
  */
 export function serializedLength(node: Timestamp): number {
-  let length = Math.max(node.attestations.size + node.ops.size - 1, 0); // fork markers
-  for (const attestation of node.attestations) {
-    const payload = attestation.payload.length;
-    length += 1 + ATTESTATION_TAG_LENGTH + varUintLength(payload) + payload;
+  const attestations = attestationsOf(node);
+  let length = Math.max((attestations?.size ?? 0) + node.ops.size - 1, 0); // fork markers
+  if (attestations) {
+    for (const attestation of attestations) {
+      const payload = attestation.payload.length;
+      length += 1 + ATTESTATION_TAG_LENGTH + varUintLength(payload) + payload;
+    }
   }
   for (const [op, child] of node.ops) {
     length += 1 + (op instanceof BinaryOp ? varUintLength(op.arg.length) + op.arg.length : 0);
