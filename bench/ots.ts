@@ -19,7 +19,7 @@
  *   serializations or 8 trees a side, 9-300 ms of ours and 0.04-1.5 s of Python's, so that our
  *   collector runs in a round as it does in steady use. On the merkle row our collector's work on a
  *   tree (a scavenge that copies it half-built, a later mark-compact) falls mostly in our slices and
- *   counts, while Python frees each tree after its clock stops.
+ *   counts, and Python frees its slice's trees before its clock stops, so that it counts there too.
  * - WARMUP unrecorded rounds first (the JIT, Python's allocator), then ROUNDS rounds; a row's ratio is
  *   the median of its per-round ratios, with the lowest and highest beside it, and the load average
  *   is printed too.
