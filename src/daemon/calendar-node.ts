@@ -14,11 +14,9 @@ import { Calendar } from '../calendar/calendar.js';
 import { buildCalendarApp, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../http/app.js';
 import type { HeaderSource } from '../http/headers-route.js';
 import { DEFAULT_PREFIX_LIMITS, type PrefixLimits } from '../http/prefix-route.js';
-import type { NodeStatus } from '../http/status-route.js';
 import { lockDataDir } from '../journal/data-dir-lock.js';
 import type { Mirror, MirrorProgress } from '../mirror/mirror.js';
-import { toHex } from '../ots/index.js';
-import { journalOutageWarning } from './journal-warnings.js';
+import { calendarNodeStatus } from './calendar-status.js';
 import { Lifecycle, listen } from './lifecycle.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import {
@@ -38,10 +36,6 @@ import { VERSION } from './version.js';
 /** Said at start and on the status page of a calendar started with no Bitcoin node. */
 const NO_BITCOIN_WARNING =
   'no Bitcoin node (neither --bitcoin-rpc nor --embedded-regtest): nothing this calendar accepts will be anchored in Bitcoin';
-
-/** On the status page of a calendar with masters whose own key cannot pay for its fallback. */
-export const COLLABORATION_CANNOT_PAY_WARNING =
-  "the calendar's key has no spendable coin: its own transaction, the fallback when every master fails, cannot pay; fund the address, or it is anchored through its masters alone";
 
 export interface CalendarNodeOptions extends RoundOptions {
   dataDir: string;
@@ -122,7 +116,10 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     });
     life.onStop('calendar', () => calendar.close());
     // status() is read when metrics are scraped, once everything has started
-    const metrics = createMetrics(status, () => calendar.index.applied.number);
+    const metrics = createMetrics(
+      () => status(),
+      () => calendar.index.applied.number,
+    );
     const bitcoin =
       options.bitcoin && !options.mirrorOf
         ? await startStampingRole(options.dataDir, options.bitcoin, calendar, log, metrics.collaboration)
@@ -162,53 +159,16 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
     ];
     for (const warning of warnings) log.warn({}, warning);
     const prefixLimits = { ...DEFAULT_PREFIX_LIMITS, ...options.prefixLimits };
-    const startedAt = Date.now();
-    function status(): NodeStatus {
-      const outage = calendar.journal.unavailable;
-      return {
-        role: mirror ? 'mirror' : 'calendar',
-        version: VERSION,
-        uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-        calendar: {
-          uri: calendar.uri,
-          journal: {
-            records: calendar.journal.head.records,
-            chainHash: toHex(calendar.journal.head.chainHash),
-            ...(outage && { unavailable: outage }),
-          },
-          ...(calendar.indexCheck && { indexCheck: calendar.indexCheck.state }),
-          pendingCommitments: calendar.index.pendingCount,
-          commitments: calendar.index.commitmentCount,
-          prefixQueries: prefixLimits,
-        },
-        waitingDigests: aggregator?.waiting ?? 0,
-        roundIntervalMs: aggregator?.intervalMs ?? 0,
-        lastMinute: activity.lastMinute(),
-        totals: { ...(aggregator?.stats ?? { rounds: 0, digests: 0 }) },
-        warnings: [
-          ...(outage ? [journalOutageWarning(outage)] : []),
-          ...(calendar.indexCheck?.warning() ?? []),
-          ...warnings,
-          ...anchoringWarnings(),
-        ],
-        ...(mirror && { mirror: mirror.status() }),
-        ...(mirrorAggregation && { upstreams: mirrorAggregation.sink.health() }),
-        ...(bitcoin && {
-          anchoring: {
-            ...bitcoin.anchoring.status(),
-            network: bitcoin.network,
-            demo: bitcoin.embedded !== undefined,
-            minConfirmations: bitcoin.minConfirmations,
-          },
-        }),
-        ...(bitcoin?.collaboration && { collaboration: bitcoin.collaboration.status() }),
-        ...(bitcoin?.external && { external: bitcoin.external.status() }),
-      };
-    }
-    function anchoringWarnings(): string[] {
-      if (!bitcoin?.collaboration || bitcoin.anchoring.status().canPay) return [];
-      return [COLLABORATION_CANNOT_PAY_WARNING];
-    }
+    const status = calendarNodeStatus({
+      calendar,
+      aggregator,
+      activity,
+      prefixLimits,
+      warnings,
+      mirror,
+      upstreams: mirrorAggregation?.sink,
+      bitcoin,
+    });
     // headers for mirrors that have no node: from our node, or a mirror's (see mirror-role.ts)
     const headerSource: HeaderSource | undefined = bitcoin
       ? async (from, count) => ({

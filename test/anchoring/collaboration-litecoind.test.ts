@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { COLLABORATION_CANNOT_PAY_WARNING } from '../../src/daemon/calendar-node.js';
+import { COLLABORATION_CANNOT_PAY_WARNING } from '../../src/daemon/calendar-status.js';
 import {
   BitcoinBlockHeaderAttestation,
   BlockHeader,
