@@ -12,10 +12,6 @@ import type { Writer } from './serialize.js';
 import { Timestamp } from './timestamp.js';
 
 const SHA256 = new OpSHA256();
-/** The tags of the ops of a path, as OpAppend, OpPrepend and OpSHA256 write themselves. */
-const APPEND_TAG = 0xf0;
-const PREPEND_TAG = 0xf1;
-const SHA256_TAG = 0x08;
 
 /**
  * Timestamps `left ‖ right` then applies `op`: left gets `append(right.msg)`, right gets
@@ -120,9 +116,9 @@ export class MerkleTree {
    */
   writePath(index: number, w: Writer): void {
     this.walk('writePath', index, (appended, sibling) => {
-      w.writeByte(appended ? APPEND_TAG : PREPEND_TAG);
+      w.writeByte(appended ? OpAppend.TAG : OpPrepend.TAG);
       w.writeVarBytes(sibling);
-      w.writeByte(SHA256_TAG);
+      w.writeByte(OpSHA256.TAG);
     });
   }
 

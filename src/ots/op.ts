@@ -164,7 +164,9 @@ export abstract class CryptOp extends UnaryOp {
 }
 
 export class OpSHA1 extends CryptOp {
-  readonly tag = 0x02;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0x02;
+  readonly tag = OpSHA1.TAG;
   readonly name = 'sha1';
   readonly digestLength = 20;
   protected hash(data: Uint8Array): Uint8Array {
@@ -173,7 +175,9 @@ export class OpSHA1 extends CryptOp {
 }
 
 export class OpRIPEMD160 extends CryptOp {
-  readonly tag = 0x03;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0x03;
+  readonly tag = OpRIPEMD160.TAG;
   readonly name = 'ripemd160';
   readonly digestLength = 20;
   protected hash(data: Uint8Array): Uint8Array {
@@ -182,7 +186,9 @@ export class OpRIPEMD160 extends CryptOp {
 }
 
 export class OpSHA256 extends CryptOp {
-  readonly tag = 0x08;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0x08;
+  readonly tag = OpSHA256.TAG;
   readonly name = 'sha256';
   readonly digestLength = 32;
   protected hash(data: Uint8Array): Uint8Array {
@@ -192,7 +198,9 @@ export class OpSHA256 extends CryptOp {
 
 /** Keccak-256 as Ethereum uses it (not SHA3-256). The JS client cannot compute it; the reference can. */
 export class OpKECCAK256 extends CryptOp {
-  readonly tag = 0x67;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0x67;
+  readonly tag = OpKECCAK256.TAG;
   readonly name = 'keccak256';
   readonly digestLength = 32;
   protected hash(data: Uint8Array): Uint8Array {
@@ -201,7 +209,9 @@ export class OpKECCAK256 extends CryptOp {
 }
 
 export class OpAppend extends BinaryOp {
-  readonly tag = 0xf0;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0xf0;
+  readonly tag = OpAppend.TAG;
   readonly name = 'append';
   protected override get pythonName(): string {
     return 'OpAppend';
@@ -215,7 +225,9 @@ export class OpAppend extends BinaryOp {
 }
 
 export class OpPrepend extends BinaryOp {
-  readonly tag = 0xf1;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0xf1;
+  readonly tag = OpPrepend.TAG;
   readonly name = 'prepend';
   protected override get pythonName(): string {
     return 'OpPrepend';
@@ -230,7 +242,9 @@ export class OpPrepend extends BinaryOp {
 
 /** Reverses the message. The reference marks it as possibly going away; it still reads and writes it. */
 export class OpReverse extends UnaryOp {
-  readonly tag = 0xf2;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0xf2;
+  readonly tag = OpReverse.TAG;
   readonly name = 'reverse';
   protected apply(msg: Uint8Array): Uint8Array {
     return reverseBytes(msg);
@@ -243,7 +257,9 @@ export class OpReverse extends UnaryOp {
 
 /** Lower-case hex of the message; the message is limited to half the result limit. */
 export class OpHexlify extends UnaryOp {
-  readonly tag = 0xf3;
+  /** Its tag byte, for writers that write ops without making them (merkle.ts writePath). */
+  static readonly TAG = 0xf3;
+  readonly tag = OpHexlify.TAG;
   readonly name = 'hexlify';
   override get maxMsgLength(): number {
     return MAX_RESULT_LENGTH / 2;
@@ -267,8 +283,8 @@ const UNARY_OPS: readonly UnaryOp[] = [
 ];
 
 const BINARY_OPS: readonly [number, (arg: Uint8Array) => BinaryOp][] = [
-  [0xf0, (arg) => new OpAppend(arg)],
-  [0xf1, (arg) => new OpPrepend(arg)],
+  [OpAppend.TAG, (arg) => new OpAppend(arg)],
+  [OpPrepend.TAG, (arg) => new OpPrepend(arg)],
 ];
 
 // Tables indexed by the tag byte: a parse looks an op up per node, and two Map lookups were a tenth
