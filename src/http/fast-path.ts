@@ -145,8 +145,10 @@ export function fastPath(options: FastPathOptions): FastPath {
   const serveDigest = (req: IncomingMessage, res: TrackedResponse, to: Aggregator) => {
     const exchange = new Exchange(req, res, DIGEST_ROUTE, DIGEST_HEADERS);
     const chunks: Buffer[] = [];
+    // `on`, not `once`, for events a request emits once anyway: `once` wraps each listener in a bound
+    // function and its state, which a waiting digest keeps for its whole round
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('end', () => {
+    req.on('end', () => {
       // no copy of a body read at once: the aggregator reads the digest as it takes it, and keeps none
       const digest = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       try {
@@ -157,7 +159,7 @@ export function fastPath(options: FastPathOptions): FastPath {
     });
     // the connection was lost or cut before the body ended (Node answered a timeout itself): fastify
     // counts and logs this as a bad request, and there is no one left to answer
-    req.once('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
+    req.on('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
   };
 
   /** `built`: the answer, when it is built already. */
