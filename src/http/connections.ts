@@ -264,7 +264,8 @@ export class Connections implements ResponseTracker {
     socket.on('resume', () => {
       if (connection.held) this.stopReading(connection);
     });
-    socket.once('close', () => this.disconnected(connection));
+    // `on`: a socket closes once, and `once` would wrap the listener for the connection's whole life
+    socket.on('close', () => this.disconnected(connection));
     if (this.saturated) this.stopReading(connection);
     if (this.closing) this.closeAfterAnswers(connection);
   }

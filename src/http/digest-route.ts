@@ -32,7 +32,7 @@ const rethrowAsHttpError = (e: unknown): never => {
 };
 
 /** The HttpError that says why a digest got no timestamp. */
-function httpErrorOf(e: unknown): HttpError {
+export function httpErrorOf(e: unknown): HttpError {
   if (e instanceof AggregatorOverloadedError) return new HttpError(HttpErrors.OVERLOADED, e);
   if (e instanceof AggregatorClosedError) return new HttpError(HttpErrors.SHUTTING_DOWN);
   if (e instanceof NoUpstreamAnsweredError) return new HttpError(HttpErrors.NO_UPSTREAM, e);

@@ -15,10 +15,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { type Aggregator, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
+import { type Aggregator, type DigestReceiver, MAX_DIGEST_BYTES } from '../aggregator/aggregator.js';
 import type { Calendar } from '../calendar/calendar.js';
 import type { Connections } from './connections.js';
-import { DIGEST_HEADERS, DIGEST_ROUTE, timestampOf } from './digest-route.js';
+import { DIGEST_HEADERS, DIGEST_ROUTE, httpErrorOf } from './digest-route.js';
 import type { HttpErrorLog } from './error-log.js';
 import { errorHeaders, errorText, HttpError, type HttpErrorDefinition, HttpErrors } from './errors.js';
 import type { RequestLog } from './request-log.js';
@@ -51,22 +51,33 @@ export type FastPath = (req: IncomingMessage, res: TrackedResponse) => boolean;
 export function fastPath(options: FastPathOptions): FastPath {
   const { aggregator, calendar, describePending, connections, refusalOf, errorLog, requestLog } = options;
 
-  /** One request taken: its answer is written with the app's headers, then accounted for. */
-  class Exchange implements FinishedAnswer {
+  /**
+   * One request taken: its answer is written with the app's headers, then accounted for. A digest's
+   * exchange is its receiver in the aggregator, without a promise between them (see DigestReceiver).
+   */
+  class Exchange implements FinishedAnswer, DigestReceiver {
     private readonly req: IncomingMessage;
     private readonly res: TrackedResponse;
     /** The route pattern, as fastify names it. */
     private readonly route: string;
+    /** The headers of a 200 answer, besides those of every answer. */
+    private readonly headers: Readonly<Record<string, string>>;
     private readonly started = performance.now();
     private readonly id = requestLog.nextId();
 
     /** Set when the answer is sent. */
     private status = 0;
 
-    constructor(req: IncomingMessage, res: TrackedResponse, route: string) {
+    constructor(
+      req: IncomingMessage,
+      res: TrackedResponse,
+      route: string,
+      headers: Readonly<Record<string, string>>,
+    ) {
       this.req = req;
       this.res = res;
       this.route = route;
+      this.headers = headers;
     }
 
     send(status: number, headers: Readonly<Record<string, string>>, body: Uint8Array | string): void {
@@ -105,36 +116,50 @@ export function fastPath(options: FastPathOptions): FastPath {
       this.send(definition.status, errorHeaders(definition), errorText(definition, detail));
     }
 
+    /** Answers 200 with `bytes`, or the error writing them threw. Never throws: see DigestReceiver. */
+    answered(bytes: Uint8Array): void {
+      try {
+        this.send(200, this.headers, bytes);
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+
+    /** A digest refused or not committed: answered as the fastify route does (digest-route.ts). */
+    failed(e: Error): void {
+      this.fail(httpErrorOf(e));
+    }
+
     /**
-     * Answers 200 with the bytes `work` resolves to, or the error it rejects with (or that writing the
-     * answer threw): one reaction, not a promise more per request for a catch.
+     * Answers with the bytes `work` resolves to, or the error it rejects with: one reaction, not a
+     * promise more per request for a catch.
      */
-    settle(work: Promise<Uint8Array>, headers: Readonly<Record<string, string>>): void {
+    settle(work: Promise<Uint8Array>): void {
       work.then(
-        (bytes) => {
-          try {
-            this.send(200, headers, bytes);
-          } catch (e) {
-            this.fail(e);
-          }
-        },
+        (bytes) => this.answered(bytes),
         (e: unknown) => this.fail(e),
       );
     }
   }
 
-  const serveDigest = (req: IncomingMessage, res: TrackedResponse, submitTo: Aggregator) => {
-    const exchange = new Exchange(req, res, DIGEST_ROUTE);
+  const serveDigest = (req: IncomingMessage, res: TrackedResponse, to: Aggregator) => {
+    const exchange = new Exchange(req, res, DIGEST_ROUTE, DIGEST_HEADERS);
     const chunks: Buffer[] = [];
+    // `on`, not `once`, for events a request emits once anyway: `once` wraps each listener in a bound
+    // function and its state, which a waiting digest keeps for its whole round
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('end', () => {
+    req.on('end', () => {
       // no copy of a body read at once: the aggregator reads the digest as it takes it, and keeps none
       const digest = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      exchange.settle(timestampOf(submitTo, digest), DIGEST_HEADERS);
+      try {
+        to.submitTo(digest, exchange);
+      } catch (e) {
+        exchange.failed(e as Error);
+      }
     });
     // the connection was lost or cut before the body ended (Node answered a timeout itself): fastify
     // counts and logs this as a bad request, and there is no one left to answer
-    req.once('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
+    req.on('error', (e) => errorLog.record(HttpErrors.BAD_REQUEST, contextOf(req), e));
   };
 
   /** `built`: the answer, when it is built already. */
@@ -145,10 +170,10 @@ export function fastPath(options: FastPathOptions): FastPath {
     hex: string,
     built: Uint8Array | undefined,
   ) => {
-    const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE);
+    const exchange = new Exchange(req, res, hex === '' ? TIMESTAMP_PATH : TIMESTAMP_ROUTE, PROOF_HEADERS);
     try {
       if (built) exchange.send(200, PROOF_HEADERS, built);
-      else exchange.settle(proofOf(from, commitmentOf(hex), describePending), PROOF_HEADERS);
+      else exchange.settle(proofOf(from, commitmentOf(hex), describePending));
     } catch (e) {
       exchange.fail(e);
     }

@@ -5,7 +5,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Aggregator } from '../../src/aggregator/aggregator.js';
+import {
+  Aggregator,
+  AggregatorClosedError,
+  AggregatorOverloadedError,
+  type DigestReceiver,
+} from '../../src/aggregator/aggregator.js';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { Journal, JournalUnavailableError } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
@@ -48,6 +53,39 @@ describe('Aggregator', () => {
       answeredWhenLoopRan !== undefined && answeredWhenLoopRan < digests.length,
       `the event loop ran after ${answeredWhenLoopRan} of ${digests.length} answers`,
     );
+  });
+
+  it('tells a receiver its digest timestamp after the round, or at once why it has none', async (t) => {
+    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: TEST_URI, create: true });
+    t.after(() => calendar.close());
+    const aggregator = new Aggregator({ sink: calendar, intervalMs: 60_000, maxWaiting: 1 });
+    /** What each receiver was told, in order. */
+    const told: string[] = [];
+    const receiver = (name: string): DigestReceiver & { bytes?: Uint8Array } => {
+      const r: DigestReceiver & { bytes?: Uint8Array } = {
+        answered: (bytes) => {
+          r.bytes = bytes;
+          told.push(`${name}: answered`);
+        },
+        failed: (e) => told.push(`${name}: ${e.name}`),
+      };
+      return r;
+    };
+    const digest = new Uint8Array(randomBytes(32));
+    const first = receiver('first');
+    aggregator.submitTo(digest, first);
+    aggregator.submitTo(new Uint8Array(randomBytes(32)), receiver('over the cap'));
+    assert.deepEqual(told, [`over the cap: ${AggregatorOverloadedError.name}`], 'refused at once');
+    await aggregator.stop();
+    aggregator.submitTo(new Uint8Array(randomBytes(32)), receiver('after the stop'));
+    assert.deepEqual(told, [
+      `over the cap: ${AggregatorOverloadedError.name}`,
+      'first: answered',
+      `after the stop: ${AggregatorClosedError.name}`,
+    ]);
+    const attested = [...Timestamp.fromBytes(digest, first.bytes as Uint8Array).allAttestations()];
+    assert.equal(attested.length, 1, "the answer leads to the calendar's attestation");
+    assert.throws(() => aggregator.submitTo(new Uint8Array(65), receiver('too long')), RangeError);
   });
 
   it('logs rounds refused on a full disk once per interval with a count, without a stack each', async (t) => {
