@@ -96,9 +96,10 @@ export class AggregatorClosedError extends Error {
 
 /**
  * Told what became of a digest submitted (submitTo): once, and synchronously from the round's answering
- * loop, so it must not throw. The HTTP request's own account is one (fast-path.ts): a promise per
- * digest, with the reactions and closures a waiting client held for its whole round, was some 480 of
- * the 7,300 bytes of heap each waiting digest kept (heap snapshots of 2,000 waiting).
+ * loop, so it must not throw (one that does is logged, and the round's other digests are still told).
+ * The HTTP request's own account is one (fast-path.ts): a promise per digest, with the reactions and
+ * closures a waiting client held for its whole round, was some 480 of the 7,300 bytes of heap each
+ * waiting digest kept (heap snapshots of 2,000 waiting).
  */
 export interface DigestReceiver {
   /** The serialized timestamp, the round being durable. */
@@ -305,7 +306,13 @@ export class Aggregator {
       tipBytes = await this.commitTip(tree.root);
     } catch (e) {
       this.logRoundFailure(e, round.length);
-      for (const w of round) w.receiver.failed(e as Error);
+      for (const w of round) {
+        try {
+          w.receiver.failed(e as Error);
+        } catch (thrown) {
+          this.receiverThrew(thrown);
+        }
+      }
       return;
     }
     this.stats.rounds++;
@@ -315,9 +322,19 @@ export class Aggregator {
       if (first > 0) await nextTurn();
       const end = Math.min(round.length, first + ANSWERS_PER_TURN);
       const answers = writeAnswers(tree, leaves, tipBytes, first, end);
-      for (let i = first; i < end; i++)
-        (round[i] as Waiting).receiver.answered(answers[i - first] as Uint8Array);
+      for (let i = first; i < end; i++) {
+        try {
+          (round[i] as Waiting).receiver.answered(answers[i - first] as Uint8Array);
+        } catch (thrown) {
+          this.receiverThrew(thrown);
+        }
+      }
     }
+  }
+
+  /** A receiver broke its contract (a bug): logged, and the round's other digests are still answered. */
+  private receiverThrew(e: unknown): void {
+    this.log?.error({ err: e }, 'aggregator: a digest could not be told its outcome');
   }
 
   /**

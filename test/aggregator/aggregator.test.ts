@@ -88,6 +88,27 @@ describe('Aggregator', () => {
     assert.throws(() => aggregator.submitTo(new Uint8Array(65), receiver('too long')), RangeError);
   });
 
+  it('a receiver that throws is logged, and the rest of its round is still answered', async (t) => {
+    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: TEST_URI, create: true });
+    t.after(() => calendar.close());
+    const log = memoryLog();
+    const aggregator = new Aggregator({ sink: calendar, intervalMs: 60_000, log });
+    const answered: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      aggregator.submitTo(new Uint8Array(randomBytes(32)), {
+        answered: () => {
+          if (i === 1) throw new Error('receiver bug');
+          answered.push(i);
+        },
+        failed: (e) => assert.fail(e),
+      });
+    }
+    await aggregator.stop();
+    assert.deepEqual(answered, [0, 2, 3, 4]);
+    const lines = log.lines.filter((l) => l.msg === 'aggregator: a digest could not be told its outcome');
+    assert.equal(lines.length, 1, JSON.stringify(log.lines));
+  });
+
   it('logs rounds refused on a full disk once per interval with a count, without a stack each', async (t) => {
     // a real journal on a disk the fault injector makes full, committed to as a calendar does
     const files = new DiskFullFaultInjector();
