@@ -27,7 +27,7 @@ import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 6;
+export const INDEX_VERSION = 7;
 
 const APPLIED_KEY = Buffer.from('applied');
 /** A floor under the acknowledged position, kept when the index is cleared (encoded as `applied`). */
@@ -74,7 +74,7 @@ export class CalendarIndex {
 
   private constructor(path: string, journalDir: string) {
     this.segments = new SegmentFds(journalDir);
-    this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 16 });
+    this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 32 });
     const openDatabase = (name: string, options: { dupFixed?: boolean } = {}) => {
       const db = this.root.openDB<Buffer, Buffer>({
         name,
