@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
 import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
-import type { ChainedRecord } from '../journal/journal.js';
+import type { ChainedRecord, StoredRecord } from '../journal/journal.js';
+import type { MerkleLevels } from '../journal/merkle-levels.js';
 import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
@@ -31,6 +32,8 @@ const DOWNLOADS_AHEAD = 8;
  */
 const GROUP_RECORDS = 32 * 1024;
 const GROUP_BYTES = 8 * 1024 * 1024;
+/** Most bytes of proof trees a group keeps for the index, which builds any other again. */
+const GROUP_TREE_BYTES = 16 * 1024 * 1024;
 /** Waits between attempts after a failure: the first, and the most (doubling in between). */
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 60_000;
@@ -66,6 +69,9 @@ class Group {
   readonly stamps = new Set<number>();
   /** Bytes of the chunks its records are in (held until they are appended). */
   bytes = 0;
+  /** The trees of its proofs, built to check them, for the index (see GROUP_TREE_BYTES). */
+  readonly trees = new Map<number, MerkleLevels>();
+  treeBytes = 0;
 }
 
 const NOTHING_HELD = new Uint8Array(0);
@@ -169,7 +175,7 @@ export class JournalFollower {
     let appending: { group: Group; done: Promise<void> } | undefined;
     const append = async (records: Group) => {
       await appending?.done;
-      const done = this.append(records.records).then((commitments) => {
+      const done = this.append(records).then((commitments) => {
         this.heldCommitments = (this.heldCommitments ?? 0) + commitments;
         appending = undefined;
         this.o.onProgress?.({ local: journal.head.records, upstream: upstreamRecords });
@@ -223,9 +229,20 @@ export class JournalFollower {
     if (failure !== undefined) throw failure;
   }
 
-  /** Appends records verified in one group; resolves with how many commitments they hold. */
-  private async append(records: ChainedRecord[]): Promise<number> {
-    const written = await this.o.calendar.journal.appendChained(records);
+  /**
+   * Appends records verified in one group, its proofs' trees offered to the index (built from these
+   * very records); resolves with how many commitments they hold.
+   */
+  private async append(group: Group): Promise<number> {
+    const { journal, index } = this.o.calendar;
+    const records = group.records;
+    index.offerProofTrees(group.trees);
+    let written: StoredRecord[];
+    try {
+      written = await journal.appendChained(records);
+    } finally {
+      index.offerProofTrees(undefined);
+    }
     let commitments = 0;
     for (const [i, w] of written.entries()) {
       if (!equalBytes(w.chainHash, (records[i] as ChainedRecord).chainHash)) {
@@ -264,8 +281,12 @@ export class JournalFollower {
     };
     for (const record of reading.fresh) {
       recordContext.commitments = context.commitments();
-      const tip = checkRecord(record, recordContext);
-      if (tip) await verifyAttestations(record, tip, recordContext);
+      const proof = checkRecord(record, recordContext);
+      if (proof) await verifyAttestations(record, proof.tip, recordContext);
+      if (proof?.tree && group.treeBytes + proof.tree.byteLength <= GROUP_TREE_BYTES) {
+        group.trees.set(record.number, proof.tree);
+        group.treeBytes += proof.tree.byteLength;
+      }
       if (record.kind === RecordKind.Commitment) {
         group.commitments.set(record.number, record.payload);
         const prefix = prefixOf(record.payload);
