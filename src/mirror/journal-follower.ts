@@ -63,7 +63,9 @@ interface Held {
 /** Records verified and not appended yet, and what later records may refer to among them. */
 class Group {
   readonly records: ChainedRecord[] = [];
-  readonly commitments = new Map<number, Uint8Array>();
+  /** The commitment each of its records holds (by record number less `first`; undefined for another kind). */
+  private readonly held: (Uint8Array | undefined)[] = [];
+  commitments = 0;
   /** How many of its commitments have each 6-byte prefix (as a number): see MAX_SHARED_PREFIX. */
   readonly prefixes = new Map<number, number>();
   readonly stamps = new Set<number>();
@@ -72,6 +74,20 @@ class Group {
   /** The trees of its proofs, built to check them, for the index (see GROUP_TREE_BYTES). */
   readonly trees = new Map<number, MerkleLevels>();
   treeBytes = 0;
+
+  /** A group from record `first` on. */
+  constructor(readonly first: number) {}
+
+  /** Record `n`, the next one, verified: `commitment` if it holds one. */
+  take(n: number, commitment: Uint8Array | undefined): void {
+    this.held[n - this.first] = commitment;
+    if (commitment) this.commitments++;
+  }
+
+  /** The commitment record `n` holds, if it is one of the group's. */
+  commitmentAt(n: number): Uint8Array | undefined {
+    return n >= this.first ? this.held[n - this.first] : undefined;
+  }
 }
 
 const NOTHING_HELD = new Uint8Array(0);
@@ -170,7 +186,7 @@ export class JournalFollower {
     let held = await this.held(firstChunk);
     this.heldCommitments ??= index.commitmentCount;
     let tail = { records: startRecords, chainHash: journal.head.chainHash };
-    let group = new Group();
+    let group = new Group(startRecords);
     /** The group being appended, until it is (and indexed). */
     let appending: { group: Group; done: Promise<void> } | undefined;
     const append = async (records: Group) => {
@@ -186,9 +202,9 @@ export class JournalFollower {
     };
     const context = {
       commitmentAt: (n: number) =>
-        group.commitments.get(n) ?? appending?.group.commitments.get(n) ?? index.commitmentAt(n),
+        group.commitmentAt(n) ?? appending?.group.commitmentAt(n) ?? index.commitmentAt(n),
       commitments: () =>
-        (this.heldCommitments ?? 0) + (appending?.group.commitments.size ?? 0) + group.commitments.size,
+        (this.heldCommitments ?? 0) + (appending?.group.commitments ?? 0) + group.commitments,
       isStampAt: (n: number) =>
         group.stamps.has(n) || appending?.group.stamps.has(n) === true || index.isStampRecord(n),
       sharingPrefix: (commitment: Uint8Array, atMost: number) => {
@@ -218,7 +234,7 @@ export class JournalFollower {
         }
         if (group.records.length >= GROUP_RECORDS || group.bytes >= GROUP_BYTES) {
           await append(group);
-          group = new Group();
+          group = new Group(tail.records);
         }
       }
     } catch (e) {
@@ -287,9 +303,10 @@ export class JournalFollower {
         group.trees.set(record.number, proof.tree);
         group.treeBytes += proof.tree.byteLength;
       }
-      if (record.kind === RecordKind.Commitment) {
-        group.commitments.set(record.number, record.payload);
-        const prefix = prefixOf(record.payload);
+      const commitment = record.kind === RecordKind.Commitment ? record.payload : undefined;
+      group.take(record.number, commitment);
+      if (commitment) {
+        const prefix = prefixOf(commitment);
         group.prefixes.set(prefix, (group.prefixes.get(prefix) ?? 0) + 1);
       }
       if (record.kind === RecordKind.Stamp) group.stamps.add(record.number);
