@@ -10,6 +10,7 @@
  */
 import { open, type RootDatabase } from 'lmdb';
 import type { ReadCursor, StoredRecord } from '../journal/journal.js';
+import type { MerkleLevels } from '../journal/merkle-levels.js';
 import { type ReadBackRecord, readRecordsSync } from '../journal/read-sync.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
 import { SegmentFds } from '../journal/segment-fds.js';
@@ -27,7 +28,7 @@ import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
 /** The index format; an index of another version is rebuilt. */
-export const INDEX_VERSION = 6;
+export const INDEX_VERSION = 7;
 
 const APPLIED_KEY = Buffer.from('applied');
 /** A floor under the acknowledged position, kept when the index is cleared (encoded as `applied`). */
@@ -71,10 +72,12 @@ export class CalendarIndex {
   private readonly segments: SegmentFds;
   /** The last reader of records read back (see readCommitments), and the last record it gave. */
   private reader: JournalReader | undefined;
+  /** Proof trees built from the records being appended, by proof record (see offerProofTrees). */
+  private offeredTrees: ReadonlyMap<number, MerkleLevels> | undefined;
 
   private constructor(path: string, journalDir: string) {
     this.segments = new SegmentFds(journalDir);
-    this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 16 });
+    this.root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 32 });
     const openDatabase = (name: string, options: { dupFixed?: boolean } = {}) => {
       const db = this.root.openDB<Buffer, Buffer>({
         name,
@@ -215,7 +218,7 @@ export class CalendarIndex {
         if (record.number !== next) {
           throw new IndexConsistencyError(`index: expected journal record ${next}, got ${record.number}`);
         }
-        const entry = indexedRecord(record, commitmentsAt);
+        const entry = indexedRecord(record, commitmentsAt, (n) => this.offeredTrees?.get(n));
         for (const view of this.views) view.apply(entry);
         next++;
       }
@@ -227,6 +230,15 @@ export class CalendarIndex {
     });
     this.cursor = cursor;
     if (floorReached) this.floor = undefined;
+  }
+
+  /**
+   * Trees of proof records about to be appended, built from those very records by a caller that
+   * checked them (a mirror): applied in place of building each again, until the next call (undefined
+   * once the append has ended, applied or not: a later record of the same number may differ).
+   */
+  offerProofTrees(trees: ReadonlyMap<number, MerkleLevels> | undefined): void {
+    this.offeredTrees = trees;
   }
 
   // The questions the rest of otsd asks, each answered by the view that holds it.

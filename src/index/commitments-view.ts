@@ -12,6 +12,7 @@ import { AbsentPrefixes } from './absent-prefixes.js';
 import type { IndexDatabase, IndexedRecord, IndexView, OpenDatabase } from './index-view.js';
 import { readU64, u64 } from './keys.js';
 import { PendingRuns } from './pending-runs.js';
+import { ProofRuns } from './proof-runs.js';
 
 export interface ProofReference {
   /** Number of the proof record. */
@@ -43,7 +44,12 @@ const DISTINCT_KEY = Buffer.from('distinct');
 export class CommitmentsView implements IndexView {
   /** first 2 bytes of a commitment -> (its next 4 bytes, its first record number), one per commitment */
   private readonly prefixes: IndexDatabase;
-  /** first record number of a commitment -> (proof record, leaf) for each proof that covers it */
+  /** the first proof of most commitments, as runs of consecutive records (see ProofRuns) */
+  private readonly runs: ProofRuns;
+  /**
+   * first record number of a commitment -> (proof record, leaf) for each proof that covers it and no
+   * run holds: a proof of a duplicate, a second proof, a proof of records out of order
+   */
   private readonly proofsOf: IndexDatabase;
   /** record number of a commitment seen before -> the first record holding it */
   private readonly duplicates: IndexDatabase;
@@ -59,9 +65,9 @@ export class CommitmentsView implements IndexView {
    * prefixes it certainly does not hold. Not made again after a restart.
    */
   private absentPrefixes: AbsentPrefixes | undefined;
-  /** See lastDuplicateRecord and lastProvenRecord; undefined when not read yet. */
+  /** See lastDuplicateRecord and lastCoveredRecord; undefined when not read yet. */
   private lastDuplicate: number | undefined;
-  private lastProven: number | undefined;
+  private lastCovered: number | undefined;
   /** Written into for each put, which copies them: no allocation per commitment. */
   private readonly scratchKey = Buffer.allocUnsafe(KEY_BYTES);
   private readonly scratchValue = Buffer.allocUnsafe(VALUE_BYTES);
@@ -69,6 +75,7 @@ export class CommitmentsView implements IndexView {
 
   constructor(open: OpenDatabase, commitmentAt: CommitmentAt) {
     this.prefixes = open('commitment-prefixes', { dupFixed: true });
+    this.runs = new ProofRuns(open('proof-runs'));
     this.proofsOf = open('proofs-of');
     this.duplicates = open('duplicates');
     this.counts = open('counts');
@@ -98,22 +105,25 @@ export class CommitmentsView implements IndexView {
       }
       this.pending.add(n);
     } else if (entry.kind === 'proof') {
-      const reference = this.scratchReference;
-      u64(entry.record.number).copy(reference, 0);
+      const proof = entry.record.number;
       entry.proof.commitments.forEach((n, leaf) => {
-        reference.writeUInt32BE(leaf, 8);
         // most records are no duplicate and proven once: no read where none can be held
         const duplicate = n > this.lastDuplicateRecord ? undefined : this.duplicates.get(u64(n));
         const first = duplicate === undefined ? n : readU64(duplicate);
-        if (first > this.lastProvenRecord) {
-          this.proofsOf.putSync(u64(first), reference, { append: true });
-          this.lastProven = first;
+        if (first === n && n > this.lastCoveredRecord) {
+          this.runs.add(n, proof, leaf);
+          this.lastCovered = n;
           return;
         }
+        const reference = this.scratchReference;
+        u64(proof).copy(reference, 0);
+        reference.writeUInt32BE(leaf, 8);
         const key = u64(first);
         const held = this.proofsOf.get(key);
         this.proofsOf.put(key, held ? Buffer.concat([held, reference]) : reference);
+        this.lastCovered = Math.max(this.lastCoveredRecord, first);
       });
+      this.runs.flush();
       for (const { first, count } of runsOf(entry.proof.commitments)) this.pending.remove(first, count);
     }
   }
@@ -127,10 +137,14 @@ export class CommitmentsView implements IndexView {
     return this.lastDuplicate;
   }
 
-  /** The last key of `proofsOf`, the same way: a record after it is covered by no proof yet. */
-  private get lastProvenRecord(): number {
-    this.lastProven ??= lastKey(this.proofsOf);
-    return this.lastProven;
+  /**
+   * The last record any proof covers as this transaction leaves it (-1 for none), a run's or one kept
+   * apart (under a duplicate's first record): a record after it is pending, and a first proof of it
+   * starts or extends a run. Read once, then kept the same way.
+   */
+  private get lastCoveredRecord(): number {
+    this.lastCovered ??= Math.max(lastKey(this.proofsOf), this.runs.lastRecord());
+    return this.lastCovered;
   }
 
   /** Writes what is kept in memory until the end of a transaction. */
@@ -149,7 +163,8 @@ export class CommitmentsView implements IndexView {
     this.distinct = undefined;
     this.distinctChanged = false;
     this.lastDuplicate = undefined;
-    this.lastProven = undefined;
+    this.lastCovered = undefined;
+    this.runs.forget();
   }
 
   /** The databases are empty: a rebuild begins. */
@@ -196,13 +211,16 @@ export class CommitmentsView implements IndexView {
   lookup(commitment: Uint8Array): CommitmentState {
     const record = this.firstRecord(commitment);
     if (record === undefined) return { state: 'unknown' };
-    const value = this.proofsOf.get(u64(record));
-    if (value === undefined) return { state: 'pending', record };
+    if (record > this.lastCoveredRecord) return { state: 'pending', record };
     const proofs: ProofReference[] = [];
-    for (let at = 0; at < value.byteLength; at += REFERENCE_BYTES) {
+    // a run holds a record's first proof, if one does: those kept apart came later
+    const run = this.runs.find(record);
+    if (run) proofs.push(run);
+    const value = this.proofsOf.get(u64(record));
+    for (let at = 0; value && at < value.byteLength; at += REFERENCE_BYTES) {
       proofs.push({ proof: readU64(value, at), leaf: value.readUInt32BE(at + 8) });
     }
-    return { state: 'proved', record, proofs };
+    return proofs.length === 0 ? { state: 'pending', record } : { state: 'proved', record, proofs };
   }
 
   /** Number of commitments not yet covered by a proof. */

@@ -8,6 +8,7 @@ import type { Database } from 'lmdb';
 import type { DelegationPayload } from '../journal/delegation-payload.js';
 import type { DonationPayload } from '../journal/donation-payload.js';
 import type { StoredRecord } from '../journal/journal.js';
+import type { MerkleLevels } from '../journal/merkle-levels.js';
 import type { OfferPayload } from '../journal/offer-payload.js';
 import type { ProofPayload } from '../journal/proof-payload.js';
 import type { StampEndPayload } from '../journal/stamp-end-payload.js';
@@ -22,10 +23,10 @@ export type IndexDatabase = Database<Buffer, Buffer>;
  */
 export type OpenDatabase = (name: string, options?: { dupFixed?: boolean }) => IndexDatabase;
 
-/** A journal record as the views read it: decoded once, and a proof's commitments looked up once. */
+/** A journal record as the views read it: decoded once, and a proof's tree built once (or taken as offered). */
 export type IndexedRecord =
   | { kind: 'commitment'; record: StoredRecord; commitment: Uint8Array }
-  | { kind: 'proof'; record: StoredRecord; proof: ProofPayload; commitments: Uint8Array[] }
+  | { kind: 'proof'; record: StoredRecord; proof: ProofPayload; tree: MerkleLevels }
   | { kind: 'stamp'; record: StoredRecord; stamp: StampPayload }
   | { kind: 'stamp-end'; record: StoredRecord; end: StampEndPayload }
   | { kind: 'delegation'; record: StoredRecord; delegation: DelegationPayload }

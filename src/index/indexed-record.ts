@@ -3,6 +3,7 @@
 import { decodeDelegationPayload } from '../journal/delegation-payload.js';
 import { decodeDonationPayload } from '../journal/donation-payload.js';
 import type { StoredRecord } from '../journal/journal.js';
+import { MerkleLevels } from '../journal/merkle-levels.js';
 import { decodeOfferPayload } from '../journal/offer-payload.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { RecordKind } from '../journal/record.js';
@@ -12,13 +13,15 @@ import { IndexConsistencyError } from './errors.js';
 import type { IndexedRecord } from './index-view.js';
 
 /**
- * The record decoded by its kind; a proof's commitments are read with `commitmentsAt` (records
- * applied before it, this transaction's included; undefined for one that is not a commitment). A kind
- * this version does not know is 'other'.
+ * The record decoded by its kind; a proof's tree is `treeOf(number)` if one was offered for it (built
+ * from the same records: see CalendarIndex.offerProofTrees), else built over its commitments, read with
+ * `commitmentsAt` (records applied before it, this transaction's included; undefined for one that is
+ * not a commitment). A kind this version does not know is 'other'.
  */
 export function indexedRecord(
   record: StoredRecord,
   commitmentsAt: (records: readonly number[]) => (Uint8Array | undefined)[],
+  treeOf: (record: number) => MerkleLevels | undefined = () => undefined,
 ): IndexedRecord {
   switch (record.kind) {
     case RecordKind.Commitment:
@@ -26,6 +29,9 @@ export function indexedRecord(
       return { kind: 'commitment', record, commitment: record.payload };
     case RecordKind.Proof: {
       const proof = decodeProofPayload(record.payload);
+      const offered = treeOf(record.number);
+      if (offered && offered.leaves === proof.commitments.length)
+        return { kind: 'proof', record, proof, tree: offered };
       const read = commitmentsAt(proof.commitments);
       const commitments = proof.commitments.map((n, i) => {
         const commitment = read[i];
@@ -36,7 +42,7 @@ export function indexedRecord(
         }
         return commitment;
       });
-      return { kind: 'proof', record, proof, commitments };
+      return { kind: 'proof', record, proof, tree: MerkleLevels.of(commitments, commitments.length) };
     }
     case RecordKind.Stamp:
       return { kind: 'stamp', record, stamp: decodeStampPayload(record.payload) };

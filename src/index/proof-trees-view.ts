@@ -7,16 +7,8 @@
  * LMDB's append mode, so their pages are full.
  * @module
  */
-import {
-  equalBytes,
-  MerkleTree,
-  type Op,
-  OpAppend,
-  OpPrepend,
-  OpSHA256,
-  sha256,
-  toHex,
-} from '../ots/index.js';
+import { NODE_BYTES } from '../journal/merkle-levels.js';
+import { equalBytes, type Op, OpAppend, OpPrepend, OpSHA256, toHex } from '../ots/index.js';
 import { IndexConsistencyError } from './errors.js';
 import type { IndexDatabase, IndexedRecord, IndexView, OpenDatabase } from './index-view.js';
 import { readU64, u32, u64 } from './keys.js';
@@ -28,8 +20,6 @@ export interface ProofLocation {
 }
 
 const SHA256 = new OpSHA256();
-/** Bytes of a tree node: sha256 digests all (a leaf is sha256 of its commitment). */
-const NODE_BYTES = 32;
 /** Nodes of one level kept in one entry (1 KiB: several entries to a page, no overflow pages). */
 const BLOCK_NODES = 32;
 
@@ -46,24 +36,22 @@ export class ProofTreesView implements IndexView {
 
   apply(entry: IndexedRecord): void {
     if (entry.kind !== 'proof') return;
-    const { record, proof } = entry;
-    const tree = new MerkleTree(entry.commitments.map((c) => sha256(c)));
+    const { record, proof, tree } = entry;
     if (!equalBytes(tree.root, proof.tip.msg)) {
       throw new IndexConsistencyError(
         `journal record ${record.number}: proof tip ${toHex(proof.tip.msg)} is not the merkle root of its commitments`,
       );
     }
-    tree.levels.forEach((level, depth) => {
-      for (let first = 0; first < level.length; first += BLOCK_NODES) {
-        const nodes = level.slice(first, first + BLOCK_NODES);
-        const block = Buffer.allocUnsafe(nodes.length * NODE_BYTES);
-        for (const [i, node] of nodes.entries()) block.set(node, i * NODE_BYTES);
+    tree.sizes.forEach((size, depth) => {
+      const level = tree.level(depth);
+      for (let first = 0; first < size; first += BLOCK_NODES) {
+        const block = level.subarray(first * NODE_BYTES, Math.min(size, first + BLOCK_NODES) * NODE_BYTES);
         this.nodes.putSync(blockKey(record.number, depth, first / BLOCK_NODES), block, { append: true });
       }
     });
     this.locations.putSync(
       u64(record.number),
-      Buffer.concat([u64(record.segment), u64(record.offset), u32(entry.commitments.length)]),
+      Buffer.concat([u64(record.segment), u64(record.offset), u32(tree.leaves)]),
       { append: true },
     );
   }

@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
 import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
-import type { ChainedRecord } from '../journal/journal.js';
+import type { ChainedRecord, StoredRecord } from '../journal/journal.js';
+import type { MerkleLevels } from '../journal/merkle-levels.js';
 import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
@@ -31,6 +32,8 @@ const DOWNLOADS_AHEAD = 8;
  */
 const GROUP_RECORDS = 32 * 1024;
 const GROUP_BYTES = 8 * 1024 * 1024;
+/** Most bytes of proof trees a group keeps for the index, which builds any other again. */
+const GROUP_TREE_BYTES = 16 * 1024 * 1024;
 /** Waits between attempts after a failure: the first, and the most (doubling in between). */
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 60_000;
@@ -60,12 +63,31 @@ interface Held {
 /** Records verified and not appended yet, and what later records may refer to among them. */
 class Group {
   readonly records: ChainedRecord[] = [];
-  readonly commitments = new Map<number, Uint8Array>();
+  /** The commitment each of its records holds (by record number less `first`; undefined for another kind). */
+  private readonly held: (Uint8Array | undefined)[] = [];
+  commitments = 0;
   /** How many of its commitments have each 6-byte prefix (as a number): see MAX_SHARED_PREFIX. */
   readonly prefixes = new Map<number, number>();
   readonly stamps = new Set<number>();
   /** Bytes of the chunks its records are in (held until they are appended). */
   bytes = 0;
+  /** The trees of its proofs, built to check them, for the index (see GROUP_TREE_BYTES). */
+  readonly trees = new Map<number, MerkleLevels>();
+  treeBytes = 0;
+
+  /** A group from record `first` on. */
+  constructor(readonly first: number) {}
+
+  /** Record `n`, the next one, verified: `commitment` if it holds one. */
+  take(n: number, commitment: Uint8Array | undefined): void {
+    this.held[n - this.first] = commitment;
+    if (commitment) this.commitments++;
+  }
+
+  /** The commitment record `n` holds, if it is one of the group's. */
+  commitmentAt(n: number): Uint8Array | undefined {
+    return n >= this.first ? this.held[n - this.first] : undefined;
+  }
 }
 
 const NOTHING_HELD = new Uint8Array(0);
@@ -164,12 +186,12 @@ export class JournalFollower {
     let held = await this.held(firstChunk);
     this.heldCommitments ??= index.commitmentCount;
     let tail = { records: startRecords, chainHash: journal.head.chainHash };
-    let group = new Group();
+    let group = new Group(startRecords);
     /** The group being appended, until it is (and indexed). */
     let appending: { group: Group; done: Promise<void> } | undefined;
     const append = async (records: Group) => {
       await appending?.done;
-      const done = this.append(records.records).then((commitments) => {
+      const done = this.append(records).then((commitments) => {
         this.heldCommitments = (this.heldCommitments ?? 0) + commitments;
         appending = undefined;
         this.o.onProgress?.({ local: journal.head.records, upstream: upstreamRecords });
@@ -180,9 +202,9 @@ export class JournalFollower {
     };
     const context = {
       commitmentAt: (n: number) =>
-        group.commitments.get(n) ?? appending?.group.commitments.get(n) ?? index.commitmentAt(n),
+        group.commitmentAt(n) ?? appending?.group.commitmentAt(n) ?? index.commitmentAt(n),
       commitments: () =>
-        (this.heldCommitments ?? 0) + (appending?.group.commitments.size ?? 0) + group.commitments.size,
+        (this.heldCommitments ?? 0) + (appending?.group.commitments ?? 0) + group.commitments,
       isStampAt: (n: number) =>
         group.stamps.has(n) || appending?.group.stamps.has(n) === true || index.isStampRecord(n),
       sharingPrefix: (commitment: Uint8Array, atMost: number) => {
@@ -212,7 +234,7 @@ export class JournalFollower {
         }
         if (group.records.length >= GROUP_RECORDS || group.bytes >= GROUP_BYTES) {
           await append(group);
-          group = new Group();
+          group = new Group(tail.records);
         }
       }
     } catch (e) {
@@ -223,9 +245,20 @@ export class JournalFollower {
     if (failure !== undefined) throw failure;
   }
 
-  /** Appends records verified in one group; resolves with how many commitments they hold. */
-  private async append(records: ChainedRecord[]): Promise<number> {
-    const written = await this.o.calendar.journal.appendChained(records);
+  /**
+   * Appends records verified in one group, its proofs' trees offered to the index (built from these
+   * very records); resolves with how many commitments they hold.
+   */
+  private async append(group: Group): Promise<number> {
+    const { journal, index } = this.o.calendar;
+    const records = group.records;
+    index.offerProofTrees(group.trees);
+    let written: StoredRecord[];
+    try {
+      written = await journal.appendChained(records);
+    } finally {
+      index.offerProofTrees(undefined);
+    }
     let commitments = 0;
     for (const [i, w] of written.entries()) {
       if (!equalBytes(w.chainHash, (records[i] as ChainedRecord).chainHash)) {
@@ -264,11 +297,16 @@ export class JournalFollower {
     };
     for (const record of reading.fresh) {
       recordContext.commitments = context.commitments();
-      const tip = checkRecord(record, recordContext);
-      if (tip) await verifyAttestations(record, tip, recordContext);
-      if (record.kind === RecordKind.Commitment) {
-        group.commitments.set(record.number, record.payload);
-        const prefix = prefixOf(record.payload);
+      const proof = checkRecord(record, recordContext);
+      if (proof) await verifyAttestations(record, proof.tip, recordContext);
+      if (proof?.tree && group.treeBytes + proof.tree.byteLength <= GROUP_TREE_BYTES) {
+        group.trees.set(record.number, proof.tree);
+        group.treeBytes += proof.tree.byteLength;
+      }
+      const commitment = record.kind === RecordKind.Commitment ? record.payload : undefined;
+      group.take(record.number, commitment);
+      if (commitment) {
+        const prefix = prefixOf(commitment);
         group.prefixes.set(prefix, (group.prefixes.get(prefix) ?? 0) + 1);
       }
       if (record.kind === RecordKind.Stamp) group.stamps.add(record.number);

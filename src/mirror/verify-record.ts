@@ -1,7 +1,8 @@
 /**
  * The checks a record from the upstream must pass before a mirror appends it: its size, and by kind,
  * a commitment's length; a proof's ranges (only earlier commitments, at most MAX_COVERED_RECORDS,
- * checked before they are expanded), its merkle tree (leaf by leaf, never all in memory) and every
+ * checked before they are expanded), its merkle tree (built whole up to MAX_SHARED_TREE_LEAVES
+ * commitments, for the index to take; leaf by leaf, never all in memory, past that) and every
  * attestation in its tip's tree; a stamp's ranges and transaction; a delegation's ranges, merkle
  * tree, master URL and the shape of the master's answer; a stamp end's outcome and that it names an
  * earlier stamp record (as `otsd verify-journal` checks); an offer's ranges and merkle tree; a donation's
@@ -16,6 +17,7 @@ import { checkDonation, MAX_DONATION_BYTES_LIMIT } from '../bitcoin/donation-rul
 import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { decodeDelegationPayload } from '../journal/delegation-payload.js';
 import { decodeDonationPayload } from '../journal/donation-payload.js';
+import { MerkleLevels } from '../journal/merkle-levels.js';
 import { merkleRoot } from '../journal/merkle-root.js';
 import { decodeOfferPayload } from '../journal/offer-payload.js';
 import { decodeProofRanges } from '../journal/proof-payload.js';
@@ -67,18 +69,30 @@ export interface RecordContext extends AttestationContext {
  */
 export const MAX_SHARED_PREFIX = 8;
 
+/**
+ * Most commitments of a proof whose merkle tree is built whole (at most 4 MiB), for the mirror's
+ * index to take rather than hash every node again: a larger proof is checked leaf by leaf.
+ */
+export const MAX_SHARED_TREE_LEAVES = 2 ** 16;
+
+/** A proof record that passed checkRecord: its tip, and its tree when it was built whole. */
+export interface CheckedProof {
+  tip: Timestamp;
+  tree: MerkleLevels | undefined;
+}
+
 /** Throws MirrorIntegrityError naming the record and what is wrong with it. */
 export async function verifyRecord(record: JournalRecord, context: RecordContext): Promise<void> {
-  const tip = checkRecord(record, context);
-  if (tip) await verifyAttestations(record, tip, context);
+  const proof = checkRecord(record, context);
+  if (proof) await verifyAttestations(record, proof.tip, context);
 }
 
 /**
  * verifyRecord but for a proof's attestations, which may wait on headers: checked at once, without
- * a wait per record (a mirror checks records by the million). Returns the tip of a proof, whose
- * attestations verifyAttestations checks.
+ * a wait per record (a mirror checks records by the million). Returns a proof's tip, whose
+ * attestations verifyAttestations checks, and its tree (see MAX_SHARED_TREE_LEAVES).
  */
-export function checkRecord(record: JournalRecord, context: RecordContext): Timestamp | undefined {
+export function checkRecord(record: JournalRecord, context: RecordContext): CheckedProof | undefined {
   const fail = (why: string): never => {
     throw new MirrorIntegrityError(`upstream record ${record.number}: ${why}`);
   };
@@ -87,15 +101,18 @@ export function checkRecord(record: JournalRecord, context: RecordContext): Time
     fail(`a payload of ${size} bytes is over the ${maxPayloadBytes(record.kind)}-byte limit of its kind`);
   }
   const bounds = { below: record.number, most: context.commitments };
-  let tip: Timestamp | undefined;
+  let checked: CheckedProof | undefined;
+  /** The commitment at record `n`, which must be an earlier one. */
+  const commitmentOf = (what: string, n: number): Uint8Array =>
+    context.commitmentAt(n) ?? fail(`${what} covers record ${n}, which is not an earlier commitment`);
+  /** The commitments at `numbers`, one at a time. */
+  const commitmentsAt = function* (what: string, numbers: Iterable<number>) {
+    for (const n of numbers) yield commitmentOf(what, n);
+  };
   /** The merkle root over the commitments at `numbers`, leaf by leaf: never all in memory. */
   const rootOf = (what: string, numbers: Iterable<number>) => {
     const leaves = function* () {
-      for (const n of numbers) {
-        const commitment = context.commitmentAt(n);
-        if (!commitment) fail(`${what} covers record ${n}, which is not an earlier commitment`);
-        yield sha256(commitment as Uint8Array);
-      }
+      for (const commitment of commitmentsAt(what, numbers)) yield sha256(commitment);
     };
     return merkleRoot(leaves());
   };
@@ -108,9 +125,18 @@ export function checkRecord(record: JournalRecord, context: RecordContext): Time
         );
     } else if (record.kind === RecordKind.Proof) {
       const proof = decodeProofRanges(record.payload, bounds);
-      if (!equalBytes(rootOf('proof', rangeNumbers(proof.commitments)), proof.tip.msg))
+      const count = proof.commitments.reduce((sum, range) => sum + range.count, 0);
+      let tree: MerkleLevels | undefined;
+      if (count <= MAX_SHARED_TREE_LEAVES) {
+        // an array, not generators: a mirror checks a million leaves a million records
+        const commitments: Uint8Array[] = [];
+        for (const { first, count } of proof.commitments)
+          for (let n = first; n < first + count; n++) commitments.push(commitmentOf('proof', n));
+        tree = MerkleLevels.of(commitments, count);
+      }
+      if (!equalBytes(tree?.root ?? rootOf('proof', rangeNumbers(proof.commitments)), proof.tip.msg))
         fail('proof tip is not the merkle root of its commitments');
-      tip = proof.tip;
+      checked = { tip: proof.tip, tree };
     } else if (record.kind === RecordKind.Stamp) {
       parseTransaction(decodeStampRanges(record.payload, bounds).rawTx);
     } else if (record.kind === RecordKind.Delegation) {
@@ -141,7 +167,7 @@ export function checkRecord(record: JournalRecord, context: RecordContext): Time
     if (e instanceof MirrorIntegrityError) throw e;
     fail((e as Error).message);
   }
-  return tip;
+  return checked;
 }
 
 /** Checks the attestations of proof record `record`'s tip (see checkProofAttestations), naming the record. */

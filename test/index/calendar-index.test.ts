@@ -53,6 +53,10 @@ async function calendarWithEveryKindOfRecord(dataDir: string): Promise<void> {
     proved.map((_, i) => i),
     tip,
   );
+  // the duplicate proven: a proof kept apart from the runs of first proofs
+  const again = new Timestamp(sha256(commitments[0] as Uint8Array));
+  again.attestations.add(new BitcoinBlockHeaderAttestation(800_000));
+  await calendar.addProof([commitments.length], again);
   // a stamp abandoned (its end sets the stamp-ends flag), and one in flight
   for (const [input, stamped] of [
     [1, [100, 101]],

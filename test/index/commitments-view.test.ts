@@ -3,7 +3,9 @@
  * journal), commitments seen twice kept apart, the pending set as runs of records, and indexes of
  * older versions rebuilt at start: test/fixtures/index-v4 (written by otsd at 714d35d: 40 commitments,
  * the first 20 proven) and test/fixtures/index-v5 (written by otsd at 1c3418d: 50 commitments, the
- * first 40 proven in one proof, whose tree version 5 kept a node to an entry).
+ * first 40 proven in one proof, whose tree version 5 kept a node to an entry) and test/fixtures/index-v6
+ * (written by otsd at fbb20bf: 50 commitments, the first 40 proven in one proof, an entry each in
+ * `proofs-of`).
  */
 import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
@@ -135,16 +137,30 @@ describe('the commitments view', () => {
     const journal = await Journal.open({ dir: join(dataDir, 'journal') });
     index.clear();
     await catchUpIndex(index, journal);
+    // record 1: proofs 4 (a run's), 6 and 9 (through its duplicate 8), in record order
+    assert.deepEqual(index.lookup(c(1)), {
+      state: 'proved',
+      record: 1,
+      proofs: [
+        { proof: 4, leaf: 1 },
+        { proof: 6, leaf: 0 },
+        { proof: 9, leaf: 1 },
+      ],
+    });
+    // record 0: proofs 4, 6 (through its duplicate 3) and 9; record 5 only 7's run
+    assert.deepEqual((index.lookup(c(0)) as { proofs: unknown[] }).proofs, [
+      { proof: 4, leaf: 0 },
+      { proof: 6, leaf: 2 },
+      { proof: 9, leaf: 0 },
+    ]);
+    assert.deepEqual(index.lookup(c(3)), { state: 'proved', record: 5, proofs: [{ proof: 7, leaf: 0 }] });
     await journal.close();
     await index.close();
     assert.equal(indexDifference(await indexContents(join(dataDir, 'index')), recordByRecord), undefined);
     assert.equal(recordByRecord.get('duplicates')?.length, 2);
-    // record 1: proofs 4, 6 and 9 (through its duplicate 8)
-    const proofsOf1 = recordByRecord.get('proofs-of')?.find((e) => e.startsWith('0000000000000001='));
-    assert.equal(
-      proofsOf1,
-      '0000000000000001=000000000000000400000001000000000000000600000000000000000000000900000001',
-    );
+    // first proofs in runs: 4 of records 0-1, 6 of record 2, 7 of record 5; the others kept apart
+    assert.deepEqual(recordByRecord.get('proof-runs')?.length, 3);
+    assert.deepEqual(recordByRecord.get('proofs-of')?.length, 2);
   });
 
   it('keeps the pending set as runs, split and ended by proofs in any order', async (t) => {
@@ -209,6 +225,18 @@ describe('the commitments view', () => {
     const tree = (await indexContents(join(dataDir, 'index'))).get('tree') ?? [];
     // levels of 40, 20, 10, 5, 3, 2 and 1 nodes: the first in two blocks
     assert.equal(tree.length, 8);
+  });
+
+  it('rebuilds an index of version 6 at start, first proofs as runs, and answers as before', async (t) => {
+    const dataDir = tempDir(t);
+    cpSync(fixture('index-v6'), dataDir, { recursive: true });
+    const before = await indexContents(join(dataDir, 'index'));
+    assert.equal(storedVersion(before), 6);
+    assert.equal(before.get('proofs-of')?.length, 40, 'version 6 keeps an entry per proven commitment');
+    await answersAsBefore(dataDir, 0x06, 50, 40);
+    const after = await indexContents(join(dataDir, 'index'));
+    assert.equal(after.get('proofs-of')?.length ?? 0, 0);
+    assert.equal(after.get('proof-runs')?.length, 1);
   });
 });
 

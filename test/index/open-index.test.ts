@@ -64,7 +64,7 @@ async function dropEntries(indexPath: string): Promise<void> {
     path: indexPath,
     keyEncoding: 'binary',
     encoding: 'binary',
-    maxDbs: 16,
+    maxDbs: 32,
   });
   const names = [...root.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
   for (const name of names.filter((n) => n !== 'meta')) {

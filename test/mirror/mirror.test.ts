@@ -18,6 +18,7 @@ import { type PendingAttestation, Timestamp, toHex } from '../../src/ots/index.j
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
+import { indexContents, indexDifference } from '../helpers/index-contents.js';
 import { startTamperingProxy } from '../helpers/tampering-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -285,6 +286,29 @@ describe('mirroring', () => {
     assert.equal(await mirror.sync(), calendar.calendar.journal.head.records);
     // twelve chunks (two batches for every eight chunks before)
     assert.deepEqual(batches, [calendar.calendar.journal.head.records]);
+  });
+
+  it('indexes each proof from the tree it built to check it, entry for entry as a rebuild does', async (t) => {
+    const calendar = await startNode(t);
+    for (const n of [300, 7, 1]) await fill(calendar, n); // trees of 150, 4 and 1 leaves
+    const dir = tempDir(t);
+    const mirror = await openMirror({ dir, upstream: calendar.url, insecureSkipAttestationCheck: true });
+    const offered: number[] = [];
+    const offer = mirror.calendar.index.offerProofTrees.bind(mirror.calendar.index);
+    mirror.calendar.index.offerProofTrees = (trees) => {
+      offered.push(...(trees?.keys() ?? []));
+      offer(trees);
+    };
+    assert.equal(await mirror.sync(), calendar.calendar.journal.head.records);
+    await mirror.close();
+    assert.deepEqual(offered, [300, 308, 310]);
+    const synced = await indexContents(join(dir, 'index'));
+    const again = await openMirror({ dir, upstream: calendar.url, insecureSkipAttestationCheck: true });
+    await again.calendar.reindex();
+    await again.close();
+    assert.equal(indexDifference(await indexContents(join(dir, 'index')), synced, ['meta']), undefined);
+    // levels of 150, 75, 38, 19, 10, 5, 3, 2, 1 nodes (32 to an entry); 4, 2, 1; 1
+    assert.equal(synced.get('tree')?.length, 5 + 3 + 2 + 6 + 3 + 1);
   });
 
   it('stops for good when the upstream journal forks from its copy, and says so', async (t) => {
