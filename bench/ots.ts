@@ -6,8 +6,9 @@
  * How it measures, so that a quiet machine gives the same ratio twice and a shared one moves it
  * little:
  * - CPU time, not wall-clock: each side counts the CPU time of its own process around its work
- *   (`process.cpuUsage()` here, every thread, the collector's included; `time.process_time()` in
- *   Python), so time spent descheduled by a neighbour's job counts on neither side (its use of the
+ *   (`process.cpuUsage()` here, every thread, from the start of our slice to the end of Python's so
+ *   that the collector's threads, which go on while Python works, are included, less what asking
+ *   Python for an empty slice costs this process; `time.process_time()` in Python), so time spent descheduled by a neighbour's job counts on neither side (its use of the
  *   shared caches still slows both, which the interleaving below evens out). Wall-clock rounds on
  *   this 2-core machine spread 1.9-13.6x on the parse row at load average 5-7 from other jobs.
  * - The same work on both sides: a row's slice is the same number of proofs (or trees) here and in
@@ -118,22 +119,44 @@ function messageBytes(node: Timestamp): number {
   return length;
 }
 
-/** The CPU time of this process (every thread) that one slice of the row takes, in seconds. */
-function timeOurs(row: Row): number {
-  const start = process.cpuUsage();
-  row.ours(row.perSlice);
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
-}
-
 const missing = oracleUnavailable();
 const oracle = missing ? undefined : new PythonOracle();
 await oracle?.call({ cmd: 'bench_setup', msg: toHex(msg), data: toHex(data), leaves: leaves.map(toHex) });
-async function timeTheirs(row: Row): Promise<number | undefined> {
-  if (!oracle) return undefined;
-  const answer = await oracle.call({ cmd: 'bench_round', row: row.python, count: row.perSlice });
-  if (answer.tip !== null && answer.tip !== tip) throw new Error('bench: merkle tips differ');
-  return answer.seconds as number;
+/** This process's CPU (every thread) since `start`, in seconds. */
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
+
+/** What asking Python for a slice costs this process when the slice is empty: the median of 21. */
+async function askingCost(): Promise<number> {
+  if (!oracle) return 0;
+  const costs: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const start = process.cpuUsage();
+    await oracle.call({ cmd: 'bench_round', row: 'parse', count: 0 });
+    costs.push(cpuSince(start));
+  }
+  return costs.sort((a, b) => a - b)[10] as number;
+}
+const asking = await askingCost();
+
+/**
+ * One slice of `row` on each side, in seconds of CPU: ours, then Python's. Ours is this process's CPU
+ * (every thread) from the start of our slice to the end of Python's, less what asking Python costs
+ * it: V8's collector threads go on marking and sweeping what our slice left while Python works, and
+ * count on our side so.
+ */
+async function timeSlice(row: Row): Promise<{ ours: number; theirs: number | undefined }> {
+  const start = process.cpuUsage();
+  row.ours(row.perSlice);
+  let theirs: number | undefined;
+  if (oracle) {
+    const answer = await oracle.call({ cmd: 'bench_round', row: row.python, count: row.perSlice });
+    if (answer.tip !== null && answer.tip !== tip) throw new Error('bench: merkle tips differ');
+    theirs = answer.seconds as number;
+  }
+  return { ours: cpuSince(start) - asking, theirs };
 }
 
 const loadBefore = loadavg();
@@ -143,8 +166,9 @@ for (let round = 0; round < WARMUP + ROUNDS; round++) {
     let ours = 0;
     let theirs = 0;
     for (let slice = 0; slice < SLICES; slice++) {
-      ours += timeOurs(row);
-      theirs += (await timeTheirs(row)) ?? 0;
+      const time = await timeSlice(row);
+      ours += time.ours;
+      theirs += time.theirs ?? 0;
     }
     if (round < WARMUP) continue;
     const times = seconds.get(row);
