@@ -182,6 +182,10 @@ function run(job: WorkerJob): Promise<WorkerResult> {
   /**
    * A closed-loop connection's answers a second from its first answer to its last, or to the end of
    * sending for one that ended early (the server closed it): its missing answers count against the rate.
+   * Its limits: a connection answered once counts 0 (a row whose rounds are as long as its window
+   * reads 0/s), and the rates of connections whose spans do not overlap (late connects, a server
+   * unfair among connections) add up to more than the server gave; neither holds in the rows of
+   * bench/ (4 s windows, rounds of 100 ms to 1 s, connections opened at once).
    */
   const steadyRate = (c: Connection) => {
     const span = Math.max(c.lastAnswerAt, end) - c.firstAnswerAt;
