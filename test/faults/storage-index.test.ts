@@ -1,0 +1,74 @@
+/**
+ * Damaged storage, the index (the reliability report's 2d): garbage at a random offset of the index,
+ * at its start too, bits flipped in it, and a deleted index are rebuilt from the journal. Nothing
+ * acknowledged is lost.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
+import {
+  ARGS,
+  flipBit,
+  fullCheckOutcome,
+  REBUILT,
+  startSurvivingFreeListDamage,
+  storageCase,
+} from './storage-cases.js';
+
+describe('damaged storage: the index', () => {
+  it('rebuilds an index with bits flipped at random offsets, at start or after the full check finds them', async (t) => {
+    await storageCase(t, 'index bits flipped (8, random offsets)', async (dataDir, port) => {
+      const file = join(dataDir, 'index', 'data.mdb');
+      const size = statSync(file).size;
+      for (let i = 0; i < 8; i++)
+        flipBit(file, Math.floor(Math.random() * size), Math.floor(Math.random() * 8));
+      const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port);
+      const rebuilt = calendar.output().includes(REBUILT);
+      if (crashed) {
+        assert.ok(rebuilt, calendar.output());
+        await calendar.stop('SIGTERM');
+        return 'crashed at start; rebuilt by the next start';
+      }
+      const outcome = await fullCheckOutcome(calendar);
+      await calendar.stop('SIGTERM');
+      if (outcome === 'exited 1') {
+        assert.match(calendar.output(), /the index is damaged; exiting for a restart/);
+        return 'found after start: exited for the restart that rebuilds it';
+      }
+      assert.equal(outcome, 'passed', calendar.output());
+      return rebuilt ? 'rebuilt at start' : 'in bytes no lookup reads';
+    });
+  });
+
+  it('rebuilds an index with 8 KiB of garbage at a random offset, or at its start', async (t) => {
+    let tries = 0;
+    await storageCase(t, 'index garbage (8 KiB, random offset)', async (dataDir, port) => {
+      const file = join(dataDir, 'index', 'data.mdb');
+      const fd = openSync(file, 'r+');
+      const size = fstatSync(fd).size;
+      const at = tries++ === 0 ? 0 : Math.floor(Math.random() * Math.max(1, size - 8192));
+      writeSync(fd, randomBytes(8192), 0, 8192, at);
+      closeSync(fd);
+      const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port, `garbage at ${at}`);
+      const rebuilt = calendar.output().includes(REBUILT);
+      await calendar.stop('SIGTERM');
+      if (crashed) {
+        assert.ok(rebuilt, calendar.output());
+        return 'crashed at start; rebuilt by the next start';
+      }
+      return rebuilt ? 'rebuilt' : 'in pages not in use';
+    });
+  });
+
+  it('rebuilds a deleted index', async (t) => {
+    await storageCase(t, 'index deleted', async (dataDir, port) => {
+      rmSync(join(dataDir, 'index'), { recursive: true });
+      const calendar = await startCalendarProcess(dataDir, ARGS, port);
+      await calendar.stop('SIGTERM');
+      return 'rebuilt';
+    });
+  });
+});
