@@ -297,7 +297,7 @@ async function calendarOfProofs(t: TestContext): Promise<string> {
 /** Rewrites the entry of `record` in the index's database `name` (of the closed calendar at `dataDir`). */
 async function damageIndex(
   dataDir: string,
-  name: 'proof-runs' | 'proofs-of',
+  name: 'proof-runs' | 'proofs-of' | 'duplicates',
   record: number,
   damage: (value: Buffer) => Buffer,
 ): Promise<void> {
@@ -346,7 +346,7 @@ describe('the full check compares the proofs the index holds for each commitment
 
   const cases: {
     damage: string;
-    db: 'proof-runs' | 'proofs-of';
+    db: 'proof-runs' | 'proofs-of' | 'duplicates';
     record: number;
     change: (v: Buffer) => Buffer;
     problem: RegExp;
@@ -404,6 +404,14 @@ describe('the full check compares the proofs the index holds for each commitment
       change: (v) => Buffer.concat([v, u64(22), Buffer.from([0, 0, 0, 4])]),
       problem:
         /^record 3: the index holds leaf 4 of record 22 among its commitment's proofs, while the journal's proof has commitment record 4 there$/,
+    },
+    {
+      damage: "a duplicate's first record changed (what its proofs are listed under)",
+      db: 'duplicates',
+      record: 20,
+      change: () => u64(4),
+      problem:
+        /^record 20: the index lists its proofs under record 4, while its commitment is held first by record 3$/,
     },
   ];
   for (const { damage, db, record, change, problem } of cases) {
