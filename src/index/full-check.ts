@@ -5,10 +5,11 @@
  * (its chain hash checked on the way) and found where the index has it, and the pending set is compared
  * with what the journal's proofs leave pending (a commitment the index took for proven would never be
  * stamped), and the proofs the index holds for each commitment with the journal's proofs, both ways
- * (proof-references-check.ts: a damaged one made lookups throw or answer pending); the check returns to the event loop every few hundred records. Until it passes, a lookup that finds nothing is not taken for the
- * truth (Calendar.answer waits for it, or refuses with IndexNotCheckedError); when it fails, the
- * index is known bad, or the journal damaged, and says so until a restart (`otsd run` stops with
- * status 1 for one when the index is damaged).
+ * (proof-references-check.ts: a damaged one made lookups throw or answer pending); the check returns
+ * to the event loop every few hundred records. Until it passes, a lookup that finds nothing is not
+ * taken for the truth (Calendar.answer waits for it, or refuses with IndexNotCheckedError); when it
+ * fails, the index is known bad, or the journal damaged, and says so until a restart (`otsd run`
+ * stops with status 1 for one when the index is damaged).
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -140,13 +141,15 @@ export class FullIndexCheck {
         coverage.take(record);
         if (++checked % RECORDS_PER_TURN === 0) await nextTurn();
       }
-      const stopping = () => this.stopping;
-      const readProofsSince = proofsSince(index, journal, coverage, walkEnd);
-      if (!this.stopping) await readProofsSince();
-      const problem =
-        (this.stopping ? undefined : await pendingProblem(index, coverage, readProofsSince, stopping)) ??
-        (this.stopping ? undefined : await heldProblem(index, coverage, readProofsSince, stopping));
-      if (problem) return this.indexDamaged(problem, index, indexPath, log);
+      if (!this.stopping) {
+        const stopping = () => this.stopping;
+        const readProofsSince = proofsSince(index, journal, coverage, walkEnd);
+        await readProofsSince();
+        const problem =
+          (await pendingProblem(index, coverage, readProofsSince, stopping)) ??
+          (await heldProblem(index, coverage, readProofsSince, stopping));
+        if (problem) return this.indexDamaged(problem, index, indexPath, log);
+      }
     } catch (e) {
       if (!(e instanceof JournalCorruptError)) {
         return this.indexDamaged(`reading it failed: ${(e as Error).message}`, index, indexPath, log);
