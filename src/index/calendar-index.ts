@@ -16,7 +16,7 @@ import { GENESIS_CHAIN_HASH, RecordKind } from '../journal/record.js';
 import { SegmentFds } from '../journal/segment-fds.js';
 import type { Op } from '../ots/index.js';
 import { ChainScanStore } from './chain-scan-store.js';
-import { type CommitmentState, CommitmentsView } from './commitments-view.js';
+import { type CommitmentState, CommitmentsView, type ProofReference } from './commitments-view.js';
 import { databaseNames } from './database-names.js';
 import { IndexConsistencyError } from './errors.js';
 import type { IndexDatabase, IndexedRecord, IndexView } from './index-view.js';
@@ -24,6 +24,7 @@ import { indexedRecord } from './indexed-record.js';
 import { readU64, u64 } from './keys.js';
 import { OpenRecordsView, type RecordPlace } from './open-records-view.js';
 import { POSITION_RECORDS, PositionsView } from './positions-view.js';
+import type { ProofRun } from './proof-runs.js';
 import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
 
@@ -250,6 +251,32 @@ export class CalendarIndex {
 
   lookup(commitment: Uint8Array): CommitmentState {
     return this.commitments.lookup(commitment);
+  }
+
+  // What the full check compares with the journal's proofs (see CommitmentsView).
+
+  proofsHeld(first: number): ProofReference[] {
+    return this.commitments.proofsHeld(first);
+  }
+
+  firstRecordOf(n: number): number {
+    return this.commitments.firstRecordOf(n);
+  }
+
+  duplicateFrom(first: number): number | undefined {
+    return this.commitments.duplicateFrom(first);
+  }
+
+  proofRunHolding(n: number): ProofRun | undefined {
+    return this.commitments.proofRunHolding(n);
+  }
+
+  proofRunsFrom(start: number, limit: number): ProofRun[] {
+    return this.commitments.proofRunsFrom(start, limit);
+  }
+
+  proofsKeptApartFrom(start: number, limit: number): { first: number; proofs: ProofReference[] }[] {
+    return this.commitments.proofsKeptApartFrom(start, limit);
   }
 
   /** The commitment a commitment record the index has applied holds, read from the journal. */

@@ -4,8 +4,9 @@
  * applied must be the journal's there. A sample of its entries: every record of a few chunks picked at
  * random (the last one always, and all of them on a calendar of up to SAMPLED_CHUNKS + 1 chunks), each
  * found where the journal has it: a commitment record's commitment is the one the index holds for
- * its number and a lookup finds it at that record or an earlier one, and a proof record is where the
- * index locates it. Garbage that leaves its pages readable, in entries the sample does not check, goes
+ * its number and a lookup finds it at that record or an earlier one (the one its proofs are listed
+ * under), and a proof record is where the index locates it and among the proofs of each commitment
+ * it covers. Garbage that leaves its pages readable, in entries the sample does not check, goes
  * unnoticed (`otsd reindex` mends it).
  * @module
  */
@@ -16,6 +17,8 @@ import { RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
 import type { CalendarIndex } from './calendar-index.js';
+import { ProofLeaves } from './proof-coverage.js';
+import { coveredProblem } from './proof-references-check.js';
 
 /** Chunks read at random besides the last: 4,352 records at most, a few milliseconds. */
 const SAMPLED_CHUNKS = 16;
@@ -118,12 +121,18 @@ export async function entryProblem(
     if (found.state === 'unknown' || found.record > record.number) {
       return `a lookup of commitment ${toHex(record.payload)} does not find it`;
     }
+    // the record its proofs are listed under (the full check compares them: proof-references-check.ts)
+    const first = index.firstRecordOf(record.number);
+    if (found.record !== first) {
+      return `the index lists its proofs under record ${first}, while its commitment is held first by record ${found.record}`;
+    }
   } else if (record.kind === RecordKind.Proof) {
     const location = index.proofLocation(record.number);
     const stored = location && (await journal.readAt({ number: record.number, ...location }));
     if (!stored || !equalBytes(stored.chainHash, record.chainHash)) {
       return 'the index does not locate this proof where the journal has it';
     }
+    return coveredProblem(index, record.number, ProofLeaves.of(record));
   }
   return undefined;
 }

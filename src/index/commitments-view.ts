@@ -12,7 +12,7 @@ import { AbsentPrefixes } from './absent-prefixes.js';
 import type { IndexDatabase, IndexedRecord, IndexView, OpenDatabase } from './index-view.js';
 import { readU64, u64 } from './keys.js';
 import { PendingRuns } from './pending-runs.js';
-import { ProofRuns } from './proof-runs.js';
+import { type ProofRun, ProofRuns } from './proof-runs.js';
 
 export interface ProofReference {
   /** Number of the proof record. */
@@ -212,15 +212,49 @@ export class CommitmentsView implements IndexView {
     const record = this.firstRecord(commitment);
     if (record === undefined) return { state: 'unknown' };
     if (record > this.lastCoveredRecord) return { state: 'pending', record };
+    const proofs = this.proofsHeld(record);
+    return proofs.length === 0 ? { state: 'pending', record } : { state: 'proved', record, proofs };
+  }
+
+  /** The proofs the index holds for the commitment first held by record `first`, in record order. */
+  proofsHeld(first: number): ProofReference[] {
     const proofs: ProofReference[] = [];
     // a run holds a record's first proof, if one does: those kept apart came later
-    const run = this.runs.find(record);
+    const run = this.runs.find(first);
     if (run) proofs.push(run);
-    const value = this.proofsOf.get(u64(record));
-    for (let at = 0; value && at < value.byteLength; at += REFERENCE_BYTES) {
-      proofs.push({ proof: readU64(value, at), leaf: value.readUInt32BE(at + 8) });
-    }
-    return proofs.length === 0 ? { state: 'pending', record } : { state: 'proved', record, proofs };
+    proofs.push(...readReferences(this.proofsOf.get(u64(first))));
+    return proofs;
+  }
+
+  /** The first record holding the commitment of commitment record `n`: `n`, or the one it duplicates. */
+  firstRecordOf(n: number): number {
+    if (n > this.lastDuplicateRecord) return n;
+    const duplicate = this.duplicates.get(u64(n));
+    return duplicate === undefined ? n : readU64(duplicate);
+  }
+
+  /** The first duplicate record from `first` on, or undefined. */
+  duplicateFrom(first: number): number | undefined {
+    for (const key of this.duplicates.getKeys({ start: u64(first), limit: 1 })) return readU64(key);
+    return undefined;
+  }
+
+  /** The run of first proofs that holds record `n`. */
+  proofRunHolding(n: number): ProofRun | undefined {
+    return this.runs.holding(n);
+  }
+
+  /** The runs of first proofs from the one starting at record `start` on, at most `limit`. */
+  proofRunsFrom(start: number, limit: number): ProofRun[] {
+    return this.runs.from(start, limit);
+  }
+
+  /** The proofs kept apart from the runs, by first record, from record `start` on, at most `limit` records. */
+  proofsKeptApartFrom(start: number, limit: number): { first: number; proofs: ProofReference[] }[] {
+    return [...this.proofsOf.getRange({ start: u64(start), limit })].map(({ key, value }) => ({
+      first: readU64(key),
+      proofs: readReferences(value),
+    }));
   }
 
   /** Number of commitments not yet covered by a proof. */
@@ -294,6 +328,15 @@ function writePrefixEntry(commitment: Uint8Array, n: number, key: Buffer, value:
   for (let i = 0; i < KEY_BYTES; i++) key[i] = commitment[i] ?? 0;
   for (let i = 0; i < PREFIX_REST_BYTES; i++) value[i] = commitment[KEY_BYTES + i] ?? 0;
   value.writeUIntBE(n, PREFIX_REST_BYTES, NUMBER_BYTES);
+}
+
+/** The (proof record, leaf) references of a `proofsOf` value (none for undefined). */
+function readReferences(value: Buffer | undefined): ProofReference[] {
+  const references: ProofReference[] = [];
+  for (let at = 0; value && at < value.byteLength; at += REFERENCE_BYTES) {
+    references.push({ proof: readU64(value, at), leaf: value.readUInt32BE(at + 8) });
+  }
+  return references;
 }
 
 /** The last key of `db`, a record number (u64), or -1 for an empty one. */

@@ -4,10 +4,12 @@
  * commitment answer "Not found". Every record the index had applied at start is read from the journal
  * (its chain hash checked on the way) and found where the index has it, and the pending set is compared
  * with what the journal's proofs leave pending (a commitment the index took for proven would never be
- * stamped); the check returns to the event loop every few hundred records. Until it passes, a lookup that finds nothing is not taken for the
- * truth (Calendar.answer waits for it, or refuses with IndexNotCheckedError); when it fails, the
- * index is known bad, or the journal damaged, and says so until a restart (`otsd run` stops with
- * status 1 for one when the index is damaged).
+ * stamped), and the proofs the index holds for each commitment with the journal's proofs, both ways
+ * (proof-references-check.ts: a damaged one made lookups throw or answer pending); the check returns
+ * to the event loop every few hundred records. Until it passes, a lookup that finds nothing is not
+ * taken for the truth (Calendar.answer waits for it, or refuses with IndexNotCheckedError); when it
+ * fails, the index is known bad, or the journal damaged, and says so until a restart (`otsd run`
+ * stops with status 1 for one when the index is damaged).
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -22,6 +24,7 @@ import type { CalendarIndex } from './calendar-index.js';
 import { entryProblem } from './check.js';
 import { writeCheckMarker } from './check-marker.js';
 import { ProofCoverage } from './proof-coverage.js';
+import { heldProblem } from './proof-references-check.js';
 
 /** Records checked between turns of the event loop: a fraction of a millisecond each turn. */
 const RECORDS_PER_TURN = 256;
@@ -29,24 +32,19 @@ const RECORDS_PER_TURN = 256;
 const STATES_PER_TURN = 4096;
 
 /**
- * Whether the index's pending set matches the journal's proofs for the commitments checked (`coverage`,
- * taken from the records before the check's end): a commitment the index takes for proven would never
- * be stamped; one it takes for pending would be stamped again. Rounds and proofs go on meanwhile: the
- * proofs applied since the walk are read too, and read again when a commitment the journal left
- * pending turns out proven (a proof applied while comparing). A proof never makes a commitment pending
- * again, so the other way round is damage at once. `from` is where the walk ended (the records read
- * since start there: a cursor, not a number, which the journal would find by reading its segment from
- * the start in one go). Returns undefined, without a verdict, once `stopping()`.
+ * Reads into `coverage` the records the index applied since `from` (where the walk ended: a cursor,
+ * not a number, which the journal would find by reading its segment from the start in one go), each
+ * time it is called, up to what the index has applied then: rounds and proofs go on while the check
+ * compares.
  */
-async function pendingProblem(
+function proofsSince(
   index: CalendarIndex,
   journal: Journal,
   coverage: ProofCoverage,
   from: ReadCursor,
-  stopping: () => boolean,
-): Promise<string | undefined> {
+): () => Promise<void> {
   let read = from;
-  const readProofsSince = async () => {
+  return async () => {
     const applied = index.applied;
     let taken = 0;
     for await (const record of journal.read(read)) {
@@ -56,7 +54,22 @@ async function pendingProblem(
     }
     if (applied.number > read.number) read = applied;
   };
-  await readProofsSince();
+}
+
+/**
+ * Whether the index's pending set matches the journal's proofs for the commitments checked (`coverage`,
+ * taken from the records before the check's end): a commitment the index takes for proven would never
+ * be stamped; one it takes for pending would be stamped again. The proofs applied since the walk are
+ * read too (`readProofsSince`), and read again when a commitment the journal left pending turns out
+ * proven (a proof applied while comparing). A proof never makes a commitment pending again, so the
+ * other way round is damage at once. Returns undefined, without a verdict, once `stopping()`.
+ */
+async function pendingProblem(
+  index: CalendarIndex,
+  coverage: ProofCoverage,
+  readProofsSince: () => Promise<void>,
+  stopping: () => boolean,
+): Promise<string | undefined> {
   for (let n = 0; n < coverage.records && !stopping(); n++) {
     const pending = coverage.pending(n);
     if (pending !== undefined && index.isPending(n) !== pending) {
@@ -128,10 +141,15 @@ export class FullIndexCheck {
         coverage.take(record);
         if (++checked % RECORDS_PER_TURN === 0) await nextTurn();
       }
-      const problem = this.stopping
-        ? undefined
-        : await pendingProblem(index, journal, coverage, walkEnd, () => this.stopping);
-      if (problem) return this.indexDamaged(problem, index, indexPath, log);
+      if (!this.stopping) {
+        const stopping = () => this.stopping;
+        const readProofsSince = proofsSince(index, journal, coverage, walkEnd);
+        await readProofsSince();
+        const problem =
+          (await pendingProblem(index, coverage, readProofsSince, stopping)) ??
+          (await heldProblem(index, coverage, readProofsSince, stopping));
+        if (problem) return this.indexDamaged(problem, index, indexPath, log);
+      }
     } catch (e) {
       if (!(e instanceof JournalCorruptError)) {
         return this.indexDamaged(`reading it failed: ${(e as Error).message}`, index, indexPath, log);

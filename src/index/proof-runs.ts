@@ -14,7 +14,8 @@ import { readU64, u64 } from './keys.js';
 /** A run's value: the proof's record number (8 bytes), the leaf of its first record (4), its records (4). */
 const RUN_BYTES = 16;
 
-interface Run {
+/** Records `first` .. `first + count - 1`, at leaves `leaf` .. `leaf + count - 1` of proof record `proof`. */
+export interface ProofRun {
   first: number;
   count: number;
   proof: number;
@@ -24,7 +25,7 @@ interface Run {
 export class ProofRuns {
   private readonly runs: IndexDatabase;
   /** The run being gathered, written when the next does not extend it (or at flush). */
-  private open: Run | undefined;
+  private open: ProofRun | undefined;
   private readonly scratch = Buffer.allocUnsafe(RUN_BYTES);
 
   constructor(runs: IndexDatabase) {
@@ -60,12 +61,24 @@ export class ProofRuns {
 
   /** The proof whose run holds record `n`, and its leaf there. */
   find(n: number): ProofReference | undefined {
-    for (const { key, value } of this.runs.getRange({ start: u64(n), reverse: true, limit: 1 })) {
-      const first = readU64(key);
-      if (n >= first + value.readUInt32BE(12)) return undefined;
-      return { proof: readU64(value, 0), leaf: value.readUInt32BE(8) + (n - first) };
-    }
-    return undefined;
+    const run = this.holding(n);
+    return run && { proof: run.proof, leaf: run.leaf + (n - run.first) };
+  }
+
+  /** The run that holds record `n`. */
+  holding(n: number): ProofRun | undefined {
+    const [run] = this.from(n, 1, true);
+    return run && n < run.first + run.count ? run : undefined;
+  }
+
+  /** The runs from the one starting at record `start` on (or back, `reverse`), at most `limit`. */
+  from(start: number, limit: number, reverse = false): ProofRun[] {
+    return [...this.runs.getRange({ start: u64(start), reverse, limit })].map(({ key, value }) => ({
+      first: readU64(key),
+      count: value.readUInt32BE(12),
+      proof: readU64(value, 0),
+      leaf: value.readUInt32BE(8),
+    }));
   }
 
   /** The last record a run holds (-1 for none), the gathered one included. */

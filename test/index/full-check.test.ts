@@ -10,8 +10,13 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { open } from 'lmdb';
 import { Calendar } from '../../src/calendar/calendar.js';
-import { IndexNotCheckedError } from '../../src/index/full-check.js';
+import { CalendarIndex } from '../../src/index/calendar-index.js';
+import { indexProblem } from '../../src/index/check.js';
+import { hasCheckMarker } from '../../src/index/check-marker.js';
+import { FullIndexCheck, IndexNotCheckedError } from '../../src/index/full-check.js';
+import { u64 } from '../../src/index/keys.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
+import { Journal } from '../../src/journal/journal.js';
 import { BitcoinBlockHeaderAttestation, MerkleTree, sha256, Timestamp, toHex } from '../../src/ots/index.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { commitmentEntry } from '../helpers/index-contents.js';
@@ -257,5 +262,183 @@ describe('the full check of the index after start', () => {
     assert.equal(res.status, 404);
     assert.match(await res.text(), /^Pending confirmation in Bitcoin blockchain/);
     await restarted.stop();
+  });
+});
+
+/**
+ * A calendar whose proofs the index keeps every way: records 0-19 commitments, 20 and 21 the
+ * commitments of 3 and 5 again; then proofs A (record 22) of 0-9, one run; B (23) of 12-14 (a run)
+ * and 20 (a duplicate: kept under record 3); C (24) of 10 and 11, after 12-14 (out of order: kept
+ * apart); D (25) of 5 (a second proof), 15-16 (a run from leaf 1) and 21 (a second proof of a
+ * duplicate). Its data directory.
+ */
+async function calendarOfProofs(t: TestContext): Promise<string> {
+  const dataDir = tempDir(t);
+  const calendar = await Calendar.open({ dataDir, uri: TEST_URI, create: true });
+  try {
+    const commitments = Array.from({ length: 20 }, (_, i) => sha256(new Uint8Array([5, i])));
+    for (const c of [...commitments, commitments[3], commitments[5]]) await calendar.commit(c as Uint8Array);
+    for (const [proof, covered] of [
+      [22, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]],
+      [23, [12, 13, 14, 20]],
+      [24, [10, 11]],
+      [25, [5, 15, 16, 21]],
+    ] as const) {
+      const tip = new Timestamp(calendar.merkleTip(covered));
+      tip.attestations.add(new BitcoinBlockHeaderAttestation(1000 + proof));
+      assert.equal((await calendar.addProof([...covered], tip)).number, proof);
+    }
+  } finally {
+    await calendar.close();
+  }
+  return dataDir;
+}
+
+/** Rewrites the entry of `record` in the index's database `name` (of the closed calendar at `dataDir`). */
+async function damageIndex(
+  dataDir: string,
+  name: 'proof-runs' | 'proofs-of' | 'duplicates',
+  record: number,
+  damage: (value: Buffer) => Buffer,
+): Promise<void> {
+  const env = open<Buffer, Buffer>({ path: join(dataDir, 'index'), keyEncoding: 'binary', maxDbs: 64 });
+  try {
+    const db = env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+    const value = db.get(u64(record));
+    assert.ok(value, `${name} holds record ${record}`);
+    await db.put(u64(record), damage(Buffer.from(value)));
+  } finally {
+    await env.close();
+  }
+}
+
+/** A damage: `n` written at `offset` of the value (a run's leaf at 8, its length at 12). */
+const u32At = (offset: number, n: number) => (value: Buffer) => {
+  value.writeUInt32BE(n, offset);
+  return value;
+};
+/** A damage: a run's proof record made `n`. */
+const proofRecordOf = (n: number) => (value: Buffer) => {
+  value.writeBigUInt64BE(BigInt(n), 0);
+  return value;
+};
+
+/** The full check's verdict on the index of the closed calendar at `dataDir` (the start's sample left out). */
+async function fullCheckOf(dataDir: string): Promise<{ state: string; problem: string | undefined }> {
+  const indexPath = join(dataDir, 'index');
+  const index = CalendarIndex.open(indexPath, join(dataDir, 'journal'));
+  const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+  try {
+    const check = new FullIndexCheck(index, indexPath, journal, memoryLog());
+    await check.done;
+    return { state: check.state, problem: check.problem };
+  } finally {
+    await journal.close();
+    await index.close();
+  }
+}
+
+describe('the full check compares the proofs the index holds for each commitment with the journal', () => {
+  it('passes a calendar with duplicates, second proofs and proofs out of order', async (t) => {
+    const dataDir = await calendarOfProofs(t);
+    assert.deepEqual(await fullCheckOf(dataDir), { state: 'passed', problem: undefined });
+  });
+
+  const cases: {
+    damage: string;
+    db: 'proof-runs' | 'proofs-of' | 'duplicates';
+    record: number;
+    change: (v: Buffer) => Buffer;
+    problem: RegExp;
+  }[] = [
+    {
+      damage: "a run's leaf changed (every lookup in it threw)",
+      db: 'proof-runs',
+      record: 0,
+      change: u32At(8, 1),
+      problem:
+        /^record 22: its leaf 0 is commitment record 0, and the index does not hold that proof for record 0$/,
+    },
+    {
+      damage: "a run's proof record changed (no proof record 3)",
+      db: 'proof-runs',
+      record: 0,
+      change: proofRecordOf(3),
+      problem: /^record 22: its leaf 0 is commitment record 0, /,
+    },
+    {
+      damage: 'a run cut short (the rest answered pending, though proven)',
+      db: 'proof-runs',
+      record: 0,
+      change: u32At(12, 5),
+      problem:
+        /^record 22: its leaf 5 is commitment record 5, and the index does not hold that proof for record 5$/,
+    },
+    {
+      damage: "a run lengthened over a record its proof does not cover (10, another proof's)",
+      db: 'proof-runs',
+      record: 0,
+      change: u32At(12, 11),
+      problem:
+        /^record 0: the index holds records 0-10 at leaves 0-10 of record 22, while the journal's proof has record 0 at leaf 0, then 10 consecutive records$/,
+    },
+    {
+      damage: "a run past its proof's leaves",
+      db: 'proof-runs',
+      record: 15,
+      change: u32At(8, 4),
+      problem: /^record 25: its leaf 1 is commitment record 15, /,
+    },
+    {
+      damage: "a duplicate's reference changed",
+      db: 'proofs-of',
+      record: 5,
+      change: u32At(12 + 8, 2),
+      problem:
+        /^record 25: its leaf 3 is commitment record 21, and the index does not hold that proof for record 21 \(whose commitment record 5 holds first\)$/,
+    },
+    {
+      damage: 'a reference added that no proof gives',
+      db: 'proofs-of',
+      record: 3,
+      change: (v) => Buffer.concat([v, u64(22), Buffer.from([0, 0, 0, 4])]),
+      problem:
+        /^record 3: the index holds leaf 4 of record 22 among its commitment's proofs, while the journal's proof has commitment record 4 there$/,
+    },
+    {
+      damage: "a duplicate's first record changed (what its proofs are listed under)",
+      db: 'duplicates',
+      record: 20,
+      change: () => u64(4),
+      problem:
+        /^record 20: the index lists its proofs under record 4, while its commitment is held first by record 3$/,
+    },
+  ];
+  for (const { damage, db, record, change, problem } of cases) {
+    it(`finds ${damage}, naming the record`, async (t) => {
+      const dataDir = await calendarOfProofs(t);
+      await damageIndex(dataDir, db, record, change);
+      const found = await fullCheckOf(dataDir);
+      assert.equal(found.state, 'index damaged', found.problem);
+      assert.match(found.problem ?? '', problem);
+      // the existing path: the next start rebuilds it
+      assert.ok(hasCheckMarker(join(dataDir, 'index')));
+    });
+  }
+
+  it("the start's check finds a damaged run too, on a calendar small enough to read in full", async (t) => {
+    const dataDir = await calendarOfProofs(t);
+    await damageIndex(dataDir, 'proof-runs', 0, u32At(12, 5));
+    const index = CalendarIndex.open(join(dataDir, 'index'), join(dataDir, 'journal'));
+    const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+    try {
+      assert.match(
+        (await indexProblem(index, journal)) ?? '',
+        /^record 22: its leaf 5 is commitment record 5/,
+      );
+    } finally {
+      await journal.close();
+      await index.close();
+    }
   });
 });
