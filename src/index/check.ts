@@ -111,6 +111,8 @@ export async function entryProblem(
   index: CalendarIndex,
   journal: Journal,
   record: ScannedRecord,
+  /** A proof record's leaves, when the caller has read them already. */
+  leaves?: ProofLeaves,
 ): Promise<string | undefined> {
   if (record.kind === RecordKind.Commitment) {
     const held = index.commitmentAt(record.number);
@@ -132,7 +134,7 @@ export async function entryProblem(
     if (!stored || !equalBytes(stored.chainHash, record.chainHash)) {
       return 'the index does not locate this proof where the journal has it';
     }
-    return coveredProblem(index, record.number, ProofLeaves.of(record));
+    return coveredProblem(index, record.number, leaves ?? ProofLeaves.of(record));
   }
   return undefined;
 }

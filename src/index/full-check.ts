@@ -136,9 +136,10 @@ export class FullIndexCheck {
     try {
       for await (const record of journal.read(0)) {
         if (record.number >= end || this.stopping) break;
-        const problem = await entryProblem(index, journal, record);
-        if (problem) return this.indexDamaged(`record ${record.number}: ${problem}`, index, indexPath, log);
+        // a proof's ranges read once: the coverage keeps its leaves, which the entry's check compares
         coverage.take(record);
+        const problem = await entryProblem(index, journal, record, coverage.leaves(record.number));
+        if (problem) return this.indexDamaged(`record ${record.number}: ${problem}`, index, indexPath, log);
         if (++checked % RECORDS_PER_TURN === 0) await nextTurn();
       }
       if (!this.stopping) {
