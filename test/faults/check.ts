@@ -10,6 +10,7 @@ import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { verifyJournal } from '../../src/journal/verify.js';
 import { toHex } from '../../src/ots/index.js';
+import { startCalendarProcess } from '../helpers/calendar-process.js';
 import type { Ack } from './load.js';
 
 /** The acknowledged digests whose commitment the calendar at `url` answers "Not found" (or not at all). */
@@ -49,5 +50,26 @@ export async function lostInDataDir(dataDir: string, acks: Ack[]): Promise<Ack[]
   assert.equal((await verifyJournal(join(dataDir, 'journal'))).ok, true);
   const journal = await Journal.open({ dir: join(dataDir, 'journal') });
   await journal.close();
+  return lost;
+}
+
+/**
+ * The acknowledged digests lost (their digest, once each): as the node started again on the stopped
+ * `dataDir` with `args` answers them, then, stopped, as its data dir holds them.
+ */
+export async function lostAfterRestart(
+  dataDir: string,
+  port: number,
+  args: string[],
+  acks: Ack[],
+): Promise<Set<string>> {
+  const calendar = await startCalendarProcess(dataDir, args, port);
+  const lost = new Set<string>();
+  try {
+    for (const a of await lostOverHttp(calendar.url, acks)) lost.add(a.digest);
+  } finally {
+    await calendar.stop('SIGTERM');
+  }
+  for (const a of await lostInDataDir(dataDir, acks)) lost.add(a.digest);
   return lost;
 }

@@ -12,7 +12,7 @@ import { verifyJournal } from '../../src/journal/verify.js';
 import { startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { lostInDataDir, lostOverHttp } from './check.js';
+import { lostAfterRestart } from './check.js';
 import { postDigests } from './load.js';
 import { scale } from './soak.js';
 import { reportFault } from './table.js';
@@ -43,15 +43,7 @@ describe('kill -9 under load', () => {
     } finally {
       await load.stop();
     }
-    const calendar = await startCalendarProcess(dataDir, ['--log-level', 'warn'], port);
-    const lostDigests = new Set<string>();
-    try {
-      for (const a of await lostOverHttp(url, load.acks)) lostDigests.add(a.digest);
-    } finally {
-      await calendar.stop('SIGTERM');
-    }
-    for (const a of await lostInDataDir(dataDir, load.acks)) lostDigests.add(a.digest);
-    const lost = lostDigests.size;
+    const lost = (await lostAfterRestart(dataDir, port, ['--log-level', 'warn'], load.acks)).size;
     reportFault({
       case: 'kill -9 under load (random rounds 5-250 ms)',
       tries: KILLS,

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type CalendarProcess, startCalendarProcess } from '../helpers/calendar-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { lostInDataDir, lostOverHttp } from './check.js';
+import { lostAfterRestart } from './check.js';
 import { type DigestLoad, postDigests } from './load.js';
 import { scale } from './soak.js';
 import { reportFault } from './table.js';
@@ -50,14 +50,7 @@ export async function storageCase(
   } finally {
     await load.stop();
   }
-  const calendar = await startCalendarProcess(dataDir, ARGS, port);
-  const lost = new Set<string>();
-  try {
-    for (const a of await lostOverHttp(url, load.acks)) lost.add(a.digest);
-  } finally {
-    await calendar.stop('SIGTERM');
-  }
-  for (const a of await lostInDataDir(dataDir, load.acks)) lost.add(a.digest);
+  const lost = await lostAfterRestart(dataDir, port, ARGS, load.acks);
   const seen = [...outcomes].map(([outcome, n]) => `${outcome} ${n}`).join(', ');
   reportFault({
     case: name,
