@@ -20,47 +20,57 @@ import {
 
 describe('damaged storage: the index', () => {
   it('rebuilds an index with bits flipped at random offsets, at start or after the full check finds them', async (t) => {
-    await storageCase(t, 'index bits flipped (8, random offsets)', async (dataDir, port) => {
-      const file = join(dataDir, 'index', 'data.mdb');
-      const size = statSync(file).size;
-      for (let i = 0; i < 8; i++)
-        flipBit(file, Math.floor(Math.random() * size), Math.floor(Math.random() * 8));
-      const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port);
-      const rebuilt = calendar.output().includes(REBUILT);
-      if (crashed) {
-        assert.ok(rebuilt, calendar.output());
+    await storageCase(
+      t,
+      'index bits flipped (8, random offsets)',
+      async (dataDir, port) => {
+        const file = join(dataDir, 'index', 'data.mdb');
+        const size = statSync(file).size;
+        for (let i = 0; i < 8; i++)
+          flipBit(file, Math.floor(Math.random() * size), Math.floor(Math.random() * 8));
+        const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port);
+        const rebuilt = calendar.output().includes(REBUILT);
+        if (crashed) {
+          assert.ok(rebuilt, calendar.output());
+          await calendar.stop('SIGTERM');
+          return 'crashed at start; rebuilt by the next start';
+        }
+        const outcome = await fullCheckOutcome(calendar);
         await calendar.stop('SIGTERM');
-        return 'crashed at start; rebuilt by the next start';
-      }
-      const outcome = await fullCheckOutcome(calendar);
-      await calendar.stop('SIGTERM');
-      if (outcome === 'exited 1') {
-        assert.match(calendar.output(), /the index is damaged; exiting for a restart/);
-        return 'found after start: exited for the restart that rebuilds it';
-      }
-      assert.equal(outcome, 'passed', calendar.output());
-      return rebuilt ? 'rebuilt at start' : 'in bytes no lookup reads';
-    });
+        if (outcome === 'exited 1') {
+          assert.match(calendar.output(), /the index is damaged; exiting for a restart/);
+          return 'found after start: exited for the restart that rebuilds it';
+        }
+        assert.equal(outcome, 'passed', calendar.output());
+        return rebuilt ? 'rebuilt at start' : 'in bytes no lookup reads';
+      },
+      true,
+    );
   });
 
   it('rebuilds an index with 8 KiB of garbage at a random offset, or at its start', async (t) => {
     let tries = 0;
-    await storageCase(t, 'index garbage (8 KiB, random offset)', async (dataDir, port) => {
-      const file = join(dataDir, 'index', 'data.mdb');
-      const fd = openSync(file, 'r+');
-      const size = fstatSync(fd).size;
-      const at = tries++ === 0 ? 0 : Math.floor(Math.random() * Math.max(1, size - 8192));
-      writeSync(fd, randomBytes(8192), 0, 8192, at);
-      closeSync(fd);
-      const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port, `garbage at ${at}`);
-      const rebuilt = calendar.output().includes(REBUILT);
-      await calendar.stop('SIGTERM');
-      if (crashed) {
-        assert.ok(rebuilt, calendar.output());
-        return 'crashed at start; rebuilt by the next start';
-      }
-      return rebuilt ? 'rebuilt' : 'in pages not in use';
-    });
+    await storageCase(
+      t,
+      'index garbage (8 KiB, random offset)',
+      async (dataDir, port) => {
+        const file = join(dataDir, 'index', 'data.mdb');
+        const fd = openSync(file, 'r+');
+        const size = fstatSync(fd).size;
+        const at = tries++ === 0 ? 0 : Math.floor(Math.random() * Math.max(1, size - 8192));
+        writeSync(fd, randomBytes(8192), 0, 8192, at);
+        closeSync(fd);
+        const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port, `garbage at ${at}`);
+        const rebuilt = calendar.output().includes(REBUILT);
+        await calendar.stop('SIGTERM');
+        if (crashed) {
+          assert.ok(rebuilt, calendar.output());
+          return 'crashed at start; rebuilt by the next start';
+        }
+        return rebuilt ? 'rebuilt' : 'in pages not in use';
+      },
+      true,
+    );
   });
 
   it('rebuilds a deleted index', async (t) => {
