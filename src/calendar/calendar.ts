@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CalendarIndex } from '../index/calendar-index.js';
-import { catchUpIndex } from '../index/catch-up.js';
+import { catchUpIndex, catchUpOrMarkDamaged } from '../index/catch-up.js';
 import { FullIndexCheck, IndexNotCheckedError } from '../index/full-check.js';
 import type { Journal, JournalLogger, StoredRecord } from '../journal/journal.js';
 import { decodeProofPayload, encodeProofPayload } from '../journal/proof-payload.js';
@@ -83,10 +83,10 @@ export class Calendar {
     const calendar = new Calendar(options.uri, journal, index, join(options.dataDir, 'index'));
     // an index that fails to take a batch catches up from the journal before the batch is acknowledged
     // and the next one written; if it cannot, the journal waits out a full disk and stops (otsd exits)
-    // for anything else
+    // for anything else, LMDB's damage marked for the next start to rebuild
     journal.onAppend(
       (records) => index.apply(records),
-      () => catchUpIndex(index, journal),
+      () => catchUpOrMarkDamaged(index, journal, calendar.indexPath),
     );
     return calendar;
   }

@@ -9,6 +9,7 @@ import { journalOutageStatus } from '../daemon/journal-warnings.js';
 import { createLogger } from '../daemon/logger.js';
 import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
+import { IndexDamagedError } from '../index/errors.js';
 import type { FullIndexCheck } from '../index/full-check.js';
 import type { Journal } from '../journal/journal.js';
 import { nextSteps } from './next-steps.js';
@@ -134,34 +135,42 @@ function reload(command: Command, started: RunOptions, node: RunningNode, logger
 /**
  * Faults after which the node stops with status 1 for systemd to start it again, each resolving with
  * its reason: a journal that stopped taking appends for good (the index cannot catch up, not for want
- * of space; opening it again recovers), and an index the full check found damaged (the check left its
- * marker, and the next start rebuilds it from the journal), with nobody needed.
+ * of space; opening it again recovers), and an index found damaged, by the full check or by LMDB at a
+ * write (its marker is written, and the next start rebuilds it from the journal), with nobody needed.
  */
 function faultsNeedingRestart({ journal, indexCheck }: StartedNode, logger: Logger): Promise<string>[] {
+  const exit = (reason: string, fields: object, message: string) => {
+    logger.fatal(fields, message);
+    process.exitCode = 1;
+    return reason;
+  };
+  const indexDamaged = (problem: string) =>
+    exit(
+      'index damaged',
+      { problem },
+      'otsd: the index is damaged; exiting for a restart, which rebuilds it from the journal',
+    );
   const faults: Promise<string>[] = [];
   if (journal) {
     faults.push(
-      journal.failed.then((error) => {
-        logger.fatal(
-          { error: error.message },
-          'otsd: the journal stopped taking appends; exiting for a restart',
-        );
-        process.exitCode = 1;
-        return 'journal failure';
-      }),
+      journal.failed.then((error) =>
+        error.cause instanceof IndexDamagedError
+          ? indexDamaged(error.cause.message)
+          : exit(
+              'journal failure',
+              { error: error.message },
+              'otsd: the journal stopped taking appends; exiting for a restart',
+            ),
+      ),
     );
   }
   if (indexCheck) {
     faults.push(
-      indexCheck.done.then(() => {
-        if (indexCheck.state !== 'index damaged') return new Promise<never>(() => {});
-        logger.fatal(
-          { problem: indexCheck.problem },
-          'otsd: the index is damaged; exiting for a restart, which rebuilds it from the journal',
-        );
-        process.exitCode = 1;
-        return 'index damaged';
-      }),
+      indexCheck.done.then(() =>
+        indexCheck.state === 'index damaged'
+          ? indexDamaged(indexCheck.problem as string)
+          : new Promise<never>(() => {}),
+      ),
     );
   }
   return faults;

@@ -1,7 +1,8 @@
 /** Bringing an index up to the journal's head: from where it left off, or from nothing. */
 import type { Journal } from '../journal/journal.js';
 import type { CalendarIndex } from './calendar-index.js';
-import { IndexConsistencyError } from './errors.js';
+import { writeCheckMarker } from './check-marker.js';
+import { IndexConsistencyError, IndexDamagedError, isLmdbDamage } from './errors.js';
 
 /** Records applied in one transaction (and between two progress reports). */
 export const CATCH_UP_BATCH = 50_000;
@@ -25,4 +26,27 @@ export async function catchUpIndex(
     onProgress?.(index.applied.number, total);
   }
   onProgress?.(index.applied.number, total);
+}
+
+/**
+ * catchUpIndex while otsd serves, for the index at `indexPath` that failed to take durable records:
+ * an LMDB error again is damage the start's check missed (a page of the free list, which LMDB reads
+ * first at a write). The check marker is written, so that the next start rebuilds the index from the
+ * journal instead of checking it again and failing at the same write, and IndexDamagedError thrown.
+ */
+export async function catchUpOrMarkDamaged(
+  index: CalendarIndex,
+  journal: Journal,
+  indexPath: string,
+): Promise<void> {
+  try {
+    await catchUpIndex(index, journal);
+  } catch (e) {
+    if (!isLmdbDamage(e)) throw e;
+    writeCheckMarker(indexPath, index.acknowledged);
+    throw new IndexDamagedError(
+      `index: damaged (${(e as Error).message}); the next start rebuilds it from the journal`,
+      { cause: e },
+    );
+  }
 }

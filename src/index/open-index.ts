@@ -1,10 +1,11 @@
 /**
  * Opening the index of a data directory at start, so that a damaged one is never answered from: its
- * LMDB file is checked before LMDB maps it (its meta pages: lmdb-file.ts; every page, in a child
- * process: read-pages.ts), then the index against the journal (check.ts), and brought up to it. A
- * damaged index is removed and rebuilt from the journal, with a log line at error level; a rebuild
- * keeps the acknowledged position where it can still be read. A check or catch-up that crashes otsd
- * (LMDB reading a damaged page can end the process with SIGSEGV) leaves its marker, and the next start
+ * LMDB file is checked before LMDB maps it (its meta pages: lmdb-file.ts; its trees and free list:
+ * lmdb-trees.ts; every entry, in a child process: read-pages.ts), then the index against the journal
+ * (check.ts), and brought up to it. A damaged index is removed and rebuilt from the journal, with a
+ * log line at error level; a rebuild keeps the acknowledged position where it can still be read. A
+ * check or catch-up that crashes otsd (LMDB reading a damaged page can end the process with SIGSEGV),
+ * or LMDB failing at a write while otsd serves (catch-up.ts), leaves its marker, and the next start
  * rebuilds the index without reading it again (check-marker.ts).
  * @module
  */
@@ -27,13 +28,15 @@ import {
   removeCheckMarker,
   writeCheckMarker,
 } from './check-marker.js';
+import { isLmdbDamage } from './errors.js';
 import { lmdbFileProblem } from './lmdb-file.js';
+import { lmdbTreesProblem } from './lmdb-trees.js';
 import { readIndexPages } from './read-pages.js';
 
 /**
  * Opens the index at `path` of the journal in `journalDir` (creating it if needed); one whose file is
- * damaged is made anew. The file is checked before this process maps it: its meta pages, then every
- * page, read by a child process.
+ * damaged is made anew. The file is checked before this process maps it: its meta pages, its trees
+ * and free list, then every entry, read by a child process.
  */
 export async function openCheckedIndex(
   path: string,
@@ -49,16 +52,19 @@ export async function openCheckedIndex(
     return rebuild(
       path,
       journalDir,
-      'otsd ended while it checked or caught up the index last time (a damaged page)',
+      'otsd ended while it checked, caught up or wrote the index last time (a damaged page, or LMDB failing on one)',
       kept,
       log,
     );
   }
   if (existsSync(file)) {
-    const problem = lmdbFileProblem(file);
-    if (problem) return rebuild(path, journalDir, problem, undefined, log);
+    const metaProblem = lmdbFileProblem(file);
+    if (metaProblem) return rebuild(path, journalDir, metaProblem, undefined, log);
+    // the child may read the acknowledged position from damaged trees (a rebuild keeps it)
+    const treesProblem = lmdbTreesProblem(file);
     const pages = await readIndexPages(path);
-    if (pages.problem) return rebuild(path, journalDir, pages.problem, pages.acknowledged, log);
+    const problem = treesProblem ?? pages.problem;
+    if (problem) return rebuild(path, journalDir, problem, pages.acknowledged, log);
   }
   try {
     return CalendarIndex.open(path, journalDir);
@@ -98,7 +104,7 @@ export async function checkedAndCaughtUp(
     try {
       await catchUp(index, journal, onProgress);
     } catch (e) {
-      if (problem || !/^MDB_/.test((e as Error).message)) throw e;
+      if (problem || !isLmdbDamage(e)) throw e;
       await index.close();
       index = rebuild(path, journal.dir, `catching up failed: ${(e as Error).message}`, acknowledged, log);
       await catchUp(index, journal, onProgress);

@@ -378,6 +378,7 @@ export class Journal {
         return {
           error: new Error(
             `journal: ${range} are durable, but a listener could not take them (${reason}) nor catch up (${(e as Error).message})`,
+            { cause: e },
           ),
           storage: listener.catchUp !== undefined && isStorageError(e),
         };

@@ -21,9 +21,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { open } from 'lmdb';
 import { Calendar } from '../../src/calendar/calendar.js';
+import { IndexDamagedError } from '../../src/index/errors.js';
 import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
+import { DB, META } from '../../src/index/lmdb-layout.js';
+import { readIndexPages } from '../../src/index/read-pages.js';
 import { sha256 } from '../../src/ots/index.js';
 import { commitmentEntry } from '../helpers/index-contents.js';
+import { LmdbBytes } from '../helpers/lmdb-bytes.js';
 import { mountSmallDisk } from '../helpers/small-disk.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
@@ -40,7 +44,12 @@ async function calendarOf(dataDir: string): Promise<void> {
  * Opens the calendar; asserts the index was rebuilt (`because` in its log line) and answers every
  * commitment. Returns the log.
  */
-async function assertRebuilt(dataDir: string, because: RegExp): Promise<ReturnType<typeof memoryLog>> {
+async function assertRebuilt(
+  dataDir: string,
+  because: RegExp,
+  /** Commitments durable but never acknowledged, after COMMITMENTS. */
+  more = 0,
+): Promise<ReturnType<typeof memoryLog>> {
   const log = memoryLog();
   const calendar = await Calendar.open({ dataDir, uri: URI, log });
   try {
@@ -51,7 +60,7 @@ async function assertRebuilt(dataDir: string, because: RegExp): Promise<ReturnTy
     for (const [i, c] of COMMITMENTS.entries()) {
       assert.notEqual(calendar.index.lookup(c).state, 'unknown', `commitment ${i}`);
     }
-    assert.equal(calendar.index.commitmentCount, COMMITMENTS.length);
+    assert.equal(calendar.index.commitmentCount, COMMITMENTS.length + more);
   } finally {
     await calendar.close();
   }
@@ -114,7 +123,8 @@ describe('the index checked at start', () => {
     }
     assert.ok(damaged > 0);
     writeFileSync(file, bytes);
-    const log = await assertRebuilt(dataDir, /reading every page of it/);
+    // found by the walk of its trees, the child still reading the position
+    const log = await assertRebuilt(dataDir, /it says it is page|reading every page of it/);
     const line = log.lines.find((l) => l.msg === 'index: damaged; rebuilding it from the journal');
     assert.ok(line);
     assert.equal((line.obj as { acknowledgedRecords: unknown }).acknowledgedRecords, COMMITMENTS.length);
@@ -127,11 +137,50 @@ describe('the index checked at start', () => {
     await assertRebuilt(dataDir, /record \d+|chunk \d+/);
   });
 
+  it('rebuilds an index whose free list is damaged, which reading every entry passes and a write fails on', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const file = join(dataDir, 'index', 'data.mdb');
+    const lmdb = new LmdbBytes(readFileSync(file));
+    // a page past the snapshot's last: LMDB's first write takes it and fails ("page not found")
+    lmdb.bytes.writeBigUInt64LE(BigInt(lmdb.lastPage + 5), lmdb.freeSlot());
+    writeFileSync(file, lmdb.bytes);
+    assert.equal((await readIndexPages(join(dataDir, 'index'))).problem, undefined);
+    await assertRebuilt(dataDir, /the free list, page \d+: free pages/);
+    const calendar = await Calendar.open({ dataDir, uri: URI });
+    await calendar.commit(sha256(new Uint8Array([10])));
+    await calendar.close();
+  });
+
+  it('a write LMDB fails on while otsd serves leaves the marker, and the next start rebuilds the index', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const calendar = await Calendar.open({ dataDir, uri: URI });
+    // damage made under the running calendar, as a later write finds it: the free list's root past
+    // the snapshot in both meta pages
+    const file = join(dataDir, 'index', 'data.mdb');
+    const { pageSize } = new LmdbBytes(readFileSync(file));
+    const fd = openSync(file, 'r+');
+    const root = Buffer.alloc(8);
+    root.writeBigUInt64LE(1n << 40n);
+    for (const meta of [0, pageSize]) writeSync(fd, root, 0, 8, meta + META.freeDb + DB.root);
+    closeSync(fd);
+    const failed = await calendar.commit(sha256(new Uint8Array([11]))).then(
+      () => assert.fail('the commit was acknowledged'),
+      (e: Error) => e,
+    );
+    assert.ok(failed.cause instanceof IndexDamagedError, String(failed));
+    assert.match(failed.cause.message, /index: damaged \(MDB_.*the next start rebuilds it/);
+    assert.ok(existsSync(join(dataDir, 'index', 'check-started')));
+    await calendar.close();
+    await assertRebuilt(dataDir, /otsd ended while it checked, caught up or wrote the index/, 1);
+  });
+
   it('rebuilds without reading it an index whose check or catch-up ended the process last time', async (t) => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
     writeFileSync(join(dataDir, 'index', 'check-started'), '{}');
-    await assertRebuilt(dataDir, /otsd ended while it checked or caught up the index/);
+    await assertRebuilt(dataDir, /otsd ended while it checked, caught up or wrote the index/);
   });
 
   it('leaves a sound index as it is', async (t) => {

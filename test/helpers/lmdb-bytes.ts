@@ -1,0 +1,67 @@
+/**
+ * The bytes of an LMDB data file, read as the start's walk reads them (src/index/lmdb-layout.ts):
+ * for tests that damage a page where LMDB lays it out.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { DB, F_BIGDATA, META, NODE, P_LEAF, PAGE } from '../../src/index/lmdb-layout.js';
+
+/** An LMDB data file's bytes, changed in place. */
+export class LmdbBytes {
+  readonly pageSize: number;
+  constructor(readonly bytes: Buffer) {
+    this.pageSize = bytes.readUInt32LE(META.pageSize);
+  }
+  /** The offset of the meta LMDB opens (the newer transaction). */
+  get meta(): number {
+    const txnid = (page: number) => this.bytes.readBigUInt64LE(page * this.pageSize + META.txnid);
+    return txnid(0) >= txnid(1) ? 0 : this.pageSize;
+  }
+  get lastPage(): number {
+    return Number(this.bytes.readBigUInt64LE(this.meta + META.lastPage));
+  }
+  root(db: number): number {
+    return Number(this.bytes.readBigUInt64LE(this.meta + db + DB.root));
+  }
+  at(page: number): number {
+    return page * this.pageSize;
+  }
+  flags(page: number): number {
+    return this.bytes.readUInt16LE(this.at(page) + PAGE.flags);
+  }
+  /** Offsets in the file of page `page`'s nodes. */
+  nodes(page: number): number[] {
+    const start = this.at(page);
+    const count = this.bytes.readUInt16LE(start + PAGE.lower) >> 1;
+    return Array.from(
+      { length: count },
+      (_, i) => start + PAGE.headerBytes + this.bytes.readUInt16LE(start + PAGE.headerBytes + 2 * i),
+    );
+  }
+  /** The offset of a leaf node's value. */
+  value(node: number): number {
+    return node + NODE.headerBytes + this.bytes.readUInt16LE(node + NODE.keySize);
+  }
+  /** The root page of sub-database `name`, from the main database's leaf. */
+  subDatabaseRoot(name: string): number {
+    const main = this.root(META.mainDb);
+    assert.equal(this.flags(main) & P_LEAF, P_LEAF, 'the main database is one leaf page');
+    for (const node of this.nodes(main)) {
+      const key = this.bytes.toString('latin1', node + NODE.headerBytes, this.value(node));
+      if (key.replace(/\0$/, '') === name)
+        return Number(this.bytes.readBigUInt64LE(this.value(node) + DB.root));
+    }
+    throw new Error(`no sub-database ${name}`);
+  }
+
+  /** The offset of the first page number in the first free list record its leaf page holds. */
+  freeSlot(): number {
+    const root = this.root(META.freeDb);
+    assert.equal(this.flags(root) & P_LEAF, P_LEAF, 'the free list is one leaf page');
+    for (const node of this.nodes(root)) {
+      const inPage = (this.bytes.readUInt16LE(node + NODE.flags) & F_BIGDATA) === 0;
+      if (inPage && this.bytes.readBigUInt64LE(this.value(node)) > 0n) return this.value(node) + 8;
+    }
+    throw new Error('no free list record in the leaf');
+  }
+}
