@@ -24,7 +24,7 @@ export const ARGS = ['--round-interval', '10', '--log-level', 'warn'];
 
 /** A node on `dataDir` under load: start, let it acknowledge for a while, kill -9. */
 async function killUnderLoad(dataDir: string, port: number, damagedIndex: boolean): Promise<void> {
-  // damage in LMDB's free list may pass a start and its check, and be touched first by a later start
+  // damage neither the start's walk nor its child reads may pass a start and be touched by a later one
   const calendar = damagedIndex
     ? (await startSurvivingFreeListDamage(dataDir, port, 'the start after a damaged index')).calendar
     : await startCalendarProcess(dataDir, ARGS, port);
@@ -78,10 +78,11 @@ export async function tryStart(dataDir: string, port: number): Promise<CalendarP
 }
 
 /**
- * Starts the node on a damaged index. LMDB may map a damaged page the start's check does not read
- * (its free list) and the process die of it (SIGBUS, SIGSEGV, or SIGABRT from one of LMDB's
- * assertions) while the check's marker is there: the next start, as systemd's restart, then rebuilds
- * the index without reading it. Resolves with the node that started, and whether a start crashed first.
+ * Starts the node on a damaged index. LMDB may meet damage the start's checks do not read (they walk
+ * its trees and free list, and read every entry, not every byte LMDB keeps) and the process die of it
+ * (SIGBUS, SIGSEGV, or SIGABRT from one of LMDB's assertions) while the check's marker is there: the
+ * next start, as systemd's restart, then rebuilds the index without reading it. Resolves with the node
+ * that started, and whether a start crashed first.
  */
 export async function startSurvivingFreeListDamage(
   dataDir: string,
