@@ -11,9 +11,14 @@ export class IndexDamagedError extends Error {
 }
 
 /**
- * Whether `error` is LMDB's, and not the disk refusing a write (waited out; isStorageError): a page
- * not found, a corrupted one, a transaction it gave up on. Damage the start's check did not see.
+ * LMDB's errors that say its file is not what it wrote: a page not found or of the wrong kind, a
+ * transaction it gave up on after one. Not its limits (MAP_FULL, READERS_FULL, TXN_FULL, BAD_VALSIZE)
+ * nor MDB_PANIC (a meta page not written: reopening mends it), which a restart meets again or mends
+ * without a rebuild; nor the disk refusing a write, waited out (isStorageError).
  */
+const DAMAGE = /^MDB_(PAGE_NOTFOUND|CORRUPTED|BAD_TXN|PROBLEM|INVALID|PAGE_FULL|CURSOR_FULL|INCOMPATIBLE)\b/;
+
+/** Whether `error` is LMDB finding damage the start's check did not see. */
 export function isLmdbDamage(error: unknown): boolean {
-  return error instanceof Error && /^MDB_/.test(error.message) && !isStorageError(error);
+  return error instanceof Error && DAMAGE.test(error.message) && !isStorageError(error);
 }

@@ -16,6 +16,10 @@ export const P_INVALID = 0xffff_ffff_ffff_ffffn;
 /** MDB_page_header: 24 bytes; a page's contents follow, node offsets counted from its end. */
 export const PAGE = {
   pgno: 0,
+  /** The transaction that wrote the page: never after the snapshot's (a later one is LMDB's own, dirty). */
+  txnid: 8,
+  /** A LEAF2 page's value size. */
+  pad: 16,
   flags: 18,
   /** Twice the number of nodes. */
   lower: 20,
@@ -32,6 +36,8 @@ export const P_OVERFLOW = 0x04;
 export const P_META = 0x08;
 /** A leaf of packed keys of one size, no nodes (a DUPFIXED key's duplicates). */
 export const P_LEAF2 = 0x20;
+/** A sub-page: a key's few duplicates, inside its leaf node. */
+export const P_SUBP = 0x40;
 
 /** MDB_node: the data size (leaf) or child page (branch) in lo, hi and flags; the key, then the data. */
 export const NODE = { lo: 0, hi: 2, flags: 4, keySize: 6, headerBytes: 8 } as const;
@@ -52,10 +58,17 @@ export const META = {
   version: 28,
   /** mm_dbs[FREE_DBI].md_pad: the page size. */
   pageSize: 48,
+  /** mm_dbs[FREE_DBI].md_flags: the environment's flags (MDB_OVERLAPPINGSYNC: committed unsynced). */
+  flags: 52,
   freeDb: 48,
   mainDb: 96,
   lastPage: 144,
   txnid: 152,
-  /** The bytes of a meta page read: the page header (24) and MDB_meta (136). */
-  bytes: 160,
+  /** lmdb-js: the boot of the machine that wrote it (the first 8 hex digits of Linux's boot_id). */
+  bootId: 160,
+  /** The bytes of a meta page read: the page header (24) and MDB_meta (144). */
+  bytes: 168,
 } as const;
+
+/** A meta's flag: its transaction was committed without a sync (lmdb-js's overlapping sync). */
+export const MDB_OVERLAPPINGSYNC = 0x1000;

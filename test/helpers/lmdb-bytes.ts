@@ -4,7 +4,17 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { DB, F_BIGDATA, META, NODE, P_LEAF, PAGE } from '../../src/index/lmdb-layout.js';
+import {
+  DB,
+  F_BIGDATA,
+  F_DUPDATA,
+  F_SUBDATA,
+  META,
+  NODE,
+  P_BRANCH,
+  P_LEAF,
+  PAGE,
+} from '../../src/index/lmdb-layout.js';
 
 /** An LMDB data file's bytes, changed in place. */
 export class LmdbBytes {
@@ -54,14 +64,34 @@ export class LmdbBytes {
     throw new Error(`no sub-database ${name}`);
   }
 
-  /** The offset of the first page number in the first free list record its leaf page holds. */
-  freeSlot(): number {
+  /** The offset of the node of the first free list record its leaf page holds. */
+  freeRecordNode(): number {
     const root = this.root(META.freeDb);
     assert.equal(this.flags(root) & P_LEAF, P_LEAF, 'the free list is one leaf page');
     for (const node of this.nodes(root)) {
       const inPage = (this.bytes.readUInt16LE(node + NODE.flags) & F_BIGDATA) === 0;
-      if (inPage && this.bytes.readBigUInt64LE(this.value(node)) > 0n) return this.value(node) + 8;
+      if (inPage && this.bytes.readBigUInt64LE(this.value(node)) > 0n) return node;
     }
     throw new Error('no free list record in the leaf');
+  }
+
+  /** The offset of the first page number in that record. */
+  freeSlot(): number {
+    return this.value(this.freeRecordNode()) + 8;
+  }
+
+  /** The offset of the first key's duplicates held in its node (a sub-page) in a leaf of `name`. */
+  subPage(name: string): number {
+    const pending = [this.subDatabaseRoot(name)];
+    for (let page = pending.pop(); page !== undefined; page = pending.pop()) {
+      for (const node of this.nodes(page)) {
+        if (this.flags(page) === P_BRANCH) {
+          pending.push(Number(this.bytes.readBigUInt64LE(node) & 0xffff_ffff_ffffn));
+        } else if ((this.bytes.readUInt16LE(node + NODE.flags) & (F_DUPDATA | F_SUBDATA)) === F_DUPDATA) {
+          return this.value(node);
+        }
+      }
+    }
+    throw new Error(`no sub-page in ${name}`);
   }
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
-import { DB, META, P_BRANCH, PAGE } from '../../src/index/lmdb-layout.js';
+import { DB, META, NODE, P_BRANCH, P_SUBP, PAGE } from '../../src/index/lmdb-layout.js';
 import { lmdbTreesProblem } from '../../src/index/lmdb-trees.js';
 import { sha256 } from '../../src/ots/index.js';
 import { LmdbBytes } from '../helpers/lmdb-bytes.js';
@@ -97,6 +97,41 @@ describe('the walk of an index file’s trees and free list', () => {
       lmdb.bytes.writeUInt16LE(lmdb.pageSize - 2, lmdb.at(page) + PAGE.headerBytes);
     });
     assert.match(problem ?? '', /sub-database meta, page \d+: node 0/);
+  });
+
+  it('finds a page written by a transaction after the snapshot’s (LMDB would write to it in place)', () => {
+    const problem = damaged((lmdb) => {
+      const page = lmdb.subDatabaseRoot('commitment-prefixes');
+      const txnid = lmdb.bytes.readBigUInt64LE(lmdb.meta + META.txnid);
+      lmdb.bytes.writeBigUInt64LE(txnid + 1000n, lmdb.at(page) + PAGE.txnid);
+    });
+    assert.match(problem ?? '', /page \d+: written by transaction \d+, after the snapshot's \d+/);
+  });
+
+  it('finds a page carrying a flag its place does not call for', () => {
+    const problem = damaged((lmdb) => {
+      const page = lmdb.root(META.mainDb);
+      lmdb.bytes.writeUInt16LE(lmdb.flags(page) | P_SUBP, lmdb.at(page) + PAGE.flags);
+    });
+    assert.match(
+      problem ?? '',
+      /the main database, page \d+: page flags 0x42 where a branch or leaf page belongs/,
+    );
+  });
+
+  it('finds a key’s duplicates in its node that claim another value size than the database’s', () => {
+    const problem = damaged((lmdb) =>
+      lmdb.bytes.writeUInt16LE(2057, lmdb.subPage('commitment-prefixes') + PAGE.pad),
+    );
+    assert.match(problem ?? '', /a key's duplicates in its node: \d+ values of 2057 bytes in \d+/);
+  });
+
+  it('finds a free list record whose length is no whole number of page numbers', () => {
+    const problem = damaged((lmdb) => {
+      const node = lmdb.freeRecordNode();
+      lmdb.bytes.writeUInt16LE(lmdb.bytes.readUInt16LE(node + NODE.lo) - 1, node + NODE.lo);
+    });
+    assert.match(problem ?? '', /the free list, page \d+: a free list record of \d+ bytes/);
   });
 
   it('never throws on random damage: a bit flipped, or a run of bytes overwritten, anywhere', () => {
