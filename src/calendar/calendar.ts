@@ -34,6 +34,8 @@ export interface CalendarOptions {
   log?: JournalLogger;
   /** Called every 10,000 records while the index catches up, and at the end. */
   onCatchUpProgress?: (applied: number, total: number) => void;
+  /** Called every 10 s while the index's file is checked at start. */
+  onIndexCheck?: () => void;
 }
 
 export type Lookup = { state: 'found'; timestamp: Timestamp } | { state: 'pending' } | { state: 'unknown' };
@@ -79,6 +81,7 @@ export class Calendar {
       ...(options.create !== undefined && { create: options.create }),
       ...(options.maxSegmentBytes !== undefined && { maxSegmentBytes: options.maxSegmentBytes }),
       ...(options.onCatchUpProgress !== undefined && { onCatchUpProgress: options.onCatchUpProgress }),
+      ...(options.onIndexCheck !== undefined && { onIndexCheck: options.onIndexCheck }),
     });
     const calendar = new Calendar(options.uri, journal, index, join(options.dataDir, 'index'));
     // an index that fails to take a batch catches up from the journal before the batch is acknowledged

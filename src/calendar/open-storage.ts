@@ -27,6 +27,8 @@ export interface StorageOptions {
   log?: JournalLogger;
   /** Told how far the index has caught up with the journal (a long catch-up at start). */
   onCatchUpProgress?: (applied: number, total: number) => void;
+  /** Called every 10 s while the index's file is checked at start (minutes for a large one). */
+  onIndexCheck?: () => void;
   /** Take the journal as it is, neither checked nor caught up (`otsd reindex --accept-loss`). */
   acceptLoss?: boolean;
 }
@@ -37,7 +39,7 @@ export async function openStorage(
   const log = options.log ?? quietLog;
   const indexPath = join(options.dataDir, 'index');
   const journalDir = join(options.dataDir, 'journal');
-  const index = await openCheckedIndex(indexPath, journalDir, log);
+  const index = await openCheckedIndex(indexPath, journalDir, log, options.onIndexCheck);
   const acknowledged = options.acceptLoss ? undefined : index.acknowledged;
   let journal: Journal;
   try {

@@ -19,7 +19,7 @@ function drawProgress(p: MirrorProgress): void {
   process.stderr.write(`\r${progressBar(p)}${p.local >= p.upstream ? '\n' : ''}`);
 }
 
-/** While the index catches up at start, systemd is asked for this much more time... */
+/** While the index's file is checked or it catches up at start, systemd is asked for this much more time... */
 const CATCH_UP_EXTENSION_SECONDS = 60;
 /** ...at most this often. */
 const CATCH_UP_NOTIFY_MS = 10_000;
@@ -132,6 +132,8 @@ export function calendarNodeOptions(
     }),
     ...(options.metricsListen && { metrics: options.metricsListen }),
     onCatchUpProgress: extendStartWhileCatchingUp(notifier),
+    onIndexCheck: () =>
+      notifier.extendStartTimeout(CATCH_UP_EXTENSION_SECONDS, 'index: checking its file before it is opened'),
     prefixLimits: {
       ...(options.prefixMinNibbles !== undefined && { minNibbles: options.prefixMinNibbles }),
       ...(options.prefixMaxEntries !== undefined && { maxEntries: options.prefixMaxEntries }),

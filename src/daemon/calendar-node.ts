@@ -71,6 +71,8 @@ export interface CalendarNodeOptions extends RoundOptions {
   mirrorProgress?: (progress: MirrorProgress) => void;
   /** Told of the index catching up with the journal at start (the CLI keeps systemd waiting). */
   onCatchUpProgress?: (applied: number, total: number) => void;
+  /** Called every 10 s while the index's file is checked at start (the CLI keeps systemd waiting). */
+  onIndexCheck?: () => void;
   logger: Logger;
 }
 
@@ -113,6 +115,7 @@ export async function startCalendarNode(options: CalendarNodeOptions): Promise<C
         log.info({ applied, total }, 'index: catching up with the journal');
         options.onCatchUpProgress?.(applied, total);
       },
+      ...(options.onIndexCheck && { onIndexCheck: options.onIndexCheck }),
     });
     life.onStop('calendar', () => calendar.close());
     // status() is read when metrics are scraped, once everything has started

@@ -1,7 +1,7 @@
 /**
  * Opening the index of a data directory at start, so that a damaged one is never answered from: its
- * LMDB file is checked before LMDB maps it (its meta pages: lmdb-file.ts; its trees and free list:
- * lmdb-trees.ts; every entry, in a child process: read-pages.ts), then the index against the journal
+ * LMDB file is checked before LMDB maps it (its meta pages: lmdb-file.ts; then in a child process,
+ * its trees and free list, lmdb-trees.ts, and every entry: read-pages.ts), then the index against the journal
  * (check.ts), and brought up to it. A damaged index is removed and rebuilt from the journal, with a
  * log line at error level; a rebuild keeps the acknowledged position where it can still be read. A
  * check or catch-up that crashes otsd (LMDB reading a damaged page can end the process with SIGSEGV),
@@ -30,18 +30,22 @@ import {
 } from './check-marker.js';
 import { isLmdbDamage } from './errors.js';
 import { lmdbFileProblem } from './lmdb-file.js';
-import { lmdbTreesProblem } from './lmdb-trees.js';
 import { readIndexPages } from './read-pages.js';
+
+/** While the child checks the index's file, `onChecking` is called this often (a large file takes minutes). */
+const CHECKING_NOTIFY_MS = 10_000;
 
 /**
  * Opens the index at `path` of the journal in `journalDir` (creating it if needed); one whose file is
- * damaged is made anew. The file is checked before this process maps it: its meta pages, its trees
- * and free list, then every entry, read by a child process.
+ * damaged is made anew. The file is checked before this process maps it: its meta pages, then its
+ * trees and free list and every entry, by a child process; `onChecking` is called at its start and
+ * every 10 s while it runs.
  */
 export async function openCheckedIndex(
   path: string,
   journalDir: string,
   log: JournalLogger,
+  onChecking?: () => void,
 ): Promise<CalendarIndex> {
   const file = join(path, 'data.mdb');
   if (hasCheckMarker(path)) {
@@ -60,11 +64,10 @@ export async function openCheckedIndex(
   if (existsSync(file)) {
     const metaProblem = lmdbFileProblem(file);
     if (metaProblem) return rebuild(path, journalDir, metaProblem, undefined, log);
-    // the child may read the acknowledged position from damaged trees (a rebuild keeps it)
-    const treesProblem = lmdbTreesProblem(file);
-    const pages = await readIndexPages(path);
-    const problem = treesProblem ?? pages.problem;
-    if (problem) return rebuild(path, journalDir, problem, pages.acknowledged, log);
+    onChecking?.();
+    const notifying = onChecking && setInterval(onChecking, CHECKING_NOTIFY_MS);
+    const pages = await readIndexPages(path).finally(() => clearInterval(notifying));
+    if (pages.problem) return rebuild(path, journalDir, pages.problem, pages.acknowledged, log);
   }
   try {
     return CalendarIndex.open(path, journalDir);

@@ -1,18 +1,22 @@
 /**
  * Reading every page of an index's LMDB file in a child process, before otsd maps it: LMDB trusts the
  * pages it follows, and a damaged one can end the process that reads it with SIGSEGV and no message.
- * The child reads every entry, key and value, of every sub-database (so every branch, leaf and
- * overflow page), and checks it read as many as LMDB counts; it failing or dying tells the index is
- * damaged, and otsd goes on unharmed. About a second per few million entries.
+ * The child walks every tree and the free list by reading the file (lmdb-trees.ts), then reads every
+ * entry, key and value, of every sub-database (so every branch, leaf and overflow page) through LMDB,
+ * and checks it read as many as LMDB counts; it failing or dying tells the index is damaged, and otsd
+ * goes on unharmed, its event loop free meanwhile (a large index takes minutes). A few seconds a GB
+ * and about a second per few million entries.
  * @module
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import type { ReadCursor } from '../journal/journal.js';
 import { storedAcknowledged } from './calendar-index.js';
 import { cursorFromJson, cursorToJson } from './cursor-json.js';
 import { databaseNames } from './database-names.js';
+import { lmdbTreesProblem } from './lmdb-trees.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Most of the child's error text kept (an LMDB message and a line or two). */
@@ -65,14 +69,16 @@ export function openEveryDatabase(path: string): {
 
 /**
  * The child: writes the acknowledged position the index at `path` holds (a line of JSON, on a pipe:
- * written before any page that could end the child is read), then reads every entry of every
- * sub-database.
+ * written before any page that could end the child is read, and kept by a rebuild), walks its trees,
+ * then reads every entry of every sub-database.
  */
 function readEveryEntry(path: string): void {
   const { databases } = openEveryDatabase(path);
   const meta = databases.get('meta');
   const acknowledged = meta && storedAcknowledged(meta);
   if (acknowledged) process.stdout.write(`${cursorToJson(acknowledged)}\n`);
+  const problem = lmdbTreesProblem(join(path, 'data.mdb'));
+  if (problem) throw new Error(problem);
   for (const [name, db] of databases) {
     let read = 0;
     for (const _ of db.getRange()) read++;

@@ -1,6 +1,7 @@
 /**
  * The systemd notify protocol, with a real NOTIFY_SOCKET made by the test: READY=1 once serving,
- * EXTEND_TIMEOUT_USEC while the index catches up, WATCHDOG=1 pings, STOPPING=1 on SIGTERM.
+ * EXTEND_TIMEOUT_USEC while the index's file is checked and while it catches up, WATCHDOG=1 pings,
+ * STOPPING=1 on SIGTERM.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Calendar } from '../../src/calendar/calendar.js';
 import { CATCH_UP_BATCH } from '../../src/index/catch-up.js';
 import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
@@ -119,6 +121,25 @@ describe('systemd notify', () => {
       l.includes(
         `EXTEND_TIMEOUT_USEC=60000000 STATUS=index: catching up, ${CATCH_UP_BATCH} of ${records} journal records`,
       ),
+    );
+    assert.ok(extend >= 0, socket.messages());
+    assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');
+  });
+
+  it('asks for more time while the index file is checked at start, before it is opened', async (t) => {
+    if (!requireTools(t, notifyUnavailable())) return;
+    const dir = tempDir(t);
+    const dataDir = join(dir, 'data');
+    const made = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14789', create: true });
+    await made.commit(sha256(u32be(1)));
+    await made.close();
+    const socket = await startNotifySocket(t, dir);
+    const calendar = await startNotifying(dataDir, socket.path, []);
+    t.after(() => calendar.stop());
+    await waitFor('READY=1', () => (socket.messages().includes('READY=1') ? true : undefined));
+    const lines = socket.messages().split('\n');
+    const extend = lines.findIndex((l) =>
+      l.includes('EXTEND_TIMEOUT_USEC=60000000 STATUS=index: checking its file before it is opened'),
     );
     assert.ok(extend >= 0, socket.messages());
     assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');

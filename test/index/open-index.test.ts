@@ -24,7 +24,6 @@ import { Calendar } from '../../src/calendar/calendar.js';
 import { IndexDamagedError } from '../../src/index/errors.js';
 import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
 import { DB, META } from '../../src/index/lmdb-layout.js';
-import { readIndexPages } from '../../src/index/read-pages.js';
 import { sha256 } from '../../src/ots/index.js';
 import { commitmentEntry } from '../helpers/index-contents.js';
 import { LmdbBytes } from '../helpers/lmdb-bytes.js';
@@ -137,7 +136,7 @@ describe('the index checked at start', () => {
     await assertRebuilt(dataDir, /record \d+|chunk \d+/);
   });
 
-  it('rebuilds an index whose free list is damaged, which reading every entry passes and a write fails on', async (t) => {
+  it('rebuilds an index whose free list is damaged, which no read of an entry reads and a write fails on', async (t) => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
     const file = join(dataDir, 'index', 'data.mdb');
@@ -145,7 +144,6 @@ describe('the index checked at start', () => {
     // a page past the snapshot's last: LMDB's first write takes it and fails ("page not found")
     lmdb.bytes.writeBigUInt64LE(BigInt(lmdb.lastPage + 5), lmdb.freeSlot());
     writeFileSync(file, lmdb.bytes);
-    assert.equal((await readIndexPages(join(dataDir, 'index'))).problem, undefined);
     await assertRebuilt(dataDir, /the free list, page \d+: free pages/);
     const calendar = await Calendar.open({ dataDir, uri: URI });
     await calendar.commit(sha256(new Uint8Array([10])));
