@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { dirname, join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { CATCH_UP_BATCH } from '../../src/index/catch-up.js';
@@ -112,18 +112,11 @@ describe('systemd notify', () => {
       Array.from({ length: records }, (_, i) => journal.append(RecordKind.Commitment, sha256(u32be(i)))),
     );
     await journal.close();
-    const socket = await startNotifySocket(t, dir);
-    const calendar = await startNotifying(dataDir, socket.path, []);
-    t.after(() => calendar.stop());
-    await waitFor('READY=1', () => (socket.messages().includes('READY=1') ? true : undefined));
-    const lines = socket.messages().split('\n');
-    const extend = lines.findIndex((l) =>
-      l.includes(
-        `EXTEND_TIMEOUT_USEC=60000000 STATUS=index: catching up, ${CATCH_UP_BATCH} of ${records} journal records`,
-      ),
+    await assertExtendedBeforeReady(
+      t,
+      dataDir,
+      `EXTEND_TIMEOUT_USEC=60000000 STATUS=index: catching up, ${CATCH_UP_BATCH} of ${records} journal records`,
     );
-    assert.ok(extend >= 0, socket.messages());
-    assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');
   });
 
   it('asks for more time while the index file is checked at start, before it is opened', async (t) => {
@@ -133,18 +126,25 @@ describe('systemd notify', () => {
     const made = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14789', create: true });
     await made.commit(sha256(u32be(1)));
     await made.close();
-    const socket = await startNotifySocket(t, dir);
-    const calendar = await startNotifying(dataDir, socket.path, []);
-    t.after(() => calendar.stop());
-    await waitFor('READY=1', () => (socket.messages().includes('READY=1') ? true : undefined));
-    const lines = socket.messages().split('\n');
-    const extend = lines.findIndex((l) =>
-      l.includes('EXTEND_TIMEOUT_USEC=60000000 STATUS=index: checking its file before it is opened'),
+    await assertExtendedBeforeReady(
+      t,
+      dataDir,
+      'EXTEND_TIMEOUT_USEC=60000000 STATUS=index: checking its file before it is opened',
     );
-    assert.ok(extend >= 0, socket.messages());
-    assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');
   });
 });
+
+/** Starts otsd on `dataDir` with a notify socket; asserts it sent `extension` before READY=1. */
+async function assertExtendedBeforeReady(t: TestContext, dataDir: string, extension: string): Promise<void> {
+  const socket = await startNotifySocket(t, dirname(dataDir));
+  const calendar = await startNotifying(dataDir, socket.path, []);
+  t.after(() => calendar.stop());
+  await waitFor('READY=1', () => (socket.messages().includes('READY=1') ? true : undefined));
+  const lines = socket.messages().split('\n');
+  const extend = lines.findIndex((l) => l.includes(extension));
+  assert.ok(extend >= 0, socket.messages());
+  assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');
+}
 
 function u32be(n: number): Uint8Array {
   return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
