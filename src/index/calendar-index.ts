@@ -171,6 +171,14 @@ export class CalendarIndex {
     return higher(this.cursor, this.floor);
   }
 
+  /**
+   * Writes the format version again, as the first write of a start: LMDB reads the free list and
+   * writes pages at a commit, which no read does (damage there ends a write, or the process).
+   */
+  writeProbe(): void {
+    this.root.transactionSync(() => this.meta.put(VERSION_KEY, u64(INDEX_VERSION)));
+  }
+
   /** Carries the acknowledged position of an index this one replaces over to it (it only grows). */
   keepAcknowledged(position: ReadCursor): void {
     if (position.number <= (this.acknowledged?.number ?? 0)) return;

@@ -78,9 +78,9 @@ export async function openCheckedIndex(
 }
 
 /**
- * Checks `index` against `journal` and brings it up to the journal's head: returns it, or, if it is
- * damaged (found by the check, or an LMDB error while it catches up), a rebuilt one that keeps its
- * acknowledged position. The marker stays while all this runs: otsd dying in it (a damaged page read or written)
+ * Checks `index` against `journal`, brings it up to the journal's head and writes to it once: returns
+ * it, or, if it is damaged (found by the check, or an LMDB error while it catches up or writes), a
+ * rebuilt one that keeps its acknowledged position. The marker stays while all this runs: otsd dying in it (a damaged page read or written)
  * makes the next start rebuild the index without reading it.
  */
 export async function checkedAndCaughtUp(
@@ -106,10 +106,19 @@ export async function checkedAndCaughtUp(
     }
     try {
       await catchUp(index, journal, onProgress);
+      // a write under the marker: damage only a write meets (the free list) ends it here, or this
+      // process, and the next start rebuilds; not the first round's write, start after start
+      index.writeProbe();
     } catch (e) {
       if (problem || !isLmdbDamage(e)) throw e;
       await index.close();
-      index = rebuild(path, journal.dir, `catching up failed: ${(e as Error).message}`, acknowledged, log);
+      index = rebuild(
+        path,
+        journal.dir,
+        `catching up or writing failed: ${(e as Error).message}`,
+        acknowledged,
+        log,
+      );
       await catchUp(index, journal, onProgress);
     }
     return index;
