@@ -36,7 +36,11 @@ export interface TimestampReadOptions {
  * when first read, and set it in the node's op set. Assigned by static blocks, which see private members.
  */
 let parsedChild: (parent: Timestamp, op: Op) => Timestamp;
-let putChild: (set: OpSet, op: Op, child: Timestamp) => void;
+/**
+ * Sets `child` as the child of `op` without `ops.set`'s check: for the parser, and for merkle.ts
+ * (not in index.ts), whose children are the op's result by construction.
+ */
+export let putChild: (set: OpSet, op: Op, child: Timestamp) => void;
 /** A node's attestations without making an empty set: serialization reads every node's. */
 let attestationsOf: (node: Timestamp) => AttestationSet | undefined;
 /**
@@ -454,6 +458,18 @@ export class Timestamp {
   toString(): string {
     return `Timestamp(<${toHex(this.msg)}>)`;
   }
+}
+
+/**
+ * For merkle.ts (not in index.ts): adds to `parent`, which has no child for `op`, a child whose
+ * message is computed when first read, as a parse's are; `op`'s limits on the parent's message are
+ * checked now, as `parent.ops.add(op)` checks them. Until read, the child keeps `parent` reachable.
+ */
+export function addChildOnRead(parent: Timestamp, op: Op): Timestamp {
+  op.resultLength(parent.msg.length);
+  const child = parsedChild(parent, op);
+  putChild(parent.ops, op, child);
+  return child;
 }
 
 /** One parse of a tree: the reader over the input, and what is left of the message budget. */
