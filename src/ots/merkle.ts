@@ -6,12 +6,31 @@
  * @module
  */
 import { OtsValueError } from './errors.js';
-import { sha256 } from './hash.js';
-import { type CryptOp, type Op, OpAppend, OpPrepend, OpSHA256 } from './op.js';
+import { type CryptOp, MAX_MSG_LENGTH, type Op, OpAppend, OpPrepend, OpSHA256 } from './op.js';
 import type { Writer } from './serialize.js';
-import { Timestamp } from './timestamp.js';
+import { addChildOnRead, putChild, Timestamp } from './timestamp.js';
 
 const SHA256 = new OpSHA256();
+
+/**
+ * What `hashOfPair` hashes, made anew only when a pair's length changes: a garbage typed array per
+ * pair costs more than the copy into this one. Kept between calls up to an op's message limit only,
+ * so that a MerkleTree over large leaves leaves no large buffer behind.
+ */
+let pair = new Uint8Array(0);
+
+/** `op`'s digest of `left ‖ right`. */
+function hashOfPair(op: CryptOp, left: Uint8Array, right: Uint8Array): Uint8Array {
+  const length = left.length + right.length;
+  let buffer = pair;
+  if (buffer.length !== length) {
+    buffer = new Uint8Array(length);
+    if (length <= MAX_MSG_LENGTH) pair = buffer;
+  }
+  buffer.set(left, 0);
+  buffer.set(right, left.length);
+  return op.hashData(buffer);
+}
 
 /**
  * Timestamps `left ‖ right` then applies `op`: left gets `append(right.msg)`, right gets
@@ -25,10 +44,18 @@ export function catThenUnaryOp(
   const l = left instanceof Timestamp ? left : new Timestamp(left);
   const r = right instanceof Timestamp ? right : new Timestamp(right);
   // The reference first gives left an append child of its own, then replaces it with right's
-  // prepend child (the same message); setting it once leaves the same tree without the throwaway node.
-  const joined = r.ops.add(new OpPrepend(l.msg));
-  l.ops.set(new OpAppend(r.msg), joined);
-  return joined.ops.add(op);
+  // prepend child (the same message); setting it once leaves the same tree without the throwaway
+  // node, and without `ops.set`'s check, which holds by construction.
+  const prepend = new OpPrepend(l.msg);
+  const existing = r.ops.get(prepend);
+  // A new joined node's message (left ‖ right, which few callers read) is computed when first read;
+  // the op's result is hashed from the two messages in a reused buffer.
+  const joined = existing ?? addChildOnRead(r, prepend);
+  putChild(l.ops, new OpAppend(r.msg), joined);
+  if (existing) return joined.ops.add(op);
+  const result = new Timestamp(hashOfPair(op, l.msg, r.msg));
+  putChild(joined.ops, op, result);
+  return result;
 }
 
 /** sha256(left ‖ right), recorded in both timestamps. */
@@ -73,18 +100,10 @@ export class MerkleTree {
     if (leaves.length === 0) throw new OtsValueError('MerkleTree: need at least one leaf');
     const levels = [leaves.slice()];
     let level = leaves;
-    // Each pair is hashed from one reused buffer (made anew only when a pair's length changes)
-    // rather than a new array per pair: a garbage typed array costs more than the copy into it.
-    let pair = new Uint8Array(0);
     while (level.length > 1) {
       const next: Uint8Array[] = [];
       for (let i = 0; i + 1 < level.length; i += 2) {
-        const left = level[i] as Uint8Array;
-        const right = level[i + 1] as Uint8Array;
-        if (pair.length !== left.length + right.length) pair = new Uint8Array(left.length + right.length);
-        pair.set(left, 0);
-        pair.set(right, left.length);
-        next.push(sha256(pair));
+        next.push(hashOfPair(SHA256, level[i] as Uint8Array, level[i + 1] as Uint8Array));
       }
       if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array);
       levels.push(next);

@@ -2,11 +2,24 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  type CryptOp,
   catSha256,
   catSha256d,
+  catThenUnaryOp,
+  concatBytes,
   MerkleTree,
+  MsgValueError,
   makeMerkleTree,
+  OpAppend,
+  OpArgValueError,
+  OpKECCAK256,
+  OpPrepend,
+  OpRIPEMD160,
+  OpSHA1,
+  OpSHA256,
   OtsValueError,
+  PendingAttestation,
+  sha256,
   Timestamp,
   toHex,
   Writer,
@@ -52,6 +65,111 @@ describe('catSha256', () => {
     const tip = catSha256d(utf8('foo'), utf8('bar'));
     assert.equal(tip.msg.byteLength, 32);
     assert.notEqual(toHex(tip.msg), 'c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2');
+  });
+});
+
+/**
+ * python-opentimestamps' cat_then_unary_op through the public API, as catThenUnaryOp did before it
+ * left the joined node's message to be computed when read: the model its trees are held to.
+ */
+function catThenUnaryOpModel(op: CryptOp, l: Timestamp, r: Timestamp): Timestamp {
+  const joined = r.ops.add(new OpPrepend(l.msg));
+  l.ops.set(new OpAppend(r.msg), joined);
+  return joined.ops.add(op);
+}
+
+/** Every node below `roots`, each once, in the order a walk first reaches it. */
+function nodesBelow(roots: Timestamp[]): Timestamp[] {
+  const seen = new Set<Timestamp>();
+  const walk = (node: Timestamp) => {
+    if (seen.has(node)) return;
+    seen.add(node);
+    for (const [, child] of node.ops) walk(child);
+  };
+  for (const root of roots) walk(root);
+  return [...seen];
+}
+
+describe('catThenUnaryOp (the joined node computes its message when first read)', () => {
+  const leafArb = fc.uint8Array({ minLength: 1, maxLength: 48 });
+  const cryptOps = [new OpSHA256(), new OpSHA1(), new OpRIPEMD160(), new OpKECCAK256()];
+
+  it('builds the trees of the reference, leaves taken twice and trees built twice over the same leaves included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(leafArb, { minLength: 1, maxLength: 24 }),
+        fc.array(fc.nat(23), { maxLength: 6 }),
+        fc.constantFrom(...cryptOps),
+        fc.boolean(),
+        (raw, repeats, op, deepestFirst) => {
+          const build = (cat: typeof catThenUnaryOpModel) => {
+            const stamps = raw.map((l) => new Timestamp(l));
+            // the same Timestamp twice in a list, and a second tree over leaves that have one
+            const list = [...stamps, ...repeats.map((i) => stamps[i % stamps.length] as Timestamp)];
+            const tips = [makeMerkleTree(list, (l, r) => cat(op, l, r))];
+            tips.push(makeMerkleTree([...list].reverse(), (l, r) => cat(op, l, r)));
+            return { stamps, tips };
+          };
+          const ours = build(catThenUnaryOp);
+          const model = build(catThenUnaryOpModel);
+          const ourNodes = nodesBelow(ours.stamps);
+          const modelNodes = nodesBelow(model.stamps);
+          assert.equal(ourNodes.length, modelNodes.length);
+          const order = ourNodes.map((_, i) => (deepestFirst ? ourNodes.length - 1 - i : i));
+          for (const i of order) {
+            assert.equal(toHex((ourNodes[i] as Timestamp).msg), toHex((modelNodes[i] as Timestamp).msg));
+          }
+          ours.tips.forEach((tip, i) => {
+            assert.equal(toHex(tip.msg), toHex((model.tips[i] as Timestamp).msg));
+          });
+          ours.stamps.forEach((stamp, i) => {
+            stamp.attestations.add(new PendingAttestation('x'));
+            (model.stamps[i] as Timestamp).attestations.add(new PendingAttestation('x'));
+            assert.ok(stamp.equals(model.stamps[i] as Timestamp));
+          });
+          for (const tip of [...ours.tips, ...model.tips])
+            tip.attestations.add(new PendingAttestation('tip'));
+          ours.stamps.forEach((stamp, i) => {
+            assert.equal(toHex(stamp.toBytes()), toHex((model.stamps[i] as Timestamp).toBytes()));
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the joined node is a timestamp like any other once built: ops added to it, its message read last', () => {
+    const left = new Timestamp(utf8('foo'));
+    const right = new Timestamp(utf8('bar'));
+    const tip = catSha256(left, right);
+    const joined = left.ops.get(new OpAppend(utf8('bar'))) as Timestamp;
+    assert.equal(right.ops.get(new OpPrepend(utf8('foo'))), joined);
+    assert.equal(joined.ops.get(new OpSHA256()), tip);
+    const other = joined.ops.add(new OpAppend(utf8('!')));
+    assert.equal(toHex(other.msg), toHex(utf8('foobar!')));
+    assert.equal(toHex(joined.msg), toHex(utf8('foobar')));
+    assert.throws(() => joined.ops.set(new OpSHA1(), new Timestamp(utf8('foobar'))), OtsValueError);
+  });
+
+  it('refuses what the reference refuses, leaving both timestamps as the public ops would', () => {
+    const cases: [Uint8Array, Uint8Array, new (...args: never[]) => Error][] = [
+      [new Uint8Array(4000), new Uint8Array(97), MsgValueError], // left ‖ right over 4096 bytes
+      [new Uint8Array(0), utf8('bar'), OpArgValueError], // prepend of an empty left
+      [utf8('foo'), new Uint8Array(0), OpArgValueError], // append of an empty right, after right's prepend child
+    ];
+    for (const [leftMsg, rightMsg, error] of cases) {
+      const ours = [new Timestamp(leftMsg), new Timestamp(rightMsg)] as const;
+      const model = [new Timestamp(leftMsg), new Timestamp(rightMsg)] as const;
+      assert.throws(() => catSha256(...ours), error);
+      assert.throws(() => catThenUnaryOpModel(new OpSHA256(), ...model), error);
+      ours.forEach((stamp, i) => {
+        const theirs = model[i] as Timestamp;
+        assert.deepEqual(
+          [...stamp.ops].map(([op, child]) => `${op} ${toHex(child.msg)}`),
+          [...theirs.ops].map(([op, child]) => `${op} ${toHex(child.msg)}`),
+        );
+      });
+    }
   });
 });
 
@@ -110,6 +228,13 @@ describe('MerkleTree paths', () => {
       ),
       { numRuns: 100 },
     );
+  });
+  it('hashes pairs of any length, longer than an op may take among them, and shorter ones after', () => {
+    const big = [new Uint8Array(3000).fill(1), new Uint8Array(3000).fill(2)];
+    assert.equal(toHex(new MerkleTree(big).root), toHex(sha256(concatBytes(...big))));
+    const small = leaves(2);
+    assert.equal(toHex(new MerkleTree(small).root), toHex(sha256(concatBytes(...small))));
+    assert.equal(toHex(new MerkleTree(big).root), toHex(sha256(concatBytes(...big))));
   });
   it('refuses an index out of range', () => {
     assert.throws(() => new MerkleTree(leaves(3)).path(3), RangeError);

@@ -249,6 +249,133 @@ describe('wide nodes (more children than the sets scan)', () => {
   });
 });
 
+describe('op sets of one edge, of two, and wide (the first edge is kept apart from the others)', () => {
+  const msg = fromHex('01');
+  const append = (i: number) => new OpAppend(new Uint8Array([i]));
+  const edges = (t: Timestamp) => [...t.ops].map(([op, child]) => `${op}>${toHex(child.msg)}`);
+
+  it('add, replace and set keep insertion order and positions, as a map from op values would', () => {
+    // Ops from a small alphabet (more than SCAN_LIMIT of them, so sets go from one edge to two to
+    // wide), each step checked against a Map keyed by the op's value.
+    const step = fc.record({ kind: fc.constantFrom('add', 'replace', 'set'), op: fc.nat(11) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        const t = new Timestamp(msg);
+        const model = new Map<number, Timestamp>();
+        for (const { kind, op } of steps) {
+          const before = model.get(op);
+          let child: Timestamp;
+          if (kind === 'add') child = t.ops.add(append(op));
+          else if (kind === 'replace') child = t.ops.replace(append(op));
+          else {
+            child = new Timestamp(append(op).call(msg));
+            t.ops.set(append(op), child);
+          }
+          if (kind === 'add' && before) assert.equal(child, before);
+          else assert.notEqual(child, before);
+          model.set(op, child);
+          assert.equal(t.ops.size, model.size);
+        }
+        assert.deepEqual(
+          [...t.ops].map(([op, child]) => [String(op), child]),
+          [...model].map(([op, child]) => [String(append(op)), child]),
+        );
+        for (const [op, child] of model) assert.equal(t.ops.get(append(op)), child);
+        assert.equal(t.ops.get(new OpPrepend(new Uint8Array([0]))), undefined);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a replaced op keeps its position, first or not, and the set holds the op that replaced it', () => {
+    const t = new Timestamp(msg);
+    const first = t.ops.add(append(1));
+    assert.deepEqual(edges(t), ['append 01>0101']);
+    const second = t.ops.add(append(2));
+    assert.deepEqual(edges(t), ['append 01>0101', 'append 02>0102']);
+    const replacedFirst = t.ops.replace(append(1));
+    assert.notEqual(replacedFirst, first);
+    assert.deepEqual(
+      [...t.ops].map(([, child]) => child),
+      [replacedFirst, second],
+    );
+    const third = t.ops.add(append(3));
+    const replacedSecond = t.ops.replace(append(2));
+    assert.deepEqual(
+      [...t.ops].map(([, child]) => child),
+      [replacedFirst, replacedSecond, third],
+    );
+    const replacing = [append(1), append(2), append(3)];
+    for (const op of replacing) t.ops.set(op, new Timestamp(op.call(msg)));
+    for (const [i, [op]] of [...t.ops].entries())
+      assert.equal(op, replacing[i], `the op at ${i} replaced it`);
+    assert.deepEqual(edges(t), ['append 01>0101', 'append 02>0102', 'append 03>0103']);
+    assert.equal(t.ops.size, 3);
+  });
+
+  it('iterating reaches an edge added while it runs, as iterating an array does', () => {
+    const t = new Timestamp(msg);
+    t.ops.add(append(1));
+    const seen: string[] = [];
+    for (const [op] of t.ops) {
+      seen.push(String(op));
+      if (seen.length < 3) t.ops.add(append(seen.length + 1));
+    }
+    assert.deepEqual(seen, ['append 01', 'append 02', 'append 03']);
+  });
+
+  it('sorted, equals, merge and toBytes do not depend on which edge came first', () => {
+    const build = (order: number[]) => {
+      const t = new Timestamp(msg);
+      for (const i of order) t.ops.add(append(i)).attestations.add(new BitcoinBlockHeaderAttestation(i));
+      return t;
+    };
+    const ab = build([1, 2]);
+    const ba = build([2, 1]);
+    assert.deepEqual(
+      ab.ops.sorted().map(([op]) => String(op)),
+      ['append 01', 'append 02'],
+    );
+    assert.deepEqual(
+      ba.ops.sorted().map(([op]) => String(op)),
+      ['append 01', 'append 02'],
+    );
+    assert.ok(ab.equals(ba) && ba.equals(ab));
+    assert.equal(toHex(ab.toBytes()), toHex(ba.toBytes()));
+    assert.ok(!ab.equals(build([1])) && !build([1]).equals(ab));
+    assert.ok(!build([1]).equals(build([2])));
+    const one = build([2]);
+    one.merge(build([1]));
+    assert.deepEqual(edges(one), ['append 02>0102', 'append 01>0101']);
+    assert.ok(one.equals(ab));
+    const merged = build([]);
+    merged.merge(ba);
+    assert.ok(merged.equals(ab));
+    assert.equal(serializedLength(merged), merged.toBytes().length);
+  });
+
+  it('attestation sets of one, of two and wide iterate in insertion order and sort canonically', () => {
+    const t = new Timestamp(msg);
+    assert.deepEqual([...t.attestations], []);
+    assert.deepEqual(t.attestations.sorted(), []);
+    const heights = [5, 3, 9, 1, 7, 2, 8, 4, 6, 0, 11];
+    for (const [i, height] of heights.entries()) {
+      t.attestations.add(new BitcoinBlockHeaderAttestation(height));
+      t.attestations.add(new BitcoinBlockHeaderAttestation(height));
+      const added = heights.slice(0, i + 1);
+      assert.equal(t.attestations.size, added.length);
+      assert.deepEqual(
+        [...t.attestations].map((a) => (a as BitcoinBlockHeaderAttestation).height),
+        added,
+      );
+      assert.deepEqual(
+        t.attestations.sorted().map((a) => (a as BitcoinBlockHeaderAttestation).height),
+        [...added].sort((a, b) => a - b),
+      );
+    }
+  });
+});
+
 describe('serializedLength', () => {
   it('is the exact length toBytes writes, which then allocates once and copies nothing', () => {
     fc.assert(
