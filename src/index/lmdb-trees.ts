@@ -152,8 +152,10 @@ class TreeWalk {
     if (lower % 2 !== 0 || lower > upper || upper > room)
       throw new TreeDamage(`${where}: its free space runs from ${lower} to ${upper} of ${room} bytes`);
     const nodes = lower >> 1;
+    // LMDB merges a branch below two children and a leaf with none away (mdb_rebalance); a leaf that
+    // says it has none where entries were made a write end with SIGSEGV
     if (flags === P_BRANCH) {
-      if (nodes === 0) throw new TreeDamage(`${where}: a branch page with no children`);
+      if (nodes < 2) throw new TreeDamage(`${where}: a branch page with ${nodes} children`);
       for (let i = 0; i < nodes; i++) {
         const node = this.node(bytes, this.pageSize, i, upper, where);
         const child =
@@ -163,6 +165,7 @@ class TreeWalk {
         this.pending.push({ page: this.pageNumber(BigInt(child), where), tree, depth: depth + 1 });
       }
     } else if (flags === P_LEAF) {
+      if (nodes === 0) throw new TreeDamage(`${where}: a leaf page with no entries`);
       for (let i = 0; i < nodes; i++) {
         this.leafNode(bytes, this.node(bytes, this.pageSize, i, upper, where), tree, where);
       }

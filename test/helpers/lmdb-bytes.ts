@@ -54,12 +54,16 @@ export class LmdbBytes {
   }
   /** The root page of sub-database `name`, from the main database's leaf. */
   subDatabaseRoot(name: string): number {
+    return Number(this.bytes.readBigUInt64LE(this.subDatabase(name) + DB.root));
+  }
+
+  /** The offset of sub-database `name`'s description (an MDB_db) in the main database's leaf. */
+  subDatabase(name: string): number {
     const main = this.root(META.mainDb);
     assert.equal(this.flags(main) & P_LEAF, P_LEAF, 'the main database is one leaf page');
     for (const node of this.nodes(main)) {
       const key = this.bytes.toString('latin1', node + NODE.headerBytes, this.value(node));
-      if (key.replace(/\0$/, '') === name)
-        return Number(this.bytes.readBigUInt64LE(this.value(node) + DB.root));
+      if (key.replace(/\0$/, '') === name) return this.value(node);
     }
     throw new Error(`no sub-database ${name}`);
   }

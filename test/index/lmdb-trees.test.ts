@@ -134,6 +134,20 @@ describe('the walk of an index file’s trees and free list', () => {
     assert.match(problem ?? '', /the free list, page \d+: a free list record of \d+ bytes/);
   });
 
+  it('finds a leaf page that says it holds no entries (LMDB: SIGSEGV at a write)', () => {
+    const problem = damaged((lmdb) =>
+      lmdb.bytes.writeUInt16LE(0, lmdb.at(lmdb.root(META.freeDb)) + PAGE.lower),
+    );
+    assert.match(problem ?? '', /the free list, page \d+: a leaf page with no entries/);
+  });
+
+  it('finds a branch page that says it has one child', () => {
+    const problem = damaged((lmdb) =>
+      lmdb.bytes.writeUInt16LE(2, lmdb.at(lmdb.subDatabaseRoot('commitment-prefixes')) + PAGE.lower),
+    );
+    assert.match(problem ?? '', /sub-database commitment-prefixes, page \d+: a branch page with 1 children/);
+  });
+
   it('never throws on random damage: a bit flipped, or a run of bytes overwritten, anywhere', () => {
     const bytes = readFileSync(sound);
     const file = join(dir, 'fuzzed.mdb');

@@ -150,18 +150,34 @@ describe('the index checked at start', () => {
     await calendar.close();
   });
 
+  it('writes to the index once at start, under the marker (damage only a write meets is met there)', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const file = join(dataDir, 'index', 'data.mdb');
+    const txnid = () => new LmdbBytes(readFileSync(file)).bytes.readBigUInt64LE(META.txnid);
+    const newest = () => {
+      const lmdb = new LmdbBytes(readFileSync(file));
+      return lmdb.bytes.readBigUInt64LE(lmdb.meta + META.txnid);
+    };
+    const before = newest();
+    const calendar = await Calendar.open({ dataDir, uri: URI });
+    await calendar.close();
+    assert.ok(newest() > before, `a transaction after ${before} (page 0's ${txnid()})`);
+    assert.ok(!existsSync(join(dataDir, 'index', 'check-started')));
+  });
+
   it('a write LMDB fails on while otsd serves leaves the marker, and the next start rebuilds the index', async (t) => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
     const calendar = await Calendar.open({ dataDir, uri: URI });
-    // damage made under the running calendar, as a later write finds it: the free list's root past
-    // the snapshot in both meta pages
+    // damage made under the running calendar, as a later write finds it: a sub-database's root past
+    // the snapshot (LMDB finds it missing and fails the write: MDB_PAGE_NOTFOUND)
     const file = join(dataDir, 'index', 'data.mdb');
-    const { pageSize } = new LmdbBytes(readFileSync(file));
+    const lmdb = new LmdbBytes(readFileSync(file));
     const fd = openSync(file, 'r+');
     const root = Buffer.alloc(8);
-    root.writeBigUInt64LE(1n << 40n);
-    for (const meta of [0, pageSize]) writeSync(fd, root, 0, 8, meta + META.freeDb + DB.root);
+    root.writeBigUInt64LE(BigInt(lmdb.lastPage + 1));
+    writeSync(fd, root, 0, 8, lmdb.subDatabase('commitment-prefixes') + DB.root);
     closeSync(fd);
     const failed = await calendar.commit(sha256(new Uint8Array([11]))).then(
       () => assert.fail('the commit was acknowledged'),
