@@ -97,10 +97,11 @@ export async function startSurvivingFreeListDamage(
   return { calendar: again as CalendarProcess, crashed: true };
 }
 
-/** How the full check after start ended: passed, found damage (otsd then exits for a restart), or otsd exited. */
+/** How the full check after start ended: passed, found damage (otsd then exits for a restart), or otsd exited or crashed. */
 export async function fullCheckOutcome(calendar: CalendarProcess): Promise<string> {
   for (let waited = 0; waited < 60_000; waited += 100) {
     if (calendar.child.exitCode !== null) return `exited ${calendar.child.exitCode}`;
+    if (calendar.child.signalCode !== null) return `ended by ${calendar.child.signalCode}`;
     const status = await fetch(`${calendar.url}/status`, { headers: { accept: 'application/json' } })
       .then((res) => res.json() as Promise<{ index_check?: string | null }>)
       .catch(() => undefined);

@@ -41,6 +41,9 @@ describe('damaged storage: the index', () => {
           assert.match(calendar.output(), /the index is damaged; exiting for a restart/);
           return 'found after start: exited for the restart that rebuilds it';
         }
+        // LMDB met damage at a write that neither start check reads, and ended the process: the next
+        // try's start comes up (it may crash once more, and then rebuilds)
+        if (/^ended by (SIGBUS|SIGSEGV|SIGABRT)$/.test(outcome)) return 'crashed after start at a write';
         assert.equal(outcome, 'passed', calendar.output());
         return rebuilt ? 'rebuilt at start' : 'in bytes no lookup reads';
       },
