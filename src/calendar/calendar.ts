@@ -34,7 +34,7 @@ export interface CalendarOptions {
   log?: JournalLogger;
   /** Called every 10,000 records while the index catches up, and at the end. */
   onCatchUpProgress?: (applied: number, total: number) => void;
-  /** Called every 10 s while the index's file is checked at start. */
+  /** Called at most every 10 s while the index's file check at start goes on. */
   onIndexCheck?: () => void;
 }
 

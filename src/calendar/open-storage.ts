@@ -27,7 +27,7 @@ export interface StorageOptions {
   log?: JournalLogger;
   /** Told how far the index has caught up with the journal (a long catch-up at start). */
   onCatchUpProgress?: (applied: number, total: number) => void;
-  /** Called every 10 s while the index's file is checked at start (minutes for a large one). */
+  /** Called at most every 10 s while the index's file check at start goes on (minutes for a large one). */
   onIndexCheck?: () => void;
   /** Take the journal as it is, neither checked nor caught up (`otsd reindex --accept-loss`). */
   acceptLoss?: boolean;

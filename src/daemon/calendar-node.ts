@@ -71,7 +71,7 @@ export interface CalendarNodeOptions extends RoundOptions {
   mirrorProgress?: (progress: MirrorProgress) => void;
   /** Told of the index catching up with the journal at start (the CLI keeps systemd waiting). */
   onCatchUpProgress?: (applied: number, total: number) => void;
-  /** Called every 10 s while the index's file is checked at start (the CLI keeps systemd waiting). */
+  /** Called at most every 10 s while the index's file check at start goes on (the CLI keeps systemd waiting). */
   onIndexCheck?: () => void;
   logger: Logger;
 }

@@ -48,7 +48,7 @@ export const F_SUBDATA = 0x02;
 export const F_DUPDATA = 0x04;
 
 /** MDB_db: a tree's description, in a meta page or a node's data. */
-export const DB = { keySize: 0, flags: 4, root: 40, bytes: 48 } as const;
+export const DB = { keySize: 0, flags: 4, depth: 6, root: 40, bytes: 48 } as const;
 /** md_flags: a key holds many sorted values, in a sub-page or a tree of their own. */
 export const MDB_DUPSORT = 0x04;
 

@@ -44,6 +44,8 @@ interface Tree {
   flags: number;
   /** md_pad: a DUPFIXED duplicates tree's value size (its P_LEAF2 pages). */
   keySize: number;
+  /** md_depth: the levels of pages from its root to its leaves, which LMDB's cursors trust. */
+  depth: number;
   freeList: boolean;
   duplicates: boolean;
   /** The sub-database the tree is or belongs to: its duplicates all have one size, if fixed. */
@@ -64,7 +66,7 @@ class TreeDamage extends Error {}
  * and the free list check out. Its meta pages must have passed lmdbFileProblem. Whatever stops the
  * walk is the file's problem: it never throws.
  */
-export function lmdbTreesProblem(file: string): string | undefined {
+export function lmdbTreesProblem(file: string, onPage?: (pages: number) => void): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
@@ -77,7 +79,7 @@ export function lmdbTreesProblem(file: string): string | undefined {
     const pageSize = read(0).readUInt32LE(META.pageSize);
     const meta = metaLmdbOpens(read(0), read(pageSize), read(pageSize / 2));
     const filePages = Math.floor(fstatSync(fd).size / pageSize);
-    new TreeWalk(fd, pageSize, filePages, meta).run();
+    new TreeWalk(fd, pageSize, filePages, meta, onPage).run();
     return undefined;
   } catch (e) {
     if (e instanceof TreeDamage) return `${file}: ${e.message}`;
@@ -98,12 +100,14 @@ class TreeWalk {
   private readonly page: Buffer;
   /** An overflow value's first page, read while its leaf is still in `page`. */
   private readonly overflowHead: Buffer;
+  private pagesRead = 0;
 
   constructor(
     private readonly fd: number,
     private readonly pageSize: number,
     private readonly filePages: number,
     private readonly meta: Buffer,
+    private readonly onPage: ((pages: number) => void) | undefined,
   ) {
     const lastPage = meta.readBigUInt64LE(META.lastPage);
     // the file may end before mm_last_pg when free pages end it, not by more than it holds
@@ -120,7 +124,8 @@ class TreeWalk {
   run(): void {
     const tree = (name: string, at: number, freeList: boolean) => {
       const database = { valueSize: undefined };
-      this.plant({ name, flags: 0, keySize: 0, freeList, duplicates: false, database }, this.meta, at);
+      const tree = { name, flags: 0, keySize: 0, depth: 0, freeList, duplicates: false, database };
+      this.plant(tree, this.meta, at);
     };
     tree('the free list', META.freeDb, true);
     tree('the main database', META.mainDb, false);
@@ -134,6 +139,7 @@ class TreeWalk {
       ...tree,
       flags: bytes.readUInt16LE(at + DB.flags),
       keySize: bytes.readUInt32LE(at + DB.keySize),
+      depth: bytes.readUInt16LE(at + DB.depth),
     };
     const root = bytes.readBigUInt64LE(at + DB.root);
     if (root === P_INVALID) return;
@@ -152,10 +158,17 @@ class TreeWalk {
     if (lower % 2 !== 0 || lower > upper || upper > room)
       throw new TreeDamage(`${where}: its free space runs from ${lower} to ${upper} of ${room} bytes`);
     const nodes = lower >> 1;
+    // a cursor keeps a page per level, as many as md_depth says (mdb_rebalance copies that many)
+    const leaf = flags !== P_BRANCH;
+    if (leaf ? depth + 1 !== tree.depth : depth + 1 >= tree.depth)
+      throw new TreeDamage(
+        `${where}: a ${leaf ? 'leaf' : 'branch'} at level ${depth + 1} of a tree of depth ${tree.depth}`,
+      );
     // LMDB merges a branch below two children and a leaf with none away (mdb_rebalance); a leaf that
     // says it has none where entries were made a write end with SIGSEGV
     if (flags === P_BRANCH) {
-      if (nodes < 2) throw new TreeDamage(`${where}: a branch page with ${nodes} children`);
+      if (nodes < 2)
+        throw new TreeDamage(`${where}: a branch page with ${nodes} child${nodes === 1 ? '' : 'ren'}`);
       for (let i = 0; i < nodes; i++) {
         const node = this.node(bytes, this.pageSize, i, upper, where);
         const child =
@@ -232,11 +245,8 @@ class TreeWalk {
       const key = bytes.toString('latin1', node + NODE.headerBytes, data).replace(/\0$/, '');
       const name = duplicates ? `${tree.name}, a key's duplicates` : `sub-database ${key}`;
       const database = duplicates ? tree.database : { valueSize: undefined };
-      this.plant(
-        { name, flags: 0, keySize: 0, freeList: false, duplicates, database },
-        Buffer.from(value),
-        0,
-      );
+      const described = { name, flags: 0, keySize: 0, depth: 0, freeList: false, duplicates, database };
+      this.plant(described, Buffer.from(value), 0);
     } else if (duplicates) {
       this.subPage(value, tree, `${where}, a key's duplicates in its node`);
     }
@@ -340,6 +350,7 @@ class TreeWalk {
    */
   private read(page: number, where: string, into = this.page): Buffer {
     const read = readSync(this.fd, into, 0, this.pageSize, page * this.pageSize);
+    this.onPage?.(++this.pagesRead);
     if (read !== this.pageSize) throw new TreeDamage(`${where}: cut short by the end of the file`);
     const says = into.readBigUInt64LE(PAGE.pgno);
     if (says !== BigInt(page)) throw new TreeDamage(`${where}: it says it is page ${says}`);

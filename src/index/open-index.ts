@@ -32,14 +32,15 @@ import { isLmdbDamage } from './errors.js';
 import { lmdbFileProblem } from './lmdb-file.js';
 import { readIndexPages } from './read-pages.js';
 
-/** While the child checks the index's file, `onChecking` is called this often (a large file takes minutes). */
+/** While the child checks the index's file and tells its progress, `onChecking` is called at most this often. */
 const CHECKING_NOTIFY_MS = 10_000;
 
 /**
  * Opens the index at `path` of the journal in `journalDir` (creating it if needed); one whose file is
  * damaged is made anew. The file is checked before this process maps it: its meta pages, then its
  * trees and free list and every entry, by a child process; `onChecking` is called at its start and
- * every 10 s while it runs.
+ * at most every 10 s while it goes on (not while a child that hangs says nothing). A child ended by a
+ * signal that stops processes (otsd's unit stopping) ends the start, the index as it was.
  */
 export async function openCheckedIndex(
   path: string,
@@ -65,8 +66,14 @@ export async function openCheckedIndex(
     const metaProblem = lmdbFileProblem(file);
     if (metaProblem) return rebuild(path, journalDir, metaProblem, undefined, log);
     onChecking?.();
-    const notifying = onChecking && setInterval(onChecking, CHECKING_NOTIFY_MS);
-    const pages = await readIndexPages(path).finally(() => clearInterval(notifying));
+    let told = Date.now();
+    const pages = await readIndexPages(path, () => {
+      if (Date.now() - told < CHECKING_NOTIFY_MS) return;
+      told = Date.now();
+      onChecking?.();
+    });
+    if (pages.stoppedBy)
+      throw new Error(`index: its check at start was stopped (${pages.stoppedBy}); it is left as it was`);
     if (pages.problem) return rebuild(path, journalDir, pages.problem, pages.acknowledged, log);
   }
   try {

@@ -1,14 +1,16 @@
 /**
  * Reading every page of an index's LMDB file in a child process, before otsd maps it: LMDB trusts the
  * pages it follows, and a damaged one can end the process that reads it with SIGSEGV and no message.
- * The child walks every tree and the free list by reading the file (lmdb-trees.ts), then reads every
- * entry, key and value, of every sub-database (so every branch, leaf and overflow page) through LMDB,
- * and checks it read as many as LMDB counts; it failing or dying tells the index is damaged, and otsd
- * goes on unharmed, its event loop free meanwhile (a large index takes minutes). A few seconds a GB
- * and about a second per few million entries.
+ * The child opens the index as otsd does (so that LMDB opens the same snapshot: after a power cut it
+ * may roll back to the older one), writes the acknowledged position, walks every tree and the free
+ * list by reading the file (lmdb-trees.ts), then reads every entry, key and value, of every
+ * sub-database through LMDB and checks it read as many as LMDB counts; it failing or dying of a fault
+ * tells the index is damaged, and otsd goes on unharmed, its event loop free meanwhile. A few seconds
+ * a GB and about a second per few million entries; the child tells its progress as it goes, so that
+ * a check that hangs (a failing disk) is not given time without end.
  * @module
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Database, open, type RootDatabase } from 'lmdb';
@@ -21,41 +23,62 @@ import { lmdbTreesProblem } from './lmdb-trees.js';
 const SELF = fileURLToPath(import.meta.url);
 /** Most of the child's error text kept (an LMDB message and a line or two). */
 const MAX_ERROR_CHARS = 500;
+/** The child's line of progress, after so many pages walked or entries read. */
+const PROGRESS = 'progress';
+const PAGES_PER_PROGRESS = 65_536;
+const ENTRIES_PER_PROGRESS = 1_000_000;
+/** Signals that stop a process, not faults: the child was ended (otsd stopping), nothing was found. */
+const STOP_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
-/**
- * Why the index at `path` cannot be read through (undefined when every page reads), and the
- * acknowledged position it holds, if the child could read it first (a rebuild keeps it).
- */
-export function readIndexPages(
-  path: string,
-): Promise<{ problem: string | undefined; acknowledged: ReadCursor | undefined }> {
+/** What the child found: why the index cannot be read through, and the position it holds. */
+export interface IndexPagesRead {
+  /** Why the index is damaged; undefined when every page reads. */
+  problem: string | undefined;
+  /** The acknowledged position, if the child could read it first (a rebuild keeps it). */
+  acknowledged: ReadCursor | undefined;
+  /** The signal that stopped the child before it could tell (otsd or its unit stopping). */
+  stoppedBy?: string;
+}
+
+/** Reads the index at `path` through in a child; `onProgress` is called as the child tells it. */
+export function readIndexPages(path: string, onProgress?: () => void): Promise<IndexPagesRead> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SELF, path], { maxBuffer: 64 * 1024 }, (error, stdout, stderr) => {
-      const acknowledged = cursorFromJson(stdout.split('\n')[0] ?? '');
-      if (!error) return resolve({ problem: undefined, acknowledged });
-      const why = error.signal
-        ? `ended with ${error.signal}`
-        : `failed: ${stderr.trim().slice(0, MAX_ERROR_CHARS)}`;
+    const child = spawn(process.execPath, [SELF, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let firstLine: string | undefined;
+    let pendingLine = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (pendingLine + chunk).split('\n');
+      pendingLine = (lines.pop() as string).slice(0, MAX_ERROR_CHARS);
+      for (const line of lines) {
+        if (line === PROGRESS) onProgress?.();
+        else firstLine ??= line;
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(0, 2 * MAX_ERROR_CHARS);
+    });
+    child.on('close', (code, signal) => {
+      const acknowledged = cursorFromJson(firstLine ?? '');
+      if (signal && STOP_SIGNALS.includes(signal))
+        return resolve({ problem: undefined, acknowledged, stoppedBy: signal });
+      if (code === 0) return resolve({ problem: undefined, acknowledged });
+      const why = signal ? `ended with ${signal}` : `failed: ${stderr.trim().slice(0, MAX_ERROR_CHARS)}`;
       resolve({ problem: `reading every page of it ${why}`, acknowledged });
     });
   });
 }
 
 /**
- * The index at `path` opened read-only, with every sub-database LMDB lists (its own list, not otsd's,
- * so that one otsd forgets shows up too).
+ * The index at `path` opened as otsd opens it, with every sub-database LMDB lists (its own list, not
+ * otsd's, so that one otsd forgets shows up too). Nothing is written to it but what LMDB writes when
+ * it opens a file (the older snapshot made the newest again, after a power cut in a commit).
  */
 export function openEveryDatabase(path: string): {
   root: RootDatabase<Buffer, Buffer>;
   databases: Map<string, Database<Buffer, Buffer>>;
 } {
-  const root = open<Buffer, Buffer>({
-    path,
-    keyEncoding: 'binary',
-    encoding: 'binary',
-    maxDbs: 64,
-    readOnly: true,
-  });
+  const root = open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', maxDbs: 64 });
   // listed first, since opening one while the main database is being read fails
   const names = databaseNames(root);
   const databases = new Map(
@@ -69,19 +92,22 @@ export function openEveryDatabase(path: string): {
 
 /**
  * The child: writes the acknowledged position the index at `path` holds (a line of JSON, on a pipe:
- * written before any page that could end the child is read, and kept by a rebuild), walks its trees,
- * then reads every entry of every sub-database.
+ * its meta database is read first, before the pages of any other, and a rebuild keeps it), walks
+ * its trees, then reads every entry of every sub-database, writing a line of progress now and then.
  */
 function readEveryEntry(path: string): void {
+  const progress = () => process.stdout.write(`${PROGRESS}\n`);
   const { databases } = openEveryDatabase(path);
   const meta = databases.get('meta');
   const acknowledged = meta && storedAcknowledged(meta);
-  if (acknowledged) process.stdout.write(`${cursorToJson(acknowledged)}\n`);
-  const problem = lmdbTreesProblem(join(path, 'data.mdb'));
+  process.stdout.write(`${acknowledged ? cursorToJson(acknowledged) : ''}\n`);
+  const problem = lmdbTreesProblem(join(path, 'data.mdb'), (pages) => {
+    if (pages % PAGES_PER_PROGRESS === 0) progress();
+  });
   if (problem) throw new Error(problem);
   for (const [name, db] of databases) {
     let read = 0;
-    for (const _ of db.getRange()) read++;
+    for (const _ of db.getRange()) if (++read % ENTRIES_PER_PROGRESS === 0) progress();
     // a damaged branch page can hide part of a tree without an error: the count LMDB keeps tells
     const counted = (db.getStats() as { entryCount: number }).entryCount;
     if (read !== counted)

@@ -145,7 +145,17 @@ describe('the walk of an index file’s trees and free list', () => {
     const problem = damaged((lmdb) =>
       lmdb.bytes.writeUInt16LE(2, lmdb.at(lmdb.subDatabaseRoot('commitment-prefixes')) + PAGE.lower),
     );
-    assert.match(problem ?? '', /sub-database commitment-prefixes, page \d+: a branch page with 1 children/);
+    assert.match(problem ?? '', /sub-database commitment-prefixes, page \d+: a branch page with 1 child/);
+  });
+
+  it('finds a tree deeper or shallower than its description says (LMDB’s cursors trust md_depth)', () => {
+    const problem = damaged((lmdb) =>
+      lmdb.bytes.writeUInt16LE(60_000, lmdb.subDatabase('commitment-prefixes') + DB.depth),
+    );
+    assert.match(
+      problem ?? '',
+      /sub-database commitment-prefixes, page \d+: a leaf at level 2 of a tree of depth 60000/,
+    );
   });
 
   it('never throws on random damage: a bit flipped, or a run of bytes overwritten, anywhere', () => {
@@ -156,7 +166,7 @@ describe('the walk of an index file’s trees and free list', () => {
       const copy = Buffer.from(bytes);
       const at = Math.floor(Math.random() * copy.length);
       if (i % 2 === 0) copy[at] = (copy[at] as number) ^ (1 << (i % 8));
-      else copy.fill(i & 0xff, at, at + 1 + (i % 64));
+      else copy.fill(i & 0xff, at, Math.min(copy.length, at + 1 + (i % 64)));
       writeFileSync(file, copy);
       const problem = lmdbFileProblem(file) ?? lmdbTreesProblem(file);
       if (problem) found++;
