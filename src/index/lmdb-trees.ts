@@ -66,7 +66,7 @@ class TreeDamage extends Error {}
  * and the free list check out. Its meta pages must have passed lmdbFileProblem. Whatever stops the
  * walk is the file's problem: it never throws.
  */
-export function lmdbTreesProblem(file: string, onPage?: (pages: number) => void): string | undefined {
+export function lmdbTreesProblem(file: string, onPage?: () => void): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
@@ -100,14 +100,13 @@ class TreeWalk {
   private readonly page: Buffer;
   /** An overflow value's first page, read while its leaf is still in `page`. */
   private readonly overflowHead: Buffer;
-  private pagesRead = 0;
 
   constructor(
     private readonly fd: number,
     private readonly pageSize: number,
     private readonly filePages: number,
     private readonly meta: Buffer,
-    private readonly onPage: ((pages: number) => void) | undefined,
+    private readonly onPage: (() => void) | undefined,
   ) {
     const lastPage = meta.readBigUInt64LE(META.lastPage);
     // the file may end before mm_last_pg when free pages end it, not by more than it holds
@@ -158,8 +157,12 @@ class TreeWalk {
     if (lower % 2 !== 0 || lower > upper || upper > room)
       throw new TreeDamage(`${where}: its free space runs from ${lower} to ${upper} of ${room} bytes`);
     const nodes = lower >> 1;
+    const leaf = flags === P_LEAF || (flags === (P_LEAF | P_LEAF2) && tree.duplicates);
+    if (!leaf && flags !== P_BRANCH)
+      throw new TreeDamage(
+        `${where}: page flags 0x${flags.toString(16)} where a branch or leaf page belongs`,
+      );
     // a cursor keeps a page per level, as many as md_depth says (mdb_rebalance copies that many)
-    const leaf = flags !== P_BRANCH;
     if (leaf ? depth + 1 !== tree.depth : depth + 1 >= tree.depth)
       throw new TreeDamage(
         `${where}: a ${leaf ? 'leaf' : 'branch'} at level ${depth + 1} of a tree of depth ${tree.depth}`,
@@ -350,7 +353,7 @@ class TreeWalk {
    */
   private read(page: number, where: string, into = this.page): Buffer {
     const read = readSync(this.fd, into, 0, this.pageSize, page * this.pageSize);
-    this.onPage?.(++this.pagesRead);
+    this.onPage?.();
     if (read !== this.pageSize) throw new TreeDamage(`${where}: cut short by the end of the file`);
     const says = into.readBigUInt64LE(PAGE.pgno);
     if (says !== BigInt(page)) throw new TreeDamage(`${where}: it says it is page ${says}`);

@@ -52,8 +52,7 @@ export async function openCheckedIndex(
   if (hasCheckMarker(path)) {
     // a marker that cannot be read (written by an older otsd, or damaged): the child may still read
     // the position in the index
-    const kept =
-      readCheckMarker(path) ?? (existsSync(file) ? (await readIndexPages(path)).acknowledged : undefined);
+    const kept = readCheckMarker(path) ?? (existsSync(file) ? await acknowledgedIn(path) : undefined);
     return rebuild(
       path,
       journalDir,
@@ -72,8 +71,7 @@ export async function openCheckedIndex(
       told = Date.now();
       onChecking?.();
     });
-    if (pages.stoppedBy)
-      throw new Error(`index: its check at start was stopped (${pages.stoppedBy}); it is left as it was`);
+    if (pages.stoppedBy) throw stopped(pages.stoppedBy);
     if (pages.problem) return rebuild(path, journalDir, pages.problem, pages.acknowledged, log);
   }
   try {
@@ -83,6 +81,17 @@ export async function openCheckedIndex(
     return rebuild(path, journalDir, `opening it failed: ${(e as Error).message}`, undefined, log);
   }
 }
+
+/** The acknowledged position the child reads from the index at `path`, if it can. */
+async function acknowledgedIn(path: string): Promise<ReadCursor | undefined> {
+  const read = await readIndexPages(path);
+  if (read.stoppedBy) throw stopped(read.stoppedBy);
+  return read.acknowledged;
+}
+
+/** The start's check ended by a stop signal: the start ends, the index as it was. */
+const stopped = (signal: string) =>
+  new Error(`index: its check at start was stopped (${signal}); it is left as it was`);
 
 /**
  * Checks `index` against `journal`, brings it up to the journal's head and writes to it once: returns

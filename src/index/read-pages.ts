@@ -23,10 +23,11 @@ import { lmdbTreesProblem } from './lmdb-trees.js';
 const SELF = fileURLToPath(import.meta.url);
 /** Most of the child's error text kept (an LMDB message and a line or two). */
 const MAX_ERROR_CHARS = 500;
-/** The child's line of progress, after so many pages walked or entries read. */
+/** The child's line of progress, every few seconds while it works (however slow the disk). */
 const PROGRESS = 'progress';
-const PAGES_PER_PROGRESS = 65_536;
-const ENTRIES_PER_PROGRESS = 1_000_000;
+const PROGRESS_MS = 5_000;
+/** Entries read between two looks at the clock. */
+const ENTRIES_PER_LOOK = 1_024;
 /** Signals that stop a process, not faults: the child was ended (otsd stopping), nothing was found. */
 const STOP_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
@@ -40,10 +41,16 @@ export interface IndexPagesRead {
   stoppedBy?: string;
 }
 
-/** Reads the index at `path` through in a child; `onProgress` is called as the child tells it. */
+/**
+ * Reads the index at `path` through in a child; `onProgress` is called as the child tells it.
+ * Rejects when the child cannot be started (which says nothing about the index).
+ */
 export function readIndexPages(path: string, onProgress?: () => void): Promise<IndexPagesRead> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SELF, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.on('error', (e) =>
+      reject(new Error(`index: its check at start could not start a process: ${e.message}`, { cause: e })),
+    );
     let firstLine: string | undefined;
     let pendingLine = '';
     let stderr = '';
@@ -72,7 +79,8 @@ export function readIndexPages(path: string, onProgress?: () => void): Promise<I
 /**
  * The index at `path` opened as otsd opens it, with every sub-database LMDB lists (its own list, not
  * otsd's, so that one otsd forgets shows up too). Nothing is written to it but what LMDB writes when
- * it opens a file (the older snapshot made the newest again, after a power cut in a commit).
+ * it opens a file (the older snapshot made the newest again, after a power cut in a commit): a
+ * listed sub-database that cannot be opened as it is (a damaged name) is an error, never created.
  */
 export function openEveryDatabase(path: string): {
   root: RootDatabase<Buffer, Buffer>;
@@ -82,10 +90,15 @@ export function openEveryDatabase(path: string): {
   // listed first, since opening one while the main database is being read fails
   const names = databaseNames(root);
   const databases = new Map(
-    names.map((name) => [
-      name,
-      root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' }),
-    ]),
+    names.map((name) => {
+      // `create: false` (open.js reads it; lmdb's types do not declare it): a name damaged into
+      // another makes no new, empty database
+      const options = { name, keyEncoding: 'binary', encoding: 'binary', create: false } as const;
+      const db = root.openDB<Buffer, Buffer>(options as Omit<typeof options, 'create'>);
+      if (!db)
+        throw new Error(`index ${path}: sub-database ${JSON.stringify(name)} is listed but cannot be opened`);
+      return [name, db];
+    }),
   );
   return { root, databases };
 }
@@ -93,21 +106,24 @@ export function openEveryDatabase(path: string): {
 /**
  * The child: writes the acknowledged position the index at `path` holds (a line of JSON, on a pipe:
  * its meta database is read first, before the pages of any other, and a rebuild keeps it), walks
- * its trees, then reads every entry of every sub-database, writing a line of progress now and then.
+ * its trees, then reads every entry of every sub-database, writing a line of progress every 5 s.
  */
 function readEveryEntry(path: string): void {
-  const progress = () => process.stdout.write(`${PROGRESS}\n`);
+  let told = Date.now();
+  const progress = () => {
+    if (Date.now() - told < PROGRESS_MS) return;
+    told = Date.now();
+    process.stdout.write(`${PROGRESS}\n`);
+  };
   const { databases } = openEveryDatabase(path);
   const meta = databases.get('meta');
   const acknowledged = meta && storedAcknowledged(meta);
   process.stdout.write(`${acknowledged ? cursorToJson(acknowledged) : ''}\n`);
-  const problem = lmdbTreesProblem(join(path, 'data.mdb'), (pages) => {
-    if (pages % PAGES_PER_PROGRESS === 0) progress();
-  });
+  const problem = lmdbTreesProblem(join(path, 'data.mdb'), progress);
   if (problem) throw new Error(problem);
   for (const [name, db] of databases) {
     let read = 0;
-    for (const _ of db.getRange()) if (++read % ENTRIES_PER_PROGRESS === 0) progress();
+    for (const _ of db.getRange()) if (++read % ENTRIES_PER_LOOK === 0) progress();
     // a damaged branch page can hide part of a tree without an error: the count LMDB keeps tells
     const counted = (db.getStats() as { entryCount: number }).entryCount;
     if (read !== counted)
