@@ -26,7 +26,7 @@ export const ARGS = ['--round-interval', '10', '--log-level', 'warn'];
 async function killUnderLoad(dataDir: string, port: number, damagedIndex: boolean): Promise<void> {
   // damage neither the start's walk nor its child reads may pass a start and be touched by a later one
   const calendar = damagedIndex
-    ? (await startSurvivingFreeListDamage(dataDir, port, 'the start after a damaged index')).calendar
+    ? (await startSurvivingIndexDamage(dataDir, port, 'the start after a damaged index')).calendar
     : await startCalendarProcess(dataDir, ARGS, port);
   await sleep(400 + Math.random() * scale(600, 2000));
   calendar.child.kill('SIGKILL');
@@ -84,7 +84,7 @@ export async function tryStart(dataDir: string, port: number): Promise<CalendarP
  * next start, as systemd's restart, then rebuilds the index without reading it. Resolves with the node
  * that started, and whether a start crashed first.
  */
-export async function startSurvivingFreeListDamage(
+export async function startSurvivingIndexDamage(
   dataDir: string,
   port: number,
   what = 'damaged index',

@@ -14,7 +14,7 @@ import {
   flipBit,
   fullCheckOutcome,
   REBUILT,
-  startSurvivingFreeListDamage,
+  startSurvivingIndexDamage,
   storageCase,
 } from './storage-cases.js';
 
@@ -28,7 +28,7 @@ describe('damaged storage: the index', () => {
         const size = statSync(file).size;
         for (let i = 0; i < 8; i++)
           flipBit(file, Math.floor(Math.random() * size), Math.floor(Math.random() * 8));
-        const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port);
+        const { calendar, crashed } = await startSurvivingIndexDamage(dataDir, port);
         const rebuilt = calendar.output().includes(REBUILT);
         if (crashed) {
           assert.ok(rebuilt, calendar.output());
@@ -63,7 +63,7 @@ describe('damaged storage: the index', () => {
         const at = tries++ === 0 ? 0 : Math.floor(Math.random() * Math.max(1, size - 8192));
         writeSync(fd, randomBytes(8192), 0, 8192, at);
         closeSync(fd);
-        const { calendar, crashed } = await startSurvivingFreeListDamage(dataDir, port, `garbage at ${at}`);
+        const { calendar, crashed } = await startSurvivingIndexDamage(dataDir, port, `garbage at ${at}`);
         const rebuilt = calendar.output().includes(REBUILT);
         await calendar.stop('SIGTERM');
         if (crashed) {

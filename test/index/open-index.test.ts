@@ -154,7 +154,6 @@ describe('the index checked at start', () => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
     const file = join(dataDir, 'index', 'data.mdb');
-    const txnid = () => new LmdbBytes(readFileSync(file)).bytes.readBigUInt64LE(META.txnid);
     const newest = () => {
       const lmdb = new LmdbBytes(readFileSync(file));
       return lmdb.bytes.readBigUInt64LE(lmdb.meta + META.txnid);
@@ -162,7 +161,7 @@ describe('the index checked at start', () => {
     const before = newest();
     const calendar = await Calendar.open({ dataDir, uri: URI });
     await calendar.close();
-    assert.ok(newest() > before, `a transaction after ${before} (page 0's ${txnid()})`);
+    assert.ok(newest() > before, `no transaction after ${before}`);
     assert.ok(!existsSync(join(dataDir, 'index', 'check-started')));
   });
 
