@@ -16,6 +16,7 @@ import {
   type RetryDelays,
   retryDelay,
 } from './outage.js';
+import { type ReadPlan, readSpans } from './read-spans.js';
 import {
   CHAIN_HASH_BYTES,
   chainHash,
@@ -27,7 +28,7 @@ import {
   type RecordPosition,
 } from './record.js';
 import { JournalCorruptError, type JournalLogger, quietLog, recoverJournal } from './recovery.js';
-import { type ScannedRecord, scanRecords } from './scan.js';
+import type { ScannedRecord } from './scan.js';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
 import { createSegment, type SegmentState } from './segment-files.js';
 
@@ -581,53 +582,25 @@ export class Journal {
     from: number | ReadCursor = 0,
     most = READ_BATCH_RECORDS,
   ): AsyncGenerator<StoredRecord[]> {
-    const limit = this.currentHead.records;
-    const startNumber = typeof from === 'number' ? from : from.number;
-    if (startNumber >= limit) return;
-    let index = this.segments.findLastIndex((s) => s.first <= startNumber);
-    let cursor: ReadCursor | undefined = typeof from === 'number' ? undefined : from;
-    for (; index < this.segments.length; index++) {
-      const segment = this.segments[index] as SegmentState;
-      const path = join(this.dir, segmentFileName(segment.first));
-      const startOffset = cursor?.segment === segment.first ? cursor.offset : SEGMENT_HEADER_BYTES;
-      const bytes = await readFileRange(this.files, path, startOffset, segment.size);
-      const start =
-        cursor?.segment === segment.first
-          ? { offset: startOffset, number: cursor.number, previousChainHash: cursor.previousChainHash }
-          : {
-              offset: SEGMENT_HEADER_BYTES,
-              number: segment.first,
-              previousChainHash: segment.previousChainHash,
-            };
-      cursor = undefined;
-      const scan = scanRecords(bytes, start, startOffset);
-      let batch: StoredRecord[] = [];
-      for (;;) {
-        const step = scan.next();
-        if (step.done) {
-          if (step.value.kind !== 'end') {
-            // what verified before the damage is read first, as a record at a time would be
-            if (batch.length > 0) yield batch;
-            throw new JournalCorruptError(
-              `journal ${path}: record ${step.value.number} at offset ${step.value.offset}: ${step.value.reason}`,
-            );
-          }
-          break;
-        }
-        if (step.value.number >= limit) {
-          if (batch.length > 0) yield batch;
-          return;
-        }
-        if (step.value.number < startNumber) continue;
-        const record = step.value as StoredRecord;
-        record.segment = segment.first;
-        if (batch.push(record) === most) {
-          yield batch;
-          batch = [];
-        }
-      }
-      if (batch.length > 0) yield batch;
-    }
+    for await (const span of readSpans(this.readPlan(from), this.files, most)) yield span.records;
+  }
+
+  /**
+   * What reading the durable records from `from` up to the head as it is now takes, for a reader
+   * without this object (another thread): the segments as they are now.
+   */
+  readPlan(from: number | ReadCursor = 0): ReadPlan {
+    return {
+      dir: this.dir,
+      segments: this.segments.map((s) => ({ ...s })),
+      from,
+      limit: this.currentHead.records,
+    };
+  }
+
+  /** Whether the segment files are read through node:fs, as another thread would read them (no test layer). */
+  get readsNodeFiles(): boolean {
+    return this.files === nodeFiles;
   }
 
   /** The record stored at `position` (as the index recorded it), without checking its chain hash. */

@@ -18,7 +18,7 @@ export class MerkleLevels {
   readonly sizes: readonly number[];
   private readonly nodes: Buffer;
 
-  private constructor(leaves: number) {
+  private constructor(leaves: number, nodes?: Buffer) {
     const starts = [0];
     const sizes = [leaves];
     for (let size = leaves; size > 1; size = Math.ceil(size / 2)) {
@@ -27,7 +27,21 @@ export class MerkleLevels {
     }
     this.starts = starts;
     this.sizes = sizes;
-    this.nodes = Buffer.allocUnsafe(((starts.at(-1) as number) + 1) * NODE_BYTES);
+    const bytes = ((starts.at(-1) as number) + 1) * NODE_BYTES;
+    if (nodes && nodes.byteLength !== bytes) {
+      throw new RangeError(
+        `merkle tree: ${nodes.byteLength} bytes of nodes for ${leaves} leaves, not ${bytes}`,
+      );
+    }
+    this.nodes = nodes ?? Buffer.allocUnsafe(bytes);
+  }
+
+  /**
+   * The tree of `leaves` leaves whose nodes another thread built (MerkleLevels.of) and sent as
+   * `nodeBytes`: taken as they are.
+   */
+  static fromNodes(leaves: number, nodes: Buffer): MerkleLevels {
+    return new MerkleLevels(leaves, nodes);
   }
 
   /** The tree over `commitments` (`count` of them, at least one). */
@@ -76,6 +90,11 @@ export class MerkleLevels {
 
   get root(): Uint8Array {
     return this.level(this.sizes.length - 1);
+  }
+
+  /** Every level's nodes, side by side, the leaves first (see fromNodes). */
+  get nodeBytes(): Buffer {
+    return this.nodes;
   }
 
   /** Bytes it takes in memory. */

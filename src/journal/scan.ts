@@ -68,34 +68,47 @@ export function* scanRecords(
         reason: `record of ${size} bytes cut short at ${bytes.byteLength - at}`,
       };
     }
-    const framed = bytes.subarray(at, at + LENGTH_BYTES + length);
-    const stored = bytes.subarray(at + LENGTH_BYTES + length, at + size);
+    const record = recordAt(bytes, at, size, number, offset);
     // past the first record, the chain hash before a record is the 32 bytes just before it (the last
     // record's): hashed where they lie, not copied next to the record
     const expected =
       number === start.number
-        ? chainHash(previous, framed)
+        ? chainHash(previous, bytes.subarray(at, at + LENGTH_BYTES + length))
         : sha256(bytes.subarray(at - CHAIN_HASH_BYTES, at + LENGTH_BYTES + length));
-    if (!equalBytes(stored, expected)) {
+    if (!equalBytes(record.chainHash, expected)) {
       return {
         kind: 'mismatch',
         offset,
         number,
         size,
-        reason: `chain hash ${toHex(stored)} does not match the computed ${toHex(expected)}`,
+        reason: `chain hash ${toHex(record.chainHash)} does not match the computed ${toHex(expected)}`,
       };
     }
-    yield {
-      number,
-      kind: framed[LENGTH_BYTES] as number,
-      payload: framed.subarray(LENGTH_BYTES + 1),
-      chainHash: stored,
-      offset,
-      size,
-    };
-    previous = stored;
+    yield record;
+    previous = record.chainHash;
     number++;
     at += size;
   }
   return { kind: 'end', offset: base + at };
+}
+
+/**
+ * The record of `size` bytes at `at` in `bytes`, its fields as views of `bytes` (nothing checked: a
+ * scan checks them, here or in another thread). `offset` is its segment offset.
+ */
+export function recordAt(
+  bytes: Uint8Array,
+  at: number,
+  size: number,
+  number: number,
+  offset: number,
+): ScannedRecord {
+  return {
+    number,
+    kind: bytes[at + LENGTH_BYTES] as number,
+    payload: bytes.subarray(at + LENGTH_BYTES + 1, at + size - CHAIN_HASH_BYTES),
+    chainHash: bytes.subarray(at + size - CHAIN_HASH_BYTES, at + size),
+    offset,
+    size,
+  };
 }
