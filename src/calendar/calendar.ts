@@ -111,7 +111,7 @@ export class Calendar {
   async reindex(onProgress?: (applied: number, total: number) => void): Promise<void> {
     this.index.clear();
     this.proofTips.clear();
-    await catchUpIndex(this.index, this.journal, onProgress);
+    await catchUpIndex(this.index, this.journal, { onProgress });
   }
 
   /**

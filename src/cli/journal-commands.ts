@@ -152,11 +152,13 @@ export function reindexCommand(out: (text: string) => void): Command {
       try {
         // one transaction: a reindex that dies keeps the acknowledged position for the next start
         index.clear({ forgetAcknowledged: options.acceptLoss === true });
-        await catchUpIndex(index, journal, (applied, total) => {
-          const seconds = (Date.now() - started) / 1000;
-          process.stderr.write(
-            `reindex: ${applied}/${total} records (${Math.round(applied / Math.max(seconds, 0.001))}/s)\n`,
-          );
+        await catchUpIndex(index, journal, {
+          onProgress: (applied, total) => {
+            const seconds = (Date.now() - started) / 1000;
+            process.stderr.write(
+              `reindex: ${applied}/${total} records (${Math.round(applied / Math.max(seconds, 0.001))}/s)\n`,
+            );
+          },
         });
         if (options.acceptLoss && lost > 0) {
           out(

@@ -1,17 +1,29 @@
 /** Bringing an index up to the journal's head: from where it left off, or from nothing. */
-import type { Journal } from '../journal/journal.js';
+import type { Journal, StoredRecord } from '../journal/journal.js';
 import type { CalendarIndex } from './calendar-index.js';
 import { writeCheckMarker } from './check-marker.js';
 import { IndexConsistencyError, IndexDamagedError, isLmdbDamage } from './errors.js';
+import { readAhead } from './read-ahead.js';
 
 /** Records applied in one transaction (and between two progress reports). */
 export const CATCH_UP_BATCH = 50_000;
+/**
+ * Records to apply from which the journal is read in another thread (see read-ahead.ts): a rebuild,
+ * an index far behind. Below it, starting the thread costs about what it saves.
+ */
+export const READ_AHEAD_RECORDS = 100_000;
+
+export interface CatchUpOptions {
+  onProgress?: ((applied: number, total: number) => void) | undefined;
+  /** Records to apply from which the journal is read in another thread (default READ_AHEAD_RECORDS). */
+  readAheadFrom?: number;
+}
 
 /** Applies the journal records the index has not applied yet, in batches of one transaction each. */
 export async function catchUpIndex(
   index: CalendarIndex,
   journal: Journal,
-  onProgress?: (applied: number, total: number) => void,
+  options: CatchUpOptions = {},
 ): Promise<void> {
   // Opening the journal refuses one shorter than the index's acknowledged position: never cleared here.
   if (index.applied.number > journal.head.records) {
@@ -21,11 +33,30 @@ export async function catchUpIndex(
   }
   const total = journal.head.records;
   const from = index.applied.number === 0 ? 0 : index.applied;
-  for await (const batch of journal.readBatches(from, CATCH_UP_BATCH)) {
-    index.apply(batch);
-    onProgress?.(index.applied.number, total);
+  // another thread reads the segments with node:fs: not a journal a test reads through its own layer
+  const readingAhead =
+    journal.readsNodeFiles && total - index.applied.number >= (options.readAheadFrom ?? READ_AHEAD_RECORDS);
+  const batches = readingAhead
+    ? readAhead(journal.readPlan(from), { most: CATCH_UP_BATCH })
+    : inThisThread(journal.readBatches(from, CATCH_UP_BATCH));
+  for await (const { records, trees } of batches) {
+    // the trees were built from these very records
+    index.offerProofTrees(trees);
+    try {
+      index.apply(records);
+    } finally {
+      index.offerProofTrees(undefined);
+    }
+    options.onProgress?.(index.applied.number, total);
   }
-  onProgress?.(index.applied.number, total);
+  options.onProgress?.(index.applied.number, total);
+}
+
+/** Batches read here: no tree built ahead. */
+async function* inThisThread(
+  batches: AsyncGenerator<StoredRecord[]>,
+): AsyncGenerator<{ records: StoredRecord[]; trees: undefined }> {
+  for await (const records of batches) yield { records, trees: undefined };
 }
 
 /**

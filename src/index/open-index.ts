@@ -153,7 +153,7 @@ async function catchUp(
   onProgress?: (applied: number, total: number) => void,
 ): Promise<void> {
   try {
-    await catchUpIndex(index, journal, onProgress);
+    await catchUpIndex(index, journal, { onProgress });
   } catch (e) {
     if (e instanceof JournalCorruptError) throw journalDamaged(journal.dir, e);
     throw e;
