@@ -27,4 +27,17 @@ describe('MerkleLevels', () => {
     assert.throws(() => MerkleLevels.of(commitments(3), 2), /more than 2 leaves/);
     assert.throws(() => MerkleLevels.of(commitments(3), 4), /3 leaves, not 4/);
   });
+
+  it('is the same tree taken from the nodes another thread built, and refuses nodes of another size', () => {
+    for (const n of [1, 2, 7, 600]) {
+      const built = MerkleLevels.of(commitments(n), n);
+      const taken = MerkleLevels.fromNodes(n, Buffer.from(built.nodeBytes));
+      assert.deepEqual(taken.sizes, built.sizes);
+      assert.equal(toHex(taken.root), toHex(built.root), `${n} leaves`);
+      assert.equal(toHex(taken.level(0)), toHex(built.level(0)));
+    }
+    const seven = MerkleLevels.of(commitments(7), 7).nodeBytes;
+    assert.throws(() => MerkleLevels.fromNodes(8, seven), /bytes of nodes for 8 leaves, not/);
+    assert.throws(() => MerkleLevels.fromNodes(7, seven.subarray(32)), /for 7 leaves/);
+  });
 });
