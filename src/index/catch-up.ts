@@ -40,13 +40,15 @@ export async function catchUpIndex(
     ? readAhead(journal.readPlan(from), { most: CATCH_UP_BATCH })
     : inThisThread(journal.readBatches(from, CATCH_UP_BATCH));
   for await (const { records, trees } of batches) {
-    // the trees were built from these very records
-    index.offerProofTrees(trees);
-    try {
-      index.apply(records);
-    } finally {
-      index.offerProofTrees(undefined);
-    }
+    if (trees) {
+      // built from these very records
+      index.offerProofTrees(trees);
+      try {
+        index.apply(records);
+      } finally {
+        index.offerProofTrees(undefined);
+      }
+    } else index.apply(records);
     options.onProgress?.(index.applied.number, total);
   }
   options.onProgress?.(index.applied.number, total);

@@ -1,22 +1,27 @@
 /**
  * The thread reading ahead of an index catching up (see read-ahead.ts): it reads the journal's
- * segments, checks every chain hash, and builds the merkle tree of each proof over commitments it
- * read shortly before, so that the thread writing the index does neither. It keeps at most `ahead` batches
- * sent and not yet taken.
+ * segments, checks every chain hash, and builds the merkle tree of each proof over commitments it read
+ * shortly before, so that the thread writing the index does neither. It sends at most `ahead` batches
+ * not yet taken.
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { nodeFiles } from '../journal/files.js';
-import { MerkleLevels, NODE_BYTES } from '../journal/merkle-levels.js';
+import { MerkleLevels } from '../journal/merkle-levels.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { type RecordSpan, readSpans } from '../journal/read-spans.js';
-import { RecordKind } from '../journal/record.js';
-import type { ReadAheadMessage, ReadAheadStart } from './read-ahead.js';
+import { MAX_PAYLOAD_BYTES, RecordKind } from '../journal/record.js';
+import {
+  batchMessage,
+  handedOver,
+  type ReadAheadMessage,
+  type ReadAheadStart,
+} from './read-ahead-message.js';
 
 const port = parentPort as NonNullable<typeof parentPort>;
 const { plan, most, ahead, keptRecords } = workerData as ReadAheadStart;
 
-/** Batches the reader may send before one is taken; each taken one gives one more. */
+/** Batches it may send before one is taken; each taken one gives one more. */
 let credit = ahead;
 let creditGiven: (() => void) | undefined;
 port.on('message', () => {
@@ -24,44 +29,29 @@ port.on('message', () => {
   creditGiven?.();
 });
 
+const SLOT_BYTES = MAX_PAYLOAD_BYTES[RecordKind.Commitment] as number;
 /**
- * The commitments among the last `keptRecords` records read, in a ring by record number: a slot holds
- * the commitment of the record whose number it also holds (no map to hash into).
+ * The commitments among the last `keptRecords` records read, copied into a ring by record number (a
+ * view would keep its whole segment's bytes): a slot holds the commitment of the record whose number
+ * it also holds.
  */
 const keptNumbers = new Float64Array(keptRecords).fill(-1);
-const keptCommitments: (Uint8Array | undefined)[] = new Array(keptRecords);
+const keptLengths = new Uint8Array(keptRecords);
+const keptBytes = new Uint8Array(keptRecords * SLOT_BYTES);
 
 function keep(number: number, commitment: Uint8Array): void {
-  keptNumbers[number % keptRecords] = number;
-  keptCommitments[number % keptRecords] = commitment;
+  // a longer one is no commitment the index takes: never kept, its proofs built (and refused) there
+  if (commitment.byteLength > SLOT_BYTES) return;
+  const slot = number % keptRecords;
+  keptNumbers[slot] = number;
+  keptLengths[slot] = commitment.byteLength;
+  keptBytes.set(commitment, slot * SLOT_BYTES);
 }
 
 function kept(number: number): Uint8Array | undefined {
-  return keptNumbers[number % keptRecords] === number ? keptCommitments[number % keptRecords] : undefined;
-}
-
-/** The trees of the span's proofs whose commitments are all kept, their nodes in one buffer. */
-function proofTrees(span: RecordSpan): { trees: Float64Array; treeBytes: Uint8Array } {
-  const built: { record: number; tree: MerkleLevels }[] = [];
-  for (const record of span.records) {
-    if (record.kind === RecordKind.Commitment) keep(record.number, record.payload);
-    if (record.kind !== RecordKind.Proof) continue;
-    const covered = proofCommitments(record.payload);
-    const commitments = covered?.map(kept);
-    // a commitment not at hand, or a payload that does not decode: the index builds this tree itself,
-    // or fails on it, as without this thread
-    if (!covered || !commitments || commitments.some((c) => c === undefined)) continue;
-    built.push({ record: record.number, tree: MerkleLevels.of(commitments as Uint8Array[], covered.length) });
-  }
-  const trees = new Float64Array(built.length * 3);
-  const treeBytes = new Uint8Array(built.reduce((sum, b) => sum + b.tree.byteLength, 0));
-  let at = 0;
-  built.forEach(({ record, tree }, i) => {
-    trees.set([record, tree.leaves, tree.byteLength / NODE_BYTES], i * 3);
-    treeBytes.set(tree.nodeBytes, at);
-    at += tree.byteLength;
-  });
-  return { trees, treeBytes };
+  const slot = number % keptRecords;
+  if (keptNumbers[slot] !== number) return undefined;
+  return keptBytes.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + (keptLengths[slot] as number));
 }
 
 /** The commitment records a proof covers, or undefined for a payload that does not decode. */
@@ -73,38 +63,34 @@ function proofCommitments(payload: Uint8Array): readonly number[] | undefined {
   }
 }
 
-/** The span as sent: its records' bytes copied out of the segment's (the copy is handed over). */
-function batchOf(span: RecordSpan): Extract<ReadAheadMessage, { kind: 'batch' }> {
-  const first = span.records[0] as RecordSpan['records'][number];
-  const last = span.records.at(-1) as RecordSpan['records'][number];
-  const start = first.offset - span.base;
-  const offsets = new Float64Array(span.records.length + 1);
-  span.records.forEach((r, i) => {
-    offsets[i] = r.offset;
-  });
-  offsets[span.records.length] = last.offset + last.size;
-  return {
-    kind: 'batch',
-    segment: first.segment,
-    first: first.number,
-    offsets,
-    bytes: span.bytes.slice(start, last.offset + last.size - span.base),
-    ...proofTrees(span),
-  };
+/** The trees of the span's proofs whose commitments are all kept, by proof record. */
+function proofTrees(span: RecordSpan): Map<number, MerkleLevels> {
+  const trees = new Map<number, MerkleLevels>();
+  for (const record of span.records) {
+    if (record.kind === RecordKind.Commitment) keep(record.number, record.payload);
+    if (record.kind !== RecordKind.Proof) continue;
+    const covered = proofCommitments(record.payload);
+    const commitments = covered?.map(kept);
+    // a commitment not at hand, or a payload that does not decode: the index builds this tree itself,
+    // or fails on it, as without this thread
+    if (!covered || !commitments || commitments.some((c) => c === undefined)) continue;
+    trees.set(record.number, MerkleLevels.of(commitments as Uint8Array[], covered.length));
+  }
+  return trees;
 }
 
 function send(message: ReadAheadMessage): void {
-  const handed = message.kind === 'batch' ? [message.bytes.buffer, message.treeBytes.buffer] : [];
-  port.postMessage(message, handed as ArrayBuffer[]);
+  port.postMessage(message, message.kind === 'batch' ? handedOver(message) : []);
 }
 
 try {
   for await (const span of readSpans(plan, nodeFiles, most)) {
-    send(batchOf(span));
+    send(batchMessage(span, proofTrees(span)));
     credit--;
     while (credit === 0) await new Promise<void>((resolve) => (creditGiven = resolve));
   }
   send({ kind: 'end' });
 } catch (e) {
-  send({ kind: 'failed', name: (e as Error).name, message: (e as Error).message });
+  const { name, message, code } = e as Error & { code?: unknown };
+  send({ kind: 'failed', name, message, code: typeof code === 'string' ? code : undefined });
 }

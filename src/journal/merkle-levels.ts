@@ -27,13 +27,20 @@ export class MerkleLevels {
     }
     this.starts = starts;
     this.sizes = sizes;
-    const bytes = ((starts.at(-1) as number) + 1) * NODE_BYTES;
+    const bytes = MerkleLevels.byteLengthOf(leaves);
     if (nodes && nodes.byteLength !== bytes) {
       throw new RangeError(
         `merkle tree: ${nodes.byteLength} bytes of nodes for ${leaves} leaves, not ${bytes}`,
       );
     }
     this.nodes = nodes ?? Buffer.allocUnsafe(bytes);
+  }
+
+  /** Bytes of the nodes of a tree of `leaves` leaves: every level's, each level half the one below, rounded up. */
+  static byteLengthOf(leaves: number): number {
+    let nodes = leaves;
+    for (let size = leaves; size > 1; size = Math.ceil(size / 2)) nodes += Math.ceil(size / 2);
+    return nodes * NODE_BYTES;
   }
 
   /**
@@ -92,7 +99,7 @@ export class MerkleLevels {
     return this.level(this.sizes.length - 1);
   }
 
-  /** Every level's nodes, side by side, the leaves first (see fromNodes). */
+  /** Every level's nodes, side by side, the leaves first (see fromNodes): to be read, not changed. */
   get nodeBytes(): Buffer {
     return this.nodes;
   }

@@ -64,12 +64,18 @@ export async function* readSpans(
     for (;;) {
       const step = scan.next();
       if (step.done) {
-        if (step.value.kind !== 'end') {
+        const end = step.value;
+        // a file that ends before its durable records do was cut short (at a record's end) since opened
+        const damage =
+          end.kind !== 'end'
+            ? `record ${end.number} at offset ${end.offset}: ${end.reason}`
+            : end.offset < segment.size
+              ? `the file ends at offset ${end.offset}, before the ${segment.size} bytes of its durable records`
+              : undefined;
+        if (damage !== undefined) {
           // what verified before the damage is read first, as a record at a time would be
           if (records.length > 0) yield { records, bytes, base };
-          throw new JournalCorruptError(
-            `journal ${path}: record ${step.value.number} at offset ${step.value.offset}: ${step.value.reason}`,
-          );
+          throw new JournalCorruptError(`journal ${path}: ${damage}`);
         }
         break;
       }

@@ -5,12 +5,13 @@
  * reading ends.
  */
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { catchUpIndex } from '../../src/index/catch-up.js';
-import { type ReadAheadBatch, readAhead } from '../../src/index/read-ahead.js';
+import { readAhead } from '../../src/index/read-ahead.js';
+import type { ReadAheadBatch } from '../../src/index/read-ahead-message.js';
 import { Journal, JournalCorruptError, type StoredRecord } from '../../src/journal/journal.js';
 import { MerkleLevels } from '../../src/journal/merkle-levels.js';
 import { decodeProofPayload, encodeProofPayload } from '../../src/journal/proof-payload.js';
@@ -18,6 +19,7 @@ import { RecordKind } from '../../src/journal/record.js';
 import { segmentFileName } from '../../src/journal/segment.js';
 import { BitcoinBlockHeaderAttestation, sha256, Timestamp } from '../../src/ots/index.js';
 import { indexContents, indexDifference } from '../helpers/index-contents.js';
+import { mixedJournal } from '../helpers/mixed-journal.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** A proof record's payload covering `records`, whose commitments are `commitments`. */
@@ -182,7 +184,33 @@ describe('reading the journal ahead in another thread', () => {
     unlinkSync(join(dir, segmentFileName((plan.segments[2] as { first: number }).first)));
     const ahead = await batchesOf(readAhead(plan, { most: 37 }));
     assert.match(String(ahead.error?.message), /^journal read-ahead: ENOENT.*no such file/);
-    assert.ok(ahead.batches.length > 0);
+    // its code too, which tells a storage error apart
+    assert.equal((ahead.error as { code?: string }).code, 'ENOENT');
+    assert.deepEqual(ahead.batches, (await batchesOf(journal.readBatches(0, 37))).batches);
+  });
+
+  it("ends with JournalCorruptError where a segment was cut short at a record's end, as readBatches does", async (t) => {
+    const dir = join(tempDir(t), 'journal');
+    const journal = await buildJournal(dir, 1000, 90, 16 * 1024);
+    t.after(() => journal.close());
+    const records: StoredRecord[] = [];
+    for await (const batch of journal.readBatches(0, 1000)) records.push(...batch);
+    const segments = journal.readPlan(0).segments;
+    const second = segments[1] as { first: number; size: number };
+    const cut = records.find((r) => r.segment === second.first && r.offset > second.size / 2) as StoredRecord;
+    truncateSync(join(dir, segmentFileName(second.first)), cut.offset);
+
+    const here = await batchesOf(journal.readBatches(0, 37));
+    const ahead = await batchesOf(readAhead(journal.readPlan(0), { most: 37 }));
+    assert.ok(here.error instanceof JournalCorruptError);
+    assert.match(
+      here.error.message,
+      new RegExp(`the file ends at offset ${cut.offset}, before the ${second.size} bytes`),
+    );
+    assert.ok(ahead.error instanceof JournalCorruptError);
+    assert.equal(ahead.error.message, here.error.message);
+    assert.deepEqual(ahead.batches, here.batches);
+    assert.equal(ahead.batches.flat().length, cut.number);
   });
 
   it('ends its thread however the reading ends', async (t) => {
@@ -201,6 +229,40 @@ describe('reading the journal ahead in another thread', () => {
       for await (const _ of readAhead(journal.readPlan(0), { most: 10 })) throw new Error('the index failed');
     }, /the index failed/);
     assert.equal(threads(), before);
+  });
+
+  it('builds from a journal of every kind of record, from nothing and from a partly applied index, the index reading here builds', async (t) => {
+    const dir = tempDir(t);
+    const { journal } = await mixedJournal(join(dir, 'journal'), 20_000, 64 * 1024, 7);
+    t.after(() => journal.close());
+    const here = CalendarIndex.open(join(dir, 'here'), join(dir, 'journal'));
+    await catchUpIndex(here, journal, { readAheadFrom: Number.POSITIVE_INFINITY });
+    await here.close();
+    const expected = await indexContents(join(dir, 'here'));
+    for (const [most, keptRecords, partly] of [
+      [37, 1, 0],
+      [997, 5000, 0],
+      [333, 2000, 7777],
+    ] as const) {
+      const name = `ahead-${most}-${keptRecords}-${partly}`;
+      const index = CalendarIndex.open(join(dir, name), join(dir, 'journal'));
+      try {
+        // partly applied here first: read ahead from a cursor inside a segment
+        for await (const batch of journal.readBatches(0, partly || 1)) {
+          if (partly > 0) index.apply(batch);
+          break;
+        }
+        const from = index.applied.number === 0 ? 0 : index.applied;
+        for await (const { records, trees } of readAhead(journal.readPlan(from), { most, keptRecords })) {
+          index.offerProofTrees(trees);
+          index.apply(records);
+        }
+        assert.equal(index.applied.number, journal.head.records);
+      } finally {
+        await index.close();
+      }
+      assert.equal(indexDifference(await indexContents(join(dir, name)), expected), undefined, name);
+    }
   });
 
   it('a catch-up reading ahead builds the index a catch-up reading here builds', async (t) => {

@@ -1,0 +1,109 @@
+/**
+ * What the thread reading ahead of an index (read-ahead-worker.ts) and the thread writing it
+ * (read-ahead.ts) say to each other: how it starts, and each batch as its records' bytes and offsets
+ * plus its proofs' trees' nodes, two buffers handed over whole (no object copied between threads).
+ * @module
+ */
+import type { StoredRecord } from '../journal/journal.js';
+import { MerkleLevels } from '../journal/merkle-levels.js';
+import type { ReadPlan, RecordSpan } from '../journal/read-spans.js';
+import { recordAt } from '../journal/scan.js';
+
+/** What the reading thread is given. */
+export interface ReadAheadStart {
+  plan: ReadPlan;
+  /** Records in a batch. */
+  most: number;
+  /** Batches it may send before the first is taken; each taken gives one more. */
+  ahead: number;
+  /** Records back from the last read whose commitments it keeps for proofs' trees (the index builds the others). */
+  keptRecords: number;
+}
+
+export interface BatchMessage {
+  kind: 'batch';
+  segment: number;
+  /** Number of the first record. */
+  first: number;
+  /** Segment offset of each record, then of the end of the last. */
+  offsets: Float64Array;
+  /** The records, from the first one's offset. */
+  bytes: Uint8Array;
+  /** (proof record, leaves) of each tree built, its nodes in `treeBytes`, one tree after another. */
+  trees: Float64Array;
+  treeBytes: Uint8Array;
+}
+
+/** What the reading thread sends: batches, then the end, or why it stopped (an error's name, code, message). */
+export type ReadAheadMessage =
+  | BatchMessage
+  | { kind: 'end' }
+  | { kind: 'failed'; name: string; code: string | undefined; message: string };
+
+/** Records read together, and the trees of proofs among them the reading thread built. */
+export interface ReadAheadBatch {
+  records: StoredRecord[];
+  trees: Map<number, MerkleLevels>;
+}
+
+/** The message of `span`'s records (their bytes copied out of the segment's) and of `trees`. */
+export function batchMessage(span: RecordSpan, trees: ReadonlyMap<number, MerkleLevels>): BatchMessage {
+  const { records, base } = span;
+  const first = records[0] as StoredRecord;
+  const last = records.at(-1) as StoredRecord;
+  const offsets = new Float64Array(records.length + 1);
+  records.forEach((r, i) => {
+    offsets[i] = r.offset;
+  });
+  offsets[records.length] = last.offset + last.size;
+  const treeEntries = new Float64Array(trees.size * 2);
+  let treeBytes = 0;
+  for (const tree of trees.values()) treeBytes += tree.byteLength;
+  const nodes = new Uint8Array(treeBytes);
+  let i = 0;
+  let at = 0;
+  for (const [record, tree] of trees) {
+    treeEntries.set([record, tree.leaves], 2 * i++);
+    nodes.set(tree.nodeBytes, at);
+    at += tree.byteLength;
+  }
+  return {
+    kind: 'batch',
+    segment: first.segment,
+    first: first.number,
+    offsets,
+    bytes: span.bytes.slice(first.offset - base, last.offset + last.size - base),
+    trees: treeEntries,
+    treeBytes: nodes,
+  };
+}
+
+/** The buffers a batch message hands over: the sender keeps no view of them. */
+export function handedOver(message: BatchMessage): ArrayBuffer[] {
+  return [message.bytes.buffer as ArrayBuffer, message.treeBytes.buffer as ArrayBuffer];
+}
+
+/** The records and trees of a batch message: views of its bytes. */
+export function batchOf(message: BatchMessage): ReadAheadBatch {
+  const { offsets, bytes, segment, first } = message;
+  const base = offsets[0] as number;
+  const records: StoredRecord[] = [];
+  for (let i = 0; i + 1 < offsets.length; i++) {
+    const offset = offsets[i] as number;
+    const record = recordAt(bytes, offset - base, (offsets[i + 1] as number) - offset, first + i, offset);
+    records.push(Object.assign(record, { segment }));
+  }
+  const trees = new Map<number, MerkleLevels>();
+  const nodes = Buffer.from(
+    message.treeBytes.buffer,
+    message.treeBytes.byteOffset,
+    message.treeBytes.byteLength,
+  );
+  for (let i = 0, at = 0; i < message.trees.length; i += 2) {
+    const leaves = message.trees[i + 1] as number;
+    const length = MerkleLevels.byteLengthOf(leaves);
+    trees.set(message.trees[i] as number, MerkleLevels.fromNodes(leaves, nodes.subarray(at, at + length)));
+    at += length;
+  }
+  return { records, trees };
+}
