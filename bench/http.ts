@@ -215,19 +215,20 @@ async function main(): Promise<void> {
       let delivered = Number.NaN;
       // only on keep-alive does holding for the round change what the server carries: open connections
       const held = keepAlive ? await startBaseline(ROUND_MS) : undefined;
-      // otsd has carried some 4000 connections at once in the runs before (new connections, held for
-      // the round); a server's first such run costs it more than later ones (a bare one's, 0.10 ms a
-      // request against 0.07), so the held one carries them once, unmeasured, too
+      // a server's first flood of some 4000 keep-alive connections costs it more CPU a request than
+      // the later ones (a bare server 0.10 ms against 0.07, otsd 0.14 against 0.09, and still 0.105
+      // after the new-connection runs): both carry one, unmeasured, so that the row compares steady states
       if (held) {
         const rate = Math.max(...POST_RATES);
-        await openLoop({
-          url: held.url,
-          method: 'POST',
-          paths: ['/digest'],
-          durationMs: 2 * ROUND_MS,
-          rate,
-          keepAlive,
-        });
+        for (const url of [held.url, post.url])
+          await openLoop({
+            url,
+            method: 'POST',
+            paths: ['/digest'],
+            durationMs: 2 * ROUND_MS,
+            rate,
+            keepAlive,
+          });
       }
       console.log(`\nPOST /digest, open loop, ${mode}, ${ROUND_MS} ms rounds`);
       for (const rate of POST_RATES) {
