@@ -6,7 +6,8 @@
  * - CPU per digest (the otsd process's, from /proc), keep-alive, next to the bare server's and to a
  *   second bare server's that holds each request until its round ends, as otsd does, before answering
  *   (bench/baseline-server.ts): at 4000/s holding keeps some 4000 connections open where answering at
- *   once needs a handful, so the ratio is against the held one;
+ *   once needs a handful, so the ratio is against the held one (each after one unmeasured flood of
+ *   those connections, as a server's first costs it more than the later ones);
  * - GET /timestamp of proved commitments, closed loop at 1, 16 and 64 connections, once each answer
  *   was built (the first request's rate is printed), with each server's CPU per answer;
  * - GET / (the status page) on 10k and 200k commitments: independent of history;
@@ -213,7 +214,7 @@ async function main(): Promise<void> {
       const p99s: string[] = [];
       const baseP99s: string[] = [];
       let delivered = Number.NaN;
-      // only on keep-alive does holding for the round change what the server carries: open connections
+      // only the keep-alive runs give the CPU-per-digest row: the held baseline is measured there alone
       const held = keepAlive ? await startBaseline(ROUND_MS) : undefined;
       // a server's first flood of some 4000 keep-alive connections costs it more CPU a request than
       // the later ones (a bare server 0.10 ms against 0.07, otsd 0.14 against 0.09, and still 0.105
