@@ -241,8 +241,10 @@ async function main(): Promise<void> {
           keepAlive,
         };
         const [base, baseCpu] = await withCpu(basePid, () => openLoop({ url: baseUrl, ...common }));
-        const heldRun = held && (await withCpu(held.pid, () => openLoop({ url: held.url, ...common })));
         const [ours, oursCpu] = await withCpu(postPid, () => openLoop({ url: post.url, ...common }));
+        // after otsd's run, not before: the some 4000 connections of a held run end as it does, on
+        // both sides at once, which put 60-70 ms on the p99 of an otsd run right after it
+        const heldRun = held && (await withCpu(held.pid, () => openLoop({ url: held.url, ...common })));
         const perRequest = (cpu: number, r: LoadResult) => cpu / Math.max(1, r.answered);
         console.log(
           `  ${String(rate).padStart(5)}/s  otsd ${line(ours)}, server cpu ${perRequest(oursCpu, ours).toFixed(3)} ms a request`,
