@@ -90,8 +90,9 @@ export function batchOf(message: BatchMessage): ReadAheadBatch {
   const records: StoredRecord[] = [];
   for (let i = 0; i + 1 < offsets.length; i++) {
     const offset = offsets[i] as number;
-    const record = recordAt(bytes, offset - base, (offsets[i + 1] as number) - offset, first + i, offset);
-    records.push(Object.assign(record, { segment }));
+    records.push(
+      recordAt(bytes, offset - base, (offsets[i + 1] as number) - offset, first + i, offset, segment),
+    );
   }
   const trees = new Map<number, MerkleLevels>();
   const nodes = Buffer.from(

@@ -59,7 +59,7 @@ export async function* readSpans(
             previousChainHash: segment.previousChainHash,
           };
     cursor = undefined;
-    const scan = scanRecords(bytes, start, base);
+    const scan = scanRecords(bytes, start, base, segment.first);
     let records: StoredRecord[] = [];
     for (;;) {
       const step = scan.next();
@@ -84,9 +84,7 @@ export async function* readSpans(
         return;
       }
       if (step.value.number < startNumber) continue;
-      const record = step.value as StoredRecord;
-      record.segment = segment.first;
-      if (records.push(record) === most) {
+      if (records.push(step.value as StoredRecord) === most) {
         yield { records, bytes, base };
         records = [];
       }

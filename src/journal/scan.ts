@@ -33,12 +33,14 @@ export interface ScanStart {
 
 /**
  * Yields the records of `bytes` from `start`, and returns how the scan ended. `base` is the segment
- * offset of bytes[0], so reported offsets are segment offsets.
+ * offset of bytes[0], so reported offsets are segment offsets; `segment` the segment's first record
+ * number, each record's (StoredRecord's; NaN for bytes of no segment file, a mirror's chunk).
  */
 export function* scanRecords(
   bytes: Uint8Array,
   start: ScanStart,
   base = 0,
+  segment = Number.NaN,
 ): Generator<ScannedRecord, ScanEnd> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = start.offset - base;
@@ -68,7 +70,7 @@ export function* scanRecords(
         reason: `record of ${size} bytes cut short at ${bytes.byteLength - at}`,
       };
     }
-    const record = recordAt(bytes, at, size, number, offset);
+    const record = recordAt(bytes, at, size, number, offset, segment);
     // past the first record, the chain hash before a record is the 32 bytes just before it (the last
     // record's): hashed where they lie, not copied next to the record
     const expected =
@@ -93,8 +95,8 @@ export function* scanRecords(
 }
 
 /**
- * The record of `size` bytes at `at` in `bytes`, its fields as views of `bytes` (nothing checked: a
- * scan checks them, here or in another thread). `offset` is its segment offset.
+ * The record of `size` bytes at `at` in `bytes`, its fields read from them when asked (nothing
+ * checked: a scan checks them, here or in another thread). `offset` and `segment` as scanRecords's.
  */
 export function recordAt(
   bytes: Uint8Array,
@@ -102,13 +104,35 @@ export function recordAt(
   size: number,
   number: number,
   offset: number,
-): ScannedRecord {
-  return {
-    number,
-    kind: bytes[at + LENGTH_BYTES] as number,
-    payload: bytes.subarray(at + LENGTH_BYTES + 1, at + size - CHAIN_HASH_BYTES),
-    chainHash: bytes.subarray(at + size - CHAIN_HASH_BYTES, at + size),
-    offset,
-    size,
-  };
+  segment = Number.NaN,
+): ScannedRecord & { segment: number } {
+  return new RecordInBytes(bytes, at, size, number, offset, segment);
+}
+
+/**
+ * A record as it lies in the bytes read: one object, where its fields as views would be three. A
+ * batch of records outlives several of V8's young-generation collections, each of which copies every
+ * object still alive.
+ */
+class RecordInBytes implements ScannedRecord {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly at: number,
+    readonly size: number,
+    readonly number: number,
+    readonly offset: number,
+    readonly segment: number,
+  ) {}
+
+  get kind(): number {
+    return this.bytes[this.at + LENGTH_BYTES] as number;
+  }
+
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.at + LENGTH_BYTES + 1, this.at + this.size - CHAIN_HASH_BYTES);
+  }
+
+  get chainHash(): Uint8Array {
+    return this.bytes.subarray(this.at + this.size - CHAIN_HASH_BYTES, this.at + this.size);
+  }
 }

@@ -92,7 +92,15 @@ async function batchesOf(
       const records = Array.isArray(batch) ? batch : batch.records;
       if (!Array.isArray(batch)) for (const [n, tree] of batch.trees) trees.set(n, tree);
       batches.push(
-        records.map((r) => ({ ...r, payload: Buffer.from(r.payload), chainHash: Buffer.from(r.chainHash) })),
+        records.map((r) => ({
+          number: r.number,
+          kind: r.kind,
+          payload: Buffer.from(r.payload),
+          chainHash: Buffer.from(r.chainHash),
+          offset: r.offset,
+          size: r.size,
+          segment: r.segment,
+        })),
       );
     }
   } catch (error) {

@@ -20,7 +20,18 @@ async function journalOfSegments(dir: string): Promise<StoredRecord[]> {
     await journal.append(RecordKind.Commitment, sha256(new Uint8Array([i])));
   }
   const records: StoredRecord[] = [];
-  for await (const r of journal.read(0)) records.push({ ...r, payload: r.payload.slice() });
+  for await (const r of journal.read(0)) {
+    const { number, kind, chainHash, offset, size, segment } = r;
+    records.push({
+      number,
+      kind,
+      payload: r.payload.slice(),
+      chainHash: chainHash.slice(),
+      offset,
+      size,
+      segment,
+    });
+  }
   await journal.close();
   return records;
 }
