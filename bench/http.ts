@@ -368,26 +368,42 @@ async function main(): Promise<void> {
       });
     }
 
-    if (runs('status')) await statusRow(proved.url);
+    if (runs('status')) await statusRow(proved.url, provedPid);
     await proved.process.stop();
   }
 
   /** GET /, the status page: small calendar vs large. */
-  async function statusRow(smallUrl: string): Promise<void> {
+  async function statusRow(smallUrl: string, smallPid: number): Promise<void> {
     await pendingCalendar(join(work, 'large'), 200_000);
     const large = await startOtsd(['--data-dir', join(work, 'large'), '--uri', 'http://127.0.0.1:1']);
     stopping.push(() => large.process.stop());
     console.log(
       `\nGET /status (the status page), closed loop, 16 connections, ${ALTERNATIONS} runs each in turn`,
     );
-    const status = async (url: string) =>
-      closedLoop({ url, method: 'GET', paths: ['/status'], durationMs: DURATION_MS, connections: 16 });
+    // each otsd's CPU per answer over its runs: whether a difference in rate is the server's work
+    const spent = { small: { cpuMs: 0, answered: 0 }, big: { cpuMs: 0, answered: 0 } };
+    const status = async (url: string, pid?: number, into?: { cpuMs: number; answered: number }) => {
+      const run = () =>
+        closedLoop({ url, method: 'GET', paths: ['/status'], durationMs: DURATION_MS, connections: 16 });
+      if (pid === undefined || into === undefined) return run();
+      const [result, cpu] = await withCpu(pid, run);
+      into.cpuMs += cpu;
+      into.answered += result.answered;
+      return result;
+    };
+    const largePid = large.process.child.pid as number;
     const [small, big, bareStatus] = (await alternately(
-      [() => status(smallUrl), () => status(large.url), () => status(baseUrl)],
+      [
+        () => status(smallUrl, smallPid, spent.small),
+        () => status(large.url, largePid, spent.big),
+        () => status(baseUrl),
+      ],
       ALTERNATIONS,
     )) as [LoadResult, LoadResult, LoadResult];
-    console.log(`  10k commitments   ${line(small)}`);
-    console.log(`  200k commitments  ${line(big)}`);
+    const perAnswer = ({ cpuMs, answered }: { cpuMs: number; answered: number }) =>
+      `server cpu ${((1000 * cpuMs) / Math.max(1, answered)).toFixed(1)} us an answer`;
+    console.log(`  10k commitments   ${line(small)}, ${perAnswer(spent.small)}`);
+    console.log(`  200k commitments  ${line(big)}, ${perAnswer(spent.big)}`);
     console.log(`  bare              ${line(bareStatus)}`);
     rows.push({
       measure: 'status page: 200k commitments vs 10k',
