@@ -209,7 +209,8 @@ export class CalendarIndex {
       number: last.number + 1,
       segment: last.segment,
       offset: last.offset + last.size,
-      previousChainHash: last.chainHash,
+      // a copy: a view would keep the batch's bytes (a whole segment's) until the next apply
+      previousChainHash: last.chainHash.slice(),
     };
     /** The record being applied: those before it in the batch are. */
     let next = this.cursor.number;

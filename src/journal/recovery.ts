@@ -15,7 +15,7 @@ import { toHex } from '../ots/index.js';
 import { type JournalFiles, readFileRange } from './files.js';
 import type { JournalHead } from './journal.js';
 import { CHAIN_HASH_BYTES, GENESIS_CHAIN_HASH } from './record.js';
-import { type ScanEnd, scanRecords } from './scan.js';
+import { type ScanEnd, type ScannedRecord, scanRecords } from './scan.js';
 import {
   decodeSegmentHeader,
   parseSegmentFileName,
@@ -177,7 +177,7 @@ async function recoverLastSegment(options: RecoveryOptions, last: SegmentState):
     number: last.first,
     previousChainHash: last.previousChainHash,
   });
-  let head: JournalHead = { records: last.first, chainHash: last.previousChainHash };
+  let lastRecord: ScannedRecord | undefined;
   let end: ScanEnd;
   for (;;) {
     const step = scan.next();
@@ -185,8 +185,12 @@ async function recoverLastSegment(options: RecoveryOptions, last: SegmentState):
       end = step.value;
       break;
     }
-    head = { records: step.value.number + 1, chainHash: step.value.chainHash };
+    lastRecord = step.value;
   }
+  // the chain hash copied: a view would keep the whole segment's bytes for as long as it is the head's
+  const head: JournalHead = lastRecord
+    ? { records: lastRecord.number + 1, chainHash: lastRecord.chainHash.slice() }
+    : { records: last.first, chainHash: last.previousChainHash };
   last.size = bytes.byteLength;
   if (end.kind === 'end') return head;
   const acknowledged = options.acknowledgedRecords;

@@ -45,7 +45,6 @@ export function* scanRecords(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = start.offset - base;
   let number = start.number;
-  let previous = start.previousChainHash;
   while (at < bytes.byteLength) {
     const offset = base + at;
     if (bytes.byteLength - at < LENGTH_BYTES) {
@@ -75,7 +74,7 @@ export function* scanRecords(
     // record's): hashed where they lie, not copied next to the record
     const expected =
       number === start.number
-        ? chainHash(previous, bytes.subarray(at, at + LENGTH_BYTES + length))
+        ? chainHash(start.previousChainHash, bytes.subarray(at, at + LENGTH_BYTES + length))
         : sha256(bytes.subarray(at - CHAIN_HASH_BYTES, at + LENGTH_BYTES + length));
     if (!equalBytes(record.chainHash, expected)) {
       return {
@@ -87,7 +86,6 @@ export function* scanRecords(
       };
     }
     yield record;
-    previous = record.chainHash;
     number++;
     at += size;
   }
@@ -134,5 +132,11 @@ class RecordInBytes implements ScannedRecord {
 
   get chainHash(): Uint8Array {
     return this.bytes.subarray(this.at + this.size - CHAIN_HASH_BYTES, this.at + this.size);
+  }
+
+  /** Its fields, not the bytes it lies in (a whole segment's: a record logged would log them all). */
+  toJSON(): object {
+    const { number, kind, offset, size, segment } = this;
+    return { number, kind, offset, size, segment };
   }
 }

@@ -285,6 +285,8 @@ describe('reading the journal ahead in another thread', () => {
       try {
         await catchUpIndex(index, journal, { readAheadFrom });
         assert.equal(index.applied.number, journal.head.records);
+        // a copy of the last record's chain hash, not a view keeping its batch's bytes
+        assert.equal(index.applied.previousChainHash.buffer.byteLength, 32);
       } finally {
         await index.close();
       }

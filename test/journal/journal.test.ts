@@ -104,6 +104,23 @@ describe('journal append and read', () => {
     assert.equal((await verifyJournal(dir)).records, 6);
   });
 
+  it("keeps none of a segment's bytes where they would outlive a read: the head after opening, a record logged", async (t) => {
+    const dir = tempDir(t);
+    await (await filled(dir, 50)).close();
+    const journal = await Journal.open({ dir });
+    t.after(() => journal.close());
+    // a copy of the last record's chain hash, not a view of the segment recovery read
+    assert.equal(journal.head.chainHash.buffer.byteLength, 32);
+    const [record] = await collect(journal);
+    assert.deepEqual(JSON.parse(JSON.stringify(record)), {
+      number: 0,
+      kind: RecordKind.Commitment,
+      offset: SEGMENT_HEADER_BYTES,
+      size: (record as StoredRecord).size,
+      segment: 0,
+    });
+  });
+
   it('appends records chained elsewhere in one group, byte for byte, and chains anew what does not follow', async (t) => {
     const source = await filled(tempDir(t), 300);
     const records = await collect(source);
