@@ -20,6 +20,7 @@ import { segmentFileName } from '../../src/journal/segment.js';
 import { BitcoinBlockHeaderAttestation, sha256, Timestamp } from '../../src/ots/index.js';
 import { indexContents, indexDifference } from '../helpers/index-contents.js';
 import { mixedJournal } from '../helpers/mixed-journal.js';
+import { recordFields } from '../helpers/record-fields.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** A proof record's payload covering `records`, whose commitments are `commitments`. */
@@ -91,17 +92,7 @@ async function batchesOf(
     for await (const batch of reading) {
       const records = Array.isArray(batch) ? batch : batch.records;
       if (!Array.isArray(batch)) for (const [n, tree] of batch.trees) trees.set(n, tree);
-      batches.push(
-        records.map((r) => ({
-          number: r.number,
-          kind: r.kind,
-          payload: Buffer.from(r.payload),
-          chainHash: Buffer.from(r.chainHash),
-          offset: r.offset,
-          size: r.size,
-          segment: r.segment,
-        })),
-      );
+      batches.push(records.map(recordFields));
     }
   } catch (error) {
     return { batches, trees, error: error as Error };

@@ -7,6 +7,7 @@ import { chainHash, frameRecord, GENESIS_CHAIN_HASH, RecordKind } from '../../sr
 import { SEGMENT_HEADER_BYTES } from '../../src/journal/segment.js';
 import { verifyJournal } from '../../src/journal/verify.js';
 import { toHex } from '../../src/ots/index.js';
+import { recordFields } from '../helpers/record-fields.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
 const payload = (i: number) => new Uint8Array(32).fill(i % 256);
@@ -16,17 +17,6 @@ async function collect(journal: Journal, from = 0): Promise<StoredRecord[]> {
   for await (const r of journal.read(from)) out.push(r);
   return out;
 }
-
-/** A record's fields, as plain values (a record read is a view of the bytes read, which differ by read). */
-const fields = (r: StoredRecord) => ({
-  number: r.number,
-  kind: r.kind,
-  payload: Buffer.from(r.payload),
-  chainHash: Buffer.from(r.chainHash),
-  offset: r.offset,
-  size: r.size,
-  segment: r.segment,
-});
 
 async function filled(dir: string, n: number, maxSegmentBytes?: number): Promise<Journal> {
   const journal = await Journal.open({ dir, create: true, ...(maxSegmentBytes && { maxSegmentBytes }) });
@@ -444,9 +434,9 @@ describe('journal segments', () => {
       return { sizes, out };
     };
     const all = await batched(0, 4);
-    assert.deepEqual(all.out.map(fields), records.map(fields));
+    assert.deepEqual(all.out.map(recordFields), records.map(recordFields));
     assert.ok(all.sizes.every((n) => n >= 1 && n <= 4));
-    assert.deepEqual((await batched(37, 1000)).out.map(fields), records.slice(37).map(fields));
+    assert.deepEqual((await batched(37, 1000)).out.map(recordFields), records.slice(37).map(recordFields));
     const at = records[20] as StoredRecord;
     const cursor = {
       number: at.number,
@@ -454,7 +444,7 @@ describe('journal segments', () => {
       offset: at.offset,
       previousChainHash: (records[19] as StoredRecord).chainHash,
     };
-    assert.deepEqual((await batched(cursor, 7)).out.map(fields), records.slice(20).map(fields));
+    assert.deepEqual((await batched(cursor, 7)).out.map(recordFields), records.slice(20).map(recordFields));
     await journal.close();
   });
 

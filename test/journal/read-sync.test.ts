@@ -7,6 +7,7 @@ import { readRecordsSync } from '../../src/journal/read-sync.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { SegmentFds } from '../../src/journal/segment-fds.js';
 import { sha256, toHex } from '../../src/ots/index.js';
+import { recordFields } from '../helpers/record-fields.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** A kind this version does not know: its payload may be large. */
@@ -20,18 +21,7 @@ async function journalOfSegments(dir: string): Promise<StoredRecord[]> {
     await journal.append(RecordKind.Commitment, sha256(new Uint8Array([i])));
   }
   const records: StoredRecord[] = [];
-  for await (const r of journal.read(0)) {
-    const { number, kind, chainHash, offset, size, segment } = r;
-    records.push({
-      number,
-      kind,
-      payload: r.payload.slice(),
-      chainHash: chainHash.slice(),
-      offset,
-      size,
-      segment,
-    });
-  }
+  for await (const r of journal.read(0)) records.push(recordFields(r));
   await journal.close();
   return records;
 }
