@@ -10,7 +10,8 @@
  *   those connections, as a server's first costs it more than the later ones);
  * - GET /timestamp of proved commitments, closed loop at 1, 16 and 64 connections, once each answer
  *   was built (the first request's rate is printed), with each server's CPU per answer;
- * - GET / (the status page) on 10k and 200k commitments: independent of history;
+ * - GET /status (the status page) on 10k and 200k commitments: independent of history, with each
+ *   otsd's CPU per answer;
  * - digests through an aggregator vs straight to the calendar, 256 connections, 100 ms rounds;
  * - RSS idle after an overload vs at start (otsd run as deploy/otsd.service runs it).
  * Then one table: every row's figure, its baseline, the ratio and the goal. The load generator
