@@ -19,15 +19,10 @@ export class MerkleLevels {
   private readonly nodes: Buffer;
 
   private constructor(leaves: number, nodes?: Buffer) {
-    const starts = [0];
-    const sizes = [leaves];
-    for (let size = leaves; size > 1; size = Math.ceil(size / 2)) {
-      starts.push((starts.at(-1) as number) + size);
-      sizes.push(Math.ceil(size / 2));
-    }
-    this.starts = starts;
-    this.sizes = sizes;
-    const bytes = MerkleLevels.byteLengthOf(leaves);
+    const shape = shapeOf(leaves);
+    this.starts = shape.starts;
+    this.sizes = shape.sizes;
+    const bytes = shape.bytes;
     if (nodes && nodes.byteLength !== bytes) {
       throw new RangeError(
         `merkle tree: ${nodes.byteLength} bytes of nodes for ${leaves} leaves, not ${bytes}`,
@@ -36,11 +31,9 @@ export class MerkleLevels {
     this.nodes = nodes ?? Buffer.allocUnsafe(bytes);
   }
 
-  /** Bytes of the nodes of a tree of `leaves` leaves: every level's, each level half the one below, rounded up. */
+  /** Bytes of the nodes of a tree of `leaves` leaves. */
   static byteLengthOf(leaves: number): number {
-    let nodes = leaves;
-    for (let size = leaves; size > 1; size = Math.ceil(size / 2)) nodes += Math.ceil(size / 2);
-    return nodes * NODE_BYTES;
+    return shapeOf(leaves).bytes;
   }
 
   /**
@@ -108,6 +101,17 @@ export class MerkleLevels {
   get byteLength(): number {
     return this.nodes.byteLength;
   }
+}
+
+/** Where each level of a tree of `leaves` leaves starts, in nodes, how many nodes it has, and the bytes of all. */
+function shapeOf(leaves: number): { starts: number[]; sizes: number[]; bytes: number } {
+  const starts = [0];
+  const sizes = [leaves];
+  for (let size = leaves; size > 1; size = Math.ceil(size / 2)) {
+    starts.push((starts.at(-1) as number) + size);
+    sizes.push(Math.ceil(size / 2));
+  }
+  return { starts, sizes, bytes: ((starts.at(-1) as number) + 1) * NODE_BYTES };
 }
 
 /** sha256 of `data`, written into `target` at `at`: no digest object made and copied. */
