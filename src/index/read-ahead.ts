@@ -1,8 +1,9 @@
 /**
  * Reading the journal in another thread while an index catches up (a rebuild, a long way behind): that
  * thread reads the segments, checks every chain hash and builds the merkle tree of each proof
- * (read-ahead-worker.ts), which is half the work of applying a record; this one writes the index. On
- * two cores a rebuild takes about half the time again (read-ahead-message.ts: what crosses between them).
+ * (read-ahead-worker.ts), some 40 % of the work of applying a record; this one writes the index. With
+ * a second core free a rebuild runs some 1.3 times as fast (docs/operating.md, Sizing;
+ * read-ahead-message.ts: what crosses between the threads).
  * @module
  */
 import { Worker } from 'node:worker_threads';
@@ -18,13 +19,13 @@ import {
 export interface ReadAheadOptions {
   /** Records in a batch. */
   most: number;
-  /** Batches sent and not yet taken, at most (default 2). */
-  ahead?: number;
   /** Records back from the last read whose commitments are kept for proofs' trees (default two batches). */
   keptRecords?: number;
 }
 
 const WORKER = new URL('./read-ahead-worker.js', import.meta.url);
+/** Batches sent and not yet taken, at most: one applied while the next is read is the whole gain. */
+const AHEAD = 2;
 
 /**
  * The records of `plan` (Journal.readPlan) in batches, as Journal.readBatches reads them, each with
@@ -35,7 +36,7 @@ export async function* readAhead(plan: ReadPlan, options: ReadAheadOptions): Asy
   const start: ReadAheadStart = {
     plan,
     most: options.most,
-    ahead: Math.max(1, options.ahead ?? 2),
+    ahead: AHEAD,
     keptRecords: Math.max(1, options.keptRecords ?? 2 * options.most),
   };
   const worker = new Worker(WORKER, { workerData: start });
