@@ -125,6 +125,25 @@ async function withCpu(pid: number, measure: () => Promise<LoadResult>): Promise
   return [result, usage(pid).cpuMs - before];
 }
 
+/** The CPU a server spent over several runs of a row, and the answers it gave. */
+interface Spent {
+  cpuMs: number;
+  answered: number;
+}
+
+const spentNothing = (): Spent => ({ cpuMs: 0, answered: 0 });
+
+/** Runs `measure`, adding the CPU `pid` used meanwhile and the answers to `into`. */
+async function spending(pid: number, into: Spent, measure: () => Promise<LoadResult>): Promise<LoadResult> {
+  const [result, cpu] = await withCpu(pid, measure);
+  into.cpuMs += cpu;
+  into.answered += result.answered;
+  return result;
+}
+
+const perAnswer = ({ cpuMs, answered }: Spent) =>
+  `server cpu ${((1000 * cpuMs) / Math.max(1, answered)).toFixed(1)} us an answer`;
+
 /** Asks for each of `paths` once, 16 at a time; returns the rate. */
 async function firstAnswers(url: string, paths: string[]): Promise<number> {
   const t0 = performance.now();
@@ -342,19 +361,13 @@ async function main(): Promise<void> {
       const common = { method: 'GET' as const, paths, durationMs: DURATION_MS, connections };
       // the server's CPU per answer over every run: what a row costs the server itself, steadier than
       // rates on a busy machine
-      const spent = { base: { cpuMs: 0, answered: 0 }, ours: { cpuMs: 0, answered: 0 } };
-      const measured = (pid: number, url: string, into: { cpuMs: number; answered: number }) => async () => {
-        const [result, cpu] = await withCpu(pid, () => closedLoop({ url, ...common }));
-        into.cpuMs += cpu;
-        into.answered += result.answered;
-        return result;
-      };
+      const spent = { base: spentNothing(), ours: spentNothing() };
+      const measured = (pid: number, url: string, into: Spent) => () =>
+        spending(pid, into, () => closedLoop({ url, ...common }));
       const [base, ours] = (await alternately(
         [measured(basePid, baseUrl, spent.base), measured(provedPid, proved.url, spent.ours)],
         ALTERNATIONS,
       )) as [LoadResult, LoadResult];
-      const perAnswer = ({ cpuMs, answered }: { cpuMs: number; answered: number }) =>
-        `server cpu ${((1000 * cpuMs) / Math.max(1, answered)).toFixed(1)} us an answer`;
       console.log(`  ${String(connections).padStart(3)} conn  otsd ${line(ours)}, ${perAnswer(spent.ours)}`);
       console.log(`            bare ${line(base)}, ${perAnswer(spent.base)}`);
       const ratio = ours.okPerSecond / base.okPerSecond;
@@ -382,27 +395,18 @@ async function main(): Promise<void> {
       `\nGET /status (the status page), closed loop, 16 connections, ${ALTERNATIONS} runs each in turn`,
     );
     // each otsd's CPU per answer over its runs: whether a difference in rate is the server's work
-    const spent = { small: { cpuMs: 0, answered: 0 }, big: { cpuMs: 0, answered: 0 } };
-    const status = async (url: string, pid?: number, into?: { cpuMs: number; answered: number }) => {
-      const run = () =>
-        closedLoop({ url, method: 'GET', paths: ['/status'], durationMs: DURATION_MS, connections: 16 });
-      if (pid === undefined || into === undefined) return run();
-      const [result, cpu] = await withCpu(pid, run);
-      into.cpuMs += cpu;
-      into.answered += result.answered;
-      return result;
-    };
+    const spent = { small: spentNothing(), big: spentNothing() };
+    const status = (url: string) => () =>
+      closedLoop({ url, method: 'GET', paths: ['/status'], durationMs: DURATION_MS, connections: 16 });
     const largePid = large.process.child.pid as number;
     const [small, big, bareStatus] = (await alternately(
       [
-        () => status(smallUrl, smallPid, spent.small),
-        () => status(large.url, largePid, spent.big),
-        () => status(baseUrl),
+        () => spending(smallPid, spent.small, status(smallUrl)),
+        () => spending(largePid, spent.big, status(large.url)),
+        status(baseUrl),
       ],
       ALTERNATIONS,
     )) as [LoadResult, LoadResult, LoadResult];
-    const perAnswer = ({ cpuMs, answered }: { cpuMs: number; answered: number }) =>
-      `server cpu ${((1000 * cpuMs) / Math.max(1, answered)).toFixed(1)} us an answer`;
     console.log(`  10k commitments   ${line(small)}, ${perAnswer(spent.small)}`);
     console.log(`  200k commitments  ${line(big)}, ${perAnswer(spent.big)}`);
     console.log(`  bare              ${line(bareStatus)}`);
