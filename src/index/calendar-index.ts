@@ -27,6 +27,7 @@ import { POSITION_RECORDS, PositionsView } from './positions-view.js';
 import type { ProofRun } from './proof-runs.js';
 import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
+import { decodeCursor, encodeCursor } from './stored-cursor.js';
 
 /** The index format; an index of another version is rebuilt. */
 export const INDEX_VERSION = 7;
@@ -111,8 +112,8 @@ export class CalendarIndex {
       e.kind === 'donation' ? e.donation.commitments : undefined,
     );
     this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
-    this.cursor = decodeCursor(this.meta.get(APPLIED_KEY)) ?? START;
-    this.floor = decodeCursor(this.meta.get(ACKNOWLEDGED_KEY));
+    this.cursor = decodeCursor(this.meta.get(APPLIED_KEY), 'applied') ?? START;
+    this.floor = decodeCursor(this.meta.get(ACKNOWLEDGED_KEY), 'acknowledged');
   }
 
   /**
@@ -446,35 +447,19 @@ interface JournalReader {
 
 const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash: GENESIS_CHAIN_HASH };
 
-function encodeCursor(cursor: ReadCursor): Buffer {
-  return Buffer.concat([
-    u64(cursor.number),
-    u64(cursor.segment),
-    u64(cursor.offset),
-    cursor.previousChainHash,
-  ]);
-}
-
 /**
  * The acknowledged position an index's `meta` database keeps (CalendarIndex.acknowledged), read
  * without opening the index: by the child that reads a suspect index's pages.
  */
 export function storedAcknowledged(meta: { get(key: Buffer): Buffer | undefined }): ReadCursor | undefined {
-  return higher(decodeCursor(meta.get(APPLIED_KEY)) ?? START, decodeCursor(meta.get(ACKNOWLEDGED_KEY)));
+  return higher(
+    decodeCursor(meta.get(APPLIED_KEY), 'applied') ?? START,
+    decodeCursor(meta.get(ACKNOWLEDGED_KEY), 'acknowledged'),
+  );
 }
 
 /** The further of the applied position and a floor, or undefined where both are at record 0. */
 function higher(applied: ReadCursor, floor: ReadCursor | undefined): ReadCursor | undefined {
   const highest = floor && floor.number > applied.number ? floor : applied;
   return highest.number > 0 ? highest : undefined;
-}
-
-function decodeCursor(value: Buffer | undefined): ReadCursor | undefined {
-  if (value === undefined || value.byteLength !== 56) return undefined;
-  return {
-    number: readU64(value, 0),
-    segment: readU64(value, 8),
-    offset: readU64(value, 16),
-    previousChainHash: new Uint8Array(value.subarray(24, 56)),
-  };
 }

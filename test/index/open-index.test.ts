@@ -129,6 +129,34 @@ describe('the index checked at start', () => {
     assert.equal((line.obj as { acknowledgedRecords: unknown }).acknowledgedRecords, COMMITMENTS.length);
   });
 
+  it('rebuilds an index whose applied position has a flipped bit, rather than holding the journal to it', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const indexPath = join(dataDir, 'index');
+    const root = open<Buffer, Buffer>({
+      path: indexPath,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+      maxDbs: 32,
+    });
+    const applied = root.openDB<Buffer, Buffer>({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' });
+    const stored = applied.get(Buffer.from('applied'));
+    await root.close();
+    assert.ok(stored);
+    // the record number's bit 18 (big-endian): 60 records read as 262,204, past the journal's end
+    const fields = stored.subarray(0, 56);
+    const file = join(indexPath, 'data.mdb');
+    const bytes = readFileSync(file);
+    let flipped = 0;
+    for (let at = bytes.indexOf(fields); at >= 0; at = bytes.indexOf(fields, at + 1)) {
+      bytes[at + 5] = (bytes[at + 5] as number) ^ 0b100;
+      flipped++;
+    }
+    assert.ok(flipped > 0);
+    writeFileSync(file, bytes);
+    await assertRebuilt(dataDir, /its applied position is damaged \(its check does not match\)/);
+  });
+
   it('rebuilds an index that lost entries, found by checking them against the journal', async (t) => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
