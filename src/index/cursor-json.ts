@@ -5,19 +5,25 @@
  */
 import type { ReadCursor } from '../journal/journal.js';
 import { fromHex, toHex } from '../ots/index.js';
+import { cursorCheck } from './stored-cursor.js';
 
 export function cursorToJson(c: ReadCursor): string {
-  return JSON.stringify({ ...c, previousChainHash: toHex(c.previousChainHash) });
+  return JSON.stringify({
+    ...c,
+    previousChainHash: toHex(c.previousChainHash),
+    check: toHex(cursorCheck(c)),
+  });
 }
 
 /**
  * The position `text` holds, if it reads as one: whole numbers, a segment that starts at or before
- * the record, a 32-byte chain hash (a damaged file rarely gives all of these by chance).
+ * the record, a 32-byte chain hash, and the check of these (stored-cursor.ts) where one is given (a
+ * marker an earlier otsd wrote has none).
  */
 export function cursorFromJson(text: string): ReadCursor | undefined {
   try {
     const c = JSON.parse(text) as Record<string, unknown>;
-    const { number, segment, offset, previousChainHash } = c;
+    const { number, segment, offset, previousChainHash, check } = c;
     if (
       !Number.isSafeInteger(number) ||
       !Number.isSafeInteger(segment) ||
@@ -28,12 +34,14 @@ export function cursorFromJson(text: string): ReadCursor | undefined {
       return undefined;
     const hash = fromHex(previousChainHash);
     if (hash.byteLength !== 32) return undefined;
-    return {
+    const cursor = {
       number: number as number,
       segment: segment as number,
       offset: offset as number,
       previousChainHash: hash,
     };
+    if (check !== undefined && check !== toHex(cursorCheck(cursor))) return undefined;
+    return cursor;
   } catch {
     return undefined;
   }

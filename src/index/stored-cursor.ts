@@ -21,13 +21,22 @@ export class StoredCursorDamagedError extends Error {
 }
 
 export function encodeCursor(cursor: ReadCursor): Buffer {
-  const fields = Buffer.concat([
+  const fields = fieldsOf(cursor);
+  return Buffer.concat([fields, checkOf(fields)]);
+}
+
+/** The check stored with `cursor`: the start's marker keeps it too (cursor-json.ts). */
+export function cursorCheck(cursor: ReadCursor): Buffer {
+  return checkOf(fieldsOf(cursor));
+}
+
+function fieldsOf(cursor: ReadCursor): Buffer {
+  return Buffer.concat([
     u64(cursor.number),
     u64(cursor.segment),
     u64(cursor.offset),
     cursor.previousChainHash,
   ]);
-  return Buffer.concat([fields, checkOf(fields)]);
 }
 
 /**
