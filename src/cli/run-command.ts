@@ -9,7 +9,7 @@ import { journalOutageStatus } from '../daemon/journal-warnings.js';
 import { createLogger } from '../daemon/logger.js';
 import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
-import { IndexDamagedError } from '../index/errors.js';
+import { IndexCheckStoppedError, IndexDamagedError } from '../index/errors.js';
 import type { FullIndexCheck } from '../index/full-check.js';
 import type { Journal } from '../journal/journal.js';
 import { nextSteps } from './next-steps.js';
@@ -59,7 +59,16 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       const notifier = systemdNotifier(process.env, (e) =>
         logger.warn({ error: e.message }, 'systemd-notify failed'),
       );
-      const started = await startNode(options, logger, notifier);
+      let started: StartedNode;
+      try {
+        started = await startNode(options, logger, notifier);
+      } catch (e) {
+        // the unit stopped while the index's check at start ran (its child got the signal too): a
+        // stop asked for, and the index is left to be checked at the next start
+        if (!(e instanceof IndexCheckStoppedError)) throw e;
+        logger.info({ signal: e.signal }, 'otsd: stopped while it checked the index at start');
+        return;
+      }
       const { node, ready } = started;
       notifier.ready(ready);
       // the watchdog keeps pinging through a storage fault (otsd waits it out; a restart would not help):

@@ -11,6 +11,17 @@ export class IndexDamagedError extends Error {
 }
 
 /**
+ * The start's check of the index was ended by a signal that stops processes (otsd's unit stopping
+ * while the check ran): a stop asked for, not a failure; the index is left as it was.
+ */
+export class IndexCheckStoppedError extends Error {
+  override name = 'IndexCheckStoppedError';
+  constructor(readonly signal: string) {
+    super(`index: its check at start was stopped (${signal}); it is left as it was`);
+  }
+}
+
+/**
  * LMDB's errors that say its file is not what it wrote: a page not found or of the wrong kind, a
  * transaction it gave up on after one. Not its limits (MAP_FULL, READERS_FULL, TXN_FULL, BAD_VALSIZE)
  * nor MDB_PANIC (a meta page not written: reopening mends it), which a restart meets again or mends

@@ -28,7 +28,7 @@ import {
   removeCheckMarker,
   writeCheckMarker,
 } from './check-marker.js';
-import { isLmdbDamage } from './errors.js';
+import { IndexCheckStoppedError, isLmdbDamage } from './errors.js';
 import { lmdbFileProblem } from './lmdb-file.js';
 import { readIndexPages } from './read-pages.js';
 
@@ -71,7 +71,7 @@ export async function openCheckedIndex(
       told = Date.now();
       onChecking?.();
     });
-    if (pages.stoppedBy) throw stopped(pages.stoppedBy);
+    if (pages.stoppedBy) throw new IndexCheckStoppedError(pages.stoppedBy);
     if (pages.problem) return rebuild(path, journalDir, pages.problem, pages.acknowledged, log);
   }
   try {
@@ -85,13 +85,10 @@ export async function openCheckedIndex(
 /** The acknowledged position the child reads from the index at `path`, if it can. */
 async function acknowledgedIn(path: string): Promise<ReadCursor | undefined> {
   const read = await readIndexPages(path);
-  if (read.stoppedBy) throw stopped(read.stoppedBy);
+  if (read.stoppedBy) throw new IndexCheckStoppedError(read.stoppedBy);
   return read.acknowledged;
 }
 
-/** The start's check ended by a stop signal: the start ends, the index as it was. */
-const stopped = (signal: string) =>
-  new Error(`index: its check at start was stopped (${signal}); it is left as it was`);
 
 /**
  * Checks `index` against `journal`, brings it up to the journal's head and writes to it once: returns

@@ -8,13 +8,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { CATCH_UP_BATCH } from '../../src/index/catch-up.js';
 import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { sha256 } from '../../src/ots/index.js';
-import { startCalendarProcess } from '../helpers/calendar-process.js';
+import { OTSD_MAIN, startCalendarProcess } from '../helpers/calendar-process.js';
+import { STARTUP_TIMEOUT_MS, spawnTracked } from '../helpers/child-process.js';
 import { notifyUnavailable, startNotifySocket } from '../helpers/notify-socket.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -131,6 +133,37 @@ describe('systemd notify', () => {
       dataDir,
       'EXTEND_TIMEOUT_USEC=60000000 STATUS=index: checking its file before it is opened',
     );
+  });
+
+  it('exits 0 when the unit stops while the index file is checked at start, the index as it was', async (t) => {
+    if (!requireTools(t, notifyUnavailable())) return;
+    const dir = tempDir(t);
+    const dataDir = join(dir, 'data');
+    const made = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14789', create: true });
+    await made.commit(sha256(u32be(1)));
+    await made.close();
+    const index = join(dataDir, 'index', 'data.mdb');
+    const before = readFileSync(index);
+    const socket = await startNotifySocket(t, dir);
+    // detached: SIGTERM goes to the whole group, otsd and the child that checks its index, as systemd
+    // stops every process of a unit
+    const otsd = spawnTracked(
+      process.execPath,
+      [OTSD_MAIN, 'run', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--uri', 'http://127.0.0.1:14789'],
+      { detached: true, env: { ...process.env, NOTIFY_SOCKET: socket.path } },
+    );
+    t.after(() => otsd.stop('SIGKILL'));
+    // told as the child starts, which then takes a few hundred ms to read the index
+    for (let waited = 0; !socket.messages().includes('STATUS=index: checking its file'); waited += 5) {
+      otsd.assertRunning('otsd run');
+      assert.ok(waited < STARTUP_TIMEOUT_MS, `no index check told: ${socket.messages()}`);
+      await sleep(5);
+    }
+    assert.equal(await otsd.stop('SIGTERM'), 0, otsd.output());
+    assert.match(otsd.output(), /otsd: stopped while it checked the index at start/);
+    assert.doesNotMatch(socket.messages(), /READY=1/);
+    assert.ok(readFileSync(index).equals(before), 'the index is left as it was');
+    assert.ok(!existsSync(join(dataDir, 'index', 'check-started')));
   });
 });
 
