@@ -1,4 +1,5 @@
 /** `otsd run`: a calendar node in the foreground until SIGINT or SIGTERM, or a fault that needs a restart. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Aggregator } from '../aggregator/aggregator.js';
@@ -19,6 +20,8 @@ import { addRunOptions, checkRunOptions, type RunOptions } from './run-options.j
 
 /** Bound on a graceful stop: past it the process exits anyway, with status 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+/** How long after its child ended by a signal otsd may see that signal itself (sent to both). */
+const STOP_SEEN_MS = 1000;
 
 /** What `otsd run` starts: a calendar or mirror, or a stand-alone aggregator. */
 interface RunningNode {
@@ -56,6 +59,10 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       checkRunOptions(options);
       const logger = createLogger(options.logLevel);
       const stopRequested = stopSignal();
+      let stopAsked: NodeJS.Signals | undefined;
+      stopRequested.then((signal) => {
+        stopAsked = signal;
+      });
       const notifier = systemdNotifier(process.env, (e) =>
         logger.warn({ error: e.message }, 'systemd-notify failed'),
       );
@@ -63,10 +70,13 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
       try {
         started = await startNode(options, logger, notifier);
       } catch (e) {
-        // the unit stopped while the index's check at start ran (its child got the signal too): a
-        // stop asked for, and the index is left to be checked at the next start
+        // the unit stopped while the index's check at start ran, otsd and its child alike: a stop
+        // asked for, the index left to be checked at the next start. The child alone ended (an
+        // out-of-memory killer's SIGTERM) is a failure, for systemd to restart.
         if (!(e instanceof IndexCheckStoppedError)) throw e;
-        logger.info({ signal: e.signal }, 'otsd: stopped while it checked the index at start');
+        const signal = stopAsked ?? (await Promise.race([stopRequested, sleep(STOP_SEEN_MS)]));
+        if (!signal) throw e;
+        logger.info({ signal }, 'otsd: stopped while it checked the index at start');
         return;
       }
       const { node, ready } = started;

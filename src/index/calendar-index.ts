@@ -27,7 +27,7 @@ import { POSITION_RECORDS, PositionsView } from './positions-view.js';
 import type { ProofRun } from './proof-runs.js';
 import { type ProofLocation, ProofTreesView } from './proof-trees-view.js';
 import { StampsView } from './stamps-view.js';
-import { decodeCursor, encodeCursor } from './stored-cursor.js';
+import { decodeCursor, encodeCursor, StoredCursorDamagedError } from './stored-cursor.js';
 
 /** The index format; an index of another version is rebuilt. */
 export const INDEX_VERSION = 7;
@@ -119,7 +119,8 @@ export class CalendarIndex {
   /**
    * Opens (creating if needed) the index at `path` of the journal in `journalDir`. An index of another
    * format version is emptied, the sub-databases it had and this one has not dropped; it keeps its
-   * acknowledged position (`applied` and the floor are encoded alike in every version). Check the
+   * acknowledged position (`applied` and the floor are encoded alike in every version; a check
+   * after their fields came later, and a value without one still reads). Check the
    * file first (openCheckedIndex): LMDB trusts what it maps.
    */
   static open(path: string, journalDir: string): CalendarIndex {
@@ -177,7 +178,13 @@ export class CalendarIndex {
    * writes pages at a commit, which no read does (damage there ends a write, or the process).
    */
   writeProbe(): void {
-    this.root.transactionSync(() => this.meta.put(VERSION_KEY, u64(INDEX_VERSION)));
+    this.root.transactionSync(() => {
+      this.meta.put(VERSION_KEY, u64(INDEX_VERSION));
+      // positions an earlier otsd stored without their check get it now, not at the next record
+      // applied (a quiet calendar or mirror may wait long for one)
+      if (this.cursor.number > 0) this.meta.put(APPLIED_KEY, encodeCursor(this.cursor));
+      if (this.floor) this.meta.put(ACKNOWLEDGED_KEY, encodeCursor(this.floor));
+    });
   }
 
   /** Carries the acknowledged position of an index this one replaces over to it (it only grows). */
@@ -449,13 +456,27 @@ const START: ReadCursor = { number: 0, segment: 0, offset: 0, previousChainHash:
 
 /**
  * The acknowledged position an index's `meta` database keeps (CalendarIndex.acknowledged), read
- * without opening the index: by the child that reads a suspect index's pages.
+ * without opening the index: by the child that reads a suspect index's pages. A damaged position is
+ * the index's `problem`; the other one, if it reads, is still the position kept.
  */
-export function storedAcknowledged(meta: { get(key: Buffer): Buffer | undefined }): ReadCursor | undefined {
-  return higher(
-    decodeCursor(meta.get(APPLIED_KEY), 'applied') ?? START,
-    decodeCursor(meta.get(ACKNOWLEDGED_KEY), 'acknowledged'),
-  );
+export function storedAcknowledged(meta: { get(key: Buffer): Buffer | undefined }): {
+  acknowledged: ReadCursor | undefined;
+  problem: string | undefined;
+} {
+  const read = (key: Buffer, what: string): { cursor?: ReadCursor | undefined; problem?: string } => {
+    try {
+      return { cursor: decodeCursor(meta.get(key), what) };
+    } catch (e) {
+      if (!(e instanceof StoredCursorDamagedError)) throw e;
+      return { problem: e.message };
+    }
+  };
+  const applied = read(APPLIED_KEY, 'applied');
+  const floor = read(ACKNOWLEDGED_KEY, 'acknowledged');
+  return {
+    acknowledged: higher(applied.cursor ?? START, floor.cursor),
+    problem: applied.problem ?? floor.problem,
+  };
 }
 
 /** The further of the applied position and a floor, or undefined where both are at record 0. */

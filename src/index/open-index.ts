@@ -89,7 +89,6 @@ async function acknowledgedIn(path: string): Promise<ReadCursor | undefined> {
   return read.acknowledged;
 }
 
-
 /**
  * Checks `index` against `journal`, brings it up to the journal's head and writes to it once: returns
  * it, or, if it is damaged (found by the check, or an LMDB error while it catches up or writes), a

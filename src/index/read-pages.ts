@@ -117,8 +117,10 @@ function readEveryEntry(path: string): void {
   };
   const { databases } = openEveryDatabase(path);
   const meta = databases.get('meta');
-  const acknowledged = meta && storedAcknowledged(meta);
+  const stored = meta ? storedAcknowledged(meta) : { acknowledged: undefined, problem: undefined };
+  const { acknowledged } = stored;
   process.stdout.write(`${acknowledged ? cursorToJson(acknowledged) : ''}\n`);
+  if (stored.problem) throw new Error(stored.problem);
   const problem = lmdbTreesProblem(join(path, 'data.mdb'), progress);
   if (problem) throw new Error(problem);
   for (const [name, db] of databases) {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +16,7 @@ import { Journal } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { sha256 } from '../../src/ots/index.js';
 import { OTSD_MAIN, startCalendarProcess } from '../helpers/calendar-process.js';
-import { STARTUP_TIMEOUT_MS, spawnTracked } from '../helpers/child-process.js';
+import { STARTUP_TIMEOUT_MS, spawnTracked, type TrackedChild } from '../helpers/child-process.js';
 import { notifyUnavailable, startNotifySocket } from '../helpers/notify-socket.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -137,33 +137,23 @@ describe('systemd notify', () => {
 
   it('exits 0 when the unit stops while the index file is checked at start, the index as it was', async (t) => {
     if (!requireTools(t, notifyUnavailable())) return;
-    const dir = tempDir(t);
-    const dataDir = join(dir, 'data');
-    const made = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14789', create: true });
-    await made.commit(sha256(u32be(1)));
-    await made.close();
-    const index = join(dataDir, 'index', 'data.mdb');
-    const before = readFileSync(index);
-    const socket = await startNotifySocket(t, dir);
-    // detached: SIGTERM goes to the whole group, otsd and the child that checks its index, as systemd
-    // stops every process of a unit
-    const otsd = spawnTracked(
-      process.execPath,
-      [OTSD_MAIN, 'run', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--uri', 'http://127.0.0.1:14789'],
-      { detached: true, env: { ...process.env, NOTIFY_SOCKET: socket.path } },
-    );
-    t.after(() => otsd.stop('SIGKILL'));
-    // told as the child starts, which then takes a few hundred ms to read the index
-    for (let waited = 0; !socket.messages().includes('STATUS=index: checking its file'); waited += 5) {
-      otsd.assertRunning('otsd run');
-      assert.ok(waited < STARTUP_TIMEOUT_MS, `no index check told: ${socket.messages()}`);
-      await sleep(5);
-    }
+    const { otsd, socket, index, before } = await checkingAtStart(t);
+    // as systemd stops a unit: SIGTERM to every process of it, otsd and the child reading its index
     assert.equal(await otsd.stop('SIGTERM'), 0, otsd.output());
     assert.match(otsd.output(), /otsd: stopped while it checked the index at start/);
     assert.doesNotMatch(socket.messages(), /READY=1/);
     assert.ok(readFileSync(index).equals(before), 'the index is left as it was');
-    assert.ok(!existsSync(join(dataDir, 'index', 'check-started')));
+    assert.ok(!existsSync(join(dirname(index), 'check-started')));
+  });
+
+  it('exits 1 when the child checking the index alone is ended by SIGTERM (an out-of-memory killer), for a restart', async (t) => {
+    if (!requireTools(t, notifyUnavailable())) return;
+    const { otsd } = await checkingAtStart(t);
+    const pid = otsd.child.pid as number;
+    const checker = await waitForTight('the child checking the index', () => checkerOf(pid), otsd);
+    process.kill(checker, 'SIGTERM');
+    assert.equal(await otsd.exited, 1, otsd.output());
+    assert.match(otsd.output(), /its check at start was stopped \(SIGTERM\)/);
   });
 });
 
@@ -177,6 +167,64 @@ async function assertExtendedBeforeReady(t: TestContext, dataDir: string, extens
   const extend = lines.findIndex((l) => l.includes(extension));
   assert.ok(extend >= 0, socket.messages());
   assert.ok(extend < lines.findIndex((l) => l.includes('READY=1')), 'before READY=1');
+}
+
+/**
+ * A calendar whose `otsd run` (the leader of its own process group, so that a signal reaches it and
+ * its children as systemd's reaches a unit's) has told NOTIFY_SOCKET it checks the index's file: the
+ * child doing it then reads for a few hundred ms.
+ */
+async function checkingAtStart(t: TestContext) {
+  const dir = tempDir(t);
+  const dataDir = join(dir, 'data');
+  const made = await Calendar.open({ dataDir, uri: 'http://127.0.0.1:14789', create: true });
+  await made.commit(sha256(u32be(1)));
+  await made.close();
+  const index = join(dataDir, 'index', 'data.mdb');
+  const before = readFileSync(index);
+  const socket = await startNotifySocket(t, dir);
+  const otsd = spawnTracked(
+    process.execPath,
+    [OTSD_MAIN, 'run', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--uri', 'http://127.0.0.1:14789'],
+    { detached: true, env: { ...process.env, NOTIFY_SOCKET: socket.path } },
+  );
+  t.after(() => otsd.stop('SIGKILL'));
+  await waitForTight(
+    'the index check told',
+    () => (socket.messages().includes('STATUS=index: checking its file') ? true : undefined),
+    otsd,
+  );
+  return { otsd, socket, index, before };
+}
+
+/** waitFor, polling every 5 ms (the child lives a few hundred), while `process` runs. */
+async function waitForTight<T>(what: string, check: () => T | undefined, process: TrackedChild): Promise<T> {
+  for (let waited = 0; waited < STARTUP_TIMEOUT_MS; waited += 5) {
+    process.assertRunning(what);
+    const value = check();
+    if (value !== undefined) return value;
+    await sleep(5);
+  }
+  throw new Error(
+    `${what}: not seen within ${STARTUP_TIMEOUT_MS / 1000} s; its output:\n${process.output()}`,
+  );
+}
+
+/** The child of `pid` that reads the index's pages (src/index/read-pages.ts), from /proc. */
+function checkerOf(pid: number): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // the fields after the command's closing parenthesis: state, then the parent's pid
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      // a child just forked runs otsd's code until it execs node on read-pages.js
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('read-pages')) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 function u32be(n: number): Uint8Array {

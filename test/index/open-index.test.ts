@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { open } from 'lmdb';
+import { type Database, open } from 'lmdb';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { IndexDamagedError } from '../../src/index/errors.js';
 import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
@@ -155,6 +155,33 @@ describe('the index checked at start', () => {
     assert.ok(flipped > 0);
     writeFileSync(file, bytes);
     await assertRebuilt(dataDir, /its applied position is damaged \(its check does not match\)/);
+  });
+
+  it('adds the check to a position an earlier otsd stored without one, at the first start', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const indexPath = join(dataDir, 'index');
+    const meta = async <T>(use: (db: Database<Buffer, Buffer>) => Promise<T> | T): Promise<T> => {
+      const root = open<Buffer, Buffer>({
+        path: indexPath,
+        keyEncoding: 'binary',
+        encoding: 'binary',
+        maxDbs: 32,
+      });
+      try {
+        return await use(
+          root.openDB<Buffer, Buffer>({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' }),
+        );
+      } finally {
+        await root.close();
+      }
+    };
+    const applied = Buffer.from('applied');
+    // as an earlier otsd wrote it: the fields alone
+    await meta((db) => db.put(applied, (db.get(applied) as Buffer).subarray(0, 56)));
+    const calendar = await Calendar.open({ dataDir, uri: URI });
+    await calendar.close();
+    assert.equal((await meta((db) => db.get(applied)))?.byteLength, 64);
   });
 
   it('rebuilds an index that lost entries, found by checking them against the journal', async (t) => {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { storedAcknowledged } from '../../src/index/calendar-index.js';
 import { decodeCursor, encodeCursor, StoredCursorDamagedError } from '../../src/index/stored-cursor.js';
 import type { ReadCursor } from '../../src/journal/journal.js';
 
@@ -45,5 +46,33 @@ describe('stored cursor', () => {
     );
     const fields = encodeCursor({ ...CURSOR, segment: CURSOR.number + 1 }).subarray(0, 56);
     assert.throws(() => decodeCursor(fields, 'applied'), /record 263226, segment 263227/);
+  });
+
+  it('keeps the position that still reads when the other is damaged, and names the damage', () => {
+    const flipped = (cursor: ReadCursor) => {
+      const stored = encodeCursor(cursor);
+      stored[5] = (stored[5] as number) ^ 4;
+      return stored;
+    };
+    const floor = { ...CURSOR, number: CURSOR.number + 10 };
+    const meta = (values: Record<string, Buffer>) => ({ get: (key: Buffer) => values[key.toString()] });
+    assert.deepEqual(
+      storedAcknowledged(meta({ applied: flipped(CURSOR), acknowledged: encodeCursor(floor) })),
+      {
+        acknowledged: floor,
+        problem: 'index: its applied position is damaged (its check does not match)',
+      },
+    );
+    assert.deepEqual(
+      storedAcknowledged(meta({ applied: encodeCursor(CURSOR), acknowledged: flipped(floor) })),
+      {
+        acknowledged: CURSOR,
+        problem: 'index: its acknowledged position is damaged (its check does not match)',
+      },
+    );
+    assert.deepEqual(storedAcknowledged(meta({ applied: encodeCursor(CURSOR) })), {
+      acknowledged: CURSOR,
+      problem: undefined,
+    });
   });
 });
