@@ -10,6 +10,7 @@ import { journalOutageStatus } from '../daemon/journal-warnings.js';
 import { createLogger } from '../daemon/logger.js';
 import { stopNode, stopSignal } from '../daemon/stop.js';
 import { type Notifier, systemdNotifier } from '../daemon/systemd-notify.js';
+import { keepTickShapes } from '../daemon/tick-shapes.js';
 import { IndexCheckStoppedError, IndexDamagedError } from '../index/errors.js';
 import type { FullIndexCheck } from '../index/full-check.js';
 import type { Journal } from '../journal/journal.js';
@@ -57,6 +58,7 @@ export function runCommand(out: (text: string) => void = (text) => process.stdou
         return;
       }
       checkRunOptions(options);
+      keepTickShapes();
       const logger = createLogger(options.logLevel);
       const stopRequested = stopSignal();
       let stopAsked: NodeJS.Signals | undefined;
