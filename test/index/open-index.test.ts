@@ -83,6 +83,25 @@ async function dropEntries(indexPath: string): Promise<void> {
   await root.close();
 }
 
+/** Runs `use` on sub-database `name` of the index at `indexPath`, opened by the test itself. */
+async function withDatabase<T>(
+  indexPath: string,
+  name: string,
+  use: (db: Database<Buffer, Buffer>) => Promise<T> | T,
+): Promise<T> {
+  const root = open<Buffer, Buffer>({
+    path: indexPath,
+    keyEncoding: 'binary',
+    encoding: 'binary',
+    maxDbs: 64,
+  });
+  try {
+    return await use(root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' }));
+  } finally {
+    await root.close();
+  }
+}
+
 /** Cuts the journal's only segment to half its length: acknowledged records gone. */
 function cutJournal(dataDir: string): void {
   const journal = join(dataDir, 'journal');
@@ -133,15 +152,7 @@ describe('the index checked at start', () => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
     const indexPath = join(dataDir, 'index');
-    const root = open<Buffer, Buffer>({
-      path: indexPath,
-      keyEncoding: 'binary',
-      encoding: 'binary',
-      maxDbs: 32,
-    });
-    const applied = root.openDB<Buffer, Buffer>({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' });
-    const stored = applied.get(Buffer.from('applied'));
-    await root.close();
+    const stored = await withDatabase(indexPath, 'meta', (db) => db.get(Buffer.from('applied')));
     assert.ok(stored);
     // the record number's bit 18 (big-endian): 60 records read as 262,204, past the journal's end
     const fields = stored.subarray(0, 56);
@@ -161,27 +172,14 @@ describe('the index checked at start', () => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
     const indexPath = join(dataDir, 'index');
-    const meta = async <T>(use: (db: Database<Buffer, Buffer>) => Promise<T> | T): Promise<T> => {
-      const root = open<Buffer, Buffer>({
-        path: indexPath,
-        keyEncoding: 'binary',
-        encoding: 'binary',
-        maxDbs: 32,
-      });
-      try {
-        return await use(
-          root.openDB<Buffer, Buffer>({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' }),
-        );
-      } finally {
-        await root.close();
-      }
-    };
     const applied = Buffer.from('applied');
     // as an earlier otsd wrote it: the fields alone
-    await meta((db) => db.put(applied, (db.get(applied) as Buffer).subarray(0, 56)));
+    await withDatabase(indexPath, 'meta', (db) =>
+      db.put(applied, (db.get(applied) as Buffer).subarray(0, 56)),
+    );
     const calendar = await Calendar.open({ dataDir, uri: URI });
     await calendar.close();
-    assert.equal((await meta((db) => db.get(applied)))?.byteLength, 64);
+    assert.equal((await withDatabase(indexPath, 'meta', (db) => db.get(applied)))?.byteLength, 64);
   });
 
   it('rebuilds an index that lost entries, found by checking them against the journal', async (t) => {
@@ -225,16 +223,7 @@ describe('the index checked at start', () => {
     await calendarOf(dataDir);
     const indexPath = join(dataDir, 'index');
     // a commit lmdb-js makes without a sync (as ChainScanStore.save's)...
-    const root = open<Buffer, Buffer>({
-      path: indexPath,
-      keyEncoding: 'binary',
-      encoding: 'binary',
-      maxDbs: 64,
-    });
-    await root
-      .openDB<Buffer, Buffer>({ name: 'chain-scan', keyEncoding: 'binary', encoding: 'binary' })
-      .put(Buffer.from('state'), Buffer.alloc(100, 1));
-    await root.close();
+    await withDatabase(indexPath, 'chain-scan', (db) => db.put(Buffer.from('state'), Buffer.alloc(100, 1)));
     // ...then a power cut: its root page never reached the disk, nor lmdb-js's sync meta, and the
     // machine booted again
     const file = join(indexPath, 'data.mdb');
