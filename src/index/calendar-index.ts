@@ -112,8 +112,16 @@ export class CalendarIndex {
       e.kind === 'donation' ? e.donation.commitments : undefined,
     );
     this.chainScan = new ChainScanStore(openDatabase('chain-scan'));
-    this.cursor = decodeCursor(this.meta.get(APPLIED_KEY), 'applied') ?? START;
-    this.floor = decodeCursor(this.meta.get(ACKNOWLEDGED_KEY), 'acknowledged');
+    try {
+      this.cursor = decodeCursor(this.meta.get(APPLIED_KEY), 'applied') ?? START;
+      this.floor = decodeCursor(this.meta.get(ACKNOWLEDGED_KEY), 'acknowledged');
+    } catch (e) {
+      // a damaged position: nothing is written yet, so LMDB closes at once, and the files it mapped
+      // can be removed and made anew by a rebuild in this process
+      void this.root.close();
+      this.segments.close();
+      throw e;
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -21,9 +22,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type Database, open } from 'lmdb';
 import { Calendar } from '../../src/calendar/calendar.js';
+import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { IndexDamagedError } from '../../src/index/errors.js';
 import { lmdbFileProblem } from '../../src/index/lmdb-file.js';
 import { DB, META, PAGE } from '../../src/index/lmdb-layout.js';
+import { StoredCursorDamagedError } from '../../src/index/stored-cursor.js';
 import { sha256 } from '../../src/ots/index.js';
 import { commitmentEntry } from '../helpers/index-contents.js';
 import { LmdbBytes } from '../helpers/lmdb-bytes.js';
@@ -102,6 +105,25 @@ async function withDatabase<T>(
   }
 }
 
+/**
+ * Flips bit 18 of the index's applied record number (big-endian), in every copy of it in the file:
+ * 60 records read as 262,204, past the journal's end (the CI's failure, 2026-11-30).
+ */
+async function flipAppliedRecordNumber(indexPath: string): Promise<void> {
+  const stored = await withDatabase(indexPath, 'meta', (db) => db.get(Buffer.from('applied')));
+  assert.ok(stored);
+  const fields = stored.subarray(0, 56);
+  const file = join(indexPath, 'data.mdb');
+  const bytes = readFileSync(file);
+  let flipped = 0;
+  for (let at = bytes.indexOf(fields); at >= 0; at = bytes.indexOf(fields, at + 1)) {
+    bytes[at + 5] = (bytes[at + 5] as number) ^ 0b100;
+    flipped++;
+  }
+  assert.ok(flipped > 0);
+  writeFileSync(file, bytes);
+}
+
 /** Cuts the journal's only segment to half its length: acknowledged records gone. */
 function cutJournal(dataDir: string): void {
   const journal = join(dataDir, 'journal');
@@ -151,21 +173,26 @@ describe('the index checked at start', () => {
   it('rebuilds an index whose applied position has a flipped bit, rather than holding the journal to it', async (t) => {
     const dataDir = tempDir(t);
     await calendarOf(dataDir);
-    const indexPath = join(dataDir, 'index');
-    const stored = await withDatabase(indexPath, 'meta', (db) => db.get(Buffer.from('applied')));
-    assert.ok(stored);
-    // the record number's bit 18 (big-endian): 60 records read as 262,204, past the journal's end
-    const fields = stored.subarray(0, 56);
-    const file = join(indexPath, 'data.mdb');
-    const bytes = readFileSync(file);
-    let flipped = 0;
-    for (let at = bytes.indexOf(fields); at >= 0; at = bytes.indexOf(fields, at + 1)) {
-      bytes[at + 5] = (bytes[at + 5] as number) ^ 0b100;
-      flipped++;
-    }
-    assert.ok(flipped > 0);
-    writeFileSync(file, bytes);
+    await flipAppliedRecordNumber(join(dataDir, 'index'));
     await assertRebuilt(dataDir, /its applied position is damaged \(its check does not match\)/);
+  });
+
+  it('refuses to open an index whose position is damaged, leaving none of its files open', async (t) => {
+    const dataDir = tempDir(t);
+    await calendarOf(dataDir);
+    const indexPath = join(dataDir, 'index');
+    await flipAppliedRecordNumber(indexPath);
+    const opened = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(indexPath);
+        } catch {
+          return false;
+        }
+      });
+    assert.deepEqual(opened(), []);
+    assert.throws(() => CalendarIndex.open(indexPath, join(dataDir, 'journal')), StoredCursorDamagedError);
+    assert.deepEqual(opened(), []);
   });
 
   it('adds the check to a position an earlier otsd stored without one, at the first start', async (t) => {
