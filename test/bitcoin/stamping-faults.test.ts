@@ -15,6 +15,7 @@ import { decodeStampEndPayload, StampOutcome } from '../../src/journal/stamp-end
 import { fromHex, reverseBytes, toHex } from '../../src/ots/index.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable } from '../helpers/litecoind.js';
+import { recordsOf } from '../helpers/record-fields.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -100,8 +101,7 @@ describe('stamping faults on litecoind', () => {
       calendar.explain,
     );
     assert.notEqual(next, ours);
-    const records: { kind: number; payload: Uint8Array }[] = [];
-    for await (const record of calendar.node.calendar.journal.read()) records.push(record);
+    const records = await recordsOf(calendar.node.calendar.journal);
     const ends = records
       .filter((r) => r.kind === RecordKind.StampEnd)
       .map((r) => decodeStampEndPayload(r.payload));

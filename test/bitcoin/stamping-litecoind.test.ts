@@ -23,6 +23,7 @@ import { runCli } from '../cli/run-cli.js';
 import { runPython } from '../clients/run-client.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindUnavailable } from '../helpers/litecoind.js';
+import { recordsOf } from '../helpers/record-fields.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -90,8 +91,7 @@ describe('stamping on litecoind', () => {
     }
     assert.equal(node.calendar.index.openStamps().length, 0);
     // the stamp ends with its own record, after the proof, naming the version mined
-    const records: { kind: number; payload: Uint8Array }[] = [];
-    for await (const record of node.calendar.journal.read()) records.push(record);
+    const records = await recordsOf(node.calendar.journal);
     const [proof, end] = records.slice(-2);
     assert.equal(proof?.kind, RecordKind.Proof);
     assert.equal(end?.kind, RecordKind.StampEnd);

@@ -20,7 +20,7 @@ import { segmentFileName } from '../../src/journal/segment.js';
 import { BitcoinBlockHeaderAttestation, sha256, Timestamp } from '../../src/ots/index.js';
 import { indexContents, indexDifference } from '../helpers/index-contents.js';
 import { mixedJournal } from '../helpers/mixed-journal.js';
-import { recordFields } from '../helpers/record-fields.js';
+import { recordFields, recordsOf } from '../helpers/record-fields.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** A proof record's payload covering `records`, whose commitments are `commitments`. */
@@ -98,13 +98,6 @@ async function batchesOf(
     return { batches, trees, error: error as Error };
   }
   return { batches, trees };
-}
-
-/** Every record of `journal`. */
-async function recordsOf(journal: Journal): Promise<StoredRecord[]> {
-  const records: StoredRecord[] = [];
-  for await (const record of journal.read()) records.push(record);
-  return records;
 }
 
 /** Threads of this process (Linux), after node's own pool started. */

@@ -7,16 +7,10 @@ import { chainHash, frameRecord, GENESIS_CHAIN_HASH, RecordKind } from '../../sr
 import { SEGMENT_HEADER_BYTES } from '../../src/journal/segment.js';
 import { verifyJournal } from '../../src/journal/verify.js';
 import { toHex } from '../../src/ots/index.js';
-import { recordFields } from '../helpers/record-fields.js';
+import { recordFields, recordsOf } from '../helpers/record-fields.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
 const payload = (i: number) => new Uint8Array(32).fill(i % 256);
-
-async function collect(journal: Journal, from = 0): Promise<StoredRecord[]> {
-  const out: StoredRecord[] = [];
-  for await (const r of journal.read(from)) out.push(r);
-  return out;
-}
 
 async function filled(dir: string, n: number, maxSegmentBytes?: number): Promise<Journal> {
   const journal = await Journal.open({ dir, create: true, ...(maxSegmentBytes && { maxSegmentBytes }) });
@@ -38,7 +32,7 @@ describe('journal append and read', () => {
   it('numbers records from 0 and chains them as documented', async (t) => {
     const dir = tempDir(t);
     const journal = await filled(dir, 3);
-    const records = await collect(journal);
+    const records = await recordsOf(journal);
     assert.deepEqual(
       records.map((r) => r.number),
       [0, 1, 2],
@@ -52,7 +46,7 @@ describe('journal append and read', () => {
     assert.equal(journal.head.records, 3);
     assert.equal(toHex(journal.head.chainHash), toHex(previous));
     assert.deepEqual(
-      (await collect(journal, 2)).map((r) => r.number),
+      (await recordsOf(journal, 2)).map((r) => r.number),
       [2],
     );
     const third = records[2] as StoredRecord;
@@ -89,7 +83,7 @@ describe('journal append and read', () => {
     assert.equal(second.head.records, 5);
     assert.equal(toHex(second.head.chainHash), toHex(head.chainHash));
     await second.append(RecordKind.Commitment, payload(5));
-    assert.equal((await collect(second)).length, 6);
+    assert.equal((await recordsOf(second)).length, 6);
     await second.close();
     assert.equal((await verifyJournal(dir)).records, 6);
   });
@@ -101,7 +95,7 @@ describe('journal append and read', () => {
     t.after(() => journal.close());
     // a copy of the last record's chain hash, not a view of the segment recovery read
     assert.equal(journal.head.chainHash.buffer.byteLength, 32);
-    const [record] = await collect(journal);
+    const [record] = await recordsOf(journal);
     assert.deepEqual(JSON.parse(JSON.stringify(record)), {
       number: 0,
       kind: RecordKind.Commitment,
@@ -113,7 +107,7 @@ describe('journal append and read', () => {
 
   it('appends records chained elsewhere in one group, byte for byte, and chains anew what does not follow', async (t) => {
     const source = await filled(tempDir(t), 300);
-    const records = await collect(source);
+    const records = await recordsOf(source);
     await source.close();
     const chained = records.map((r, i) => ({
       framed: frameRecord(r.kind, r.payload),
@@ -400,17 +394,18 @@ describe('journal segments', () => {
       .sort();
     assert.ok(names.length > 3, `expected several segments, got ${names.length}`);
     assert.equal(names[0], '00000000000000000000.seg');
-    const records = await collect(journal);
+    const records = await recordsOf(journal);
     assert.deepEqual(
       records.map((r) => r.number),
       Array.from({ length: 50 }, (_, i) => i),
     );
-    assert.deepEqual((await collect(journal, 37)).map((r) => r.number)[0], 37);
+    assert.deepEqual((await recordsOf(journal, 37)).map((r) => r.number)[0], 37);
     // resume from a cursor in another segment
     const at = records[20] as StoredRecord;
-    const resumed: number[] = [];
-    for await (const r of journal.read({ ...at, previousChainHash: (records[19] as StoredRecord).chainHash }))
-      resumed.push(r.number);
+    const resumed = await recordsOf(journal, {
+      ...at,
+      previousChainHash: (records[19] as StoredRecord).chainHash,
+    });
     assert.equal(resumed.length, 30);
     await journal.close();
     const reopened = await Journal.open({ dir, maxSegmentBytes: 1000 });
@@ -423,7 +418,7 @@ describe('journal segments', () => {
   it('reads in batches the records read gives, at most `most` a batch, from a number or a cursor', async (t) => {
     const dir = tempDir(t);
     const journal = await filled(dir, 50, 1000);
-    const records = await collect(journal);
+    const records = await recordsOf(journal);
     const batched = async (from: Parameters<Journal['readBatches']>[0], most: number) => {
       const sizes: number[] = [];
       const out: StoredRecord[] = [];
