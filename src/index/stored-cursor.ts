@@ -41,8 +41,8 @@ function fieldsOf(cursor: ReadCursor): Buffer {
 
 /**
  * The position `value` holds; undefined where none is stored. `what` names it in the error a damaged
- * one throws. A value of the fields alone, unchecked, is one an otsd before the check wrote (its next
- * write adds the check).
+ * one throws. A value of the fields alone, unchecked, is one an otsd before the check wrote (the
+ * start's write adds the check: CalendarIndex.writeProbe).
  */
 export function decodeCursor(value: Buffer | undefined, what: string): ReadCursor | undefined {
   if (value === undefined) return undefined;
