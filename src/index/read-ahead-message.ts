@@ -5,9 +5,10 @@
  * @module
  */
 import type { StoredRecord } from '../journal/journal.js';
-import { MerkleLevels } from '../journal/merkle-levels.js';
+import type { MerkleLevels } from '../journal/merkle-levels.js';
 import type { ReadPlan, RecordSpan } from '../journal/read-spans.js';
 import { recordAt } from '../journal/scan.js';
+import { type PackedTrees, packTrees, unpackTrees } from '../journal/tree-transfer.js';
 
 /** What the reading thread is given. */
 export interface ReadAheadStart {
@@ -20,7 +21,7 @@ export interface ReadAheadStart {
   keptRecords: number;
 }
 
-export interface BatchMessage {
+export interface BatchMessage extends PackedTrees {
   kind: 'batch';
   segment: number;
   /** Number of the first record. */
@@ -29,9 +30,6 @@ export interface BatchMessage {
   offsets: Float64Array;
   /** The records, from the first one's offset. */
   bytes: Uint8Array;
-  /** (proof record, leaves) of each tree built, its nodes in `treeBytes`, one tree after another. */
-  trees: Float64Array;
-  treeBytes: Uint8Array;
 }
 
 /** What the reading thread sends: batches, then the end, or why it stopped (an error's name, code, message). */
@@ -56,25 +54,13 @@ export function batchMessage(span: RecordSpan, trees: ReadonlyMap<number, Merkle
     offsets[i] = r.offset;
   });
   offsets[records.length] = last.offset + last.size;
-  const treeEntries = new Float64Array(trees.size * 2);
-  let treeBytes = 0;
-  for (const tree of trees.values()) treeBytes += tree.byteLength;
-  const nodes = new Uint8Array(treeBytes);
-  let i = 0;
-  let at = 0;
-  for (const [record, tree] of trees) {
-    treeEntries.set([record, tree.leaves], 2 * i++);
-    nodes.set(tree.nodeBytes, at);
-    at += tree.byteLength;
-  }
   return {
     kind: 'batch',
     segment: first.segment,
     first: first.number,
     offsets,
     bytes: span.bytes.slice(first.offset - base, last.offset + last.size - base),
-    trees: treeEntries,
-    treeBytes: nodes,
+    ...packTrees(trees),
   };
 }
 
@@ -94,17 +80,5 @@ export function batchOf(message: BatchMessage): ReadAheadBatch {
       recordAt(bytes, offset - base, (offsets[i + 1] as number) - offset, first + i, offset, segment),
     );
   }
-  const trees = new Map<number, MerkleLevels>();
-  const nodes = Buffer.from(
-    message.treeBytes.buffer,
-    message.treeBytes.byteOffset,
-    message.treeBytes.byteLength,
-  );
-  for (let i = 0, at = 0; i < message.trees.length; i += 2) {
-    const leaves = message.trees[i + 1] as number;
-    const length = MerkleLevels.byteLengthOf(leaves);
-    trees.set(message.trees[i] as number, MerkleLevels.fromNodes(leaves, nodes.subarray(at, at + length)));
-    at += length;
-  }
-  return { records, trees };
+  return { records, trees: unpackTrees(message) };
 }

@@ -6,11 +6,12 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { CommitmentRing } from '../journal/commitment-ring.js';
 import { nodeFiles } from '../journal/files.js';
 import { MerkleLevels } from '../journal/merkle-levels.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { type RecordSpan, readSpans } from '../journal/read-spans.js';
-import { MAX_PAYLOAD_BYTES, RecordKind } from '../journal/record.js';
+import { RecordKind } from '../journal/record.js';
 import {
   batchMessage,
   handedOver,
@@ -29,30 +30,8 @@ port.on('message', () => {
   creditGiven?.();
 });
 
-const SLOT_BYTES = MAX_PAYLOAD_BYTES[RecordKind.Commitment] as number;
-/**
- * The commitments among the last `keptRecords` records read, copied into a ring by record number (a
- * view would keep its whole segment's bytes): a slot holds the commitment of the record whose number
- * it also holds.
- */
-const keptNumbers = new Float64Array(keptRecords).fill(-1);
-const keptLengths = new Uint8Array(keptRecords);
-const keptBytes = new Uint8Array(keptRecords * SLOT_BYTES);
-
-function keep(number: number, commitment: Uint8Array): void {
-  // a longer one is no commitment the index takes: never kept, its proofs built (and refused) there
-  if (commitment.byteLength > SLOT_BYTES) return;
-  const slot = number % keptRecords;
-  keptNumbers[slot] = number;
-  keptLengths[slot] = commitment.byteLength;
-  keptBytes.set(commitment, slot * SLOT_BYTES);
-}
-
-function kept(number: number): Uint8Array | undefined {
-  const slot = number % keptRecords;
-  if (keptNumbers[slot] !== number) return undefined;
-  return keptBytes.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + (keptLengths[slot] as number));
-}
+/** The commitments among the last `keptRecords` records read. */
+const kept = new CommitmentRing(keptRecords);
 
 /** The commitment records a proof covers, or undefined for a payload that does not decode. */
 function proofCommitments(payload: Uint8Array): readonly number[] | undefined {
@@ -67,10 +46,10 @@ function proofCommitments(payload: Uint8Array): readonly number[] | undefined {
 function proofTrees(span: RecordSpan): Map<number, MerkleLevels> {
   const trees = new Map<number, MerkleLevels>();
   for (const record of span.records) {
-    if (record.kind === RecordKind.Commitment) keep(record.number, record.payload);
+    if (record.kind === RecordKind.Commitment) kept.keep(record.number, record.payload);
     if (record.kind !== RecordKind.Proof) continue;
     const covered = proofCommitments(record.payload);
-    const commitments = covered?.map(kept);
+    const commitments = covered?.map((n) => kept.at(n));
     // a commitment not at hand, or a payload that does not decode: the index builds this tree itself,
     // or fails on it, as without this thread
     if (!covered || !commitments || commitments.some((c) => c === undefined)) continue;

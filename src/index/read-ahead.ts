@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ReadPlan } from '../journal/read-spans.js';
 import { JournalCorruptError } from '../journal/recovery.js';
+import { workerMessages } from '../journal/worker-messages.js';
 import {
   batchOf,
   type ReadAheadBatch,
@@ -40,43 +41,17 @@ export async function* readAhead(plan: ReadPlan, options: ReadAheadOptions): Asy
     keptRecords: Math.max(1, options.keptRecords ?? 2 * options.most),
   };
   const worker = new Worker(WORKER, { workerData: start });
-  const arrived: (
-    | ReadAheadMessage
-    | { kind: 'thread-error'; error: Error }
-    | { kind: 'exit'; code: number }
-  )[] = [];
-  let wake: (() => void) | undefined;
-  const arrive = (message: (typeof arrived)[number]) => {
-    arrived.push(message);
-    wake?.();
-  };
-  worker.on('message', arrive);
-  worker.on('error', (error) => arrive({ kind: 'thread-error', error }));
-  worker.on('exit', (code) => arrive({ kind: 'exit', code }));
-  try {
-    for (;;) {
-      while (arrived.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      const message = arrived.shift() as (typeof arrived)[number];
-      switch (message.kind) {
-        case 'batch':
-          worker.postMessage('more');
-          yield batchOf(message);
-          break;
-        case 'end':
-          return;
-        case 'failed':
-          throw failure(message);
-        case 'thread-error':
-          throw new Error(`journal read-ahead: its thread failed: ${message.error.message}`, {
-            cause: message.error,
-          });
-        case 'exit':
-          throw new Error(`journal read-ahead: its thread exited (code ${message.code}) before the end`);
-      }
+  for await (const message of workerMessages<ReadAheadMessage>(worker, 'journal read-ahead')) {
+    switch (message.kind) {
+      case 'batch':
+        worker.postMessage('more');
+        yield batchOf(message);
+        break;
+      case 'end':
+        return;
+      case 'failed':
+        throw failure(message);
     }
-  } finally {
-    // its listeners stay: an error it reports while ending is taken here, not thrown unheard
-    await worker.terminate();
   }
 }
 

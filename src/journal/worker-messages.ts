@@ -1,0 +1,38 @@
+/**
+ * The messages a worker thread posts, in order, as an async generator: the thread's own failure, or
+ * its exit before the reader stops, throws (named by `what`). The thread is terminated when the
+ * generator ends, however it ends. The index's read-ahead and a mirror's chunk checks use it.
+ * @module
+ */
+import type { Worker } from 'node:worker_threads';
+
+type Arrival<M> =
+  | { kind: 'message'; message: M }
+  | { kind: 'error'; error: Error }
+  | { kind: 'exit'; code: number };
+
+export async function* workerMessages<M>(worker: Worker, what: string): AsyncGenerator<M> {
+  const arrived: Arrival<M>[] = [];
+  let wake: (() => void) | undefined;
+  const arrive = (arrival: Arrival<M>) => {
+    arrived.push(arrival);
+    wake?.();
+  };
+  worker.on('message', (message: M) => arrive({ kind: 'message', message }));
+  worker.on('error', (error) => arrive({ kind: 'error', error }));
+  worker.on('exit', (code) => arrive({ kind: 'exit', code }));
+  try {
+    for (;;) {
+      while (arrived.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const arrival = arrived.shift() as Arrival<M>;
+      if (arrival.kind === 'error')
+        throw new Error(`${what}: its thread failed: ${arrival.error.message}`, { cause: arrival.error });
+      if (arrival.kind === 'exit')
+        throw new Error(`${what}: its thread exited (code ${arrival.code}) before the end`);
+      yield arrival.message;
+    }
+  } finally {
+    // its listeners stay: an error it reports while ending is taken here, not thrown unheard
+    await worker.terminate();
+  }
+}
