@@ -12,6 +12,7 @@ import { MerkleLevels } from '../journal/merkle-levels.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { type RecordSpan, readSpans } from '../journal/read-spans.js';
 import { RecordKind } from '../journal/record.js';
+import { SendCredit } from '../journal/worker-messages.js';
 import {
   batchMessage,
   handedOver,
@@ -22,13 +23,7 @@ import {
 const port = parentPort as NonNullable<typeof parentPort>;
 const { plan, most, ahead, keptRecords } = workerData as ReadAheadStart;
 
-/** Batches it may send before one is taken; each taken one gives one more. */
-let credit = ahead;
-let creditGiven: (() => void) | undefined;
-port.on('message', () => {
-  credit++;
-  creditGiven?.();
-});
+const credit = new SendCredit(port, ahead);
 
 /** The commitments among the last `keptRecords` records read. */
 const kept = new CommitmentRing(keptRecords);
@@ -65,8 +60,7 @@ function send(message: ReadAheadMessage): void {
 try {
   for await (const span of readSpans(plan, nodeFiles, most)) {
     send(batchMessage(span, proofTrees(span)));
-    credit--;
-    while (credit === 0) await new Promise<void>((resolve) => (creditGiven = resolve));
+    await credit.spend();
   }
   send({ kind: 'end' });
 } catch (e) {

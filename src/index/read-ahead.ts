@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ReadPlan } from '../journal/read-spans.js';
 import { JournalCorruptError } from '../journal/recovery.js';
-import { workerMessages } from '../journal/worker-messages.js';
+import { takeMessage, workerMessages } from '../journal/worker-messages.js';
 import {
   batchOf,
   type ReadAheadBatch,
@@ -44,7 +44,7 @@ export async function* readAhead(plan: ReadPlan, options: ReadAheadOptions): Asy
   for await (const message of workerMessages<ReadAheadMessage>(worker, 'journal read-ahead')) {
     switch (message.kind) {
       case 'batch':
-        worker.postMessage('more');
+        takeMessage(worker);
         yield batchOf(message);
         break;
       case 'end':

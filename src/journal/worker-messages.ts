@@ -1,10 +1,11 @@
 /**
  * The messages a worker thread posts, in order, as an async generator: the thread's own failure, or
  * its exit before the reader stops, throws (named by `what`). The thread is terminated when the
- * generator ends, however it ends. The index's read-ahead and a mirror's chunk checks use it.
+ * generator ends, however it ends; the thread sends a few messages ahead of the reader (SendCredit).
+ * The index's read-ahead and a mirror's chunk checks use it.
  * @module
  */
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 
 type Arrival<M> =
   | { kind: 'message'; message: M }
@@ -35,4 +36,35 @@ export async function* workerMessages<M>(worker: Worker, what: string): AsyncGen
     // its listeners stay: an error it reports while ending is taken here, not thrown unheard
     await worker.terminate();
   }
+}
+
+/**
+ * In a worker: how much it may send before the reader takes it, so that at most `budget` (messages, or
+ * bytes: the sender's unit) waits in memory, and always one message. The reader posts back the amount
+ * of each message it takes (takeMessage).
+ */
+export class SendCredit {
+  private outstanding = 0;
+  private taken: (() => void) | undefined;
+
+  constructor(
+    port: MessagePort,
+    private readonly budget: number,
+  ) {
+    port.on('message', (amount: number) => {
+      this.outstanding -= amount;
+      this.taken?.();
+    });
+  }
+
+  /** A message of `amount` was sent: waits until the reader has taken enough for another. */
+  async spend(amount = 1): Promise<void> {
+    this.outstanding += amount;
+    while (this.outstanding >= this.budget) await new Promise<void>((resolve) => (this.taken = resolve));
+  }
+}
+
+/** In the reader: tells `worker` that a message of `amount` (as its SendCredit counts) was taken. */
+export function takeMessage(worker: Worker, amount = 1): void {
+  worker.postMessage(amount);
 }

@@ -27,7 +27,7 @@ export class ChunkSource {
 
   constructor(
     upstream: string,
-    private readonly timeoutMs = 30_000,
+    readonly timeoutMs = 30_000,
   ) {
     this.upstream = upstream.replace(/\/+$/, '');
   }

@@ -1,7 +1,7 @@
 /**
  * Follows a calendar's journal into a local one: downloads chunks from the local head onward (see
  * ChunkSource), sets each against the records held (see readChunk) and checks every new record (see
- * checkRecord), appends them, then long-polls for the next records. Data that does not check out is
+ * checkRecord; a long sync's bodies are checked ahead in another thread, see checkedChunks), appends them, then long-polls for the next records. Data that does not check out is
  * refused (MirrorIntegrityError) and asked for again, with backoff; a history that contradicts the
  * records held (MirrorForkError) ends it. A mirror runs it; a client can too, to keep its own verified
  * copy of a calendar.
@@ -13,18 +13,23 @@ import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
 import type { ChainedRecord, StoredRecord } from '../journal/journal.js';
 import type { MerkleLevels } from '../journal/merkle-levels.js';
+import { decodeProofRanges } from '../journal/proof-payload.js';
 import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
 import { equalBytes, toHex } from '../ots/index.js';
-import { ChunkDownloads } from './chunk-downloads.js';
+import { type CheckedChunk, checkedChunks } from './checked-chunks.js';
 import { ChunkSource, type UpstreamHead } from './chunk-source.js';
 import type { HeaderCheck } from './header-check.js';
 import { MirrorForkError, MirrorIntegrityError } from './integrity-error.js';
 import { type ChunkReading, readChunk } from './upstream-chunk.js';
-import { checkRecord, type RecordContext, verifyAttestations } from './verify-record.js';
+import {
+  type CheckedProof,
+  checkRecordAgainstHeld,
+  checkRecordBody,
+  type RecordContext,
+  verifyAttestations,
+} from './verify-record.js';
 
-/** Chunks downloading at once while catching up. */
-const DOWNLOADS_AHEAD = 8;
 /**
  * Most records, and bytes of chunks, verified before they are appended in one group (one fsync, one
  * index transaction): a transaction costs far more than its records' share, so few large ones make a
@@ -102,6 +107,15 @@ function prefixOf(commitment: Uint8Array): number {
   return prefix;
 }
 
+/** What checkRecordBody returns for a proof record whose body was checked ahead: its tip, its tree if built. */
+function proofCheckedAhead(
+  record: ScannedRecord,
+  trees: ReadonlyMap<number, MerkleLevels>,
+): CheckedProof | undefined {
+  if (record.kind !== RecordKind.Proof) return undefined;
+  return { tip: decodeProofRanges(record.payload).tip, tree: trees.get(record.number) };
+}
+
 export class JournalFollower {
   private readonly o: FollowerOptions;
   private readonly source: ChunkSource;
@@ -172,8 +186,8 @@ export class JournalFollower {
   }
 
   /**
-   * Downloads the chunks from our head to the upstream's `upstreamRecords` (DOWNLOADS_AHEAD at once),
-   * checks them in order and appends what verified in groups, each while the next is checked. A chunk
+   * Downloads the chunks from our head to the upstream's `upstreamRecords` (several at once, checked
+   * ahead in another thread when there are many: see checkedChunks), checks them in order and appends what verified in groups, each while the next is checked. A chunk
    * that fails to download or verify ends it: what verified before it is appended, then the error is
    * thrown.
    */
@@ -182,9 +196,15 @@ export class JournalFollower {
     const startRecords = journal.head.records;
     const firstChunk = Math.floor(startRecords / CHUNK_RECORDS);
     const lastChunk = Math.ceil(upstreamRecords / CHUNK_RECORDS);
-    const downloads = new ChunkDownloads(this.source, firstChunk, lastChunk, DOWNLOADS_AHEAD);
     let held = await this.held(firstChunk);
     this.heldCommitments ??= index.commitmentCount;
+    const chunks = checkedChunks({
+      source: this.source,
+      first: firstChunk,
+      end: lastChunk,
+      held,
+      commitments: this.heldCommitments,
+    });
     let tail = { records: startRecords, chainHash: journal.head.chainHash };
     let group = new Group(startRecords);
     /** The group being appended, until it is (and indexed). */
@@ -216,10 +236,14 @@ export class JournalFollower {
     let failure: unknown;
     try {
       for (let chunk = firstChunk; tail.records < upstreamRecords; chunk++) {
-        const bytes = await downloads.take(chunk);
+        const next = await chunks.next();
+        if (next.done)
+          throw new Error(`mirror: no chunk ${chunk} was read, although the upstream's head has it`);
+        const checked = next.value;
+        const bytes = checked.bytes;
         if (!bytes)
           throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although its head has it`);
-        const fresh = await this.verifyChunk(chunk, bytes, held, group, context);
+        const fresh = await this.verifyChunk(checked, bytes, held, group, context);
         for (const record of fresh) {
           const framed = bytes.subarray(record.offset, record.offset + record.size - CHAIN_HASH_BYTES);
           group.records.push({ framed, after: tail.chainHash, chainHash: record.chainHash });
@@ -239,6 +263,8 @@ export class JournalFollower {
       }
     } catch (e) {
       failure = e;
+    } finally {
+      await chunks.return(undefined);
     }
     await append(group);
     await appending?.done;
@@ -270,23 +296,31 @@ export class JournalFollower {
   }
 
   /**
-   * The records of upstream chunk `chunk` past what we hold (or will hold, once the records verified
-   * before it in this sync are appended), each checked. The group gathers its commitments and stamp
-   * records as they verify: later records may refer to them before they are indexed.
+   * The records of an upstream chunk past what we hold (or will hold, once the records verified
+   * before it in this sync are appended), each checked: its body, unless it was checked ahead (see
+   * checkedChunks), and against what we hold. The group gathers its commitments and stamp records as
+   * they verify: later records may refer to them before they are indexed.
    */
   private async verifyChunk(
-    chunk: number,
+    checked: CheckedChunk,
     bytes: Uint8Array,
     held: Held,
     group: Group,
     context: Pick<RecordContext, 'commitmentAt' | 'isStampAt' | 'sharingPrefix'> & { commitments(): number },
   ): Promise<ScannedRecord[]> {
-    const reading = await this.settle(chunk, bytes, held);
+    const { chunk } = checked;
+    if (!equalBytes(checked.previous, held.previous))
+      throw new Error(`mirror: upstream chunk ${chunk} was read after another chain hash than ours`);
+    // a chunk that does not simply continue the records before it is read again, to tell why
+    const reading = checked.fresh
+      ? { kind: 'continues' as const, fresh: checked.fresh }
+      : await this.settle(chunk, bytes, held);
     if (reading.kind === 'short') {
       throw new MirrorIntegrityError(
         `upstream chunk ${chunk} ends at record ${reading.end - 1}, before the ${this.o.calendar.journal.head.records} records already mirrored`,
       );
     }
+    const checkedAhead = checked.fresh ? checked.bodyChecked : undefined;
     const recordContext: RecordContext = {
       commitmentAt: context.commitmentAt,
       commitments: 0,
@@ -295,9 +329,13 @@ export class JournalFollower {
       calendarUri: this.o.calendar.uri,
       checkHeader: this.o.checkHeader,
     };
-    for (const record of reading.fresh) {
+    for (const [i, record] of reading.fresh.entries()) {
       recordContext.commitments = context.commitments();
-      const proof = checkRecord(record, recordContext);
+      const proof =
+        checkedAhead?.[i] === 1
+          ? proofCheckedAhead(record, checked.trees)
+          : checkRecordBody(record, recordContext);
+      checkRecordAgainstHeld(record, recordContext);
       if (proof) await verifyAttestations(record, proof.tip, recordContext);
       if (proof?.tree && group.treeBytes + proof.tree.byteLength <= GROUP_TREE_BYTES) {
         group.trees.set(record.number, proof.tree);

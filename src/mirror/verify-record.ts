@@ -45,12 +45,16 @@ export interface AttestationContext {
   checkHeader: HeaderCheck;
 }
 
-/** What a record is checked against. */
-export interface RecordContext extends AttestationContext {
+/** What a record's own contents are checked against: the records before it. */
+export interface BodyContext {
   /** The commitment at record `n`, if it is one (appended or verified earlier in the batch). */
   commitmentAt(n: number): Uint8Array | undefined;
   /** How many commitments exist before the record. */
   commitments: number;
+}
+
+/** What a record is checked against among what the mirror holds (see checkRecordAgainstHeld). */
+export interface HeldContext {
   /** Whether record `n` is a stamp record (appended or verified earlier in the batch). */
   isStampAt(n: number): boolean;
   /**
@@ -59,6 +63,9 @@ export interface RecordContext extends AttestationContext {
    */
   sharingPrefix(commitment: Uint8Array, atMost: number): number;
 }
+
+/** What a record is checked against. */
+export interface RecordContext extends AttestationContext, BodyContext, HeldContext {}
 
 /**
  * Most commitments that may share their first 6 bytes (the index keeps that much of each, and confirms
@@ -93,8 +100,23 @@ export async function verifyRecord(record: JournalRecord, context: RecordContext
  * attestations verifyAttestations checks, and its tree (see MAX_SHARED_TREE_LEAVES).
  */
 export function checkRecord(record: JournalRecord, context: RecordContext): CheckedProof | undefined {
+  const checked = checkRecordBody(record, context);
+  checkRecordAgainstHeld(record, context);
+  return checked;
+}
+
+/** A MirrorIntegrityError naming the record. */
+function refusal(record: JournalRecord, why: string): MirrorIntegrityError {
+  return new MirrorIntegrityError(`upstream record ${record.number}: ${why}`);
+}
+
+/**
+ * The checks of checkRecord that need no more than the records before it: its size, and by kind its
+ * payload, ranges and merkle tree (another thread can run them, with the commitments it read).
+ */
+export function checkRecordBody(record: JournalRecord, context: BodyContext): CheckedProof | undefined {
   const fail = (why: string): never => {
-    throw new MirrorIntegrityError(`upstream record ${record.number}: ${why}`);
+    throw refusal(record, why);
   };
   const size = record.payload.byteLength;
   if (size > maxPayloadBytes(record.kind)) {
@@ -119,10 +141,6 @@ export function checkRecord(record: JournalRecord, context: RecordContext): Chec
   try {
     if (record.kind === RecordKind.Commitment) {
       if (size === 0) fail('commitment of invalid length');
-      if (context.sharingPrefix(record.payload, MAX_SHARED_PREFIX) >= MAX_SHARED_PREFIX)
-        fail(
-          `commitment ${toHex(record.payload)} shares its first ${PREFIX_BYTES} bytes with ${MAX_SHARED_PREFIX} others: not a calendar's round tip`,
-        );
     } else if (record.kind === RecordKind.Proof) {
       const proof = decodeProofRanges(record.payload, bounds);
       const count = proof.commitments.reduce((sum, range) => sum + range.count, 0);
@@ -147,8 +165,7 @@ export function checkRecord(record: JournalRecord, context: RecordContext): Chec
         fail(`delegation names a master that is not an http(s) URL: ${JSON.stringify(delegation.master)}`);
       pendingCommitment(delegation.answer);
     } else if (record.kind === RecordKind.StampEnd) {
-      const { stamp } = decodeStampEndPayload(record.payload, record.number);
-      if (!context.isStampAt(stamp)) fail(`stamp end names record ${stamp}, not a stamp`);
+      decodeStampEndPayload(record.payload, record.number);
     } else if (record.kind === RecordKind.Offer) {
       const offer = decodeOfferPayload(record.payload, bounds);
       if (!equalBytes(rootOf('offer', offer.commitments), offer.tip))
@@ -168,6 +185,24 @@ export function checkRecord(record: JournalRecord, context: RecordContext): Chec
     fail((e as Error).message);
   }
   return checked;
+}
+
+/**
+ * The checks of checkRecord against what the mirror holds, for a record whose body checked out: that
+ * a commitment shares its prefix with fewer than MAX_SHARED_PREFIX others, that a stamp end names a
+ * stamp record.
+ */
+export function checkRecordAgainstHeld(record: JournalRecord, context: HeldContext): void {
+  if (record.kind === RecordKind.Commitment) {
+    if (context.sharingPrefix(record.payload, MAX_SHARED_PREFIX) >= MAX_SHARED_PREFIX)
+      throw refusal(
+        record,
+        `commitment ${toHex(record.payload)} shares its first ${PREFIX_BYTES} bytes with ${MAX_SHARED_PREFIX} others: not a calendar's round tip`,
+      );
+  } else if (record.kind === RecordKind.StampEnd) {
+    const { stamp } = decodeStampEndPayload(record.payload, record.number);
+    if (!context.isStampAt(stamp)) throw refusal(record, `stamp end names record ${stamp}, not a stamp`);
+  }
 }
 
 /** Checks the attestations of proof record `record`'s tip (see checkProofAttestations), naming the record. */

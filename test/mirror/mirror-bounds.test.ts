@@ -7,13 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { chainHash, frameRecord, GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
+import { frameRecord, RecordKind } from '../../src/journal/record.js';
 import { openMirror } from '../../src/mirror/index.js';
 import { upstreamHeaderCheck } from '../../src/mirror/upstream-headers.js';
-import { toHex, Writer } from '../../src/ots/index.js';
+import { Writer } from '../../src/ots/index.js';
 import { startTestNode } from '../helpers/calendar-node.js';
 import { spawnTracked } from '../helpers/child-process.js';
 import { startForgingUpstream } from '../helpers/forging-upstream.js';
+import { serveMadeUpJournal } from '../helpers/made-up-journal.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 async function upstreamAndMirror(t: TestContext) {
@@ -29,29 +30,16 @@ async function upstreamAndMirror(t: TestContext) {
   return { upstream, mirror };
 }
 
-/** A made-up journal of a commitment and a record of `kind` with `payload`, served as chunk 0. */
+/** A made-up journal of a commitment and a record of `kind` with `payload`. */
 function serveJournal(
   upstream: { bodies: Map<string, Uint8Array | string> },
   kind: number,
   payload: Uint8Array,
 ) {
-  const records: [number, Uint8Array][] = [
+  serveMadeUpJournal(upstream, [
     [RecordKind.Commitment, new Uint8Array(32).fill(7)],
     [kind, payload],
-  ];
-  let previous: Uint8Array = GENESIS_CHAIN_HASH;
-  const chunk = Buffer.concat(
-    records.map(([k, p]) => {
-      const framed = new Uint8Array(5 + p.byteLength);
-      new DataView(framed.buffer).setUint32(0, 1 + p.byteLength);
-      framed[4] = k;
-      framed.set(p, 5);
-      previous = chainHash(previous, framed);
-      return Buffer.concat([framed, previous]);
-    }),
-  );
-  upstream.bodies.set('/journal/head', JSON.stringify({ records: 2, chain_hash: toHex(previous) }));
-  upstream.bodies.set('/journal/chunk/0', chunk);
+  ]);
 }
 
 describe('a mirror against an upstream that sends too much', () => {

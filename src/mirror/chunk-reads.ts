@@ -1,0 +1,60 @@
+/**
+ * Upstream chunks downloaded (see ChunkDownloads) and read in order (see readChunk): the first against
+ * the records the mirror holds of it, each after it against the chunk before, as long as each simply
+ * continues the records before it. What does not (a fork, damage, a chunk that ends early, one the
+ * upstream lacks) is the last read: the follower settles it.
+ * @module
+ */
+import { CHUNK_RECORDS } from '../journal/chunk.js';
+import { CHAIN_HASH_BYTES } from '../journal/record.js';
+import type { ScannedRecord } from '../journal/scan.js';
+import { ChunkDownloads } from './chunk-downloads.js';
+import type { ChunkSource } from './chunk-source.js';
+import { readChunk } from './upstream-chunk.js';
+
+/** Chunks downloading at once. */
+const DOWNLOADS_AHEAD = 8;
+
+/** The records the mirror holds of the first chunk read, and the chain hash before them. */
+export interface HeldRecords {
+  bytes: Uint8Array;
+  previous: Uint8Array;
+}
+
+export interface ChunkRead {
+  chunk: number;
+  /** Its bytes; undefined when the upstream says it has not begun (404). */
+  bytes: Uint8Array | undefined;
+  /** The chain hash it was read against: that before the records held, or at the end of the chunk before. */
+  previous: Uint8Array;
+  /** Its records past those held, each following from the one before; undefined when it does not simply continue them. */
+  fresh: ScannedRecord[] | undefined;
+}
+
+/** Chunks `first` up to (not including) `end`, read in order; it ends early after a chunk it cannot continue. */
+export async function* readChunks(
+  source: ChunkSource,
+  first: number,
+  end: number,
+  held: HeldRecords,
+): AsyncGenerator<ChunkRead> {
+  const downloads = new ChunkDownloads(source, first, end, DOWNLOADS_AHEAD);
+  let { bytes: heldBytes, previous } = held;
+  for (let chunk = first; chunk < end; chunk++) {
+    const bytes = await downloads.take(chunk);
+    if (!bytes) {
+      yield { chunk, bytes, previous, fresh: undefined };
+      return;
+    }
+    const reading = readChunk(bytes, chunk * CHUNK_RECORDS, heldBytes, previous);
+    const fresh = reading.kind === 'continues' ? reading.fresh : undefined;
+    const read = { chunk, bytes, previous, fresh };
+    // it continues the records before it, held or fresh: its last chain hash is that of its last record
+    // (copied before the reader takes the bytes, which a thread hands over)
+    if (fresh && bytes.byteLength >= CHAIN_HASH_BYTES)
+      previous = bytes.slice(bytes.byteLength - CHAIN_HASH_BYTES);
+    heldBytes = new Uint8Array(0);
+    yield read;
+    if (!fresh) return;
+  }
+}

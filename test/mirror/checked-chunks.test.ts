@@ -1,0 +1,181 @@
+/**
+ * A sync of many chunks checks them ahead in another thread (checkedChunks): the body of each record
+ * and its proofs' trees there; a record it could not check (a proof of commitments it did not read) or
+ * one that is wrong is checked again by the follower, which refuses it with the same words as without
+ * the thread, keeping the chunks before it; a stop ends the thread and its downloads at once.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { describe, it, type TestContext } from 'node:test';
+import type { CalendarNode } from '../../src/daemon/calendar-node.js';
+import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
+import { encodeProofPayload } from '../../src/journal/proof-payload.js';
+import { GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
+import { type CheckedChunk, checkedChunks } from '../../src/mirror/checked-chunks.js';
+import { ChunkSource } from '../../src/mirror/chunk-source.js';
+import { openMirror } from '../../src/mirror/index.js';
+import {
+  BitcoinBlockHeaderAttestation,
+  MerkleTree,
+  OpAppend,
+  sha256,
+  Timestamp,
+  toHex,
+} from '../../src/ots/index.js';
+import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
+import { startForgingUpstream } from '../helpers/forging-upstream.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
+import { serveMadeUpJournal } from '../helpers/made-up-journal.js';
+import { startTamperingProxy } from '../helpers/tampering-proxy.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+/** Past the 16 chunks from which the checks run in another thread. */
+const MANY = 20 * CHUNK_RECORDS;
+
+/** Commits `n` random commitments to `node`. */
+async function commit(node: CalendarNode, n: number): Promise<void> {
+  const tips = Array.from({ length: n }, () => crypto.getRandomValues(new Uint8Array(32)));
+  await Promise.all(tips.map((tip) => node.calendar.commit(tip)));
+}
+
+/** Every chunk checkedChunks yields for chunks `first` to `end` of `url`, held none of them. */
+async function collect(url: string, first: number, end: number, previous: Uint8Array, commitments: number) {
+  const chunks: CheckedChunk[] = [];
+  const held = { bytes: new Uint8Array(0), previous };
+  for await (const chunk of checkedChunks({ source: new ChunkSource(url), first, end, held, commitments }))
+    chunks.push(chunk);
+  return chunks;
+}
+
+const openTestMirror = (t: TestContext, upstream: string) =>
+  openMirror({ dir: tempDir(t), upstream, insecureSkipAttestationCheck: true }).then((mirror) => {
+    t.after(() => mirror.close());
+    return mirror;
+  });
+
+describe('the chunks of a long sync, checked in another thread', () => {
+  it('has every body checked there, and the trees of its proofs built; a short sync checks them here', async (t) => {
+    const calendar = await startTestNode(t);
+    await commit(calendar, MANY - 1);
+    await proveRecords(
+      calendar,
+      Array.from({ length: 3000 }, (_, i) => 100 + i),
+    );
+    const chunks = await collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0);
+    assert.equal(chunks.length, 20);
+    const records = chunks.flatMap((c) => c.fresh ?? []);
+    assert.equal(records.length, MANY);
+    for (const chunk of chunks)
+      assert.deepEqual(
+        [...(chunk.bodyChecked ?? [])],
+        chunk.fresh?.map(() => 1),
+        `chunk ${chunk.chunk}`,
+      );
+    const tree = chunks[19]?.trees.get(MANY - 1);
+    assert.equal(tree?.leaves, 3000);
+    const proofTip = new MerkleTree(
+      Array.from({ length: 3000 }, (_, i) =>
+        sha256(calendar.calendar.index.commitmentAt(100 + i) as Uint8Array),
+      ),
+    ).root;
+    assert.equal(toHex(tree?.root ?? new Uint8Array(0)), toHex(proofTip));
+    // fewer than 16 chunks: read here, nothing checked ahead
+    const short = await collect(calendar.url, 0, 15, GENESIS_CHAIN_HASH, 0);
+    assert.equal(short.length, 15);
+    assert.ok(short.every((c) => c.bodyChecked === undefined && c.trees.size === 0));
+  });
+
+  it('leaves a proof of commitments it did not read to the follower, which takes it', async (t) => {
+    const calendar = await startTestNode(t);
+    await commit(calendar, 2 * CHUNK_RECORDS);
+    const mirror = await openTestMirror(t, calendar.url);
+    assert.equal(await mirror.sync(), 2 * CHUNK_RECORDS);
+    await commit(calendar, MANY);
+    // a proof of commitments the mirror held before this sync, and one of commitments of this sync
+    await proveRecords(calendar, [0, 1, 2, 3]);
+    await proveRecords(calendar, [600, 601, 602]);
+    const end = Math.ceil(calendar.calendar.journal.head.records / CHUNK_RECORDS);
+    const chunks = await collect(
+      calendar.url,
+      2,
+      end,
+      mirror.calendar.journal.head.chainHash,
+      2 * CHUNK_RECORDS,
+    );
+    const last = chunks.at(-1) as CheckedChunk;
+    const fresh = last.fresh ?? [];
+    const proofs = fresh.slice(-2).map((r) => r.number);
+    assert.deepEqual(
+      fresh.slice(-2).map((r) => r.kind),
+      [RecordKind.Proof, RecordKind.Proof],
+    );
+    assert.deepEqual([...(last.bodyChecked ?? [])].slice(-2), [0, 1], 'the first left to the follower');
+    assert.deepEqual([...last.trees.keys()], [proofs[1]]);
+    assert.equal(await mirror.sync(), MANY + 2);
+    assert.equal(
+      toHex(mirror.calendar.journal.head.chainHash),
+      toHex(calendar.calendar.journal.head.chainHash),
+    );
+    assert.equal((await mirror.lookup(mirror.calendar.index.commitmentAt(1) as Uint8Array)).state, 'found');
+  });
+
+  it('has the follower refuse a forged proof, as without the thread, keeping the chunks before it', async (t) => {
+    const calendar = await startTestNode(t);
+    const upstream = await startForgingUpstream(t, calendar.url);
+    const records: [number, Uint8Array][] = Array.from({ length: 17 * CHUNK_RECORDS }, () => [
+      RecordKind.Commitment,
+      crypto.getRandomValues(new Uint8Array(32)),
+    ]);
+    const tip = new Timestamp(crypto.getRandomValues(new Uint8Array(32)));
+    tip.ops
+      .add(new OpAppend(new Uint8Array([1])))
+      .attestations.add(new BitcoinBlockHeaderAttestation(800_000));
+    records.push([RecordKind.Proof, encodeProofPayload({ commitments: [0, 1, 2], tip })]);
+    serveMadeUpJournal(upstream, records);
+    const mirror = await openTestMirror(t, upstream.url);
+    await assert.rejects(
+      mirror.sync(),
+      new RegExp(
+        `^MirrorIntegrityError: upstream record ${17 * CHUNK_RECORDS}: proof tip is not the merkle root of its commitments$`,
+      ),
+    );
+    assert.equal(mirror.calendar.journal.head.records, 17 * CHUNK_RECORDS, 'the chunks before it kept');
+  });
+
+  it('has the follower refuse a flipped byte, as without the thread, keeping the chunks before it', async (t) => {
+    const calendar = await startTestNode(t);
+    await commit(calendar, MANY);
+    const proxy = await startTamperingProxy(t, calendar.url);
+    proxy.mode = 'flip';
+    proxy.chunks = (chunk) => chunk === 17;
+    const mirror = await openTestMirror(t, proxy.url);
+    // the flipped byte (100) lies in the second record of chunk 17
+    await assert.rejects(
+      mirror.sync(),
+      new RegExp(
+        `^MirrorIntegrityError: upstream chunk 17: record ${17 * CHUNK_RECORDS + 1}: chain hash [0-9a-f]{64} does not match the computed [0-9a-f]{64}$`,
+      ),
+    );
+    assert.equal(mirror.calendar.journal.head.records, 17 * CHUNK_RECORDS);
+    proxy.mode = 'honest';
+    assert.equal(await mirror.sync(), MANY - 17 * CHUNK_RECORDS);
+  });
+
+  it('ends the thread and its downloads as soon as the follower stops', async (t) => {
+    // an upstream whose head says it has many chunks, and which never answers for one
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/journal/head'))
+        res.end(JSON.stringify({ records: MANY, chain_hash: toHex(new Uint8Array(32).fill(1)) }));
+    });
+    const url = await listenOnLoopback(t, server);
+    const mirror = await openTestMirror(t, url);
+    const stop = new AbortController();
+    const following = mirror.follow(stop.signal);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const asked = Date.now();
+    stop.abort();
+    await following;
+    // the downloads' own timeout is 30 s
+    assert.ok(Date.now() - asked < 5000, `stopped after ${Date.now() - asked} ms`);
+  });
+});
