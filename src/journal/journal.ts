@@ -348,7 +348,7 @@ export class Journal {
         this.stop(failure.error, batch);
         break;
       }
-      for (const [i, entry] of batch.entries()) entry.resolve(written[i] as StoredRecord);
+      for (let i = 0; i < batch.length; i++) (batch[i] as PendingAppend).resolve(written[i] as StoredRecord);
     }
     this.flushing = undefined;
   }
@@ -515,17 +515,22 @@ export class Journal {
       segment = await this.startSegment();
     }
     const buffer = new Uint8Array(total);
+    // the records' chain hashes, copied into one buffer (not one each: a mirror appends them by the
+    // ten thousand): a caller's may be a view of a whole downloaded chunk, or a buffer it reuses, and
+    // the head and the segment keep them
+    const hashes = new Uint8Array(batch.length * CHAIN_HASH_BYTES);
     const records: StoredRecord[] = [];
     let previous = this.currentHead.chainHash;
     let number = this.currentHead.records;
     let at = 0;
-    for (const entry of batch) {
-      const hash =
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i] as PendingAppend;
+      const hash = hashes.subarray(i * CHAIN_HASH_BYTES, (i + 1) * CHAIN_HASH_BYTES);
+      hash.set(
         entry.chained && equalBytes(entry.chained.after, previous)
-          ? // a copy: the caller's may be a view of a whole downloaded chunk, or a buffer it reuses,
-            // and the head and the segment keep it
-            entry.chained.hash.slice()
-          : chainHash(previous, entry.framed);
+          ? entry.chained.hash
+          : chainHash(previous, entry.framed),
+      );
       buffer.set(entry.framed, at);
       buffer.set(hash, at + entry.framed.byteLength);
       const size = entry.framed.byteLength + CHAIN_HASH_BYTES;

@@ -286,7 +286,8 @@ export class JournalFollower {
       index.offerProofTrees(undefined);
     }
     let commitments = 0;
-    for (const [i, w] of written.entries()) {
+    for (let i = 0; i < written.length; i++) {
+      const w = written[i] as StoredRecord;
       if (!equalBytes(w.chainHash, (records[i] as ChainedRecord).chainHash)) {
         throw new MirrorIntegrityError(`record ${w.number}: appended with another chain hash`);
       }
@@ -329,7 +330,8 @@ export class JournalFollower {
       calendarUri: this.o.calendar.uri,
       checkHeader: this.o.checkHeader,
     };
-    for (const [i, record] of reading.fresh.entries()) {
+    for (let i = 0; i < reading.fresh.length; i++) {
+      const record = reading.fresh[i] as ScannedRecord;
       recordContext.commitments = context.commitments();
       const proof =
         checkedAhead?.[i] === 1
