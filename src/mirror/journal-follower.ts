@@ -244,11 +244,15 @@ export class JournalFollower {
         if (!bytes)
           throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although its head has it`);
         const fresh = await this.verifyChunk(checked, bytes, held, group, context);
+        let after = tail.chainHash;
         for (const record of fresh) {
           const framed = bytes.subarray(record.offset, record.offset + record.size - CHAIN_HASH_BYTES);
-          group.records.push({ framed, after: tail.chainHash, chainHash: record.chainHash });
-          tail = { records: record.number + 1, chainHash: record.chainHash };
+          const chainHash = record.chainHash;
+          group.records.push({ framed, after, chainHash });
+          after = chainHash;
         }
+        const last = fresh.at(-1);
+        if (last) tail = { records: last.number + 1, chainHash: after };
         group.bytes += bytes.byteLength;
         held = { bytes: NOTHING_HELD, previous: tail.chainHash, verifiedHere: true };
         if (tail.records < Math.min((chunk + 1) * CHUNK_RECORDS, upstreamRecords)) {
