@@ -21,8 +21,9 @@ import type { ChunkSource } from './chunk-source.js';
 /** Chunks from which the checks run in another thread: its start costs some tens of milliseconds. */
 const THREAD_CHUNKS = 16;
 /**
- * Bytes of chunks and trees the thread may send before they are taken (and always one chunk): some
- * hundreds of a calendar's chunks, enough to keep it busy while this one writes a group.
+ * What the chunks the thread sent and this one has not taken may cost, in bytes (see sentBytes): some
+ * hundreds of a calendar's chunks, enough to keep it busy while this one writes a group. One more
+ * chunk may always be sent: at most 16 MiB past it, with its trees (CHUNK_TREE_BYTES).
  */
 const THREAD_AHEAD_BYTES = 16 * 1024 * 1024;
 /** Records back from the last checked whose commitments the thread keeps: a proof covers recent ones. */
@@ -58,22 +59,14 @@ const NO_TREES: ReadonlyMap<number, MerkleLevels> = new Map();
 /** The chunks of `options` in order, ending early after one that does not continue the records before it. */
 export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenerator<CheckedChunk> {
   const { source, first, end, held } = options;
-  if (end - first < THREAD_CHUNKS) {
-    for await (const read of readChunks(source, first, end, held))
+  const worker = end - first < THREAD_CHUNKS ? undefined : startWorker(options);
+  if (!worker) {
+    for await (const read of readChunks(source, first, end, held)) {
+      source.signal?.throwIfAborted();
       yield { ...read, bodyChecked: undefined, trees: NO_TREES };
+    }
     return;
   }
-  const start: ChunkCheckStart = {
-    upstream: source.upstream,
-    timeoutMs: source.timeoutMs,
-    first,
-    end,
-    held,
-    commitments: options.commitments,
-    aheadBytes: THREAD_AHEAD_BYTES,
-    keptRecords: KEPT_RECORDS,
-  };
-  const worker = new Worker(WORKER, { workerData: start });
   // the follower stops: the thread's downloads end with it, and so does the wait for its next chunk
   const stop = () => void worker.terminate();
   source.signal?.addEventListener('abort', stop);
@@ -82,6 +75,8 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
     for await (const message of workerMessages<ChunkCheckMessage>(worker, 'mirror: chunk checks')) {
       switch (message.kind) {
         case 'chunk':
+          // chunks checked ahead wait: a stop takes none of them
+          source.signal?.throwIfAborted();
           takeMessage(worker, sentBytes(message));
           yield checkedChunkOf(message);
           break;
@@ -93,5 +88,25 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
     }
   } finally {
     source.signal?.removeEventListener('abort', stop);
+  }
+}
+
+/** The checking thread for `options`, or undefined where no thread can start (the chunks are checked here). */
+function startWorker(options: CheckedChunksOptions): Worker | undefined {
+  const start: ChunkCheckStart = {
+    upstream: options.source.upstream,
+    timeoutMs: options.source.timeoutMs,
+    first: options.first,
+    end: options.end,
+    held: options.held,
+    commitments: options.commitments,
+    aheadBytes: THREAD_AHEAD_BYTES,
+    keptRecords: KEPT_RECORDS,
+  };
+  try {
+    return new Worker(WORKER, { workerData: start });
+  } catch {
+    // e.g. a permission model without worker threads
+    return undefined;
   }
 }

@@ -48,6 +48,12 @@ export interface ChunkMessage extends PackedTrees {
 /** What the checking thread sends: chunks, then the end, or why it stopped (a download's failure). */
 export type ChunkCheckMessage = ChunkMessage | { kind: 'end' } | { kind: 'failed'; message: string };
 
+/** The words of what the thread stopped at, with its cause's (fetch's "fetch failed" says little alone). */
+export function failureMessage(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message;
+}
+
 /** The message of `read`, with what the thread checked of its fresh records and the trees it built. */
 export function chunkMessage(
   read: ChunkRead,
@@ -77,10 +83,22 @@ export function chunkMessage(
   };
 }
 
-/** The bytes a chunk message holds, as the thread's SendCredit counts them. */
+/**
+ * What a chunk message costs the follower, in bytes, as the thread's SendCredit counts it: its bytes
+ * and trees, and some for the message itself and for each record's object, offset and flag (an empty
+ * or one-record chunk costs more than its bytes).
+ */
 export function sentBytes(message: ChunkMessage): number {
-  return message.bytes.byteLength + message.treeBytes.byteLength;
+  return (
+    message.bytes.byteLength +
+    message.treeBytes.byteLength +
+    MESSAGE_COST +
+    RECORD_COST * message.offsets.length
+  );
 }
+
+const MESSAGE_COST = 1024;
+const RECORD_COST = 128;
 
 /** The buffers a chunk message hands over: the sender keeps no view of them. */
 export function handedOver(message: ChunkMessage): ArrayBuffer[] {

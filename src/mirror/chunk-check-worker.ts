@@ -15,6 +15,7 @@ import {
   type ChunkCheckMessage,
   type ChunkCheckStart,
   chunkMessage,
+  failureMessage,
   handedOver,
   sentBytes,
 } from './chunk-check-message.js';
@@ -72,5 +73,5 @@ try {
   }
   send({ kind: 'end' });
 } catch (e) {
-  send({ kind: 'failed', message: (e as Error).message });
+  send({ kind: 'failed', message: failureMessage(e) });
 }

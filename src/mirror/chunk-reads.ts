@@ -1,8 +1,8 @@
 /**
  * Upstream chunks downloaded (see ChunkDownloads) and read in order (see readChunk): the first against
  * the records the mirror holds of it, each after it against the chunk before, as long as each simply
- * continues the records before it. What does not (a fork, damage, a chunk that ends early, one the
- * upstream lacks) is the last read: the follower settles it.
+ * continues the records before it. What does not (a fork, damage, one the upstream lacks), and a
+ * chunk before the last that ends early, is the last read: the follower settles or refuses it.
  * @module
  */
 import { CHUNK_RECORDS } from '../journal/chunk.js';
@@ -56,5 +56,8 @@ export async function* readChunks(
     heldBytes = new Uint8Array(0);
     yield read;
     if (!fresh) return;
+    // a chunk before the last that ends early is refused: none after it is downloaded
+    const last = fresh.at(-1);
+    if (chunk + 1 < end && (last?.number ?? -1) + 1 < (chunk + 1) * CHUNK_RECORDS) return;
   }
 }

@@ -12,7 +12,7 @@ import type { Calendar } from '../calendar/calendar.js';
 import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
 import type { ChainedRecord, StoredRecord } from '../journal/journal.js';
-import type { MerkleLevels } from '../journal/merkle-levels.js';
+import { MerkleLevels } from '../journal/merkle-levels.js';
 import { decodeProofRanges } from '../journal/proof-payload.js';
 import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
 import type { ScannedRecord } from '../journal/scan.js';
@@ -114,6 +114,12 @@ function proofCheckedAhead(
 ): CheckedProof | undefined {
   if (record.kind !== RecordKind.Proof) return undefined;
   return { tip: decodeProofRanges(record.payload).tip, tree: trees.get(record.number) };
+}
+
+/** `tree` in a buffer of its own. */
+function ownCopy(tree: MerkleLevels): MerkleLevels {
+  const nodes = new Uint8Array(tree.nodeBytes);
+  return MerkleLevels.fromNodes(tree.leaves, Buffer.from(nodes.buffer, 0, nodes.byteLength));
 }
 
 export class JournalFollower {
@@ -344,7 +350,8 @@ export class JournalFollower {
       checkRecordAgainstHeld(record, recordContext);
       if (proof) await verifyAttestations(record, proof.tip, recordContext);
       if (proof?.tree && group.treeBytes + proof.tree.byteLength <= GROUP_TREE_BYTES) {
-        group.trees.set(record.number, proof.tree);
+        // a copy of one checked ahead: a view would keep all the trees of its chunk (up to 16 MiB)
+        group.trees.set(record.number, checkedAhead ? ownCopy(proof.tree) : proof.tree);
         group.treeBytes += proof.tree.byteLength;
       }
       const commitment = record.kind === RecordKind.Commitment ? record.payload : undefined;

@@ -1,17 +1,16 @@
 /**
- * A made-up journal, served by a FAKE upstream (startForgingUpstream's bodies) as an otsd serves its
- * own: the head, and each chunk of CHUNK_RECORDS records, framed and chained. For records no honest
- * calendar writes (a forged proof, a record over its kind's limit).
+ * A made-up journal, served as an otsd serves its own: the head, and each chunk of CHUNK_RECORDS
+ * records, framed and chained. For records no honest calendar writes (a forged proof, a record over
+ * its kind's limit), and upstreams that misbehave in ways a proxy cannot make (a test's own server).
  */
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
 import { chainHash, GENESIS_CHAIN_HASH, LENGTH_BYTES } from '../../src/journal/record.js';
 import { toHex } from '../../src/ots/index.js';
 
-/** Serves `records` ([kind, payload] each, framed without the checks of frameRecord) as the journal. */
-export function serveMadeUpJournal(
-  upstream: { bodies: Map<string, Uint8Array | string> },
+/** The answers of an upstream holding `records` ([kind, payload] each, framed without frameRecord's checks), by path. */
+export function madeUpJournal(
   records: [kind: number, payload: Uint8Array][],
-): void {
+): Map<string, Uint8Array | string> {
   let previous: Uint8Array = GENESIS_CHAIN_HASH;
   const stored = records.map(([kind, payload]) => {
     const framed = new Uint8Array(LENGTH_BYTES + 1 + payload.byteLength);
@@ -21,12 +20,19 @@ export function serveMadeUpJournal(
     previous = chainHash(previous, framed);
     return Buffer.concat([framed, previous]);
   });
-  upstream.bodies.set(
-    '/journal/head',
-    JSON.stringify({ records: records.length, chain_hash: toHex(previous) }),
-  );
+  const bodies = new Map<string, Uint8Array | string>();
+  bodies.set('/journal/head', JSON.stringify({ records: records.length, chain_hash: toHex(previous) }));
   for (let chunk = 0; chunk * CHUNK_RECORDS < stored.length; chunk++) {
     const of = stored.slice(chunk * CHUNK_RECORDS, (chunk + 1) * CHUNK_RECORDS);
-    upstream.bodies.set(`/journal/chunk/${chunk}`, Buffer.concat(of));
+    bodies.set(`/journal/chunk/${chunk}`, Buffer.concat(of));
   }
+  return bodies;
+}
+
+/** Has a FAKE upstream (startForgingUpstream's bodies) serve `records` as its journal. */
+export function serveMadeUpJournal(
+  upstream: { bodies: Map<string, Uint8Array | string> },
+  records: [kind: number, payload: Uint8Array][],
+): void {
+  for (const [path, body] of madeUpJournal(records)) upstream.bodies.set(path, body);
 }

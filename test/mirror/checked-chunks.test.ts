@@ -9,11 +9,12 @@ import { createServer } from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
 import type { CalendarNode } from '../../src/daemon/calendar-node.js';
 import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
+import type { MerkleLevels } from '../../src/journal/merkle-levels.js';
 import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
 import { type CheckedChunk, checkedChunks } from '../../src/mirror/checked-chunks.js';
 import { ChunkSource } from '../../src/mirror/chunk-source.js';
-import { openMirror } from '../../src/mirror/index.js';
+import { type HeaderCheck, openMirror } from '../../src/mirror/index.js';
 import {
   BitcoinBlockHeaderAttestation,
   MerkleTree,
@@ -25,7 +26,7 @@ import {
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
 import { startForgingUpstream } from '../helpers/forging-upstream.js';
 import { listenOnLoopback } from '../helpers/loopback-server.js';
-import { serveMadeUpJournal } from '../helpers/made-up-journal.js';
+import { madeUpJournal, serveMadeUpJournal } from '../helpers/made-up-journal.js';
 import { startTamperingProxy } from '../helpers/tampering-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -47,11 +48,42 @@ async function collect(url: string, first: number, end: number, previous: Uint8A
   return chunks;
 }
 
-const openTestMirror = (t: TestContext, upstream: string) =>
-  openMirror({ dir: tempDir(t), upstream, insecureSkipAttestationCheck: true }).then((mirror) => {
+const openTestMirror = (t: TestContext, upstream: string, checkHeader?: HeaderCheck) =>
+  openMirror({
+    dir: tempDir(t),
+    upstream,
+    ...(checkHeader ? { checkHeader } : { insecureSkipAttestationCheck: true as const }),
+  }).then((mirror) => {
     t.after(() => mirror.close());
     return mirror;
   });
+
+/** An upstream answering from `bodies` (404 for what they lack) that never answers a long poll; counts chunk requests. */
+async function serveBodies(t: TestContext, bodies: Map<string, Uint8Array | string>) {
+  const served = { chunks: 0 };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.searchParams.has('after')) return;
+    if (url.pathname.startsWith('/journal/chunk/')) served.chunks++;
+    const body = bodies.get(url.pathname);
+    if (body === undefined) res.writeHead(404).end('not found');
+    else res.end(body);
+  });
+  return { url: await listenOnLoopback(t, server), served };
+}
+
+/** `n` made-up commitment records. */
+const commitmentRecords = (n: number): [number, Uint8Array][] =>
+  Array.from({ length: n }, () => [RecordKind.Commitment, crypto.getRandomValues(new Uint8Array(32))]);
+
+/** A proof record of commitment records `numbers` among `records`. */
+function proofRecord(records: [number, Uint8Array][], numbers: number[]): [number, Uint8Array] {
+  const tip = new Timestamp(
+    new MerkleTree(numbers.map((n) => sha256((records[n] as [number, Uint8Array])[1]))).root,
+  );
+  tip.attestations.add(new BitcoinBlockHeaderAttestation(800_000));
+  return [RecordKind.Proof, encodeProofPayload({ commitments: numbers, tip })];
+}
 
 describe('the chunks of a long sync, checked in another thread', () => {
   it('has every body checked there, and the trees of its proofs built; a short sync checks them here', async (t) => {
@@ -111,7 +143,16 @@ describe('the chunks of a long sync, checked in another thread', () => {
     );
     assert.deepEqual([...(last.bodyChecked ?? [])].slice(-2), [0, 1], 'the first left to the follower');
     assert.deepEqual([...last.trees.keys()], [proofs[1]]);
+    // each tree the index is offered from the thread is a copy, not a view of all its chunk's trees
+    const offered: MerkleLevels[] = [];
+    const offer = mirror.calendar.index.offerProofTrees.bind(mirror.calendar.index);
+    mirror.calendar.index.offerProofTrees = (trees) => {
+      offered.push(...(trees?.values() ?? []));
+      offer(trees);
+    };
     assert.equal(await mirror.sync(), MANY + 2);
+    assert.equal(offered.length, 2);
+    for (const tree of offered) assert.equal(tree.nodeBytes.buffer.byteLength, tree.byteLength);
     assert.equal(
       toHex(mirror.calendar.journal.head.chainHash),
       toHex(calendar.calendar.journal.head.chainHash),
@@ -159,6 +200,43 @@ describe('the chunks of a long sync, checked in another thread', () => {
     assert.equal(mirror.calendar.journal.head.records, 17 * CHUNK_RECORDS);
     proxy.mode = 'honest';
     assert.equal(await mirror.sync(), MANY - 17 * CHUNK_RECORDS);
+  });
+
+  it('downloads no chunk past one before the last that ends early: empty, or a record short', async (t) => {
+    // an upstream whose head says 100 chunks, with empty ones after the first, or one of one record
+    const full = madeUpJournal(commitmentRecords(CHUNK_RECORDS));
+    for (let k = 1; k < 100; k++) full.set(`/journal/chunk/${k}`, '');
+    const empty = await serveBodies(t, full);
+    const emptyChunks = await collect(empty.url, 0, 100, GENESIS_CHAIN_HASH, 0);
+    assert.deepEqual(
+      emptyChunks.map((c) => c.fresh?.length),
+      [CHUNK_RECORDS, 0],
+    );
+    // the first, and those downloading ahead when the empty one was read
+    assert.ok(empty.served.chunks <= 9, `${empty.served.chunks} chunks downloaded`);
+    const oneMore = await serveBodies(t, madeUpJournal(commitmentRecords(CHUNK_RECORDS + 1)));
+    const oneMoreChunks = await collect(oneMore.url, 0, 100, GENESIS_CHAIN_HASH, 0);
+    assert.deepEqual(
+      oneMoreChunks.map((c) => c.fresh?.length),
+      [CHUNK_RECORDS, 1],
+    );
+  });
+
+  it('stops at once, though chunks checked ahead wait for the follower', async (t) => {
+    const records = commitmentRecords(400 * CHUNK_RECORDS);
+    // a proof a chunk, whose attestation takes 20 ms to check (a node's RPC, the upstream's headers)
+    for (let n = CHUNK_RECORDS - 1; n < records.length; n += CHUNK_RECORDS)
+      records[n] = proofRecord(records, [n - 3, n - 2]);
+    const { url } = await serveBodies(t, madeUpJournal(records));
+    const mirror = await openTestMirror(t, url, () => new Promise((resolve) => setTimeout(resolve, 20)));
+    const stop = new AbortController();
+    const following = mirror.follow(stop.signal);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const asked = Date.now();
+    stop.abort();
+    await following;
+    assert.ok(Date.now() - asked < 2000, `stopped after ${Date.now() - asked} ms`);
+    assert.ok(mirror.calendar.journal.head.records < records.length, 'stopped before the end');
   });
 
   it('ends the thread and its downloads as soon as the follower stops', async (t) => {
