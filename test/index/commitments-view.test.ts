@@ -73,6 +73,40 @@ describe('the commitments view', () => {
     }
   });
 
+  it('finds a commitment seen again in the transaction that took it first, with or without the bitmap', async (t) => {
+    const dataDir = tempDir(t);
+    let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    const batches: number[] = [];
+    calendar.journal.onAppend((records) => batches.push(records.length));
+    const [z, a, b, c, y, d] = [0, 1, 2, 3, 4, 5].map((i) => sha256(new Uint8Array([0xa0, i]))) as [
+      Uint8Array,
+      ...Uint8Array[],
+    ];
+    // the first append is written alone; the ones that come while it is are written together
+    const commitAll = (list: (Uint8Array | undefined)[]) =>
+      Promise.all(list.map((x) => calendar.commit(x as Uint8Array)));
+    await commitAll([z, a, b, a, c, b]);
+    assert.deepEqual(batches, [1, 5]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => calendar.index.firstRecordOf(n)),
+      [1, 2, 1, 4, 2],
+    );
+    assert.equal(calendar.index.commitmentCount, 4);
+    await calendar.close();
+    // reopened, the index holds commitments: no bitmap, every commitment read for
+    calendar = await Calendar.open({ dataDir, uri: URI });
+    t.after(() => calendar.close());
+    await commitAll([y, d, a, d]);
+    assert.deepEqual(
+      [7, 8, 9].map((n) => calendar.index.firstRecordOf(n)),
+      [7, 1, 7],
+    );
+    assert.equal(calendar.index.commitmentCount, 6);
+    assert.deepEqual(calendar.index.lookup(d as Uint8Array), { state: 'pending', record: 7 });
+    const all = [z, a, b, c, y, d].map((x) => toHex(x as Uint8Array)).sort();
+    assert.deepEqual(calendar.index.commitmentsWithPrefix('', 10).map(toHex), all);
+  });
+
   it('keeps a commitment seen twice at its first record, counted once, proven through either record', async (t) => {
     const dataDir = tempDir(t);
     let calendar = await Calendar.open({ dataDir, uri: URI, create: true });
