@@ -9,7 +9,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
-import { PREFIX_BYTES } from '../index/commitments-view.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
 import type { ChainedRecord, StoredRecord } from '../journal/journal.js';
 import { MerkleLevels } from '../journal/merkle-levels.js';
@@ -21,6 +20,7 @@ import { type CheckedChunk, checkedChunks } from './checked-chunks.js';
 import { ChunkSource, type UpstreamHead } from './chunk-source.js';
 import type { HeaderCheck } from './header-check.js';
 import { MirrorForkError, MirrorIntegrityError } from './integrity-error.js';
+import { PrefixCounts } from './prefix-counts.js';
 import { type ChunkReading, readChunk } from './upstream-chunk.js';
 import {
   type CheckedProof,
@@ -71,8 +71,8 @@ class Group {
   /** The commitment each of its records holds (by record number less `first`; undefined for another kind). */
   private readonly held: (Uint8Array | undefined)[] = [];
   commitments = 0;
-  /** How many of its commitments have each 6-byte prefix (as a number): see MAX_SHARED_PREFIX. */
-  readonly prefixes = new Map<number, number>();
+  /** How many of its commitments have each 6-byte prefix: see MAX_SHARED_PREFIX. */
+  readonly prefixes = new PrefixCounts();
   readonly stamps = new Set<number>();
   /** Bytes of the chunks its records are in (held until they are appended). */
   bytes = 0;
@@ -96,16 +96,6 @@ class Group {
 }
 
 const NOTHING_HELD = new Uint8Array(0);
-
-/**
- * The first PREFIX_BYTES of a commitment as a number (48 bits: exact in a double), zero-padded as the
- * index pads a shorter one: a map key cheaper than its hex.
- */
-function prefixOf(commitment: Uint8Array): number {
-  let prefix = 0;
-  for (let i = 0; i < PREFIX_BYTES; i++) prefix = prefix * 256 + (commitment[i] ?? 0);
-  return prefix;
-}
 
 /** What checkRecordBody returns for a proof record whose body was checked ahead: its tip, its tree if built. */
 function proofCheckedAhead(
@@ -234,8 +224,8 @@ export class JournalFollower {
       isStampAt: (n: number) =>
         group.stamps.has(n) || appending?.group.stamps.has(n) === true || index.isStampRecord(n),
       sharingPrefix: (commitment: Uint8Array, atMost: number) => {
-        const prefix = prefixOf(commitment);
-        const inGroups = (group.prefixes.get(prefix) ?? 0) + (appending?.group.prefixes.get(prefix) ?? 0);
+        const inGroups =
+          group.prefixes.count(commitment) + (appending?.group.prefixes.count(commitment) ?? 0);
         return inGroups >= atMost ? inGroups : inGroups + index.sharingPrefix(commitment, atMost - inGroups);
       },
     };
@@ -356,10 +346,7 @@ export class JournalFollower {
       }
       const commitment = record.kind === RecordKind.Commitment ? record.payload : undefined;
       group.take(record.number, commitment);
-      if (commitment) {
-        const prefix = prefixOf(commitment);
-        group.prefixes.set(prefix, (group.prefixes.get(prefix) ?? 0) + 1);
-      }
+      if (commitment) group.prefixes.add(commitment);
       if (record.kind === RecordKind.Stamp) group.stamps.add(record.number);
     }
     return reading.fresh;
