@@ -14,7 +14,7 @@ import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
 import { type CheckedChunk, checkedChunks } from '../../src/mirror/checked-chunks.js';
 import { ChunkSource } from '../../src/mirror/chunk-source.js';
-import { type HeaderCheck, openMirror } from '../../src/mirror/index.js';
+import { type HeaderCheck, type LocalMirror, openMirror } from '../../src/mirror/index.js';
 import {
   BitcoinBlockHeaderAttestation,
   MerkleTree,
@@ -57,6 +57,17 @@ const openTestMirror = (t: TestContext, upstream: string, checkHeader?: HeaderCh
     t.after(() => mirror.close());
     return mirror;
   });
+
+/** Has `mirror` follow for `ms`, then stops it: resolves with how long the stop took, in ms. */
+async function stopFollowingAfter(mirror: LocalMirror, ms: number): Promise<number> {
+  const stop = new AbortController();
+  const following = mirror.follow(stop.signal);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const asked = Date.now();
+  stop.abort();
+  await following;
+  return Date.now() - asked;
+}
 
 /** An upstream answering from `bodies` (404 for what they lack) that never answers a long poll; counts chunk requests. */
 async function serveBodies(t: TestContext, bodies: Map<string, Uint8Array | string>) {
@@ -229,13 +240,8 @@ describe('the chunks of a long sync, checked in another thread', () => {
       records[n] = proofRecord(records, [n - 3, n - 2]);
     const { url } = await serveBodies(t, madeUpJournal(records));
     const mirror = await openTestMirror(t, url, () => new Promise((resolve) => setTimeout(resolve, 20)));
-    const stop = new AbortController();
-    const following = mirror.follow(stop.signal);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const asked = Date.now();
-    stop.abort();
-    await following;
-    assert.ok(Date.now() - asked < 2000, `stopped after ${Date.now() - asked} ms`);
+    const took = await stopFollowingAfter(mirror, 3000);
+    assert.ok(took < 2000, `stopped after ${took} ms`);
     assert.ok(mirror.calendar.journal.head.records < records.length, 'stopped before the end');
   });
 
@@ -246,14 +252,8 @@ describe('the chunks of a long sync, checked in another thread', () => {
         res.end(JSON.stringify({ records: MANY, chain_hash: toHex(new Uint8Array(32).fill(1)) }));
     });
     const url = await listenOnLoopback(t, server);
-    const mirror = await openTestMirror(t, url);
-    const stop = new AbortController();
-    const following = mirror.follow(stop.signal);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const asked = Date.now();
-    stop.abort();
-    await following;
+    const took = await stopFollowingAfter(await openTestMirror(t, url), 1000);
     // the downloads' own timeout is 30 s
-    assert.ok(Date.now() - asked < 5000, `stopped after ${Date.now() - asked} ms`);
+    assert.ok(took < 5000, `stopped after ${took} ms`);
   });
 });
