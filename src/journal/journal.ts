@@ -288,7 +288,8 @@ export class Journal {
     if (this.closed) throw new Error('journal: closed');
     if (this.outage) throw this.outage.error;
     if (records.length === 0) return [];
-    for (const { framed } of records) {
+    for (const record of records) {
+      const { framed } = record;
       const length = framed.byteLength - LENGTH_BYTES;
       const framedLength =
         (((framed[0] as number) << 24) |
@@ -298,6 +299,8 @@ export class Journal {
         0;
       if (length < 1 || framedLength !== length)
         throw new RangeError('journal record: framing does not match its length');
+      if (record.chainHash.byteLength !== CHAIN_HASH_BYTES || record.after.byteLength !== CHAIN_HASH_BYTES)
+        throw new RangeError(`journal record: a chain hash is ${CHAIN_HASH_BYTES} bytes`);
       checkPayloadBytes(framed[LENGTH_BYTES] as number, length - 1);
     }
     // one promise for the group, not one a record
@@ -550,7 +553,9 @@ export class Journal {
     await writeAll(this.file, buffer);
     await this.file.datasync();
     segment.size += total;
-    this.currentHead = { records: number, chainHash: previous };
+    // a copy: a view would keep the batch's hashes (a mirror's group: a megabyte) for as long as the
+    // head, or a segment started after it, lasts
+    this.currentHead = { records: number, chainHash: previous.slice() };
     return records;
   }
 

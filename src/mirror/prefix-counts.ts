@@ -14,6 +14,9 @@ export class PrefixCounts {
   private low: Uint32Array;
   private counts: Uint32Array;
   private used = 0;
+  private readonly seed = crypto.getRandomValues(new Uint32Array(1))[0] as number;
+  /** Slots looked at so far, by every count and add: how well the prefixes spread (for the tests). */
+  probes = 0;
 
   constructor() {
     this.high = new Uint32Array(FIRST_SLOTS);
@@ -44,9 +47,11 @@ export class PrefixCounts {
   /** The slot holding the prefix (high, low), or the empty one where it would go. */
   private slotOf(high: number, low: number): number {
     const mask = this.counts.length - 1;
-    // Knuth's multiplicative hash of both halves: prefixes of round tips are uniform, of made-up ones not
-    let slot = Math.imul(high ^ Math.imul(low, 0x9e3779b1), 0x85ebca6b) >>> 0;
-    for (slot &= mask; ; slot = (slot + 1) & mask) {
+    // both halves mixed into every bit, with a seed of this table's: prefixes of round tips are
+    // uniform, but an upstream chooses its commitments, and could otherwise pile them into one run
+    let slot = mix(mix(high ^ this.seed) ^ low) & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      this.probes++;
       const held = this.low[slot] as number;
       if (held === 0 || (held === low && this.high[slot] === high)) return slot;
     }
@@ -81,4 +86,12 @@ function highOf(commitment: Uint8Array): number {
 /** The last 2 bytes of a commitment's prefix, plus one (never 0, an empty slot's). */
 function lowOf(commitment: Uint8Array): number {
   return (((commitment[4] ?? 0) << 8) | (commitment[5] ?? 0)) + 1;
+}
+
+/** murmur3's finalizer: every bit of `h` moves every bit of the result. */
+function mix(h: number): number {
+  let x = h >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
 }

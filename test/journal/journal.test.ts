@@ -6,7 +6,7 @@ import { Journal, JournalCorruptError, type StoredRecord } from '../../src/journ
 import { chainHash, frameRecord, GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
 import { SEGMENT_HEADER_BYTES } from '../../src/journal/segment.js';
 import { verifyJournal } from '../../src/journal/verify.js';
-import { toHex } from '../../src/ots/index.js';
+import { sha256, toHex } from '../../src/ots/index.js';
 import { recordFields, recordsOf } from '../helpers/record-fields.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
@@ -103,6 +103,37 @@ describe('journal append and read', () => {
       size: (record as StoredRecord).size,
       segment: 0,
     });
+  });
+
+  it('keeps 32 bytes of chain hash for the head and each segment after records chained elsewhere', async (t) => {
+    // a view of a batch's chain hashes would keep them all (a mirror's group: a megabyte) for as long
+    // as the head, or a segment started after it, lasts
+    const journal = await Journal.open({ dir: tempDir(t), create: true, maxSegmentBytes: 64 * 1024 });
+    t.after(() => journal.close());
+    for (let batch = 0; batch < 4; batch++) {
+      let after = journal.head.chainHash;
+      const chained = Array.from({ length: 1000 }, (_, i) => {
+        const framed = frameRecord(RecordKind.Commitment, sha256(new Uint8Array([batch, i >> 8, i & 255])));
+        const record = { framed, after, chainHash: chainHash(after, framed) };
+        after = record.chainHash;
+        return record;
+      });
+      await journal.appendChained(chained);
+    }
+    assert.equal(journal.head.chainHash.buffer.byteLength, 32);
+    const segments = journal.readPlan().segments;
+    assert.ok(segments.length >= 4);
+    assert.deepEqual(
+      segments.map((s) => s.previousChainHash.buffer.byteLength),
+      segments.map(() => 32),
+    );
+    const wrong = frameRecord(RecordKind.Commitment, new Uint8Array(32));
+    await assert.rejects(
+      journal.appendChained([
+        { framed: wrong, after: journal.head.chainHash, chainHash: new Uint8Array(31) },
+      ]),
+      /journal record: a chain hash is 32 bytes/,
+    );
   });
 
   it('appends records chained elsewhere in one group, byte for byte, and chains anew what does not follow', async (t) => {
