@@ -1,9 +1,10 @@
 /**
  * Follows a calendar's journal into a local one: downloads chunks from the local head onward (see
  * ChunkSource), sets each against the records held (see readChunk) and checks every new record (see
- * checkRecord; a long sync's bodies are checked ahead in another thread, see checkedChunks), appends them, then long-polls for the next records. Data that does not check out is
- * refused (MirrorIntegrityError) and asked for again, with backoff; a history that contradicts the
- * records held (MirrorForkError) ends it. A mirror runs it; a client can too, to keep its own verified
+ * checkRecord; a long sync's bodies are checked ahead in another thread, see checkedChunks), appends
+ * them, then long-polls for the next records. Data that does not check out is refused
+ * (MirrorIntegrityError) and asked for again, with backoff; a history that contradicts the records
+ * held (MirrorForkError) ends it. A mirror runs it; a client can too, to keep its own verified
  * copy of a calendar.
  * @module
  */
@@ -183,9 +184,9 @@ export class JournalFollower {
 
   /**
    * Downloads the chunks from our head to the upstream's `upstreamRecords` (several at once, checked
-   * ahead in another thread when there are many: see checkedChunks), checks them in order and appends what verified in groups, each while the next is checked. A chunk
-   * that fails to download or verify ends it: what verified before it is appended, then the error is
-   * thrown.
+   * ahead in another thread when there are many: see checkedChunks), checks them in order and
+   * appends what verified in groups, each while the next is checked. A chunk that fails to download
+   * or verify ends it: what verified before it is appended, then the error is thrown.
    */
   private async syncTo(upstreamRecords: number): Promise<void> {
     const { journal, index } = this.o.calendar;
