@@ -7,7 +7,7 @@
 import type { StoredRecord } from '../journal/journal.js';
 import type { MerkleLevels } from '../journal/merkle-levels.js';
 import type { ReadPlan, RecordSpan } from '../journal/read-spans.js';
-import { recordAt } from '../journal/scan.js';
+import { recordOffsets, recordsAt } from '../journal/scan.js';
 import { type PackedTrees, packTrees, unpackTrees } from '../journal/tree-transfer.js';
 
 /** What the reading thread is given. */
@@ -49,16 +49,11 @@ export function batchMessage(span: RecordSpan, trees: ReadonlyMap<number, Merkle
   const { records, base } = span;
   const first = records[0] as StoredRecord;
   const last = records.at(-1) as StoredRecord;
-  const offsets = new Float64Array(records.length + 1);
-  records.forEach((r, i) => {
-    offsets[i] = r.offset;
-  });
-  offsets[records.length] = last.offset + last.size;
   return {
     kind: 'batch',
     segment: first.segment,
     first: first.number,
-    offsets,
+    offsets: recordOffsets(records),
     bytes: span.bytes.slice(first.offset - base, last.offset + last.size - base),
     ...packTrees(trees),
   };
@@ -72,13 +67,6 @@ export function handedOver(message: BatchMessage): ArrayBuffer[] {
 /** The records and trees of a batch message: views of its bytes. */
 export function batchOf(message: BatchMessage): ReadAheadBatch {
   const { offsets, bytes, segment, first } = message;
-  const base = offsets[0] as number;
-  const records: StoredRecord[] = [];
-  for (let i = 0; i + 1 < offsets.length; i++) {
-    const offset = offsets[i] as number;
-    records.push(
-      recordAt(bytes, offset - base, (offsets[i + 1] as number) - offset, first + i, offset, segment),
-    );
-  }
+  const records: StoredRecord[] = recordsAt(bytes, offsets, first, offsets[0] as number, segment);
   return { records, trees: unpackTrees(message) };
 }

@@ -108,6 +108,41 @@ export function recordAt(
 }
 
 /**
+ * The offsets of `records` (consecutive, as a scan yields them), then the end of the last (0 for
+ * none): what another thread is sent, with their bytes, to make them again (recordsAt).
+ */
+export function recordOffsets(records: readonly ScannedRecord[]): Float64Array {
+  const offsets = new Float64Array(records.length + 1);
+  records.forEach((r, i) => {
+    offsets[i] = r.offset;
+  });
+  const last = records.at(-1);
+  offsets[records.length] = last ? last.offset + last.size : 0;
+  return offsets;
+}
+
+/**
+ * The records at `offsets` (recordOffsets) in `bytes`, whose first byte is at offset `base`,
+ * numbered from `first`: views of the bytes, nothing checked. `segment` as recordAt's.
+ */
+export function recordsAt(
+  bytes: Uint8Array,
+  offsets: Float64Array,
+  first: number,
+  base: number,
+  segment = Number.NaN,
+): (ScannedRecord & { segment: number })[] {
+  const records: (ScannedRecord & { segment: number })[] = [];
+  for (let i = 0; i + 1 < offsets.length; i++) {
+    const offset = offsets[i] as number;
+    records.push(
+      recordAt(bytes, offset - base, (offsets[i + 1] as number) - offset, first + i, offset, segment),
+    );
+  }
+  return records;
+}
+
+/**
  * A record as it lies in the bytes read: one object, where its fields as views would be three. A
  * batch of records outlives several of V8's young-generation collections, each of which copies every
  * object still alive.

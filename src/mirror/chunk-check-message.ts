@@ -7,7 +7,7 @@
  */
 
 import type { MerkleLevels } from '../journal/merkle-levels.js';
-import { recordAt, type ScannedRecord } from '../journal/scan.js';
+import { recordOffsets, recordsAt } from '../journal/scan.js';
 import { type PackedTrees, packTrees, unpackTrees } from '../journal/tree-transfer.js';
 import type { CheckedChunk } from './checked-chunks.js';
 import type { ChunkRead, HeldRecords } from './chunk-reads.js';
@@ -61,12 +61,6 @@ export function chunkMessage(
   trees: ReadonlyMap<number, MerkleLevels>,
 ): ChunkMessage {
   const fresh = read.fresh ?? [];
-  const offsets = new Float64Array(fresh.length + 1);
-  fresh.forEach((r, i) => {
-    offsets[i] = r.offset;
-  });
-  const last = fresh.at(-1);
-  offsets[fresh.length] = last ? last.offset + last.size : 0;
   const bytes = read.bytes ?? new Uint8Array(0);
   return {
     kind: 'chunk',
@@ -77,11 +71,15 @@ export function chunkMessage(
     previous: read.previous.slice(),
     continues: read.fresh !== undefined,
     first: fresh[0]?.number ?? 0,
-    offsets,
+    offsets: recordOffsets(fresh),
     bodyChecked,
     ...packTrees(trees),
   };
 }
+
+/** What sentBytes counts for a message itself, and for each record's object, offset and flag. */
+const MESSAGE_COST = 1024;
+const RECORD_COST = 128;
 
 /**
  * What a chunk message costs the follower, in bytes, as the thread's SendCredit counts it: its bytes
@@ -97,9 +95,6 @@ export function sentBytes(message: ChunkMessage): number {
   );
 }
 
-const MESSAGE_COST = 1024;
-const RECORD_COST = 128;
-
 /** The buffers a chunk message hands over: the sender keeps no view of them. */
 export function handedOver(message: ChunkMessage): ArrayBuffer[] {
   return [message.bytes.buffer as ArrayBuffer, message.treeBytes.buffer as ArrayBuffer];
@@ -108,19 +103,12 @@ export function handedOver(message: ChunkMessage): ArrayBuffer[] {
 /** The chunk of a chunk message: its records are views of its bytes. */
 export function checkedChunkOf(message: ChunkMessage): CheckedChunk {
   const { offsets, bytes, first } = message;
-  let fresh: ScannedRecord[] | undefined;
-  if (message.continues) {
-    fresh = [];
-    for (let i = 0; i + 1 < offsets.length; i++) {
-      const offset = offsets[i] as number;
-      fresh.push(recordAt(bytes, offset, (offsets[i + 1] as number) - offset, first + i, offset));
-    }
-  }
   return {
     chunk: message.chunk,
     bytes: message.missing ? undefined : bytes,
     previous: message.previous,
-    fresh,
+    // offsets within the chunk's bytes
+    fresh: message.continues ? recordsAt(bytes, offsets, first, 0) : undefined,
     bodyChecked: message.bodyChecked,
     trees: unpackTrees(message),
   };

@@ -1,7 +1,7 @@
 /**
  * Follows a calendar's journal into a local one: downloads chunks from the local head onward (see
  * ChunkSource), sets each against the records held (see readChunk) and checks every new record (see
- * checkRecord; a long sync's bodies are checked ahead in another thread, see checkedChunks), appends
+ * verifyRecord; a long sync's bodies are checked ahead in another thread, see checkedChunks), appends
  * them, then long-polls for the next records. Data that does not check out is refused
  * (MirrorIntegrityError) and asked for again, with backoff; a history that contradicts the records
  * held (MirrorForkError) ends it. A mirror runs it; a client can too, to keep its own verified

@@ -82,27 +82,21 @@ export const MAX_SHARED_PREFIX = 8;
  */
 export const MAX_SHARED_TREE_LEAVES = 2 ** 16;
 
-/** A proof record that passed checkRecord: its tip, and its tree when it was built whole. */
+/** A proof record whose body passed checkRecordBody: its tip, and its tree when it was built whole. */
 export interface CheckedProof {
   tip: Timestamp;
   tree: MerkleLevels | undefined;
 }
 
-/** Throws MirrorIntegrityError naming the record and what is wrong with it. */
-export async function verifyRecord(record: JournalRecord, context: RecordContext): Promise<void> {
-  const proof = checkRecord(record, context);
-  if (proof) await verifyAttestations(record, proof.tip, context);
-}
-
 /**
- * verifyRecord but for a proof's attestations, which may wait on headers: checked at once, without
- * a wait per record (a mirror checks records by the million). Returns a proof's tip, whose
- * attestations verifyAttestations checks, and its tree (see MAX_SHARED_TREE_LEAVES).
+ * Throws MirrorIntegrityError naming the record and what is wrong with it: its body, then against what
+ * the mirror holds, then a proof's attestations. A mirror runs the first two on a whole chunk before
+ * it waits on any attestation (checkRecordBody, checkRecordAgainstHeld, verifyAttestations).
  */
-export function checkRecord(record: JournalRecord, context: RecordContext): CheckedProof | undefined {
-  const checked = checkRecordBody(record, context);
+export async function verifyRecord(record: JournalRecord, context: RecordContext): Promise<void> {
+  const proof = checkRecordBody(record, context);
   checkRecordAgainstHeld(record, context);
-  return checked;
+  if (proof) await verifyAttestations(record, proof.tip, context);
 }
 
 /** A MirrorIntegrityError naming the record. */
@@ -111,7 +105,7 @@ function refusal(record: JournalRecord, why: string): MirrorIntegrityError {
 }
 
 /**
- * The checks of checkRecord that need no more than the records before it: its size, and by kind its
+ * The checks of verifyRecord that need no more than the records before it: its size, and by kind its
  * payload, ranges and merkle tree (another thread can run them, with the commitments it read).
  */
 export function checkRecordBody(record: JournalRecord, context: BodyContext): CheckedProof | undefined {
@@ -188,7 +182,7 @@ export function checkRecordBody(record: JournalRecord, context: BodyContext): Ch
 }
 
 /**
- * The checks of checkRecord against what the mirror holds, for a record whose body checked out: that
+ * The checks of verifyRecord against what the mirror holds, for a record whose body checked out: that
  * a commitment shares its prefix with fewer than MAX_SHARED_PREFIX others, that a stamp end names a
  * stamp record.
  */
