@@ -12,6 +12,8 @@ import { AbsentPrefixes } from './absent-prefixes.js';
 import type { IndexDatabase, IndexedRecord, IndexView, OpenDatabase } from './index-view.js';
 import { readU64, u64 } from './keys.js';
 import { PendingRuns } from './pending-runs.js';
+import { KEY_BYTES, PREFIX_BYTES, PREFIX_REST_BYTES, prefixEntry, valueRecord } from './prefix-entry.js';
+import { PrefixEntryBatch } from './prefix-entry-batch.js';
 import { type ProofRun, ProofRuns } from './proof-runs.js';
 
 export interface ProofReference {
@@ -30,13 +32,6 @@ export type CommitmentState =
 /** The commitment a commitment record holds, read back from the journal (undefined for another kind). */
 export type CommitmentAt = (record: number) => Uint8Array | undefined;
 
-/** Bytes of a commitment in the key; the next PREFIX_REST_BYTES start the value, then its record number. */
-const KEY_BYTES = 2;
-const PREFIX_REST_BYTES = 4;
-/** Bytes of a commitment the index keeps (the rest is read back from the journal). */
-export const PREFIX_BYTES = KEY_BYTES + PREFIX_REST_BYTES;
-const NUMBER_BYTES = 5;
-const VALUE_BYTES = PREFIX_REST_BYTES + NUMBER_BYTES;
 /** A proof covering a commitment, in `proofsOf`: its record number (8 bytes), the leaf (4). */
 const REFERENCE_BYTES = 12;
 const DISTINCT_KEY = Buffer.from('distinct');
@@ -44,6 +39,8 @@ const DISTINCT_KEY = Buffer.from('distinct');
 export class CommitmentsView implements IndexView {
   /** first 2 bytes of a commitment -> (its next 4 bytes, its first record number), one per commitment */
   private readonly prefixes: IndexDatabase;
+  /** This transaction's new entries of `prefixes`, put at its end (empty outside a transaction). */
+  private readonly batch = new PrefixEntryBatch();
   /** the first proof of most commitments, as runs of consecutive records (see ProofRuns) */
   private readonly runs: ProofRuns;
   /**
@@ -68,9 +65,7 @@ export class CommitmentsView implements IndexView {
   /** See lastDuplicateRecord and lastCoveredRecord; undefined when not read yet. */
   private lastDuplicate: number | undefined;
   private lastCovered: number | undefined;
-  /** Written into for each put, which copies them: no allocation per commitment. */
-  private readonly scratchKey = Buffer.allocUnsafe(KEY_BYTES);
-  private readonly scratchValue = Buffer.allocUnsafe(VALUE_BYTES);
+  /** Written into for each put, which copies it: no allocation per proof reference. */
   private readonly scratchReference = Buffer.allocUnsafe(REFERENCE_BYTES);
 
   constructor(open: OpenDatabase, commitmentAt: CommitmentAt) {
@@ -93,8 +88,7 @@ export class CommitmentsView implements IndexView {
       // A commitment seen twice keeps its first record; the second is pending all the same.
       const first = this.absentPrefixes?.absent(commitment) ? undefined : this.firstRecord(commitment);
       if (first === undefined) {
-        writePrefixEntry(commitment, n, this.scratchKey, this.scratchValue);
-        this.prefixes.put(this.scratchKey, this.scratchValue);
+        this.batch.add(commitment, n);
         this.absentPrefixes?.add(commitment);
         if (this.absentPrefixes?.full) this.absentPrefixes = undefined;
         this.distinct = this.distinctCount + 1;
@@ -149,6 +143,7 @@ export class CommitmentsView implements IndexView {
 
   /** Writes what is kept in memory until the end of a transaction. */
   finish(): void {
+    this.batch.putInto(this.prefixes);
     this.pending.flush();
     if (this.distinctChanged) this.counts.put(DISTINCT_KEY, u64(this.distinct as number));
     this.distinctChanged = false;
@@ -159,6 +154,7 @@ export class CommitmentsView implements IndexView {
    * not commit (its records changed it) or after the databases were emptied.
    */
   forget(): void {
+    this.batch.clear();
     this.pending.forget();
     this.distinct = undefined;
     this.distinctChanged = false;
@@ -181,16 +177,28 @@ export class CommitmentsView implements IndexView {
     return this.distinct;
   }
 
-  /** The first record holding `commitment`: the entries with its prefix, each confirmed against the journal. */
+  /**
+   * The first record holding `commitment`: the entries with its prefix, each confirmed against the
+   * journal (those put first: the batch's are of later records).
+   */
   private firstRecord(commitment: Uint8Array): number | undefined {
     const { key, value: start } = prefixEntry(commitment, 0);
     for (const value of this.prefixes.getValues(key, { start })) {
-      if (value.compare(start, 0, PREFIX_REST_BYTES, 0, PREFIX_REST_BYTES) !== 0) return undefined;
-      const n = value.readUIntBE(PREFIX_REST_BYTES, NUMBER_BYTES);
-      const held = this.commitmentAt(n);
-      if (held && Buffer.from(held.buffer, held.byteOffset, held.byteLength).equals(commitment)) return n;
+      if (value.compare(start, 0, PREFIX_REST_BYTES, 0, PREFIX_REST_BYTES) !== 0) break;
+      const n = valueRecord(value);
+      if (this.holds(n, commitment)) return n;
     }
-    return undefined;
+    let first: number | undefined;
+    for (const n of this.batch.recordsSharing(commitment)) if (this.holds(n, commitment)) first = n;
+    return first;
+  }
+
+  /** Whether record `n` holds `commitment`, read back from the journal. */
+  private holds(n: number, commitment: Uint8Array): boolean {
+    const held = this.commitmentAt(n);
+    return (
+      held !== undefined && Buffer.from(held.buffer, held.byteOffset, held.byteLength).equals(commitment)
+    );
   }
 
   /**
@@ -203,6 +211,10 @@ export class CommitmentsView implements IndexView {
     let count = 0;
     for (const value of this.prefixes.getValues(key, { start })) {
       if (count >= atMost || value.compare(start, 0, PREFIX_REST_BYTES, 0, PREFIX_REST_BYTES) !== 0) break;
+      count++;
+    }
+    for (const _ of this.batch.recordsSharing(commitment)) {
+      if (count >= atMost) break;
       count++;
     }
     return count;
@@ -307,27 +319,12 @@ export class CommitmentsView implements IndexView {
         if (out.length >= limit) break;
         groupPrefix = entryPrefix;
       }
-      const commitment = this.commitmentAt(value.readUIntBE(PREFIX_REST_BYTES, NUMBER_BYTES));
+      const commitment = this.commitmentAt(valueRecord(value));
       if (commitment && toHex(commitment).startsWith(prefix)) group.push(new Uint8Array(commitment));
     }
     flush();
     return out.slice(0, limit);
   }
-}
-
-/** The key and value of `commitment` at record `n` (a commitment shorter than 6 bytes padded with zeros). */
-export function prefixEntry(commitment: Uint8Array, n: number): { key: Buffer; value: Buffer } {
-  const key = Buffer.allocUnsafe(KEY_BYTES);
-  const value = Buffer.allocUnsafe(VALUE_BYTES);
-  writePrefixEntry(commitment, n, key, value);
-  return { key, value };
-}
-
-/** prefixEntry, written into `key` and `value`. */
-function writePrefixEntry(commitment: Uint8Array, n: number, key: Buffer, value: Buffer): void {
-  for (let i = 0; i < KEY_BYTES; i++) key[i] = commitment[i] ?? 0;
-  for (let i = 0; i < PREFIX_REST_BYTES; i++) value[i] = commitment[KEY_BYTES + i] ?? 0;
-  value.writeUIntBE(n, PREFIX_REST_BYTES, NUMBER_BYTES);
 }
 
 /** The (proof record, leaf) references of a `proofsOf` value (none for undefined). */

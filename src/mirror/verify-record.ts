@@ -14,7 +14,7 @@
  * @module
  */
 import { checkDonation, MAX_DONATION_BYTES_LIMIT } from '../bitcoin/donation-rules.js';
-import { PREFIX_BYTES } from '../index/commitments-view.js';
+import { PREFIX_BYTES } from '../index/prefix-entry.js';
 import { decodeDelegationPayload } from '../journal/delegation-payload.js';
 import { decodeDonationPayload } from '../journal/donation-payload.js';
 import { MerkleLevels } from '../journal/merkle-levels.js';

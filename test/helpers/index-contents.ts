@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
-import { prefixEntry } from '../../src/index/commitments-view.js';
+import { prefixEntry } from '../../src/index/prefix-entry.js';
 import { openEveryDatabase } from '../../src/index/read-pages.js';
 
 export async function indexContents(path: string): Promise<Map<string, string[]>> {

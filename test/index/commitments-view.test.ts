@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../src/calendar/calendar.js';
 import { CalendarIndex, INDEX_VERSION } from '../../src/index/calendar-index.js';
 import { catchUpIndex } from '../../src/index/catch-up.js';
-import { Journal } from '../../src/journal/journal.js';
+import { IndexConsistencyError } from '../../src/index/errors.js';
+import { Journal, type StoredRecord } from '../../src/journal/journal.js';
 import { BitcoinBlockHeaderAttestation, MerkleTree, sha256, Timestamp, toHex } from '../../src/ots/index.js';
 import { indexContents, indexDifference } from '../helpers/index-contents.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -195,6 +196,34 @@ describe('the commitments view', () => {
     // first proofs in runs: 4 of records 0-1, 6 of record 2, 7 of record 5; the others kept apart
     assert.deepEqual(recordByRecord.get('proof-runs')?.length, 3);
     assert.deepEqual(recordByRecord.get('proofs-of')?.length, 2);
+  });
+
+  it('puts no entry of a transaction that failed, and takes its records again after', async (t) => {
+    const dataDir = tempDir(t);
+    const calendar = await Calendar.open({ dataDir, uri: URI, create: true });
+    for (let i = 0; i < 20; i++) await calendar.commit(sha256(new Uint8Array([7, i])));
+    await calendar.close();
+    const expected = await indexContents(join(dataDir, 'index'));
+
+    const index = CalendarIndex.open(join(dataDir, 'index'), join(dataDir, 'journal'));
+    const journal = await Journal.open({ dir: join(dataDir, 'journal') });
+    try {
+      index.clear();
+      const records: StoredRecord[] = [];
+      for await (const record of journal.read()) records.push(record);
+      // ten commitments taken into the transaction's prefix entries, then a gap ends it
+      assert.throws(
+        () => index.apply([...records.slice(0, 10), ...records.slice(11)]),
+        (e) => e instanceof IndexConsistencyError && /expected journal record 10/.test(e.message),
+      );
+      assert.equal(index.commitmentCount, 0);
+      await catchUpIndex(index, journal);
+      assert.equal(index.commitmentCount, 20);
+    } finally {
+      await journal.close();
+      await index.close();
+    }
+    assert.equal(indexDifference(await indexContents(join(dataDir, 'index')), expected), undefined);
   });
 
   it('keeps the pending set as runs, split and ended by proofs in any order', async (t) => {
