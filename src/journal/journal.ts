@@ -21,6 +21,7 @@ import {
   CHAIN_HASH_BYTES,
   chainHash,
   checkPayloadBytes,
+  framedLength,
   frameRecord,
   type JournalRecord,
   LENGTH_BYTES,
@@ -28,7 +29,7 @@ import {
   type RecordPosition,
 } from './record.js';
 import { JournalCorruptError, type JournalLogger, quietLog, recoverJournal } from './recovery.js';
-import type { ScannedRecord } from './scan.js';
+import { recordAt, type ScannedRecord } from './scan.js';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
 import { createSegment, type SegmentState } from './segment-files.js';
 
@@ -104,23 +105,28 @@ interface Outage extends JournalOutage {
 }
 
 /**
- * A record framed and chained by the caller (a mirror copying records it verified): its framed bytes,
- * the chain hash it follows and its own.
+ * Records framed and chained elsewhere (a mirror copying records it verified), as they lie in an
+ * upstream chunk: whole records back to back, each its framed bytes then its chain hash, the first
+ * following the chain hash `after`.
  */
-export interface ChainedRecord {
-  framed: Uint8Array;
+export interface ChainedRecords {
+  bytes: Uint8Array;
   after: Uint8Array;
-  chainHash: Uint8Array;
 }
 
-interface PendingAppend {
-  kind: number;
-  framed: Uint8Array;
-  /** The caller's chain hashes: taken when `after` is the journal's previous one, else hashed anew. */
-  chained?: { after: Uint8Array; hash: Uint8Array };
-  resolve: (record: StoredRecord) => void;
-  reject: (error: Error) => void;
-}
+/** An append waiting for the next write: one record (append), or records chained elsewhere (appendChained). */
+type PendingAppend =
+  | {
+      framed: Uint8Array;
+      resolve: (record: StoredRecord) => void;
+      reject: (error: Error) => void;
+    }
+  | {
+      /** `records` records, as appendChained checked them. */
+      chained: ChainedRecords & { records: number };
+      resolve: (records: StoredRecord[]) => void;
+      reject: (error: Error) => void;
+    };
 
 const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /**
@@ -271,47 +277,34 @@ export class Journal {
     if (this.outage) return Promise.reject(this.outage.error);
     const framed = frameRecord(kind, payload);
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind, framed, resolve, reject });
+      this.queue.push({ framed, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
 
   /**
-   * Appends records the caller framed and chained, in one group, each stored byte for byte (no copy
-   * before the write, no hash): for a mirror, which checked on the way in that each chain hash is
-   * sha256(after || framed), from this journal's head on. A record whose `after` is not the chain hash
-   * before it here (something else was appended meanwhile) is chained anew: the caller compares the
-   * chain hashes the records got.
+   * Appends records framed and chained elsewhere, in one group, stored byte for byte (one copy, no
+   * hash): for a mirror, which checked on the way in that each chain hash is sha256(after || framed),
+   * from this journal's head on. Each run's framing is checked first, and a payload the journal would
+   * refuse refuses them all. A run whose `after` is not the chain hash before it here (something else
+   * was appended meanwhile) is chained anew: the caller compares the chain hashes the records got.
    */
-  async appendChained(records: readonly ChainedRecord[]): Promise<StoredRecord[]> {
+  async appendChained(runs: readonly ChainedRecords[]): Promise<StoredRecord[]> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('journal: closed');
     if (this.outage) throw this.outage.error;
-    if (records.length === 0) return [];
-    for (const record of records) {
-      const { framed } = record;
-      const length = framed.byteLength - LENGTH_BYTES;
-      const framedLength =
-        (((framed[0] as number) << 24) |
-          ((framed[1] as number) << 16) |
-          ((framed[2] as number) << 8) |
-          (framed[3] as number)) >>>
-        0;
-      if (length < 1 || framedLength !== length)
-        throw new RangeError('journal record: framing does not match its length');
-      if (record.chainHash.byteLength !== CHAIN_HASH_BYTES || record.after.byteLength !== CHAIN_HASH_BYTES)
-        throw new RangeError(`journal record: a chain hash is ${CHAIN_HASH_BYTES} bytes`);
-      checkPayloadBytes(framed[LENGTH_BYTES] as number, length - 1);
-    }
-    // one promise for the group, not one a record
+    const counted = runs.map((run) => ({ ...run, records: countChainedRecords(run) }));
+    const total = counted.reduce((sum, run) => sum + run.records, 0);
+    if (total === 0) return [];
+    // one promise for the group, not one a run
     return new Promise((resolve, reject) => {
       const written: StoredRecord[] = [];
-      const take = (record: StoredRecord) => {
-        if (written.push(record) === records.length) resolve(written);
+      const take = (records: StoredRecord[]) => {
+        for (const record of records) written.push(record);
+        if (written.length === total) resolve(written);
       };
-      for (const { framed, after, chainHash: hash } of records) {
-        const kind = framed[LENGTH_BYTES] as number;
-        this.queue.push({ kind, framed, chained: { after, hash }, resolve: take, reject });
+      for (const chained of counted) {
+        if (chained.records > 0) this.queue.push({ chained, resolve: take, reject });
       }
       this.flushing ??= this.flush();
     });
@@ -351,7 +344,13 @@ export class Journal {
         this.stop(failure.error, batch);
         break;
       }
-      for (let i = 0; i < batch.length; i++) (batch[i] as PendingAppend).resolve(written[i] as StoredRecord);
+      let next = 0;
+      for (const entry of batch) {
+        if ('chained' in entry) {
+          entry.resolve(written.slice(next, next + entry.chained.records));
+          next += entry.chained.records;
+        } else entry.resolve(written[next++] as StoredRecord);
+      }
     }
     this.flushing = undefined;
   }
@@ -512,50 +511,69 @@ export class Journal {
 
   private async writeBatch(batch: PendingAppend[]): Promise<StoredRecord[]> {
     let total = 0;
-    for (const entry of batch) total += entry.framed.byteLength + CHAIN_HASH_BYTES;
+    for (const entry of batch) {
+      total +=
+        'chained' in entry ? entry.chained.bytes.byteLength : entry.framed.byteLength + CHAIN_HASH_BYTES;
+    }
     let segment = this.segments[this.segments.length - 1] as SegmentState;
     if (segment.size + total > this.maxSegmentBytes && segment.size > SEGMENT_HEADER_BYTES) {
       segment = await this.startSegment();
     }
+    // every record, chain hash and all, copied into one buffer the records are views of: a caller's
+    // bytes may be a view of a whole downloaded chunk, or a buffer it reuses
     const buffer = new Uint8Array(total);
-    // the records' chain hashes, copied into one buffer (not one each: a mirror appends them by the
-    // ten thousand): a caller's may be a view of a whole downloaded chunk, or a buffer it reuses, and
-    // the head and the segment keep them
-    const hashes = new Uint8Array(batch.length * CHAIN_HASH_BYTES);
     const records: StoredRecord[] = [];
     let previous = this.currentHead.chainHash;
-    let number = this.currentHead.records;
     let at = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const entry = batch[i] as PendingAppend;
-      const hash = hashes.subarray(i * CHAIN_HASH_BYTES, (i + 1) * CHAIN_HASH_BYTES);
-      hash.set(
-        entry.chained && equalBytes(entry.chained.after, previous)
-          ? entry.chained.hash
-          : chainHash(previous, entry.framed),
+    const stored = (size: number) => {
+      records.push(
+        recordAt(
+          buffer,
+          at,
+          size,
+          this.currentHead.records + records.length,
+          segment.size + at,
+          segment.first,
+        ),
       );
-      buffer.set(entry.framed, at);
-      buffer.set(hash, at + entry.framed.byteLength);
-      const size = entry.framed.byteLength + CHAIN_HASH_BYTES;
-      records.push({
-        number,
-        kind: entry.kind,
-        payload: entry.framed.subarray(LENGTH_BYTES + 1),
-        chainHash: hash,
-        segment: segment.first,
-        offset: segment.size + at,
-        size,
-      });
-      previous = hash;
-      number++;
       at += size;
+    };
+    /** `framed`, chained after the record before it here. */
+    const chainAnew = (framed: Uint8Array) => {
+      buffer.set(framed, at);
+      buffer.set(chainHash(previous, framed), at + framed.byteLength);
+      previous = buffer.subarray(at + framed.byteLength, at + framed.byteLength + CHAIN_HASH_BYTES);
+      stored(framed.byteLength + CHAIN_HASH_BYTES);
+    };
+    for (const entry of batch) {
+      if (!('chained' in entry)) {
+        chainAnew(entry.framed);
+        continue;
+      }
+      const { bytes, after } = entry.chained;
+      if (equalBytes(after, previous)) {
+        // byte for byte: their chain hashes follow from ours
+        buffer.set(bytes, at);
+        for (let from = 0; from < bytes.byteLength; ) {
+          const size = chainedRecordSize(bytes, from);
+          from += size;
+          stored(size);
+        }
+        previous = buffer.subarray(at - CHAIN_HASH_BYTES, at);
+      } else {
+        for (let from = 0; from < bytes.byteLength; ) {
+          const size = chainedRecordSize(bytes, from);
+          chainAnew(bytes.subarray(from, from + size - CHAIN_HASH_BYTES));
+          from += size;
+        }
+      }
     }
     await writeAll(this.file, buffer);
     await this.file.datasync();
     segment.size += total;
-    // a copy: a view would keep the batch's hashes (a mirror's group: a megabyte) for as long as the
-    // head, or a segment started after it, lasts
-    this.currentHead = { records: number, chainHash: previous.slice() };
+    // a copy: a view would keep the batch (a mirror's group: megabytes) for as long as the head, or a
+    // segment started after it, lasts
+    this.currentHead = { records: this.currentHead.records + records.length, chainHash: previous.slice() };
     return records;
   }
 
@@ -647,4 +665,31 @@ export class Journal {
     if (this.outage) await this.file.close().catch(() => undefined);
     else await this.file.close();
   }
+}
+
+/** The size of the chained record at `at` in `bytes` (its framing, already checked by countChainedRecords). */
+function chainedRecordSize(bytes: Uint8Array, at: number): number {
+  return LENGTH_BYTES + framedLength(bytes, at) + CHAIN_HASH_BYTES;
+}
+
+/**
+ * How many whole records `run` holds; throws (RangeError) for a chain hash that is not 32 bytes, a
+ * record whose framing runs past the run's end, or a payload the journal refuses (checkPayloadBytes).
+ */
+function countChainedRecords(run: ChainedRecords): number {
+  if (run.after.byteLength !== CHAIN_HASH_BYTES)
+    throw new RangeError(`journal record: a chain hash is ${CHAIN_HASH_BYTES} bytes`);
+  const { bytes } = run;
+  let records = 0;
+  for (let at = 0; at < bytes.byteLength; records++) {
+    const length = at + LENGTH_BYTES <= bytes.byteLength ? framedLength(bytes, at) : 0;
+    const size = LENGTH_BYTES + length + CHAIN_HASH_BYTES;
+    if (length < 1 || length > MAX_RECORD_LENGTH || at + size > bytes.byteLength)
+      throw new RangeError(
+        `journal record: the framing of chained record ${records} (at byte ${at} of ${bytes.byteLength}) does not match the bytes`,
+      );
+    checkPayloadBytes(bytes[at + LENGTH_BYTES] as number, length - 1);
+    at += size;
+  }
+  return records;
 }

@@ -85,6 +85,17 @@ export function checkPayloadBytes(kind: number, bytes: number): void {
   }
 }
 
+/** The length the framing at `at` in `bytes` gives (the kind byte and the payload), unchecked. */
+export function framedLength(bytes: Uint8Array, at: number): number {
+  return (
+    (((bytes[at] as number) << 24) |
+      ((bytes[at + 1] as number) << 16) |
+      ((bytes[at + 2] as number) << 8) |
+      (bytes[at + 3] as number)) >>>
+    0
+  );
+}
+
 /** The framed record bytes without the chain hash: what the chain hash covers after H[n-1]. */
 export function frameRecord(kind: number, payload: Uint8Array): Uint8Array {
   const length = 1 + payload.byteLength;

@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Calendar } from '../calendar/calendar.js';
 import { CHUNK_RECORDS } from '../journal/chunk.js';
-import type { ChainedRecord, StoredRecord } from '../journal/journal.js';
+import type { ChainedRecords, StoredRecord } from '../journal/journal.js';
 import { MerkleLevels } from '../journal/merkle-levels.js';
 import { decodeProofRanges } from '../journal/proof-payload.js';
 import { CHAIN_HASH_BYTES, RecordKind } from '../journal/record.js';
@@ -68,7 +68,11 @@ interface Held {
 
 /** Records verified and not appended yet, and what later records may refer to among them. */
 class Group {
-  readonly records: ChainedRecord[] = [];
+  /** Its records, as they lie in the chunks they came in (a run of each chunk's fresh records). */
+  readonly runs: ChainedRecords[] = [];
+  records = 0;
+  /** The chain hash of its last record (or of the record before it, while it has none). */
+  chainHash: Uint8Array;
   /** The commitment each of its records holds (by record number less `first`; undefined for another kind). */
   private readonly held: (Uint8Array | undefined)[] = [];
   commitments = 0;
@@ -81,8 +85,13 @@ class Group {
   readonly trees = new Map<number, MerkleLevels>();
   treeBytes = 0;
 
-  /** A group from record `first` on. */
-  constructor(readonly first: number) {}
+  /** A group from record `first` on, which follows the chain hash `after`. */
+  constructor(
+    readonly first: number,
+    after: Uint8Array,
+  ) {
+    this.chainHash = after;
+  }
 
   /** Record `n`, the next one, verified: `commitment` if it holds one. */
   take(n: number, commitment: Uint8Array | undefined): void {
@@ -203,7 +212,7 @@ export class JournalFollower {
       commitments: this.heldCommitments,
     });
     let tail = { records: startRecords, chainHash: journal.head.chainHash };
-    let group = new Group(startRecords);
+    let group = new Group(startRecords, journal.head.chainHash);
     /** The group being appended, until it is (and indexed). */
     let appending: { group: Group; done: Promise<void> } | undefined;
     const append = async (records: Group) => {
@@ -241,15 +250,17 @@ export class JournalFollower {
         if (!bytes)
           throw new MirrorIntegrityError(`upstream chunk ${chunk} is missing although its head has it`);
         const fresh = await this.verifyChunk(checked, bytes, held, group, context);
-        let after = tail.chainHash;
-        for (const record of fresh) {
-          const framed = bytes.subarray(record.offset, record.offset + record.size - CHAIN_HASH_BYTES);
-          const chainHash = record.chainHash;
-          group.records.push({ framed, after, chainHash });
-          after = chainHash;
-        }
+        const first = fresh[0];
         const last = fresh.at(-1);
-        if (last) tail = { records: last.number + 1, chainHash: after };
+        if (first && last) {
+          group.runs.push({
+            bytes: bytes.subarray(first.offset, last.offset + last.size),
+            after: tail.chainHash,
+          });
+          group.records += fresh.length;
+          group.chainHash = last.chainHash;
+          tail = { records: last.number + 1, chainHash: group.chainHash };
+        }
         group.bytes += bytes.byteLength;
         held = { bytes: NOTHING_HELD, previous: tail.chainHash, verifiedHere: true };
         if (tail.records < Math.min((chunk + 1) * CHUNK_RECORDS, upstreamRecords)) {
@@ -257,9 +268,9 @@ export class JournalFollower {
             `upstream chunk ${chunk} ends at record ${tail.records - 1} although its head has ${upstreamRecords} records`,
           );
         }
-        if (group.records.length >= GROUP_RECORDS || group.bytes >= GROUP_BYTES) {
+        if (group.records >= GROUP_RECORDS || group.bytes >= GROUP_BYTES) {
           await append(group);
-          group = new Group(tail.records);
+          group = new Group(tail.records, tail.chainHash);
         }
       }
     } catch (e) {
@@ -278,23 +289,19 @@ export class JournalFollower {
    */
   private async append(group: Group): Promise<number> {
     const { journal, index } = this.o.calendar;
-    const records = group.records;
     index.offerProofTrees(group.trees);
     let written: StoredRecord[];
     try {
-      written = await journal.appendChained(records);
+      written = await journal.appendChained(group.runs);
     } finally {
       index.offerProofTrees(undefined);
     }
-    let commitments = 0;
-    for (let i = 0; i < written.length; i++) {
-      const w = written[i] as StoredRecord;
-      if (!equalBytes(w.chainHash, (records[i] as ChainedRecord).chainHash)) {
-        throw new MirrorIntegrityError(`record ${w.number}: appended with another chain hash`);
-      }
-      if (w.kind === RecordKind.Commitment) commitments++;
+    // chained anew, had something else been appended meanwhile: the last chain hash covers every one
+    const last = written.at(-1);
+    if (last && !equalBytes(last.chainHash, group.chainHash)) {
+      throw new MirrorIntegrityError(`record ${last.number}: appended with another chain hash`);
     }
-    return commitments;
+    return group.commitments;
   }
 
   /**

@@ -12,6 +12,20 @@ import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 
 const payload = (i: number) => new Uint8Array(32).fill(i % 256);
 
+/** `framed` records, each followed by its chain hash from `after` on, back to back: as a chunk holds them. */
+function chainedRun(framed: Uint8Array[], after: Uint8Array): { bytes: Uint8Array; after: Uint8Array } {
+  const bytes = new Uint8Array(framed.reduce((sum, f) => sum + f.byteLength + 32, 0));
+  let at = 0;
+  let previous = after;
+  for (const f of framed) {
+    bytes.set(f, at);
+    previous = chainHash(previous, f);
+    bytes.set(previous, at + f.byteLength);
+    at += f.byteLength + 32;
+  }
+  return { bytes, after };
+}
+
 async function filled(dir: string, n: number, maxSegmentBytes?: number): Promise<Journal> {
   const journal = await Journal.open({ dir, create: true, ...(maxSegmentBytes && { maxSegmentBytes }) });
   for (let i = 0; i < n; i++) await journal.append(RecordKind.Commitment, payload(i));
@@ -106,19 +120,15 @@ describe('journal append and read', () => {
   });
 
   it('keeps 32 bytes of chain hash for the head and each segment after records chained elsewhere', async (t) => {
-    // a view of a batch's chain hashes would keep them all (a mirror's group: a megabyte) for as long
-    // as the head, or a segment started after it, lasts
+    // a view of a batch would keep it all (a mirror's group: megabytes) for as long as the head, or a
+    // segment started after it, lasts
     const journal = await Journal.open({ dir: tempDir(t), create: true, maxSegmentBytes: 64 * 1024 });
     t.after(() => journal.close());
     for (let batch = 0; batch < 4; batch++) {
-      let after = journal.head.chainHash;
-      const chained = Array.from({ length: 1000 }, (_, i) => {
-        const framed = frameRecord(RecordKind.Commitment, sha256(new Uint8Array([batch, i >> 8, i & 255])));
-        const record = { framed, after, chainHash: chainHash(after, framed) };
-        after = record.chainHash;
-        return record;
-      });
-      await journal.appendChained(chained);
+      const framed = Array.from({ length: 1000 }, (_, i) =>
+        frameRecord(RecordKind.Commitment, sha256(new Uint8Array([batch, i >> 8, i & 255]))),
+      );
+      await journal.appendChained([chainedRun(framed, journal.head.chainHash)]);
     }
     assert.equal(journal.head.chainHash.buffer.byteLength, 32);
     const segments = journal.readPlan().segments;
@@ -127,62 +137,64 @@ describe('journal append and read', () => {
       segments.map((s) => s.previousChainHash.buffer.byteLength),
       segments.map(() => 32),
     );
-    const wrong = frameRecord(RecordKind.Commitment, new Uint8Array(32));
-    await assert.rejects(
-      journal.appendChained([
-        { framed: wrong, after: journal.head.chainHash, chainHash: new Uint8Array(31) },
-      ]),
-      /journal record: a chain hash is 32 bytes/,
-    );
+    const wrong = chainedRun([frameRecord(RecordKind.Commitment, new Uint8Array(32))], new Uint8Array(31));
+    await assert.rejects(journal.appendChained([wrong]), /journal record: a chain hash is 32 bytes/);
   });
 
-  it('appends records chained elsewhere in one group, byte for byte, and chains anew what does not follow', async (t) => {
+  it('appends runs of records chained elsewhere in one group, byte for byte, and chains anew what does not follow', async (t) => {
     const source = await filled(tempDir(t), 300);
     const records = await recordsOf(source);
     await source.close();
-    const chained = records.map((r, i) => ({
-      framed: frameRecord(r.kind, r.payload),
-      after: i === 0 ? GENESIS_CHAIN_HASH : (records[i - 1] as StoredRecord).chainHash,
-      chainHash: r.chainHash,
-    }));
+    const framed = records.map((r) => frameRecord(r.kind, r.payload));
+    const after = (i: number) => (i === 0 ? GENESIS_CHAIN_HASH : (records[i - 1] as StoredRecord).chainHash);
     const dir = tempDir(t);
     const copy = await Journal.open({ dir, create: true });
     const batches: number[] = [];
     copy.onAppend((batch) => batches.push(batch.length));
-    const written = await copy.appendChained(chained.slice(0, 200));
+    // three runs, as a mirror's group gathers them from three chunks
+    const written = await copy.appendChained([
+      chainedRun(framed.slice(0, 64), after(0)),
+      chainedRun(framed.slice(64, 65), after(64)),
+      chainedRun(framed.slice(65, 200), after(65)),
+    ]);
     assert.deepEqual(batches, [200], 'one group, one write');
     assert.deepEqual(
-      written.map((r) => toHex(r.chainHash)),
-      records.slice(0, 200).map((r) => toHex(r.chainHash)),
+      written.map((r) => [r.number, toHex(r.chainHash), toHex(r.payload)]),
+      records.slice(0, 200).map((r) => [r.number, toHex(r.chainHash), toHex(r.payload)]),
     );
     // something else appended meanwhile: the next records no longer follow, and are chained anew
     await copy.append(RecordKind.Commitment, payload(999));
-    const [moved] = await copy.appendChained(chained.slice(200, 201));
-    assert.equal(moved?.number, 201);
-    assert.notEqual(toHex(moved?.chainHash as Uint8Array), toHex((records[200] as StoredRecord).chainHash));
+    const moved = await copy.appendChained([chainedRun(framed.slice(200, 203), after(200))]);
+    assert.deepEqual(
+      moved.map((r) => r.number),
+      [201, 202, 203],
+    );
+    assert.notEqual(
+      toHex((moved[0] as StoredRecord).chainHash),
+      toHex((records[200] as StoredRecord).chainHash),
+    );
+    assert.deepEqual(
+      moved.map((r) => toHex(r.payload)),
+      records.slice(200, 203).map((r) => toHex(r.payload)),
+    );
     assert.deepEqual(await copy.appendChained([]), []);
+    assert.deepEqual(await copy.appendChained([chainedRun([], copy.head.chainHash)]), []);
     await copy.close();
     const verified = await verifyJournal(dir);
-    assert.deepEqual([verified.ok, verified.records], [true, 202]);
+    assert.deepEqual([verified.ok, verified.records], [true, 204]);
   });
 
   it('keeps no view of the chained records it was given: the caller may reuse its buffer at once', async (t) => {
-    // as a mirror's records: framed bytes and chain hashes are views of one downloaded chunk
-    const chunk = new Uint8Array(200 * 69);
-    const chained = [];
-    let after = GENESIS_CHAIN_HASH;
-    for (let i = 0; i < 200; i++) {
-      const framed = frameRecord(RecordKind.Commitment, payload(i));
-      const at = i * 69;
-      chunk.set(framed, at);
-      chunk.set(chainHash(after, framed), at + framed.byteLength);
-      const hash = chunk.subarray(at + framed.byteLength, at + 69);
-      chained.push({ framed: chunk.subarray(at, at + framed.byteLength), after, chainHash: hash });
-      after = hash;
-    }
+    // as a mirror's records: runs are views of one downloaded chunk
+    const framed = Array.from({ length: 200 }, (_, i) => frameRecord(RecordKind.Commitment, payload(i)));
+    const chunk = chainedRun(framed, GENESIS_CHAIN_HASH).bytes;
+    const size = chunk.byteLength / 200;
     const dir = tempDir(t);
     const journal = await Journal.open({ dir, create: true, maxSegmentBytes: 4096 });
-    for (let i = 0; i < 200; i += 50) await journal.appendChained(chained.slice(i, i + 50));
+    for (let i = 0; i < 200; i += 50) {
+      const after = i === 0 ? GENESIS_CHAIN_HASH : chunk.subarray(i * size - 32, i * size);
+      await journal.appendChained([{ bytes: chunk.subarray(i * size, (i + 50) * size), after }]);
+    }
     chunk.fill(0xee);
     await journal.append(RecordKind.Commitment, payload(200));
     await journal.close();
@@ -192,21 +204,27 @@ describe('journal append and read', () => {
 
   it('refuses chained records whose framing or payload is wrong, writing none of them', async (t) => {
     const journal = await Journal.open({ dir: tempDir(t), create: true });
-    const record = (framed: Uint8Array) => ({
-      framed,
-      after: GENESIS_CHAIN_HASH,
-      chainHash: new Uint8Array(32),
-    });
     const good = frameRecord(RecordKind.Commitment, payload(1));
-    const misframed = good.slice();
-    misframed[3] = 99;
-    const oversized = frameRecord(RecordKind.Proof, new Uint8Array(65));
+    const run = (bytes: Uint8Array) => ({ bytes, after: GENESIS_CHAIN_HASH });
+    const goodRun = chainedRun([good, good], GENESIS_CHAIN_HASH).bytes;
+    const longer = goodRun.slice();
+    longer[2] = 1; // 256 bytes more than it holds
+    const zero = goodRun.slice();
+    zero.fill(0, 0, 4);
+    const oversized = chainedRun(
+      [frameRecord(RecordKind.Proof, new Uint8Array(65))],
+      GENESIS_CHAIN_HASH,
+    ).bytes;
     oversized[4] = RecordKind.Commitment;
-    await assert.rejects(journal.appendChained([record(good), record(misframed)]), /framing does not match/);
-    await assert.rejects(
-      journal.appendChained([record(oversized)]),
-      /payload of 65 bytes exceeds the 64-byte limit/,
-    );
+    for (const [bytes, refusal] of [
+      [longer, /framing of chained record 0 \(at byte 0 of 138\) does not match/],
+      [zero, /framing of chained record 0 /],
+      [goodRun.subarray(0, 100), /framing of chained record 1 \(at byte 69 of 100\)/],
+      [goodRun.subarray(0, 2), /framing of chained record 0 \(at byte 0 of 2\)/],
+      [oversized, /payload of 65 bytes exceeds the 64-byte limit/],
+    ] as const) {
+      await assert.rejects(journal.appendChained([run(goodRun), run(bytes)]), refusal);
+    }
     assert.equal(journal.head.records, 0);
     await journal.append(RecordKind.Commitment, payload(2));
     assert.equal(journal.head.records, 1);
