@@ -14,6 +14,8 @@ import { PrefixTable } from './prefix-table.js';
 /** Entries room is made for at first; it doubles when full. */
 const FIRST_ENTRIES = 1024;
 const KEYS = 2 ** (8 * KEY_BYTES);
+/** Entries from which a batch is put sorted. */
+const SORTED_FROM = 256;
 
 export class PrefixEntryBatch {
   /** The entries in the order added, ENTRY_BYTES each: a key, then its value. */
@@ -26,11 +28,6 @@ export class PrefixEntryBatch {
   /** Written into for each put, which copies them. */
   private readonly key = Buffer.allocUnsafe(KEY_BYTES);
   private readonly value = Buffer.allocUnsafe(ENTRY_BYTES - KEY_BYTES);
-
-  /** Whether it holds no entry. */
-  get empty(): boolean {
-    return this.size === 0;
-  }
 
   /** The entry of `commitment`, first held by record `n`. */
   add(commitment: Uint8Array, n: number): void {
@@ -52,8 +49,14 @@ export class PrefixEntryBatch {
   /** Puts every entry into `db` (in its write transaction), by key, and empties the batch. */
   putInto(db: IndexDatabase): void {
     if (this.size === 0) return;
-    // a counting sort on the key: where each key's entries start, then each entry in its place
-    const starts = new Uint32Array(KEYS + 1);
+    // a counting sort on the key: where each key's entries start, then each entry in its place (a
+    // few entries, a calendar's round, go as they came: the sort's pass over every key costs more)
+    const starts = this.size < SORTED_FROM ? undefined : new Uint32Array(KEYS + 1);
+    if (!starts) {
+      for (let i = 0; i < this.size; i++) this.put(db, i);
+      this.clear();
+      return;
+    }
     for (let i = 0; i < this.size; i++) (starts[this.keyOf(i) + 1] as number)++;
     for (let k = 1; k <= KEYS; k++) starts[k] = (starts[k] as number) + (starts[k - 1] as number);
     const order = new Uint32Array(this.size);
@@ -62,14 +65,17 @@ export class PrefixEntryBatch {
       order[starts[k] as number] = i;
       starts[k] = (starts[k] as number) + 1;
     }
-    const { entries, key, value } = this;
-    for (let j = 0; j < this.size; j++) {
-      const at = (order[j] as number) * ENTRY_BYTES;
-      for (let b = 0; b < KEY_BYTES; b++) key[b] = entries[at + b] as number;
-      for (let b = 0; b < value.length; b++) value[b] = entries[at + KEY_BYTES + b] as number;
-      db.put(key, value);
-    }
+    for (let j = 0; j < this.size; j++) this.put(db, order[j] as number);
     this.clear();
+  }
+
+  /** Puts entry `i` into `db`. */
+  private put(db: IndexDatabase, i: number): void {
+    const { entries, key, value } = this;
+    const at = i * ENTRY_BYTES;
+    for (let b = 0; b < KEY_BYTES; b++) key[b] = entries[at + b] as number;
+    for (let b = 0; b < value.length; b++) value[b] = entries[at + KEY_BYTES + b] as number;
+    db.put(key, value);
   }
 
   /** Forgets every entry (its transaction did not commit, or they are put). */

@@ -1,11 +1,17 @@
 /**
- * A number for each 6-byte commitment prefix (PREFIX_BYTES, zero-padded as the index pads a shorter
+ * A number for each commitment prefix (its first PREFIX_BYTES, zero-padded as the index pads a shorter
  * commitment): an open-addressing table over typed arrays, no object a commitment. A mirror counts
  * the commitments of groups not indexed yet by their prefix in one (see MAX_SHARED_PREFIX); the
  * index finds the prefix entries of a transaction not put yet through one (PrefixEntryBatch). A Map
  * keyed by the prefix as a number (48 bits: a heap number each) cost some 7 % of a sync's main thread.
  * @module
  */
+import { PREFIX_BYTES } from './prefix-entry.js';
+
+// a prefix is its first 4 bytes and the rest plus one, each in a 32-bit word
+if (PREFIX_BYTES < 4 || PREFIX_BYTES > 7)
+  throw new Error(`PrefixTable: a ${PREFIX_BYTES}-byte prefix does not fit its slots`);
+
 /** Slots at first; the table doubles before it is half full. */
 const FIRST_SLOTS = 1024;
 
@@ -52,11 +58,6 @@ export class PrefixTable {
     this.used = 0;
   }
 
-  /** Whether no prefix is kept. */
-  get empty(): boolean {
-    return this.used === 0;
-  }
-
   /** The slot holding the prefix (high, low), or the empty one where it would go. */
   private slotOf(high: number, low: number): number {
     const mask = this.values.length - 1;
@@ -97,9 +98,11 @@ function highOf(commitment: Uint8Array): number {
   );
 }
 
-/** The last 2 bytes of a commitment's prefix, plus one (never 0, an empty slot's). */
+/** The bytes of a commitment's prefix after its first 4, plus one (never 0, an empty slot's). */
 function lowOf(commitment: Uint8Array): number {
-  return (((commitment[4] ?? 0) << 8) | (commitment[5] ?? 0)) + 1;
+  let low = 0;
+  for (let i = 4; i < PREFIX_BYTES; i++) low = low * 256 + (commitment[i] ?? 0);
+  return low + 1;
 }
 
 /** murmur3's finalizer: every bit of `h` moves every bit of the result. */

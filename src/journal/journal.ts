@@ -288,12 +288,13 @@ export class Journal {
    * from this journal's head on. Each run's framing is checked first, and a payload the journal would
    * refuse refuses them all. A run whose `after` is not the chain hash before it here (something else
    * was appended meanwhile) is chained anew: the caller compares the chain hashes the records got.
+   * The runs' bytes must not change until the promise settles.
    */
   async appendChained(runs: readonly ChainedRecords[]): Promise<StoredRecord[]> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('journal: closed');
     if (this.outage) throw this.outage.error;
-    const counted = runs.map((run) => ({ ...run, records: countChainedRecords(run) }));
+    const counted = runs.map((run, i) => ({ ...run, records: countChainedRecords(run, i) }));
     const total = counted.reduce((sum, run) => sum + run.records, 0);
     if (total === 0) return [];
     // one promise for the group, not one a run
@@ -673,12 +674,14 @@ function chainedRecordSize(bytes: Uint8Array, at: number): number {
 }
 
 /**
- * How many whole records `run` holds; throws (RangeError) for a chain hash that is not 32 bytes, a
+ * How many whole records `run` (the `index`th of an appendChained call) holds; throws (RangeError) for a chain hash that is not 32 bytes, a
  * record whose framing runs past the run's end, or a payload the journal refuses (checkPayloadBytes).
  */
-function countChainedRecords(run: ChainedRecords): number {
+function countChainedRecords(run: ChainedRecords, index: number): number {
   if (run.after.byteLength !== CHAIN_HASH_BYTES)
-    throw new RangeError(`journal record: a chain hash is ${CHAIN_HASH_BYTES} bytes`);
+    throw new RangeError(
+      `journal record: the chain hash before chained run ${index} is ${run.after.byteLength} bytes, not ${CHAIN_HASH_BYTES}`,
+    );
   const { bytes } = run;
   let records = 0;
   for (let at = 0; at < bytes.byteLength; records++) {
@@ -686,7 +689,7 @@ function countChainedRecords(run: ChainedRecords): number {
     const size = LENGTH_BYTES + length + CHAIN_HASH_BYTES;
     if (length < 1 || length > MAX_RECORD_LENGTH || at + size > bytes.byteLength)
       throw new RangeError(
-        `journal record: the framing of chained record ${records} (at byte ${at} of ${bytes.byteLength}) does not match the bytes`,
+        `journal record: the framing of record ${records} of chained run ${index} (at byte ${at} of ${bytes.byteLength}) does not match the bytes`,
       );
     checkPayloadBytes(bytes[at + LENGTH_BYTES] as number, length - 1);
     at += size;

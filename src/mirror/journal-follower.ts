@@ -70,9 +70,9 @@ interface Held {
 class Group {
   /** Its records, as they lie in the chunks they came in (a run of each chunk's fresh records). */
   readonly runs: ChainedRecords[] = [];
+  /** How many records each run holds. */
+  readonly runRecords: number[] = [];
   records = 0;
-  /** The chain hash of its last record (or of the record before it, while it has none). */
-  chainHash: Uint8Array;
   /** The commitment each of its records holds (by record number less `first`; undefined for another kind). */
   private readonly held: (Uint8Array | undefined)[] = [];
   commitments = 0;
@@ -85,13 +85,8 @@ class Group {
   readonly trees = new Map<number, MerkleLevels>();
   treeBytes = 0;
 
-  /** A group from record `first` on, which follows the chain hash `after`. */
-  constructor(
-    readonly first: number,
-    after: Uint8Array,
-  ) {
-    this.chainHash = after;
-  }
+  /** A group from record `first` on. */
+  constructor(readonly first: number) {}
 
   /** Record `n`, the next one, verified: `commitment` if it holds one. */
   take(n: number, commitment: Uint8Array | undefined): void {
@@ -212,7 +207,7 @@ export class JournalFollower {
       commitments: this.heldCommitments,
     });
     let tail = { records: startRecords, chainHash: journal.head.chainHash };
-    let group = new Group(startRecords, journal.head.chainHash);
+    let group = new Group(startRecords);
     /** The group being appended, until it is (and indexed). */
     let appending: { group: Group; done: Promise<void> } | undefined;
     const append = async (records: Group) => {
@@ -257,9 +252,9 @@ export class JournalFollower {
             bytes: bytes.subarray(first.offset, last.offset + last.size),
             after: tail.chainHash,
           });
+          group.runRecords.push(fresh.length);
           group.records += fresh.length;
-          group.chainHash = last.chainHash;
-          tail = { records: last.number + 1, chainHash: group.chainHash };
+          tail = { records: last.number + 1, chainHash: last.chainHash };
         }
         group.bytes += bytes.byteLength;
         held = { bytes: NOTHING_HELD, previous: tail.chainHash, verifiedHere: true };
@@ -270,7 +265,7 @@ export class JournalFollower {
         }
         if (group.records >= GROUP_RECORDS || group.bytes >= GROUP_BYTES) {
           await append(group);
-          group = new Group(tail.records, tail.chainHash);
+          group = new Group(tail.records);
         }
       }
     } catch (e) {
@@ -296,12 +291,24 @@ export class JournalFollower {
     } finally {
       index.offerProofTrees(undefined);
     }
-    // chained anew, had something else been appended meanwhile: the last chain hash covers every one
-    const last = written.at(-1);
-    if (last && !equalBytes(last.chainHash, group.chainHash)) {
-      throw new MirrorIntegrityError(`record ${last.number}: appended with another chain hash`);
-    }
-    return group.commitments;
+    // a run that no longer followed the journal's head (something else was appended meanwhile) was
+    // chained anew, and every run after it: the last chain hash of each tells, as it covers the run
+    let at = 0;
+    group.runs.forEach((run, i) => {
+      const records = group.runRecords[i] as number;
+      const last = written[at + records - 1] as StoredRecord;
+      if (!equalBytes(last.chainHash, run.bytes.subarray(run.bytes.byteLength - CHAIN_HASH_BYTES))) {
+        const first = (written[at] as StoredRecord).number;
+        throw new MirrorIntegrityError(
+          `record ${first}: appended with another chain hash (the journal took another record before it)`,
+        );
+      }
+      at += records;
+    });
+    // those appended: a chunk that failed midway had some of its commitments verified, none appended
+    let commitments = 0;
+    for (const record of written) if (record.kind === RecordKind.Commitment) commitments++;
+    return commitments;
   }
 
   /**

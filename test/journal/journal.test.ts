@@ -138,7 +138,10 @@ describe('journal append and read', () => {
       segments.map(() => 32),
     );
     const wrong = chainedRun([frameRecord(RecordKind.Commitment, new Uint8Array(32))], new Uint8Array(31));
-    await assert.rejects(journal.appendChained([wrong]), /journal record: a chain hash is 32 bytes/);
+    await assert.rejects(
+      journal.appendChained([wrong]),
+      /the chain hash before chained run 0 is 31 bytes, not 32/,
+    );
   });
 
   it('appends runs of records chained elsewhere in one group, byte for byte, and chains anew what does not follow', async (t) => {
@@ -217,10 +220,10 @@ describe('journal append and read', () => {
     ).bytes;
     oversized[4] = RecordKind.Commitment;
     for (const [bytes, refusal] of [
-      [longer, /framing of chained record 0 \(at byte 0 of 138\) does not match/],
-      [zero, /framing of chained record 0 /],
-      [goodRun.subarray(0, 100), /framing of chained record 1 \(at byte 69 of 100\)/],
-      [goodRun.subarray(0, 2), /framing of chained record 0 \(at byte 0 of 2\)/],
+      [longer, /framing of record 0 of chained run 1 \(at byte 0 of 138\) does not match/],
+      [zero, /framing of record 0 of chained run 1 /],
+      [goodRun.subarray(0, 100), /framing of record 1 of chained run 1 \(at byte 69 of 100\)/],
+      [goodRun.subarray(0, 2), /framing of record 0 of chained run 1 \(at byte 0 of 2\)/],
       [oversized, /payload of 65 bytes exceeds the 64-byte limit/],
     ] as const) {
       await assert.rejects(journal.appendChained([run(goodRun), run(bytes)]), refusal);
