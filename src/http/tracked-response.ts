@@ -20,6 +20,19 @@ export interface FinishedAnswer {
   finished(): void;
 }
 
+/**
+ * The last answer finished of each method, kept until the next: V8 keeps the shapes (maps) an answer
+ * and its request pass through, which the inline caches of Node's request path point to weakly, only
+ * while one of them lives. A full garbage collection with none alive (an idle moment; the start's
+ * full index check makes several) frees them, and answers made after it set their fields through
+ * V8's runtime for the rest of the process, as nextTick's entries did (src/daemon/tick-shapes.ts):
+ * some otsd processes answered the status page at 70-95 us where others of the same calendar took
+ * 45-58 (in profiles: Node's ServerResponse constructor in map transitions and dictionary
+ * properties). With them kept, none of twelve did, where six of twelve had. The methods are llhttp's
+ * fixed list, so the map stays small.
+ */
+const lastAnswers = new Map<string | undefined, TrackedResponse>();
+
 export class TrackedResponse<
   Request extends IncomingMessage = IncomingMessage,
 > extends ServerResponse<Request> {
@@ -44,6 +57,7 @@ export class TrackedResponse<
   override emit(event: string | symbol, ...args: any[]): boolean {
     const listened = super.emit(event, ...args);
     if (event === 'finish') {
+      lastAnswers.set(this.req.method, this);
       this.tracker?.settled(this);
       this.account?.finished();
     } else if (event === 'close') this.tracker?.settled(this);
