@@ -8,7 +8,7 @@
  * @module
  */
 import type { IndexDatabase } from './index-view.js';
-import { ENTRY_BYTES, KEY_BYTES, valueRecord, writePrefixEntry } from './prefix-entry.js';
+import { ENTRY_BYTES, KEY_BYTES, VALUE_BYTES, valueRecord, writePrefixEntry } from './prefix-entry.js';
 import { PrefixTable } from './prefix-table.js';
 
 /** Entries room is made for at first; it doubles when full. */
@@ -19,7 +19,7 @@ const SORTED_FROM = 256;
 
 export class PrefixEntryBatch {
   /** The entries in the order added, ENTRY_BYTES each: a key, then its value. */
-  private entries = new Uint8Array(FIRST_ENTRIES * ENTRY_BYTES);
+  private entries = Buffer.alloc(FIRST_ENTRIES * ENTRY_BYTES);
   /** For each entry, the one added before it with the same prefix, plus one (0: none). */
   private earlier = new Uint32Array(FIRST_ENTRIES);
   private size = 0;
@@ -27,7 +27,7 @@ export class PrefixEntryBatch {
   private readonly last = new PrefixTable();
   /** Written into for each put, which copies them. */
   private readonly key = Buffer.allocUnsafe(KEY_BYTES);
-  private readonly value = Buffer.allocUnsafe(ENTRY_BYTES - KEY_BYTES);
+  private readonly value = Buffer.allocUnsafe(VALUE_BYTES);
 
   /** The entry of `commitment`, first held by record `n`. */
   add(commitment: Uint8Array, n: number): void {
@@ -93,8 +93,8 @@ export class PrefixEntryBatch {
   }
 
   private grow(): void {
-    const entries = new Uint8Array(2 * this.entries.length);
-    entries.set(this.entries);
+    const entries = Buffer.alloc(2 * this.entries.length);
+    this.entries.copy(entries);
     this.entries = entries;
     const earlier = new Uint32Array(2 * this.earlier.length);
     earlier.set(this.earlier);

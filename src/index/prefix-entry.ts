@@ -23,29 +23,14 @@ export function prefixEntry(commitment: Uint8Array, n: number): { key: Buffer; v
 }
 
 /** prefixEntry's key and value, one after the other, written into `into` at `at`. */
-export function writePrefixEntry(commitment: Uint8Array, n: number, into: Uint8Array, at: number): void {
-  for (let i = 0; i < PREFIX_BYTES; i++) into[at + i] = commitment[i] ?? 0;
-  // the record number, big-endian in NUMBER_BYTES: its high byte, then its low 32 bits
-  const high = Math.floor(n / 2 ** 32);
-  if (high > 0xff)
+export function writePrefixEntry(commitment: Uint8Array, n: number, into: Buffer, at: number): void {
+  if (n >= 2 ** (8 * NUMBER_BYTES))
     throw new RangeError(`index: record ${n} does not fit a prefix entry's ${NUMBER_BYTES} bytes`);
-  const low = n >>> 0;
-  const number = at + PREFIX_BYTES;
-  into[number] = high;
-  into[number + 1] = low >>> 24;
-  into[number + 2] = (low >>> 16) & 0xff;
-  into[number + 3] = (low >>> 8) & 0xff;
-  into[number + 4] = low & 0xff;
+  for (let i = 0; i < PREFIX_BYTES; i++) into[at + i] = commitment[i] ?? 0;
+  into.writeUIntBE(n, at + PREFIX_BYTES, NUMBER_BYTES);
 }
 
 /** The record number in a value (or an entry's value starting at `at`). */
-export function valueRecord(value: Uint8Array, at = 0): number {
-  const number = at + PREFIX_REST_BYTES;
-  const low =
-    (((value[number + 1] as number) << 24) |
-      ((value[number + 2] as number) << 16) |
-      ((value[number + 3] as number) << 8) |
-      (value[number + 4] as number)) >>>
-    0;
-  return (value[number] as number) * 2 ** 32 + low;
+export function valueRecord(value: Buffer, at = 0): number {
+  return value.readUIntBE(at + PREFIX_REST_BYTES, NUMBER_BYTES);
 }

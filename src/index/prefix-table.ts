@@ -16,7 +16,7 @@ if (PREFIX_BYTES < 4 || PREFIX_BYTES > 7)
 const FIRST_SLOTS = 1024;
 
 export class PrefixTable {
-  /** A slot's prefix: its first 4 bytes, and its last 2 plus one (0: an empty slot). */
+  /** A slot's prefix: its first 4 bytes, and the rest plus one (0: an empty slot). */
   private high: Uint32Array;
   private low: Uint32Array;
   private values: Uint32Array;
