@@ -44,7 +44,7 @@ import {
   settled,
 } from '../helpers/collaboration-scenario.js';
 import { startFaultyCalendarProxy } from '../helpers/faulty-calendar-proxy.js';
-import { freePort } from '../helpers/free-port.js';
+import { freePorts } from '../helpers/free-port.js';
 import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
 import { litecoindForFile } from '../helpers/litecoind.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -360,7 +360,7 @@ describe('collaborative stamping on litecoind', () => {
     const master = await startLitecoinCalendar(t, { ltc, minConfirmations: 1 });
     const proxy = await startFaultyCalendarProxy(t, master.node.url);
     const dataDir = tempDir(t);
-    const [port, metricsPort] = [await freePort(), await freePort()];
+    const [port, metricsPort] = (await freePorts(2)) as [number, number];
     const args = [
       ...['--bitcoin-rpc', ltc.rpcUrl, '--bitcoin-network', 'litecoin-regtest', '--min-confirmations', '1'],
       ...[
@@ -471,7 +471,7 @@ describe('collaborative stamping on litecoind', () => {
   it('C11: two calendars each the master of the other: both refuse the cycle, say so once, and stamp alone', async (t) => {
     if (!needs(t)) return;
     const ltc = await chain();
-    const [portA, portB] = [await freePort(), await freePort()];
+    const [portA, portB] = (await freePorts(2)) as [number, number];
     const masterOf = (port: number) => ({ masters: [`http://127.0.0.1:${port}`], ...FAST });
     const a = await startLitecoinCalendar(t, {
       ltc,

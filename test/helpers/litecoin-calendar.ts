@@ -13,7 +13,7 @@ import type { CollaborationSettings } from '../../src/daemon/stamping-role.js';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
 import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { type FaultyRpcProxy, startFaultyRpcProxy } from './faulty-rpc-proxy.js';
-import { freePort } from './free-port.js';
+import { freePort, freePorts } from './free-port.js';
 import { type Litecoind, type LitecoindOptions, startLitecoind } from './litecoind.js';
 import { tempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
@@ -88,7 +88,7 @@ export async function startLitecoinCalendar(
     await ltc.rpc.call('generatetoaddress', 100, miner);
   }
   const port = options.port ?? (await freePort());
-  const metricsPort = options.metrics ? await freePort() : undefined;
+  const metricsPort = options.metrics ? (await freePorts(1, [port]))[0] : undefined;
   // the calendar's log, kept for explaining a test that times out
   const logLines: string[] = [];
   const logSink = new Writable({

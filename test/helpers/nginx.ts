@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { STARTUP_TIMEOUT_MS, spawnTracked } from './child-process.js';
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 import { waitFor } from './wait-for.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -44,7 +44,8 @@ export interface NginxSite {
 
 /** The ports a site will listen on; pass them to startNginx. */
 export async function nginxPorts(): Promise<{ http: number; https: number }> {
-  return { http: await freePort(), https: await freePort() };
+  const [http, https] = (await freePorts(2)) as [number, number];
+  return { http, https };
 }
 
 export async function startNginx(t: TestContext, dir: string, site: NginxSite): Promise<Nginx> {

@@ -18,7 +18,10 @@ import {
 } from '../../src/remote/prefix-answer.js';
 import { startTestCalendar, TEST_URI } from '../helpers/test-calendar.js';
 
-/** A calendar holding `n` random commitments plus a few at the edges of the byte range; half proved. */
+/**
+ * A calendar holding `n` random commitments plus a few at the edges of the byte range; half proved.
+ * No random one starts with ab: the prefixes under it hold only the fixed ones, whatever the draw.
+ */
 async function filled(
   t: Parameters<typeof startTestCalendar>[0],
   n: number,
@@ -26,7 +29,11 @@ async function filled(
 ) {
   const test = await startTestCalendar(t, { ...(prefixLimits && { prefixLimits }) });
   const commitments = [
-    ...Array.from({ length: n }, () => crypto.getRandomValues(new Uint8Array(32))),
+    ...Array.from({ length: n }, () => {
+      const commitment = crypto.getRandomValues(new Uint8Array(32));
+      if (commitment[0] === 0xab) commitment[0] = 0xaa;
+      return commitment;
+    }),
     new Uint8Array(32).fill(0xff),
     new Uint8Array(32).fill(0x00),
     Uint8Array.from([0xab, 0xcf, ...new Uint8Array(30)]),
@@ -118,14 +125,17 @@ describe('GET /timestamps?prefix=', () => {
   });
 
   it('is cached briefly, longer when every entry is final', async (t) => {
-    const { app, hexes } = await filled(t, 10);
-    const proved = await app.inject(`/timestamps?prefix=${hexes.find((h) => h.startsWith('ff'))}`);
-    const all = decodePrefixAnswer(proved.rawPayload);
-    assert.equal(
-      proved.headers['cache-control'],
-      all.every((e) => e.complete) ? 'public, max-age=600' : 'public, max-age=60',
-    );
-    assert.equal(Number(proved.headers['x-otsd-commitments']), 14);
+    const { app, calendar } = await filled(t, 10);
+    // record 0 is among the proved half, ff..ff (record 10) is not
+    for (const [commitment, cacheControl] of [
+      [toHex(calendar.index.commitmentAt(0) as Uint8Array), 'public, max-age=600'],
+      ['f'.repeat(64), 'public, max-age=60'],
+    ]) {
+      const res = await app.inject(`/timestamps?prefix=${commitment}`);
+      assert.equal(decodePrefixAnswer(res.rawPayload).length, 1, commitment);
+      assert.equal(res.headers['cache-control'], cacheControl, commitment);
+      assert.equal(Number(res.headers['x-otsd-commitments']), 14);
+    }
   });
 
   it('caches an empty answer no longer than a round: a new commitment may appear under it by then', async (t) => {

@@ -127,12 +127,19 @@ describe('restoring an older journal under a newer index', () => {
 
     const status = await getStatus(url);
     assert.equal(status.commitments, kept.length);
-    assert.equal(status.pending_commitments, 20);
     assert.ok(status.journal.records >= backupRecords && status.journal.records < CHUNK_RECORDS);
+    let stillPending = 0;
     for (const [i, answer] of (await answers(url, kept)).entries()) {
       if (i < 20) assert.equal(answer, keptAnswers[i], `kept commitment ${i}`);
       else assert.match(answer, /^(404 Pending confirmation in Bitcoin blockchain|200 [0-9a-f]+)$/);
+      if (answer.startsWith('404 ')) stillPending++;
     }
+    // the last 20 kept are pending but for those the embedded stamper (its first stamp 0.5-1.5 s after
+    // start) proved since: the status, read before the answers, counts no fewer than they show
+    assert.ok(
+      status.pending_commitments <= 20 && status.pending_commitments >= stillPending,
+      `pending ${status.pending_commitments}, answered pending ${stillPending}`,
+    );
     for (const answer of await answers(url, lost.slice(0, 5))) assert.equal(answer, '404 Not found');
     assert.ok((await underPrefixOf(url, kept[0] as Uint8Array)).includes(toHex(kept[0] as Uint8Array)));
     assert.ok(!(await underPrefixOf(url, lost[1] as Uint8Array)).includes(toHex(lost[1] as Uint8Array)));
