@@ -7,7 +7,9 @@
  *   second bare server's that holds each request until its round ends, as otsd does, before answering
  *   (bench/baseline-server.ts): at 4000/s holding keeps some 4000 connections open where answering at
  *   once needs a handful, so the ratio is against the held one (each after one unmeasured flood of
- *   those connections, as a server's first costs it more than the later ones);
+ *   those connections, as a server's first costs it more than the later ones); and to a third held
+ *   on node:net with no more HTTP than the load generator needs (bench/held-net-server.ts), the
+ *   runtime's floor for a held request;
  * - GET /timestamp of proved commitments, closed loop at 1, 16 and 64 connections, once each answer
  *   was built (the first request's rate is printed), with each server's CPU per answer;
  * - GET /status (the status page) on 10k and 200k commitments: independent of history, with each
@@ -46,6 +48,7 @@ import { type BenchRow, reportRows } from './table.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const BASELINE = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
+const HELD_NET = fileURLToPath(new URL('./held-net-server.js', import.meta.url));
 const ROUND_MS = 1000;
 const POST_RATES = [1000, 2000, 4000];
 const GET_CONNECTIONS = [1, 16, 64];
@@ -160,6 +163,13 @@ async function firstAnswers(url: string, paths: string[]): Promise<number> {
   return (paths.length * 1000) / (performance.now() - t0);
 }
 
+/** A server the bench started to compare otsd with. */
+interface Baseline {
+  url: string;
+  pid: number;
+  stop(): Promise<unknown>;
+}
+
 const failed = (r: LoadResult) => r.sent - (r.statuses['200'] ?? 0);
 const line = (r: LoadResult) =>
   `${Math.round(r.okPerSecond).toString().padStart(6)} ok/s  p50 ${r.p50ms.toFixed(1).padStart(7)}  p99 ${r.p99ms.toFixed(1).padStart(7)}  max ${r.maxMs.toFixed(0).padStart(5)} ms  sent ${r.sent}  not 200: ${failed(r)}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}${Object.keys(r.statuses).some((s) => s !== '200') ? ` ${JSON.stringify(r.statuses)}` : ''}  client lag p99 ${r.sendLagP99ms.toFixed(0)} ms, cpu ${Math.round(r.clientCpuMs)} ms`;
@@ -177,19 +187,25 @@ async function main(): Promise<void> {
    * Starts bench/baseline-server.ts, stopped with the rest; with `roundMs` it holds every request
    * until its round ends.
    */
-  async function startBaseline(
-    roundMs?: number,
-  ): Promise<{ url: string; pid: number; stop(): Promise<unknown> }> {
+  function startBaseline(roundMs?: number): Promise<Baseline> {
     // a body of about the size of a calendar answer
     const args = roundMs === undefined ? ['150'] : ['150', String(roundMs)];
-    const baseline = spawnTracked(process.execPath, [BASELINE, ...args]);
-    stopping.push(() => baseline.stop());
-    const what = roundMs === undefined ? 'the baseline server' : 'the held baseline server';
-    const port = (await baseline.waitForOutput(/(\d+)\n/, what))[1];
+    return startServer(
+      BASELINE,
+      args,
+      roundMs === undefined ? 'the baseline server' : 'the held baseline server',
+    );
+  }
+
+  /** Starts the server `script` (which prints its port), stopped with the rest. */
+  async function startServer(script: string, args: string[], what: string): Promise<Baseline> {
+    const server = spawnTracked(process.execPath, [script, ...args]);
+    stopping.push(() => server.stop());
+    const port = (await server.waitForOutput(/(\d+)\n/, what))[1];
     return {
       url: `http://127.0.0.1:${port}`,
-      pid: baseline.child.pid as number,
-      stop: () => baseline.stop(),
+      pid: server.child.pid as number,
+      stop: () => server.stop(),
     };
   }
 
@@ -236,12 +252,15 @@ async function main(): Promise<void> {
       let delivered = Number.NaN;
       // only the keep-alive runs give the CPU-per-digest row: the held baseline is measured there alone
       const held = keepAlive ? await startBaseline(ROUND_MS) : undefined;
+      const heldNet = keepAlive
+        ? await startServer(HELD_NET, ['150', String(ROUND_MS)], 'the held node:net server')
+        : undefined;
       // a server's first flood of some 4000 keep-alive connections costs it more CPU a request than
       // the later ones (a bare server 0.10 ms against 0.07, otsd 0.14 against 0.09, and still 0.105
       // after the new-connection runs): both carry one, unmeasured, so that the row compares steady states
       if (held) {
         const rate = Math.max(...POST_RATES);
-        for (const url of [held.url, post.url])
+        for (const url of [held.url, post.url, ...(heldNet ? [heldNet.url] : [])])
           await openLoop({
             url,
             method: 'POST',
@@ -265,6 +284,8 @@ async function main(): Promise<void> {
         // after otsd's run, not before: the some 4000 connections of a held run end as it does, on
         // both sides at once, which put 60-70 ms on the p99 of an otsd run right after it
         const heldRun = held && (await withCpu(held.pid, () => openLoop({ url: held.url, ...common })));
+        const heldNetRun =
+          heldNet && (await withCpu(heldNet.pid, () => openLoop({ url: heldNet.url, ...common })));
         const perRequest = (cpu: number, r: LoadResult) => cpu / Math.max(1, r.answered);
         console.log(
           `  ${String(rate).padStart(5)}/s  otsd ${line(ours)}, server cpu ${perRequest(oursCpu, ours).toFixed(3)} ms a request`,
@@ -276,6 +297,10 @@ async function main(): Promise<void> {
           console.log(
             `           held ${line(heldRun[0])}, server cpu ${perRequest(heldRun[1], heldRun[0]).toFixed(3)} ms a request`,
           );
+        if (heldNetRun)
+          console.log(
+            `       held net ${line(heldNetRun[0])}, server cpu ${perRequest(heldNetRun[1], heldNetRun[0]).toFixed(3)} ms a request`,
+          );
         p99s.push(ours.p99ms.toFixed(0));
         baseP99s.push(base.p99ms.toFixed(0));
         if (failed(ours) === 0 && ours.p99ms <= ROUND_MS + 50) best = rate;
@@ -283,10 +308,11 @@ async function main(): Promise<void> {
         if (heldRun && rate === POST_RATES.at(-1)) {
           const perDigest = perRequest(oursCpu, ours);
           const perHeld = perRequest(heldRun[1], heldRun[0]);
+          const perHeldNet = heldNetRun ? perRequest(heldNetRun[1], heldNetRun[0]) : Number.NaN;
           rows.push({
             measure: `CPU per digest, keep-alive, ${rate}/s`,
             otsd: `${perDigest.toFixed(3)} ms`,
-            baseline: `${perRequest(baseCpu, base).toFixed(3)} ms at once; ${perHeld.toFixed(3)} ms held for the round`,
+            baseline: `${perRequest(baseCpu, base).toFixed(3)} ms at once; ${perHeld.toFixed(3)} ms held for the round; ${perHeldNet.toFixed(3)} ms held on node:net`,
             ratio: `${(perDigest / perHeld).toFixed(2)}x of held`,
             goal: '<= 0.06 ms',
             met: perDigest <= 0.06,
@@ -302,6 +328,7 @@ async function main(): Promise<void> {
         met: best >= 4000,
       });
       await held?.stop();
+      await heldNet?.stop();
     }
 
     if (runs('overload')) await overloadRow(post.url, postPid, rssStart);
