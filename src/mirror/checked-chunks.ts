@@ -15,7 +15,7 @@ import {
   checkedChunkOf,
   sentBytes,
 } from './chunk-check-message.js';
-import { type HeldRecords, readChunks } from './chunk-reads.js';
+import { type HeldRecords, readAfter, readChunks } from './chunk-reads.js';
 import type { ChunkSource } from './chunk-source.js';
 
 /** Chunks from which the checks run in another thread: its start costs some tens of milliseconds. */
@@ -52,6 +52,13 @@ export interface CheckedChunksOptions {
   held: HeldRecords;
   /** Commitments before the first record not held. */
   commitments: number;
+  /**
+   * Told when the thread fails or exits before its end (not when it reports a download's failure):
+   * the chunks after the last it sent are then read and checked here.
+   */
+  onThreadFailure?: (error: Error) => void;
+  /** The thread's script: chunk-check-worker.js. Only a test gives another, to make it fail. */
+  threadScript?: URL;
 }
 
 const NO_TREES: ReadonlyMap<number, MerkleLevels> = new Map();
@@ -61,33 +68,62 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
   const { source, first, end, held } = options;
   const worker = end - first < THREAD_CHUNKS ? undefined : startWorker(options);
   if (!worker) {
-    for await (const read of readChunks(source, first, end, held)) {
-      source.signal?.throwIfAborted();
-      yield { ...read, bodyChecked: undefined, trees: NO_TREES };
-    }
+    yield* readHere(source, first, end, held);
     return;
   }
   // the follower stops: the thread's downloads end with it, and so does the wait for its next chunk
   const stop = () => void worker.terminate();
   source.signal?.addEventListener('abort', stop);
   if (source.signal?.aborted) stop();
+  /** Where the chunks read here begin if the thread fails: after the last it sent. */
+  let next: { chunk: number; held: HeldRecords } | undefined = { chunk: first, held };
+  const messages = workerMessages<ChunkCheckMessage>(worker, 'mirror: chunk checks');
   try {
-    for await (const message of workerMessages<ChunkCheckMessage>(worker, 'mirror: chunk checks')) {
-      switch (message.kind) {
-        case 'chunk':
+    for (;;) {
+      let message: IteratorResult<ChunkCheckMessage>;
+      try {
+        message = await messages.next();
+      } catch (e) {
+        // the thread itself failed (a bug, its memory, a crash): not the chunks, which this thread
+        // reads and checks as it does a short sync's
+        if (source.signal?.aborted) throw e;
+        options.onThreadFailure?.(e as Error);
+        break;
+      }
+      if (message.done) return;
+      switch (message.value.kind) {
+        case 'chunk': {
           // chunks checked ahead wait: a stop takes none of them
           source.signal?.throwIfAborted();
-          takeMessage(worker, sentBytes(message));
-          yield checkedChunkOf(message);
+          takeMessage(worker, sentBytes(message.value));
+          const checked = checkedChunkOf(message.value);
+          next = readAfter(checked);
+          yield checked;
           break;
+        }
         case 'end':
           return;
         case 'failed':
-          throw new Error(message.message);
+          throw new Error(message.value.message);
       }
     }
   } finally {
     source.signal?.removeEventListener('abort', stop);
+    await messages.return(undefined);
+  }
+  if (next) yield* readHere(source, next.chunk, end, next.held);
+}
+
+/** Chunks `first` up to `end`, read and left to the follower to check (see readChunks). */
+async function* readHere(
+  source: ChunkSource,
+  first: number,
+  end: number,
+  held: HeldRecords,
+): AsyncGenerator<CheckedChunk> {
+  for await (const read of readChunks(source, first, end, held)) {
+    source.signal?.throwIfAborted();
+    yield { ...read, bodyChecked: undefined, trees: NO_TREES };
   }
 }
 
@@ -104,7 +140,7 @@ function startWorker(options: CheckedChunksOptions): Worker | undefined {
     keptRecords: KEPT_RECORDS,
   };
   try {
-    return new Worker(WORKER, { workerData: start });
+    return new Worker(options.threadScript ?? WORKER, { workerData: start });
   } catch {
     // e.g. a permission model without worker threads
     return undefined;

@@ -39,25 +39,35 @@ export async function* readChunks(
   held: HeldRecords,
 ): AsyncGenerator<ChunkRead> {
   const downloads = new ChunkDownloads(source, first, end, DOWNLOADS_AHEAD);
-  let { bytes: heldBytes, previous } = held;
-  for (let chunk = first; chunk < end; chunk++) {
+  let next: { chunk: number; held: HeldRecords } | undefined = { chunk: first, held };
+  while (next && next.chunk < end) {
+    const { chunk, held: before } = next;
     const bytes = await downloads.take(chunk);
-    if (!bytes) {
-      yield { chunk, bytes, previous, fresh: undefined };
-      return;
-    }
-    const reading = readChunk(bytes, chunk * CHUNK_RECORDS, heldBytes, previous);
-    const fresh = reading.kind === 'continues' ? reading.fresh : undefined;
-    const read = { chunk, bytes, previous, fresh };
-    // it continues the records before it, held or fresh: its last chain hash is that of its last record
-    // (copied before the reader takes the bytes, which a thread hands over)
-    if (fresh && bytes.byteLength >= CHAIN_HASH_BYTES)
-      previous = bytes.slice(bytes.byteLength - CHAIN_HASH_BYTES);
-    heldBytes = new Uint8Array(0);
+    const reading = bytes && readChunk(bytes, chunk * CHUNK_RECORDS, before.bytes, before.previous);
+    const read = {
+      chunk,
+      bytes,
+      previous: before.previous,
+      fresh: reading?.kind === 'continues' ? reading.fresh : undefined,
+    };
+    // before the reader takes the bytes, which a thread hands over
+    next = readAfter(read);
     yield read;
-    if (!fresh) return;
-    // a chunk before the last that ends early is refused: none after it is downloaded
-    const last = fresh.at(-1);
-    if (chunk + 1 < end && (last?.number ?? -1) + 1 < (chunk + 1) * CHUNK_RECORDS) return;
   }
+}
+
+/**
+ * Where reading goes on after `read`: at the next chunk, after the chain hash of its last record.
+ * Nowhere when it does not continue the records before it, or ends early (a chunk before the last
+ * that ends early is refused: none after it is downloaded).
+ */
+export function readAfter(read: ChunkRead): { chunk: number; held: HeldRecords } | undefined {
+  const { chunk, bytes, fresh } = read;
+  const last = fresh?.at(-1);
+  if (!bytes || !fresh || (last?.number ?? -1) + 1 < (chunk + 1) * CHUNK_RECORDS) return undefined;
+  // copied, not a view: the reader may hand the bytes over
+  return {
+    chunk: chunk + 1,
+    held: { bytes: new Uint8Array(0), previous: bytes.slice(bytes.byteLength - CHAIN_HASH_BYTES) },
+  };
 }

@@ -56,6 +56,8 @@ export interface FollowerOptions {
   /** Long-poll wait for new records, seconds. */
   waitSeconds?: number;
   onProgress?: (progress: { local: number; upstream: number }) => void;
+  /** Told when the thread checking a long sync's chunks fails: the sync goes on without it. */
+  onCheckThreadFailure?: (error: Error) => void;
 }
 
 /** Records of one chunk the mirror holds, as stored, and the chain hash before them. */
@@ -205,6 +207,7 @@ export class JournalFollower {
       end: lastChunk,
       held,
       commitments: this.heldCommitments,
+      ...(this.o.onCheckThreadFailure && { onThreadFailure: this.o.onCheckThreadFailure }),
     });
     let tail = { records: startRecords, chainHash: journal.head.chainHash };
     let group = new Group(startRecords);

@@ -91,6 +91,11 @@ export class Mirror {
       calendar: options.calendar,
       checkHeader: options.checkHeader,
       ...(options.waitSeconds !== undefined && { waitSeconds: options.waitSeconds }),
+      onCheckThreadFailure: (e) =>
+        options.log.warn(
+          { upstream: options.upstream, error: e.message },
+          'mirror: the thread checking chunks ahead failed; this sync checks the rest itself',
+        ),
       onProgress: ({ local, upstream }) => {
         const rate = (local - firstLocal) / Math.max(0.001, (Date.now() - started) / 1000);
         const eta = rate > 0 ? Math.round((upstream - local) / rate) : undefined;

@@ -12,7 +12,11 @@ import { CHUNK_RECORDS } from '../../src/journal/chunk.js';
 import type { MerkleLevels } from '../../src/journal/merkle-levels.js';
 import { encodeProofPayload } from '../../src/journal/proof-payload.js';
 import { GENESIS_CHAIN_HASH, RecordKind } from '../../src/journal/record.js';
-import { type CheckedChunk, checkedChunks } from '../../src/mirror/checked-chunks.js';
+import {
+  type CheckedChunk,
+  type CheckedChunksOptions,
+  checkedChunks,
+} from '../../src/mirror/checked-chunks.js';
 import { ChunkSource } from '../../src/mirror/chunk-source.js';
 import { type HeaderCheck, type LocalMirror, openMirror } from '../../src/mirror/index.js';
 import {
@@ -39,14 +43,27 @@ async function commit(node: CalendarNode, n: number): Promise<void> {
   await Promise.all(tips.map((tip) => node.calendar.commit(tip)));
 }
 
-/** Every chunk checkedChunks yields for chunks `first` to `end` of `url`, held none of them. */
-async function collect(url: string, first: number, end: number, previous: Uint8Array, commitments: number) {
+/**
+ * Every chunk checkedChunks yields for chunks `first` to `end` of `url`, held none of them; `more`
+ * adds to its options.
+ */
+async function collect(
+  url: string,
+  first: number,
+  end: number,
+  previous: Uint8Array,
+  commitments: number,
+  more: Partial<CheckedChunksOptions> = {},
+) {
   const chunks: CheckedChunk[] = [];
   const held = { bytes: new Uint8Array(0), previous };
-  for await (const chunk of checkedChunks({ source: new ChunkSource(url), first, end, held, commitments }))
-    chunks.push(chunk);
+  const options = { source: new ChunkSource(url), first, end, held, commitments, ...more };
+  for await (const chunk of checkedChunks(options)) chunks.push(chunk);
   return chunks;
 }
+
+/** A fake thread (test/helpers/failing-chunk-check-worker.ts) that fails after `failsAfter` chunks. */
+const FAILING_THREAD = new URL('../helpers/failing-chunk-check-worker.js', import.meta.url);
 
 const openTestMirror = (t: TestContext, upstream: string, checkHeader?: HeaderCheck) =>
   openMirror({
@@ -126,6 +143,47 @@ describe('the chunks of a long sync, checked in another thread', () => {
     const short = await collect(calendar.url, 0, 15, GENESIS_CHAIN_HASH, 0);
     assert.equal(short.length, 15);
     assert.ok(short.every((c) => c.bodyChecked === undefined && c.trees.size === 0));
+  });
+
+  it('goes on without the thread when it fails, from the chunk after the last it sent', async (t) => {
+    const calendar = await startTestNode(t);
+    await commit(calendar, MANY - 1);
+    await proveRecords(calendar, [5, 6, 7]);
+    const records = (chunks: CheckedChunk[]) =>
+      chunks.flatMap((c) => (c.fresh ?? []).map((r) => `${r.number} ${r.kind} ${toHex(r.chainHash)}`));
+    const expected = records(await collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0));
+    for (const failsAfter of [0, 2]) {
+      const failures: Error[] = [];
+      process.env.OTSD_TEST_THREAD_FAILS_AFTER = String(failsAfter);
+      let chunks: CheckedChunk[];
+      try {
+        chunks = await collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0, {
+          threadScript: FAILING_THREAD,
+          onThreadFailure: (e) => failures.push(e),
+        });
+      } finally {
+        delete process.env.OTSD_TEST_THREAD_FAILS_AFTER;
+      }
+      assert.deepEqual(
+        chunks.map((c) => c.chunk),
+        Array.from({ length: 20 }, (_, i) => i),
+        `each chunk once, in order (failing after ${failsAfter})`,
+      );
+      assert.deepEqual(records(chunks), expected);
+      // checked there before it failed, left to the follower after
+      assert.deepEqual(
+        chunks.map((c) => c.bodyChecked !== undefined),
+        Array.from({ length: 20 }, (_, i) => i < failsAfter),
+      );
+      assert.deepEqual(
+        failures.map((e) => e.message),
+        [
+          failsAfter === 0
+            ? 'mirror: chunk checks: its thread failed: made to fail at its start'
+            : 'mirror: chunk checks: its thread exited (code 7) before the end',
+        ],
+      );
+    }
   });
 
   it('leaves a proof of commitments it did not read to the follower, which takes it', async (t) => {
