@@ -159,6 +159,7 @@ export function reindexCommand(out: (text: string) => void): Command {
               `reindex: ${applied}/${total} records (${Math.round(applied / Math.max(seconds, 0.001))}/s)\n`,
             );
           },
+          onThreadFailure: (e) => process.stderr.write(`reindex: ${e.message}; reading on in this thread\n`),
         });
         if (options.acceptLoss && lost > 0) {
           out(

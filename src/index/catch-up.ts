@@ -1,9 +1,11 @@
 /** Bringing an index up to the journal's head: from where it left off, or from nothing. */
 import type { Journal, StoredRecord } from '../journal/journal.js';
+import { ThreadFailedError } from '../journal/worker-messages.js';
 import type { CalendarIndex } from './calendar-index.js';
 import { writeCheckMarker } from './check-marker.js';
 import { IndexConsistencyError, IndexDamagedError, isLmdbDamage } from './errors.js';
 import { readAhead } from './read-ahead.js';
+import type { ReadAheadBatch } from './read-ahead-message.js';
 
 /** Records applied in one transaction (and between two progress reports). */
 export const CATCH_UP_BATCH = 50_000;
@@ -17,6 +19,10 @@ export interface CatchUpOptions {
   onProgress?: ((applied: number, total: number) => void) | undefined;
   /** Records to apply from which the journal is read in another thread (default READ_AHEAD_RECORDS). */
   readAheadFrom?: number;
+  /** Told when that thread fails (see ThreadFailedError): the rest is read in this one. */
+  onThreadFailure?: ((error: Error) => void) | undefined;
+  /** That thread's script (read-ahead-worker.js). Only a test gives another, to make it fail. */
+  readAheadScript?: URL;
 }
 
 /** Applies the journal records the index has not applied yet, in batches of one transaction each. */
@@ -32,13 +38,12 @@ export async function catchUpIndex(
     );
   }
   const total = journal.head.records;
-  const from = index.applied.number === 0 ? 0 : index.applied;
   // another thread reads the segments with node:fs: not a journal a test reads through its own layer
   const readingAhead =
     journal.readsNodeFiles && total - index.applied.number >= (options.readAheadFrom ?? READ_AHEAD_RECORDS);
   const batches = readingAhead
-    ? readAhead(journal.readPlan(from), { most: CATCH_UP_BATCH })
-    : inThisThread(journal.readBatches(from, CATCH_UP_BATCH));
+    ? readAheadOrHere(index, journal, options)
+    : inThisThread(journal.readBatches(readFrom(index), CATCH_UP_BATCH));
   for await (const { records, trees } of batches) {
     if (trees) {
       // built from these very records
@@ -52,6 +57,34 @@ export async function catchUpIndex(
     options.onProgress?.(index.applied.number, total);
   }
   options.onProgress?.(index.applied.number, total);
+}
+
+/**
+ * The batches from where `index` is, read ahead in another thread; if the thread itself fails (a bug,
+ * its memory, a crash), the rest read here from where the index got to: a start, or a rebuild, that
+ * failed at each try with it would never end.
+ */
+async function* readAheadOrHere(
+  index: CalendarIndex,
+  journal: Journal,
+  options: CatchUpOptions,
+): AsyncGenerator<{ records: StoredRecord[]; trees: ReadAheadBatch['trees'] | undefined }> {
+  try {
+    yield* readAhead(journal.readPlan(readFrom(index)), {
+      most: CATCH_UP_BATCH,
+      ...(options.readAheadScript && { script: options.readAheadScript }),
+    });
+    return;
+  } catch (e) {
+    if (!(e instanceof ThreadFailedError)) throw e;
+    options.onThreadFailure?.(e);
+  }
+  yield* inThisThread(journal.readBatches(readFrom(index), CATCH_UP_BATCH));
+}
+
+/** Where the journal is read from for `index`: its start, or the position after the last record applied. */
+function readFrom(index: CalendarIndex): 0 | CalendarIndex['applied'] {
+  return index.applied.number === 0 ? 0 : index.applied;
 }
 
 /** Batches read here: no tree built ahead. */

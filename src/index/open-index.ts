@@ -117,7 +117,7 @@ export async function checkedAndCaughtUp(
       index = rebuild(path, journal.dir, problem, acknowledged, log);
     }
     try {
-      await catchUp(index, journal, onProgress);
+      await catchUp(index, journal, log, onProgress);
       // a write under the marker: damage only a write meets (the free list) ends it here, or this
       // process, and the next start rebuilds; not the first round's write, start after start
       index.writeProbe();
@@ -131,7 +131,7 @@ export async function checkedAndCaughtUp(
         acknowledged,
         log,
       );
-      await catchUp(index, journal, onProgress);
+      await catchUp(index, journal, log, onProgress);
     }
     return index;
   } catch (e) {
@@ -142,14 +142,25 @@ export async function checkedAndCaughtUp(
   }
 }
 
-/** catchUpIndex, where a record failing its chain check is the journal's damage, said so. */
+/**
+ * catchUpIndex, where a record failing its chain check is the journal's damage, said so, and the
+ * failure of the thread reading ahead a warning.
+ */
 async function catchUp(
   index: CalendarIndex,
   journal: Journal,
+  log: JournalLogger,
   onProgress?: (applied: number, total: number) => void,
 ): Promise<void> {
   try {
-    await catchUpIndex(index, journal, { onProgress });
+    await catchUpIndex(index, journal, {
+      onProgress,
+      onThreadFailure: (e) =>
+        log.warn(
+          { error: e.message },
+          'index: the thread reading the journal ahead failed; reading on in this one',
+        ),
+    });
   } catch (e) {
     if (e instanceof JournalCorruptError) throw journalDamaged(journal.dir, e);
     throw e;

@@ -22,6 +22,8 @@ export interface ReadAheadOptions {
   most: number;
   /** Records back from the last read whose commitments are kept for proofs' trees (default two batches). */
   keptRecords?: number;
+  /** The thread's script (read-ahead-worker.js). Only a test gives another, to make it fail. */
+  script?: URL;
 }
 
 const WORKER = new URL('./read-ahead-worker.js', import.meta.url);
@@ -40,7 +42,7 @@ export async function* readAhead(plan: ReadPlan, options: ReadAheadOptions): Asy
     ahead: AHEAD,
     keptRecords: Math.max(1, options.keptRecords ?? 2 * options.most),
   };
-  const worker = new Worker(WORKER, { workerData: start });
+  const worker = new Worker(options.script ?? WORKER, { workerData: start });
   for await (const message of workerMessages<ReadAheadMessage>(worker, 'journal read-ahead')) {
     switch (message.kind) {
       case 'batch':

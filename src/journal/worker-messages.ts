@@ -1,6 +1,6 @@
 /**
  * The messages a worker thread posts, in order, as an async generator: the thread's own failure, or
- * its exit before the reader stops, throws (named by `what`). The thread is terminated when the
+ * its exit before the reader stops, throws ThreadFailedError (named by `what`). The thread is terminated when the
  * generator ends, however it ends; the thread sends a few messages ahead of the reader (SendCredit).
  * The index's read-ahead and a mirror's chunk checks use it.
  * @module
@@ -11,6 +11,11 @@ type Arrival<M> =
   | { kind: 'message'; message: M }
   | { kind: 'error'; error: Error }
   | { kind: 'exit'; code: number };
+
+/** The thread failed (threw, or ran out of memory) or exited before the reader was done. */
+export class ThreadFailedError extends Error {
+  override name = 'ThreadFailedError';
+}
 
 export async function* workerMessages<M>(worker: Worker, what: string): AsyncGenerator<M> {
   const arrived: Arrival<M>[] = [];
@@ -27,9 +32,11 @@ export async function* workerMessages<M>(worker: Worker, what: string): AsyncGen
       while (arrived.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       const arrival = arrived.shift() as Arrival<M>;
       if (arrival.kind === 'error')
-        throw new Error(`${what}: its thread failed: ${arrival.error.message}`, { cause: arrival.error });
+        throw new ThreadFailedError(`${what}: its thread failed: ${arrival.error.message}`, {
+          cause: arrival.error,
+        });
       if (arrival.kind === 'exit')
-        throw new Error(`${what}: its thread exited (code ${arrival.code}) before the end`);
+        throw new ThreadFailedError(`${what}: its thread exited (code ${arrival.code}) before the end`);
       yield arrival.message;
     }
   } finally {

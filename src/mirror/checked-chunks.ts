@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { MerkleLevels } from '../journal/merkle-levels.js';
 import type { ScannedRecord } from '../journal/scan.js';
-import { takeMessage, workerMessages } from '../journal/worker-messages.js';
+import { ThreadFailedError, takeMessage, workerMessages } from '../journal/worker-messages.js';
 import {
   type ChunkCheckMessage,
   type ChunkCheckStart,
@@ -86,7 +86,7 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
       } catch (e) {
         // the thread itself failed (a bug, its memory, a crash): not the chunks, which this thread
         // reads and checks as it does a short sync's
-        if (source.signal?.aborted) throw e;
+        if (!(e instanceof ThreadFailedError) || source.signal?.aborted) throw e;
         options.onThreadFailure?.(e as Error);
         break;
       }

@@ -18,6 +18,7 @@ import { decodeProofPayload, encodeProofPayload } from '../../src/journal/proof-
 import { RecordKind } from '../../src/journal/record.js';
 import { segmentFileName } from '../../src/journal/segment.js';
 import { BitcoinBlockHeaderAttestation, sha256, Timestamp } from '../../src/ots/index.js';
+import { FAILING_THREAD, withFailingThreads } from '../helpers/failing-thread.js';
 import { indexContents, indexDifference } from '../helpers/index-contents.js';
 import { mixedJournal } from '../helpers/mixed-journal.js';
 import { recordFields, recordsOf } from '../helpers/record-fields.js';
@@ -29,6 +30,8 @@ function proofOf(records: number[], commitments: Uint8Array[]): Uint8Array {
   tip.attestations.add(new BitcoinBlockHeaderAttestation(800_000));
   return encodeProofPayload({ commitments: records, tip });
 }
+
+const READ_AHEAD_THREAD = new URL('../../src/index/read-ahead-worker.js', import.meta.url);
 
 const commitmentOf = (i: number) => sha256(new Uint8Array([i >> 16, i >> 8, i]));
 
@@ -285,6 +288,35 @@ describe('reading the journal ahead in another thread', () => {
       await indexContents(join(dir, 'here')),
     );
     assert.equal(difference, undefined);
+
+    // its thread failing, at its start or after two batches: the rest read here, the same index
+    for (const failsAfter of [0, 2]) {
+      const name = `failing-after-${failsAfter}`;
+      const index = CalendarIndex.open(join(dir, name), join(dir, 'journal'));
+      const failures: string[] = [];
+      const batchesApplied: number[] = [];
+      try {
+        await withFailingThreads(READ_AHEAD_THREAD, failsAfter, () =>
+          catchUpIndex(index, journal, {
+            readAheadFrom: 0,
+            readAheadScript: FAILING_THREAD,
+            onThreadFailure: (e) => failures.push(e.message),
+            onProgress: (applied) => batchesApplied.push(applied),
+          }),
+        );
+        assert.equal(index.applied.number, journal.head.records);
+      } finally {
+        await index.close();
+      }
+      assert.deepEqual(failures, [
+        failsAfter === 0
+          ? 'journal read-ahead: its thread failed: made to fail at its start'
+          : 'journal read-ahead: its thread exited (code 7) before the end',
+      ]);
+      assert.ok(batchesApplied.length > 3, `${batchesApplied.length} batches`);
+      const built = await indexContents(join(dir, name));
+      assert.equal(indexDifference(built, await indexContents(join(dir, 'here'))), undefined, name);
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { takeMessage, workerMessages } from '../../src/journal/worker-messages.js';
+import { ThreadFailedError, takeMessage, workerMessages } from '../../src/journal/worker-messages.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const MODULE = new URL('../../src/journal/worker-messages.js', import.meta.url).href;
@@ -54,6 +54,7 @@ describe('workerMessages', () => {
     );
     assert.deepEqual(seen, ['a', 'b']);
     assert.equal(error?.message, 'the test work: its thread failed: boom');
+    assert.ok(error instanceof ThreadFailedError, 'told from a failure the thread reports itself');
     assert.ok(error?.cause instanceof RangeError);
   });
 
@@ -62,6 +63,7 @@ describe('workerMessages', () => {
     const error = await readAll(thread(`port.postMessage('a'); process.exit(3);`), seen);
     assert.deepEqual(seen, ['a']);
     assert.equal(error?.message, 'the test work: its thread exited (code 3) before the end');
+    assert.ok(error instanceof ThreadFailedError);
     // ended from outside (as the mirror's stop does): the reader is told, not left waiting
     const waiting = thread(`port.postMessage('a'); setInterval(() => {}, 1000);`);
     const reading = readAll(waiting, []);

@@ -28,6 +28,7 @@ import {
   toHex,
 } from '../../src/ots/index.js';
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
+import { FAILING_THREAD, withFailingThreads } from '../helpers/failing-thread.js';
 import { startForgingUpstream } from '../helpers/forging-upstream.js';
 import { listenOnLoopback } from '../helpers/loopback-server.js';
 import { madeUpJournal, serveMadeUpJournal } from '../helpers/made-up-journal.js';
@@ -62,8 +63,7 @@ async function collect(
   return chunks;
 }
 
-/** A fake thread (test/helpers/failing-chunk-check-worker.ts) that fails after `failsAfter` chunks. */
-const FAILING_THREAD = new URL('../helpers/failing-chunk-check-worker.js', import.meta.url);
+const CHUNK_CHECK_THREAD = new URL('../../src/mirror/chunk-check-worker.js', import.meta.url);
 
 const openTestMirror = (t: TestContext, upstream: string, checkHeader?: HeaderCheck) =>
   openMirror({
@@ -154,16 +154,12 @@ describe('the chunks of a long sync, checked in another thread', () => {
     const expected = records(await collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0));
     for (const failsAfter of [0, 2]) {
       const failures: Error[] = [];
-      process.env.OTSD_TEST_THREAD_FAILS_AFTER = String(failsAfter);
-      let chunks: CheckedChunk[];
-      try {
-        chunks = await collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0, {
+      const chunks = await withFailingThreads(CHUNK_CHECK_THREAD, failsAfter, () =>
+        collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0, {
           threadScript: FAILING_THREAD,
           onThreadFailure: (e) => failures.push(e),
-        });
-      } finally {
-        delete process.env.OTSD_TEST_THREAD_FAILS_AFTER;
-      }
+        }),
+      );
       assert.deepEqual(
         chunks.map((c) => c.chunk),
         Array.from({ length: 20 }, (_, i) => i),
