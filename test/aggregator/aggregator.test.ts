@@ -14,7 +14,7 @@ import {
 import { Calendar } from '../../src/calendar/calendar.js';
 import { Journal, JournalUnavailableError } from '../../src/journal/journal.js';
 import { RecordKind } from '../../src/journal/record.js';
-import { Timestamp, toHex } from '../../src/ots/index.js';
+import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
 import { DiskFullFaultInjector } from '../helpers/disk-full-fault-injector.js';
 import { memoryLog, tempDir } from '../helpers/temp-dir.js';
 import { TEST_URI } from '../helpers/test-calendar.js';
@@ -138,20 +138,21 @@ describe('Aggregator', () => {
     files.free();
   });
 
-  it('ticks an interval apart, however long the work at the start of a round', async (t) => {
-    const calendar = await Calendar.open({ dataDir: tempDir(t), uri: TEST_URI, create: true });
-    t.after(() => calendar.close());
+  it('ticks an interval apart, however long the work at the start of a round', async () => {
     const INTERVAL_MS = 200;
     const WORK_MS = 80;
     const ticks: number[] = [];
-    // a real calendar, whose round begins with 80 ms of work on the event loop (a round of hundreds of
-    // thousands of digests builds its tree for as long)
+    // a round that begins with 80 ms of work on the event loop (a round of hundreds of thousands of
+    // digests builds its tree for as long); then a calendar's answer at once, with no disk to wait for,
+    // so that a slow fsync cannot hold the round slot over a tick and skip a round
     const sink = {
       commit: (tip: Uint8Array) => {
         ticks.push(performance.now());
         const until = performance.now() + WORK_MS;
         while (performance.now() < until);
-        return calendar.commit(tip);
+        const answer = new Timestamp(tip);
+        answer.attestations.add(new PendingAttestation(TEST_URI));
+        return Promise.resolve(answer);
       },
     };
     const aggregator = new Aggregator({ sink, intervalMs: INTERVAL_MS });
@@ -163,8 +164,16 @@ describe('Aggregator', () => {
     clearInterval(feeding);
     await aggregator.stop();
     await Promise.all(answers);
-    // once WORK_MS a round late, once more each further round, the ticks would be INTERVAL_MS + WORK_MS apart
-    const spacing = ((ticks[7] as number) - (ticks[0] as number)) / 7;
-    assert.ok(spacing < INTERVAL_MS + WORK_MS / 2, `ticks ${spacing.toFixed(0)} ms apart`);
+    // once WORK_MS a round late, once more each further round, every gap would be INTERVAL_MS + WORK_MS;
+    // the median gap is that still, while a tick the machine made late lengthens one or two gaps only
+    const gaps = ticks
+      .slice(1, 8)
+      .map((tick, i) => tick - (ticks[i] as number))
+      .sort((a, b) => a - b);
+    const median = gaps[3] as number;
+    assert.ok(
+      median < INTERVAL_MS + WORK_MS / 2,
+      `ticks a median ${median.toFixed(0)} ms apart (${gaps.map((g) => g.toFixed(0)).join(', ')})`,
+    );
   });
 });

@@ -114,28 +114,47 @@ describe('SIGHUP under load', () => {
     const dataDir = tempDir(t);
     const config = join(tempDir(t), 'otsd.toml');
     writeFileSync(config, 'round_interval_ms = 200\n');
-    const calendar = await startCalendarProcess(dataDir, ['--config', config, '--log-level', 'warn']);
+    // info: a reload that succeeds says so at info only, and each SIGHUP waits for its reload's line
+    const calendar = await startCalendarProcess(dataDir, ['--config', config, '--log-level', 'info']);
     t.after(() => calendar.stop('SIGKILL'));
     const load = postDigests(() => calendar.url, 32);
+    const reloads = () =>
+      calendar.output().match(/otsd: configuration (reloaded|not reloaded)/g)?.length ?? 0;
     const hup = async (toml: string) => {
+      const before = reloads();
       writeFileSync(config, toml);
       calendar.child.kill('SIGHUP');
-      await sleep(300);
+      // the file is not written again before this signal's reload has read it (however late a busy otsd
+      // gets to it), and no two signals are pending at once, to be taken as one
+      await waitFor(
+        `the reload after a SIGHUP with ${JSON.stringify(toml)}`,
+        () => (reloads() > before ? true : undefined),
+        30_000,
+        () => calendar.output(),
+      );
     };
     let hups = 0;
     try {
       for (; hups < scale(3, 10); hups++) await hup('round_interval_ms = 200\n');
       const before = load.counts.refused;
       await hup('max_waiting_digests = 1\n');
-      await waitFor('refusals past the reloaded cap', () =>
-        load.counts.refused > before ? true : undefined,
+      await waitFor(
+        'refusals past the reloaded cap',
+        () => (load.counts.refused > before ? true : undefined),
+        30_000,
+        () => calendar.output(),
       );
       await hup('max_waiting_digests = \n');
       await hup('max_waiting_digests = -5\n');
       await hup('max_waiting_digests = 200000\n');
       hups += 4;
       const ok = load.counts.ok;
-      await waitFor('digests taken again', () => (load.counts.ok > ok + 32 ? true : undefined));
+      await waitFor(
+        'digests taken again',
+        () => (load.counts.ok > ok + 32 ? true : undefined),
+        30_000,
+        () => calendar.output(),
+      );
     } finally {
       await load.stop();
     }

@@ -22,22 +22,31 @@ const TRIES = scale(3, 10);
 export const REBUILT = 'index: damaged; rebuilding it from the journal';
 export const ARGS = ['--round-interval', '10', '--log-level', 'warn'];
 
-/** A node on `dataDir` under load: start, let it acknowledge for a while, kill -9. */
-async function killUnderLoad(dataDir: string, port: number, damagedIndex: boolean): Promise<void> {
+/**
+ * A node on `dataDir` under load: start, let it acknowledge for a while, kill -9. `indexDamage`: what
+ * was last done to its index, for a start that may crash of it.
+ */
+async function killUnderLoad(dataDir: string, port: number, indexDamage: string | undefined): Promise<void> {
   // damage neither the start's walk nor its child reads may pass a start and be touched by a later one
-  const calendar = damagedIndex
-    ? (await startSurvivingIndexDamage(dataDir, port, 'the start after a damaged index')).calendar
-    : await startCalendarProcess(dataDir, ARGS, port);
+  const calendar =
+    indexDamage !== undefined
+      ? (await startSurvivingIndexDamage(dataDir, port, `the start after the last damage (${indexDamage})`))
+          .calendar
+      : await startCalendarProcess(dataDir, ARGS, port);
   await sleep(400 + Math.random() * scale(600, 2000));
   calendar.child.kill('SIGKILL');
   await calendar.stop();
 }
 
-/** A case: `tries` rounds of load, kill -9 and `damage` (which starts the node again and says how it went). */
+/**
+ * A case: `tries` rounds of load, kill -9 and `damage` (which starts the node again and says how it went).
+ * `damage` tells `noteDamage` where it damaged the data dir (its random offsets), for every later
+ * failure message: so that a failure can be replayed.
+ */
 export async function storageCase(
   t: Pick<TestContext, 'after'>,
   name: string,
-  damage: (dataDir: string, port: number) => Promise<string>,
+  damage: (dataDir: string, port: number, noteDamage: (what: string) => void) => Promise<string>,
   /** The damage is in the index's LMDB file: a start after it may crash once (see below). */
   damagedIndex = false,
 ): Promise<void> {
@@ -46,16 +55,25 @@ export async function storageCase(
   const url = `http://127.0.0.1:${port}`;
   const load: DigestLoad = postDigests(() => url, 8);
   const outcomes = new Map<string, number>();
+  const damages: string[] = [];
+  const damaged = () => `the damage done, by try: ${damages.join('; ') || 'none noted'}`;
   try {
     for (let i = 0; i < TRIES; i++) {
-      await killUnderLoad(dataDir, port, damagedIndex);
-      const outcome = await damage(dataDir, port);
+      await killUnderLoad(dataDir, port, damagedIndex ? (damages.at(-1) ?? 'none yet') : undefined);
+      const outcome = await damage(dataDir, port, (what) => damages.push(`${i + 1}. ${what}`));
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
   } finally {
     await load.stop();
   }
-  const lost = await lostAfterRestart(dataDir, port, ARGS, load.acks);
+  // the last try's damage may be in bytes its start did not read, and crash this start as any other
+  const lost = damagedIndex
+    ? (
+        await survivingIndexCrash(`the final start (${damaged()})`, () =>
+          lostAfterRestart(dataDir, port, ARGS, load.acks),
+        )
+      ).started
+    : await lostAfterRestart(dataDir, port, ARGS, load.acks);
   const seen = [...outcomes].map(([outcome, n]) => `${outcome} ${n}`).join(', ');
   reportFault({
     case: name,
@@ -64,8 +82,8 @@ export async function storageCase(
     lost: lost.size,
     result: `${lost.size === 0 ? 'ok' : 'FAIL'} (${seen})`,
   });
-  assert.equal(lost.size, 0);
-  assert.ok(load.acks.length > 20, `only ${load.acks.length} digests were acknowledged`);
+  assert.equal(lost.size, 0, `${lost.size} acknowledged digests lost; ${damaged()}`);
+  assert.ok(load.acks.length > 20, `only ${load.acks.length} digests were acknowledged; ${damaged()}`);
 }
 
 /** Starts the node; resolves with it, or with the output of a start that exited first. */
@@ -78,27 +96,47 @@ export async function tryStart(dataDir: string, port: number): Promise<CalendarP
 }
 
 /**
- * Starts the node on a damaged index. LMDB may meet damage the start's checks do not read (they walk
- * its trees and free list, and read every entry, not every byte LMDB keeps) and the process die of it
- * (SIGBUS, SIGSEGV, or SIGABRT from one of LMDB's assertions) while the check's marker is there: the
- * next start, as systemd's restart, then rebuilds the index without reading it. Resolves with the node
- * that started, and whether a start crashed first.
+ * Runs `start`, which starts the node on a damaged index (and may go on to use it), and once more if
+ * that start crashed. LMDB may meet damage the start's checks do not read (they walk its trees and free
+ * list, and read every entry, not every byte LMDB keeps) and the process die of it (SIGBUS, SIGSEGV, or
+ * SIGABRT from one of LMDB's assertions) while the check's marker is there: the next start, as
+ * systemd's restart, then rebuilds the index without reading it. Resolves with what `start` resolved
+ * with, and whether a start crashed first.
  */
+async function survivingIndexCrash<T>(
+  what: string,
+  start: () => Promise<T>,
+): Promise<{ started: T; crashed: boolean }> {
+  try {
+    return { started: await start(), crashed: false };
+  } catch (e) {
+    assert.match(
+      (e as Error).message,
+      /exited \((SIGBUS|SIGSEGV|SIGABRT)\)/,
+      `${what}: ${(e as Error).message}`,
+    );
+  }
+  try {
+    return { started: await start(), crashed: true };
+  } catch (e) {
+    assert.fail(`${what}, the start after the crash: ${(e as Error).message}`);
+  }
+}
+
+/** Starts the node on a damaged index, once more if that start crashed (see survivingIndexCrash). */
 export async function startSurvivingIndexDamage(
   dataDir: string,
   port: number,
   what = 'damaged index',
 ): Promise<{ calendar: CalendarProcess; crashed: boolean }> {
-  const started = await tryStart(dataDir, port);
-  if (typeof started !== 'string') return { calendar: started, crashed: false };
-  assert.match(started, /exited \((SIGBUS|SIGSEGV|SIGABRT)\)/, `${what}: ${started}`);
-  const again = await tryStart(dataDir, port);
-  assert.notEqual(typeof again, 'string', `${what}, the start after the crash: ${again}`);
-  return { calendar: again as CalendarProcess, crashed: true };
+  const { started, crashed } = await survivingIndexCrash(what, () =>
+    startCalendarProcess(dataDir, ARGS, port),
+  );
+  return { calendar: started, crashed };
 }
 
 /** How the full check after start ended: passed, found damage (otsd then exits for a restart), or otsd exited or crashed. */
-export async function fullCheckOutcome(calendar: CalendarProcess): Promise<string> {
+export async function fullCheckOutcome(calendar: CalendarProcess, damage?: string): Promise<string> {
   for (let waited = 0; waited < 60_000; waited += 100) {
     if (calendar.child.exitCode !== null) return `exited ${calendar.child.exitCode}`;
     if (calendar.child.signalCode !== null) return `ended by ${calendar.child.signalCode}`;
@@ -109,7 +147,9 @@ export async function fullCheckOutcome(calendar: CalendarProcess): Promise<strin
     if (state && state !== 'running') return state;
     await sleep(100);
   }
-  throw new Error(`the full check did not end within 60 s\n${calendar.output()}`);
+  throw new Error(
+    `the full check did not end within 60 s${damage ? ` (after ${damage})` : ''}\n${calendar.output()}`,
+  );
 }
 
 /** Flips bit `bit` of the byte at `at` of `file`. */

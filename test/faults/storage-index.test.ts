@@ -23,28 +23,37 @@ describe('damaged storage: the index', () => {
     await storageCase(
       t,
       'index bits flipped (8, random offsets)',
-      async (dataDir, port) => {
+      async (dataDir, port, noteDamage) => {
         const file = join(dataDir, 'index', 'data.mdb');
         const size = statSync(file).size;
-        for (let i = 0; i < 8; i++)
-          flipBit(file, Math.floor(Math.random() * size), Math.floor(Math.random() * 8));
-        const { calendar, crashed } = await startSurvivingIndexDamage(dataDir, port);
+        const flips = Array.from({ length: 8 }, () => ({
+          at: Math.floor(Math.random() * size),
+          bit: Math.floor(Math.random() * 8),
+        }));
+        for (const { at, bit } of flips) flipBit(file, at, bit);
+        const damage = `bits flipped at ${flips.map(({ at, bit }) => `${at}.${bit}`).join(' ')} (byte.bit)`;
+        noteDamage(damage);
+        const { calendar, crashed } = await startSurvivingIndexDamage(dataDir, port, damage);
         const rebuilt = calendar.output().includes(REBUILT);
         if (crashed) {
-          assert.ok(rebuilt, calendar.output());
+          assert.ok(rebuilt, `${damage}\n${calendar.output()}`);
           await calendar.stop('SIGTERM');
           return 'crashed at start; rebuilt by the next start';
         }
-        const outcome = await fullCheckOutcome(calendar);
+        const outcome = await fullCheckOutcome(calendar, damage);
         await calendar.stop('SIGTERM');
         if (outcome === 'exited 1') {
-          assert.match(calendar.output(), /the index is damaged; exiting for a restart/);
+          assert.match(
+            calendar.output(),
+            /the index is damaged; exiting for a restart/,
+            `${damage}\n${calendar.output()}`,
+          );
           return 'found after start: exited for the restart that rebuilds it';
         }
         // LMDB met damage at a write that neither start check reads, and ended the process: the next
         // try's start comes up (it may crash once more, and then rebuilds)
         if (/^ended by (SIGBUS|SIGSEGV|SIGABRT)$/.test(outcome)) return 'crashed after start at a write';
-        assert.equal(outcome, 'passed', calendar.output());
+        assert.equal(outcome, 'passed', `${damage}\n${calendar.output()}`);
         return rebuilt ? 'rebuilt at start' : 'in bytes no lookup reads';
       },
       true,
@@ -56,18 +65,20 @@ describe('damaged storage: the index', () => {
     await storageCase(
       t,
       'index garbage (8 KiB, random offset)',
-      async (dataDir, port) => {
+      async (dataDir, port, noteDamage) => {
         const file = join(dataDir, 'index', 'data.mdb');
         const fd = openSync(file, 'r+');
         const size = fstatSync(fd).size;
         const at = tries++ === 0 ? 0 : Math.floor(Math.random() * Math.max(1, size - 8192));
         writeSync(fd, randomBytes(8192), 0, 8192, at);
         closeSync(fd);
-        const { calendar, crashed } = await startSurvivingIndexDamage(dataDir, port, `garbage at ${at}`);
+        const damage = `garbage at ${at}`;
+        noteDamage(damage);
+        const { calendar, crashed } = await startSurvivingIndexDamage(dataDir, port, damage);
         const rebuilt = calendar.output().includes(REBUILT);
         await calendar.stop('SIGTERM');
         if (crashed) {
-          assert.ok(rebuilt, calendar.output());
+          assert.ok(rebuilt, `${damage}\n${calendar.output()}`);
           return 'crashed at start; rebuilt by the next start';
         }
         return rebuilt ? 'rebuilt' : 'in pages not in use';
