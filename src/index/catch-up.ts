@@ -22,7 +22,7 @@ export interface CatchUpOptions {
   /** Told when that thread fails (see ThreadFailedError): the rest is read in this one. */
   onThreadFailure?: ((error: Error) => void) | undefined;
   /** That thread's script (read-ahead-worker.js). Only a test gives another, to make it fail. */
-  readAheadScript?: URL;
+  readAheadThreadScript?: URL;
 }
 
 /** Applies the journal records the index has not applied yet, in batches of one transaction each. */
@@ -72,7 +72,7 @@ async function* readAheadOrHere(
   try {
     yield* readAhead(journal.readPlan(readFrom(index)), {
       most: CATCH_UP_BATCH,
-      ...(options.readAheadScript && { script: options.readAheadScript }),
+      ...(options.readAheadThreadScript && { threadScript: options.readAheadThreadScript }),
     });
     return;
   } catch (e) {

@@ -156,10 +156,7 @@ async function catchUp(
     await catchUpIndex(index, journal, {
       onProgress,
       onThreadFailure: (e) =>
-        log.warn(
-          { error: e.message },
-          'index: the thread reading the journal ahead failed; reading on in this one',
-        ),
+        log.warn({ err: e }, 'index: the thread reading the journal ahead failed; reading on in this one'),
     });
   } catch (e) {
     if (e instanceof JournalCorruptError) throw journalDamaged(journal.dir, e);

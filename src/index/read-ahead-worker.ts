@@ -57,13 +57,23 @@ function send(message: ReadAheadMessage): void {
   port.postMessage(message, message.kind === 'batch' ? handedOver(message) : []);
 }
 
-try {
-  for await (const span of readSpans(plan, nodeFiles, most)) {
-    send(batchMessage(span, proofTrees(span)));
-    await credit.spend();
+const spans = readSpans(plan, nodeFiles, most);
+for (;;) {
+  let span: IteratorResult<RecordSpan>;
+  try {
+    span = await spans.next();
+  } catch (e) {
+    // the journal's failure (damage, storage), as reading it in the index's thread would throw it;
+    // any other (a bug, memory) is left uncaught, the thread's own failure, after which the index
+    // reads on without it
+    const { name, message, code } = e as Error & { code?: unknown };
+    send({ kind: 'failed', name, message, code: typeof code === 'string' ? code : undefined });
+    break;
   }
-  send({ kind: 'end' });
-} catch (e) {
-  const { name, message, code } = e as Error & { code?: unknown };
-  send({ kind: 'failed', name, message, code: typeof code === 'string' ? code : undefined });
+  if (span.done) {
+    send({ kind: 'end' });
+    break;
+  }
+  send(batchMessage(span.value, proofTrees(span.value)));
+  await credit.spend();
 }

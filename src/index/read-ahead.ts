@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ReadPlan } from '../journal/read-spans.js';
 import { JournalCorruptError } from '../journal/recovery.js';
-import { takeMessage, workerMessages } from '../journal/worker-messages.js';
+import { ThreadFailedError, takeMessage, workerMessages } from '../journal/worker-messages.js';
 import {
   batchOf,
   type ReadAheadBatch,
@@ -23,7 +23,7 @@ export interface ReadAheadOptions {
   /** Records back from the last read whose commitments are kept for proofs' trees (default two batches). */
   keptRecords?: number;
   /** The thread's script (read-ahead-worker.js). Only a test gives another, to make it fail. */
-  script?: URL;
+  threadScript?: URL;
 }
 
 const WORKER = new URL('./read-ahead-worker.js', import.meta.url);
@@ -42,7 +42,15 @@ export async function* readAhead(plan: ReadPlan, options: ReadAheadOptions): Asy
     ahead: AHEAD,
     keptRecords: Math.max(1, options.keptRecords ?? 2 * options.most),
   };
-  const worker = new Worker(options.script ?? WORKER, { workerData: start });
+  let worker: Worker;
+  try {
+    worker = new Worker(options.threadScript ?? WORKER, { workerData: start });
+  } catch (e) {
+    // e.g. a permission model without worker threads: the thread's failure, read on without it
+    throw new ThreadFailedError(`journal read-ahead: no thread started: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
   for await (const message of workerMessages<ReadAheadMessage>(worker, 'journal read-ahead')) {
     switch (message.kind) {
       case 'batch':

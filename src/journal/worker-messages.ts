@@ -1,8 +1,8 @@
 /**
  * The messages a worker thread posts, in order, as an async generator: the thread's own failure, or
- * its exit before the reader stops, throws ThreadFailedError (named by `what`). The thread is terminated when the
- * generator ends, however it ends; the thread sends a few messages ahead of the reader (SendCredit).
- * The index's read-ahead and a mirror's chunk checks use it.
+ * its exit before the reader stops, throws ThreadFailedError (named by `what`). The thread is
+ * terminated when the generator ends, however it ends; the thread sends a few messages ahead of the
+ * reader (SendCredit). The index's read-ahead and a mirror's chunk checks use it.
  * @module
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
@@ -12,7 +12,10 @@ type Arrival<M> =
   | { kind: 'error'; error: Error }
   | { kind: 'exit'; code: number };
 
-/** The thread failed (threw, or ran out of memory) or exited before the reader was done. */
+/**
+ * The thread failed (threw, or ran out of memory) or exited before the reader was done: not a failure
+ * the thread caught and reported in a message of its own (a damaged journal, a download).
+ */
 export class ThreadFailedError extends Error {
   override name = 'ThreadFailedError';
 }
@@ -27,16 +30,23 @@ export async function* workerMessages<M>(worker: Worker, what: string): AsyncGen
   worker.on('message', (message: M) => arrive({ kind: 'message', message }));
   worker.on('error', (error) => arrive({ kind: 'error', error }));
   worker.on('exit', (code) => arrive({ kind: 'exit', code }));
+  /** The thread's uncaught error, thrown once it has exited. */
+  let failure: Error | undefined;
   try {
     for (;;) {
       while (arrived.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       const arrival = arrived.shift() as Arrival<M>;
-      if (arrival.kind === 'error')
-        throw new ThreadFailedError(`${what}: its thread failed: ${arrival.error.message}`, {
-          cause: arrival.error,
-        });
-      if (arrival.kind === 'exit')
-        throw new ThreadFailedError(`${what}: its thread exited (code ${arrival.code}) before the end`);
+      // Node tells of the error before the messages the thread posted just before it, and of the exit
+      // after them: those are read first
+      if (arrival.kind === 'error') {
+        failure ??= arrival.error;
+        continue;
+      }
+      if (arrival.kind === 'exit') {
+        throw failure
+          ? new ThreadFailedError(`${what}: its thread failed: ${failure.message}`, { cause: failure })
+          : new ThreadFailedError(`${what}: its thread exited (code ${arrival.code}) before the end`);
+      }
       yield arrival.message;
     }
   } finally {

@@ -15,7 +15,7 @@ import {
   checkedChunkOf,
   sentBytes,
 } from './chunk-check-message.js';
-import { type HeldRecords, readAfter, readChunks } from './chunk-reads.js';
+import { type HeldRecords, type NextRead, readAfter, readChunks } from './chunk-reads.js';
 import type { ChunkSource } from './chunk-source.js';
 
 /** Chunks from which the checks run in another thread: its start costs some tens of milliseconds. */
@@ -76,7 +76,7 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
   source.signal?.addEventListener('abort', stop);
   if (source.signal?.aborted) stop();
   /** Where the chunks read here begin if the thread fails: after the last it sent. */
-  let next: { chunk: number; held: HeldRecords } | undefined = { chunk: first, held };
+  let next: NextRead | undefined = { chunk: first, held };
   const messages = workerMessages<ChunkCheckMessage>(worker, 'mirror: chunk checks');
   try {
     for (;;) {
@@ -87,7 +87,7 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
         // the thread itself failed (a bug, its memory, a crash): not the chunks, which this thread
         // reads and checks as it does a short sync's
         if (!(e instanceof ThreadFailedError) || source.signal?.aborted) throw e;
-        options.onThreadFailure?.(e as Error);
+        options.onThreadFailure?.(e);
         break;
       }
       if (message.done) return;

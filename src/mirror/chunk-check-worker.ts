@@ -61,17 +61,30 @@ function send(message: ChunkCheckMessage): void {
   port.postMessage(message, message.kind === 'chunk' ? handedOver(message) : []);
 }
 
-try {
-  const source = new ChunkSource(start.upstream, start.timeoutMs);
-  for await (const read of readChunks(source, start.first, start.end, start.held)) {
-    const { bodyChecked, trees } = check(read);
-    const message = chunkMessage(read, bodyChecked, trees);
-    // counted before its buffers are handed over (and read as empty here)
-    const bytes = sentBytes(message);
-    send(message);
-    await credit.spend(bytes);
+const reads = readChunks(
+  new ChunkSource(start.upstream, start.timeoutMs),
+  start.first,
+  start.end,
+  start.held,
+);
+for (;;) {
+  let read: IteratorResult<ChunkRead>;
+  try {
+    read = await reads.next();
+  } catch (e) {
+    // the downloads' failure, which the follower's retries are for; any other (a bug, memory) is
+    // left uncaught, the thread's own failure, after which the follower reads on without it
+    send({ kind: 'failed', message: failureMessage(e) });
+    break;
   }
-  send({ kind: 'end' });
-} catch (e) {
-  send({ kind: 'failed', message: failureMessage(e) });
+  if (read.done) {
+    send({ kind: 'end' });
+    break;
+  }
+  const { bodyChecked, trees } = check(read.value);
+  const message = chunkMessage(read.value, bodyChecked, trees);
+  // counted before its buffers are handed over (and read as empty here)
+  const bytes = sentBytes(message);
+  send(message);
+  await credit.spend(bytes);
 }

@@ -21,6 +21,12 @@ export interface HeldRecords {
   previous: Uint8Array;
 }
 
+/** The chunk to read next, and what the mirror holds of it (none past the first). */
+export interface NextRead {
+  chunk: number;
+  held: HeldRecords;
+}
+
 export interface ChunkRead {
   chunk: number;
   /** Its bytes; undefined when the upstream says it has not begun (404). */
@@ -39,7 +45,7 @@ export async function* readChunks(
   held: HeldRecords,
 ): AsyncGenerator<ChunkRead> {
   const downloads = new ChunkDownloads(source, first, end, DOWNLOADS_AHEAD);
-  let next: { chunk: number; held: HeldRecords } | undefined = { chunk: first, held };
+  let next: NextRead | undefined = { chunk: first, held };
   while (next && next.chunk < end) {
     const { chunk, held: before } = next;
     const bytes = await downloads.take(chunk);
@@ -61,7 +67,7 @@ export async function* readChunks(
  * Nowhere when it does not continue the records before it, or ends early (a chunk before the last
  * that ends early is refused: none after it is downloaded).
  */
-export function readAfter(read: ChunkRead): { chunk: number; held: HeldRecords } | undefined {
+export function readAfter(read: ChunkRead): NextRead | undefined {
   const { chunk, bytes, fresh } = read;
   const last = fresh?.at(-1);
   if (!bytes || !fresh || (last?.number ?? -1) + 1 < (chunk + 1) * CHUNK_RECORDS) return undefined;

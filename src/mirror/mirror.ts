@@ -93,7 +93,7 @@ export class Mirror {
       ...(options.waitSeconds !== undefined && { waitSeconds: options.waitSeconds }),
       onCheckThreadFailure: (e) =>
         options.log.warn(
-          { upstream: options.upstream, error: e.message },
+          { upstream: options.upstream, err: e },
           'mirror: the thread checking chunks ahead failed; this sync checks the rest itself',
         ),
       onProgress: ({ local, upstream }) => {

@@ -66,8 +66,10 @@ describe('workerMessages', () => {
     assert.ok(error instanceof ThreadFailedError);
     // ended from outside (as the mirror's stop does): the reader is told, not left waiting
     const waiting = thread(`port.postMessage('a'); setInterval(() => {}, 1000);`);
-    const reading = readAll(waiting, []);
-    await sleep(50);
+    const seenBefore: unknown[] = [];
+    const reading = readAll(waiting, seenBefore);
+    // once it runs: a thread terminated before it starts exits with code 0
+    await waitFor('its first message', async () => (seenBefore.length > 0 ? true : undefined));
     await waiting.terminate();
     assert.match((await reading)?.message ?? '', /its thread exited \(code 1\) before the end/);
   });

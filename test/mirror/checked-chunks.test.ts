@@ -28,7 +28,7 @@ import {
   toHex,
 } from '../../src/ots/index.js';
 import { proveRecords, startTestNode } from '../helpers/calendar-node.js';
-import { FAILING_THREAD, withFailingThreads } from '../helpers/failing-thread.js';
+import { FAILING_THREAD, THREAD_FAILURES, withFailingThreads } from '../helpers/failing-thread.js';
 import { startForgingUpstream } from '../helpers/forging-upstream.js';
 import { listenOnLoopback } from '../helpers/loopback-server.js';
 import { madeUpJournal, serveMadeUpJournal } from '../helpers/made-up-journal.js';
@@ -152,9 +152,10 @@ describe('the chunks of a long sync, checked in another thread', () => {
     const records = (chunks: CheckedChunk[]) =>
       chunks.flatMap((c) => (c.fresh ?? []).map((r) => `${r.number} ${r.kind} ${toHex(r.chainHash)}`));
     const expected = records(await collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0));
-    for (const failsAfter of [0, 2]) {
+    for (const [failure, said] of THREAD_FAILURES) {
+      const failsAfter = 'at' in failure ? 0 : failure.after;
       const failures: Error[] = [];
-      const chunks = await withFailingThreads(CHUNK_CHECK_THREAD, failsAfter, () =>
+      const chunks = await withFailingThreads(CHUNK_CHECK_THREAD, failure, () =>
         collect(calendar.url, 0, 20, GENESIS_CHAIN_HASH, 0, {
           threadScript: FAILING_THREAD,
           onThreadFailure: (e) => failures.push(e),
@@ -163,7 +164,7 @@ describe('the chunks of a long sync, checked in another thread', () => {
       assert.deepEqual(
         chunks.map((c) => c.chunk),
         Array.from({ length: 20 }, (_, i) => i),
-        `each chunk once, in order (failing after ${failsAfter})`,
+        `each chunk once, in order (${said})`,
       );
       assert.deepEqual(records(chunks), expected);
       // checked there before it failed, left to the follower after
@@ -173,11 +174,7 @@ describe('the chunks of a long sync, checked in another thread', () => {
       );
       assert.deepEqual(
         failures.map((e) => e.message),
-        [
-          failsAfter === 0
-            ? 'mirror: chunk checks: its thread failed: made to fail at its start'
-            : 'mirror: chunk checks: its thread exited (code 7) before the end',
-        ],
+        [`mirror: chunk checks: ${said}`],
       );
     }
   });
