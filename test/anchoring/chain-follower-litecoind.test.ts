@@ -15,6 +15,7 @@ import { blocksFetched, type FaultyRpcProxy } from '../helpers/faulty-rpc-proxy.
 import {
   allProved,
   type LitecoinCalendar,
+  ownTransactionSent,
   stampsOneDigest,
   startLitecoinCalendar,
 } from '../helpers/litecoin-calendar.js';
@@ -112,12 +113,7 @@ describe('chain following on litecoind', () => {
       calendar.explain,
     );
     const commitments = [await calendar.postDigest()];
-    const txid = await waitFor(
-      'a stamping transaction',
-      async () => (await calendar.mempool())[0],
-      30_000,
-      calendar.explain,
-    );
+    const txid = await ownTransactionSent(calendar);
     const tx = await ltc.rpc.call<{ vin: { txid: string }[] }>('getrawtransaction', txid, true);
     assert.equal(tx.vin[0]?.txid, coinbase);
     await ltc.rpc.call('generatetoaddress', 1, miner);

@@ -20,10 +20,10 @@ import {
   masterTransaction,
   mine,
   ownTransactionBy,
-  ownTransactions,
   provedThroughMaster,
   settled,
 } from '../helpers/collaboration-scenario.js';
+import { ownTransactions } from '../helpers/litecoin-calendar.js';
 import { litecoindForFile, litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -35,8 +35,6 @@ import {
   mineMasterTransactions,
   mineUntilProved,
   needs,
-  ownTransactionSent,
-  ownTransactions,
   proofRecords,
   provedThroughMaster,
   pythonHeights,
@@ -45,7 +43,12 @@ import {
 } from '../helpers/collaboration-scenario.js';
 import { startFaultyCalendarProxy } from '../helpers/faulty-calendar-proxy.js';
 import { freePorts } from '../helpers/free-port.js';
-import { allProved, startLitecoinCalendar } from '../helpers/litecoin-calendar.js';
+import {
+  allProved,
+  ownTransactionSent,
+  ownTransactions,
+  startLitecoinCalendar,
+} from '../helpers/litecoin-calendar.js';
 import { litecoindForFile } from '../helpers/litecoind.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';

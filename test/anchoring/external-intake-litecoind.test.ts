@@ -23,7 +23,7 @@ import {
   stateOf,
   txidOf,
 } from '../helpers/external-donations.js';
-import { allProved } from '../helpers/litecoin-calendar.js';
+import { allProved, ownTransactionSent } from '../helpers/litecoin-calendar.js';
 import { litecoindForFile, litecoindUnavailable } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -155,7 +155,7 @@ describe('external stamping on litecoind: a donor who does not play fair', () =>
     // another coinbase address: not the invalid block again
     await mine(ltc, 1, payment(donor, 'p2wpkh').address as string);
     await waitFor('the donation double-spent', state('conflicted'), 30_000, calendar.explain);
-    await waitFor('the own transaction', async () => (await calendar.mempool())[0], 30_000, calendar.explain);
+    await ownTransactionSent(calendar);
     await mine(ltc, 2, calendar.miner);
     await waitFor(
       'the proof through the own transaction',

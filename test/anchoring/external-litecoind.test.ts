@@ -33,7 +33,7 @@ import {
   txidOf,
 } from '../helpers/external-donations.js';
 import { freePort } from '../helpers/free-port.js';
-import { allProved } from '../helpers/litecoin-calendar.js';
+import { allProved, ownTransactionSent } from '../helpers/litecoin-calendar.js';
 import { litecoindForFile, litecoindUnavailable, startLitecoind } from '../helpers/litecoind.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -155,12 +155,7 @@ describe('external stamping on litecoind', () => {
     const { ltc } = calendar;
     const [coin] = (await donorCoins(calendar, 1)) as [Coin];
     const older = await calendar.postDigest();
-    const own = await waitFor(
-      'the own transaction',
-      async () => (await calendar.mempool())[0],
-      30_000,
-      calendar.explain,
-    );
+    const own = await ownTransactionSent(calendar);
     const tip = await offeredTip(calendar);
     assert.equal((await tipsOf(calendar)).tips.find((x) => x.tip === toHex(tip))?.own_tx?.txid, own);
     // every version of the own transaction spends what its first does
@@ -369,12 +364,7 @@ describe('external stamping on litecoind', () => {
       30_000,
       calendar.explain,
     );
-    const own = await waitFor(
-      'the own transaction',
-      async () => (await calendar.mempool())[0],
-      30_000,
-      calendar.explain,
-    );
+    const own = await ownTransactionSent(calendar);
     const ownTip = (await tipsOf(calendar)).tips.find((x) => x.own_tx?.txid === own);
     assert.ok(ownTip, 'the own transaction carries an offered tip');
     await mineAndProve(calendar, [commitment], 'the proof through the own transaction');

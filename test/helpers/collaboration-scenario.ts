@@ -11,11 +11,16 @@ import type { CollaborationSettings } from '../../src/daemon/stamping-role.js';
 import { decodeDelegationPayload } from '../../src/journal/delegation-payload.js';
 import { RecordKind } from '../../src/journal/record.js';
 import { decodeStampPayload } from '../../src/journal/stamp-payload.js';
-import { parseTransaction, reverseBytes, toHex } from '../../src/ots/index.js';
+import { parseTransaction, toHex } from '../../src/ots/index.js';
 import { CLIENTS_DIR, runPython } from '../clients/run-client.js';
 import { oracleUnavailable } from '../oracle/python-oracle.js';
 import { type FaultyCalendarProxy, startFaultyCalendarProxy } from './faulty-calendar-proxy.js';
-import { allProved, type LitecoinCalendar, startLitecoinCalendar } from './litecoin-calendar.js';
+import {
+  allProved,
+  type LitecoinCalendar,
+  ownTransactions,
+  startLitecoinCalendar,
+} from './litecoin-calendar.js';
 import { type Litecoind, litecoindUnavailable } from './litecoind.js';
 import { requireTools } from './require-tools.js';
 import { waitFor } from './wait-for.js';
@@ -49,16 +54,6 @@ export async function collaborationOf(calendar: LitecoinCalendar): Promise<Colla
 export const mine = (ltc: Litecoind, blocks: number, miner: string) =>
   ltc.rpc.call<string[]>('generatetoaddress', blocks, miner);
 export const height = (ltc: Litecoind) => ltc.rpc.call<number>('getblockcount');
-
-/** The calendar's own stamping transactions: the txids of its stamp records. */
-export async function ownTransactions(calendar: LitecoinCalendar): Promise<string[]> {
-  const txids: string[] = [];
-  for await (const record of calendar.node.calendar.journal.read()) {
-    if (record.kind === RecordKind.Stamp)
-      txids.push(toHex(reverseBytes(parseTransaction(decodeStampPayload(record.payload).rawTx).txid)));
-  }
-  return txids;
-}
 
 /** A master (an otsd calendar stamping every 100 ms) behind a fault injector, and a slave of it. */
 export async function masterAndSlave(
@@ -196,19 +191,6 @@ export async function settled(calendar: LitecoinCalendar): Promise<void> {
     calendar.explain,
   );
   await sleep(600);
-}
-
-/** The calendar's own transaction in the mempool, once there is one. */
-export function ownTransactionSent(calendar: LitecoinCalendar): Promise<string> {
-  return waitFor(
-    'the own transaction',
-    async () => {
-      const own = await ownTransactions(calendar);
-      return (await calendar.mempool()).find((txid) => own.includes(txid));
-    },
-    30_000,
-    calendar.explain,
-  );
 }
 
 /**

@@ -11,7 +11,9 @@ import { loadWalletKey, type WalletKey, walletKeyFromPrivate } from '../../src/b
 import { type CalendarNode, startCalendarNode } from '../../src/daemon/calendar-node.js';
 import type { CollaborationSettings } from '../../src/daemon/stamping-role.js';
 import { CalendarIndex } from '../../src/index/calendar-index.js';
-import { PendingAttestation, Timestamp, toHex } from '../../src/ots/index.js';
+import { RecordKind } from '../../src/journal/record.js';
+import { decodeStampPayload } from '../../src/journal/stamp-payload.js';
+import { PendingAttestation, parseTransaction, reverseBytes, Timestamp, toHex } from '../../src/ots/index.js';
 import { type FaultyRpcProxy, startFaultyRpcProxy } from './faulty-rpc-proxy.js';
 import { freePort, freePorts } from './free-port.js';
 import { type Litecoind, type LitecoindOptions, startLitecoind } from './litecoind.js';
@@ -160,15 +162,36 @@ export async function startLitecoinCalendar(
   return calendar;
 }
 
-/** Posts a digest, waits for a stamping transaction, mines it and waits for the digest's proof. */
-export async function stampsOneDigest(calendar: LitecoinCalendar): Promise<void> {
-  const commitments = [await calendar.postDigest()];
-  await waitFor(
-    'a stamping transaction',
-    async () => (await calendar.mempool())[0],
+/** The calendar's own stamping transactions: the txids of its stamp records. */
+export async function ownTransactions(calendar: LitecoinCalendar): Promise<string[]> {
+  const txids: string[] = [];
+  for await (const record of calendar.node.calendar.journal.read()) {
+    if (record.kind === RecordKind.Stamp)
+      txids.push(toHex(reverseBytes(parseTransaction(decodeStampPayload(record.payload).rawTx).txid)));
+  }
+  return txids;
+}
+
+/**
+ * The calendar's own transaction in the mempool, once there is one: not merely the first the mempool
+ * holds, which on a node shared by a test file may be another's, mined before the own one is sent.
+ */
+export function ownTransactionSent(calendar: LitecoinCalendar): Promise<string> {
+  return waitFor(
+    'the own transaction',
+    async () => {
+      const own = await ownTransactions(calendar);
+      return (await calendar.mempool()).find((txid) => own.includes(txid));
+    },
     30_000,
     calendar.explain,
   );
+}
+
+/** Posts a digest, waits for a stamping transaction, mines it and waits for the digest's proof. */
+export async function stampsOneDigest(calendar: LitecoinCalendar): Promise<void> {
+  const commitments = [await calendar.postDigest()];
+  await ownTransactionSent(calendar);
   await calendar.ltc.rpc.call('generatetoaddress', 1, calendar.miner);
   await waitFor('the proof', () => allProved(calendar.node, commitments), 30_000, calendar.explain);
 }
