@@ -12,7 +12,7 @@ import { MerkleLevels } from '../journal/merkle-levels.js';
 import { decodeProofPayload } from '../journal/proof-payload.js';
 import { type RecordSpan, readSpans } from '../journal/read-spans.js';
 import { RecordKind } from '../journal/record.js';
-import { SendCredit } from '../journal/worker-messages.js';
+import { SendCredit, workThrough } from '../journal/worker-messages.js';
 import {
   batchMessage,
   handedOver,
@@ -57,23 +57,15 @@ function send(message: ReadAheadMessage): void {
   port.postMessage(message, message.kind === 'batch' ? handedOver(message) : []);
 }
 
-const spans = readSpans(plan, nodeFiles, most);
-for (;;) {
-  let span: IteratorResult<RecordSpan>;
-  try {
-    span = await spans.next();
-  } catch (e) {
-    // the journal's failure (damage, storage), as reading it in the index's thread would throw it;
-    // any other (a bug, memory) is left uncaught, the thread's own failure, after which the index
-    // reads on without it
+await workThrough(readSpans(plan, nodeFiles, most), {
+  each: async (span) => {
+    send(batchMessage(span, proofTrees(span)));
+    await credit.spend();
+  },
+  end: () => send({ kind: 'end' }),
+  // the journal's failure (damage, storage), as reading it in the index's thread would throw it
+  failed: (e) => {
     const { name, message, code } = e as Error & { code?: unknown };
     send({ kind: 'failed', name, message, code: typeof code === 'string' ? code : undefined });
-    break;
-  }
-  if (span.done) {
-    send({ kind: 'end' });
-    break;
-  }
-  send(batchMessage(span.value, proofTrees(span.value)));
-  await credit.spend();
-}
+  },
+});

@@ -81,6 +81,32 @@ export class SendCredit {
   }
 }
 
+/**
+ * In a worker: sends what `each` makes of every item `reading` yields, then says `end`. A failure of
+ * the reading itself (a download, the journal) is reported with `failed`, which the reader throws as
+ * the thread's report; anything else (a bug, memory) is left uncaught: the thread's own failure, which
+ * the reader reads on without (ThreadFailedError).
+ */
+export async function workThrough<T>(
+  reading: AsyncIterator<T>,
+  work: { each(item: T): Promise<void>; end(): void; failed(error: unknown): void },
+): Promise<void> {
+  for (;;) {
+    let item: IteratorResult<T>;
+    try {
+      item = await reading.next();
+    } catch (e) {
+      work.failed(e);
+      return;
+    }
+    if (item.done) {
+      work.end();
+      return;
+    }
+    await work.each(item.value);
+  }
+}
+
 /** In the reader: tells `worker` that a message of `amount` (as its SendCredit counts) was taken. */
 export function takeMessage(worker: Worker, amount = 1): void {
   worker.postMessage(amount);

@@ -77,26 +77,14 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
   if (source.signal?.aborted) stop();
   /** Where the chunks read here begin if the thread fails: after the last it sent. */
   let next: NextRead | undefined = { chunk: first, held };
-  const messages = workerMessages<ChunkCheckMessage>(worker, 'mirror: chunk checks');
   try {
-    for (;;) {
-      let message: IteratorResult<ChunkCheckMessage>;
-      try {
-        message = await messages.next();
-      } catch (e) {
-        // the thread itself failed (a bug, its memory, a crash): not the chunks, which this thread
-        // reads and checks as it does a short sync's
-        if (!(e instanceof ThreadFailedError) || source.signal?.aborted) throw e;
-        options.onThreadFailure?.(e);
-        break;
-      }
-      if (message.done) return;
-      switch (message.value.kind) {
+    for await (const message of workerMessages<ChunkCheckMessage>(worker, 'mirror: chunk checks')) {
+      switch (message.kind) {
         case 'chunk': {
           // chunks checked ahead wait: a stop takes none of them
           source.signal?.throwIfAborted();
-          takeMessage(worker, sentBytes(message.value));
-          const checked = checkedChunkOf(message.value);
+          takeMessage(worker, sentBytes(message));
+          const checked = checkedChunkOf(message);
           next = readAfter(checked);
           yield checked;
           break;
@@ -104,12 +92,16 @@ export async function* checkedChunks(options: CheckedChunksOptions): AsyncGenera
         case 'end':
           return;
         case 'failed':
-          throw new Error(message.value.message);
+          throw new Error(message.message);
       }
     }
+  } catch (e) {
+    // the thread itself failed (a bug, its memory, a crash): not the chunks, which this thread reads
+    // and checks as it does a short sync's
+    if (!(e instanceof ThreadFailedError) || source.signal?.aborted) throw e;
+    options.onThreadFailure?.(e);
   } finally {
     source.signal?.removeEventListener('abort', stop);
-    await messages.return(undefined);
   }
   if (next) yield* readHere(source, next.chunk, end, next.held);
 }

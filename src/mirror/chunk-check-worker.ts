@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CommitmentRing } from '../journal/commitment-ring.js';
 import type { MerkleLevels } from '../journal/merkle-levels.js';
 import { RecordKind } from '../journal/record.js';
-import { SendCredit } from '../journal/worker-messages.js';
+import { SendCredit, workThrough } from '../journal/worker-messages.js';
 import {
   type ChunkCheckMessage,
   type ChunkCheckStart,
@@ -61,30 +61,17 @@ function send(message: ChunkCheckMessage): void {
   port.postMessage(message, message.kind === 'chunk' ? handedOver(message) : []);
 }
 
-const reads = readChunks(
-  new ChunkSource(start.upstream, start.timeoutMs),
-  start.first,
-  start.end,
-  start.held,
-);
-for (;;) {
-  let read: IteratorResult<ChunkRead>;
-  try {
-    read = await reads.next();
-  } catch (e) {
-    // the downloads' failure, which the follower's retries are for; any other (a bug, memory) is
-    // left uncaught, the thread's own failure, after which the follower reads on without it
-    send({ kind: 'failed', message: failureMessage(e) });
-    break;
-  }
-  if (read.done) {
-    send({ kind: 'end' });
-    break;
-  }
-  const { bodyChecked, trees } = check(read.value);
-  const message = chunkMessage(read.value, bodyChecked, trees);
-  // counted before its buffers are handed over (and read as empty here)
-  const bytes = sentBytes(message);
-  send(message);
-  await credit.spend(bytes);
-}
+const source = new ChunkSource(start.upstream, start.timeoutMs);
+await workThrough(readChunks(source, start.first, start.end, start.held), {
+  each: async (read) => {
+    const { bodyChecked, trees } = check(read);
+    const message = chunkMessage(read, bodyChecked, trees);
+    // counted before its buffers are handed over (and read as empty here)
+    const bytes = sentBytes(message);
+    send(message);
+    await credit.spend(bytes);
+  },
+  end: () => send({ kind: 'end' }),
+  // the downloads' failure, which the follower's retries are for
+  failed: (e) => send({ kind: 'failed', message: failureMessage(e) }),
+});
