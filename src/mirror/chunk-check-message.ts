@@ -48,7 +48,7 @@ export interface ChunkMessage extends PackedTrees {
 /** What the checking thread sends: chunks, then the end, or why it stopped (a download's failure). */
 export type ChunkCheckMessage = ChunkMessage | { kind: 'end' } | { kind: 'failed'; message: string };
 
-/** The words of what the thread stopped at, with its cause's (fetch's "fetch failed" says little alone). */
+/** The words of what the thread stopped at, with its cause's (a wrapping error may say little alone). */
 export function failureMessage(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   return e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message;

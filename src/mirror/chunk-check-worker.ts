@@ -75,3 +75,4 @@ await workThrough(readChunks(source, start.first, start.end, start.held), {
   // the downloads' failure, which the follower's retries are for
   failed: (e) => send({ kind: 'failed', message: failureMessage(e) }),
 });
+source.close();

@@ -4,7 +4,7 @@
  * @module
  */
 import { CHUNK_RECORDS } from '../journal/chunk.js';
-import { BodyReadError, boundedBody } from '../remote/bounded-body.js';
+import { UpstreamGetter } from './upstream-get.js';
 
 /**
  * Most bytes of one chunk: 256 records of 64 KiB on average. An honest chunk is mostly commitment
@@ -24,6 +24,7 @@ export class ChunkSource {
   readonly upstream: string;
   /** Aborts every request when the follower stops. */
   signal: AbortSignal | undefined;
+  private readonly getter = new UpstreamGetter();
 
   constructor(
     upstream: string,
@@ -38,23 +39,11 @@ export class ChunkSource {
     limit: number,
     timeoutMs = this.timeoutMs,
   ): Promise<Uint8Array | undefined> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const response = await fetch(`${this.upstream}${path}`, {
-      signal: this.signal ? AbortSignal.any([this.signal, timeout]) : timeout,
-    });
-    if (response.status === 404) {
-      await response.body?.cancel().catch(() => undefined);
-      return undefined;
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Error(`${this.upstream}${path}: HTTP ${response.status}`);
-    }
-    try {
-      return await boundedBody(response, limit);
-    } catch (e) {
-      throw e instanceof BodyReadError ? new Error(`${this.upstream}${path}: ${e.message}`) : e;
-    }
+    const url = `${this.upstream}${path}`;
+    const { status, body } = await this.getter.get(url, { limit, timeoutMs, signal: this.signal });
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`${url}: HTTP ${status}`);
+    return body;
   }
 
   /** The head; with `after`, held (long poll, `wait` seconds) until it has more than `after` records. */
@@ -84,5 +73,10 @@ export class ChunkSource {
   /** Chunk `k`, or undefined when the upstream says it has not begun (404). */
   async chunk(k: number): Promise<Uint8Array | undefined> {
     return this.get(`/journal/chunk/${k}`, MAX_CHUNK_BYTES);
+  }
+
+  /** Ends the connections kept alive to the upstream (a request after this opens another). */
+  close(): void {
+    this.getter.close();
   }
 }

@@ -89,6 +89,9 @@ export async function openMirror(
     sync: () => follower.syncOnce(),
     follow: (signal) => follower.run(signal),
     lookup: (commitment) => calendar.lookup(commitment),
-    close: () => calendar.close().finally(unlock),
+    close: () => {
+      follower.close();
+      return calendar.close().finally(unlock);
+    },
   };
 }

@@ -133,6 +133,11 @@ export class JournalFollower {
     this.source = new ChunkSource(options.upstream, options.timeoutMs);
   }
 
+  /** Ends the connections kept alive to the upstream (a sync after this opens others). */
+  close(): void {
+    this.source.close();
+  }
+
   /** The upstream head; with `after`, waits (long poll) until it has more than `after` records. */
   async head(after?: number): Promise<UpstreamHead> {
     this.lastUpstreamHead = await this.source.head(after, this.o.waitSeconds ?? 25);

@@ -164,6 +164,7 @@ export class Mirror {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;
+    this.follower.close();
   }
 
   status(): MirrorStatus {

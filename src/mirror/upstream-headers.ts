@@ -5,7 +5,6 @@
  * @module
  */
 import { BLOCK_HEADER_LENGTH } from '../ots/index.js';
-import { boundedBody } from '../remote/bounded-body.js';
 import { type ChainRules, chainRules } from './checkpoints/index.js';
 import {
   CheckpointedChain,
@@ -15,39 +14,35 @@ import {
 } from './header-chain.js';
 import type { HeaderCheck } from './header-check.js';
 import { MirrorIntegrityError } from './integrity-error.js';
+import { UpstreamGetter } from './upstream-get.js';
 
 /** Headers of `network` from `upstream`; an upstream that names another network is refused. */
 export function upstreamHeaders(upstream: string, network: string, timeoutMs = 30_000): HeaderSource {
   const base = upstream.replace(/\/+$/, '');
+  const getter = new UpstreamGetter();
   return async (from, count) => {
     const where = `headers ${from}+${count} from ${base}`;
-    const response = await fetch(`${base}/bitcoin/headers?from=${from}&count=${count}`, {
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (response.status === 404) {
-      // GET /bitcoin/headers: "no block at that height yet"
-      await response.body?.cancel().catch(() => undefined);
-      return [];
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Error(`${where}: HTTP ${response.status}`);
-    }
-    const named = response.headers.get('x-otsd-network');
+    const { status, headers, body } = await getter.get(
+      `${base}/bitcoin/headers?from=${from}&count=${count}`,
+      {
+        limit: count * BLOCK_HEADER_LENGTH,
+        timeoutMs,
+      },
+    );
+    // GET /bitcoin/headers: "no block at that height yet"
+    if (status === 404) return [];
+    if (status !== 200) throw new Error(`${where}: HTTP ${status}`);
+    const named = headers['x-otsd-network'];
     if (named !== network) {
-      await response.body?.cancel().catch(() => undefined);
       throw new MirrorIntegrityError(
-        `${where}: the upstream says its headers are of ${named === null ? 'no network' : `network ${JSON.stringify(named.slice(0, 40))}`}; this mirror checks ${network} (--bitcoin-network)`,
+        `${where}: the upstream says its headers are of ${typeof named !== 'string' ? 'no network' : `network ${JSON.stringify(named.slice(0, 40))}`}; this mirror checks ${network} (--bitcoin-network)`,
       );
     }
-    const bytes = await boundedBody(response, count * BLOCK_HEADER_LENGTH).catch((e: unknown) => {
-      throw new Error(`${where}: ${(e as Error).message}`);
-    });
-    if (bytes.byteLength % BLOCK_HEADER_LENGTH !== 0) {
-      throw new MirrorIntegrityError(`${where}: ${bytes.byteLength} bytes is not whole headers`);
+    if (body.byteLength % BLOCK_HEADER_LENGTH !== 0) {
+      throw new MirrorIntegrityError(`${where}: ${body.byteLength} bytes is not whole headers`);
     }
-    return Array.from({ length: bytes.byteLength / BLOCK_HEADER_LENGTH }, (_, i) =>
-      bytes.subarray(i * BLOCK_HEADER_LENGTH, (i + 1) * BLOCK_HEADER_LENGTH),
+    return Array.from({ length: body.byteLength / BLOCK_HEADER_LENGTH }, (_, i) =>
+      body.subarray(i * BLOCK_HEADER_LENGTH, (i + 1) * BLOCK_HEADER_LENGTH),
     );
   };
 }

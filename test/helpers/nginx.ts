@@ -2,7 +2,6 @@
  * Debian's nginx on loopback with one of the deploy/ site files, its names, ports and paths replaced by
  * local ones, and a self-signed certificate for 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { userInfo } from 'node:os';
@@ -11,6 +10,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { STARTUP_TIMEOUT_MS, spawnTracked } from './child-process.js';
 import { freePorts } from './free-port.js';
+import { selfSignedCert } from './self-signed-cert.js';
 import { waitFor } from './wait-for.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -50,28 +50,7 @@ export async function nginxPorts(): Promise<{ http: number; https: number }> {
 
 export async function startNginx(t: TestContext, dir: string, site: NginxSite): Promise<Nginx> {
   const ports = site.ports ?? (await nginxPorts());
-  const certFile = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
+  const { certFile, keyFile } = selfSignedCert(dir);
   mkdirSync(join(dir, 'cache'));
   let text = readFileSync(fileURLToPath(new URL(`../../../deploy/${site.file}`, import.meta.url)), 'utf8');
   for (const [from, to] of site.replace) text = text.replaceAll(from, to);
@@ -80,7 +59,7 @@ export async function startNginx(t: TestContext, dir: string, site: NginxSite): 
     .replaceAll('listen 80;', `listen 127.0.0.1:${ports.http};`)
     .replaceAll('listen 443 ssl http2;', `listen 127.0.0.1:${ports.https} ssl http2;`)
     .replaceAll('/etc/letsencrypt/live/calendar.example.org/fullchain.pem', certFile)
-    .replaceAll('/etc/letsencrypt/live/calendar.example.org/privkey.pem', join(dir, 'key.pem'))
+    .replaceAll('/etc/letsencrypt/live/calendar.example.org/privkey.pem', keyFile)
     .replaceAll('calendar.example.org', '127.0.0.1');
   writeFileSync(
     join(dir, 'nginx.conf'),

@@ -52,7 +52,7 @@ describe('a mirror against an upstream that sends too much', () => {
     upstream.endless = ['/bitcoin/headers'];
     await assert.rejects(
       upstreamHeaderCheck(upstream.url, 'main')(2015, new Uint8Array(32)),
-      /headers 2015\+1 from http:\/\/127\.0\.0\.1:\d+: answer of over 80 bytes is over the limit/,
+      /http:\/\/127\.0\.0\.1:\d+\/bitcoin\/headers\?from=2015&count=1: answer of over 80 bytes is over the limit/,
     );
     assert.equal(mirror.calendar.journal.head.records, 0);
   });

@@ -348,11 +348,12 @@ describe('mirroring', () => {
         });
     };
     await post();
-    // every other chunk download cut halfway, with its Content-Length whole
+    // each chunk's first download cut halfway, with its Content-Length whole (cutting every other
+    // download instead cut chunk 0 every time: a sync asks for its chunks in order, two of them here)
     const proxy = await startTamperingProxy(t, upstream.url);
-    let downloads = 0;
+    const cut = new Set<number>();
     proxy.mode = 'cut';
-    proxy.chunks = () => downloads++ % 2 === 0;
+    proxy.chunks = (chunk) => !cut.has(chunk) && cut.add(chunk) !== undefined;
     const mirror = await startNode(t, { mirrorOf: proxy.url });
     const upstreamRecords = async () =>
       ((await (await fetch(`${upstream.url}/journal/head`)).json()) as { records: number }).records;
