@@ -64,15 +64,20 @@ export async function readFileRange(
 ): Promise<Uint8Array> {
   const handle = await files.open(path, 'r');
   try {
-    const bytes = new Uint8Array(Math.max(0, (end ?? (await handle.stat()).size) - offset));
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesRead } = await handle.read(bytes, done, bytes.byteLength - done, offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return bytes.subarray(0, done);
+    return await readRange(handle, offset, end ?? (await handle.stat()).size);
   } finally {
     await handle.close();
   }
+}
+
+/** The bytes of open `file` from `offset` up to `end`, or fewer where the file ends first. */
+export async function readRange(file: JournalFile, offset: number, end: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(Math.max(0, end - offset));
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesRead } = await file.read(bytes, done, bytes.byteLength - done, offset + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return bytes.subarray(0, done);
 }

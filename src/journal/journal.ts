@@ -32,6 +32,7 @@ import { JournalCorruptError, type JournalLogger, quietLog, recoverJournal } fro
 import { recordAt, type ScannedRecord } from './scan.js';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
 import { createSegment, type SegmentState } from './segment-files.js';
+import { SegmentReaders } from './segment-readers.js';
 
 export { type JournalOutage, JournalUnavailableError } from './outage.js';
 export { JournalCorruptError, type JournalLogger, quietLog } from './recovery.js';
@@ -144,6 +145,8 @@ export class Journal {
   readonly dir: string;
   private readonly maxSegmentBytes: number;
   private readonly files: JournalFiles;
+  /** The segments mirrors' chunks are read from, kept open (readRecordBytes). */
+  private readonly readers: SegmentReaders;
   private readonly log: JournalLogger;
   private readonly segments: SegmentState[];
   private file: JournalFile;
@@ -179,6 +182,7 @@ export class Journal {
     this.maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
     this.retryDelays = options.retryDelays ?? DEFAULT_RETRY_DELAYS;
     this.files = files;
+    this.readers = new SegmentReaders(files, options.dir);
     this.log = log;
     this.segments = segments;
     this.file = file;
@@ -251,10 +255,7 @@ export class Journal {
       if (segment.first < from.segment || segment.first > to.segment) continue;
       const start = segment.first === from.segment ? from.offset : SEGMENT_HEADER_BYTES;
       const end = segment.first === to.segment ? to.offset : segment.size;
-      if (end > start)
-        parts.push(
-          await readFileRange(this.files, join(this.dir, segmentFileName(segment.first)), start, end),
-        );
+      if (end > start) parts.push(await this.readers.read(segment.first, start, end));
     }
     return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
   }
@@ -491,6 +492,8 @@ export class Journal {
   private async restoreFile(): Promise<void> {
     const segment = this.segments[this.segments.length - 1] as SegmentState;
     await this.file.close().catch(() => undefined);
+    // a segment begun and removed below may be begun again: a reader kept on it would read the removed file
+    await this.readers.close();
     this.file = await this.files.open(join(this.dir, segmentFileName(segment.first)), 'a');
     if (segment.first !== this.currentHead.records) {
       const begun = join(this.dir, segmentFileName(this.currentHead.records));
@@ -663,6 +666,7 @@ export class Journal {
     await this.flushing;
     clearTimeout(this.outage?.timer);
     await this.outage?.attempt;
+    await this.readers.close();
     if (this.outage) await this.file.close().catch(() => undefined);
     else await this.file.close();
   }
