@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import { concatBytes, equalBytes, toHex } from '../ots/index.js';
-import { type JournalFile, type JournalFiles, nodeFiles, readFileRange, writeAll } from './files.js';
+import { type JournalFile, type JournalFiles, nodeFiles, writeAll } from './files.js';
 import {
   DEFAULT_RETRY_DELAYS,
   isStorageError,
@@ -145,7 +145,7 @@ export class Journal {
   readonly dir: string;
   private readonly maxSegmentBytes: number;
   private readonly files: JournalFiles;
-  /** The segments mirrors' chunks are read from, kept open (readRecordBytes). */
+  /** The segments mirrors' chunks, and the full check's, are read from, kept open (readRecordBytes, chainHashBefore). */
   private readonly readers: SegmentReaders;
   private readonly log: JournalLogger;
   private readonly segments: SegmentState[];
@@ -234,12 +234,7 @@ export class Journal {
     const segment = this.segments.find((s) => s.first === position.segment);
     if (!segment) throw new Error(`journal: no segment ${position.segment}`);
     if (position.offset <= SEGMENT_HEADER_BYTES) return segment.previousChainHash;
-    return readFileRange(
-      this.files,
-      join(this.dir, segmentFileName(segment.first)),
-      position.offset - CHAIN_HASH_BYTES,
-      position.offset,
-    );
+    return this.readers.read(segment.first, position.offset - CHAIN_HASH_BYTES, position.offset);
   }
 
   /**

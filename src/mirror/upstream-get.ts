@@ -9,6 +9,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { concatBytes } from '../ots/index.js';
+import { overLimit } from '../remote/bounded-body.js';
 
 /** An upstream's answer: a 200's body, an empty one for any other status. */
 export interface UpstreamAnswer {
@@ -73,24 +75,16 @@ export class UpstreamGetter {
       request = client.get(target, { agent: this.agentOf(target.protocol, client) }, (response) => {
         if (response.statusCode !== 200) return answer(response, EMPTY, false);
         const declared = Number(response.headers['content-length'] ?? 0);
-        if (declared > limit) return fail(`answer of ${declared} bytes is over the ${limit}-byte limit`);
+        if (declared > limit) return fail(overLimit(declared, limit, true));
         const parts: Buffer[] = [];
         let length = 0;
         response.on('data', (part: Buffer) => {
           length += part.byteLength;
-          if (length > limit) return fail(`answer of over ${limit} bytes is over the limit`);
+          if (length > limit) return fail(overLimit(length, limit, false));
           parts.push(part);
         });
-        response.on('end', () => {
-          // a buffer of its own: a mirror hands chunks over to another thread
-          const body = new Uint8Array(length);
-          let at = 0;
-          for (const part of parts) {
-            body.set(part, at);
-            at += part.byteLength;
-          }
-          answer(response, body, true);
-        });
+        // always a copy, so a buffer of its own: a mirror hands chunks over to another thread
+        response.on('end', () => answer(response, concatBytes(...parts), true));
         response.on('error', (e) => fail(e.message));
         response.on('close', () => fail('the connection closed before the answer ended'));
       });

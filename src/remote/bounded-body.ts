@@ -19,11 +19,18 @@ export class BodyReadError extends Error {
   }
 }
 
+/** Why a body of `length` bytes (`declared`, or counted so far) is refused under `limit`. */
+export function overLimit(length: number, limit: number, declared: boolean): string {
+  return declared
+    ? `answer of ${length} bytes is over the ${limit}-byte limit`
+    : `answer of over ${limit} bytes is over the limit`;
+}
+
 export async function boundedBody(response: Response, limit: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > limit) {
     await response.body?.cancel().catch(() => undefined);
-    throw new BodyReadError(`answer of ${declared} bytes is over the ${limit}-byte limit`, true);
+    throw new BodyReadError(overLimit(declared, limit, true), true);
   }
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -33,7 +40,7 @@ export async function boundedBody(response: Response, limit: number): Promise<Ui
       const next = await reader?.read();
       if (!next || next.done) break;
       length += next.value.byteLength;
-      if (length > limit) throw new BodyReadError(`answer of over ${limit} bytes is over the limit`, true);
+      if (length > limit) throw new BodyReadError(overLimit(length, limit, false), true);
       chunks.push(next.value);
     }
   } catch (e) {
